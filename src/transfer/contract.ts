@@ -1,0 +1,148 @@
+// The data that flows through the state machine: the input a caller gives, what each Lambda
+// receives and returns, and the output of a successful execution. Kept small on purpose:
+// Step Functions caps every state's input and output at 256 KiB, so nothing here grows with
+// the number of parts except `batches` (one small integer per batch).
+
+export type OnConflict = 'version' | 'rename' | 'fail';
+
+/** What a caller passes to StartExecution (console, HTTP API, S3 event router, CLI). */
+export interface TransferInput {
+  source: { bucket: string; key: string; versionId?: string };
+  destination: { folderId: string; fileName?: string; fileId?: string };
+  /** What to do when the name is taken in the folder. Default `version`. */
+  onConflict?: OnConflict;
+  options?: {
+    /** Most part uploads in flight in total (Map iterations x parts in flight each). Default 8. */
+    concurrency?: number;
+    /** Parts per UploadBatch invocation. Default: chosen so a 10,000-part file stays inside the history budget. */
+    partsPerBatch?: number;
+  };
+}
+
+/** The S3 object as Prepare pinned it: every later read names this version (or ETag). */
+export interface SourceObject {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  etag: string;
+  size: number;
+  /** ISO-8601, from S3 LastModified; sent to Box as `content_modified_at`. */
+  lastModified: string;
+  /** Base64 full-object SHA-1 that S3 already holds, when it has one (then HashObject skips the read). */
+  sha1?: string;
+}
+
+/** The Box upload session, as absolute URLs that Box returned (they may point anywhere). */
+export interface SessionRef {
+  id: string;
+  partSize: number;
+  totalParts: number;
+  endpoints: {
+    uploadPart: string;
+    commit: string;
+    abort: string;
+    listParts: string;
+    status: string;
+  };
+}
+
+export type TransferMode = 'direct' | 'chunked';
+
+/** The transfer's context, passed to every Task after Prepare. */
+export interface TransferContext {
+  source: SourceObject;
+  /** Resolved destination: the name is final (S3 key basename unless given). */
+  destination: { folderId: string; fileName: string; fileId?: string };
+  onConflict: OnConflict;
+  mode: TransferMode;
+  /** Chunked mode only. */
+  session?: SessionRef;
+  /** Chunked mode: parts per UploadBatch invocation. */
+  partsPerBatch: number;
+  /** Chunked mode: parts in flight inside one UploadBatch invocation. */
+  partsInFlight: number;
+  /** Chunked mode: the Map's MaxConcurrency (concurrency = mapConcurrency x partsInFlight). */
+  mapConcurrency: number;
+}
+
+/** Prepare: TransferInput -> PrepareResult (becomes the whole state document). */
+export interface PrepareResult {
+  mode: TransferMode;
+  transfer: TransferContext;
+  /** Batch indices 0..n-1, the Map's items; empty in direct mode. */
+  batches: number[];
+}
+
+/** UploadBatch: one Map item. Batch b covers parts [b*partsPerBatch, min((b+1)*partsPerBatch, totalParts)). */
+export interface UploadBatchEvent {
+  transfer: TransferContext;
+  batch: number;
+}
+export interface UploadBatchResult {
+  batch: number;
+  parts: number;
+  bytes: number;
+  /** Parts that Box already held with the same SHA-1 (a retried batch). */
+  alreadyUploaded: number;
+}
+
+/** HashObject loop: each invocation continues from `hash` (absent on the first call). */
+export interface HashObjectEvent {
+  transfer: TransferContext;
+  hash?: HashProgress;
+}
+export interface HashProgress {
+  /** Bytes hashed so far. */
+  offset: number;
+  done: boolean;
+  /** Base64 of hash-wasm's saved SHA-1 state while not done. */
+  state?: string;
+  /** Base64 SHA-1 of the whole object, once done. */
+  sha1?: string;
+  /** Where the digest came from. */
+  via: 'computed' | 's3-checksum';
+  invocations: number;
+}
+
+/** Commit loop: each invocation tries once; `commit` carries what earlier tries saw. */
+export interface CommitEvent {
+  transfer: TransferContext;
+  /** Base64 SHA-1 of the whole object. */
+  sha1: string;
+  commit?: CommitProgress;
+}
+export interface CommitProgress {
+  status: 'committed' | 'processing';
+  /** Seconds the Wait state waits before the next try (Box's Retry-After). */
+  retryAfterSeconds: number;
+  attempts: number;
+  /** Total seconds waited so far; past the limit the Commit fails with Transfer.CommitGaveUp. */
+  waitedSeconds: number;
+  output?: TransferOutput;
+}
+
+/** AbortSession: best effort; never replaces the original error. */
+export interface AbortSessionEvent {
+  transfer?: TransferContext;
+  error: { Error: string; Cause: string };
+}
+export interface AbortSessionResult {
+  aborted: boolean;
+  reason?: string;
+}
+
+/** The output of a successful execution. */
+export interface TransferOutput {
+  file: {
+    id: string;
+    name: string;
+    size: number;
+    /** Hex SHA-1, as Box reports it. */
+    sha1: string;
+    parentId: string;
+    versionId: string;
+  };
+  bytes: number;
+  parts: number;
+  mode: TransferMode;
+}
