@@ -1,0 +1,237 @@
+// Public types of the Box upload emulator (the contract in notes/api-emulator.md).
+
+export type Operation =
+  | 'token'
+  | 'createSession'
+  | 'createVersionSession'
+  | 'getSession'
+  | 'uploadPart'
+  | 'abortSession'
+  | 'listParts'
+  | 'commit'
+  | 'logEvent'
+  | 'uploadFile'
+  | 'uploadFileVersion'
+  | 'getFile'
+  | 'downloadFile'
+  | 'listFolderItems'
+  | 'createFolder';
+
+export const OPERATIONS: readonly Operation[] = [
+  'token',
+  'createSession',
+  'createVersionSession',
+  'getSession',
+  'uploadPart',
+  'abortSession',
+  'listParts',
+  'commit',
+  'logEvent',
+  'uploadFile',
+  'uploadFileVersion',
+  'getFile',
+  'downloadFile',
+  'listFolderItems',
+  'createFolder',
+];
+
+export type CommitProcessing =
+  | { mode: 'none' }
+  /** Answer 202 `times` times per session before the 201. */
+  | { mode: 'count'; times: number; retryAfterSeconds: number }
+  /** Answer 202 until file_size / bytesPerSecond seconds have passed since the last part arrived. */
+  | { mode: 'proportional'; bytesPerSecond: number; retryAfterSeconds: number };
+
+export type FaultAction =
+  | { type: 'status'; status: number; code?: string; retryAfterSeconds?: number }
+  /** uploadPart: store the part, then answer `status` (so that a retry meets 416). */
+  | { type: 'storeThenFail'; status: number }
+  /** Destroy the socket mid-request (after part of the body was read, when there is one). */
+  | { type: 'reset' }
+  /** commit: a transient 400 parts_mismatch. */
+  | { type: 'partsMismatch' }
+  /** The bearer token used by the request is expired from now on; this request gets 401. */
+  | { type: 'expireToken' }
+  /** Delay the answer by `ms` (the request then proceeds normally). */
+  | { type: 'latency'; ms: number };
+
+export interface FaultRule {
+  operation: Operation;
+  /** 1-based call count of that operation since injection; default: every call. */
+  nth?: number;
+  /** How many calls it fires for; default 1 with `nth`, unlimited without. */
+  times?: number;
+  action: FaultAction;
+}
+
+export interface BoxEmulatorOptions {
+  port?: number;
+  host?: string;
+  /** Where parts and files are kept; default a fresh temp dir, removed by close(). */
+  dataDir?: string;
+  /** Accepted developer tokens; default ['dev-token']. */
+  tokens?: string[];
+  clientId?: string;
+  clientSecret?: string;
+  /** Lifetime of tokens issued by /oauth2/token; default 3600. */
+  tokenTtlSeconds?: number;
+  /** Default: smallest power of two >= 8 MiB with total parts <= 10,000. */
+  partSize?: number | ((fileSize: number) => number);
+  /** Minimum file_size for a chunked session; default 20,000,000. */
+  minChunkedFileSize?: number;
+  /** 202 behaviour of commit; default { mode: 'none' }. */
+  commitProcessing?: CommitProcessing;
+  /** Added to every API request (not the admin endpoint). */
+  latencyMs?: number;
+  /** Per-connection cap on request-body reading and download writing. */
+  bandwidthBytesPerSecond?: number;
+  /** Session lifetime; default 7 days. Lower it in tests to meet 410 session_expired. */
+  sessionTtlSeconds?: number;
+  /** Status of a part whose Digest does not match its bytes; default 412. */
+  partDigestMismatchStatus?: 400 | 412;
+  /** Called for each API request (method, path, status) — for debugging. */
+  onRequest?: (entry: { method: string; path: string; status: number; operation: Operation | undefined }) => void;
+}
+
+export interface BoxStats {
+  requests: Record<Operation, number>;
+  maxPartsInFlight: number;
+  partsInFlight: number;
+}
+
+export interface BoxUserMini {
+  type: 'user';
+  id: string;
+  name: string;
+  login: string;
+}
+
+export interface BoxFolderMini {
+  type: 'folder';
+  id: string;
+  sequence_id: string | null;
+  etag: string | null;
+  name: string;
+}
+
+export interface BoxFileVersionMini {
+  type: 'file_version';
+  id: string;
+  sha1: string;
+}
+
+/** A File as Box returns it (the fields the emulator fills). */
+export interface BoxFile {
+  type: 'file';
+  id: string;
+  etag: string;
+  sequence_id: string;
+  name: string;
+  description: string;
+  size: number;
+  sha1: string;
+  file_version: BoxFileVersionMini;
+  path_collection: { total_count: number; entries: BoxFolderMini[] };
+  created_at: string;
+  modified_at: string;
+  content_created_at: string;
+  content_modified_at: string;
+  trashed_at: null;
+  purged_at: null;
+  created_by: BoxUserMini;
+  modified_by: BoxUserMini;
+  owned_by: BoxUserMini;
+  shared_link: null;
+  parent: BoxFolderMini;
+  item_status: 'active';
+}
+
+export interface BoxFolder {
+  type: 'folder';
+  id: string;
+  etag: string;
+  sequence_id: string;
+  name: string;
+  description: string;
+  size: number;
+  path_collection: { total_count: number; entries: BoxFolderMini[] };
+  created_at: string;
+  modified_at: string;
+  content_created_at: string;
+  content_modified_at: string;
+  trashed_at: null;
+  purged_at: null;
+  created_by: BoxUserMini;
+  modified_by: BoxUserMini;
+  owned_by: BoxUserMini;
+  shared_link: null;
+  parent: BoxFolderMini | null;
+  item_status: 'active';
+}
+
+export type SessionStatus = 'open' | 'committed' | 'aborted';
+
+export interface UploadPartJson {
+  part_id: string;
+  offset: number;
+  size: number;
+  sha1: string;
+}
+
+export interface UploadSessionJson {
+  id: string;
+  type: 'upload_session';
+  session_expires_at: string;
+  part_size: number;
+  total_parts: number;
+  num_parts_processed: number;
+  session_endpoints: {
+    upload_part: string;
+    commit: string;
+    abort: string;
+    list_parts: string;
+    status: string;
+    log_event: string;
+  };
+}
+
+/** What listSessions() reports for each session. */
+export interface SessionSummary {
+  id: string;
+  status: SessionStatus;
+  folderId: string | undefined;
+  fileId: string | undefined;
+  fileName: string;
+  fileSize: number;
+  partSize: number;
+  totalParts: number;
+  partsUploaded: number;
+  bytesUploaded: number;
+  createdAt: string;
+  expiresAt: string;
+  committedFileId: string | undefined;
+}
+
+export interface BoxEmulator {
+  /** API base as the Box SDK takes it: clients append /2.0/..., tokens at /oauth2/token. */
+  readonly url: string;
+  /** Upload base: `${url}/api`. */
+  readonly uploadUrl: string;
+  /** The first accepted developer token. */
+  readonly token: string;
+  /** Where parts and files live. */
+  readonly dataDir: string;
+  readonly port: number;
+  readonly faults: { inject(rule: FaultRule): void; clear(): void };
+  stats(): BoxStats;
+  resetStats(): void;
+  createFolder(name: string, parentId?: string): Promise<{ id: string }>;
+  readFileContent(fileId: string): Promise<Buffer>;
+  fileContentPath(fileId: string): string;
+  getFile(fileId: string): BoxFile | undefined;
+  findFile(folderId: string, name: string): BoxFile | undefined;
+  listSessions(): SessionSummary[];
+  /** Every token (developer and issued) is expired from now on. */
+  expireTokens(): void;
+  close(): Promise<void>;
+}
