@@ -127,3 +127,27 @@ export const RETRYABLE_BOX_ERRORS = [
   'Box.ServerError',
   'Box.NetworkError',
 ] as const;
+/** The source stream delivered more or fewer bytes than the declared file size. Not retryable as is. */
+export class BoxSourceSizeMismatchError extends BoxError {
+  override name = 'Box.SourceSizeMismatch';
+}
+
+/** The error class for an HTTP error status and Box error `code`. */
+export function boxErrorClassFor(status: number, code: string | undefined): typeof BoxError {
+  if (status === 400) {
+    if (code === 'parts_mismatch') return BoxPartsMismatchError;
+    if (code === 'digest_mismatch') return BoxDigestMismatchError;
+    return BoxInvalidRequestError;
+  }
+  if (status === 401) return BoxUnauthorizedError;
+  if (status === 403) return BoxForbiddenError;
+  if (status === 404) return BoxNotFoundError;
+  if (status === 409) return BoxConflictError;
+  if (status === 410) return BoxSessionExpiredError;
+  if (status === 412) return BoxPreconditionFailedError;
+  if (status === 416) return BoxRangeError;
+  if (status === 429) return BoxRateLimitedError;
+  if (status >= 500) return BoxServerError;
+  // 405, 408, 413, 415, ...: no dedicated class, the status and code still say what happened.
+  return BoxError;
+}

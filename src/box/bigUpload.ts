@@ -1,0 +1,294 @@
+// The engine behind uploadBigFile / uploadBigFileVersion, once a session exists:
+// - reads the source once, in order, feeding the whole-file SHA-1 and slicing stream chunks into part
+//   buffers of exactly part_size bytes (the last one shorter);
+// - keeps up to `concurrency` parts in flight, started in ascending offset order; while every slot is
+//   busy it stops reading, so memory stays at about (concurrency + 1) × part_size whatever the file size;
+// - checks each stored part (offset, size, sha1) against what was sent;
+// - commits, looping on 202 (Retry-After) and on a transient 400 parts_mismatch, up to a total wait;
+// - on any fatal error (or the caller's AbortSignal) cancels the parts in flight, aborts the session
+//   with DELETE, and rethrows the original error.
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { ChunkedUploadsManager } from './chunkedUploads.ts';
+import {
+  BoxAbortedError,
+  BoxCommitTimeoutError,
+  BoxIntegrityError,
+  BoxPartsMismatchError,
+  BoxSourceSizeMismatchError,
+} from './errors.ts';
+import { contentRangeHeader, digestHeader, partCount } from './helpers.ts';
+import { abortableSleep, abortedError, type BoxLogger } from './http.ts';
+import type { BoxFile, UploadPart, UploadSession } from './types.ts';
+
+export interface UploadProgress {
+  /** Bytes of the parts stored so far. */
+  bytes: number;
+  /** Parts stored so far. */
+  parts: number;
+  totalBytes: number;
+  totalParts: number;
+}
+
+export interface UploadBigFileOptions {
+  /** Parts in flight at once (default 4). Memory is about (concurrency + 1) × part_size. */
+  concurrency?: number;
+  /** Cancels the upload; the session is aborted and the call rejects with Box.Aborted. */
+  signal?: AbortSignal;
+  /** Called after each stored part. */
+  onProgress?: (progress: UploadProgress) => void;
+  /** Commit attributes, e.g. `{ content_modified_at: '2026-01-01T00:00:00Z' }`. */
+  attributes?: Record<string, unknown>;
+  /** Total time to keep re-trying the commit on 202 / transient parts_mismatch (default 900 s), then Box.CommitTimeout. */
+  maxCommitWaitSeconds?: number;
+  /** First wait after a 400 parts_mismatch at commit (default 1000 ms, doubling, at most 10 s). */
+  partsMismatchRetryDelayMs?: number;
+  /** Added to every request of the upload. */
+  extraHeaders?: Record<string, string>;
+}
+
+export interface UploadBigFileVersionOptions extends UploadBigFileOptions {
+  /** Rename the file with the new version. */
+  fileName?: string;
+  /** Commit only if the file's current etag is this one (If-Match). */
+  ifMatch?: string;
+}
+
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_MAX_COMMIT_WAIT_SECONDS = 900;
+const DEFAULT_PARTS_MISMATCH_DELAY_MS = 1000;
+const MAX_PARTS_MISMATCH_DELAY_MS = 10_000;
+/** The DELETE that cleans up after a failure gets its own deadline (the caller's signal may have fired). */
+const ABORT_SESSION_TIMEOUT_MS = 30_000;
+
+export function assertFileSize(fileSize: number): void {
+  if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new TypeError(`fileSize must be a non-negative integer, got ${fileSize}`);
+}
+
+function toBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  throw new TypeError('the source must yield Uint8Array (or Buffer) chunks');
+}
+
+export async function runChunkedUpload(
+  manager: ChunkedUploadsManager,
+  session: UploadSession,
+  file: Readable | AsyncIterable<Uint8Array>,
+  fileSize: number,
+  options: UploadBigFileVersionOptions,
+  logger: BoxLogger | undefined,
+): Promise<BoxFile> {
+  try {
+    assertFileSize(fileSize);
+    const parts = await uploadParts(manager, session, file, fileSize, options);
+    return await commitLoop(manager, session, parts.list, parts.sha1Base64, options);
+  } catch (error) {
+    try {
+      await manager.deleteFileUploadSessionByUrl(session.session_endpoints.abort, {
+        extraHeaders: options.extraHeaders,
+        signal: AbortSignal.timeout(ABORT_SESSION_TIMEOUT_MS),
+      });
+      logger?.warn?.('box upload failed; session aborted', { session: session.id, error: error instanceof Error ? error.name : 'unknown' });
+    } catch (abortError) {
+      logger?.warn?.('box upload failed; aborting the session failed too', {
+        session: session.id,
+        error: error instanceof Error ? error.name : 'unknown',
+        abortError: abortError instanceof Error ? abortError.message : String(abortError),
+      });
+    }
+    throw error;
+  }
+}
+
+interface UploadedParts {
+  list: UploadPart[];
+  sha1Base64: string;
+}
+
+async function uploadParts(
+  manager: ChunkedUploadsManager,
+  session: UploadSession,
+  file: Readable | AsyncIterable<Uint8Array>,
+  fileSize: number,
+  options: UploadBigFileOptions,
+): Promise<UploadedParts> {
+  const partSize = session.part_size;
+  const totalParts = session.total_parts;
+  if (!Number.isSafeInteger(partSize) || partSize <= 0 || totalParts !== partCount(fileSize, partSize)) {
+    throw new BoxIntegrityError(
+      `upload session ${session.id} has part_size ${partSize} and total_parts ${totalParts}, which do not fit a file of ${fileSize} bytes`,
+      { status: 0 },
+    );
+  }
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+  const uploadUrl = session.session_endpoints.upload_part;
+
+  // Cancels the parts in flight after the first failure; the caller's signal does the same.
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  let firstError: unknown;
+  const fail = (error: unknown): void => {
+    if (firstError !== undefined) return;
+    firstError = error;
+    cancel.abort(new BoxAbortedError('cancelled: another step of the upload failed', { status: 0, cause: error }));
+  };
+  const userAborted = (): boolean => options.signal?.aborted === true;
+
+  const stored: UploadPart[] = new Array<UploadPart>(totalParts);
+  const inFlight = new Set<Promise<void>>();
+  const progress: UploadProgress = { bytes: 0, parts: 0, totalBytes: fileSize, totalParts };
+
+  const startPart = (index: number, offset: number, body: Buffer, partSha1: Hash): void => {
+    const digest = partSha1.digest();
+    const sha1Hex = digest.toString('hex');
+    const task = (async () => {
+      const { part } = await manager.uploadFilePartByUrl(
+        uploadUrl,
+        body,
+        { digest: digestHeader(digest.toString('base64')), contentRange: contentRangeHeader(offset, body.length, fileSize) },
+        { extraHeaders: options.extraHeaders, signal },
+      );
+      if (part.offset !== offset || part.size !== body.length || part.sha1.toLowerCase() !== sha1Hex) {
+        throw new BoxIntegrityError(
+          `Box stored part ${index} as offset ${part.offset}, size ${part.size}, sha1 ${part.sha1}; sent offset ${offset}, size ${body.length}, sha1 ${sha1Hex}`,
+          { status: 200, request: 'PUT upload part' },
+        );
+      }
+      stored[index] = part;
+      progress.bytes += part.size;
+      progress.parts += 1;
+      options.onProgress?.({ ...progress });
+    })()
+      .catch(fail)
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+  };
+
+  const whole = createHash('sha1');
+  const source = (file as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  let sourceDone = false;
+  try {
+    let index = 0;
+    let buffer: Buffer | undefined = totalParts > 0 ? Buffer.allocUnsafe(Math.min(partSize, fileSize)) : undefined;
+    let filled = 0;
+    let partSha1 = createHash('sha1');
+    let bytesRead = 0;
+    while (firstError === undefined) {
+      const next = await raceAbortSignal(source.next(), signal);
+      if (next.done) {
+        sourceDone = true;
+        break;
+      }
+      const chunk = toBytes(next.value);
+      bytesRead += chunk.length;
+      if (bytesRead > fileSize) {
+        throw new BoxSourceSizeMismatchError(`the source holds more than the declared ${fileSize} bytes`, { status: 0 });
+      }
+      whole.update(chunk);
+      for (let position = 0; position < chunk.length; ) {
+        if (buffer === undefined) throw new Error('unreachable: bytes beyond the last part');
+        const take = Math.min(chunk.length - position, buffer.length - filled);
+        const slice = chunk.subarray(position, position + take);
+        buffer.set(slice, filled);
+        partSha1.update(slice);
+        filled += take;
+        position += take;
+        if (filled === buffer.length) {
+          // Backpressure: no further reading while every slot is busy.
+          while (inFlight.size >= concurrency && firstError === undefined) await Promise.race(inFlight);
+          if (firstError !== undefined) break;
+          const offset = index * partSize;
+          startPart(index, offset, buffer, partSha1);
+          index++;
+          const nextOffset = index * partSize;
+          buffer = index < totalParts ? Buffer.allocUnsafe(Math.min(partSize, fileSize - nextOffset)) : undefined;
+          filled = 0;
+          partSha1 = createHash('sha1');
+        }
+      }
+    }
+    if (firstError === undefined && bytesRead !== fileSize) {
+      throw new BoxSourceSizeMismatchError(`the source ended after ${bytesRead} of the declared ${fileSize} bytes`, { status: 0 });
+    }
+  } catch (error) {
+    // A failure of the source itself, a size mismatch, or the caller's abort while reading.
+    fail(userAborted() ? abortedError(options.signal) : error);
+  }
+  if (!sourceDone) {
+    // Stop the source (a Readable is destroyed by its iterator's return()).
+    await source.return?.().catch(() => undefined);
+  }
+  await Promise.all(inFlight);
+  if (firstError === undefined && userAborted()) firstError = abortedError(options.signal);
+  if (firstError !== undefined) throw firstError;
+  return { list: stored, sha1Base64: whole.digest('base64') };
+}
+
+function raceAbortSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortedError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortedError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+async function commitLoop(
+  manager: ChunkedUploadsManager,
+  session: UploadSession,
+  parts: UploadPart[],
+  sha1Base64: string,
+  options: UploadBigFileVersionOptions,
+): Promise<BoxFile> {
+  const maxWaitMs = (options.maxCommitWaitSeconds ?? DEFAULT_MAX_COMMIT_WAIT_SECONDS) * 1000;
+  const deadline = Date.now() + maxWaitMs;
+  let mismatchDelayMs = options.partsMismatchRetryDelayMs ?? DEFAULT_PARTS_MISMATCH_DELAY_MS;
+  const request = options.attributes === undefined ? { parts } : { parts, attributes: options.attributes };
+  const headers = options.ifMatch === undefined ? { digest: digestHeader(sha1Base64) } : { digest: digestHeader(sha1Base64), ifMatch: options.ifMatch };
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    let waitMs: number;
+    let lastAnswer: string;
+    let cause: unknown;
+    try {
+      const result = await manager.createFileUploadSessionCommitByUrl(session.session_endpoints.commit, request, headers, {
+        extraHeaders: options.extraHeaders,
+        signal: options.signal,
+      });
+      if (result.status === 'committed') {
+        const file = result.files.entries[0];
+        if (file === undefined) throw new BoxIntegrityError(`commit of session ${session.id} answered without a file`, { status: 201 });
+        return file;
+      }
+      waitMs = result.retryAfterSeconds * 1000;
+      lastAnswer = `202 (Retry-After ${result.retryAfterSeconds} s)`;
+    } catch (error) {
+      // Right after the last part, Box sometimes does not see every part yet (rclone meets this too).
+      if (!(error instanceof BoxPartsMismatchError)) throw error;
+      waitMs = mismatchDelayMs;
+      mismatchDelayMs = Math.min(mismatchDelayMs * 2, MAX_PARTS_MISMATCH_DELAY_MS);
+      lastAnswer = '400 parts_mismatch';
+      cause = error;
+    }
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) {
+      throw new BoxCommitTimeoutError(
+        `commit of session ${session.id} still not done after ${attempts} attempts over ${Math.round(maxWaitMs / 1000)} s; last answer ${lastAnswer}`,
+        { status: cause === undefined ? 202 : 400, cause, request: 'POST commit upload session' },
+      );
+    }
+    // The last wait is cut at the deadline so that one more attempt is made there.
+    await abortableSleep(Math.min(waitMs, remainingMs), options.signal);
+  }
+}

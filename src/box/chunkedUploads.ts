@@ -1,0 +1,292 @@
+// ChunkedUploadsManager: every operation of the Box SDK's manager of the same name (create a session for
+// a new file or a new version, get, upload a part, abort, list parts, commit; each by id and by URL),
+// plus uploadBigFile / uploadBigFileVersion. Session operations by URL follow session_endpoints as given.
+import type { Readable } from 'node:stream';
+import { runChunkedUpload, type UploadBigFileOptions, type UploadBigFileVersionOptions } from './bigUpload.ts';
+import { BoxConflictError, BoxIntegrityError, BoxRangeError } from './errors.ts';
+import { parseContentRange, sha1Hex } from './helpers.ts';
+import { parseRetryAfter, type BoxHttp, type BoxLogger } from './http.ts';
+import { idSegment, mergeHeaders, withQuery, type RequestOptions } from './requestOptions.ts';
+import type { BoxFile, CommitResult, Files, UploadedPart, UploadPart, UploadParts, UploadSession } from './types.ts';
+
+export interface CreateFileUploadSessionRequest {
+  folderId: string;
+  fileSize: number;
+  fileName: string;
+}
+
+export interface CreateFileUploadSessionForExistingFileRequest {
+  fileSize: number;
+  fileName?: string;
+}
+
+export interface UploadFilePartHeaders {
+  /** `sha=<base64 SHA-1 of the body>` (see digestHeader/sha1Base64). */
+  digest: string;
+  /** `bytes <first>-<last>/<file size>` (see contentRangeHeader). */
+  contentRange: string;
+}
+
+export interface PartsQuery {
+  /** Index of the first part (parts, not bytes). */
+  offset?: number;
+  /** At most 1000. */
+  limit?: number;
+}
+
+export interface CommitRequest {
+  /** Sent sorted by offset. */
+  parts: UploadPart[];
+  /** File attributes, e.g. `{ content_modified_at: '2026-01-01T00:00:00Z' }`. */
+  attributes?: Record<string, unknown>;
+}
+
+export interface CommitHeaders {
+  /** `sha=<base64 SHA-1 of the whole file>`. */
+  digest: string;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}
+
+/** Retry-After assumed for a 202 that carries none (Box documents that it does). */
+const DEFAULT_COMMIT_RETRY_AFTER_SECONDS = 5;
+
+function isUploadPart(value: unknown): value is UploadPart {
+  if (typeof value !== 'object' || value === null) return false;
+  const part = value as Record<string, unknown>;
+  return typeof part.part_id === 'string' && typeof part.offset === 'number' && typeof part.size === 'number' && typeof part.sha1 === 'string';
+}
+
+function expectJson<T>(json: unknown, what: string, request: string, status: number): T {
+  if (typeof json !== 'object' || json === null) {
+    throw new BoxIntegrityError(`${request} answered ${status} without the expected ${what}`, { status, request });
+  }
+  return json as T;
+}
+
+export class ChunkedUploadsManager {
+  readonly #http: BoxHttp;
+  readonly #uploadUrl: string;
+  readonly #logger: BoxLogger | undefined;
+
+  /** @param uploadUrl the upload base, e.g. `https://upload.box.com/api` (the manager appends `/2.0/...`). */
+  constructor(http: BoxHttp, uploadUrl: string, logger?: BoxLogger) {
+    this.#http = http;
+    this.#uploadUrl = uploadUrl;
+    this.#logger = logger;
+  }
+
+  #sessionUrl(uploadSessionId: string): string {
+    return `${this.#uploadUrl}/2.0/files/upload_sessions/${idSegment(uploadSessionId)}`;
+  }
+
+  async #createSession(url: string, body: Record<string, unknown>, opts: RequestOptions | undefined): Promise<UploadSession> {
+    try {
+      const response = await this.#http.send({
+        method: 'POST',
+        url,
+        headers: mergeHeaders({ 'content-type': 'application/json' }, opts?.extraHeaders),
+        body: JSON.stringify(body),
+        signal: opts?.signal,
+        responseType: 'json',
+      });
+      return expectJson<UploadSession>(response.json, 'upload session', 'POST create upload session', response.status);
+    } catch (error) {
+      // Box answers session_conflict when the same create arrives twice (e.g. a retry after a lost
+      // answer); the session it names is the one we asked for. Box's own web uploader does the same.
+      const session = error instanceof BoxConflictError && error.code === 'session_conflict' ? error.contextInfo?.session : undefined;
+      if (typeof session === 'object' && session !== null && 'session_endpoints' in session) {
+        this.#logger?.debug?.('box create session: reusing the session of a session_conflict', { request: error instanceof BoxConflictError ? error.request : undefined });
+        return session as UploadSession;
+      }
+      throw error;
+    }
+  }
+
+  /** POST {uploadUrl}/2.0/files/upload_sessions: a session for a new file. */
+  createFileUploadSession(request: CreateFileUploadSessionRequest, opts?: RequestOptions): Promise<UploadSession> {
+    return this.#createSession(
+      `${this.#uploadUrl}/2.0/files/upload_sessions`,
+      { folder_id: request.folderId, file_size: request.fileSize, file_name: request.fileName },
+      opts,
+    );
+  }
+
+  /** POST {uploadUrl}/2.0/files/{fileId}/upload_sessions: a session for a new version of a file. */
+  createFileUploadSessionForExistingFile(
+    fileId: string,
+    request: CreateFileUploadSessionForExistingFileRequest,
+    opts?: RequestOptions,
+  ): Promise<UploadSession> {
+    const body: Record<string, unknown> = { file_size: request.fileSize };
+    if (request.fileName !== undefined) body.file_name = request.fileName;
+    return this.#createSession(`${this.#uploadUrl}/2.0/files/${idSegment(fileId)}/upload_sessions`, body, opts);
+  }
+
+  /** GET session_endpoints.status. */
+  async getFileUploadSessionByUrl(url: string, opts?: RequestOptions): Promise<UploadSession> {
+    const response = await this.#http.send({
+      method: 'GET',
+      url,
+      headers: mergeHeaders({}, opts?.extraHeaders),
+      signal: opts?.signal,
+      responseType: 'json',
+    });
+    return expectJson<UploadSession>(response.json, 'upload session', 'GET upload session', response.status);
+  }
+
+  getFileUploadSessionById(uploadSessionId: string, opts?: RequestOptions): Promise<UploadSession> {
+    return this.getFileUploadSessionByUrl(this.#sessionUrl(uploadSessionId), opts);
+  }
+
+  /**
+   * PUT one part to session_endpoints.upload_part. A 416 range_overlaps_existing_part whose
+   * context_info.conflicting_part has this body's offset, size and SHA-1 means the part is already
+   * stored (a retry after "stored, then 500", or a re-run batch): that resolves with the stored part.
+   */
+  async uploadFilePartByUrl(url: string, body: Uint8Array, headers: UploadFilePartHeaders, opts?: RequestOptions): Promise<UploadedPart> {
+    try {
+      const response = await this.#http.send({
+        method: 'PUT',
+        url,
+        headers: mergeHeaders(
+          { 'content-type': 'application/octet-stream', digest: headers.digest, 'content-range': headers.contentRange },
+          opts?.extraHeaders,
+        ),
+        body,
+        signal: opts?.signal,
+        responseType: 'json',
+      });
+      const uploaded = expectJson<UploadedPart>(response.json, 'part', 'PUT upload part', response.status);
+      if (!isUploadPart(uploaded.part)) {
+        throw new BoxIntegrityError('PUT upload part answered without a part', { status: response.status, request: 'PUT upload part' });
+      }
+      return uploaded;
+    } catch (error) {
+      if (error instanceof BoxRangeError && error.code === 'range_overlaps_existing_part') {
+        const stored = error.contextInfo?.conflicting_part;
+        const range = parseContentRange(headers.contentRange);
+        if (
+          isUploadPart(stored) &&
+          range !== undefined &&
+          stored.offset === range.offset &&
+          stored.size === range.size &&
+          stored.size === body.length &&
+          stored.sha1.toLowerCase() === sha1Hex(body)
+        ) {
+          this.#logger?.debug?.('box part already stored with the same bytes', { offset: stored.offset, size: stored.size });
+          return { part: stored };
+        }
+      }
+      throw error;
+    }
+  }
+
+  uploadFilePart(uploadSessionId: string, body: Uint8Array, headers: UploadFilePartHeaders, opts?: RequestOptions): Promise<UploadedPart> {
+    return this.uploadFilePartByUrl(this.#sessionUrl(uploadSessionId), body, headers, opts);
+  }
+
+  /** DELETE session_endpoints.abort (Box answers 204). */
+  async deleteFileUploadSessionByUrl(url: string, opts?: RequestOptions): Promise<void> {
+    await this.#http.send({ method: 'DELETE', url, headers: mergeHeaders({}, opts?.extraHeaders), signal: opts?.signal, responseType: 'none' });
+  }
+
+  deleteFileUploadSessionById(uploadSessionId: string, opts?: RequestOptions): Promise<void> {
+    return this.deleteFileUploadSessionByUrl(this.#sessionUrl(uploadSessionId), opts);
+  }
+
+  /** GET session_endpoints.list_parts, one page (offset and limit count parts). */
+  async getFileUploadSessionPartsByUrl(url: string, query?: PartsQuery, opts?: RequestOptions): Promise<UploadParts> {
+    const response = await this.#http.send({
+      method: 'GET',
+      url: withQuery(url, { offset: query?.offset, limit: query?.limit }),
+      headers: mergeHeaders({}, opts?.extraHeaders),
+      signal: opts?.signal,
+      responseType: 'json',
+    });
+    return expectJson<UploadParts>(response.json, 'parts list', 'GET upload session parts', response.status);
+  }
+
+  getFileUploadSessionParts(uploadSessionId: string, query?: PartsQuery, opts?: RequestOptions): Promise<UploadParts> {
+    return this.getFileUploadSessionPartsByUrl(`${this.#sessionUrl(uploadSessionId)}/parts`, query, opts);
+  }
+
+  /** Every stored part, all pages (1000 at a time), sorted by offset. */
+  async getAllFileUploadSessionPartsByUrl(url: string, opts?: RequestOptions): Promise<UploadPart[]> {
+    const all: UploadPart[] = [];
+    for (let offset = 0; ; ) {
+      const page = await this.getFileUploadSessionPartsByUrl(url, { offset, limit: 1000 }, opts);
+      all.push(...page.entries);
+      offset += page.entries.length;
+      if (page.entries.length === 0 || offset >= page.total_count) break;
+    }
+    return all.sort((a, b) => a.offset - b.offset);
+  }
+
+  /**
+   * POST session_endpoints.commit. 201 → `committed` with the files; 202 → `processing` with the
+   * seconds Box asked to wait (Retry-After). Parts are sent sorted by offset.
+   */
+  async createFileUploadSessionCommitByUrl(url: string, request: CommitRequest, headers: CommitHeaders, opts?: RequestOptions): Promise<CommitResult> {
+    const body: Record<string, unknown> = { parts: [...request.parts].sort((a, b) => a.offset - b.offset) };
+    if (request.attributes !== undefined) body.attributes = request.attributes;
+    const response = await this.#http.send({
+      method: 'POST',
+      url,
+      headers: mergeHeaders(
+        { 'content-type': 'application/json', digest: headers.digest, 'if-match': headers.ifMatch, 'if-none-match': headers.ifNoneMatch },
+        opts?.extraHeaders,
+      ),
+      body: JSON.stringify(body),
+      signal: opts?.signal,
+      responseType: 'json',
+    });
+    if (response.status === 202) {
+      const retryAfterSeconds = parseRetryAfter(response.headers['retry-after']) ?? DEFAULT_COMMIT_RETRY_AFTER_SECONDS;
+      return { status: 'processing', retryAfterSeconds };
+    }
+    const files = expectJson<Files>(response.json, 'files', 'POST commit upload session', response.status);
+    if (!Array.isArray(files.entries)) {
+      throw new BoxIntegrityError(`POST commit upload session answered ${response.status} without entries`, { status: response.status });
+    }
+    return { status: 'committed', files };
+  }
+
+  createFileUploadSessionCommit(uploadSessionId: string, request: CommitRequest, headers: CommitHeaders, opts?: RequestOptions): Promise<CommitResult> {
+    return this.createFileUploadSessionCommitByUrl(`${this.#sessionUrl(uploadSessionId)}/commit`, request, headers, opts);
+  }
+
+  /**
+   * Uploads a file of `fileSize` bytes read from `file` into folder `parentFolderId` as `fileName`
+   * through a chunked session: parts in parallel (options.concurrency, default 4), whole-file SHA-1
+   * as it reads, commit loop on 202 / transient parts_mismatch, session aborted on any fatal error.
+   */
+  async uploadBigFile(
+    file: Readable | AsyncIterable<Uint8Array>,
+    fileName: string,
+    fileSize: number,
+    parentFolderId: string,
+    options: UploadBigFileOptions = {},
+  ): Promise<BoxFile> {
+    const session = await this.createFileUploadSession(
+      { folderId: parentFolderId, fileSize, fileName },
+      { extraHeaders: options.extraHeaders, signal: options.signal },
+    );
+    return runChunkedUpload(this, session, file, fileSize, options, this.#logger);
+  }
+
+  /** Like uploadBigFile, as a new version of file `fileId` (optionally renamed to options.fileName). */
+  async uploadBigFileVersion(
+    fileId: string,
+    file: Readable | AsyncIterable<Uint8Array>,
+    fileSize: number,
+    options: UploadBigFileVersionOptions = {},
+  ): Promise<BoxFile> {
+    const session = await this.createFileUploadSessionForExistingFile(
+      fileId,
+      options.fileName === undefined ? { fileSize } : { fileSize, fileName: options.fileName },
+      { extraHeaders: options.extraHeaders, signal: options.signal },
+    );
+    return runChunkedUpload(this, session, file, fileSize, options, this.#logger);
+  }
+}

@@ -1,0 +1,51 @@
+// Public entry of the Box client.
+export { BoxClient, DEFAULT_API_URL, DEFAULT_UPLOAD_URL, type BoxClientOptions } from './client.ts';
+export {
+  CcgAuth,
+  DeveloperTokenAuth,
+  JwtAuth,
+  type BoxAppSettings,
+  type BoxAuth,
+  type CcgAuthConfig,
+  type CcgSubject,
+  type JwtAuthConfig,
+  type TokenCacheOptions,
+  type TokenEndpoint,
+} from './auth.ts';
+export {
+  ChunkedUploadsManager,
+  type CommitHeaders,
+  type CommitRequest,
+  type CreateFileUploadSessionForExistingFileRequest,
+  type CreateFileUploadSessionRequest,
+  type PartsQuery,
+  type UploadFilePartHeaders,
+} from './chunkedUploads.ts';
+export type { UploadBigFileOptions, UploadBigFileVersionOptions, UploadProgress } from './bigUpload.ts';
+export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } from './files.ts';
+export { FoldersManager, type ListItemsQuery } from './folders.ts';
+export {
+  boxErrorFromResponse,
+  parseRetryAfter,
+  type BoxLogger,
+  type RetryOptions,
+  type TimeoutOptions,
+} from './http.ts';
+export type { RequestOptions } from './requestOptions.ts';
+export {
+  MIN_CHUNKED_FILE_SIZE,
+  base64ToHex,
+  contentRangeHeader,
+  digestHeader,
+  hexToBase64,
+  parseContentRange,
+  parseSha1Digest,
+  partCount,
+  planParts,
+  sha1Base64,
+  sha1Hex,
+  type ByteRange,
+  type PlannedPart,
+} from './helpers.ts';
+export * from './errors.ts';
+export type * from './types.ts';
