@@ -52,7 +52,13 @@ export type TransferMode = 'direct' | 'chunked';
 export interface TransferContext {
   source: SourceObject;
   /** Resolved destination: the name is final (S3 key basename unless given). */
-  destination: { folderId: string; fileName: string; fileId?: string };
+  destination: {
+    folderId: string;
+    fileName: string;
+    fileId?: string;
+    /** (added) True when the input named the file: only then is a new version also renamed to `fileName`. */
+    fileNameGiven?: boolean;
+  };
   onConflict: OnConflict;
   mode: TransferMode;
   /** Chunked mode only. */
@@ -118,6 +124,8 @@ export interface CommitProgress {
   attempts: number;
   /** Total seconds waited so far; past the limit the Commit fails with Transfer.CommitGaveUp. */
   waitedSeconds: number;
+  /** (added) Transient Box parts_mismatch answers in a row; past the limit the Box error is passed on. */
+  partsMismatches?: number;
   output?: TransferOutput;
 }
 
@@ -145,4 +153,11 @@ export interface TransferOutput {
   bytes: number;
   parts: number;
   mode: TransferMode;
+}
+
+/** (added) The part of AWS Lambda's Context the handlers use; the local runner passes one like it. */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis(): number;
+  awsRequestId: string;
+  functionName?: string;
 }

@@ -1,0 +1,15 @@
+// AbortSession Lambda: AbortSessionEvent -> AbortSessionResult (never throws the abort's error).
+import { abortTransfer } from '../src/transfer/abort.ts';
+import type { AbortSessionEvent, AbortSessionResult } from '../src/transfer/contract.ts';
+import { defaultDeps } from './deps.ts';
+import { makeTask } from './task.ts';
+import type { DepsSource, TaskHandler } from './task.ts';
+
+export function makeAbortSessionHandler(deps: DepsSource): TaskHandler<AbortSessionEvent, AbortSessionResult> {
+  return makeTask<AbortSessionEvent, AbortSessionResult>('AbortSession', deps, (event, d) => abortTransfer(event, d), undefined, (r) => ({
+    aborted: r.aborted,
+    reason: r.reason,
+  }));
+}
+
+export const handler = makeAbortSessionHandler(defaultDeps);

@@ -1,0 +1,142 @@
+// Dependencies of the Lambda handlers, and how AWS Lambda builds them from its environment.
+// Box credentials come from Secrets Manager (BOX_SECRET_ARN) or BOX_* variables; they are read once
+// per container and kept for warm invocations, and never logged.
+import { S3Client } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
+import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
+import type { BoxClientLike } from '../src/transfer/boxPort.ts';
+import { ConfigurationError } from '../src/transfer/errors.ts';
+import { createJsonLogger } from '../src/transfer/logger.ts';
+import type { Logger } from '../src/transfer/logger.ts';
+import { settingsFromEnv } from '../src/transfer/settings.ts';
+import type { TransferSettings } from '../src/transfer/settings.ts';
+
+export interface HandlerDeps {
+  s3: S3Client;
+  /** Built on first use and cached; a BoxClient from src/box satisfies BoxClientLike. */
+  box: () => Promise<BoxClientLike>;
+  logger?: Logger;
+  settings?: Partial<TransferSettings>;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The secret's JSON: a developer token, client credentials (CCG), or a JWT app's settings file. */
+export type BoxSecret =
+  | { developerToken: string }
+  | { clientId: string; clientSecret: string; enterpriseId?: string; userId?: string }
+  | (BoxAppSettings & { userId?: string });
+
+/** Builds a BoxAuth from the secret's JSON. Messages name the missing fields, never their values. */
+export function authFromSecret(secret: unknown): BoxAuth {
+  if (typeof secret !== 'object' || secret === null) throw new ConfigurationError('Box secret must be a JSON object');
+  const s = secret as Record<string, unknown>;
+  if (typeof s.developerToken === 'string' && s.developerToken !== '') return new DeveloperTokenAuth(s.developerToken);
+  if (typeof s.boxAppSettings === 'object' && s.boxAppSettings !== null) {
+    try {
+      return JwtAuth.fromAppSettings(s as unknown as BoxAppSettings, typeof s.userId === 'string' ? { userId: s.userId } : {});
+    } catch (err) {
+      // JwtAuth's own messages name fields only; a key parse failure says nothing about the key.
+      throw new ConfigurationError(`Box JWT app settings are unusable: ${err instanceof Error ? err.message : 'invalid'}`);
+    }
+  }
+  if (typeof s.clientId === 'string' && typeof s.clientSecret === 'string') {
+    const subject = s.enterpriseId ?? s.userId;
+    if (typeof subject !== 'string' && typeof subject !== 'number') {
+      throw new ConfigurationError('Box client credentials need enterpriseId or userId');
+    }
+    return s.enterpriseId !== undefined
+      ? new CcgAuth({ clientId: s.clientId, clientSecret: s.clientSecret, enterpriseId: String(s.enterpriseId) })
+      : new CcgAuth({ clientId: s.clientId, clientSecret: s.clientSecret, userId: String(s.userId) });
+  }
+  throw new ConfigurationError(
+    'Box secret must hold {developerToken}, {clientId, clientSecret, enterpriseId|userId}, or a JWT app settings JSON {boxAppSettings, enterpriseID}',
+  );
+}
+
+/** Box credentials from BOX_* environment variables (no Secrets Manager), or undefined if none are set. */
+export function authFromEnv(env: Env): BoxAuth | undefined {
+  if (env.BOX_DEVELOPER_TOKEN) return new DeveloperTokenAuth(env.BOX_DEVELOPER_TOKEN);
+  if (env.BOX_CLIENT_ID || env.BOX_CLIENT_SECRET) {
+    return authFromSecret({
+      clientId: env.BOX_CLIENT_ID,
+      clientSecret: env.BOX_CLIENT_SECRET,
+      ...(env.BOX_ENTERPRISE_ID ? { enterpriseId: env.BOX_ENTERPRISE_ID } : {}),
+      ...(env.BOX_USER_ID ? { userId: env.BOX_USER_ID } : {}),
+    });
+  }
+  return undefined;
+}
+
+export async function loadBoxAuth(env: Env, secrets?: SecretsManagerClient): Promise<BoxAuth> {
+  const arn = env.BOX_SECRET_ARN;
+  if (arn) {
+    const client = secrets ?? new SecretsManagerClient({});
+    const res = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+    const text = res.SecretString ?? (res.SecretBinary ? Buffer.from(res.SecretBinary).toString('utf8') : undefined);
+    if (text === undefined) throw new ConfigurationError('Box secret (BOX_SECRET_ARN) has no value');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // No cause: JSON.parse's message quotes the text, which is the secret.
+      throw new ConfigurationError('Box secret (BOX_SECRET_ARN) is not valid JSON');
+    }
+    return authFromSecret(parsed);
+  }
+  const auth = authFromEnv(env);
+  if (auth === undefined) {
+    throw new ConfigurationError(
+      'No Box credentials: set BOX_SECRET_ARN, BOX_DEVELOPER_TOKEN, or BOX_CLIENT_ID + BOX_CLIENT_SECRET + BOX_ENTERPRISE_ID|BOX_USER_ID',
+    );
+  }
+  return auth;
+}
+
+export function s3ConfigFromEnv(env: Env): S3ClientConfig {
+  return {
+    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
+    ...(env.S3_FORCE_PATH_STYLE === 'true' || env.S3_FORCE_PATH_STYLE === '1' ? { forcePathStyle: true } : {}),
+    // Checksums only where S3 requires them: local S3 servers mangle aws-chunked bodies otherwise.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  };
+}
+
+function boxLogger(logger: Logger): BoxLogger {
+  return { debug: (m, d) => logger.debug(m, d), warn: (m, d) => logger.warn(m, d) };
+}
+
+/** Memoizes a promise-returning factory; a failure is not cached, so the next call tries again. */
+export function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= make().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}
+
+export function depsFromEnv(env: Env = process.env): HandlerDeps {
+  const logger = createJsonLogger();
+  const box = once(async (): Promise<BoxClientLike> => {
+    const auth = await loadBoxAuth(env);
+    return new BoxClient({
+      auth,
+      ...(env.BOX_API_URL ? { apiUrl: env.BOX_API_URL } : {}),
+      ...(env.BOX_UPLOAD_URL ? { uploadUrl: env.BOX_UPLOAD_URL } : {}),
+      logger: boxLogger(logger.child({ component: 'box' })),
+    });
+  });
+  return { s3: new S3Client(s3ConfigFromEnv(env)), box, logger, settings: settingsFromEnv(env) };
+}
+
+let processDeps: HandlerDeps | undefined;
+/** One set of dependencies per Lambda container, built on the first invocation. */
+export function defaultDeps(): HandlerDeps {
+  processDeps ??= depsFromEnv();
+  return processDeps;
+}

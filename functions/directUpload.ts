@@ -1,0 +1,15 @@
+// DirectUpload Lambda: PrepareResult (mode 'direct') -> TransferOutput.
+import type { PrepareResult, TransferOutput } from '../src/transfer/contract.ts';
+import { directUpload } from '../src/transfer/direct.ts';
+import { defaultDeps } from './deps.ts';
+import { makeTask } from './task.ts';
+import type { DepsSource, TaskHandler } from './task.ts';
+
+export function makeDirectUploadHandler(deps: DepsSource): TaskHandler<PrepareResult, TransferOutput> {
+  return makeTask<PrepareResult, TransferOutput>('DirectUpload', deps, (event, d) => directUpload(event.transfer, d), undefined, (r) => ({
+    fileId: r.file.id,
+    size: r.file.size,
+  }));
+}
+
+export const handler = makeDirectUploadHandler(defaultDeps);

@@ -1,0 +1,25 @@
+// HashObject Lambda: HashObjectEvent -> HashProgress (one slice of the resumable whole-file SHA-1).
+import type { HashObjectEvent, HashProgress } from '../src/transfer/contract.ts';
+import { hashSlice } from '../src/transfer/hash.ts';
+import { defaultDeps } from './deps.ts';
+import { makeTask } from './task.ts';
+import type { DepsSource, TaskHandler } from './task.ts';
+
+export function makeHashObjectHandler(deps: DepsSource): TaskHandler<HashObjectEvent, HashProgress> {
+  return makeTask<HashObjectEvent, HashProgress>(
+    'HashObject',
+    deps,
+    (event, d, context) =>
+      hashSlice(d.s3, event.transfer.source, event.hash, {
+        settings: d.settings,
+        remainingMs:
+          typeof context?.getRemainingTimeInMillis === 'function'
+            ? () => context.getRemainingTimeInMillis()
+            : () => Number.POSITIVE_INFINITY,
+      }),
+    undefined,
+    (r) => ({ offset: r.offset, done: r.done, via: r.via, invocations: r.invocations }),
+  );
+}
+
+export const handler = makeHashObjectHandler(defaultDeps);

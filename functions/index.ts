@@ -1,0 +1,28 @@
+// All task handlers by state name, for the local runner (aws-local-stepfunctions
+// taskResourceLocalHandlers are keyed by state name) and for tests.
+import type { LambdaContextLike } from '../src/transfer/contract.ts';
+import type { HandlerDeps } from './deps.ts';
+import { makeAbortSessionHandler } from './abortSession.ts';
+import { makeCommitHandler } from './commit.ts';
+import { makeDirectUploadHandler } from './directUpload.ts';
+import { makeHashObjectHandler } from './hashObject.ts';
+import { makePrepareHandler } from './prepare.ts';
+import { makeUploadBatchHandler } from './uploadBatch.ts';
+
+export type { HandlerDeps } from './deps.ts';
+export { depsFromEnv, defaultDeps } from './deps.ts';
+export type { LambdaContextLike };
+
+export type TaskName = 'Prepare' | 'DirectUpload' | 'UploadBatch' | 'HashObject' | 'Commit' | 'AbortSession';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- events arrive as untyped JSON from the state machine
+export function makeTaskHandlers(deps: HandlerDeps): Record<TaskName, (event: any, context: LambdaContextLike) => Promise<unknown>> {
+  return {
+    Prepare: makePrepareHandler(deps),
+    DirectUpload: makeDirectUploadHandler(deps),
+    UploadBatch: makeUploadBatchHandler(deps),
+    HashObject: makeHashObjectHandler(deps),
+    Commit: makeCommitHandler(deps),
+    AbortSession: makeAbortSessionHandler(deps),
+  };
+}

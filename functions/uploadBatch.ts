@@ -1,0 +1,18 @@
+// UploadBatch Lambda: UploadBatchEvent -> UploadBatchResult.
+import type { UploadBatchEvent, UploadBatchResult } from '../src/transfer/contract.ts';
+import { uploadBatch } from '../src/transfer/uploadBatch.ts';
+import { defaultDeps } from './deps.ts';
+import { makeTask, transferFields } from './task.ts';
+import type { DepsSource, TaskHandler } from './task.ts';
+
+export function makeUploadBatchHandler(deps: DepsSource): TaskHandler<UploadBatchEvent, UploadBatchResult> {
+  return makeTask<UploadBatchEvent, UploadBatchResult>(
+    'UploadBatch',
+    deps,
+    (event, d) => uploadBatch(event, d),
+    (event) => ({ ...transferFields(event), batch: event?.batch }),
+    (r) => ({ parts: r.parts, bytes: r.bytes, alreadyUploaded: r.alreadyUploaded }),
+  );
+}
+
+export const handler = makeUploadBatchHandler(defaultDeps);

@@ -1,0 +1,47 @@
+// Transfer errors. Each class sets a stable `name`: Step Functions `Retry`/`Catch` `ErrorEquals`
+// match that string, so never rename one. Messages name objects and fields, never credentials.
+
+export class TransferError extends Error {
+  override name = 'Transfer.Error';
+}
+
+/** The execution input does not match the input schema (the message names the field). */
+export class InvalidInputError extends TransferError {
+  override name = 'Transfer.InvalidInput';
+}
+/** The S3 bucket, object or pinned version does not exist (NoSuchKey, NoSuchBucket, 404). */
+export class SourceNotFoundError extends TransferError {
+  override name = 'Transfer.SourceNotFound';
+}
+/** S3 refused the read (AccessDenied, 403). */
+export class SourceAccessDeniedError extends TransferError {
+  override name = 'Transfer.SourceAccessDenied';
+}
+/** The object is no longer the one Prepare pinned (ETag, version or size changed; 412 on If-Match). */
+export class SourceChangedError extends TransferError {
+  override name = 'Transfer.SourceChanged';
+}
+/** S3 throttled or was briefly unavailable (SlowDown, 503, 500, timeouts) after the SDK's retries. Retryable. */
+export class S3ThrottledError extends TransferError {
+  override name = 'Transfer.S3Throttled';
+}
+/** The destination name is taken and onConflict is 'fail' (or no policy could apply, e.g. a folder has the name). */
+export class NameConflictError extends TransferError {
+  override name = 'Transfer.NameConflict';
+}
+/** Box's parts do not cover [0, size) exactly with the session's part size. */
+export class PartsIncompleteError extends TransferError {
+  override name = 'Transfer.PartsIncomplete';
+}
+/** Box kept answering 202 (or a transient parts_mismatch) past the allowed total wait or attempts. */
+export class CommitGaveUpError extends TransferError {
+  override name = 'Transfer.CommitGaveUp';
+}
+
+/** Names of transfer errors worth retrying (Step Functions `Retry`). */
+export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
+
+/** The Lambda's configuration is unusable (missing or malformed Box credentials, bad environment). */
+export class ConfigurationError extends TransferError {
+  override name = 'Transfer.ConfigurationError';
+}

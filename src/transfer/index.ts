@@ -1,0 +1,21 @@
+// The transfer domain: everything the Lambdas in functions/ call.
+export type * from './contract.ts';
+export type { BoxClientLike } from './boxPort.ts';
+export type { TransferDeps } from './deps.ts';
+export * from './errors.ts';
+export { validateTransferInput, defaultFileName, inputSchema } from './input.ts';
+export { DEFAULT_SETTINGS, resolveSettings, settingsFromEnv } from './settings.ts';
+export type { TransferSettings } from './settings.ts';
+export { planBatches, batchParts, partRange, partCount } from './plan.ts';
+export type { BatchPlan, PartRange } from './plan.ts';
+export { pinSource, readRange, openObjectStream, mapS3Error, fullObjectSha1 } from './s3source.ts';
+export { hashSlice } from './hash.ts';
+export { renamedName, withConflictPolicy, nameConflict } from './conflict.ts';
+export { openUploadSession, sessionRef } from './session.ts';
+export { prepareTransfer } from './prepare.ts';
+export { uploadBatch } from './uploadBatch.ts';
+export { commitTransfer, listAllParts, checkCoverage, transferOutput } from './commit.ts';
+export { abortTransfer } from './abort.ts';
+export { directUpload } from './direct.ts';
+export { createJsonLogger, silentLogger, errorFields } from './logger.ts';
+export type { Logger, LogFields, LogLevel } from './logger.ts';

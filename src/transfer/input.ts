@@ -1,0 +1,73 @@
+// Validation of the transfer input against the published JSON Schema (input.schema.json),
+// with messages that name the field, e.g. "destination.folderId must be a string of digits".
+import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import inputSchema from './input.schema.json' with { type: 'json' };
+import type { TransferInput } from './contract.ts';
+import { InvalidInputError } from './errors.ts';
+
+export { inputSchema };
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: false });
+const validateFn = ajv.compile<TransferInput>(inputSchema);
+
+/** Messages for `pattern` failures, by field path. */
+const PATTERN_MESSAGES: Record<string, string> = {
+  'destination.folderId': 'must be a string of digits',
+  'destination.fileId': 'must be a string of digits',
+  'destination.fileName': "must not contain '/' or '\\', start or end with a space, or be '.' or '..'",
+};
+
+function fieldPath(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+}
+
+function join(path: string, child: string): string {
+  return path === '' ? child : `${path}.${child}`;
+}
+
+function describe(err: ErrorObject): string {
+  const path = fieldPath(err.instancePath);
+  const subject = path === '' ? 'the input' : path;
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'required':
+      return `${join(path, String(p.missingProperty))} is required`;
+    case 'additionalProperties':
+      return `${join(path, String(p.additionalProperty))} is not a known field`;
+    case 'type':
+      return `${subject} must be ${p.type === 'integer' ? 'an integer' : p.type === 'object' ? 'an object' : `a ${String(p.type)}`}`;
+    case 'enum':
+      return `${subject} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern':
+      return `${subject} ${PATTERN_MESSAGES[path] ?? `must match ${String(p.pattern)}`}`;
+    case 'minLength':
+      return p.limit === 1 ? `${subject} must not be empty` : `${subject} must be at least ${String(p.limit)} characters`;
+    case 'maxLength':
+      return `${subject} must be at most ${String(p.limit)} characters`;
+    default:
+      return `${subject} ${err.message ?? 'is invalid'}`;
+  }
+}
+
+/** Checks `input` and returns it typed; throws Transfer.InvalidInput naming every bad field. */
+export function validateTransferInput(input: unknown): TransferInput {
+  if (validateFn(input)) return input;
+  const messages = [...new Set((validateFn.errors ?? []).map(describe))];
+  throw new InvalidInputError(`Invalid transfer input: ${messages.join('; ')}`);
+}
+
+/** The Box file name for a key: its last '/'-separated segment. */
+export function defaultFileName(key: string): string {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  if (name === '' || name === '.' || name === '..' || name.trim() !== name) {
+    throw new InvalidInputError(
+      `destination.fileName is required: the last segment of source.key ${JSON.stringify(key)} is not a usable Box file name`,
+    );
+  }
+  return name;
+}

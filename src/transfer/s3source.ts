@@ -1,0 +1,185 @@
+// Reading the source object: HeadObject to pin it, ranged GETs pinned to that version (and
+// If-Match its ETag), S3 failures turned into named transfer errors.
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import type { SourceObject } from './contract.ts';
+import {
+  S3ThrottledError,
+  SourceAccessDeniedError,
+  SourceChangedError,
+  SourceNotFoundError,
+} from './errors.ts';
+
+export interface SourceLocation {
+  bucket: string;
+  key: string;
+  versionId?: string | undefined;
+}
+
+export function describeSource(src: SourceLocation): string {
+  return `s3://${src.bucket}/${src.key}${src.versionId ? ` (version ${src.versionId})` : ''}`;
+}
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchVersion']);
+const DENIED = new Set(['AccessDenied', 'Forbidden', 'AllAccessDisabled', 'InvalidObjectState']);
+const TRANSIENT = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'TimeoutError',
+  'ThrottlingException',
+  'Throttling',
+]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
+
+interface S3ErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * Maps an S3 SDK error to a named transfer error. `pinned` says whether the read named a version/ETag
+ * that Prepare pinned (then a vanished version means the source changed). Aborts and unknown errors
+ * are returned unchanged.
+ */
+export function mapS3Error(err: unknown, src: SourceLocation, pinned: boolean): unknown {
+  if (err instanceof Error && err.name.startsWith('Transfer.')) return err;
+  const e = (err ?? {}) as S3ErrorShape;
+  if (e.name === 'AbortError') return err;
+  const name = e.name ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  const where = describeSource(src);
+  const detail = `${name || 'error'}${status ? ` ${status}` : ''}`;
+  if (name === 'PreconditionFailed' || status === 412) {
+    return new SourceChangedError(`${where} changed since the transfer started (${detail})`, { cause: err });
+  }
+  if (pinned && name === 'NoSuchVersion') {
+    return new SourceChangedError(`${where}: the pinned version no longer exists (${detail})`, { cause: err });
+  }
+  if (NOT_FOUND.has(name) || status === 404) {
+    return new SourceNotFoundError(`${where} not found (${detail})`, { cause: err });
+  }
+  if (DENIED.has(name) || status === 403) {
+    return new SourceAccessDeniedError(
+      `${where}: access denied (${detail}; S3 also answers 403 for a missing key without s3:ListBucket)`,
+      { cause: err },
+    );
+  }
+  if (TRANSIENT.has(name) || status === 503 || status === 500 || NETWORK_CODES.has(e.code ?? '')) {
+    return new S3ThrottledError(`${where}: S3 throttled or unavailable (${detail})`, { cause: err });
+  }
+  return err;
+}
+
+function normalizeEtag(etag: string | undefined): string | undefined {
+  return etag?.replace(/^W\//, '').replace(/"/g, '');
+}
+
+/** HeadObject (with ChecksumMode ENABLED) and pin what later reads must see. */
+export async function pinSource(s3: S3Client, loc: SourceLocation): Promise<SourceObject> {
+  let head;
+  try {
+    head = await s3.send(
+      new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, VersionId: loc.versionId, ChecksumMode: 'ENABLED' }),
+    );
+  } catch (err) {
+    throw mapS3Error(err, loc, false);
+  }
+  if (head.ETag === undefined || head.ContentLength === undefined) {
+    throw new SourceNotFoundError(`${describeSource(loc)}: HeadObject returned no ETag or size`);
+  }
+  const source: SourceObject = {
+    bucket: loc.bucket,
+    key: loc.key,
+    etag: head.ETag,
+    size: head.ContentLength,
+    lastModified: (head.LastModified ?? new Date()).toISOString(),
+  };
+  const versionId = head.VersionId ?? loc.versionId;
+  if (versionId !== undefined) source.versionId = versionId;
+  const sha1 = fullObjectSha1(head.ChecksumSHA1, head.ChecksumType);
+  if (sha1 !== undefined) source.sha1 = sha1;
+  return source;
+}
+
+/**
+ * S3's SHA-1 is the whole object's only when it is a FULL_OBJECT checksum (single-part uploads);
+ * multipart objects carry a COMPOSITE one ("<b64>-N"), useless for Box.
+ */
+export function fullObjectSha1(checksumSha1: string | undefined, checksumType: string | undefined): string | undefined {
+  if (checksumSha1 === undefined || checksumSha1 === '') return undefined;
+  if (checksumType === 'FULL_OBJECT') return checksumSha1;
+  if (checksumType === undefined && /^[A-Za-z0-9+/]{27}=$/.test(checksumSha1)) return checksumSha1;
+  return undefined;
+}
+
+function checkPinned(res: GetObjectCommandOutput, source: SourceObject): void {
+  const where = describeSource(source);
+  if (res.ETag !== undefined && normalizeEtag(res.ETag) !== normalizeEtag(source.etag)) {
+    throw new SourceChangedError(`${where} changed since the transfer started (ETag ${res.ETag}, pinned ${source.etag})`);
+  }
+  if (source.versionId !== undefined && res.VersionId !== undefined && res.VersionId !== source.versionId) {
+    throw new SourceChangedError(`${where} changed since the transfer started (version ${res.VersionId})`);
+  }
+  const total = res.ContentRange?.match(/\/(\d+)$/)?.[1];
+  if (total !== undefined && Number(total) !== source.size) {
+    throw new SourceChangedError(`${where} changed since the transfer started (size ${total}, pinned ${source.size})`);
+  }
+}
+
+function getCommand(source: SourceObject, range?: string): GetObjectCommand {
+  return new GetObjectCommand({
+    Bucket: source.bucket,
+    Key: source.key,
+    VersionId: source.versionId,
+    // Also with a VersionId: a "null" version (versioning suspended) can be overwritten in place.
+    IfMatch: source.etag,
+    Range: range,
+  });
+}
+
+/** Reads bytes [offset, offset+length) of the pinned object. */
+export async function readRange(
+  s3: S3Client,
+  source: SourceObject,
+  offset: number,
+  length: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  try {
+    const res = await s3.send(getCommand(source, `bytes=${offset}-${offset + length - 1}`), { abortSignal: signal });
+    checkPinned(res, source);
+    if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
+    const bytes = await res.Body.transformToByteArray();
+    if (bytes.byteLength !== length) {
+      throw new S3ThrottledError(
+        `${describeSource(source)}: short read at ${offset} (${bytes.byteLength} of ${length} bytes)`,
+      );
+    }
+    return bytes;
+  } catch (err) {
+    throw mapS3Error(err, source, true);
+  }
+}
+
+/** Opens the whole pinned object as a stream (direct uploads). */
+export async function openObjectStream(s3: S3Client, source: SourceObject, signal?: AbortSignal): Promise<Readable> {
+  try {
+    const res = await s3.send(getCommand(source), { abortSignal: signal });
+    checkPinned(res, source);
+    if (res.ContentLength !== undefined && res.ContentLength !== source.size) {
+      throw new SourceChangedError(
+        `${describeSource(source)} changed since the transfer started (size ${res.ContentLength}, pinned ${source.size})`,
+      );
+    }
+    if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
+    return res.Body as Readable;
+  } catch (err) {
+    throw mapS3Error(err, source, true);
+  }
+}

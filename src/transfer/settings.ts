@@ -1,0 +1,89 @@
+// Tunables of the transfer Lambdas. Defaults are chosen for AWS (see DESIGN.md and
+// reference/limits-and-peers.md §2-3); tests and the local runner override them per deps.
+
+export interface TransferSettings {
+  /** Most part uploads in flight in total when the input gives no `options.concurrency`. */
+  defaultConcurrency: number;
+  /** Parts in flight inside one UploadBatch invocation (memory ~ this x part size). */
+  partsInFlightPerBatch: number;
+  /** Inline Map MaxConcurrency cap (AWS limit: 40). */
+  maxMapConcurrency: number;
+  /** Most Map items (batches) per execution: keeps a 10,000-part file far inside 25,000 history events. */
+  maxBatches: number;
+  /** Most bytes per batch, so one UploadBatch invocation ends well inside Lambda's 15 minutes. */
+  maxBatchBytes: number;
+  /** Batches per Map slot we aim for when parts are plentiful (spreads stragglers). */
+  batchesPerMapSlot: number;
+  /** Bytes one ranged GET reads for hashing. */
+  hashChunkBytes: number;
+  /** Ranged GETs in flight ahead of the in-order hasher. */
+  hashReadAhead: number;
+  /** Most bytes one HashObject invocation hashes (undefined: until the deadline margin). */
+  hashSliceBytes?: number | undefined;
+  /** HashObject stops starting new reads when fewer ms than this remain before the deadline. */
+  hashSafetyMarginMs: number;
+  /** Total seconds of 202 / transient parts_mismatch waits before Transfer.CommitGaveUp. */
+  maxCommitWaitSeconds: number;
+  /** Most Commit attempts before Transfer.CommitGaveUp (bounds history events of the commit loop). */
+  maxCommitAttempts: number;
+  /** Wait after a transient parts_mismatch at commit. */
+  partsMismatchRetrySeconds: number;
+  /** Most transient parts_mismatch answers in a row before the error is passed on. */
+  maxPartsMismatches: number;
+  /** Most "name (n).ext" candidates tried by onConflict 'rename'. */
+  maxRenameAttempts: number;
+  /** Objects smaller than this go through Box's direct upload (Box refuses chunked below 20,000,000 bytes). */
+  directUploadMax: number;
+}
+
+export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
+  defaultConcurrency: 8,
+  partsInFlightPerBatch: 4,
+  maxMapConcurrency: 40,
+  maxBatches: 500,
+  maxBatchBytes: 16 * 1024 ** 3,
+  batchesPerMapSlot: 4,
+  hashChunkBytes: 8 * 1024 * 1024,
+  hashReadAhead: 4,
+  hashSliceBytes: undefined,
+  hashSafetyMarginMs: 30_000,
+  maxCommitWaitSeconds: 3600,
+  maxCommitAttempts: 300,
+  partsMismatchRetrySeconds: 2,
+  maxPartsMismatches: 5,
+  maxRenameAttempts: 100,
+  directUploadMax: 20_000_000,
+});
+
+export function resolveSettings(overrides?: Partial<TransferSettings>): TransferSettings {
+  const merged: TransferSettings = { ...DEFAULT_SETTINGS };
+  for (const [k, v] of Object.entries(overrides ?? {})) {
+    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+  }
+  return merged;
+}
+
+const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
+  TRANSFER_DEFAULT_CONCURRENCY: 'defaultConcurrency',
+  TRANSFER_PARTS_IN_FLIGHT: 'partsInFlightPerBatch',
+  TRANSFER_MAX_BATCHES: 'maxBatches',
+  TRANSFER_MAX_BATCH_BYTES: 'maxBatchBytes',
+  TRANSFER_HASH_CHUNK_BYTES: 'hashChunkBytes',
+  TRANSFER_HASH_READ_AHEAD: 'hashReadAhead',
+  TRANSFER_HASH_SLICE_BYTES: 'hashSliceBytes',
+  TRANSFER_HASH_SAFETY_MARGIN_MS: 'hashSafetyMarginMs',
+  TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',
+  TRANSFER_MAX_COMMIT_ATTEMPTS: 'maxCommitAttempts',
+};
+
+/** Overrides from TRANSFER_* environment variables (positive integers; others ignored). */
+export function settingsFromEnv(env: Record<string, string | undefined> = process.env): Partial<TransferSettings> {
+  const out: Partial<TransferSettings> = {};
+  for (const [name, key] of Object.entries(ENV_SETTINGS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (Number.isSafeInteger(n) && n > 0) (out as Record<string, number>)[key] = n;
+  }
+  return out;
+}
