@@ -1,0 +1,196 @@
+// uploadBigFile's engine against a minimal in-test chunked-upload server whose answers the test holds
+// back or fails at will: backpressure, bounded parts in flight, abort on failure, size checks.
+import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BoxClient, DeveloperTokenAuth, type BoxError, type UploadProgress } from '../../src/box/index.ts';
+import { boxError, sendJson, startRawServer, type RawServer, type RecordedRequest } from './rawServer.ts';
+
+const PART = 64 * 1024;
+
+interface FakeOptions {
+  fileSize: number;
+  /** Called for each PUT; return false to hold the answer until release(). */
+  onPart?: (req: RecordedRequest, res: ServerResponse) => boolean | void;
+  partSha1Override?: string;
+}
+
+async function fakeBox(options: FakeOptions) {
+  const held: Array<() => void> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const deleted: string[] = [];
+  const total = Math.ceil(options.fileSize / PART);
+  const server: RawServer = await startRawServer((req, res) => {
+    const base = `/api/2.0/files/upload_sessions`;
+    if (req.method === 'POST' && req.path === base) {
+      const s = 'S'.repeat(32);
+      return sendJson(res, 201, {
+        id: s, type: 'upload_session', session_expires_at: '2026-12-01T00:00:00Z', part_size: PART, total_parts: total, num_parts_processed: 0,
+        session_endpoints: { upload_part: `${server.url}${base}/${s}`, commit: `${server.url}${base}/${s}/commit`, abort: `${server.url}${base}/${s}`, list_parts: `${server.url}${base}/${s}/parts`, status: `${server.url}${base}/${s}`, log_event: `${server.url}${base}/${s}/log` },
+      });
+    }
+    if (req.method === 'PUT') {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const answer = (): void => {
+        inFlight--;
+        const [, first, last] = /bytes (\d+)-(\d+)\//.exec(String(req.headers['content-range'])) ?? [];
+        sendJson(res, 200, { part: { part_id: 'ABCD0001', offset: Number(first), size: Number(last) - Number(first) + 1, sha1: options.partSha1Override ?? createHash('sha1').update(req.body).digest('hex') } });
+      };
+      const decision = options.onPart?.(req, res);
+      if (decision === false) held.push(answer);
+      else if (!res.headersSent) answer();
+      else inFlight--;
+      return;
+    }
+    if (req.method === 'DELETE') {
+      deleted.push(req.path);
+      return void res.writeHead(204).end();
+    }
+    if (req.method === 'POST' && req.path.endsWith('/commit')) {
+      return sendJson(res, 201, { total_count: 1, entries: [{ type: 'file', id: '1', name: 'f', size: options.fileSize }] });
+    }
+    boxError(res, 404, 'not_found');
+  });
+  return {
+    server,
+    deleted,
+    held,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    releaseAll: () => held.splice(0).forEach((fn) => fn()),
+  };
+}
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+function clientFor(url: string): BoxClient {
+  const client = new BoxClient({ auth: new DeveloperTokenAuth('t'), apiUrl: url, uploadUrl: `${url}/api`, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+  closers.push(() => client.close());
+  return client;
+}
+
+/** A source of `size` bytes in 10,000-byte chunks that counts what has been pulled from it. */
+function countingSource(size: number, state: { produced: number }): AsyncIterable<Uint8Array> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      while (state.produced < size) {
+        const n = Math.min(10_000, size - state.produced);
+        state.produced += n;
+        yield Buffer.alloc(n, state.produced % 251);
+      }
+    },
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<BoxError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as BoxError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('uploadBigFile engine', () => {
+  it('stops reading while every slot is busy, keeps exactly `concurrency` parts in flight, reports progress', async () => {
+    const fileSize = PART * 10 + 123;
+    const fake = await fakeBox({ fileSize, onPart: () => false });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const state = { produced: 0 };
+    const progress: UploadProgress[] = [];
+    const upload = client.chunkedUploads.uploadBigFile(countingSource(fileSize, state), 'f', fileSize, '0', { concurrency: 3, onProgress: (p) => progress.push(p) });
+    // Let the uploader fill every slot and block.
+    while (fake.held.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // 3 parts in flight + 1 buffered part + at most one chunk: the source is not drained.
+    expect(fake.held).toHaveLength(3);
+    expect(state.produced).toBeLessThanOrEqual(4 * PART + 10_000);
+    const release = setInterval(() => fake.releaseAll(), 5);
+    try {
+      const file = await upload;
+      expect(file.id).toBe('1');
+    } finally {
+      clearInterval(release);
+    }
+    expect(fake.maxInFlight).toBe(3);
+    expect(progress).toHaveLength(11);
+    expect(progress.at(-1)).toEqual({ bytes: fileSize, parts: 11, totalBytes: fileSize, totalParts: 11 });
+    const puts = fake.server.requests.filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => r.headers['content-range'])).toEqual(
+      Array.from({ length: 11 }, (_, i) => `bytes ${i * PART}-${Math.min((i + 1) * PART, fileSize) - 1}/${fileSize}`),
+    );
+  });
+
+  it('a source shorter or longer than fileSize fails with Box.SourceSizeMismatch and aborts the session', async () => {
+    const fileSize = PART * 3;
+    const fake = await fakeBox({ fileSize });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const short = await rejection(client.chunkedUploads.uploadBigFile(countingSource(fileSize - 1, { produced: 0 }), 'f', fileSize, '0'));
+    expect(short.name).toBe('Box.SourceSizeMismatch');
+    const long = await rejection(client.chunkedUploads.uploadBigFile(countingSource(fileSize + 1, { produced: 0 }), 'f', fileSize, '0'));
+    expect(long.name).toBe('Box.SourceSizeMismatch');
+    expect(fake.deleted).toHaveLength(2);
+    expect(fake.server.requests.some((r) => r.path.endsWith('/commit'))).toBe(false);
+  });
+
+  it('a part echoed back with another sha1 is Box.IntegrityError; the session is aborted', async () => {
+    const fileSize = PART * 2;
+    const fake = await fakeBox({ fileSize, partSha1Override: '0'.repeat(40) });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const error = await rejection(client.chunkedUploads.uploadBigFile(countingSource(fileSize, { produced: 0 }), 'f', fileSize, '0'));
+    expect(error.name).toBe('Box.IntegrityError');
+    expect(fake.deleted).toHaveLength(1);
+  });
+
+  it('a fatal part error stops reading, cancels the other parts, aborts the session, rethrows the original error', async () => {
+    const fileSize = PART * 20;
+    let puts = 0;
+    const fake = await fakeBox({
+      fileSize,
+      onPart: (_req, res) => {
+        puts++;
+        if (puts === 3) boxError(res, 403, 'forbidden');
+        else return false; // the others hang until cancelled
+      },
+    });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const state = { produced: 0 };
+    const error = await rejection(client.chunkedUploads.uploadBigFile(countingSource(fileSize, state), 'f', fileSize, '0', { concurrency: 4 }));
+    expect(error.name).toBe('Box.Forbidden');
+    expect(fake.deleted).toHaveLength(1);
+    expect(state.produced).toBeLessThan(fileSize);
+  });
+
+  it('the AbortSignal cancels parts in flight and aborts the session (Box.Aborted)', async () => {
+    const fileSize = PART * 8;
+    const fake = await fakeBox({ fileSize, onPart: () => false });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const controller = new AbortController();
+    const pending = rejection(client.chunkedUploads.uploadBigFile(countingSource(fileSize, { produced: 0 }), 'f', fileSize, '0', { signal: controller.signal }));
+    while (fake.held.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const error = await pending;
+    expect(error.name).toBe('Box.Aborted');
+    expect(fake.deleted).toHaveLength(1);
+  });
+
+  it('a session whose total_parts does not fit the file is refused (Box.IntegrityError) and aborted', async () => {
+    const fake = await fakeBox({ fileSize: PART * 2 });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const error = await rejection(client.chunkedUploads.uploadBigFile(countingSource(PART * 5, { produced: 0 }), 'f', PART * 5, '0'));
+    expect(error.name).toBe('Box.IntegrityError');
+    expect(fake.deleted).toHaveLength(1);
+  });
+});

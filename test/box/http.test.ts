@@ -1,0 +1,345 @@
+// Raw-protocol unit tests of the client's HTTP stack against a tiny loopback server.
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
+import type { BoxError, BoxLogger } from '../../src/box/index.ts';
+import { boxError, sendJson, startRawServer, type RawServer } from './rawServer.ts';
+
+const servers: RawServer[] = [];
+const clients: BoxClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function server(handler: Parameters<typeof startRawServer>[0]): Promise<RawServer> {
+  const s = await startRawServer(handler);
+  servers.push(s);
+  return s;
+}
+
+function client(url: string, extra: Partial<ConstructorParameters<typeof BoxClient>[0]> = {}): BoxClient {
+  const c = new BoxClient({
+    auth: new DeveloperTokenAuth('dev-token-secret'),
+    apiUrl: url,
+    uploadUrl: `${url}/api`,
+    // Short backoff by default; tests about Retry-After override it with a huge one.
+    retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 20 },
+    ...extra,
+  });
+  clients.push(c);
+  return c;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<BoxError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as BoxError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const session = (base: string, id = 'ABCDEF0123456789ABCDEF0123456789') => ({
+  id,
+  type: 'upload_session',
+  session_expires_at: '2026-12-01T00:00:00Z',
+  part_size: 4,
+  total_parts: 3,
+  num_parts_processed: 0,
+  session_endpoints: {
+    upload_part: `${base}/api/2.0/files/upload_sessions/${id}`,
+    commit: `${base}/api/2.0/files/upload_sessions/${id}/commit`,
+    abort: `${base}/api/2.0/files/upload_sessions/${id}`,
+    list_parts: `${base}/api/2.0/files/upload_sessions/${id}/parts`,
+    status: `${base}/api/2.0/files/upload_sessions/${id}`,
+    log_event: `${base}/api/2.0/files/upload_sessions/${id}/log`,
+  },
+});
+
+describe('BoxHttp retries', () => {
+  it('honours Retry-After in any header case on 429 and 503, then succeeds', async () => {
+    let calls = 0;
+    const s = await server((req, res) => {
+      calls++;
+      if (calls === 1) return boxError(res, 429, 'rate_limit_exceeded', {}, { 'RETRY-AFTER': '0.05' });
+      if (calls === 2) return boxError(res, 503, 'unavailable', {}, { 'rEtRy-AfTeR': '0' });
+      sendJson(res, 200, { type: 'file', id: '42' });
+    });
+    // A backoff of minutes: only the server's short Retry-After lets this finish.
+    const c = client(s.url, { retry: { maxAttempts: 5, baseDelayMs: 600_000, maxDelayMs: 600_000 } });
+    const file = await c.files.getFile('42');
+    expect(file.id).toBe('42');
+    expect(s.requests.map((r) => r.path)).toEqual(['/2.0/files/42', '/2.0/files/42', '/2.0/files/42']);
+  });
+
+  it('gives up after maxAttempts with the mapped class and details', async () => {
+    const s = await server((_req, res) => boxError(res, 500, 'internal_server_error', { context_info: { hint: 'x' } }));
+    const c = client(s.url);
+    const error = await rejection(c.files.getFile('7'));
+    expect(error.name).toBe('Box.ServerError');
+    expect(error.status).toBe(500);
+    expect(error.code).toBe('internal_server_error');
+    expect(error.requestId).toBe('req-internal_server_error');
+    expect(error.contextInfo).toEqual({ hint: 'x' });
+    expect(error.request).toBe('GET /2.0/files/7');
+    expect(s.requests).toHaveLength(4);
+  });
+
+  it('does not wait for a Retry-After beyond maxRetryAfterMs: throws with retryAfterSeconds', async () => {
+    const s = await server((_req, res) => boxError(res, 429, 'rate_limit_exceeded', {}, { 'Retry-After': '3600' }));
+    const c = client(s.url, { retry: { maxAttempts: 5, maxRetryAfterMs: 1000 } });
+    const error = await rejection(c.files.getFile('7'));
+    expect(error.name).toBe('Box.RateLimited');
+    expect(error.retryAfterSeconds).toBe(3600);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('retries a connection reset, and a reset in the middle of the response body', async () => {
+    let calls = 0;
+    const s = await server((_req, res, raw) => {
+      calls++;
+      if (calls === 1) return void raw.socket.destroy();
+      if (calls === 2) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"type":"fi');
+        setTimeout(() => raw.socket.destroy(), 10);
+        return;
+      }
+      sendJson(res, 200, { type: 'file', id: '9' });
+    });
+    const c = client(s.url);
+    expect((await c.files.getFile('9')).id).toBe('9');
+    expect(calls).toBe(3);
+  });
+
+  it('maps a network failure that outlasts the retries to Box.NetworkError', async () => {
+    const s = await server((_req, _res, raw) => void raw.socket.destroy());
+    const c = client(s.url, { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    const error = await rejection(c.files.getFile('1'));
+    expect(error.name).toBe('Box.NetworkError');
+    expect(error.status).toBe(0);
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('times out a server that never answers (headers timeout) as Box.NetworkError', async () => {
+    const s = await server(() => undefined);
+    const c = client(s.url, { retry: { maxAttempts: 1 }, timeouts: { headersMs: 100 } });
+    const error = await rejection(c.files.getFile('1'));
+    expect(error.name).toBe('Box.NetworkError');
+  });
+
+  it('never retries a direct upload from a stream, but does retry one from bytes', async () => {
+    const s = await server((_req, res) => boxError(res, 503, 'unavailable'));
+    const c = client(s.url);
+    const streamed = await rejection(
+      c.files.uploadFile({ parentFolderId: '0', fileName: 'a.txt', file: Readable.from([Buffer.from('hello')]), fileSize: 5 }),
+    );
+    expect(streamed.name).toBe('Box.ServerError');
+    expect(s.requests).toHaveLength(1);
+    const bytes = await rejection(c.files.uploadFile({ parentFolderId: '0', fileName: 'a.txt', file: Buffer.from('hello'), fileSize: 5 }));
+    expect(bytes.name).toBe('Box.ServerError');
+    expect(s.requests).toHaveLength(5);
+  });
+
+  it('does not retry 4xx answers', async () => {
+    const s = await server((_req, res) => boxError(res, 404, 'not_found'));
+    const c = client(s.url);
+    expect((await rejection(c.files.getFile('1'))).name).toBe('Box.NotFound');
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('cancels a hanging request with the AbortSignal (Box.Aborted)', async () => {
+    const s = await server(() => undefined);
+    const c = client(s.url);
+    const controller = new AbortController();
+    const pending = rejection(c.files.getFile('1', { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 20);
+    expect((await pending).name).toBe('Box.Aborted');
+  });
+
+  it('sends extraHeaders (overriding its own, any case) and a bearer token', async () => {
+    const s = await server((_req, res) => sendJson(res, 200, { type: 'file', id: '1' }));
+    const c = client(s.url, { userAgent: 'test-agent/1' });
+    await c.files.getFile('1', { extraHeaders: { 'X-Custom': 'yes', 'User-Agent': 'override/2' } });
+    expect(s.requests[0]?.headers['x-custom']).toBe('yes');
+    expect(s.requests[0]?.headers['user-agent']).toBe('override/2');
+    expect(s.requests[0]?.headers.authorization).toBe('Bearer dev-token-secret');
+  });
+
+  it('reports retries to the logger without tokens', async () => {
+    let calls = 0;
+    const s = await server((_req, res) => (++calls === 1 ? boxError(res, 502, 'bad_gateway') : sendJson(res, 200, { type: 'file', id: '1' })));
+    const lines: string[] = [];
+    const logger: BoxLogger = { warn: (m, d) => lines.push(`${m} ${JSON.stringify(d)}`), debug: (m, d) => lines.push(`${m} ${JSON.stringify(d)}`) };
+    const c = client(s.url, { logger });
+    await c.files.getFile('1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('"status":502');
+    expect(lines.join('\n')).not.toContain('dev-token-secret');
+  });
+});
+
+describe('commit, parts and session URLs', () => {
+  it('tells 201 committed from 202 processing (Retry-After in any case) and sends parts in offset order', async () => {
+    let commits = 0;
+    const s = await server((req, res) => {
+      commits++;
+      if (commits === 1) {
+        res.writeHead(202, { 'RETRY-after': '12' });
+        return void res.end();
+      }
+      sendJson(res, 201, { total_count: 1, entries: [{ type: 'file', id: '99', name: 'x' }] });
+    });
+    const c = client(s.url);
+    const parts = [
+      { part_id: 'B', offset: 4, size: 4, sha1: 'b' },
+      { part_id: 'A', offset: 0, size: 4, sha1: 'a' },
+    ];
+    const first = await c.chunkedUploads.createFileUploadSessionCommit('SID', { parts }, { digest: 'sha=abc', ifMatch: '3' });
+    expect(first).toEqual({ status: 'processing', retryAfterSeconds: 12 });
+    const second = await c.chunkedUploads.createFileUploadSessionCommitByUrl(`${s.url}/elsewhere/commit`, { parts, attributes: { content_modified_at: '2026-01-01T00:00:00Z' } }, { digest: 'sha=abc' });
+    expect(second.status).toBe('committed');
+    if (second.status === 'committed') expect(second.files.entries[0]?.id).toBe('99');
+    const sent = JSON.parse(s.requests[1]!.body.toString()) as { parts: Array<{ offset: number }>; attributes: unknown };
+    expect(sent.parts.map((p) => p.offset)).toEqual([0, 4]);
+    expect(sent.attributes).toEqual({ content_modified_at: '2026-01-01T00:00:00Z' });
+    expect(s.requests[0]?.path).toBe('/api/2.0/files/upload_sessions/SID/commit');
+    expect(s.requests[0]?.headers.digest).toBe('sha=abc');
+    expect(s.requests[0]?.headers['if-match']).toBe('3');
+    expect(s.requests[1]?.path).toBe('/elsewhere/commit');
+  });
+
+  it('follows session_endpoints wherever they point (another host)', async () => {
+    const other = await server((req, res) => {
+      if (req.method === 'GET' && req.path.includes('/parts')) return sendJson(res, 200, { total_count: 0, limit: 5, offset: 2, entries: [] });
+      if (req.method === 'DELETE') return void res.writeHead(204).end();
+      sendJson(res, 200, session('unused'));
+    });
+    const main = await server((req, res) => sendJson(res, 201, session(other.url)));
+    const c = client(main.url);
+    const created = await c.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 12, fileName: 'a.bin' });
+    expect(main.requests[0]?.path).toBe('/api/2.0/files/upload_sessions');
+    expect(JSON.parse(main.requests[0]!.body.toString())).toEqual({ folder_id: '0', file_size: 12, file_name: 'a.bin' });
+    await c.chunkedUploads.getFileUploadSessionByUrl(created.session_endpoints.status);
+    await c.chunkedUploads.getFileUploadSessionPartsByUrl(created.session_endpoints.list_parts, { offset: 2, limit: 5 });
+    await c.chunkedUploads.deleteFileUploadSessionByUrl(created.session_endpoints.abort);
+    expect(other.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /api/2.0/files/upload_sessions/${created.id}`,
+      `GET /api/2.0/files/upload_sessions/${created.id}/parts?offset=2&limit=5`,
+      `DELETE /api/2.0/files/upload_sessions/${created.id}`,
+    ]);
+    expect(main.requests).toHaveLength(1);
+  });
+
+  it('416 range_overlaps_existing_part: success when the stored part is this one, error otherwise', async () => {
+    const body = Buffer.from('abcd');
+    const hex = sha1Hex(body);
+    let conflicting = { part_id: 'P1', offset: 4, size: 4, sha1: hex.toUpperCase() };
+    const s = await server((_req, res) => boxError(res, 416, 'range_overlaps_existing_part', { context_info: { conflicting_part: conflicting } }));
+    const c = client(s.url);
+    const headers = { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(4, 4, 12) };
+    expect(await c.chunkedUploads.uploadFilePart('SID', body, headers)).toEqual({ part: conflicting });
+    expect(s.requests[0]?.headers['content-range']).toBe('bytes 4-7/12');
+    expect(s.requests[0]?.headers['content-type']).toBe('application/octet-stream');
+    conflicting = { part_id: 'P1', offset: 4, size: 4, sha1: sha1Hex(Buffer.from('zzzz')) };
+    const error = await rejection(c.chunkedUploads.uploadFilePart('SID', body, headers));
+    expect(error.name).toBe('Box.RangeNotSatisfiable');
+    expect(error.contextInfo).toEqual({ conflicting_part: conflicting });
+  });
+
+  it('treats 409 session_conflict on create as the session asked for', async () => {
+    const s = await server((_req, res) => boxError(res, 409, 'session_conflict', { context_info: { session: session('http://x') } }));
+    const c = client(s.url);
+    const created = await c.chunkedUploads.createFileUploadSessionForExistingFile('123', { fileSize: 12 });
+    expect(created.id).toBe('ABCDEF0123456789ABCDEF0123456789');
+    expect(s.requests[0]?.path).toBe('/api/2.0/files/123/upload_sessions');
+    expect(JSON.parse(s.requests[0]!.body.toString())).toEqual({ file_size: 12 });
+  });
+});
+
+describe('CCG tokens', () => {
+  function tokenServer(opts: { ttl?: number } = {}) {
+    let issued = 0;
+    let valid = new Set<string>();
+    return {
+      get issued() {
+        return issued;
+      },
+      revokeAll: () => void (valid = new Set()),
+      handler: (req: { method: string; path: string; headers: Record<string, unknown>; body: Buffer }, res: import('node:http').ServerResponse) => {
+        if (req.path === '/oauth2/token') {
+          const form = new URLSearchParams(req.body.toString());
+          if (form.get('client_secret') !== 'top-secret-value') {
+            return sendJson(res, 400, { error: 'invalid_client', error_description: 'The client credentials are invalid' });
+          }
+          issued++;
+          const token = `tok-${issued}`;
+          valid.add(token);
+          // Answered after a short delay so that concurrent callers overlap the fetch.
+          setTimeout(() => sendJson(res, 200, { access_token: token, expires_in: opts.ttl ?? 3600, token_type: 'bearer', restricted_to: [] }), 20);
+          return;
+        }
+        const auth = String(req.headers.authorization ?? '');
+        if (!valid.has(auth.replace('Bearer ', ''))) return boxError(res, 401, 'unauthorized');
+        sendJson(res, 200, { type: 'file', id: '1' });
+      },
+    };
+  }
+
+  it('fetches one token for concurrent requests, shares one renewal after a burst of 401s', async () => {
+    const tokens = tokenServer();
+    const s = await server(tokens.handler);
+    const c = client(s.url, { auth: new CcgAuth({ clientId: 'cid', clientSecret: 'top-secret-value', enterpriseId: 'E1' }) });
+    await Promise.all(Array.from({ length: 10 }, () => c.files.getFile('1')));
+    expect(tokens.issued).toBe(1);
+    const form = new URLSearchParams(s.requests.find((r) => r.path === '/oauth2/token')!.body.toString());
+    expect(Object.fromEntries(form)).toEqual({
+      grant_type: 'client_credentials',
+      client_id: 'cid',
+      client_secret: 'top-secret-value',
+      box_subject_type: 'enterprise',
+      box_subject_id: 'E1',
+    });
+    expect(s.requests.find((r) => r.path === '/oauth2/token')?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    tokens.revokeAll();
+    await Promise.all(Array.from({ length: 10 }, () => c.files.getFile('1')));
+    expect(tokens.issued).toBe(2);
+    expect(s.requests.filter((r) => r.path !== '/oauth2/token' && r.headers.authorization === 'Bearer tok-2')).toHaveLength(10);
+  });
+
+  it('renews before expiry (user subject)', async () => {
+    const tokens = tokenServer({ ttl: 1 });
+    const s = await server(tokens.handler);
+    const c = client(s.url, { auth: new CcgAuth({ clientId: 'cid', clientSecret: 'top-secret-value', userId: 'U9' }) });
+    await c.files.getFile('1');
+    // ttl 1 s: renewed after half of it, without any 401.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await c.files.getFile('1');
+    expect(tokens.issued).toBe(2);
+    expect(s.requests.filter((r) => r.path !== '/oauth2/token').every((r) => r.headers.authorization !== undefined)).toBe(true);
+    expect(new URLSearchParams(s.requests[0]!.body.toString()).get('box_subject_type')).toBe('user');
+    expect(s.requests.some((r) => r.path === '/2.0/files/1' && r.headers.authorization === 'Bearer tok-2')).toBe(true);
+  });
+
+  it('a refused grant is Box.AuthFailed with Box\'s description and never the secret', async () => {
+    const tokens = tokenServer();
+    const s = await server(tokens.handler);
+    const c = client(s.url, { auth: new CcgAuth({ clientId: 'cid', clientSecret: 'wrong-secret-value', enterpriseId: 'E1' }) });
+    const error = await rejection(c.files.getFile('1'));
+    expect(error.name).toBe('Box.AuthFailed');
+    expect(error.code).toBe('invalid_client');
+    expect(error.message).toContain('The client credentials are invalid');
+    expect(JSON.stringify(error.toJSON())).not.toContain('wrong-secret-value');
+    expect(error.message).not.toContain('wrong-secret-value');
+  });
+
+  it('a developer token refused with 401 is Box.Unauthorized, without the token in the message', async () => {
+    const s = await server((_req, res) => boxError(res, 401, 'unauthorized'));
+    const c = client(s.url);
+    const error = await rejection(c.files.getFile('1'));
+    expect(error.name).toBe('Box.Unauthorized');
+    expect(s.requests).toHaveLength(1);
+    expect(JSON.stringify(error.toJSON())).not.toContain('dev-token-secret');
+  });
+});
