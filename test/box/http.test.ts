@@ -1,4 +1,5 @@
 // Raw-protocol unit tests of the client's HTTP stack against a tiny loopback server.
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
@@ -267,7 +268,7 @@ describe('CCG tokens', () => {
         return issued;
       },
       revokeAll: () => void (valid = new Set()),
-      handler: (req: { method: string; path: string; headers: Record<string, unknown>; body: Buffer }, res: import('node:http').ServerResponse) => {
+      handler: (req: { method: string; path: string; headers: Record<string, unknown>; body: Buffer }, res: ServerResponse) => {
         if (req.path === '/oauth2/token') {
           const form = new URLSearchParams(req.body.toString());
           if (form.get('client_secret') !== 'top-secret-value') {
