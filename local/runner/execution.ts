@@ -1,0 +1,399 @@
+// Runs the real state machine definition with aws-local-stepfunctions, each Task state bound to a local
+// handler that is called the way Lambda calls it: a JSON copy of the event (so nothing is shared with the
+// state document) and a Lambda-like context (deadline, request id). Handlers are given by Task state name;
+// index.ts binds them to the real Lambda handlers (makeTaskHandlers), tests may pass stubs.
+
+import { randomUUID } from 'node:crypto';
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import type { RunOptions } from 'aws-local-stepfunctions';
+import type {
+  AbortSessionResult,
+  CommitProgress,
+  HashProgress,
+  PrepareResult,
+  TransferInput,
+  TransferOutput,
+  UploadBatchResult,
+} from '../../src/transfer/contract.ts';
+import { loadLocalDefinition, walkStates } from './definition.ts';
+import type { LocalDefinition, TaskStateInfo } from './definition.ts';
+import { HistoryRecorder } from './history.ts';
+import type { ExecutionHistory, LocalEvent } from './history.ts';
+
+/** The part of aws-lambda's Context that the handlers use (functions/ declares the same shape). */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis(): number;
+  awsRequestId: string;
+  functionName?: string;
+}
+
+/** What the local runner passes as a Lambda context: LambdaContextLike plus the usual descriptive fields. */
+export interface LocalLambdaContext extends LambdaContextLike {
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  logGroupName: string;
+  logStreamName: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler has its own event type
+export type TaskHandler = (event: any, context: LocalLambdaContext) => Promise<unknown>;
+/** Local handlers by Task state name (Prepare, DirectUpload, UploadBatch, HashObject, Commit, AbortSession). */
+export type TaskHandlers = Record<string, TaskHandler>;
+
+/** Progress of a run, for a live display (local/cli) or a test. */
+export type TransferEvent =
+  | { type: 'state-entered'; state: string; stateType: string; index?: number }
+  | { type: 'state-exited'; state: string; stateType: string; index?: number }
+  | { type: 'state-failed'; state: string; stateType: string; error: string; cause: string; index?: number }
+  | { type: 'state-retried'; state: string; stateType: string; attempt: number; index?: number }
+  | { type: 'state-caught'; state: string; stateType: string; index?: number }
+  | {
+      type: 'prepared';
+      mode: PrepareResult['mode'];
+      size: number;
+      totalParts: number;
+      partSize: number;
+      batches: number;
+      partsPerBatch: number;
+      concurrency: number;
+    }
+  | { type: 'batch-done'; batch: number; parts: number; bytes: number; alreadyUploaded: number }
+  | { type: 'hash-progress'; bytes: number; size: number; done: boolean; via: HashProgress['via']; invocations: number }
+  | { type: 'commit-wait'; seconds: number; waitMs: number; attempts: number; waitedSeconds: number }
+  | { type: 'committed'; output: TransferOutput }
+  | { type: 'uploaded'; output: TransferOutput }
+  | { type: 'session-aborted'; aborted: boolean; reason?: string }
+  | { type: 'execution-succeeded'; output: TransferOutput }
+  | { type: 'execution-failed'; error: string; cause: string };
+
+export interface ExecutionOptions {
+  /** Local handlers by Task state name; every Task state of the definition needs one. */
+  handlers: TaskHandlers;
+  /** Default: statemachine/transfer.asl.yml through loadLocalDefinition(). */
+  definition?: LocalDefinition;
+  /** Default `local-<uuid>`; shows as `$$.Execution.Name`. */
+  executionName?: string;
+  onEvent?: (event: TransferEvent) => void;
+  /**
+   * The Lambda function timeout per invocation, in ms: a number for every Task, or per state name.
+   * It sets the context's deadline (getRemainingTimeInMillis), and an invocation still running at the
+   * deadline fails with `Sandbox.Timedout` as in Lambda. Default: the state's TimeoutSeconds (not enforced
+   * beyond the runner's own States.Timeout). A short HashObject limit makes the resumable hash loop.
+   */
+  lambdaTimeoutMs?: number | Partial<Record<string, number>>;
+  /**
+   * Scale Wait and Retry delays: 0 = no waiting, 0.01 = a hundredth. Commit waits (SecondsPath) are scaled
+   * from Box's Retry-After; Retry intervals become IntervalSeconds x scale (without the backoff growth).
+   */
+  waitTimeScale?: number;
+  /** aws-local-stepfunctions overrides (ms by state name); they win over waitTimeScale. */
+  waitTimeOverrides?: Record<string, number>;
+  retryIntervalOverrides?: Record<string, number | number[]>;
+  /** Keep every local log entry in the history (default true; the counts are kept either way). */
+  keepEvents?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface TransferExecution {
+  executionName: string;
+  executionArn: string;
+  /** The execution's output; rejects with TransferExecutionError (or TransferAbortedError). Settles after the event log is drained. */
+  result: Promise<TransferOutput>;
+  /** The event log with AWS-equivalent counts and payload sizes; resolves when the execution ends (never rejects). */
+  history: Promise<ExecutionHistory>;
+  abort(): void;
+}
+
+/** A failed execution: `name` is the execution's Error (e.g. `Transfer.NameConflict`), `message` its Cause. */
+export class TransferExecutionError extends Error {
+  readonly error: string;
+  override readonly cause: string;
+  readonly executionName: string;
+  constructor(error: string, cause: string, executionName: string) {
+    super(cause);
+    this.name = error;
+    this.error = error;
+    this.cause = cause;
+    this.executionName = executionName;
+  }
+}
+
+/** The execution was stopped through the signal or abort(). */
+export class TransferAbortedError extends Error {
+  override name = 'Execution.Aborted';
+}
+
+/** A Lambda invocation that ran past its function timeout (the error name Step Functions reports for it). */
+export class LambdaTimeoutError extends Error {
+  override name = 'Sandbox.Timedout';
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const STATE_MACHINE_NAME = 's3-to-box-local';
+const DEFAULT_TASK_TIMEOUT_SECONDS = 60; // aws-local-stepfunctions' default when a Task has no TimeoutSeconds
+
+/** Start one execution of the transfer state machine. */
+export function startExecution(input: TransferInput, options: ExecutionOptions): TransferExecution {
+  const local = options.definition ?? loadLocalDefinition({ region: REGION, accountId: ACCOUNT });
+  const executionName = options.executionName ?? `local-${randomUUID()}`;
+  const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+  const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${STATE_MACHINE_NAME}:${executionName}`;
+  const recorder = new HistoryRecorder({ keepEvents: options.keepEvents ?? true });
+  const emit = (event: TransferEvent): void => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A broken progress display must not break the transfer.
+    }
+  };
+  const scale = options.waitTimeScale;
+  const state = { lastCommitRetryAfterSeconds: 0, waitMs: 0 };
+
+  type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+  const localHandlers: LocalHandlers = {};
+  for (const task of local.tasks.values()) {
+    const handler = options.handlers[task.name];
+    if (!handler) throw new Error(`No local handler for the Task state ${task.name}`);
+    const limitMs = lambdaLimitMs(task, options.lambdaTimeoutMs);
+    localHandlers[task.name] = (async (stateInput: unknown) => {
+      // Lambda receives JSON and returns JSON: copy both ways, and measure them as AWS would.
+      const eventJson = JSON.stringify(stateInput) ?? 'null';
+      recorder.notePayload(`${task.name} payload`, Buffer.byteLength(eventJson, 'utf8'));
+      const event: unknown = JSON.parse(eventJson);
+      const context = lambdaContext(task, Date.now() + limitMs.ms, executionName);
+      const invocation = handler(event, context);
+      const raw = limitMs.enforced ? await withDeadline(invocation, limitMs.ms) : await invocation;
+      const resultJson = JSON.stringify(raw) ?? 'null';
+      recorder.notePayload(`${task.name} result`, Buffer.byteLength(resultJson, 'utf8'));
+      const result: unknown = JSON.parse(resultJson);
+      reportResult(task.name, event, result);
+      return result as never;
+    }) as LocalHandlers[string];
+  }
+
+  function reportResult(stateName: string, event: unknown, result: unknown): void {
+    if (!isRecord(result)) return;
+    switch (stateName) {
+      case 'Prepare': {
+        const prepared = result as unknown as PrepareResult;
+        const transfer = prepared.transfer;
+        emit({
+          type: 'prepared',
+          mode: prepared.mode,
+          size: transfer?.source?.size ?? 0,
+          totalParts: transfer?.session?.totalParts ?? 0,
+          partSize: transfer?.session?.partSize ?? 0,
+          batches: Array.isArray(prepared.batches) ? prepared.batches.length : 0,
+          partsPerBatch: transfer?.partsPerBatch ?? 0,
+          concurrency: (transfer?.mapConcurrency ?? 0) * (transfer?.partsInFlight ?? 0),
+        });
+        break;
+      }
+      case 'UploadBatch': {
+        const done = result as unknown as UploadBatchResult;
+        emit({ type: 'batch-done', batch: done.batch, parts: done.parts, bytes: done.bytes, alreadyUploaded: done.alreadyUploaded });
+        break;
+      }
+      case 'HashObject': {
+        const hash = result as unknown as HashProgress;
+        const size = isRecord(event) && isRecord(event['transfer']) && isRecord(event['transfer']['source'])
+          ? Number(event['transfer']['source']['size'])
+          : 0;
+        emit({ type: 'hash-progress', bytes: hash.done ? size : hash.offset, size, done: hash.done, via: hash.via, invocations: hash.invocations });
+        break;
+      }
+      case 'Commit': {
+        const commit = result as unknown as CommitProgress;
+        if (commit.status === 'processing') {
+          state.lastCommitRetryAfterSeconds = commit.retryAfterSeconds;
+          state.waitMs = waitMsFor(commit.retryAfterSeconds);
+          emit({ type: 'commit-wait', seconds: commit.retryAfterSeconds, waitMs: state.waitMs, attempts: commit.attempts, waitedSeconds: commit.waitedSeconds });
+        } else if (commit.status === 'committed' && commit.output) {
+          emit({ type: 'committed', output: commit.output });
+        }
+        break;
+      }
+      case 'DirectUpload':
+        emit({ type: 'uploaded', output: result as unknown as TransferOutput });
+        break;
+      case 'AbortSession': {
+        const aborted = result as unknown as AbortSessionResult;
+        emit({ type: 'session-aborted', aborted: aborted.aborted, ...(aborted.reason === undefined ? {} : { reason: aborted.reason }) });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  function waitMsFor(seconds: number): number {
+    return scale === undefined ? seconds * 1000 : Math.round(seconds * 1000 * scale);
+  }
+
+  const overrides: NonNullable<RunOptions['overrides']> = {
+    taskResourceLocalHandlers: localHandlers,
+    waitTimeOverrides: buildWaitOverrides(local, scale, () => state.lastCommitRetryAfterSeconds, waitMsFor, options.waitTimeOverrides),
+    retryIntervalOverrides: buildRetryOverrides(local, scale, options.retryIntervalOverrides),
+  };
+
+  const machine = new StateMachine(local.definition);
+  const execution = machine.run(input as never, {
+    overrides,
+    context: {
+      Execution: { Id: executionArn, Name: executionName, RoleArn: `arn:aws:iam::${ACCOUNT}:role/${STATE_MACHINE_NAME}` },
+      StateMachine: { Id: stateMachineArn, Name: STATE_MACHINE_NAME },
+    },
+  });
+
+  const onAbort = (): void => execution.abort();
+  if (options.signal) {
+    if (options.signal.aborted) queueMicrotask(onAbort);
+    else options.signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  const history = (async (): Promise<ExecutionHistory> => {
+    for await (const event of execution.eventLogs) {
+      recorder.add(event);
+      const progress = progressOf(event);
+      if (progress) emit(progress);
+    }
+    return recorder.snapshot();
+  })();
+
+  const result = (async (): Promise<TransferOutput> => {
+    try {
+      const output = (await execution.result) as unknown as TransferOutput;
+      await history;
+      emit({ type: 'execution-succeeded', output });
+      return output;
+    } catch (error) {
+      await history;
+      const failure = toExecutionFailure(error, executionName);
+      if (failure instanceof TransferExecutionError) emit({ type: 'execution-failed', error: failure.error, cause: failure.cause });
+      throw failure;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  })();
+  // The caller may only look at `history`; a rejection of `result` is theirs to handle, not a crash here.
+  result.catch(() => undefined);
+
+  return { executionName, executionArn, result, history, abort: () => execution.abort() };
+}
+
+function toExecutionFailure(error: unknown, executionName: string): Error {
+  if (error instanceof ExecutionAbortedError) return new TransferAbortedError('The execution was aborted');
+  if (error instanceof ExecutionTimeoutError) return new TransferExecutionError('States.Timeout', 'The execution timed out', executionName);
+  if (error instanceof ExecutionError) {
+    const cause = error.cause;
+    if (cause instanceof Error) return new TransferExecutionError(cause.name, cause.message, executionName);
+    return new TransferExecutionError('States.Runtime', String(cause ?? error.message), executionName);
+  }
+  if (error instanceof Error) return new TransferExecutionError(error.name, error.message, executionName);
+  return new TransferExecutionError('States.Runtime', String(error), executionName);
+}
+
+function progressOf(event: LocalEvent): TransferEvent | undefined {
+  const index = 'index' in event && typeof event.index === 'number' ? { index: event.index } : {};
+  switch (event.type) {
+    case 'StateEntered':
+      return { type: 'state-entered', state: event.state.name, stateType: event.state.type, ...index };
+    case 'StateExited':
+      return { type: 'state-exited', state: event.state.name, stateType: event.state.type, ...index };
+    case 'StateFailed':
+      return { type: 'state-failed', state: event.state.name, stateType: event.state.type, error: event.Error, cause: String(event.Cause), ...index };
+    case 'StateRetried':
+      return { type: 'state-retried', state: event.state.name, stateType: event.state.type, attempt: event.retry.attempt, ...index };
+    case 'StateCaught':
+      return { type: 'state-caught', state: event.state.name, stateType: event.state.type, ...index };
+    default:
+      return undefined;
+  }
+}
+
+function lambdaLimitMs(task: TaskStateInfo, limit: ExecutionOptions['lambdaTimeoutMs']): { ms: number; enforced: boolean } {
+  const explicit = typeof limit === 'number' ? limit : limit?.[task.name];
+  if (explicit !== undefined) return { ms: explicit, enforced: true };
+  return { ms: (task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000, enforced: false };
+}
+
+function lambdaContext(task: TaskStateInfo, deadline: number, executionName: string): LocalLambdaContext {
+  const functionName = `s3-to-box-local-${task.functionKey}`;
+  return {
+    awsRequestId: randomUUID(),
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: task.resource,
+    memoryLimitInMB: '1024',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `local/${executionName}`,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LambdaTimeoutError(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    // The abandoned invocation may still settle later; its rejection is not anyone's to handle.
+    work.catch(() => undefined);
+  }
+}
+
+/**
+ * Wait-state overrides. aws-local-stepfunctions reads `waitTimeOverrides[stateName]` when the Wait state
+ * runs, so a getter can scale the Retry-After that the last Commit returned (the only SecondsPath wait here).
+ */
+function buildWaitOverrides(
+  local: LocalDefinition,
+  scale: number | undefined,
+  lastSeconds: () => number,
+  waitMsFor: (seconds: number) => number,
+  explicit: Record<string, number> | undefined,
+): Record<string, number> {
+  const overrides: Record<string, number> = { ...explicit };
+  if (scale !== undefined) {
+    for (const [name, definition] of walkStates(local.definition as unknown as Record<string, unknown>)) {
+      if (definition['Type'] !== 'Wait' || name in overrides) continue;
+      const fixed = definition['Seconds'];
+      if (typeof fixed === 'number') overrides[name] = waitMsFor(fixed);
+      else if (typeof definition['SecondsPath'] === 'string') {
+        Object.defineProperty(overrides, name, { enumerable: true, get: () => waitMsFor(lastSeconds()) });
+      }
+    }
+  }
+  return overrides;
+}
+
+function buildRetryOverrides(
+  local: LocalDefinition,
+  scale: number | undefined,
+  explicit: Record<string, number | number[]> | undefined,
+): Record<string, number | number[]> {
+  const overrides: Record<string, number | number[]> = {};
+  if (scale !== undefined) {
+    for (const [name, definition] of walkStates(local.definition as unknown as Record<string, unknown>)) {
+      const retry = definition['Retry'];
+      if (!Array.isArray(retry)) continue;
+      overrides[name] = retry.map((retrier: unknown) => {
+        const interval = isRecord(retrier) && typeof retrier['IntervalSeconds'] === 'number' ? retrier['IntervalSeconds'] : 1;
+        return Math.round(interval * 1000 * scale);
+      });
+    }
+  }
+  return { ...overrides, ...explicit };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
