@@ -1,54 +1,143 @@
-// The Box upload emulator: a local stand-in for Box's upload API (see notes/api-emulator.md).
-// SKELETON: the handle and types are final; endpoints are being built out.
+// The Box upload emulator: a local stand-in for Box's upload API (contract: notes/api-emulator.md).
+// Start it with startBoxEmulator(options); point a Box client at `url` (API) and `uploadUrl` (uploads).
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { BoxEmulator, BoxEmulatorOptions, BoxStats, FaultRule, Operation } from './types.ts';
-import { OPERATIONS } from './types.ts';
+import { TokenStore } from './auth.ts';
+import type { EmulatorConfig, EmulatorEnv } from './context.ts';
+import { FaultInjector } from './faults.ts';
+import { Counters, createRequestHandler } from './server.ts';
+import { LinkShaper } from './shaping.ts';
+import { ROOT_FOLDER_ID, Store, latest, userMini, validateItemName } from './store.ts';
+import type { BoxEmulator, BoxEmulatorOptions, BoxFile, CommitProcessing } from './types.ts';
 
 export type * from './types.ts';
 export { OPERATIONS } from './types.ts';
+
+const MiB = 1024 * 1024;
+export const DEFAULT_MIN_CHUNKED_FILE_SIZE = 20_000_000;
+export const MAX_PARTS = 10_000;
+
+/** Default part size policy: the smallest power of two >= 8 MiB that keeps total parts <= 10,000. */
+export function defaultPartSize(fileSize: number): number {
+  let size = 8 * MiB;
+  while (Math.ceil(fileSize / size) > MAX_PARTS) size *= 2;
+  return size;
+}
+
+function checkCommitProcessing(cp: CommitProcessing): CommitProcessing {
+  if (cp.mode === 'count' && (!Number.isInteger(cp.times) || cp.times < 0)) throw new RangeError('commitProcessing.times must be an integer >= 0');
+  if (cp.mode === 'proportional' && !(cp.bytesPerSecond > 0)) throw new RangeError('commitProcessing.bytesPerSecond must be > 0');
+  if (cp.mode !== 'none' && !(cp.retryAfterSeconds >= 0)) throw new RangeError('commitProcessing.retryAfterSeconds must be >= 0');
+  return cp;
+}
 
 export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promise<BoxEmulator> {
   const host = options.host ?? '127.0.0.1';
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'box-emulator-')));
-  const tokens = options.tokens ?? ['dev-token'];
-  const faults: FaultRule[] = [];
-  const zero = (): Record<Operation, number> =>
-    Object.fromEntries(OPERATIONS.map((op) => [op, 0])) as Record<Operation, number>;
-  let requests = zero();
-  const server = http.createServer((_req, res) => {
-    res.writeHead(501, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ type: 'error', status: 501, code: 'not_implemented', message: 'emulator skeleton' }));
+  await mkdir(dataDir, { recursive: true });
+  const devTokens = options.tokens ?? ['dev-token'];
+  const fixedPartSize = options.partSize;
+  if (typeof fixedPartSize === 'number' && !(Number.isSafeInteger(fixedPartSize) && fixedPartSize > 0)) {
+    throw new RangeError('partSize must be a positive integer');
+  }
+  const config: EmulatorConfig = {
+    partSizeFor: typeof fixedPartSize === 'function' ? fixedPartSize : typeof fixedPartSize === 'number' ? () => fixedPartSize : defaultPartSize,
+    minChunkedFileSize: options.minChunkedFileSize ?? DEFAULT_MIN_CHUNKED_FILE_SIZE,
+    maxFileSize: options.maxFileSize ?? Number.MAX_SAFE_INTEGER,
+    commitProcessing: checkCommitProcessing(options.commitProcessing ?? { mode: 'none' }),
+    sessionTtlMs: (options.sessionTtlSeconds ?? 7 * 24 * 3600) * 1000,
+    partDigestMismatchStatus: options.partDigestMismatchStatus ?? 412,
+  };
+  const lifetime = new AbortController();
+  const store = new Store(dataDir);
+  const tokens = new TokenStore({
+    devTokens,
+    clientId: options.clientId ?? 'emulator-client-id',
+    clientSecret: options.clientSecret ?? 'emulator-client-secret',
+    ttlSeconds: options.tokenTtlSeconds ?? 3600,
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const faults = new FaultInjector();
+  const counters = new Counters();
+  const env: EmulatorEnv = {
+    store,
+    tokens,
+    config,
+    shaper: new LinkShaper(options.bandwidthBytesPerSecond, lifetime.signal),
+    signal: lifetime.signal,
+    baseUrl: '', // set once the port is known
+  };
+  const handle = createRequestHandler({ env, faults, counters, latencyMs: options.latencyMs ?? 0, onRequest: options.onRequest });
+  const inFlight = new Set<Promise<void>>();
+  const server = http.createServer((req, res) => {
+    const p = handle(req, res).catch(() => void res.destroy());
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  });
+  // Parts can be large and throttled: no whole-request timeout.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host}:${port}`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  env.baseUrl = url;
+
+  let closed: Promise<void> | undefined;
+  const fileRecord = (fileId: string) => {
+    const f = store.files.get(fileId);
+    if (f === undefined) throw new Error(`no file ${fileId} in the emulator`);
+    return f;
+  };
+
   return {
     url,
     uploadUrl: `${url}/api`,
-    token: tokens[0] ?? 'dev-token',
+    token: devTokens[0] ?? '',
     dataDir,
     port,
-    faults: { inject: (rule) => void faults.push(rule), clear: () => void faults.splice(0) },
-    stats: (): BoxStats => ({ requests: { ...requests }, maxPartsInFlight: 0, partsInFlight: 0 }),
-    resetStats: () => void (requests = zero()),
-    createFolder: () => Promise.reject(new Error('not implemented yet')),
-    readFileContent: () => Promise.reject(new Error('not implemented yet')),
-    fileContentPath: () => {
-      throw new Error('not implemented yet');
+    faults: { inject: (rule) => faults.inject(rule), clear: () => faults.clear() },
+    stats: () => counters.snapshot(),
+    resetStats: () => counters.reset(),
+    createFolder: async (name: string, parentId = ROOT_FOLDER_ID) => {
+      validateItemName(name, 'bad_request');
+      if (store.folder(parentId) === undefined) throw new Error(`no folder ${parentId} in the emulator`);
+      store.assertNameFree(parentId, name);
+      const owner = userMini({ key: 'dev:0', userId: '20000001', name: 'Emulator Developer', login: 'dev-0@emulator.box.test' });
+      return { id: store.createFolderRecord(name, parentId, owner).id };
     },
-    getFile: () => undefined,
-    findFile: () => undefined,
-    listSessions: () => [],
-    expireTokens: () => undefined,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+    readFileContent: (fileId: string) => readFile(latest(fileRecord(fileId)).path),
+    fileContentPath: (fileId: string) => latest(fileRecord(fileId)).path,
+    getFile: (fileId: string): BoxFile | undefined => {
+      const f = store.files.get(fileId);
+      return f === undefined ? undefined : store.fileJson(f);
+    },
+    findFile: (folderId: string, name: string): BoxFile | undefined => {
+      const f = store.itemNamed(folderId, name)?.file;
+      return f === undefined ? undefined : store.fileJson(f);
+    },
+    listSessions: () => [...store.sessions.values()].map((s) => store.sessionSummary(s)),
+    expireTokens: () => tokens.expireAll(),
+    expireSessions: () => {
+      for (const s of store.sessions.values()) if (s.status === 'open') s.expiresAt = Math.min(s.expiresAt, Date.now());
+    },
+    close: () => {
+      closed ??= (async () => {
+        lifetime.abort();
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await stopped;
+        await Promise.allSettled([...inFlight]);
+        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+      })();
+      return closed;
     },
   };
 }

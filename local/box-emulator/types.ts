@@ -39,7 +39,10 @@ export type CommitProcessing =
   | { mode: 'none' }
   /** Answer 202 `times` times per session before the 201. */
   | { mode: 'count'; times: number; retryAfterSeconds: number }
-  /** Answer 202 until file_size / bytesPerSecond seconds have passed since the last part arrived. */
+  /**
+   * Parts are "processed" one after another, each taking size / bytesPerSecond from when it arrived
+   * (or when the previous one was done); commit answers 202 until the last one is.
+   */
   | { mode: 'proportional'; bytesPerSecond: number; retryAfterSeconds: number };
 
 export type FaultAction =
@@ -87,6 +90,8 @@ export interface BoxEmulatorOptions {
   bandwidthBytesPerSecond?: number;
   /** Session lifetime; default 7 days. Lower it in tests to meet 410 session_expired. */
   sessionTtlSeconds?: number;
+  /** Largest file_size a session accepts (403 file_size_limit_exceeded above); default unlimited. */
+  maxFileSize?: number;
   /** Status of a part whose Digest does not match its bytes; default 412. */
   partDigestMismatchStatus?: 400 | 412;
   /** Called for each API request (method, path, status) — for debugging. */
@@ -199,7 +204,7 @@ export interface UploadSessionJson {
 export interface SessionSummary {
   id: string;
   status: SessionStatus;
-  folderId: string | undefined;
+  folderId: string;
   fileId: string | undefined;
   fileName: string;
   fileSize: number;
@@ -233,5 +238,8 @@ export interface BoxEmulator {
   listSessions(): SessionSummary[];
   /** Every token (developer and issued) is expired from now on. */
   expireTokens(): void;
+  /** Every open session is expired from now on (410 session_expired). */
+  expireSessions(): void;
+  /** Stops the server, ends open connections, removes the data folder if it made it. Idempotent. */
   close(): Promise<void>;
 }

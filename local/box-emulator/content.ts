@@ -1,0 +1,300 @@
+// Everything that is not a chunked session: direct (multipart) uploads, file info and download,
+// folders, and the OAuth2 token endpoint.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { uploadAttributes } from './chunked.ts';
+import { param, principalOf } from './context.ts';
+import type { RequestContext } from './context.ts';
+import { BoxApiError, OAuthError, badRequest } from './errors.ts';
+import { bodyChunks, header, jsonReply, readJsonObject, readSmallBody } from './http-util.ts';
+import type { Reply } from './http-util.ts';
+import { boundaryOf, readMultipart } from './multipart.ts';
+import type { MultipartPartSink } from './multipart.ts';
+import { latest, userMini, validateItemName } from './store.ts';
+import type { FileRecord } from './store.ts';
+
+const notFound = (what = 'Could not find the specified resource'): BoxApiError => new BoxApiError(404, 'not_found', what);
+
+interface ReceivedUpload {
+  attributes: Record<string, unknown>;
+  tempPath: string;
+  size: number;
+  sha1: string;
+}
+
+/**
+ * Reads a direct upload: the `attributes` JSON part, which must come before the `file` part, and the
+ * file streamed to a temp file. `beforeFile` validates the attributes as soon as the file part begins.
+ */
+async function receiveUpload(ctx: RequestContext, beforeFile: (attributes: Record<string, unknown>) => void): Promise<ReceivedUpload> {
+  const boundary = boundaryOf(header(ctx.req, 'content-type'));
+  let attributesRaw: Buffer[] | undefined;
+  let attributes: Record<string, unknown> | undefined;
+  let fileSeen = false;
+  let fh: FileHandle | undefined;
+  const tempPath = ctx.env.store.incomingPath();
+  const hash = createHash('sha1');
+  let size = 0;
+  try {
+    await readMultipart(bodyChunks(ctx.req, ctx.env.shaper), boundary, async (info): Promise<MultipartPartSink> => {
+      if (info.name === 'attributes') {
+        attributesRaw = [];
+        return {
+          data: (chunk) => void attributesRaw!.push(Buffer.from(chunk)),
+          end: () => {
+            try {
+              const parsed: unknown = JSON.parse(Buffer.concat(attributesRaw!).toString('utf8'));
+              if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+              attributes = parsed as Record<string, unknown>;
+            } catch {
+              throw badRequest('Could not parse the attributes part as a JSON object');
+            }
+          },
+        };
+      }
+      if (info.name === 'file' || info.filename !== undefined) {
+        if (attributes === undefined) {
+          throw badRequest('The attributes part must come before the file part', 'metadata_after_file_contents');
+        }
+        if (fileSeen) throw badRequest('More than one file part');
+        fileSeen = true;
+        beforeFile(attributes);
+        await mkdir(path.dirname(tempPath), { recursive: true });
+        fh = await open(tempPath, 'w');
+        const out = fh;
+        return {
+          data: async (chunk) => {
+            hash.update(chunk);
+            size += chunk.length;
+            await out.write(chunk);
+          },
+          end: () => undefined,
+        };
+      }
+      return { data: () => undefined, end: () => undefined };
+    });
+    if (!fileSeen || attributes === undefined) throw badRequest('Missing the file part');
+  } catch (err) {
+    await fh?.close();
+    await rm(tempPath, { force: true });
+    throw err;
+  }
+  await fh?.close();
+  const sha1 = hash.digest('hex');
+  const md5 = header(ctx.req, 'content-md5');
+  if (md5 !== undefined && md5.trim().toLowerCase() !== sha1) {
+    await rm(tempPath, { force: true });
+    throw badRequest('The specified Content-MD5 did not match what we received', 'bad_digest');
+  }
+  return { attributes, tempPath, size, sha1 };
+}
+
+function parentIdOf(attributes: Record<string, unknown>): string {
+  const parent = attributes.parent as Record<string, unknown> | undefined;
+  const id = parent?.id;
+  if (id === undefined || id === null || id === '') throw badRequest('Missing parent.id in attributes');
+  return String(id);
+}
+
+async function storeVersion(ctx: RequestContext, upload: ReceivedUpload): Promise<{ id: string; path: string; size: number; sha1: string }> {
+  const id = ctx.env.store.newItemId();
+  const dest = ctx.env.store.versionPath(id);
+  await mkdir(path.dirname(dest), { recursive: true });
+  await rename(upload.tempPath, dest);
+  return { id, path: dest, size: upload.size, sha1: upload.sha1 };
+}
+
+const filesReply = (ctx: RequestContext, f: FileRecord): Reply =>
+  jsonReply(201, { total_count: 1, entries: [ctx.env.store.fileJson(f)] });
+
+/** POST /files/content (multipart: attributes {name, parent:{id}, content_*_at}, then file). */
+export async function uploadFile(ctx: RequestContext): Promise<Reply> {
+  const { store } = ctx.env;
+  const check = (attributes: Record<string, unknown>): { name: string; parentId: string } => {
+    const name = validateItemName(attributes.name, 'bad_request');
+    const parentId = parentIdOf(attributes);
+    if (store.folder(parentId) === undefined) throw notFound('Could not find the specified parent folder');
+    store.assertNameFree(parentId, name);
+    uploadAttributes(attributes);
+    return { name, parentId };
+  };
+  const upload = await receiveUpload(ctx, check);
+  try {
+    const { name, parentId } = check(upload.attributes); // again: the folder may have changed meanwhile
+    const attrs = uploadAttributes(upload.attributes);
+    const version = await storeVersion(ctx, upload);
+    const user = userMini(principalOf(ctx));
+    const now = Date.now();
+    const file: FileRecord = {
+      id: store.newItemId(),
+      name,
+      parentId,
+      description: attrs.description ?? '',
+      versions: [version],
+      createdAt: now,
+      modifiedAt: now,
+      contentCreatedAt: attrs.contentCreatedAt ?? attrs.contentModifiedAt ?? now,
+      contentModifiedAt: attrs.contentModifiedAt ?? now,
+      createdBy: user,
+      modifiedBy: user,
+      owner: user,
+    };
+    store.files.set(file.id, file);
+    return filesReply(ctx, file);
+  } finally {
+    await rm(upload.tempPath, { force: true });
+  }
+}
+
+/** POST /files/{id}/content: a new version (attributes optional: name, content_modified_at). */
+export async function uploadFileVersion(ctx: RequestContext): Promise<Reply> {
+  const { store } = ctx.env;
+  const file = store.files.get(param(ctx, 0));
+  if (file === undefined) throw notFound();
+  const ifMatch = header(ctx.req, 'if-match');
+  if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== String(file.versions.length - 1)) {
+    throw new BoxApiError(412, 'precondition_failed', 'The resource has been modified. Please retrieve the resource again and retry');
+  }
+  const check = (attributes: Record<string, unknown>): string => {
+    const name = attributes.name === undefined ? file.name : validateItemName(attributes.name, 'bad_request');
+    store.assertNameFree(file.parentId, name, file.id);
+    uploadAttributes(attributes);
+    return name;
+  };
+  const upload = await receiveUpload(ctx, check);
+  try {
+    if (!store.files.has(file.id)) throw notFound();
+    const name = check(upload.attributes);
+    const attrs = uploadAttributes(upload.attributes);
+    file.versions.push(await storeVersion(ctx, upload));
+    const now = Date.now();
+    file.name = name;
+    file.modifiedAt = now;
+    file.modifiedBy = userMini(principalOf(ctx));
+    file.contentModifiedAt = attrs.contentModifiedAt ?? now;
+    if (attrs.description !== undefined) file.description = attrs.description;
+    return filesReply(ctx, file);
+  } finally {
+    await rm(upload.tempPath, { force: true });
+  }
+}
+
+/** GET /files/{id} */
+export async function getFile(ctx: RequestContext): Promise<Reply> {
+  const file = ctx.env.store.files.get(param(ctx, 0));
+  if (file === undefined) throw notFound();
+  return jsonReply(200, ctx.env.store.fileJson(file));
+}
+
+/** GET /files/{id}/content: the bytes (200, or 206 for a single `Range: bytes=a-b`). */
+export async function downloadFile(ctx: RequestContext): Promise<Reply> {
+  const file = ctx.env.store.files.get(param(ctx, 0));
+  if (file === undefined) throw notFound();
+  const wanted = ctx.url.searchParams.get('version');
+  const version = wanted === null ? latest(file) : file.versions.find((v) => v.id === wanted);
+  if (version === undefined) throw notFound('Could not find the specified file version');
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'content-disposition': `attachment; filename="${encodeURIComponent(file.name)}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    'accept-ranges': 'bytes',
+    etag: `"${file.versions.length - 1}"`,
+  };
+  const range = header(ctx.req, 'range');
+  if (range !== undefined) {
+    const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+    let start = NaN;
+    let end = NaN;
+    if (m !== null && (m[1] !== '' || m[2] !== '')) {
+      if (m[1] === '') {
+        start = Math.max(0, version.size - Number(m[2]));
+        end = version.size - 1;
+      } else {
+        start = Number(m[1]);
+        end = m[2] === '' ? version.size - 1 : Math.min(Number(m[2]), version.size - 1);
+      }
+    }
+    if (!(start <= end && start < version.size)) {
+      throw new BoxApiError(416, 'requested_range_not_satisfiable', 'Requested range not satisfiable', {
+        headers: { 'content-range': `bytes */${version.size}` },
+      });
+    }
+    return {
+      status: 206,
+      headers: { ...headers, 'content-range': `bytes ${start}-${end}/${version.size}` },
+      stream: () => createReadStream(version.path, { start, end, highWaterMark: 256 * 1024 }),
+      length: end - start + 1,
+    };
+  }
+  return {
+    status: 200,
+    headers,
+    stream: () => createReadStream(version.path, { highWaterMark: 256 * 1024 }),
+    length: version.size,
+  };
+}
+
+/** GET /folders/{id}/items (offset/limit paging; folders first, then files). */
+export async function listFolderItems(ctx: RequestContext): Promise<Reply> {
+  const { store } = ctx.env;
+  const folderId = param(ctx, 0);
+  if (store.folder(folderId) === undefined) throw notFound();
+  const q = ctx.url.searchParams;
+  const offset = Number(q.get('offset') ?? 0);
+  const limitRaw = Number(q.get('limit') ?? 100);
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limitRaw) || limitRaw < 0) {
+    throw badRequest('Invalid offset or limit');
+  }
+  const limit = Math.min(limitRaw, 1000);
+  const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
+  const folders = [...store.folders.values()].filter((f) => f.parentId === folderId).sort(byName);
+  const files = [...store.files.values()].filter((f) => f.parentId === folderId).sort(byName);
+  const entries = [...folders.map((f) => store.folderMini(f) as unknown), ...files.map((f) => store.fileMini(f))];
+  return jsonReply(200, {
+    total_count: entries.length,
+    entries: entries.slice(offset, offset + limit),
+    offset,
+    limit,
+    order: [
+      { by: 'type', direction: 'ASC' },
+      { by: 'name', direction: 'ASC' },
+    ],
+  });
+}
+
+/** POST /folders {name, parent:{id}}; a clash answers 409 with context_info.conflicts as a list. */
+export async function createFolder(ctx: RequestContext): Promise<Reply> {
+  const { store } = ctx.env;
+  const body = await readJsonObject(ctx.req, ctx.env.shaper);
+  const name = validateItemName(body.name, 'bad_request');
+  const parentId = parentIdOf(body);
+  if (store.folder(parentId) === undefined) throw notFound('Could not find the specified parent folder');
+  try {
+    store.assertNameFree(parentId, name);
+  } catch (err) {
+    if (err instanceof BoxApiError && err.contextInfo !== undefined) {
+      throw new BoxApiError(409, err.code, err.message, { contextInfo: { conflicts: [err.contextInfo.conflicts] } });
+    }
+    throw err;
+  }
+  const folder = store.createFolderRecord(name, parentId, userMini(principalOf(ctx)));
+  return jsonReply(201, store.folderJson(folder));
+}
+
+/** POST /oauth2/token (form-encoded; JSON is accepted too). */
+export async function token(ctx: RequestContext): Promise<Reply> {
+  const raw = (await readSmallBody(ctx.req, ctx.env.shaper, 1024 * 1024)).toString('utf8');
+  let form: URLSearchParams;
+  if ((header(ctx.req, 'content-type') ?? '').includes('application/json')) {
+    try {
+      form = new URLSearchParams(JSON.parse(raw) as Record<string, string>);
+    } catch {
+      throw new OAuthError(400, 'invalid_request', 'Could not parse the request body');
+    }
+  } else {
+    form = new URLSearchParams(raw);
+  }
+  return jsonReply(200, ctx.env.tokens.issue(form));
+}

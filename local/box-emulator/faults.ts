@@ -1,0 +1,69 @@
+// Programmable faults: each rule counts the calls of its operation from the moment it is injected.
+import { BoxApiError } from './errors.ts';
+import type { FaultAction, FaultRule, Operation } from './types.ts';
+import { OPERATIONS } from './types.ts';
+
+interface ActiveRule {
+  rule: FaultRule;
+  calls: number;
+  fired: number;
+}
+
+const ACTION_TYPES = new Set(['status', 'storeThenFail', 'reset', 'partsMismatch', 'expireToken', 'latency']);
+
+/** Checks a rule that arrived as JSON (admin endpoint); throws a 400 otherwise. */
+export function parseFaultRule(input: unknown): FaultRule {
+  const bad = (msg: string): BoxApiError => new BoxApiError(400, 'bad_request', `Invalid fault rule: ${msg}`);
+  if (input === null || typeof input !== 'object') throw bad('expected an object');
+  const r = input as Record<string, unknown>;
+  if (typeof r.operation !== 'string' || !(OPERATIONS as readonly string[]).includes(r.operation)) {
+    throw bad(`operation must be one of ${OPERATIONS.join(', ')}`);
+  }
+  for (const k of ['nth', 'times'] as const) {
+    if (r[k] !== undefined && (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || (r[k] as number) < 1)) {
+      throw bad(`${k} must be a positive integer`);
+    }
+  }
+  const a = r.action as Record<string, unknown> | undefined;
+  if (a === undefined || a === null || typeof a !== 'object' || typeof a.type !== 'string' || !ACTION_TYPES.has(a.type)) {
+    throw bad(`action.type must be one of ${[...ACTION_TYPES].join(', ')}`);
+  }
+  if ((a.type === 'status' || a.type === 'storeThenFail') && (typeof a.status !== 'number' || a.status < 100 || a.status > 599)) {
+    throw bad('action.status must be an HTTP status');
+  }
+  if (a.type === 'latency' && (typeof a.ms !== 'number' || a.ms < 0)) throw bad('action.ms must be >= 0');
+  return input as FaultRule;
+}
+
+export class FaultInjector {
+  private rules: ActiveRule[] = [];
+
+  inject(rule: FaultRule): void {
+    this.rules.push({ rule: parseFaultRule(rule), calls: 0, fired: 0 });
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  list(): Array<FaultRule & { calls: number; fired: number }> {
+    return this.rules.map((r) => ({ ...r.rule, calls: r.calls, fired: r.fired }));
+  }
+
+  /** Counts one call of `operation` and returns the actions that fire for it (latencies first). */
+  actionsFor(operation: Operation): FaultAction[] {
+    const fired: FaultAction[] = [];
+    for (const r of this.rules) {
+      if (r.rule.operation !== operation) continue;
+      r.calls += 1;
+      const nth = r.rule.nth;
+      const times = r.rule.times ?? (nth === undefined ? Infinity : 1);
+      const due = nth === undefined ? r.fired < times : r.calls >= nth && r.calls < nth + times;
+      if (due) {
+        r.fired += 1;
+        fired.push(r.rule.action);
+      }
+    }
+    return fired.sort((x, y) => Number(y.type === 'latency') - Number(x.type === 'latency'));
+  }
+}

@@ -1,0 +1,54 @@
+// Link shaping: a per-connection bandwidth cap shared by request-body reads and download writes,
+// and abortable sleeps so that close() never waits on a pending timer.
+import type { Socket } from 'node:net';
+import { setTimeout as sleepTimer } from 'node:timers/promises';
+
+/** Sleep that rejects (with an AbortError) when the emulator closes. */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  await sleepTimer(ms, undefined, { signal });
+}
+
+/** A token bucket per connection: bytes may pass at `bytesPerSecond`, with a little burst. */
+class ConnectionBucket {
+  private readonly bytesPerSecond: number;
+  /** Time (ms) at which the bytes charged so far have "drained" through the link. */
+  private drainedAt = 0;
+  constructor(bytesPerSecond: number) {
+    this.bytesPerSecond = bytesPerSecond;
+  }
+  /** Charges `bytes` and returns how long to wait before letting them through. */
+  charge(bytes: number): number {
+    const now = performance.now();
+    this.drainedAt = Math.max(this.drainedAt, now) + (bytes / this.bytesPerSecond) * 1000;
+    // Sleep only once the debt is noticeable: fewer timers, same average rate.
+    const wait = this.drainedAt - now;
+    return wait > 4 ? wait : 0;
+  }
+}
+
+export class LinkShaper {
+  private readonly bytesPerSecond: number | undefined;
+  private readonly buckets = new WeakMap<Socket, ConnectionBucket>();
+  private readonly signal: AbortSignal;
+
+  constructor(bytesPerSecond: number | undefined, signal: AbortSignal) {
+    this.bytesPerSecond = bytesPerSecond !== undefined && bytesPerSecond > 0 ? bytesPerSecond : undefined;
+    this.signal = signal;
+  }
+
+  get enabled(): boolean {
+    return this.bytesPerSecond !== undefined;
+  }
+
+  /** Waits as long as the connection's cap requires for `bytes` more bytes. */
+  async pass(socket: Socket, bytes: number): Promise<void> {
+    if (this.bytesPerSecond === undefined) return;
+    let bucket = this.buckets.get(socket);
+    if (bucket === undefined) {
+      bucket = new ConnectionBucket(this.bytesPerSecond);
+      this.buckets.set(socket, bucket);
+    }
+    await sleep(bucket.charge(bytes), this.signal);
+  }
+}
