@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { batchParts, planBatches } from '../../src/transfer/plan.ts';
+import { DEFAULT_SETTINGS, resolveSettings } from '../../src/transfer/settings.ts';
+import { renamedName } from '../../src/transfer/conflict.ts';
+
+const MiB = 1024 * 1024;
+
+describe('planBatches', () => {
+  it('keeps a 10,000-part file to at most maxBatches batches, whatever the part size', () => {
+    for (const partSize of [1024, 8 * MiB, 64 * MiB]) {
+      for (const concurrency of [1, 8, 160, 1000]) {
+        const plan = planBatches(10_000, partSize, concurrency, DEFAULT_SETTINGS);
+        expect(plan.batches.length).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxBatches);
+        expect(plan.batches.length * plan.partsPerBatch).toBeGreaterThanOrEqual(10_000);
+        expect((plan.batches.length - 1) * plan.partsPerBatch).toBeLessThan(10_000);
+        expect(plan.mapConcurrency).toBeLessThanOrEqual(40);
+      }
+    }
+  });
+
+  it('derives parts in flight and map concurrency from the total concurrency', () => {
+    expect(planBatches(100, 8 * MiB, 8, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 4, mapConcurrency: 2 });
+    expect(planBatches(100, 8 * MiB, 6, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 4, mapConcurrency: 2 });
+    expect(planBatches(100, 8 * MiB, 1, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 1, mapConcurrency: 1 });
+    expect(planBatches(10_000, 8 * MiB, 1000, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 4, mapConcurrency: 40 });
+  });
+
+  it('caps the bytes of a batch so one invocation stays inside Lambda time', () => {
+    const plan = planBatches(10_000, 64 * MiB, 8, DEFAULT_SETTINGS);
+    expect(plan.partsPerBatch * 64 * MiB).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxBatchBytes);
+  });
+
+  it('honours a requested partsPerBatch but raises it to the history budget', () => {
+    expect(planBatches(1000, 8 * MiB, 8, DEFAULT_SETTINGS, 3).partsPerBatch).toBe(3);
+    expect(planBatches(10_000, 8 * MiB, 8, DEFAULT_SETTINGS, 1).partsPerBatch).toBe(20);
+    const custom = resolveSettings({ maxBatches: 10 });
+    expect(planBatches(100, 8 * MiB, 8, custom, 2).partsPerBatch).toBe(10);
+  });
+
+  it('covers every part exactly once, the last part short', () => {
+    const size = 10 * 1000 + 7;
+    const session = { partSize: 1000, totalParts: 11 };
+    const plan = planBatches(11, 1000, 8, DEFAULT_SETTINGS, 4);
+    const all = plan.batches.flatMap((b) => batchParts(b, plan.partsPerBatch, session, size));
+    expect(all.map((p) => p.index)).toEqual([...Array(11).keys()]);
+    expect(all.at(-1)).toEqual({ index: 10, offset: 10_000, size: 7 });
+    expect(all.reduce((n, p) => n + p.size, 0)).toBe(size);
+  });
+});
+
+describe('renamedName', () => {
+  it('puts the counter before the extension', () => {
+    expect(renamedName('report.pdf', 1)).toBe('report (1).pdf');
+    expect(renamedName('archive.tar.gz', 2)).toBe('archive.tar (2).gz');
+    expect(renamedName('README', 3)).toBe('README (3)');
+    expect(renamedName('.env', 1)).toBe('.env (1)');
+  });
+});
