@@ -1,0 +1,121 @@
+// The definition itself: valid ASL (asl-validator with path checks), JSONPath only, every Task bounded by
+// TimeoutSeconds and retried on the transient errors, every failure after Prepare routed to AbortSession
+// and a Fail that carries the original error.
+import aslValidator from 'asl-validator';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { describe, expect, it } from 'vitest';
+import { TASK_STATE_NAMES, loadLocalDefinition, readDefinitionFile, walkStates } from '../../local/runner/definition.ts';
+
+type Json = Record<string, unknown>;
+const raw = readDefinitionFile();
+const states = (machine: Json = raw): Map<string, Json> => new Map(walkStates(machine));
+const top = raw['States'] as Record<string, Json>;
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
+function retried(state: Json): string[] {
+  return ((state['Retry'] as Json[] | undefined) ?? []).flatMap((r) => r['ErrorEquals'] as string[]);
+}
+
+describe('statemachine/transfer.asl.yml', () => {
+  it('is valid under asl-validator with path and ARN checks (raw YAML, Fn::GetAtt left in place)', () => {
+    // The validator writes QueryLanguage into the states it checks: give it a copy.
+    const result = aslValidator(structuredClone(raw), { checkPaths: true, checkArn: true });
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('fails validation once broken (the check above can fail)', () => {
+    const broken = structuredClone(raw) as Json;
+    const brokenStates = broken['States'] as Record<string, Json>;
+    brokenStates['Commit']!['ResultPath'] = 'commit';
+    brokenStates['WaitForCommit']!['Next'] = 'Nowhere';
+    const result = aslValidator(broken, { checkPaths: true, checkArn: true });
+    expect(result.isValid).toBe(false);
+    expect(result.errorsText('\n')).toMatch(/ResultPath|Nowhere/);
+  });
+
+  it('is accepted by aws-local-stepfunctions once Fn::GetAtt becomes an ARN', () => {
+    const { definition, tasks } = loadLocalDefinition();
+    expect(() => new StateMachine(definition)).not.toThrow();
+    expect(JSON.stringify(definition)).not.toContain('Fn::GetAtt');
+    expect([...tasks.keys()].sort()).toEqual([...TASK_STATE_NAMES].sort());
+  });
+
+  it('uses JSONPath only: no JSONata, no Assign, no Arguments/Output', () => {
+    expect(raw['QueryLanguage'] ?? 'JSONPath').toBe('JSONPath');
+    for (const [name, state] of states()) {
+      expect(state['QueryLanguage'] ?? 'JSONPath', name).toBe('JSONPath');
+      for (const field of ['Assign', 'Arguments', 'Output']) expect(state, `${name}.${field}`).not.toHaveProperty(field);
+    }
+    expect(JSON.stringify(raw)).not.toContain('{%');
+  });
+
+  it('binds each Task state to its Lambda with a long-form Fn::GetAtt and bounds it with TimeoutSeconds', () => {
+    const expected: Record<string, string> = {
+      Prepare: 'prepare',
+      DirectUpload: 'directUpload',
+      UploadBatch: 'uploadBatch',
+      HashObject: 'hashObject',
+      Commit: 'commit',
+      AbortSession: 'abortSession',
+    };
+    const tasks = [...states()].filter(([, s]) => s['Type'] === 'Task');
+    expect(tasks.map(([n]) => n).sort()).toEqual(Object.keys(expected).sort());
+    for (const [name, state] of tasks) {
+      expect(state['Resource'], name).toEqual({ 'Fn::GetAtt': [expected[name], 'Arn'] });
+      expect(typeof state['TimeoutSeconds'], `${name} TimeoutSeconds`).toBe('number');
+      expect(state['TimeoutSeconds'] as number, name).toBeGreaterThanOrEqual(60);
+    }
+    // The two long-running Lambdas get a little more than Lambda's 15 minutes.
+    for (const name of ['UploadBatch', 'HashObject']) expect(states().get(name)!['TimeoutSeconds']).toBeGreaterThan(900);
+  });
+
+  it('retries Lambda service errors on every Task and the named transient errors where they can occur', () => {
+    for (const [name, state] of states()) {
+      if (state['Type'] !== 'Task') continue;
+      expect(retried(state), name).toEqual(expect.arrayContaining(LAMBDA_SERVICE_ERRORS));
+      for (const retrier of state['Retry'] as Json[]) {
+        expect(retrier['MaxAttempts'], name).toBeGreaterThan(0);
+        expect(retrier['IntervalSeconds'], name).toBeGreaterThan(0);
+        // A blanket retry would retry permanent errors (conflicts, bad input) for nothing.
+        expect(retrier['ErrorEquals'], name).not.toContain('States.ALL');
+        expect(retrier['ErrorEquals'], name).not.toContain('States.TaskFailed');
+      }
+    }
+    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'Commit', 'AbortSession']) {
+      expect(retried(states().get(name)!), name).toEqual(expect.arrayContaining(['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError']));
+    }
+    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject']) {
+      expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
+    }
+    // States.Timeout only where running twice is harmless (idempotent batches, a resumable read, the abort).
+    for (const [name, state] of states()) {
+      if (retried(state).includes('States.Timeout')) expect(['UploadBatch', 'HashObject', 'AbortSession']).toContain(name);
+    }
+  });
+
+  it('routes every failure after Prepare to AbortSession, then to a Fail carrying the original error', () => {
+    expect(top['Prepare']!['Catch']).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'TransferFailed' }]);
+    for (const name of ['DirectUpload', 'UploadAndHash', 'Commit']) {
+      expect(top[name]!['Catch'], name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'AbortSession' }]);
+    }
+    // Tasks inside the Parallel have no Catch of their own: their errors fail the Parallel, which catches them.
+    for (const name of ['UploadBatch', 'HashObject']) expect(states().get(name), name).not.toHaveProperty('Catch');
+    expect(top['UnexpectedCommitStatus']).toMatchObject({ ResultPath: '$.error', Next: 'AbortSession' });
+    const abort = top['AbortSession']!;
+    expect(abort['Parameters']).toMatchObject({ 'transfer.$': '$.transfer', 'error.$': '$.error' });
+    expect(abort['ResultPath']).not.toBe('$.error');
+    expect(abort['Catch']).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.abortError', Next: 'TransferFailed' }]);
+    expect(abort['Next']).toBe('TransferFailed');
+    expect(top['TransferFailed']).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+  });
+
+  it('fans out over batches with MaxConcurrencyPath, keeps the Map result out of the state, and waits Retry-After', () => {
+    const map = states().get('UploadParts')!;
+    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.batches', MaxConcurrencyPath: '$.transfer.mapConcurrency', ResultPath: null });
+    expect(map['ItemSelector']).toMatchObject({ 'transfer.$': '$.transfer', 'batch.$': '$$.Map.Item.Value' });
+    expect(top['UploadAndHash']!['ResultSelector']).toMatchObject({ 'sha1.$': '$[1].hash.sha1', 'transfer.$': '$[1].transfer' });
+    expect(top['WaitForCommit']).toMatchObject({ Type: 'Wait', SecondsPath: '$.commit.retryAfterSeconds', Next: 'Commit' });
+    expect(top['Committed']).toMatchObject({ Type: 'Succeed', OutputPath: '$.commit.output' });
+  });
+});

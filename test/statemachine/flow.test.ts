@@ -1,0 +1,319 @@
+// The flow of the real definition under the local runner, with stub handlers standing in for the Lambdas:
+// which Task gets which event, the loops, Retry and Catch, AbortSession + Fail with the original error,
+// the Lambda-like context, progress events, and the AWS-equivalent history count.
+import { setImmediate as nextMacrotask, setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { TransferAbortedError, TransferExecutionError, startExecution } from '../../local/runner/execution.ts';
+import type { ExecutionOptions, LocalLambdaContext, TaskHandler, TransferEvent } from '../../local/runner/execution.ts';
+import type { CommitProgress, HashProgress, TransferContext, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
+
+const input: TransferInput = { source: { bucket: 'bucket', key: 'dir/big.bin' }, destination: { folderId: '0' } };
+
+function transferContext(batches: number, mode: 'direct' | 'chunked' = 'chunked'): TransferContext {
+  return {
+    source: { bucket: 'bucket', key: 'dir/big.bin', etag: '"etag"', size: batches * 1000, lastModified: '2026-01-01T00:00:00.000Z' },
+    destination: { folderId: '0', fileName: 'big.bin' },
+    onConflict: 'version',
+    mode,
+    ...(mode === 'chunked'
+      ? {
+          session: {
+            id: 'SESSION',
+            partSize: 1000,
+            totalParts: batches,
+            endpoints: { uploadPart: 'u', commit: 'c', abort: 'a', listParts: 'l', status: 's' },
+          },
+        }
+      : {}),
+    partsPerBatch: 1,
+    partsInFlight: 1,
+    mapConcurrency: 2,
+  };
+}
+
+const output: TransferOutput = {
+  file: { id: '42', name: 'big.bin', size: 4000, sha1: 'ab', parentId: '0', versionId: '7' },
+  bytes: 4000,
+  parts: 4,
+  mode: 'chunked',
+};
+
+class NamedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface Call {
+  state: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- events are JSON
+  event: any;
+  context: LocalLambdaContext;
+}
+
+/** Stub handlers for a chunked transfer of `batches` one-part batches; `override` replaces some. */
+function stubs(batches: number, override: Record<string, TaskHandler> = {}) {
+  const calls: Call[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let commitTries = 0;
+  const record = (state: string, handler: TaskHandler): TaskHandler => async (event, context) => {
+    calls.push({ state, event, context });
+    // A macrotask per call, as real I/O would: the nested Map/Parallel logs reach the root log in time.
+    await nextMacrotask();
+    return handler(event, context);
+  };
+  const base: Record<string, TaskHandler> = {
+    Prepare: async () => ({ mode: 'chunked', transfer: transferContext(batches), batches: [...Array(batches).keys()] }),
+    UploadBatch: async (event: { batch: number }) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await sleep(5);
+      inFlight -= 1;
+      return { batch: event.batch, parts: 1, bytes: 1000, alreadyUploaded: 0 };
+    },
+    HashObject: async (event: { hash?: HashProgress }): Promise<HashProgress> => {
+      const invocations = (event.hash?.invocations ?? 0) + 1;
+      return invocations < 2
+        ? { offset: 1000, done: false, state: 'c2F2ZWQ=', via: 'computed', invocations }
+        : { offset: batches * 1000, done: true, sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=', via: 'computed', invocations };
+    },
+    Commit: async (event: { commit?: CommitProgress }): Promise<CommitProgress> => {
+      commitTries += 1;
+      const attempts = (event.commit?.attempts ?? 0) + 1;
+      return commitTries === 1
+        ? { status: 'processing', retryAfterSeconds: 7, attempts, waitedSeconds: 7 }
+        : { status: 'committed', retryAfterSeconds: 0, attempts, waitedSeconds: 7, output };
+    },
+    DirectUpload: async () => ({ ...output, mode: 'direct', parts: 0 }),
+    AbortSession: async () => ({ aborted: true }),
+  };
+  const handlers: Record<string, TaskHandler> = {};
+  for (const [state, handler] of Object.entries({ ...base, ...override })) handlers[state] = record(state, handler);
+  return { handlers, calls, maxInFlight: () => maxInFlight, of: (state: string) => calls.filter((c) => c.state === state) };
+}
+
+function run(handlers: Record<string, TaskHandler>, extra: Partial<ExecutionOptions> = {}) {
+  const events: TransferEvent[] = [];
+  const execution = startExecution(input, { handlers, waitTimeScale: 0, onEvent: (e) => events.push(e), ...extra });
+  return { execution, events };
+}
+
+describe('the transfer state machine with stub handlers', () => {
+  it('runs Prepare, the batches beside the hash loop, the commit loop through Wait, and returns the commit output', async () => {
+    const s = stubs(4);
+    const { execution, events } = run(s.handlers, { executionName: 'exec-1' });
+    await expect(execution.result).resolves.toEqual(output);
+
+    expect(s.of('Prepare')).toHaveLength(1);
+    expect(s.of('Prepare')[0]!.event).toEqual(input);
+    const batches = s.of('UploadBatch');
+    expect(batches.map((c) => c.event.batch).sort()).toEqual([0, 1, 2, 3]);
+    for (const c of batches) {
+      expect(Object.keys(c.event).sort()).toEqual(['batch', 'executionId', 'transfer']);
+      expect(c.event.transfer).toEqual(transferContext(4));
+      expect(c.event.executionId).toBe(execution.executionArn);
+    }
+    expect(s.maxInFlight()).toBe(2); // MaxConcurrencyPath $.transfer.mapConcurrency
+
+    const hashes = s.of('HashObject');
+    expect(hashes).toHaveLength(2);
+    expect(hashes[0]!.event).not.toHaveProperty('hash');
+    expect(hashes[0]!.event).not.toHaveProperty('batches');
+    expect(hashes[1]!.event.hash).toMatchObject({ offset: 1000, done: false, state: 'c2F2ZWQ=', invocations: 1 });
+
+    const commits = s.of('Commit');
+    expect(commits).toHaveLength(2);
+    expect(commits[0]!.event).toEqual({ executionId: execution.executionArn, transfer: transferContext(4), sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=' });
+    expect(commits[1]!.event.commit).toMatchObject({ status: 'processing', retryAfterSeconds: 7, attempts: 1 });
+    expect(s.of('AbortSession')).toHaveLength(0);
+
+    expect(events.filter((e) => e.type === 'batch-done')).toHaveLength(4);
+    expect(events.filter((e) => e.type === 'hash-progress').map((e) => e.type === 'hash-progress' && e.bytes)).toEqual([1000, 4000]);
+    expect(events).toContainEqual({ type: 'commit-wait', seconds: 7, waitMs: 0, attempts: 1, waitedSeconds: 7 });
+    expect(events).toContainEqual({ type: 'committed', output });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'prepared', mode: 'chunked', totalParts: 4, batches: 4, concurrency: 2 }));
+    expect(events).toContainEqual({ type: 'state-entered', state: 'WaitForCommit', stateType: 'Wait' });
+    expect(events.at(-1)).toEqual({ type: 'execution-succeeded', output });
+
+    // AWS history for this run, event by event (see local/runner/history.ts):
+    // ExecutionStarted 1, Prepare 5, ChooseMode 2, Parallel 4, Map 4, 4 x (iteration 2 + Task 5),
+    // StartHash 2, 2 x (HashObject 5 + HashDone 2), Hashed 2, 2 x (Commit 5 + CommitDone 2), Wait 2,
+    // Committed 2, ExecutionSucceeded 1.
+    const history = await execution.history;
+    expect(history.awsEventCount).toBe(1 + 5 + 2 + 4 + 4 + 4 * 7 + 2 + 2 * 7 + 2 + 2 * 7 + 2 + 2 + 1);
+    expect(history.awsEventTypes).toMatchObject({
+      MapIterationStarted: 4,
+      MapIterationSucceeded: 4,
+      LambdaFunctionScheduled: 1 + 4 + 2 + 2,
+      LambdaFunctionSucceeded: 9,
+      WaitStateEntered: 1,
+      ParallelStateStarted: 1,
+      ExecutionSucceeded: 1,
+    });
+    expect(history.maxPayloadBytes).toBeGreaterThan(500);
+    expect(history.maxPayloadBytes).toBeLessThan(256 * 1024);
+  });
+
+  it('takes the direct path for a direct Prepare result and returns DirectUpload output', async () => {
+    const s = stubs(0, {
+      Prepare: async () => ({ mode: 'direct', transfer: transferContext(1, 'direct'), batches: [] }),
+    });
+    const { execution, events } = run(s.handlers);
+    await expect(execution.result).resolves.toEqual({ ...output, mode: 'direct', parts: 0 });
+    expect(s.of('DirectUpload')[0]!.event).toEqual({ mode: 'direct', transfer: transferContext(1, 'direct'), batches: [] });
+    expect(s.calls.map((c) => c.state)).toEqual(['Prepare', 'DirectUpload']);
+    expect(events.some((e) => e.type === 'uploaded')).toBe(true);
+  });
+
+  it('aborts the session after a permanent batch failure and fails with the original Error and Cause', async () => {
+    const s = stubs(4, {
+      UploadBatch: async (event: { batch: number }) => {
+        if (event.batch === 1) throw new NamedError('Box.Conflict', 'part 1 conflicts with a stored part');
+        return { batch: event.batch, parts: 1, bytes: 1000, alreadyUploaded: 0 };
+      },
+    });
+    const { execution, events } = run(s.handlers, { executionName: 'fails' });
+    const error = await execution.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferExecutionError);
+    expect(error).toMatchObject({ name: 'Box.Conflict', error: 'Box.Conflict', cause: 'part 1 conflicts with a stored part', executionName: 'fails' });
+    expect(s.of('UploadBatch').filter((c) => c.event.batch === 1)).toHaveLength(1); // not a retryable error
+    expect(s.of('Commit')).toHaveLength(0);
+    const aborts = s.of('AbortSession');
+    expect(aborts).toHaveLength(1);
+    expect(aborts[0]!.event).toEqual({
+      executionId: execution.executionArn,
+      transfer: transferContext(4),
+      error: { Error: 'Box.Conflict', Cause: 'part 1 conflicts with a stored part' },
+    });
+    expect(events).toContainEqual({ type: 'session-aborted', aborted: true });
+    const history = await execution.history;
+    expect(history.events.at(-1)).toMatchObject({ type: 'ExecutionFailed', Error: 'Box.Conflict' });
+    expect(history.awsEventTypes['ExecutionFailed']).toBe(1);
+    expect(history.awsEventTypes['FailStateEntered']).toBe(1);
+  });
+
+  it('retries a transient batch error and carries on', async () => {
+    let first = true;
+    const s = stubs(2, {
+      UploadBatch: async (event: { batch: number }) => {
+        if (event.batch === 0 && first) {
+          first = false;
+          throw new NamedError('Box.RateLimited', 'slow down');
+        }
+        return { batch: event.batch, parts: 1, bytes: 1000, alreadyUploaded: 0 };
+      },
+    });
+    const { execution, events } = run(s.handlers);
+    await expect(execution.result).resolves.toEqual(output);
+    expect(s.of('UploadBatch').filter((c) => c.event.batch === 0)).toHaveLength(2);
+    expect(events).toContainEqual({ type: 'state-retried', state: 'UploadBatch', stateType: 'Task', attempt: 1, index: 0 });
+    const history = await execution.history;
+    expect(history.awsEventTypes['LambdaFunctionFailed']).toBe(1);
+    expect(history.awsEventTypes['LambdaFunctionScheduled']).toBe(1 + 3 + 2 + 2);
+  });
+
+  it('gives up after the retries of a transient error, aborts, and keeps that error', async () => {
+    const s = stubs(2, {
+      HashObject: async () => {
+        throw new NamedError('Transfer.S3Throttled', 'SlowDown');
+      },
+    });
+    const { execution } = run(s.handlers);
+    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.S3Throttled', message: 'SlowDown' });
+    expect(s.of('HashObject')).toHaveLength(1 + 5);
+    expect(s.of('AbortSession')[0]!.event.error).toEqual({ Error: 'Transfer.S3Throttled', Cause: 'SlowDown' });
+  });
+
+  it('keeps the original error when AbortSession itself fails', async () => {
+    const s = stubs(1, {
+      Commit: async () => {
+        throw new NamedError('Transfer.PartsIncomplete', 'Box holds 0 of 1 parts');
+      },
+      AbortSession: async () => {
+        throw new NamedError('Box.Unauthorized', 'token expired');
+      },
+    });
+    const { execution } = run(s.handlers);
+    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.PartsIncomplete', message: 'Box holds 0 of 1 parts' });
+    expect(s.of('AbortSession')).toHaveLength(1);
+  });
+
+  it('fails at once without AbortSession when Prepare fails', async () => {
+    const s = stubs(1, {
+      Prepare: async () => {
+        throw new NamedError('Transfer.InvalidInput', 'destination.folderId is required');
+      },
+    });
+    const { execution } = run(s.handlers);
+    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.InvalidInput', cause: 'destination.folderId is required' });
+    expect(s.calls.map((c) => c.state)).toEqual(['Prepare']);
+  });
+
+  it('aborts the session when Commit answers an unknown status', async () => {
+    const s = stubs(1, { Commit: async () => ({ status: 'weird', retryAfterSeconds: 0, attempts: 1, waitedSeconds: 0 }) });
+    const { execution } = run(s.handlers);
+    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.CommitGaveUp' });
+    expect(s.of('AbortSession')).toHaveLength(1);
+  });
+
+  it('gives each invocation a Lambda-like context and enforces a configured Lambda timeout as Sandbox.Timedout', async () => {
+    let hashCalls = 0;
+    const s = stubs(1, {
+      HashObject: async (_event, context) => {
+        hashCalls += 1;
+        if (hashCalls === 1) await sleep(1000); // past its 300 ms Lambda timeout: retried (Sandbox.Timedout)
+        return { offset: 1000, done: true, sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=', via: 'computed', invocations: 1, left: context.getRemainingTimeInMillis() };
+      },
+    });
+    const { execution, events } = run(s.handlers, { lambdaTimeoutMs: { HashObject: 300 } });
+    await expect(execution.result).resolves.toEqual(output);
+    const hashes = s.of('HashObject');
+    expect(hashes).toHaveLength(2);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'HashObject', error: 'Sandbox.Timedout' }));
+    const remaining = hashes[1]!.context.getRemainingTimeInMillis();
+    expect(remaining).toBeGreaterThanOrEqual(0);
+    expect(remaining).toBeLessThanOrEqual(300);
+    expect(hashes[0]!.context.awsRequestId).not.toBe(hashes[1]!.context.awsRequestId);
+    expect(hashes[0]!.context.functionName).toContain('hashObject');
+    expect(hashes[0]!.context.invokedFunctionArn).toMatch(/^arn:aws:lambda:/);
+    // Without a configured limit, the deadline is the state's TimeoutSeconds (960 s for HashObject).
+    const prepare = s.of('Prepare')[0]!.context.getRemainingTimeInMillis();
+    expect(prepare).toBeGreaterThan(60_000);
+    expect(prepare).toBeLessThanOrEqual(120_000);
+  });
+
+  it('hands each Lambda its own copy of the event, as JSON over the wire would', async () => {
+    const s = stubs(1, {
+      UploadBatch: async (event: { batch: number; transfer: TransferContext }) => {
+        event.transfer.session!.id = 'MUTATED';
+        return { batch: event.batch, parts: 1, bytes: 1000, alreadyUploaded: 0, dropped: undefined };
+      },
+    });
+    const { execution } = run(s.handlers);
+    await execution.result;
+    expect(s.of('Commit')[0]!.event.transfer.session.id).toBe('SESSION');
+  });
+
+  it('stops on the abort signal, even in a long Wait', async () => {
+    const controller = new AbortController();
+    const s = stubs(1, {
+      Commit: async () => {
+        setTimeout(() => controller.abort(), 20);
+        return { status: 'processing', retryAfterSeconds: 3600, attempts: 1, waitedSeconds: 0 };
+      },
+    });
+    const events: TransferEvent[] = [];
+    const execution = startExecution(input, { handlers: s.handlers, signal: controller.signal, onEvent: (e) => events.push(e) });
+    await expect(execution.result).rejects.toBeInstanceOf(TransferAbortedError);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'commit-wait', seconds: 3600, waitMs: 3_600_000 }));
+    expect((await execution.history).events.at(-1)).toMatchObject({ type: 'ExecutionAborted' });
+  });
+
+  it('refuses to start when a Task state has no handler', () => {
+    const s = stubs(1);
+    const { Commit: _dropped, ...partial } = s.handlers;
+    expect(() => startExecution(input, { handlers: partial })).toThrow(/Commit/);
+  });
+});
