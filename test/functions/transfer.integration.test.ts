@@ -1,0 +1,339 @@
+// The transfer Lambdas called in sequence, as the state machine would, over real loopback:
+// s3rver as S3 and the Box emulator as Box, through the real Box client.
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBoxEmulator } from '../../local/box-emulator/index.ts';
+import type { BoxEmulator } from '../../local/box-emulator/index.ts';
+import { makeTaskHandlers } from '../../functions/index.ts';
+import type { HandlerDeps } from '../../functions/index.ts';
+import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
+import type {
+  AbortSessionResult,
+  CommitProgress,
+  HashProgress,
+  PrepareResult,
+  TransferInput,
+  TransferOutput,
+  UploadBatchResult,
+} from '../../src/transfer/contract.ts';
+import { silentLogger } from '../../src/transfer/logger.ts';
+import type { TransferSettings } from '../../src/transfer/settings.ts';
+import { lambdaContext, startTestS3, testBytes } from '../transfer/helpers.ts';
+import type { TestS3 } from '../transfer/helpers.ts';
+
+const KiB = 1024;
+const PART = 256 * KiB;
+const BUCKET = 'source-bucket';
+const DIRECT_MAX = 1_000_000; // scaled down from 20,000,000 so the files stay small
+
+let s3: TestS3;
+let emu: BoxEmulator;
+let client: BoxClient;
+
+const settings: Partial<TransferSettings> = {
+  directUploadMax: DIRECT_MAX,
+  hashChunkBytes: 128 * KiB,
+  hashReadAhead: 3,
+  hashSliceBytes: 1024 * KiB,
+  partsMismatchRetrySeconds: 1,
+};
+
+function handlersWith(extra: Partial<TransferSettings> = {}) {
+  const deps: HandlerDeps = { s3: s3.s3, box: async () => client, logger: silentLogger, settings: { ...settings, ...extra } };
+  return makeTaskHandlers(deps);
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3([BUCKET]);
+  emu = await startBoxEmulator({ partSize: PART, minChunkedFileSize: DIRECT_MAX, commitProcessing: { mode: 'count', times: 2, retryAfterSeconds: 3 } });
+  client = new BoxClient({
+    auth: new DeveloperTokenAuth(emu.token),
+    apiUrl: emu.url,
+    uploadUrl: emu.uploadUrl,
+    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+  });
+});
+afterEach(() => emu.faults.clear());
+afterAll(async () => {
+  await client?.close();
+  await emu?.close();
+  await s3?.close();
+});
+
+interface RunResult {
+  prepared: PrepareResult;
+  batches: UploadBatchResult[];
+  hashSteps: HashProgress[];
+  commits: CommitProgress[];
+  output: TransferOutput;
+}
+
+/** Prepare -> UploadBatch for every batch -> HashObject loop -> Commit loop, as the state machine runs them. */
+async function runTransfer(input: TransferInput, h = handlersWith()): Promise<RunResult> {
+  const ctx = lambdaContext();
+  const prepared = (await h.Prepare(input, ctx)) as PrepareResult;
+  expect(JSON.stringify(prepared).length).toBeLessThan(4096);
+  if (prepared.mode === 'direct') {
+    const output = (await h.DirectUpload(prepared, ctx)) as TransferOutput;
+    return { prepared, batches: [], hashSteps: [], commits: [], output };
+  }
+  const { transfer } = prepared;
+  // Map iterations run concurrently, up to mapConcurrency at a time.
+  const batches: UploadBatchResult[] = [];
+  for (let i = 0; i < prepared.batches.length; i += transfer.mapConcurrency) {
+    const slice = prepared.batches.slice(i, i + transfer.mapConcurrency);
+    batches.push(...((await Promise.all(slice.map((batch) => h.UploadBatch({ transfer, batch }, ctx)))) as UploadBatchResult[]));
+  }
+  const hashSteps: HashProgress[] = [];
+  let hash: HashProgress | undefined;
+  do {
+    hash = (await h.HashObject({ transfer, ...(hash ? { hash } : {}) }, ctx)) as HashProgress;
+    hashSteps.push(hash);
+  } while (!hash.done);
+  const commits: CommitProgress[] = [];
+  let commit: CommitProgress | undefined;
+  do {
+    commit = (await h.Commit({ transfer, sha1: hash.sha1!, ...(commit ? { commit } : {}) }, ctx)) as CommitProgress;
+    commits.push(commit);
+  } while (commit.status === 'processing' && commits.length < 20);
+  return { prepared, batches, hashSteps, commits, output: commit.output! };
+}
+
+function sha1Hex(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('hex');
+}
+
+async function expectBoxHas(fileId: string, bytes: Uint8Array): Promise<void> {
+  const stored = await emu.readFileContent(fileId);
+  expect(stored.length).toBe(bytes.length);
+  expect(sha1Hex(stored)).toBe(sha1Hex(bytes));
+  // And through Box's download API, as a user would see it.
+  const chunks: Buffer[] = [];
+  for await (const c of await client.files.downloadFile(fileId)) chunks.push(Buffer.from(c as Uint8Array));
+  expect(sha1Hex(Buffer.concat(chunks))).toBe(sha1Hex(bytes));
+}
+
+async function errorOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('chunked transfer', () => {
+  it('moves a multi-batch object byte-exact, hashing over several invocations and committing through 202s', async () => {
+    const size = 13 * PART - 1000; // 13 parts, the last one short
+    const bytes = testBytes(size, 11);
+    await s3.put(BUCKET, 'exports/ümlaut and spaces.bin', bytes);
+    const folder = await emu.createFolder('chunked-main');
+    const r = await runTransfer({
+      source: { bucket: BUCKET, key: 'exports/ümlaut and spaces.bin' },
+      destination: { folderId: folder.id },
+      options: { concurrency: 6, partsPerBatch: 4 },
+    });
+    const { transfer } = r.prepared;
+    expect(r.prepared.mode).toBe('chunked');
+    expect(transfer.session).toMatchObject({ partSize: PART, totalParts: 13 });
+    expect(r.prepared.batches).toEqual([0, 1, 2, 3]);
+    expect(transfer).toMatchObject({ partsPerBatch: 4, partsInFlight: 4, mapConcurrency: 2 });
+    expect(r.batches.map((b) => b.parts)).toEqual([4, 4, 4, 1]);
+    expect(r.batches.reduce((n, b) => n + b.bytes, 0)).toBe(size);
+    expect(r.hashSteps.length).toBe(Math.ceil(size / (1024 * KiB)));
+    expect(r.commits.map((c) => c.status)).toEqual(['processing', 'processing', 'committed']);
+    expect(r.commits[0]).toMatchObject({ retryAfterSeconds: 3, attempts: 1, waitedSeconds: 3 });
+    expect(r.output).toMatchObject({
+      file: { name: 'ümlaut and spaces.bin', size, sha1: sha1Hex(bytes), parentId: folder.id },
+      bytes: size,
+      parts: 13,
+      mode: 'chunked',
+    });
+    await expectBoxHas(r.output.file.id, bytes);
+    // content_modified_at comes from S3's LastModified.
+    const file = emu.getFile(r.output.file.id)!;
+    expect(Date.parse(file.content_modified_at)).toBe(Date.parse(transfer.source.lastModified.replace(/\.\d{3}Z$/, 'Z')));
+    expect(emu.stats().maxPartsInFlight).toBeLessThanOrEqual(6);
+  });
+
+  it('a retried batch and a part stored-then-500 are both safe', async () => {
+    const size = 6 * PART;
+    const bytes = testBytes(size, 12);
+    await s3.put(BUCKET, 'retry.bin', bytes);
+    const folder = await emu.createFolder('chunked-retry');
+    const h = handlersWith();
+    const ctx = lambdaContext();
+    const prepared = (await h.Prepare(
+      { source: { bucket: BUCKET, key: 'retry.bin' }, destination: { folderId: folder.id }, options: { partsPerBatch: 3, concurrency: 2 } },
+      ctx,
+    )) as PrepareResult;
+    const { transfer } = prepared;
+    emu.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'storeThenFail', status: 500 } });
+    const first = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
+    expect(first).toMatchObject({ batch: 0, parts: 3, bytes: 3 * PART });
+    // The Map retries batch 0 (say its Lambda timed out after the parts landed).
+    const again = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
+    expect(again).toMatchObject({ batch: 0, parts: 3, bytes: 3 * PART });
+    await h.UploadBatch({ transfer, batch: 1 }, ctx);
+    expect(emu.listSessions().find((s) => s.id === transfer.session!.id)).toMatchObject({ partsUploaded: 6 });
+    let hash: HashProgress | undefined;
+    do hash = (await h.HashObject({ transfer, ...(hash ? { hash } : {}) }, ctx)) as HashProgress;
+    while (!hash.done);
+    let commit: CommitProgress | undefined;
+    do commit = (await h.Commit({ transfer, sha1: hash.sha1!, ...(commit ? { commit } : {}) }, ctx)) as CommitProgress;
+    while (commit.status === 'processing');
+    await expectBoxHas(commit.output!.file.id, bytes);
+  });
+
+  it('Commit before every part landed fails with Transfer.PartsIncomplete; a transient parts_mismatch waits', async () => {
+    const size = 5 * PART;
+    const bytes = testBytes(size, 13);
+    await s3.put(BUCKET, 'commit.bin', bytes);
+    const folder = await emu.createFolder('chunked-commit');
+    const h = handlersWith();
+    const ctx = lambdaContext();
+    const { transfer } = (await h.Prepare(
+      { source: { bucket: BUCKET, key: 'commit.bin' }, destination: { folderId: folder.id }, options: { partsPerBatch: 3 } },
+      ctx,
+    )) as PrepareResult;
+    const sha1 = createHash('sha1').update(bytes).digest('base64');
+    await h.UploadBatch({ transfer, batch: 0 }, ctx);
+    const incomplete = await errorOf(h.Commit({ transfer, sha1 }, ctx));
+    expect(incomplete.name).toBe('Transfer.PartsIncomplete');
+    expect(incomplete.message).toMatch(/3 of 5 parts: part 3 \(offset 786432\) is missing/);
+    await h.UploadBatch({ transfer, batch: 1 }, ctx);
+    emu.faults.inject({ operation: 'commit', nth: 1, action: { type: 'partsMismatch' } });
+    const first = (await h.Commit({ transfer, sha1 }, ctx)) as CommitProgress;
+    expect(first).toMatchObject({ status: 'processing', retryAfterSeconds: 1, partsMismatches: 1, attempts: 1 });
+    let commit = first;
+    while (commit.status === 'processing') commit = (await h.Commit({ transfer, sha1, commit }, ctx)) as CommitProgress;
+    expect(commit.attempts).toBeGreaterThan(1);
+    await expectBoxHas(commit.output!.file.id, bytes);
+  });
+
+  it('gives up with Transfer.CommitGaveUp past the allowed wait', async () => {
+    const size = 4 * PART + 1;
+    await s3.put(BUCKET, 'slow-commit.bin', testBytes(size, 14));
+    const folder = await emu.createFolder('chunked-gaveup');
+    const h = handlersWith({ maxCommitWaitSeconds: 4 });
+    const ctx = lambdaContext();
+    const { transfer, batches } = (await h.Prepare({ source: { bucket: BUCKET, key: 'slow-commit.bin' }, destination: { folderId: folder.id } }, ctx)) as PrepareResult;
+    for (const batch of batches) await h.UploadBatch({ transfer, batch }, ctx);
+    const sha1 = createHash('sha1').update(testBytes(size, 14)).digest('base64');
+    const first = (await h.Commit({ transfer, sha1 }, ctx)) as CommitProgress;
+    expect(first).toMatchObject({ status: 'processing', waitedSeconds: 3 });
+    const err = await errorOf(h.Commit({ transfer, sha1, commit: first }, ctx));
+    expect(err.name).toBe('Transfer.CommitGaveUp');
+  });
+
+  it('a source changed mid-transfer fails with Transfer.SourceChanged, and AbortSession leaves no open session', async () => {
+    const size = 5 * PART;
+    await s3.put(BUCKET, 'changing.bin', testBytes(size, 15));
+    const folder = await emu.createFolder('chunked-changed');
+    const h = handlersWith();
+    const ctx = lambdaContext();
+    const { transfer } = (await h.Prepare(
+      { source: { bucket: BUCKET, key: 'changing.bin' }, destination: { folderId: folder.id }, options: { partsPerBatch: 2 } },
+      ctx,
+    )) as PrepareResult;
+    await h.UploadBatch({ transfer, batch: 0 }, ctx);
+    await s3.put(BUCKET, 'changing.bin', testBytes(size, 16)); // overwritten in place (same size)
+    const err = await errorOf(h.UploadBatch({ transfer, batch: 1 }, ctx));
+    expect(err.name).toBe('Transfer.SourceChanged');
+    expect(err.message).toContain('s3://source-bucket/changing.bin');
+    const hashErr = await errorOf(h.HashObject({ transfer }, ctx));
+    expect(hashErr.name).toBe('Transfer.SourceChanged');
+
+    const sessionId = transfer.session!.id;
+    expect(emu.listSessions().find((s) => s.id === sessionId)?.status).toBe('open');
+    const aborted = (await h.AbortSession({ transfer, error: { Error: err.name, Cause: err.message } }, ctx)) as AbortSessionResult;
+    expect(aborted).toEqual({ aborted: true });
+    expect(emu.listSessions().filter((s) => s.id === sessionId && s.status === 'open')).toHaveLength(0);
+    expect(emu.findFile(folder.id, 'changing.bin')).toBeUndefined();
+  });
+
+  it('AbortSession never throws: no session, or Box failing the DELETE', async () => {
+    const h = handlersWith();
+    const ctx = lambdaContext();
+    expect(await h.AbortSession({ error: { Error: 'Transfer.InvalidInput', Cause: 'x' } }, ctx)).toEqual({ aborted: false, reason: 'no upload session' });
+    await s3.put(BUCKET, 'abort-fail.bin', testBytes(4 * PART, 17));
+    const folder = await emu.createFolder('abort-fail');
+    const { transfer } = (await h.Prepare({ source: { bucket: BUCKET, key: 'abort-fail.bin' }, destination: { folderId: folder.id } }, ctx)) as PrepareResult;
+    emu.faults.inject({ operation: 'abortSession', action: { type: 'status', status: 403, code: 'forbidden' } });
+    const r = (await h.AbortSession({ transfer, error: { Error: 'Box.ServerError', Cause: 'y' } }, ctx)) as AbortSessionResult;
+    expect(r.aborted).toBe(false);
+    expect(r.reason).toMatch(/^Box\.Forbidden/);
+  });
+});
+
+describe('direct upload', () => {
+  it('moves a 0-byte object and a small one byte-exact', async () => {
+    const folder = await emu.createFolder('direct');
+    await s3.put(BUCKET, 'empty.txt', new Uint8Array(0));
+    const empty = await runTransfer({ source: { bucket: BUCKET, key: 'empty.txt' }, destination: { folderId: folder.id } });
+    expect(empty.prepared).toMatchObject({ mode: 'direct', batches: [] });
+    expect(empty.output).toMatchObject({ file: { name: 'empty.txt', size: 0, sha1: sha1Hex(new Uint8Array(0)), parentId: folder.id }, bytes: 0, parts: 0, mode: 'direct' });
+    await expectBoxHas(empty.output.file.id, new Uint8Array(0));
+
+    const bytes = testBytes(DIRECT_MAX - 1, 21);
+    await s3.put(BUCKET, 'a/b/small.bin', bytes);
+    const small = await runTransfer({ source: { bucket: BUCKET, key: 'a/b/small.bin' }, destination: { folderId: folder.id, fileName: 'renamed small.bin' } });
+    expect(small.output).toMatchObject({ file: { name: 'renamed small.bin', size: bytes.length, sha1: sha1Hex(bytes) }, mode: 'direct' });
+    await expectBoxHas(small.output.file.id, bytes);
+  });
+});
+
+describe.each([
+  ['direct', 300 * KiB],
+  ['chunked', 5 * PART + 7],
+])('conflict policies (%s)', (mode, size) => {
+  it('version (default) uploads a new version of the file that holds the name', async () => {
+    const folder = await emu.createFolder(`conflict-version-${mode}`);
+    const v1 = testBytes(size, 31);
+    const v2 = testBytes(size, 32);
+    await s3.put(BUCKET, `${mode}/same.bin`, v1);
+    const first = await runTransfer({ source: { bucket: BUCKET, key: `${mode}/same.bin` }, destination: { folderId: folder.id } });
+    expect(first.prepared.mode).toBe(mode);
+    await s3.put(BUCKET, `${mode}/same.bin`, v2);
+    const second = await runTransfer({ source: { bucket: BUCKET, key: `${mode}/same.bin` }, destination: { folderId: folder.id } });
+    expect(second.output.file.id).toBe(first.output.file.id);
+    expect(second.output.file.versionId).not.toBe(first.output.file.versionId);
+    expect(second.output.file.sha1).toBe(sha1Hex(v2));
+    await expectBoxHas(second.output.file.id, v2);
+  });
+
+  it('rename picks "name (n).ext"', async () => {
+    const folder = await emu.createFolder(`conflict-rename-${mode}`);
+    const bytes = testBytes(size, 33);
+    await s3.put(BUCKET, `${mode}/report.pdf`, bytes);
+    const input: TransferInput = { source: { bucket: BUCKET, key: `${mode}/report.pdf` }, destination: { folderId: folder.id }, onConflict: 'rename' };
+    const names: string[] = [];
+    for (let i = 0; i < 3; i++) names.push((await runTransfer(input)).output.file.name);
+    expect(names).toEqual(['report.pdf', 'report (1).pdf', 'report (2).pdf']);
+    await expectBoxHas(emu.findFile(folder.id, 'report (2).pdf')!.id, bytes);
+  });
+
+  it('fail stops with Transfer.NameConflict and leaves the existing file alone', async () => {
+    const folder = await emu.createFolder(`conflict-fail-${mode}`);
+    const bytes = testBytes(size, 34);
+    await s3.put(BUCKET, `${mode}/keep.bin`, bytes);
+    const input: TransferInput = { source: { bucket: BUCKET, key: `${mode}/keep.bin` }, destination: { folderId: folder.id }, onConflict: 'fail' };
+    const first = await runTransfer(input);
+    await s3.put(BUCKET, `${mode}/keep.bin`, testBytes(size, 35));
+    const err = await errorOf(runTransfer(input));
+    expect(err.name).toBe('Transfer.NameConflict');
+    expect(err.message).toContain('"keep.bin" is already used');
+    await expectBoxHas(first.output.file.id, bytes);
+  });
+
+  it('destination.fileId uploads a new version of that file', async () => {
+    const folder = await emu.createFolder(`file-id-${mode}`);
+    await s3.put(BUCKET, `${mode}/orig.bin`, testBytes(size, 36));
+    const first = await runTransfer({ source: { bucket: BUCKET, key: `${mode}/orig.bin` }, destination: { folderId: folder.id } });
+    const next = testBytes(size, 37);
+    await s3.put(BUCKET, `${mode}/other-name.bin`, next);
+    const r = await runTransfer({ source: { bucket: BUCKET, key: `${mode}/other-name.bin` }, destination: { folderId: folder.id, fileId: first.output.file.id } });
+    expect(r.output.file).toMatchObject({ id: first.output.file.id, name: 'orig.bin', sha1: sha1Hex(next) });
+    await expectBoxHas(first.output.file.id, next);
+  });
+});
