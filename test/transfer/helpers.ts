@@ -63,7 +63,7 @@ export function testBytes(size: number, seed = 1): Buffer {
   return out;
 }
 
+let requests = 0;
 export function lambdaContext(remainingMs: () => number = () => 600_000): LambdaContextLike {
-  let n = 0;
-  return { awsRequestId: `test-${++n}`, getRemainingTimeInMillis: remainingMs };
+  return { awsRequestId: `test-${++requests}`, getRemainingTimeInMillis: remainingMs };
 }
