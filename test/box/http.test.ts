@@ -143,6 +143,19 @@ describe('BoxHttp retries', () => {
     expect(s.requests).toHaveLength(5);
   });
 
+  it('a direct upload whose stream is shorter or longer than fileSize fails with Box.SourceSizeMismatch, not sent in full', async () => {
+    const s = await server((_req, res) => sendJson(res, 201, { total_count: 1, entries: [{ type: 'file', id: '1' }] }));
+    const c = client(s.url);
+    const short = await rejection(c.files.uploadFile({ parentFolderId: '0', fileName: 's.bin', file: Readable.from([Buffer.alloc(10)]), fileSize: 11 }));
+    expect(short.name).toBe('Box.SourceSizeMismatch');
+    const long = await rejection(c.files.uploadFile({ parentFolderId: '0', fileName: 's.bin', file: Readable.from([Buffer.alloc(10), Buffer.alloc(5)]), fileSize: 11 }));
+    expect(long.name).toBe('Box.SourceSizeMismatch');
+    const bytes = await rejection(c.files.uploadFile({ parentFolderId: '0', fileName: 's.bin', file: Buffer.alloc(10), fileSize: 11 }));
+    expect(bytes.name).toBe('Box.SourceSizeMismatch');
+    // No request body ever completed at the server.
+    expect(s.requests).toHaveLength(0);
+  });
+
   it('does not retry 4xx answers', async () => {
     const s = await server((_req, res) => boxError(res, 404, 'not_found'));
     const c = client(s.url);
