@@ -38,7 +38,7 @@ export function batchParts(batch: number, partsPerBatch: number, session: Pick<S
 }
 
 /**
- * Splits `totalParts` into batches.
+ * Splits `totalParts` into batches, and splits `concurrency` into Map slots x parts in flight per slot.
  * - never more than `maxBatches` batches (history budget: ~7 events per Map item);
  * - a batch holds at most `maxBatchBytes` (one invocation must finish inside Lambda's 15 minutes),
  *   unless the batch budget forces more;
@@ -52,8 +52,10 @@ export function planBatches(
   settings: TransferSettings,
   requestedPartsPerBatch?: number,
 ): BatchPlan {
-  const partsInFlight = Math.max(1, Math.min(settings.partsInFlightPerBatch, concurrency));
-  const mapConcurrency = Math.max(1, Math.min(settings.maxMapConcurrency, Math.ceil(concurrency / partsInFlight)));
+  // Map slots x parts per slot never exceeds `concurrency` (e.g. 6 -> 2 x 3, not 2 x 4).
+  const perSlot = Math.max(1, Math.min(settings.partsInFlightPerBatch, concurrency));
+  const mapConcurrency = Math.max(1, Math.min(settings.maxMapConcurrency, Math.ceil(concurrency / perSlot)));
+  const partsInFlight = Math.max(1, Math.min(perSlot, Math.floor(concurrency / mapConcurrency)));
   const minForBudget = Math.max(1, Math.ceil(totalParts / settings.maxBatches));
   let wanted: number;
   if (requestedPartsPerBatch !== undefined) {

@@ -48,7 +48,7 @@ export async function openUploadSession(
     const s = await acceptSessionConflict(() =>
       cu.createFileUploadSessionForExistingFile(fileId, { fileSize, ...(fileName !== undefined ? { fileName } : {}) }),
     );
-    return { session: checkedRef(s, fileSize), destination: { ...destination, fileId } };
+    return { session: await checkedRef(box, s, fileSize), destination: { ...destination, fileId } };
   };
   if (destination.fileId !== undefined) {
     return versionOf(destination.fileId, destination.fileNameGiven === true ? destination.fileName : undefined);
@@ -62,7 +62,7 @@ export async function openUploadSession(
         const s = await acceptSessionConflict(() =>
           cu.createFileUploadSession({ folderId: destination.folderId, fileSize, fileName }),
         );
-        return { session: checkedRef(s, fileSize), destination: { ...destination, fileName } };
+        return { session: await checkedRef(box, s, fileSize), destination: { ...destination, fileName } };
       },
       createVersion: (fileId) => versionOf(fileId),
     },
@@ -70,9 +70,12 @@ export async function openUploadSession(
   );
 }
 
-function checkedRef(s: UploadSessionLike, fileSize: number): SessionRef {
+/** The session as a SessionRef, if its part plan fits the file; otherwise it is aborted (best effort) and rejected. */
+async function checkedRef(box: BoxClientLike, s: UploadSessionLike, fileSize: number): Promise<SessionRef> {
   const ref = sessionRef(s);
   if (!(ref.partSize > 0) || ref.totalParts !== partCount(fileSize, ref.partSize)) {
+    // Prepare leaves no session behind: the state machine only aborts sessions that Prepare returned.
+    await box.chunkedUploads.deleteFileUploadSessionByUrl(ref.endpoints.abort).catch(() => undefined);
     throw new BoxIntegrityError(
       `Box upload session ${ref.id} has part_size ${ref.partSize} and total_parts ${ref.totalParts}, which do not fit a file of ${fileSize} bytes`,
       { status: 201 },

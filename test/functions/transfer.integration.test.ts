@@ -137,7 +137,7 @@ describe('chunked transfer', () => {
     expect(r.prepared.mode).toBe('chunked');
     expect(transfer.session).toMatchObject({ partSize: PART, totalParts: 13 });
     expect(r.prepared.batches).toEqual([0, 1, 2, 3]);
-    expect(transfer).toMatchObject({ partsPerBatch: 4, partsInFlight: 4, mapConcurrency: 2 });
+    expect(transfer).toMatchObject({ partsPerBatch: 4, partsInFlight: 3, mapConcurrency: 2 });
     expect(r.batches.map((b) => b.parts)).toEqual([4, 4, 4, 1]);
     expect(r.batches.reduce((n, b) => n + b.bytes, 0)).toBe(size);
     expect(r.hashSteps.length).toBe(Math.ceil(size / (1024 * KiB)));
@@ -266,7 +266,36 @@ describe('chunked transfer', () => {
   });
 });
 
+describe('conflict with a folder', () => {
+  it('version cannot apply to a folder that holds the name: Transfer.NameConflict', async () => {
+    const folder = await emu.createFolder('folder-conflict');
+    await emu.createFolder('taken.bin', folder.id);
+    await s3.put(BUCKET, 'taken.bin', testBytes(5 * PART, 41));
+    const err = await errorOf(runTransfer({ source: { bucket: BUCKET, key: 'taken.bin' }, destination: { folderId: folder.id } }));
+    expect(err.name).toBe('Transfer.NameConflict');
+    expect(err.message).toContain('by a folder');
+    expect(emu.listSessions().filter((s) => s.folderId === folder.id)).toHaveLength(0);
+  });
+});
+
 describe('direct upload', () => {
+  it('sends the S3 SHA-1 for Box to check when S3 holds one', async () => {
+    const folder = await emu.createFolder('direct-checksum');
+    const bytes = testBytes(5000, 42);
+    await s3.put(BUCKET, 'checked.bin', bytes);
+    const h = handlersWith();
+    const ctx = lambdaContext();
+    const prepared = (await h.Prepare({ source: { bucket: BUCKET, key: 'checked.bin' }, destination: { folderId: folder.id } }, ctx)) as PrepareResult;
+    // s3rver keeps no checksums: give the pinned source the one real S3 would report.
+    const right = { ...prepared, transfer: { ...prepared.transfer, source: { ...prepared.transfer.source, sha1: createHash('sha1').update(bytes).digest('base64') } } };
+    const out = (await h.DirectUpload(right, ctx)) as TransferOutput;
+    expect(out.file.sha1).toBe(sha1Hex(bytes));
+    const wrong = { ...right, transfer: { ...right.transfer, destination: { ...right.transfer.destination, fileName: 'wrong.bin' }, source: { ...right.transfer.source, sha1: Buffer.alloc(20).toString('base64') } } };
+    const err = await errorOf(h.DirectUpload(wrong, ctx));
+    expect(err.name).toMatch(/^Box\./);
+    expect(emu.findFile(folder.id, 'wrong.bin')).toBeUndefined();
+  });
+
   it('moves a 0-byte object and a small one byte-exact', async () => {
     const folder = await emu.createFolder('direct');
     await s3.put(BUCKET, 'empty.txt', new Uint8Array(0));

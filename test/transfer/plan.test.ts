@@ -14,13 +14,17 @@ describe('planBatches', () => {
         expect(plan.batches.length * plan.partsPerBatch).toBeGreaterThanOrEqual(10_000);
         expect((plan.batches.length - 1) * plan.partsPerBatch).toBeLessThan(10_000);
         expect(plan.mapConcurrency).toBeLessThanOrEqual(40);
+        expect(plan.mapConcurrency * plan.partsInFlight).toBeLessThanOrEqual(concurrency);
+        // The Prepare result carries one small integer per batch: far below 256 KiB.
+        expect(JSON.stringify(plan.batches).length).toBeLessThan(4 * 1024);
       }
     }
   });
 
   it('derives parts in flight and map concurrency from the total concurrency', () => {
     expect(planBatches(100, 8 * MiB, 8, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 4, mapConcurrency: 2 });
-    expect(planBatches(100, 8 * MiB, 6, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 4, mapConcurrency: 2 });
+    expect(planBatches(100, 8 * MiB, 6, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 3, mapConcurrency: 2 });
+    expect(planBatches(100, 8 * MiB, 5, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 2, mapConcurrency: 2 });
     expect(planBatches(100, 8 * MiB, 1, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 1, mapConcurrency: 1 });
     expect(planBatches(10_000, 8 * MiB, 1000, DEFAULT_SETTINGS)).toMatchObject({ partsInFlight: 4, mapConcurrency: 40 });
   });
