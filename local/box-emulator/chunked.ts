@@ -62,11 +62,11 @@ export function parseDigest(value: string | undefined, allowSha256: boolean): { 
 const rangeError = (message: string): BoxApiError => new BoxApiError(416, 'requested_range_not_satisfiable', message);
 
 /** A session the caller may use; 400/404/410/403 otherwise. Committed sessions are returned. */
-function sessionFor(ctx: RequestContext, opts: { allowExpired?: boolean } = {}): SessionRecord {
+function sessionFor(ctx: RequestContext, opts: { allowExpired?: boolean; allowAborted?: boolean } = {}): SessionRecord {
   const id = param(ctx, 0);
   if (!SESSION_ID.test(id)) throw badRequest('Invalid upload session id', 'invalid_upload_session_id');
   const s = ctx.env.store.sessions.get(id);
-  if (s === undefined || s.status === 'aborted') throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');
+  if (s === undefined || (s.status === 'aborted' && !opts.allowAborted)) throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');
   if (s.owner.key !== principalOf(ctx).key) {
     throw new BoxApiError(403, 'forbidden', 'Only the user who initiated the upload session may upload to it');
   }
@@ -329,9 +329,9 @@ export async function logEvent(ctx: RequestContext): Promise<Reply> {
   return { status: 204 };
 }
 
-/** DELETE /files/upload_sessions/{id}: 204, also after a commit (the SDK's own tests rely on it). */
+/** DELETE /files/upload_sessions/{id}: 204, also after a commit (the SDK's own tests rely on it) or a first abort. */
 export async function abortSession(ctx: RequestContext): Promise<Reply> {
-  const s = sessionFor(ctx, { allowExpired: true });
+  const s = sessionFor(ctx, { allowExpired: true, allowAborted: true });
   if (s.status === 'open') {
     s.status = 'aborted';
     await rm(s.dataPath, { force: true });
