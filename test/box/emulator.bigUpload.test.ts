@@ -1,0 +1,154 @@
+// uploadBigFile / uploadBigFileVersion against the Box upload emulator: byte-exact at the edges,
+// parallelism, 202 loop, transient parts_mismatch, stored-then-500 retries, abort on failure, AbortSignal.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { UploadProgress } from '../../src/box/index.ts';
+import { hashStream, MiB, randomSource, rejection, startHarness, type Harness } from './emulatorHarness.ts';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+async function start(...args: Parameters<typeof startHarness>): Promise<Harness> {
+  harness = await startHarness(...args);
+  return harness;
+}
+
+/** Uploads `size` random bytes and checks the downloaded bytes' SHA-1 and Box's sha1. */
+async function uploadAndVerify(h: Harness, size: number, options: Parameters<Harness['client']['chunkedUploads']['uploadBigFile']>[4] = {}) {
+  const source = randomSource(size);
+  const file = await h.client.chunkedUploads.uploadBigFile(source.stream, `f-${size}.bin`, size, '0', options);
+  expect(file).toMatchObject({ type: 'file', name: `f-${size}.bin`, size, sha1: source.sha1(), parent: { id: '0' } });
+  expect(await hashStream(await h.client.files.downloadFile(file.id))).toEqual({ sha1: source.sha1(), size });
+  return file;
+}
+
+describe('uploadBigFile against the emulator', () => {
+  it('exactly 20,000,000 bytes with Box\'s real threshold and the default part size policy', async () => {
+    const h = await start({ partSize: undefined, minChunkedFileSize: 20_000_000 });
+    const progress: UploadProgress[] = [];
+    await uploadAndVerify(h, 20_000_000, { onProgress: (p) => progress.push(p) });
+    const [session] = h.box.listSessions();
+    expect(session).toMatchObject({ status: 'committed', partSize: 8 * MiB, totalParts: 3 });
+    expect(progress.at(-1)).toEqual({ bytes: 20_000_000, parts: 3, totalBytes: 20_000_000, totalParts: 3 });
+    expect(progress.map((p) => p.parts)).toEqual([1, 2, 3]);
+  });
+
+  it('an exact multiple of the part size, and a multiple plus one byte', async () => {
+    const h = await start();
+    await uploadAndVerify(h, 8 * MiB);
+    await uploadAndVerify(h, 8 * MiB + 1);
+    const sessions = h.box.listSessions();
+    expect(sessions.map((s) => s.totalParts).sort()).toEqual([8, 9]);
+    expect(h.box.stats().requests.uploadPart).toBe(17);
+  });
+
+  it('reaches the configured concurrency (parts in flight at the emulator), never more', async () => {
+    const h = await start();
+    h.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 60 } });
+    await uploadAndVerify(h, 12 * MiB, { concurrency: 6 });
+    expect(h.box.stats().maxPartsInFlight).toBe(6);
+    h.box.resetStats();
+    await uploadAndVerify(h, 6 * MiB + 3);
+    expect(h.box.stats().maxPartsInFlight).toBe(4); // the default
+  });
+
+  it('loops the commit on 202 with Retry-After, then commits', async () => {
+    const h = await start({ commitProcessing: { mode: 'count', times: 3, retryAfterSeconds: 0.05 } }, { retry: { maxAttempts: 2, baseDelayMs: 600_000, maxDelayMs: 600_000 } });
+    await uploadAndVerify(h, 3 * MiB);
+    expect(h.box.stats().requests.commit).toBe(4);
+  });
+
+  it('gives up with Box.CommitTimeout after maxCommitWaitSeconds, and aborts the session', async () => {
+    const h = await start({ commitProcessing: { mode: 'count', times: 1000, retryAfterSeconds: 0.05 } });
+    const source = randomSource(2 * MiB);
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'slow.bin', 2 * MiB, '0', { maxCommitWaitSeconds: 0.3 }));
+    expect(error).toMatchObject({ name: 'Box.CommitTimeout' });
+    expect(h.box.stats().requests.commit).toBeGreaterThan(1);
+    expect(h.box.listSessions()[0]?.status).toBe('aborted');
+    expect(h.box.findFile('0', 'slow.bin')).toBeUndefined();
+  });
+
+  it('retries a transient 400 parts_mismatch at commit', async () => {
+    const h = await start();
+    h.box.faults.inject({ operation: 'commit', nth: 1, times: 2, action: { type: 'partsMismatch' } });
+    await uploadAndVerify(h, 3 * MiB + 7, { partsMismatchRetryDelayMs: 10 });
+    expect(h.box.stats().requests.commit).toBe(3);
+  });
+
+  it('a part "stored, then 500" is retried, meets 416 with the same sha1, and the upload completes byte-exact', async () => {
+    const h = await start();
+    h.box.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'storeThenFail', status: 500 } });
+    h.box.faults.inject({ operation: 'uploadPart', nth: 4, action: { type: 'status', status: 503, retryAfterSeconds: 0 } });
+    h.box.faults.inject({ operation: 'uploadPart', nth: 6, action: { type: 'reset' } });
+    await uploadAndVerify(h, 5 * MiB);
+    expect(h.box.stats().requests.uploadPart).toBe(8);
+  });
+
+  it('a fatal part error aborts the session (gone afterwards) and rethrows the original error', async () => {
+    const h = await start();
+    h.box.faults.inject({ operation: 'uploadPart', nth: 3, action: { type: 'status', status: 403, code: 'forbidden' } });
+    const source = randomSource(10 * MiB);
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'fatal.bin', 10 * MiB, '0'));
+    expect(error).toMatchObject({ name: 'Box.Forbidden', status: 403, code: 'forbidden' });
+    const [session] = h.box.listSessions();
+    expect(session?.status).toBe('aborted');
+    expect(h.box.stats().requests.abortSession).toBe(1);
+    expect(h.box.stats().requests.commit).toBe(0);
+    expect(await rejection(h.client.chunkedUploads.getFileUploadSessionById(session!.id))).toMatchObject({ name: 'Box.NotFound' });
+  });
+
+  it('a commit refused for good (name taken meanwhile) aborts the session too', async () => {
+    const h = await start();
+    h.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'status', status: 409, code: 'item_name_in_use' } });
+    const source = randomSource(2 * MiB);
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'late.bin', 2 * MiB, '0'));
+    expect(error).toMatchObject({ name: 'Box.Conflict', code: 'item_name_in_use' });
+    expect(h.box.listSessions()[0]?.status).toBe('aborted');
+  });
+
+  it('the AbortSignal stops the upload and aborts the session (Box.Aborted)', async () => {
+    const h = await start();
+    h.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 100 } });
+    const controller = new AbortController();
+    const source = randomSource(20 * MiB);
+    const error = await rejection(
+      h.client.chunkedUploads.uploadBigFile(source.stream, 'cancelled.bin', 20 * MiB, '0', {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.parts === 2) controller.abort();
+        },
+      }),
+    );
+    expect(error.name).toBe('Box.Aborted');
+    expect(h.box.listSessions()[0]?.status).toBe('aborted');
+    expect(h.box.stats().requests.uploadPart).toBeLessThan(20);
+    expect(h.box.findFile('0', 'cancelled.bin')).toBeUndefined();
+  });
+
+  it('uploadBigFileVersion: a new version (renamed, with attributes), byte-exact', async () => {
+    const h = await start();
+    const first = await uploadAndVerify(h, 2 * MiB);
+    const source = randomSource(3 * MiB + 1);
+    const version = await h.client.chunkedUploads.uploadBigFileVersion(first.id, source.stream, 3 * MiB + 1, {
+      fileName: 'renamed.bin',
+      ifMatch: first.etag ?? undefined,
+      attributes: { content_modified_at: '2023-03-03T03:03:03Z' },
+      concurrency: 2,
+    });
+    expect(version).toMatchObject({ id: first.id, name: 'renamed.bin', size: 3 * MiB + 1, sha1: source.sha1() });
+    expect(version.content_modified_at?.startsWith('2023-03-03T03:03:03')).toBe(true);
+    expect(version.file_version?.id).not.toBe(first.file_version?.id);
+    expect(await hashStream(await h.client.files.downloadFile(first.id))).toEqual({ sha1: source.sha1(), size: 3 * MiB + 1 });
+    expect(h.box.stats().requests.createVersionSession).toBe(1);
+  });
+
+  it('a stream shorter than fileSize fails with Box.SourceSizeMismatch and aborts the session', async () => {
+    const h = await start();
+    const source = randomSource(3 * MiB - 1);
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'short.bin', 3 * MiB, '0'));
+    expect(error.name).toBe('Box.SourceSizeMismatch');
+    expect(h.box.listSessions()[0]?.status).toBe('aborted');
+  });
+});
