@@ -10,16 +10,18 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** A token bucket per connection: bytes may pass at `bytesPerSecond`, with a little burst. */
-class ConnectionBucket {
+export class ConnectionBucket {
   private readonly bytesPerSecond: number;
+  private readonly now: () => number;
   /** Time (ms) at which the bytes charged so far have "drained" through the link. */
   private drainedAt = 0;
-  constructor(bytesPerSecond: number) {
+  constructor(bytesPerSecond: number, now: () => number = () => performance.now()) {
     this.bytesPerSecond = bytesPerSecond;
+    this.now = now;
   }
-  /** Charges `bytes` and returns how long to wait before letting them through. */
+  /** Charges `bytes` and returns how long (ms) to wait before letting them through. */
   charge(bytes: number): number {
-    const now = performance.now();
+    const now = this.now();
     this.drainedAt = Math.max(this.drainedAt, now) + (bytes / this.bytesPerSecond) * 1000;
     // Sleep only once the debt is noticeable: fewer timers, same average rate.
     const wait = this.drainedAt - now;

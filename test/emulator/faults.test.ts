@@ -1,0 +1,188 @@
+// Fault injection (from tests and over the admin endpoint), counters, and link shaping.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startBoxEmulator } from '../../local/box-emulator/index.ts';
+import type { BoxEmulator } from '../../local/box-emulator/index.ts';
+import { ConnectionBucket, LinkShaper } from '../../local/box-emulator/shaping.ts';
+import { bytes, call, chunkedUpload, commitSession, createSession, download, expectBoxError, putPart, sha1b64, sha1hex, uploadAllParts } from './helpers.ts';
+
+const PART = 64 * 1024;
+let box: BoxEmulator;
+beforeEach(async () => {
+  box = await startBoxEmulator({ partSize: PART, minChunkedFileSize: 1 });
+});
+afterEach(async () => {
+  await box.close();
+});
+
+const folderItems = (): ReturnType<typeof call> => call(box, 'GET', '/2.0/folders/0/items');
+
+describe('faults', () => {
+  it('status on the n-th call only (nth counts from injection), with Retry-After and a custom code', async () => {
+    await folderItems(); // before injection: not counted
+    box.faults.inject({ operation: 'listFolderItems', nth: 2, action: { type: 'status', status: 429, retryAfterSeconds: 2 } });
+    expect((await folderItems()).status).toBe(200);
+    const limited = await folderItems();
+    expectBoxError(limited, 429, 'rate_limit_exceeded');
+    expect(limited.headers['retry-after']).toBe('2');
+    expect((await folderItems()).status).toBe(200);
+    box.faults.inject({ operation: 'listFolderItems', nth: 1, times: 2, action: { type: 'status', status: 503, code: 'unavailable_now' } });
+    expectBoxError(await folderItems(), 503, 'unavailable_now');
+    expect((await folderItems()).status).toBe(503);
+    expect((await folderItems()).status).toBe(200);
+  });
+
+  it('without nth: every call (or the first `times` calls)', async () => {
+    box.faults.inject({ operation: 'getFile', times: 2, action: { type: 'status', status: 500 } });
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push((await call(box, 'GET', '/2.0/files/1')).status);
+    expect(answers).toEqual([500, 500, 404]);
+    box.faults.inject({ operation: 'getFile', action: { type: 'status', status: 502 } });
+    for (let i = 0; i < 3; i++) expectBoxError(await call(box, 'GET', '/2.0/files/1'), 502, 'bad_gateway');
+    box.faults.clear();
+    expect((await call(box, 'GET', '/2.0/files/1')).status).toBe(404);
+  });
+
+  it('storeThenFail: the part is stored but answered 500, so the retry meets 416 with the same sha1', async () => {
+    const data = bytes(3 * PART, 3);
+    const s = await createSession(box, data.length, 'stf.bin');
+    box.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'storeThenFail', status: 500 } });
+    expect((await putPart(box, s, data.subarray(0, PART), 0)).status).toBe(200);
+    const failed = await putPart(box, s, data.subarray(PART, 2 * PART), PART);
+    expectBoxError(failed, 500, 'internal_server_error');
+    const retry = await putPart(box, s, data.subarray(PART, 2 * PART), PART);
+    expectBoxError(retry, 416, 'range_overlaps_existing_part');
+    expect(retry.json.context_info.conflicting_part).toMatchObject({ offset: PART, size: PART, sha1: sha1hex(data.subarray(PART, 2 * PART)) });
+    const third = await putPart(box, s, data.subarray(2 * PART), 2 * PART);
+    const parts = [(await call(box, 'GET', s.session_endpoints.list_parts)).json.entries[0], retry.json.context_info.conflicting_part, third.json.part];
+    expect((await commitSession(box, s, parts, sha1b64(data))).status).toBe(201);
+  });
+
+  it('reset: the connection drops mid-body and nothing is stored', async () => {
+    const data = bytes(2 * PART, 4);
+    const s = await createSession(box, data.length, 'reset.bin');
+    box.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'reset' } });
+    await expect(putPart(box, s, data.subarray(0, PART), 0)).rejects.toThrow();
+    expect(box.listSessions()[0]?.partsUploaded).toBe(0);
+    expect((await putPart(box, s, data.subarray(0, PART), 0)).status).toBe(200);
+    // Without a body too.
+    box.faults.inject({ operation: 'getSession', action: { type: 'reset' } });
+    await expect(call(box, 'GET', s.session_endpoints.status)).rejects.toThrow();
+    expect(box.stats().requests.getSession).toBe(1);
+  });
+
+  it('partsMismatch: a transient 400 parts_mismatch on commit, then the commit goes through', async () => {
+    const data = bytes(2 * PART + 5, 5);
+    const s = await createSession(box, data.length, 'pm.bin');
+    const parts = await uploadAllParts(box, s, data);
+    box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'partsMismatch' } });
+    expectBoxError(await commitSession(box, s, parts, sha1b64(data)), 400, 'parts_mismatch');
+    expect((await commitSession(box, s, parts, sha1b64(data))).status).toBe(201);
+  });
+
+  it('expireToken: the token used is answered 401 from then on; others keep working', async () => {
+    const two = await startBoxEmulator({ tokens: ['t1', 't2'] });
+    try {
+      two.faults.inject({ operation: 'listFolderItems', nth: 2, action: { type: 'expireToken' } });
+      expect((await call(two, 'GET', '/2.0/folders/0/items', { token: 't1' })).status).toBe(200);
+      const expired = await call(two, 'GET', '/2.0/folders/0/items', { token: 't1' });
+      expectBoxError(expired, 401, 'unauthorized');
+      expect(expired.headers['www-authenticate']).toContain('expired_token');
+      expectBoxError(await call(two, 'GET', '/2.0/files/1', { token: 't1' }), 401, 'unauthorized');
+      expect((await call(two, 'GET', '/2.0/folders/0/items', { token: 't2' })).status).toBe(200);
+    } finally {
+      await two.close();
+    }
+  });
+
+  it('latency: a delayed request finishes after an undelayed one sent later', async () => {
+    box.faults.inject({ operation: 'listFolderItems', nth: 1, action: { type: 'latency', ms: 400 } });
+    const order: string[] = [];
+    const slow = folderItems().then((r) => order.push(`slow:${r.status}`));
+    await new Promise((r) => setTimeout(r, 20));
+    const fast = call(box, 'GET', '/2.0/files/1').then((r) => order.push(`fast:${r.status}`));
+    await Promise.all([slow, fast]);
+    expect(order).toEqual(['fast:404', 'slow:200']);
+  });
+
+  it('rejects a malformed rule', () => {
+    expect(() => box.faults.inject({ operation: 'nope' as never, action: { type: 'reset' } })).toThrow(/operation/);
+    expect(() => box.faults.inject({ operation: 'commit', action: { type: 'status' } as never })).toThrow(/status/);
+    expect(() => box.faults.inject({ operation: 'commit', nth: 0, action: { type: 'reset' } })).toThrow(/nth/);
+  });
+});
+
+describe('admin endpoint', () => {
+  it('POST/GET/DELETE /_emulator/faults and GET/DELETE /_emulator/stats', async () => {
+    const added = await call(box, 'POST', '/_emulator/faults', { token: null, json: { operation: 'getFile', nth: 1, action: { type: 'status', status: 418 } } });
+    expect(added.status).toBe(201);
+    expect(added.json.faults).toHaveLength(1);
+    expect((await call(box, 'GET', '/2.0/files/1')).status).toBe(418);
+    const listed = await call(box, 'GET', '/_emulator/faults', { token: null });
+    expect(listed.json.faults[0]).toMatchObject({ operation: 'getFile', calls: 1, fired: 1 });
+    expectBoxError(await call(box, 'POST', '/_emulator/faults', { token: null, json: { operation: 'getFile', action: { type: 'boom' } } }), 400, 'bad_request');
+    expect((await call(box, 'POST', '/_emulator/faults', { token: null, json: { operation: 'getFile', action: { type: 'status', status: 500 } } })).status).toBe(201);
+    expect((await call(box, 'DELETE', '/_emulator/faults', { token: null })).status).toBe(204);
+    expect((await call(box, 'GET', '/2.0/files/1')).status).toBe(404);
+
+    const stats = await call(box, 'GET', '/_emulator/stats', { token: null });
+    expect(stats.status).toBe(200);
+    expect(stats.json).toMatchObject({ requests: { getFile: 2 }, partsInFlight: 0, maxPartsInFlight: 0 });
+    expect((await call(box, 'DELETE', '/_emulator/stats', { token: null })).status).toBe(204);
+    expect((await call(box, 'GET', '/_emulator/stats', { token: null })).json.requests.getFile).toBe(0);
+    expect((await call(box, 'GET', '/_emulator/sessions', { token: null })).json).toEqual({ sessions: [] });
+    expectBoxError(await call(box, 'GET', '/_emulator/nothing', { token: null }), 404, 'not_found');
+  });
+});
+
+describe('counters', () => {
+  it('count requests per operation (also failed ones) and reset', async () => {
+    const data = bytes(2 * PART, 6);
+    const f = await chunkedUpload(box, data, 'count.bin');
+    await call(box, 'GET', `/2.0/files/${f.id}`);
+    await download(box, f.id);
+    await call(box, 'GET', '/2.0/folders/0/items', { token: 'bad' });
+    const st = box.stats();
+    expect(st.requests).toMatchObject({ createSession: 1, uploadPart: 2, commit: 1, getFile: 1, downloadFile: 1, listFolderItems: 1, token: 0 });
+    box.resetStats();
+    expect(Object.values(box.stats().requests).every((n) => n === 0)).toBe(true);
+  });
+});
+
+describe('link shaping', () => {
+  it('the bucket charges bytes / rate and only sleeps once the debt is noticeable', () => {
+    let t = 1000;
+    const bucket = new ConnectionBucket(1_000_000, () => t); // 1000 bytes per ms
+    expect(bucket.charge(1000)).toBe(0); // 1 ms of debt: not worth a timer
+    expect(bucket.charge(9000)).toBe(10); // 10 ms of debt
+    t += 10;
+    expect(bucket.charge(2000)).toBe(0); // drained meanwhile
+    t += 100; // idle time is not banked as burst
+    expect(bucket.charge(50_000)).toBe(50);
+    expect(new LinkShaper(1_000_000, new AbortController().signal).enabled).toBe(true);
+    expect(new LinkShaper(undefined, new AbortController().signal).enabled).toBe(false);
+    expect(new LinkShaper(0, new AbortController().signal).enabled).toBe(false);
+  });
+
+  it('with latency and a bandwidth cap, uploads and downloads stay byte-exact', async () => {
+    const shaped = await startBoxEmulator({ partSize: PART, minChunkedFileSize: 1, latencyMs: 5, bandwidthBytesPerSecond: 8 * 1024 * 1024 });
+    try {
+      const data = bytes(4 * PART + 17, 9);
+      const f = await chunkedUpload(shaped, data, 'shaped.bin');
+      const dl = await download(shaped, f.id);
+      expect(dl.body.equals(data)).toBe(true);
+    } finally {
+      await shaped.close();
+    }
+  });
+
+  it('a throttled transfer is cut short by close() without hanging', async () => {
+    const shaped = await startBoxEmulator({ minChunkedFileSize: 1, bandwidthBytesPerSecond: 1000 });
+    const data = bytes(200_000, 10);
+    const s = await createSession(shaped, data.length, 'slow.bin');
+    const pending = putPart(shaped, s, data, 0).catch((err: unknown) => err);
+    for (let i = 0; i < 200 && shaped.stats().partsInFlight === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(shaped.stats().partsInFlight).toBe(1);
+    await shaped.close();
+    expect(await pending).toBeInstanceOf(Error);
+  });
+});
