@@ -366,3 +366,42 @@ describe.each([
     await expectBoxHas(first.output.file.id, next);
   });
 });
+
+describe('many parts', () => {
+  it('commits 1,100 parts: the parts list is paged from Box (1000 per page), never carried in state', async () => {
+    const small = await startBoxEmulator({ partSize: 512, minChunkedFileSize: 1 });
+    const smallClient = new BoxClient({ auth: new DeveloperTokenAuth(small.token), apiUrl: small.url, uploadUrl: small.uploadUrl });
+    try {
+      const size = 1100 * 512 - 100;
+      const bytes = testBytes(size, 51);
+      await s3.put(BUCKET, 'many-parts.bin', bytes);
+      const h = makeTaskHandlers({
+        s3: s3.s3,
+        box: async () => smallClient,
+        logger: silentLogger,
+        settings: { directUploadMax: 1, hashChunkBytes: 64 * KiB },
+      });
+      const ctx = lambdaContext();
+      const prepared = (await h.Prepare({ source: { bucket: BUCKET, key: 'many-parts.bin' }, destination: { folderId: '0' } }, ctx)) as PrepareResult;
+      expect(prepared.transfer.session!.totalParts).toBe(1100);
+      expect(prepared.batches.length).toBeGreaterThan(1);
+      expect(JSON.stringify(prepared).length).toBeLessThan(4096);
+      for (let i = 0; i < prepared.batches.length; i += prepared.transfer.mapConcurrency) {
+        await Promise.all(prepared.batches.slice(i, i + prepared.transfer.mapConcurrency).map((batch) => h.UploadBatch({ transfer: prepared.transfer, batch }, ctx)));
+      }
+      let hash: HashProgress | undefined;
+      do hash = (await h.HashObject({ transfer: prepared.transfer, ...(hash ? { hash } : {}) }, ctx)) as HashProgress;
+      while (!hash.done);
+      small.resetStats();
+      const commit = (await h.Commit({ transfer: prepared.transfer, sha1: hash.sha1! }, ctx)) as CommitProgress;
+      expect(commit.status).toBe('committed');
+      expect(JSON.stringify(commit).length).toBeLessThan(2048);
+      expect(small.stats().requests.listParts).toBe(2);
+      expect(commit.output).toMatchObject({ parts: 1100, bytes: size, file: { sha1: sha1Hex(bytes) } });
+      expect(sha1Hex(await small.readFileContent(commit.output!.file.id))).toBe(sha1Hex(bytes));
+    } finally {
+      await smallClient.close();
+      await small.close();
+    }
+  });
+});
