@@ -1,0 +1,73 @@
+// The s3-to-box command line: the local demo (`npm start`), transfers against any S3 and any Box,
+// and the Box upload emulator. Every command runs the same state machine and Lambdas as AWS does.
+import { Command, Option } from 'commander';
+import { emulatorCommand } from './box-emulator/cli.ts';
+import { parseOnConflict, parsePositiveInt, parseS3Url, parseSize } from './cli/options.ts';
+
+const program = new Command();
+
+program
+  .name('s3-to-box')
+  .description(
+    'Move big files from Amazon S3 into Box with Box\'s chunked upload API.\n' +
+      'Runs the real Step Functions definition locally (aws-local-stepfunctions) with the real Lambda handlers.',
+  )
+  .showHelpAfterError('(run with --help for usage)')
+  .configureHelp({ sortSubcommands: false });
+
+program
+  .command('demo', { isDefault: false })
+  .description(
+    'Run the whole pipeline on this machine: start a local S3 (s3rver) and the Box emulator, put a generated\n' +
+      'object into a local bucket, transfer it into Box, download it back and compare SHA-1 (what `npm start` runs).',
+  )
+  .addOption(new Option('--size <size>', 'size of the generated object (e.g. 20MB, 256MiB, 1GiB)').default(256 * 2 ** 20, '256MiB').argParser(parseSize))
+  .addOption(new Option('--concurrency <n>', 'most part uploads in flight in total').default(8).argParser(parsePositiveInt))
+  .addOption(new Option('--part-size <size>', 'part size the Box emulator hands out (default: Box-like policy, 8 MiB and up)').argParser(parseSize))
+  .option('--json', 'print the transfer output as JSON on stdout (progress still goes to stderr)')
+  .option('--quiet', 'no progress display')
+  .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .action(async (opts: { size: number; concurrency: number; partSize?: number; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
+    const { runDemo } = await import('./cli/demo.ts');
+    process.exitCode = await runDemo(opts);
+  });
+
+program
+  .command('transfer')
+  .description(
+    'Transfer one S3 object into a Box folder by running the state machine locally.\n' +
+      'S3 credentials come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).\n' +
+      'Box credentials: --box-token or BOX_DEVELOPER_TOKEN, or BOX_CLIENT_ID + BOX_CLIENT_SECRET with\n' +
+      'BOX_ENTERPRISE_ID or BOX_USER_ID (client credentials grant). Prefer the environment: a token on\n' +
+      'the command line is visible to other users of the machine.',
+  )
+  .argument('<s3-url>', 'the source object, s3://BUCKET/KEY', parseS3Url)
+  .requiredOption('--folder <id>', 'id of the destination Box folder ("0" is All Files)')
+  .option('--name <name>', 'file name in Box (default: the last segment of the key)')
+  .option('--file-id <id>', 'upload as a new version of this Box file')
+  .option('--version-id <id>', 'S3 version of the object to copy (default: the current one, pinned at start)')
+  .addOption(new Option('--on-conflict <policy>', 'when the name is taken: version | rename | fail').default('version').argParser(parseOnConflict))
+  .addOption(new Option('--concurrency <n>', 'most part uploads in flight in total').default(8).argParser(parsePositiveInt))
+  .addOption(new Option('--parts-per-batch <n>', 'parts per UploadBatch invocation (default: planned from the part count)').argParser(parsePositiveInt))
+  .option('--s3-endpoint <url>', 'S3-compatible endpoint (implies path-style addressing)')
+  .option('--region <region>', 'AWS region of the bucket', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
+  .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
+  .option('--box-token <token>', 'Box developer token (default: $BOX_DEVELOPER_TOKEN)')
+  .option('--json', 'print the transfer output as JSON on stdout')
+  .option('--quiet', 'no progress display')
+  .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .action(async (source: { bucket: string; key: string }, opts: Record<string, unknown>) => {
+    const { runTransferCommand } = await import('./cli/transfer.ts');
+    process.exitCode = await runTransferCommand(source, opts as never);
+  });
+
+program.addCommand(emulatorCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const e = err as Error;
+  console.error(`${e.name}: ${e.message}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,45 @@
+// Parsing of CLI option values; each throws InvalidArgumentError so commander prints a clear message.
+import { InvalidArgumentError } from 'commander';
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** "256MiB", "20MB", "20000000", "1.5GiB" -> bytes (decimal units are powers of 10, binary of 2). */
+export function parseSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new InvalidArgumentError(`"${value}" is not a size: use bytes or a unit such as 20MB, 256MiB, 1GiB.`);
+  }
+  const bytes = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(Math.round(bytes))) throw new InvalidArgumentError(`"${value}" is too large.`);
+  return Math.round(bytes);
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
+  return n;
+}
+
+/** "s3://bucket/some/key.bin" -> { bucket, key }. Keys keep spaces and any Unicode as given. */
+export function parseS3Url(value: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`"${value}" is not an S3 URL: use s3://BUCKET/KEY.`);
+  return { bucket: m[1]!, key: m[2]! };
+}
+
+export function parseOnConflict(value: string): 'version' | 'rename' | 'fail' {
+  if (value === 'version' || value === 'rename' || value === 'fail') return value;
+  throw new InvalidArgumentError(`"${value}" is not one of version, rename, fail.`);
+}

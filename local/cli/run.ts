@@ -1,0 +1,94 @@
+// Shared by `transfer` and `demo`: run one transfer through the local runner with a live display,
+// and turn the outcome into an exit code and a readable message.
+import { S3Client } from '@aws-sdk/client-s3';
+import { depsFromEnv, s3ConfigFromEnv } from '../../functions/deps.ts';
+import type { HandlerDeps } from '../../functions/deps.ts';
+import type { TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
+import { createJsonLogger } from '../../src/transfer/logger.ts';
+import type { LogLevel } from '../../src/transfer/logger.ts';
+import { startTransfer } from '../runner/index.ts';
+import type { TransferEvent } from '../runner/index.ts';
+import { createProgressDisplay, formatBytes } from './progress.ts';
+import type { ProgressDisplay, ProgressUpdate } from './progress.ts';
+
+export interface RunOptions {
+  /** Environment the Lambdas see (BOX_*, S3_ENDPOINT, AWS_REGION), as in AWS. */
+  env: Record<string, string | undefined>;
+  /** S3 client for the Lambdas; default: from `env` and the usual AWS credential chain. */
+  s3?: S3Client;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+/** The runner's events as display updates (Map iterations report through batch-done, not state names). */
+export function progressUpdateFor(e: TransferEvent): ProgressUpdate | undefined {
+  switch (e.type) {
+    case 'prepared':
+      return { kind: 'plan', mode: e.mode, totalBytes: e.size, totalParts: e.totalParts, partSize: e.partSize };
+    case 'batch-done':
+      return { kind: 'parts', parts: e.parts, bytes: e.bytes };
+    case 'hash-progress':
+      return { kind: 'hash', offset: e.bytes };
+    case 'commit-wait':
+      return { kind: 'commit-wait', seconds: e.seconds, attempts: e.attempts };
+    case 'state-entered':
+      return e.index === undefined ? { kind: 'state', name: e.state } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function noteFor(e: TransferEvent): string | undefined {
+  switch (e.type) {
+    case 'state-retried':
+      return `retrying ${e.state} (attempt ${e.attempt})`;
+    case 'commit-wait':
+      return `Box is still processing the file: commit again in ${e.seconds}s (try ${e.attempts})`;
+    case 'session-aborted':
+      return e.aborted ? 'Box upload session aborted' : `Box upload session not aborted: ${e.reason ?? 'unknown'}`;
+    case 'prepared':
+      return e.mode === 'direct'
+        ? `direct upload of ${formatBytes(e.size)}`
+        : `chunked upload of ${formatBytes(e.size)}: ${e.totalParts} parts of ${formatBytes(e.partSize)}, ` +
+            `${e.batches} batches, ${e.concurrency} parts in flight`;
+    default:
+      return undefined;
+  }
+}
+
+export async function runWithProgress(input: TransferInput, opts: RunOptions): Promise<TransferOutput> {
+  const display: ProgressDisplay = createProgressDisplay({ quiet: opts.quiet ?? false });
+  const level: LogLevel = opts.verbose ? 'info' : 'warn';
+  const logger = createJsonLogger({ level, write: (line) => display.log(line) });
+  const fromEnv = depsFromEnv(opts.env);
+  fromEnv.s3.destroy();
+  const s3 = opts.s3 ?? new S3Client({ ...s3ConfigFromEnv(opts.env), region: opts.env.AWS_REGION ?? 'us-east-1' });
+  const deps: HandlerDeps = { ...fromEnv, s3, logger };
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const execution = startTransfer(input, {
+      deps,
+      signal: controller.signal,
+      onEvent: (e) => {
+        const update = progressUpdateFor(e);
+        if (update) display.update(update);
+        const note = noteFor(e);
+        if (note && !opts.quiet) display.log(note);
+      },
+    });
+    return await execution.result;
+  } finally {
+    display.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** "Transfer.NameConflict: ..." for any thrown value, never a stack unless asked. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
