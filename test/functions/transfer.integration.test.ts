@@ -209,6 +209,9 @@ describe('chunked transfer', () => {
     while (commit.status === 'processing') commit = (await h.Commit({ transfer, sha1, commit }, ctx)) as CommitProgress;
     expect(commit.attempts).toBeGreaterThan(1);
     await expectBoxHas(commit.output!.file.id, bytes);
+    // The Commit Lambda run again after its answer was lost: the same file, no second version.
+    const again = (await h.Commit({ transfer, sha1 }, ctx)) as CommitProgress;
+    expect(again.output?.file).toEqual(commit.output!.file);
   });
 
   it('gives up with Transfer.CommitGaveUp past the allowed wait', async () => {
