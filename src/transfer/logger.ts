@@ -35,8 +35,10 @@ export function errorFields(err: unknown): LogFields {
   return { message: String(err) };
 }
 
-export function createJsonLogger(opts: { level?: LogLevel; write?: (line: string) => void; fields?: LogFields } = {}): Logger {
-  const min = LEVELS[opts.level ?? ((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info')] ?? LEVELS.info;
+/** `level` (or LOG_LEVEL): debug, info (default), warn, error, or silent. */
+export function createJsonLogger(opts: { level?: LogLevel | 'silent'; write?: (line: string) => void; fields?: LogFields } = {}): Logger {
+  const level = opts.level ?? (process.env.LOG_LEVEL?.toLowerCase() as LogLevel | 'silent' | undefined) ?? 'info';
+  const min = level === 'silent' ? Number.POSITIVE_INFINITY : (LEVELS[level] ?? LEVELS.info);
   const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = clean(opts.fields ?? {});
   const log = (level: LogLevel, message: string, fields?: LogFields): void => {

@@ -28,6 +28,7 @@ describe('functions/', () => {
   });
 
   it('the AWS handler validates input before it needs any credentials', async () => {
+    process.env.LOG_LEVEL ??= 'silent';
     await expect(prepare.handler({ source: { bucket: 'b', key: 'k' }, destination: { folderId: 'root' } }, lambdaContext())).rejects.toMatchObject({
       name: 'Transfer.InvalidInput',
       message: expect.stringContaining('destination.folderId must be a string of digits'),

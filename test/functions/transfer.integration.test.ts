@@ -185,6 +185,26 @@ describe('chunked transfer', () => {
     await expectBoxHas(commit.output!.file.id, bytes);
   });
 
+  it('keeps at most partsInFlight parts of a batch in flight', async () => {
+    const size = 8 * PART;
+    await s3.put(BUCKET, 'in-flight.bin', testBytes(size, 18));
+    const folder = await emu.createFolder('in-flight');
+    const h = handlersWith();
+    const ctx = lambdaContext();
+    const { transfer, batches } = (await h.Prepare(
+      { source: { bucket: BUCKET, key: 'in-flight.bin' }, destination: { folderId: folder.id }, options: { concurrency: 3, partsPerBatch: 8 } },
+      ctx,
+    )) as PrepareResult;
+    expect(batches).toEqual([0]);
+    expect(transfer).toMatchObject({ partsInFlight: 3, mapConcurrency: 1 });
+    emu.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 40 } });
+    emu.resetStats();
+    const r = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
+    expect(r).toMatchObject({ parts: 8, bytes: size });
+    expect(emu.stats().maxPartsInFlight).toBeLessThanOrEqual(3);
+    expect(emu.stats().maxPartsInFlight).toBeGreaterThanOrEqual(2);
+  });
+
   it('Commit before every part landed fails with Transfer.PartsIncomplete; a transient parts_mismatch waits', async () => {
     const size = 5 * PART;
     const bytes = testBytes(size, 13);
