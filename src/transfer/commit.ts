@@ -5,7 +5,8 @@ import { BoxIntegrityError } from '../box/errors.ts';
 import type { BoxClientLike, BoxFileLike, UploadPartLike } from './boxPort.ts';
 import type { CommitEvent, CommitProgress, SessionRef, TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
-import { CommitGaveUpError, InvalidInputError, PartsIncompleteError } from './errors.ts';
+import { nameConflict } from './conflict.ts';
+import { CommitGaveUpError, InvalidInputError, NameConflictError, PartsIncompleteError } from './errors.ts';
 import { partRange } from './plan.ts';
 
 const PAGE = 1000;
@@ -113,6 +114,14 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
       const mismatches = (previous?.partsMismatches ?? 0) + 1;
       if (mismatches > settings.maxPartsMismatches) throw err;
       return later(settings.partsMismatchRetrySeconds, 'answering parts_mismatch', mismatches);
+    }
+    if (nameConflict(err) !== undefined) {
+      // The name was free when the session was created and got taken while the parts uploaded; the
+      // session is bound to that name, so no onConflict policy can apply any more.
+      throw new NameConflictError(
+        `"${transfer.destination.fileName}" was taken in Box folder ${transfer.destination.folderId} while the parts uploaded; the upload session cannot be committed under it (onConflict ${transfer.onConflict} applies only when the session is created)`,
+        { cause: err },
+      );
     }
     throw err;
   }

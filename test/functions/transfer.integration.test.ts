@@ -234,6 +234,32 @@ describe('chunked transfer', () => {
     expect(again.output?.file).toEqual(commit.output!.file);
   });
 
+  it('a name taken while the parts uploaded fails the Commit with Transfer.NameConflict', async () => {
+    const size = 4 * PART;
+    const bytes = testBytes(size, 19);
+    await s3.put(BUCKET, 'race.bin', bytes);
+    await s3.put(BUCKET, 'race-small.bin', testBytes(1000, 20));
+    const folder = await emu.createFolder('commit-conflict');
+    const h = handlersWith({ maxCommitWaitSeconds: 100 });
+    const ctx = lambdaContext();
+    const { transfer, batches } = (await h.Prepare({ source: { bucket: BUCKET, key: 'race.bin' }, destination: { folderId: folder.id } }, ctx)) as PrepareResult;
+    for (const batch of batches) await h.UploadBatch({ transfer, batch }, ctx);
+    // Meanwhile another transfer lands a file under the same name.
+    const other = await runTransfer({ source: { bucket: BUCKET, key: 'race-small.bin' }, destination: { folderId: folder.id, fileName: 'race.bin' } });
+    const sha1 = createHash('sha1').update(bytes).digest('base64');
+    let commit: CommitProgress | undefined;
+    const err = await errorOf(
+      (async () => {
+        do commit = (await h.Commit({ transfer, sha1, ...(commit ? { commit } : {}) }, ctx)) as CommitProgress;
+        while (commit.status === 'processing');
+      })(),
+    );
+    expect(err.name).toBe('Transfer.NameConflict');
+    expect(err.message).toContain('"race.bin" was taken');
+    expect(await h.AbortSession({ transfer, error: { Error: err.name, Cause: err.message } }, ctx)).toEqual({ aborted: true });
+    expect(emu.findFile(folder.id, 'race.bin')?.id).toBe(other.output.file.id);
+  });
+
   it('gives up with Transfer.CommitGaveUp past the allowed wait', async () => {
     const size = 4 * PART + 1;
     await s3.put(BUCKET, 'slow-commit.bin', testBytes(size, 14));
