@@ -69,6 +69,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       downloaded.update(chunk as Buffer);
       downloadedBytes += (chunk as Buffer).length;
     }
+    await client.close();
     const downloadedSha1 = downloaded.digest('hex');
     const ok = downloadedSha1 === object.sha1 && output.file.sha1 === object.sha1 && downloadedBytes === opts.size;
 

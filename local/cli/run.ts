@@ -82,6 +82,10 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
     return await execution.result;
   } finally {
     display.stop();
+    // Let the process exit promptly: close the Box client's keep-alive pool if one was built.
+    const box = (await fromEnv.box().catch(() => undefined)) as { close?: () => Promise<void> } | undefined;
+    await box?.close?.().catch(() => undefined);
+    if (!opts.s3) s3.destroy();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,0 +1,152 @@
+// The s3-to-box command line, run as a user runs it: a child process under this Node, against
+// s3rver and the Box emulator started here on free loopback ports.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBoxEmulator } from '../../local/box-emulator/index.ts';
+import type { BoxEmulator } from '../../local/box-emulator/index.ts';
+import { putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
+import type { LocalS3 } from '../../local/runner/index.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('s3-to-box --help', () => {
+  it('lists the commands and their options', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    for (const command of ['demo', 'transfer', 'emulator']) expect(top.stdout).toContain(command);
+
+    const transfer = await cli(['transfer', '--help']);
+    expect(transfer.code).toBe(0);
+    for (const flag of ['--folder', '--on-conflict', '--concurrency', '--s3-endpoint', '--box-api-url', '--box-upload-url', '--box-token', '--json']) {
+      expect(transfer.stdout).toContain(flag);
+    }
+    expect(transfer.stdout).toContain('BOX_CLIENT_ID');
+  });
+
+  it('rejects bad arguments with a clear message and a non-zero exit', async () => {
+    const badUrl = await cli(['transfer', 'bucket/key', '--folder', '0']);
+    expect(badUrl.code).not.toBe(0);
+    expect(badUrl.stderr).toContain('is not an S3 URL');
+
+    const badPolicy = await cli(['transfer', 's3://b/k', '--folder', '0', '--on-conflict', 'overwrite']);
+    expect(badPolicy.code).not.toBe(0);
+    expect(badPolicy.stderr).toContain('is not one of version, rename, fail');
+
+    const noFolder = await cli(['transfer', 's3://b/k']);
+    expect(noFolder.code).not.toBe(0);
+    expect(noFolder.stderr).toContain('--folder');
+  });
+});
+
+describe('s3-to-box demo', () => {
+  it('moves a generated object through the state machine and verifies it byte for byte', async () => {
+    const run = await cli(['demo', '--size', '21MB', '--json']);
+    expect(run.stderr).not.toContain('failed');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { verified: boolean; mode: string; file: { size: number; sha1: string }; sourceSha1: string; parts: number };
+    expect(out.verified).toBe(true);
+    expect(out.mode).toBe('chunked');
+    expect(out.file.size).toBe(21_000_000);
+    expect(out.file.sha1).toBe(out.sourceSha1);
+    expect(out.parts).toBe(3);
+  });
+});
+
+describe('s3-to-box transfer', () => {
+  let s3: LocalS3;
+  let box: BoxEmulator;
+  let env: Record<string, string>;
+  let boxArgs: string[];
+
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['cli-bucket'] });
+    box = await startBoxEmulator({ partSize: 4 * 1024 * 1024 });
+    env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', BOX_SECRET_ARN: '' };
+    boxArgs = ['--s3-endpoint', s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl];
+  });
+  afterAll(async () => {
+    await box?.close();
+    await s3?.close();
+  });
+
+  it('transfers s3://BUCKET/KEY into a folder and prints the output document with --json', async () => {
+    const key = 'reports/März 2026 final.bin';
+    const object = await putGeneratedObject(s3.client, { bucket: 'cli-bucket', key, size: 20_000_001 });
+    const folder = await box.createFolder('Imports');
+    const run = await cli(
+      ['transfer', `s3://cli-bucket/${key}`, '--folder', folder.id, '--name', 'march.bin', '--concurrency', '3', '--json', ...boxArgs],
+      { ...env, BOX_DEVELOPER_TOKEN: box.token },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { file: { id: string; name: string; size: number; sha1: string; parentId: string }; mode: string; parts: number };
+    expect(out).toMatchObject({ mode: 'chunked', parts: 5, file: { name: 'march.bin', size: object.size, sha1: object.sha1, parentId: folder.id } });
+    const bytes = await box.readFileContent(out.file.id);
+    expect(createHash('sha1').update(bytes).digest('hex')).toBe(object.sha1);
+  });
+
+  it('takes the token from --box-token too, and fails clearly (exit 1, error name) on a missing object', async () => {
+    const run = await cli(['transfer', 's3://cli-bucket/no/such/key.bin', '--folder', '0', '--box-token', box.token, ...boxArgs], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('Transfer.SourceNotFound');
+    expect(run.stderr).not.toContain(box.token);
+  });
+
+  it('fails clearly without Box credentials', async () => {
+    await putGeneratedObject(s3.client, { bucket: 'cli-bucket', key: 'small.bin', size: 10 });
+    const run = await cli(['transfer', 's3://cli-bucket/small.bin', '--folder', '0', ...boxArgs], {
+      ...env,
+      BOX_DEVELOPER_TOKEN: '',
+      BOX_CLIENT_ID: '',
+      BOX_CLIENT_SECRET: '',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('No Box credentials');
+  });
+});
+
+describe('s3-to-box emulator', () => {
+  it('prints its URLs, serves Box requests, and stops on SIGINT', async () => {
+    const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--token', 'cli-token'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /API base URL:\s+(http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('error', reject);
+      child.on('close', () => reject(new Error(`emulator exited early: ${out}`)));
+    });
+    const ok = await fetch(`${url}/2.0/folders/0/items`, { headers: { authorization: 'Bearer cli-token' } });
+    expect(ok.status).toBe(200);
+    const denied = await fetch(`${url}/2.0/folders/0/items`, { headers: { authorization: 'Bearer wrong' } });
+    expect(denied.status).toBe(401);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+});

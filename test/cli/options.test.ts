@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { parseOnConflict, parsePositiveInt, parseS3Url, parseSize } from '../../local/cli/options.ts';
+import { ProgressTotals, formatBytes } from '../../local/cli/progress.ts';
+import { progressUpdateFor } from '../../local/cli/run.ts';
+import { lambdaEnvFor, transferInputFor } from '../../local/cli/transfer.ts';
+
+describe('option parsers', () => {
+  it('parses sizes in bytes, decimal and binary units', () => {
+    expect(parseSize('20000000')).toBe(20_000_000);
+    expect(parseSize('20MB')).toBe(20_000_000);
+    expect(parseSize('256MiB')).toBe(256 * 2 ** 20);
+    expect(parseSize('1.5GiB')).toBe(1.5 * 2 ** 30);
+    expect(parseSize('0')).toBe(0);
+    expect(() => parseSize('big')).toThrow(/not a size/);
+    expect(() => parseSize('12 parsecs')).toThrow(/not a size/);
+  });
+
+  it('parses S3 URLs, keeping spaces and Unicode in keys', () => {
+    expect(parseS3Url('s3://bucket/a b/Ünïcode ✓.bin')).toEqual({ bucket: 'bucket', key: 'a b/Ünïcode ✓.bin' });
+    expect(() => parseS3Url('s3://bucket')).toThrow(/not an S3 URL/);
+    expect(() => parseS3Url('https://bucket/key')).toThrow(/not an S3 URL/);
+  });
+
+  it('parses counts and conflict policies', () => {
+    expect(parsePositiveInt('8')).toBe(8);
+    expect(() => parsePositiveInt('0')).toThrow(/positive whole number/);
+    expect(() => parsePositiveInt('2.5')).toThrow(/positive whole number/);
+    expect(parseOnConflict('rename')).toBe('rename');
+    expect(() => parseOnConflict('overwrite')).toThrow(/version, rename, fail/);
+  });
+});
+
+describe('transfer command wiring', () => {
+  const opts = {
+    folder: '123',
+    onConflict: 'fail' as const,
+    concurrency: 6,
+    region: 'eu-west-1',
+    boxApiUrl: 'http://127.0.0.1:1',
+    boxUploadUrl: 'http://127.0.0.1:1/api',
+  };
+
+  it('builds the state machine input from the arguments', () => {
+    expect(transferInputFor({ bucket: 'b', key: 'k/x.bin' }, { ...opts, name: 'y.bin', versionId: 'v1', partsPerBatch: 4 })).toEqual({
+      source: { bucket: 'b', key: 'k/x.bin', versionId: 'v1' },
+      destination: { folderId: '123', fileName: 'y.bin' },
+      onConflict: 'fail',
+      options: { concurrency: 6, partsPerBatch: 4 },
+    });
+  });
+
+  it('gives the Lambdas the environment AWS would, from the options', () => {
+    const env = lambdaEnvFor({ ...opts, s3Endpoint: 'http://127.0.0.1:2', boxToken: 't' }, {});
+    expect(env).toEqual({
+      AWS_REGION: 'eu-west-1',
+      BOX_API_URL: 'http://127.0.0.1:1',
+      BOX_UPLOAD_URL: 'http://127.0.0.1:1/api',
+      BOX_DEVELOPER_TOKEN: 't',
+      S3_ENDPOINT: 'http://127.0.0.1:2',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    expect(lambdaEnvFor(opts, { BOX_DEVELOPER_TOKEN: 'from-env' }).BOX_DEVELOPER_TOKEN).toBe('from-env');
+  });
+});
+
+describe('progress', () => {
+  it('adds up parts, hashing and commit waits from the runner events', () => {
+    const totals = new ProgressTotals(0);
+    const events = [
+      { type: 'prepared', mode: 'chunked', size: 3 * 2 ** 20, totalParts: 3, partSize: 2 ** 20, batches: 2, partsPerBatch: 2, concurrency: 4 },
+      { type: 'batch-done', batch: 0, parts: 2, bytes: 2 * 2 ** 20, alreadyUploaded: 0 },
+      { type: 'hash-progress', bytes: 2 ** 20, size: 3 * 2 ** 20, done: false, via: 'computed', invocations: 1 },
+      { type: 'batch-done', batch: 1, parts: 1, bytes: 2 ** 20, alreadyUploaded: 0 },
+      { type: 'commit-wait', seconds: 3, waitMs: 3000, attempts: 1, waitedSeconds: 3 },
+      { type: 'state-entered', state: 'Commit', stateType: 'Task' },
+      { type: 'state-entered', state: 'UploadBatch', stateType: 'Task', index: 1 },
+    ] as const;
+    for (const e of events) {
+      const u = progressUpdateFor(e);
+      if (u) totals.apply(u);
+    }
+    expect(totals.totalParts).toBe(3);
+    expect(totals.partsDone).toBe(3);
+    expect(totals.bytesDone).toBe(3 * 2 ** 20);
+    expect(totals.hashed).toBe(2 ** 20);
+    expect(totals.commitWaitedSeconds).toBe(3);
+    expect(totals.state).toBe('Commit'); // Map iterations do not take over the state line
+    expect(totals.line(1000)).toContain('parts 3/3 (3.0 MiB/3.0 MiB, 3.0 MiB/s)');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1.5 * 2 ** 30)).toBe('1.50 GiB');
+  });
+});
