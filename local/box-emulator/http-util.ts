@@ -32,12 +32,20 @@ export async function* bodyChunks(req: IncomingMessage, shaper: LinkShaper): Asy
       continue;
     }
     if (req.readableEnded) return;
+    if (req.destroyed) {
+      // Closed before we listened: no event will come.
+      if (req.complete) return;
+      throw new RequestAbortedError();
+    }
+    const signal = shaper.signal;
+    if (signal.aborted) throw new RequestAbortedError();
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
         req.off('readable', onReadable);
         req.off('end', onEnd);
         req.off('error', onError);
         req.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
         if (err === undefined) resolve();
         else reject(err);
       };
@@ -45,10 +53,12 @@ export async function* bodyChunks(req: IncomingMessage, shaper: LinkShaper): Asy
       const onEnd = (): void => done();
       const onError = (err: Error): void => done(err);
       const onClose = (): void => done(req.complete ? undefined : new RequestAbortedError());
+      const onAbort = (): void => done(new RequestAbortedError());
       req.on('readable', onReadable);
       req.on('end', onEnd);
       req.on('error', onError);
       req.on('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

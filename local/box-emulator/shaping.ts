@@ -32,7 +32,8 @@ export class ConnectionBucket {
 export class LinkShaper {
   private readonly bytesPerSecond: number | undefined;
   private readonly buckets = new WeakMap<Socket, ConnectionBucket>();
-  private readonly signal: AbortSignal;
+  /** Aborted when the emulator closes. */
+  readonly signal: AbortSignal;
 
   constructor(bytesPerSecond: number | undefined, signal: AbortSignal) {
     this.bytesPerSecond = bytesPerSecond !== undefined && bytesPerSecond > 0 ? bytesPerSecond : undefined;
