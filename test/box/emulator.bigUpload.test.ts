@@ -1,7 +1,9 @@
 // uploadBigFile / uploadBigFileVersion against the Box upload emulator: byte-exact at the edges,
 // parallelism, 202 loop, transient parts_mismatch, stored-then-500 retries, abort on failure, AbortSignal.
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UploadProgress } from '../../src/box/index.ts';
+import { sha1Hex, type UploadProgress } from '../../src/box/index.ts';
 import { hashStream, MiB, randomSource, rejection, startHarness, type Harness } from './emulatorHarness.ts';
 
 let harness: Harness | undefined;
@@ -46,12 +48,19 @@ describe('uploadBigFile against the emulator', () => {
 
   it('reaches the configured concurrency (parts in flight at the emulator), never more', async () => {
     const h = await start();
-    h.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 60 } });
-    await uploadAndVerify(h, 12 * MiB, { concurrency: 6 });
-    expect(h.box.stats().maxPartsInFlight).toBe(6);
-    h.box.resetStats();
-    await uploadAndVerify(h, 6 * MiB + 3);
-    expect(h.box.stats().maxPartsInFlight).toBe(4); // the default
+    // Slow parts and a source that is ready at once: every slot fills before the first part returns.
+    h.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 200 } });
+    for (const [size, concurrency, expected] of [
+      [12 * MiB, 6, 6],
+      [6 * MiB + 3, undefined, 4], // the default
+    ] as const) {
+      h.box.resetStats();
+      const content = randomBytes(size);
+      const chunks = Array.from({ length: Math.ceil(size / 100_000) }, (_, i) => content.subarray(i * 100_000, (i + 1) * 100_000));
+      const file = await h.client.chunkedUploads.uploadBigFile(Readable.from(chunks), `c-${size}.bin`, size, '0', concurrency === undefined ? {} : { concurrency });
+      expect(file.sha1).toBe(sha1Hex(content));
+      expect(h.box.stats().maxPartsInFlight).toBe(expected);
+    }
   });
 
   it('loops the commit on 202 with Retry-After, then commits', async () => {
@@ -63,7 +72,7 @@ describe('uploadBigFile against the emulator', () => {
   it('gives up with Box.CommitTimeout after maxCommitWaitSeconds, and aborts the session', async () => {
     const h = await start({ commitProcessing: { mode: 'count', times: 1000, retryAfterSeconds: 0.05 } });
     const source = randomSource(2 * MiB);
-    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'slow.bin', 2 * MiB, '0', { maxCommitWaitSeconds: 0.3 }));
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'slow.bin', 2 * MiB, '0', { maxCommitWaitSeconds: 1 }));
     expect(error).toMatchObject({ name: 'Box.CommitTimeout' });
     expect(h.box.stats().requests.commit).toBeGreaterThan(1);
     expect(h.box.listSessions()[0]?.status).toBe('aborted');

@@ -228,14 +228,14 @@ describe('error rows mapped to classes', () => {
   });
 
   it('expired session (410), unknown session (404), bad token (401), another user\'s session (403)', async () => {
-    const { client, box, newClient } = await start({ sessionTtlSeconds: 0.2, tokens: ['dev-token', 'other-user-token'] });
+    const { client, box, newClient } = await start({ tokens: ['dev-token', 'other-user-token'] });
     const session = await client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 2 * MiB, fileName: 'e.bin' });
     const body = randomBytes(MiB);
     const headers = { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(0, MiB, 2 * MiB) };
     const other = newClient({ auth: new DeveloperTokenAuth('other-user-token') });
     const forbidden = await rejection(other.chunkedUploads.uploadFilePart(session.id, body, headers));
     expect(forbidden).toMatchObject({ name: 'Box.Forbidden', status: 403 });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    box.expireSessions();
     const expired = await rejection(client.chunkedUploads.uploadFilePart(session.id, body, headers));
     expect(expired).toMatchObject({ name: 'Box.SessionExpired', status: 410, code: 'session_expired' });
     const unknown = await rejection(client.chunkedUploads.getFileUploadSessionById('0123456789ABCDEF0123456789ABCDEF'));

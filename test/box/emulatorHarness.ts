@@ -1,5 +1,8 @@
 // Shared set-up for the Box client's integration tests against the Box upload emulator.
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { startBoxEmulator, type BoxEmulator, type BoxEmulatorOptions } from '../../local/box-emulator/index.ts';
 import { BoxClient, DeveloperTokenAuth, type BoxClientOptions, type BoxError } from '../../src/box/index.ts';
@@ -16,7 +19,9 @@ export interface Harness {
 
 /** A fresh emulator (1 MiB parts, chunked sessions from 1 byte unless overridden) and a client with short backoff. */
 export async function startHarness(emulator: BoxEmulatorOptions = {}, client: Partial<BoxClientOptions> = {}): Promise<Harness> {
-  const box = await startBoxEmulator({ partSize: MiB, minChunkedFileSize: 1, ...emulator });
+  // Our own data folder, so that it is removed even when the emulator's close() does not settle.
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'box-client-test-'));
+  const box = await startBoxEmulator({ partSize: MiB, minChunkedFileSize: 1, dataDir, ...emulator });
   const clients: BoxClient[] = [];
   const newClient = (options: Partial<BoxClientOptions> = {}): BoxClient => {
     const c = new BoxClient({
@@ -36,7 +41,18 @@ export async function startHarness(emulator: BoxEmulatorOptions = {}, client: Pa
     newClient,
     close: async () => {
       await Promise.all(clients.map((c) => c.close()));
-      await box.close();
+      // Workaround: the emulator's close() waits for its request handlers, and a part handler whose
+      // client disconnected before it started reading the body never settles (bodyChunks in
+      // local/box-emulator/http-util.ts waits for a 'close' event that already fired). Our clients
+      // cancel parts in flight on a fatal error or an abort, so bound the wait.
+      let timer: NodeJS.Timeout | undefined;
+      const settled = await Promise.race([
+        box.close().then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 3000))),
+      ]);
+      clearTimeout(timer);
+      if (!settled) console.warn('box emulator close() did not settle within 3 s (known emulator issue); continuing');
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
