@@ -151,7 +151,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
     }
   };
   const scale = options.waitTimeScale;
-  const state = { lastCommitRetryAfterSeconds: 0, waitMs: 0 };
+  // The Retry-After of the last Commit that answered `processing`: what the commit Wait state waits.
+  const commitWait = { lastRetryAfterSeconds: 0 };
 
   type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
   const localHandlers: LocalHandlers = {};
@@ -209,9 +210,9 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
       case 'Commit': {
         const commit = result as unknown as CommitProgress;
         if (commit.status === 'processing') {
-          state.lastCommitRetryAfterSeconds = commit.retryAfterSeconds;
-          state.waitMs = waitMsFor(commit.retryAfterSeconds);
-          emit({ type: 'commit-wait', seconds: commit.retryAfterSeconds, waitMs: state.waitMs, attempts: commit.attempts, waitedSeconds: commit.waitedSeconds });
+          commitWait.lastRetryAfterSeconds = commit.retryAfterSeconds;
+          const waitMs = options.waitTimeOverrides?.['WaitForCommit'] ?? waitMsFor(commit.retryAfterSeconds);
+          emit({ type: 'commit-wait', seconds: commit.retryAfterSeconds, waitMs, attempts: commit.attempts, waitedSeconds: commit.waitedSeconds });
         } else if (commit.status === 'committed' && commit.output) {
           emit({ type: 'committed', output: commit.output });
         }
@@ -236,7 +237,7 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
 
   const overrides: NonNullable<RunOptions['overrides']> = {
     taskResourceLocalHandlers: localHandlers,
-    waitTimeOverrides: buildWaitOverrides(local, scale, () => state.lastCommitRetryAfterSeconds, waitMsFor, options.waitTimeOverrides),
+    waitTimeOverrides: buildWaitOverrides(local, scale, () => commitWait.lastRetryAfterSeconds, waitMsFor, options.waitTimeOverrides),
     retryIntervalOverrides: buildRetryOverrides(local, scale, options.retryIntervalOverrides),
   };
 
