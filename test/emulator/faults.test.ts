@@ -57,6 +57,28 @@ describe('faults', () => {
     expect((await commitSession(box, s, parts, sha1b64(data))).status).toBe(201);
   });
 
+  it('storeThenFail on commit: the file is made, the answer is 500, the retried commit answers the same file', async () => {
+    const data = bytes(2 * PART + 9, 12);
+    const s = await createSession(box, data.length, 'stf-commit.bin');
+    const parts = await uploadAllParts(box, s, data);
+    box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenFail', status: 502 } });
+    expectBoxError(await commitSession(box, s, parts, sha1b64(data)), 502, 'bad_gateway');
+    const made = box.findFile('0', 'stf-commit.bin');
+    expect(made).toBeDefined();
+    const retry = await commitSession(box, s, parts, sha1b64(data));
+    expect(retry.status).toBe(201);
+    expect(retry.json.entries[0].id).toBe(made!.id);
+  });
+
+  it('storeThenFail on create: the retried create meets 409 session_conflict carrying the session', async () => {
+    box.faults.inject({ operation: 'createSession', nth: 1, action: { type: 'storeThenFail', status: 500 } });
+    const body = { folder_id: '0', file_size: 3 * PART, file_name: 'lost.bin' };
+    expectBoxError(await call(box, 'POST', '/api/2.0/files/upload_sessions', { json: body }), 500, 'internal_server_error');
+    const retry = await call(box, 'POST', '/api/2.0/files/upload_sessions', { json: body });
+    expectBoxError(retry, 409, 'session_conflict');
+    expect(retry.json.context_info.session.id).toBe(box.listSessions()[0]?.id);
+  });
+
   it('reset: the connection drops mid-body and nothing is stored', async () => {
     const data = bytes(2 * PART, 4);
     const s = await createSession(box, data.length, 'reset.bin');
