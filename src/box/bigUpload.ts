@@ -65,6 +65,12 @@ export function assertFileSize(fileSize: number): void {
   if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new TypeError(`fileSize must be a non-negative integer, got ${fileSize}`);
 }
 
+/** Stops a source that will not be read (e.g. the session could not be created): a Readable is destroyed. */
+export function releaseSource(file: Readable | AsyncIterable<Uint8Array>): void {
+  const destroy = (file as { destroy?: unknown }).destroy;
+  if (typeof destroy === 'function') (file as Readable).destroy();
+}
+
 function toBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
   if (typeof chunk === 'string') return Buffer.from(chunk);
@@ -80,7 +86,6 @@ export async function runChunkedUpload(
   logger: BoxLogger | undefined,
 ): Promise<BoxFile> {
   try {
-    assertFileSize(fileSize);
     const parts = await uploadParts(manager, session, file, fileSize, options);
     return await commitLoop(manager, session, parts.list, parts.sha1Base64, options);
   } catch (error) {

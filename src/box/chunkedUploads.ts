@@ -2,7 +2,7 @@
 // a new file or a new version, get, upload a part, abort, list parts, commit; each by id and by URL),
 // plus uploadBigFile / uploadBigFileVersion. Session operations by URL follow session_endpoints as given.
 import type { Readable } from 'node:stream';
-import { runChunkedUpload, type UploadBigFileOptions, type UploadBigFileVersionOptions } from './bigUpload.ts';
+import { assertFileSize, releaseSource, runChunkedUpload, type UploadBigFileOptions, type UploadBigFileVersionOptions } from './bigUpload.ts';
 import { BoxConflictError, BoxIntegrityError, BoxRangeError } from './errors.ts';
 import { parseContentRange, sha1Hex } from './helpers.ts';
 import { parseRetryAfter, type BoxHttp, type BoxLogger } from './http.ts';
@@ -268,10 +268,14 @@ export class ChunkedUploadsManager {
     parentFolderId: string,
     options: UploadBigFileOptions = {},
   ): Promise<BoxFile> {
+    assertFileSize(fileSize);
     const session = await this.createFileUploadSession(
       { folderId: parentFolderId, fileSize, fileName },
       { extraHeaders: options.extraHeaders, signal: options.signal },
-    );
+    ).catch((error: unknown) => {
+      releaseSource(file);
+      throw error;
+    });
     return runChunkedUpload(this, session, file, fileSize, options, this.#logger);
   }
 
@@ -282,11 +286,15 @@ export class ChunkedUploadsManager {
     fileSize: number,
     options: UploadBigFileVersionOptions = {},
   ): Promise<BoxFile> {
+    assertFileSize(fileSize);
     const session = await this.createFileUploadSessionForExistingFile(
       fileId,
       options.fileName === undefined ? { fileSize } : { fileSize, fileName: options.fileName },
       { extraHeaders: options.extraHeaders, signal: options.signal },
-    );
+    ).catch((error: unknown) => {
+      releaseSource(file);
+      throw error;
+    });
     return runChunkedUpload(this, session, file, fileSize, options, this.#logger);
   }
 }

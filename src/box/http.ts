@@ -343,9 +343,10 @@ export class BoxHttp {
         const text = await res.body.text();
         if (status === 401 && authenticated && token !== undefined && !renewedAfter401) {
           renewedAfter401 = true;
+          // Renewed even when this request cannot be resent (a stream body), so that the next call works.
           const renewed = await raceAbort(this.#auth.renewAfterUnauthorized(this.#tokenEndpoint, token), req.signal);
-          if (renewed !== undefined) {
-            this.#logger?.debug?.('box token renewed after 401', { request: description });
+          if (renewed !== undefined) this.#logger?.debug?.('box token renewed after 401', { request: description });
+          if (renewed !== undefined && resendable) {
             attempt--; // a renewal is not a retry
             continue;
           }

@@ -272,6 +272,68 @@ describe('commit, parts and session URLs', () => {
   });
 });
 
+describe('files: direct upload wire format and download redirects', () => {
+  it('sends multipart/form-data with attributes before file, Content-MD5 = hex SHA-1, to {uploadUrl}/2.0/files/content', async () => {
+    const s = await server((_req, res) => sendJson(res, 201, { total_count: 1, entries: [{ type: 'file', id: '5', name: 'a.txt' }] }));
+    const c = client(s.url);
+    const bytes = Buffer.from('hello world');
+    const file = await c.files.uploadFile({ parentFolderId: '77', fileName: 'a.txt', file: bytes, fileSize: bytes.length, sha1Hex: sha1Hex(bytes), contentModifiedAt: '2026-02-02T02:02:02Z' });
+    expect(file.id).toBe('5');
+    const req = s.requests[0]!;
+    expect(req.path).toBe('/api/2.0/files/content');
+    expect(req.headers['content-md5']).toBe(sha1Hex(bytes));
+    const boundary = /boundary=(\S+)/.exec(String(req.headers['content-type']))?.[1];
+    expect(boundary).toBeTruthy();
+    const body = req.body.toString();
+    const attributesAt = body.indexOf('name="attributes"');
+    const fileAt = body.indexOf('name="file"');
+    expect(attributesAt).toBeGreaterThan(0);
+    expect(fileAt).toBeGreaterThan(attributesAt);
+    expect(body).toContain(JSON.stringify({ name: 'a.txt', parent: { id: '77' }, content_modified_at: '2026-02-02T02:02:02Z' }));
+    expect(body).toContain('\r\n\r\nhello world\r\n--' + boundary + '--\r\n');
+    expect(Number(req.headers['content-length'])).toBe(req.body.length);
+    await c.files.uploadFileVersion('5', { file: bytes, fileSize: bytes.length, ifMatch: 'e1' });
+    expect(s.requests[1]?.path).toBe('/api/2.0/files/5/content');
+    expect(s.requests[1]?.headers['if-match']).toBe('e1');
+  });
+
+  it('downloadFile follows a relative redirect with auth, and a cross-origin one without it; waits on 202', async () => {
+    const content = Buffer.from('downloaded bytes');
+    const dl = await server((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(content.length) });
+      res.end(content);
+    });
+    let notReady = 1;
+    const api = await server((req, res) => {
+      if (req.path === '/2.0/files/3/content') {
+        if (notReady-- > 0) return void res.writeHead(202, { 'Retry-After': '0' }).end();
+        return void res.writeHead(302, { location: '/internal/files/3' }).end();
+      }
+      if (req.path === '/internal/files/3') return void res.writeHead(302, { location: `${dl.url}/d/3?token=abc` }).end();
+      boxError(res, 404, 'not_found');
+    });
+    const c = client(api.url);
+    const stream = await c.files.downloadFile('3');
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    expect(api.requests.map((r) => r.path)).toEqual(['/2.0/files/3/content', '/2.0/files/3/content', '/internal/files/3']);
+    expect(api.requests.every((r) => r.headers.authorization === 'Bearer dev-token-secret')).toBe(true);
+    expect(dl.requests[0]?.path).toBe('/d/3?token=abc');
+    expect(dl.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('uploadBigFile destroys a Readable source when the session cannot be created', async () => {
+    const s = await server((_req, res) => boxError(res, 404, 'not_found'));
+    const c = client(s.url);
+    const source = Readable.from([Buffer.alloc(10)]);
+    const error = await rejection(c.chunkedUploads.uploadBigFile(source, 'x', 10, '404'));
+    expect(error.name).toBe('Box.NotFound');
+    expect(source.destroyed).toBe(true);
+    await expect(c.chunkedUploads.uploadBigFile(Readable.from([]), 'x', -1, '0')).rejects.toThrow(TypeError);
+  });
+});
+
 describe('CCG tokens', () => {
   function tokenServer(opts: { ttl?: number } = {}) {
     let issued = 0;
@@ -320,6 +382,36 @@ describe('CCG tokens', () => {
     await Promise.all(Array.from({ length: 10 }, () => c.files.getFile('1')));
     expect(tokens.issued).toBe(2);
     expect(s.requests.filter((r) => r.path !== '/oauth2/token' && r.headers.authorization === 'Bearer tok-2')).toHaveLength(10);
+  });
+
+  it('retries a token endpoint 503, then uses the token', async () => {
+    const tokens = tokenServer();
+    let failed = false;
+    const s = await server((req, res) => {
+      if (req.path === '/oauth2/token' && !failed) {
+        failed = true;
+        return boxError(res, 503, 'unavailable', {}, { 'Retry-After': '0' });
+      }
+      tokens.handler(req, res);
+    });
+    const c = client(s.url, { auth: new CcgAuth({ clientId: 'cid', clientSecret: 'top-secret-value', enterpriseId: 'E1' }) });
+    expect((await c.files.getFile('1')).id).toBe('1');
+    expect(s.requests.filter((r) => r.path === '/oauth2/token')).toHaveLength(2);
+    expect(tokens.issued).toBe(1);
+  });
+
+  it('a 401 on a streamed direct upload renews the token but does not resend the consumed stream', async () => {
+    const tokens = tokenServer();
+    const s = await server(tokens.handler);
+    const c = client(s.url, { auth: new CcgAuth({ clientId: 'cid', clientSecret: 'top-secret-value', enterpriseId: 'E1' }) });
+    await c.files.getFile('1');
+    tokens.revokeAll();
+    const error = await rejection(c.files.uploadFile({ parentFolderId: '0', fileName: 'a', file: Readable.from([Buffer.from('abc')]), fileSize: 3 }));
+    expect(error.name).toBe('Box.Unauthorized');
+    expect(s.requests.filter((r) => r.path === '/api/2.0/files/content')).toHaveLength(1);
+    expect(tokens.issued).toBe(2);
+    expect((await c.files.getFile('1')).id).toBe('1');
+    expect(tokens.issued).toBe(2);
   });
 
   it('renews before expiry (user subject)', async () => {
