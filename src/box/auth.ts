@@ -176,7 +176,11 @@ export class JwtAuth extends CachingTokenAuth {
     this.#clientSecret = config.clientSecret;
     this.#publicKeyId = config.publicKeyId;
     // Parsed once up front so that a wrong passphrase fails here, not on the first request.
-    this.#key = createPrivateKey(config.passphrase === undefined ? config.privateKey : { key: config.privateKey, passphrase: config.passphrase });
+    try {
+      this.#key = createPrivateKey(config.passphrase === undefined ? config.privateKey : { key: config.privateKey, passphrase: config.passphrase });
+    } catch (cause) {
+      throw new TypeError('JwtAuth: the private key could not be read (not a PEM key, or a wrong passphrase)', { cause });
+    }
     this.#algorithm = config.algorithm ?? 'RS256';
     this.#subjectType = config.enterpriseId !== undefined ? 'enterprise' : 'user';
     this.#subjectId = subjectId;

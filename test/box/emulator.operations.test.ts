@@ -197,6 +197,24 @@ describe('error rows mapped to classes', () => {
     expect(farOffset).toMatchObject({ name: 'Box.InvalidRequest', status: 400 });
   });
 
+  it('more rows: file too large (403), name too long, invalid file size, malformed session id, missing/invalid Digest (400)', async () => {
+    const { client } = await start({ maxFileSize: 50 * MiB });
+    const tooLarge = await rejection(client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 51 * MiB, fileName: 'big.bin' }));
+    expect(tooLarge).toMatchObject({ name: 'Box.Forbidden', status: 403, code: 'file_size_limit_exceeded' });
+    const longName = await rejection(client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: MiB, fileName: 'n'.repeat(256) }));
+    expect(longName).toMatchObject({ name: 'Box.InvalidRequest', status: 400, code: 'item_name_too_long' });
+    const badSize = await rejection(client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: -5, fileName: 'neg.bin' }));
+    expect(badSize).toMatchObject({ name: 'Box.InvalidRequest', status: 400, code: 'invalid_file_size' });
+    const malformed = await rejection(client.chunkedUploads.getFileUploadSessionById('not-a-session-id'));
+    expect(malformed).toMatchObject({ name: 'Box.InvalidRequest', status: 400, code: 'invalid_upload_session_id' });
+    const session = await client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 2 * MiB, fileName: 'h.bin' });
+    const body = randomBytes(MiB);
+    const noDigest = await rejection(client.chunkedUploads.uploadFilePart(session.id, body, { digest: 'md5=abc', contentRange: contentRangeHeader(0, MiB, 2 * MiB) }));
+    expect(noDigest).toMatchObject({ name: 'Box.InvalidRequest', status: 400 });
+    const badRange = await rejection(client.chunkedUploads.uploadFilePart(session.id, body, { digest: digestHeader(sha1Base64(body)), contentRange: 'bytes 0-1048575/999' }));
+    expect(badRange).toMatchObject({ name: 'Box.RangeNotSatisfiable', status: 416 });
+  });
+
   it('a part digest mismatch configured as 400 digest_mismatch is Box.DigestMismatch', async () => {
     const { client } = await start({ partDigestMismatchStatus: 400 });
     const session = await client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 2 * MiB, fileName: 'd.bin' });
