@@ -1,7 +1,6 @@
 // Chunked ("multiput") upload sessions: create (new file / new version), get, upload part, list parts,
 // commit, abort, log. Rules and error rows follow reference/box-chunked-upload-api.md §2, §4 and §6.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { param, principalOf } from './context.ts';
@@ -14,6 +13,7 @@ import type { FileRecord, PartRecord, SessionRecord } from './store.ts';
 
 const SESSION_ID = /^[0-9A-F]{32}$/;
 const WRITE_BATCH_BYTES = 1024 * 1024;
+const HASH_READ_BYTES = 1024 * 1024;
 
 // ---------- helpers ----------
 
@@ -121,6 +121,9 @@ async function newSession(
     commitLock: Promise.resolve(),
     committedFileId: undefined,
     wholeSha1: undefined,
+    prefixHash: createHash('sha1'),
+    hashedUpTo: 0,
+    hashing: Promise.resolve(),
   };
   // A sparse file of the final size: parts are written at their offsets, so commit is a rename.
   await mkdir(path.dirname(s.dataPath), { recursive: true });
@@ -285,6 +288,7 @@ export async function uploadPart(ctx: RequestContext): Promise<Reply> {
     };
     s.parts.set(start, part);
     s.bytesUploaded += size;
+    if (start === s.hashedUpTo) void advanceHashing(ctx, s);
     return jsonReply(200, { part: partJson(part) });
   } finally {
     s.inFlight.delete(start);
@@ -339,14 +343,41 @@ export async function abortSession(ctx: RequestContext): Promise<Reply> {
   return { status: 204 };
 }
 
-function wholeFileSha1(dataPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha1');
-    createReadStream(dataPath, { highWaterMark: 1024 * 1024 })
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('base64')));
-  });
+/**
+ * Feeds the session's running whole-file SHA-1 with the stored parts that continue its prefix. It runs
+ * in the background after each stored part (reading back from the page cache), so that a commit does not
+ * have to read the whole file again.
+ */
+function advanceHashing(ctx: RequestContext, s: SessionRecord): Promise<void> {
+  const signal = ctx.env.signal;
+  const run = async (): Promise<void> => {
+    if (s.parts.get(s.hashedUpTo) === undefined || s.status !== 'open') return;
+    const fh = await open(s.dataPath, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(HASH_READ_BYTES);
+      for (let p = s.parts.get(s.hashedUpTo); p !== undefined && s.status === 'open' && !signal.aborted; p = s.parts.get(s.hashedUpTo)) {
+        for (let done = 0; done < p.size; ) {
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, p.size - done), p.offset + done);
+          if (bytesRead === 0) throw new Error('session data file is shorter than its parts');
+          s.prefixHash.update(buf.subarray(0, bytesRead));
+          done += bytesRead;
+        }
+        s.hashedUpTo += p.size;
+      }
+    } finally {
+      await fh.close();
+    }
+  };
+  // A failed run (e.g. the session was aborted and its file removed) leaves the prefix where it was.
+  s.hashing = s.hashing.then(run).catch(() => undefined);
+  return s.hashing;
+}
+
+/** The whole-file SHA-1 (base64) of a session whose parts cover the file. */
+async function wholeFileSha1(ctx: RequestContext, s: SessionRecord): Promise<string> {
+  await advanceHashing(ctx, s);
+  if (s.hashedUpTo !== s.fileSize) throw new Error(`could only hash ${s.hashedUpTo} of ${s.fileSize} bytes`);
+  return s.prefixHash.digest('base64');
 }
 
 function partsMismatch(message: string): BoxApiError {
@@ -459,7 +490,7 @@ async function commitLocked(ctx: RequestContext, s: SessionRecord, digestB64: st
     return { status: 202, headers: { 'retry-after': String(cp.retryAfterSeconds) } };
   }
 
-  s.wholeSha1 ??= wholeFileSha1(s.dataPath);
+  s.wholeSha1 ??= wholeFileSha1(ctx, s);
   const actual = await s.wholeSha1;
   if (actual !== digestB64) throw badRequest(`File digest was incorrect. Actual: ${actual} Expected: ${digestB64}`, 'digest_mismatch');
   if (s.status !== 'open') throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');

@@ -135,6 +135,7 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
         server.closeAllConnections();
         await stopped;
         await Promise.allSettled([...inFlight]);
+        await Promise.allSettled([...store.sessions.values()].map((s) => s.hashing));
         if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
       })();
       return closed;

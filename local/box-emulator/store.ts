@@ -1,5 +1,6 @@
 // The emulator's state: folders, files with their versions (bytes on disk), and upload sessions.
 import { randomBytes } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import path from 'node:path';
 import type { Principal } from './auth.ts';
 import { BoxApiError } from './errors.ts';
@@ -78,7 +79,13 @@ export interface SessionRecord {
   /** Serialises commits of one session. */
   commitLock: Promise<unknown>;
   committedFileId: string | undefined;
+  /** Whole-file SHA-1 (base64), once computed at commit. */
   wholeSha1: Promise<string> | undefined;
+  /** Running SHA-1 of the bytes [0, hashedUpTo), advanced in the background as parts arrive in order. */
+  prefixHash: Hash;
+  hashedUpTo: number;
+  /** The background hashing chain (one run at a time). */
+  hashing: Promise<void>;
 }
 
 export const ROOT_FOLDER_ID = '0';

@@ -71,6 +71,18 @@ describe('commit', () => {
     });
   });
 
+  it('computes the whole-file digest whatever order the parts arrived in', async () => {
+    const s = await createSession(box, SIZE, 'reverse.bin');
+    const parts: UploadPartJson[] = [];
+    for (const i of [4, 2, 3, 0, 1]) {
+      const start = i * PART;
+      parts[i] = (await putPart(box, s, data.subarray(start, Math.min(start + PART, SIZE)), start)).json.part;
+    }
+    const r = await commitSession(box, s, parts, sha1b64(data));
+    expect(r.status).toBe(201);
+    expect(r.json.entries[0].sha1).toBe(sha1hex(data));
+  });
+
   it('answers 400 parts_mismatch when a listed part is not on the server (Box message text)', async () => {
     const { s, parts } = await ready('pm.bin');
     const wrongId = parts.map((p, i) => (i === 2 ? { ...p, part_id: '00000000' } : p));
