@@ -52,6 +52,11 @@ export class TokenStore {
     return p;
   }
 
+  /** Who items seeded through the handle belong to: the first developer token's user. */
+  seedOwner(): Principal {
+    return this.principal('dev:0', 'Emulator Developer');
+  }
+
   /** The principal of the request's bearer token; 401 (with WWW-Authenticate) otherwise. */
   authenticate(req: IncomingMessage): { token: string; principal: Principal } {
     const auth = req.headers.authorization;

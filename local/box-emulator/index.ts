@@ -110,8 +110,7 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
       validateItemName(name, 'bad_request');
       if (store.folder(parentId) === undefined) throw new Error(`no folder ${parentId} in the emulator`);
       store.assertNameFree(parentId, name);
-      const owner = userMini({ key: 'dev:0', userId: '20000001', name: 'Emulator Developer', login: 'dev-0@emulator.box.test' });
-      return { id: store.createFolderRecord(name, parentId, owner).id };
+      return { id: store.createFolderRecord(name, parentId, userMini(tokens.seedOwner())).id };
     },
     readFileContent: (fileId: string) => readFile(latest(fileRecord(fileId)).path),
     fileContentPath: (fileId: string) => latest(fileRecord(fileId)).path,
