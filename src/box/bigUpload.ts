@@ -221,8 +221,10 @@ async function uploadParts(
     fail(userAborted() ? abortedError(options.signal) : error);
   }
   if (!sourceDone) {
-    // Stop the source (a Readable is destroyed by its iterator's return()).
-    await source.return?.().catch(() => undefined);
+    // Stop the source: destroy a Readable; ask any other iterator to finish, without waiting for it
+    // (a generator stuck in a read would never let return() settle).
+    releaseSource(file);
+    void source.return?.().catch(() => undefined);
   }
   await Promise.all(inFlight);
   if (firstError === undefined && userAborted()) firstError = abortedError(options.signal);

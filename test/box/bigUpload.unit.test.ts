@@ -2,6 +2,7 @@
 // back or fails at will: backpressure, bounded parts in flight, abort on failure, size checks.
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoxClient, DeveloperTokenAuth, type BoxError, type UploadProgress } from '../../src/box/index.ts';
 import { boxError, sendJson, startRawServer, type RawServer, type RecordedRequest } from './rawServer.ts';
@@ -138,6 +139,40 @@ describe('uploadBigFile engine', () => {
     const ranges = fake.server.requests.filter((r) => r.method === 'PUT').map((r) => r.headers['content-range']);
     expect(ranges).toEqual(Array.from({ length: 6 }, (_, i) => `bytes ${i * PART}-${Math.min((i + 1) * PART, fileSize) - 1}/${fileSize}`));
     expect(fake.maxInFlight).toBe(1);
+  });
+
+  it('slices one chunk spanning several parts into exact part buffers', async () => {
+    const fileSize = Math.floor(PART * 5.5);
+    const fake = await fakeBox({ fileSize });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const content = Buffer.alloc(fileSize);
+    for (let i = 0; i < fileSize; i++) content[i] = (i * 7) % 256;
+    await client.chunkedUploads.uploadBigFile(Readable.from([content]), 'f', fileSize, '0', { concurrency: 2 });
+    const puts = fake.server.requests.filter((r) => r.method === 'PUT').sort((a, b) => parseInt(String(a.headers['content-range']).slice(6)) - parseInt(String(b.headers['content-range']).slice(6)));
+    expect(puts).toHaveLength(6);
+    expect(Buffer.concat(puts.map((r) => r.body)).equals(content)).toBe(true);
+    const commit = fake.server.requests.find((r) => r.path.endsWith('/commit'))!;
+    expect(commit.headers.digest).toBe(`sha=${createHash('sha1').update(content).digest('base64')}`);
+    const sent = JSON.parse(commit.body.toString()) as { parts: Array<{ offset: number }> };
+    expect(sent.parts.map((p) => p.offset)).toEqual([0, 1, 2, 3, 4, 5].map((i) => i * PART));
+  });
+
+  it('a source that stalls does not keep a failed upload waiting', async () => {
+    const fileSize = PART * 4;
+    let puts = 0;
+    const fake = await fakeBox({ fileSize, onPart: (_req, res) => void (++puts === 1 && boxError(res, 403, 'forbidden')) });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const stalling: AsyncIterable<Uint8Array> = {
+      async *[Symbol.asyncIterator]() {
+        yield Buffer.alloc(PART);
+        await new Promise(() => undefined); // never yields again
+      },
+    };
+    const error = await rejection(client.chunkedUploads.uploadBigFile(stalling, 'f', fileSize, '0'));
+    expect(error.name).toBe('Box.Forbidden');
+    expect(fake.deleted).toHaveLength(1);
   });
 
   it('a source shorter or longer than fileSize fails with Box.SourceSizeMismatch and aborts the session', async () => {

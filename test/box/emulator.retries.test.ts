@@ -1,5 +1,6 @@
 // Retries, Retry-After, connection resets and token renewal, against the Box upload emulator.
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CcgAuth, contentRangeHeader, digestHeader, sha1Base64, sha1Hex } from '../../src/box/index.ts';
 import { MiB, rejection, startHarness, type Harness } from './emulatorHarness.ts';
@@ -57,6 +58,16 @@ describe('retries against the emulator', () => {
     expect(part).toMatchObject({ offset: 0, size: MiB, sha1: sha1Hex(body) });
     expect(box.stats().requests.uploadPart).toBe(2);
     expect((await client.chunkedUploads.getFileUploadSessionParts(session.id)).total_count).toBe(1);
+  });
+
+  it('uploadBigFile rides through a reset commit and a 500 on session creation', async () => {
+    const { box, client } = await start();
+    box.faults.inject({ operation: 'createSession', nth: 1, action: { type: 'status', status: 500 } });
+    box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'reset' } });
+    const content = randomBytes(2 * MiB + 9);
+    const file = await client.chunkedUploads.uploadBigFile(Readable.from([content]), 'ride.bin', content.length, '0');
+    expect(file.sha1).toBe(sha1Hex(content));
+    expect(box.stats().requests).toMatchObject({ createSession: 2, commit: 2, uploadPart: 3 });
   });
 
   it('resets on every attempt end as Box.NetworkError after maxAttempts', async () => {
