@@ -148,6 +148,9 @@ describe('ChunkedUploadsManager against the emulator: every operation', () => {
     expect(box.findFile('0', 'bad.bin')).toBeUndefined();
     const stale = await rejection(client.files.uploadFileVersion(a.id, { file: next, fileSize: next.length, ifMatch: 'stale-etag' }));
     expect(stale.name).toBe('Box.PreconditionFailed');
+    const short = await rejection(client.files.uploadFile({ parentFolderId: '0', fileName: 's.bin', file: Readable.from([Buffer.alloc(10)]), fileSize: 11 }));
+    expect(short.name).toBe('Box.SourceSizeMismatch');
+    expect(box.findFile('0', 's.bin')).toBeUndefined();
   });
 });
 

@@ -41,18 +41,17 @@ export async function startHarness(emulator: BoxEmulatorOptions = {}, client: Pa
     newClient,
     close: async () => {
       await Promise.all(clients.map((c) => c.close()));
-      // Workaround: the emulator's close() waits for its request handlers, and a part handler whose
-      // client disconnected before it started reading the body never settles (bodyChunks in
-      // local/box-emulator/http-util.ts waits for a 'close' event that already fired). Our clients
-      // cancel parts in flight on a fatal error or an abort, so bound the wait.
+      // The emulator's close() waits for its request handlers; our clients cancel parts in flight on
+      // a fatal error or an abort, so a handler that missed the disconnect would hang here (an early
+      // emulator version did). Fail fast and visibly instead of at the hook timeout.
       let timer: NodeJS.Timeout | undefined;
       const settled = await Promise.race([
         box.close().then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 3000))),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000))),
       ]);
       clearTimeout(timer);
-      if (!settled) console.warn('box emulator close() did not settle within 3 s (known emulator issue); continuing');
       await rm(dataDir, { recursive: true, force: true });
+      if (!settled) throw new Error('the box emulator did not close within 5 s (a request handler never settled)');
     },
   };
 }
