@@ -1,8 +1,8 @@
 // Retries, Retry-After, connection resets and token renewal, against the Box upload emulator.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CcgAuth, contentRangeHeader, digestHeader, sha1Base64, sha1Hex } from '../../src/box/index.ts';
+import { CcgAuth, JwtAuth, contentRangeHeader, digestHeader, sha1Base64, sha1Hex } from '../../src/box/index.ts';
 import { MiB, rejection, startHarness, type Harness } from './emulatorHarness.ts';
 
 let harness: Harness | undefined;
@@ -112,6 +112,21 @@ describe('CCG token renewal against the emulator', () => {
     const folder = await client.folders.createFolder('after-renewal', '0');
     expect(folder.name).toBe('after-renewal');
     expect(box.stats().requests).toMatchObject({ token: 2, createFolder: 2 });
+  });
+
+  it('JwtAuth: an RS256 assertion exchanged at the emulator, then a chunked upload as the enterprise', async () => {
+    const { box, newClient } = await start({ clientId: 'emu-client', clientSecret: 'emu-secret-123' });
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const client = newClient({
+      auth: JwtAuth.fromAppSettings({
+        boxAppSettings: { clientID: 'emu-client', clientSecret: 'emu-secret-123', appAuth: { publicKeyID: 'k1', privateKey } },
+        enterpriseID: '555',
+      }),
+    });
+    const content = randomBytes(MiB + 1);
+    const file = await client.chunkedUploads.uploadBigFile(Readable.from([content]), 'jwt.bin', content.length, '0');
+    expect(file.sha1).toBe(sha1Hex(content));
+    expect(box.stats().requests.token).toBe(1);
   });
 
   it('wrong client secret: Box.AuthFailed with the emulator\'s description, never the secret', async () => {
