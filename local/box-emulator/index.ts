@@ -77,8 +77,12 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   });
-  // Parts can be large and throttled: no whole-request timeout.
+  // Parts can be large and throttled: no whole-request timeout. Idle keep-alive connections live longer
+  // than clients keep them (undici 4 s, Node agents 5 s), so a client never reuses a socket the server
+  // is closing at that very moment.
   server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
