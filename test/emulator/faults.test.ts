@@ -170,6 +170,25 @@ describe('counters', () => {
   });
 });
 
+describe('request log', () => {
+  it('onRequest reports method, path, status and operation of each API request', async () => {
+    const seen: Array<{ method: string; path: string; status: number; operation: string | undefined }> = [];
+    const logged = await startBoxEmulator({ onRequest: (e) => seen.push(e) });
+    try {
+      await call(logged, 'GET', '/2.0/folders/0/items');
+      await call(logged, 'GET', '/2.0/files/9');
+      await call(logged, 'GET', '/2.0/nowhere');
+      expect(seen).toEqual([
+        { method: 'GET', path: '/2.0/folders/0/items', status: 200, operation: 'listFolderItems' },
+        { method: 'GET', path: '/2.0/files/9', status: 404, operation: 'getFile' },
+        { method: 'GET', path: '/2.0/nowhere', status: 404, operation: undefined },
+      ]);
+    } finally {
+      await logged.close();
+    }
+  });
+});
+
 describe('link shaping', () => {
   it('the bucket charges bytes / rate and only sleeps once the debt is noticeable', () => {
     let t = 1000;

@@ -240,6 +240,8 @@ describe('get, list parts, abort, log', () => {
     expect((await call(box, 'DELETE', s.session_endpoints.abort)).status).toBe(204);
     expectBoxError(await call(box, 'GET', s.session_endpoints.status), 404, 'not_found');
     expectBoxError(await putPart(box, s, bytes(PART), 0), 404, 'not_found');
+    expectBoxError(await call(box, 'GET', s.session_endpoints.list_parts), 404, 'not_found');
+    expectBoxError(await commitSession(box, s, [], sha1b64(Buffer.alloc(0))), 404, 'not_found');
     expect(box.listSessions().find((x) => x.id === s.id)?.status).toBe('aborted');
   });
 
