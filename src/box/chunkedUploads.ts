@@ -175,7 +175,7 @@ export class ChunkedUploadsManager {
           stored.sha1.toLowerCase() === sha1Hex(body)
         ) {
           this.#logger?.debug?.('box part already stored with the same bytes', { offset: stored.offset, size: stored.size });
-          return { part: stored };
+          return { part: stored, alreadyUploaded: true };
         }
       }
       throw error;

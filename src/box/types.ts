@@ -39,6 +39,11 @@ export interface UploadPart extends UploadPartMini {
 /** `UploadedPart`: the answer to a part upload. */
 export interface UploadedPart {
   part: UploadPart;
+  /**
+   * Set (true) only by this client, never by Box: the part was already stored with the same bytes
+   * (Box answered 416 range_overlaps_existing_part with a matching conflicting_part).
+   */
+  alreadyUploaded?: boolean;
 }
 
 /** `UploadParts`: one page of list-parts. */

@@ -188,7 +188,8 @@ describe('error rows mapped to classes', () => {
     expect(wrongSize).toMatchObject({ name: 'Box.RangeNotSatisfiable', status: 416 });
     const badDigest = await rejection(client.chunkedUploads.uploadFilePart(session.id, body, { digest: digestHeader(sha1Base64(Buffer.from('x'))), contentRange: contentRangeHeader(0, MiB, content.length) }));
     expect(badDigest).toMatchObject({ name: 'Box.PreconditionFailed', status: 412 });
-    await client.chunkedUploads.uploadFilePart(session.id, body, { digest, contentRange: contentRangeHeader(0, MiB, content.length) });
+    const fresh = await client.chunkedUploads.uploadFilePart(session.id, body, { digest, contentRange: contentRangeHeader(0, MiB, content.length) });
+    expect(fresh.alreadyUploaded).toBeUndefined();
     const other = randomBytes(MiB);
     const overlap = await rejection(client.chunkedUploads.uploadFilePart(session.id, other, { digest: digestHeader(sha1Base64(other)), contentRange: contentRangeHeader(0, MiB, content.length) }));
     expect(overlap).toMatchObject({ name: 'Box.RangeNotSatisfiable', status: 416, code: 'range_overlaps_existing_part' });
@@ -196,6 +197,7 @@ describe('error rows mapped to classes', () => {
     // The same bytes again (a re-run batch): the 416 resolves as the stored part.
     const again = await client.chunkedUploads.uploadFilePart(session.id, body, { digest, contentRange: contentRangeHeader(0, MiB, content.length) });
     expect(again.part).toMatchObject({ offset: 0, size: MiB, sha1: sha1Hex(body) });
+    expect(again.alreadyUploaded).toBe(true);
     const farOffset = await rejection(client.chunkedUploads.getFileUploadSessionParts(session.id, { offset: 10_001 }));
     expect(farOffset).toMatchObject({ name: 'Box.InvalidRequest', status: 400 });
   });

@@ -83,11 +83,12 @@ describe('retries against the emulator', () => {
     const session = await client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: content.length, fileName: 'stf.bin' });
     box.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'storeThenFail', status: 500 } });
     const body = content.subarray(MiB);
-    const { part } = await client.chunkedUploads.uploadFilePart(session.id, body, {
+    const { part, alreadyUploaded } = await client.chunkedUploads.uploadFilePart(session.id, body, {
       digest: digestHeader(sha1Base64(body)),
       contentRange: contentRangeHeader(MiB, MiB, content.length),
     });
     expect(part).toMatchObject({ offset: MiB, size: MiB, sha1: sha1Hex(body) });
+    expect(alreadyUploaded).toBe(true);
     expect(box.stats().requests.uploadPart).toBe(2);
   });
 });
