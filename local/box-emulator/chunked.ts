@@ -113,6 +113,7 @@ async function newSession(
     expiresAt: now + config.sessionTtlMs,
     status: 'open',
     parts: new Map(),
+    partIds: new Set(),
     bytesUploaded: 0,
     inFlight: new Map(),
     dataPath: store.sessionDataPath(id),

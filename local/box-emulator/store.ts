@@ -68,6 +68,8 @@ export interface SessionRecord {
   status: SessionStatus;
   /** Stored parts by offset. */
   parts: Map<number, PartRecord>;
+  /** Part ids handed out in this session (unique per session). */
+  partIds: Set<string>;
   bytesUploaded: number;
   /** Parts being received now: offset -> [end, settled promise]. */
   inFlight: Map<number, { end: number; done: Promise<void> }>;
@@ -137,10 +139,11 @@ export class Store {
   }
 
   newPartId(session: SessionRecord): string {
-    const used = new Set([...session.parts.values()].map((p) => p.part_id));
+    // Kept in a Set on the session: rebuilding one from the parts for each new part was O(n^2).
     let id: string;
     do id = randomBytes(4).toString('hex').toUpperCase();
-    while (used.has(id));
+    while (session.partIds.has(id));
+    session.partIds.add(id);
     return id;
   }
 
