@@ -18,7 +18,7 @@ import {
   BoxSourceSizeMismatchError,
 } from './errors.ts';
 import { contentRangeHeader, digestHeader, partCount } from './helpers.ts';
-import { abortableSleep, abortedError, type BoxLogger } from './http.ts';
+import { abortableSleep, abortedError, raceAbort, type BoxLogger } from './http.ts';
 import type { BoxFile, UploadPart, UploadSession } from './types.ts';
 
 export interface UploadProgress {
@@ -180,7 +180,7 @@ async function uploadParts(
     let partSha1 = createHash('sha1');
     let bytesRead = 0;
     while (firstError === undefined) {
-      const next = await raceAbortSignal(source.next(), signal);
+      const next = await raceAbort(source.next(), signal);
       if (next.done) {
         sourceDone = true;
         break;
@@ -230,24 +230,6 @@ async function uploadParts(
   if (firstError === undefined && userAborted()) firstError = abortedError(options.signal);
   if (firstError !== undefined) throw firstError;
   return { list: stored, sha1Base64: whole.digest('base64') };
-}
-
-function raceAbortSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortedError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortedError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 async function commitLoop(

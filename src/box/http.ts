@@ -204,7 +204,7 @@ export function abortedError(signal: AbortSignal | undefined, request?: string):
 }
 
 /** Waits for a promise, but rejects with Box.Aborted as soon as the signal fires. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) return Promise.reject(abortedError(signal));
   return new Promise<T>((resolve, reject) => {

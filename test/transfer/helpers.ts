@@ -48,20 +48,8 @@ export async function startTestS3(buckets: string[]): Promise<TestS3> {
   };
 }
 
-/** Deterministic pseudo-random bytes (xorshift), different for each seed. */
-export function testBytes(size: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+/** Deterministic pseudo-random bytes, different for each seed (shared with the emulator tests). */
+export { bytes as testBytes } from '../emulator/helpers.ts';
 
 let requests = 0;
 export function lambdaContext(remainingMs: () => number = () => 600_000): LambdaContextLike {
