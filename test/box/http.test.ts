@@ -253,7 +253,7 @@ describe('commit, parts and session URLs', () => {
     const s = await server((_req, res) => boxError(res, 416, 'range_overlaps_existing_part', { context_info: { conflicting_part: conflicting } }));
     const c = client(s.url);
     const headers = { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(4, 4, 12) };
-    expect(await c.chunkedUploads.uploadFilePart('SID', body, headers)).toEqual({ part: conflicting });
+    expect(await c.chunkedUploads.uploadFilePart('SID', body, headers)).toEqual({ part: conflicting, alreadyUploaded: true });
     expect(s.requests[0]?.headers['content-range']).toBe('bytes 4-7/12');
     expect(s.requests[0]?.headers['content-type']).toBe('application/octet-stream');
     conflicting = { part_id: 'P1', offset: 4, size: 4, sha1: sha1Hex(Buffer.from('zzzz')) };
