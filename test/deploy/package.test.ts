@@ -1,0 +1,323 @@
+// SLOW TEST (about 15-40 s on 2 cores): runs the real `osls package` (serverless-esbuild bundles the
+// six Lambdas, serverless-step-functions validates and compiles the state machine) on a temporary
+// copy of the project, offline: no AWS credentials, no ~/.aws, and every outgoing connection or DNS
+// lookup refused and recorded by test/deploy/no-network.mjs. It then checks the CloudFormation
+// template and loads the bundled handlers from the zips under Node 22, as Lambda would.
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { load } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluate } from './cfn.ts';
+import type { EvalContext } from './cfn.ts';
+import { readZip } from './zip.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const NODE22 = path.join(REPO, 'node_modules/.bin/node');
+const OSLS = path.join(REPO, 'node_modules/.bin/osls');
+const GUARD = fileURLToPath(new URL('./no-network.mjs', import.meta.url));
+
+const STAGE = 'ci';
+const REGION = 'eu-west-1';
+const PSEUDO = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': '123456789012' };
+
+/** What serverless.yml promises, per function key: memory, timeout, and the Task state that calls it. */
+const FUNCTIONS = {
+  prepare: { memory: 512, timeout: 60, state: 'Prepare' },
+  directUpload: { memory: 1024, timeout: 300, state: 'DirectUpload' },
+  uploadBatch: { memory: 3008, timeout: 900, state: 'UploadBatch' },
+  hashObject: { memory: 1769, timeout: 900, state: 'HashObject' },
+  commit: { memory: 512, timeout: 120, state: 'Commit' },
+  abortSession: { memory: 256, timeout: 30, state: 'AbortSession' },
+} as const;
+type FunctionKey = keyof typeof FUNCTIONS;
+const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
+const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
+
+// Copied to the temporary service folder: everything but these (node_modules is linked).
+const NOT_COPIED = new Set(['node_modules', '.git', 'tmp', '.serverless', '.esbuild', 'coverage']);
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation JSON is walked untyped */
+type Template = { Resources: Record<string, any>; Outputs: Record<string, any>; Conditions?: Record<string, unknown> };
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeout: number }): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { ...opts, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let tmp: string;
+let service: string;
+let artifacts: string;
+let netLog: string;
+let template: Template;
+let ctx: EvalContext;
+let packaged: Run;
+
+/** The environment of every child: no AWS credentials or config, a fresh HOME, the network guard. */
+function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('AWS_') || k.startsWith('SLS_') || k.startsWith('SERVERLESS_') || k === 'NODE_OPTIONS') continue;
+    if (k.startsWith('BOX_') || k.startsWith('TRANSFER_') || k === 'LOG_LEVEL') continue;
+    env[k] = v;
+  }
+  return {
+    ...env,
+    HOME: path.join(tmp, 'home'),
+    AWS_CONFIG_FILE: path.join(tmp, 'home/no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, 'home/no-aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    // `#!/usr/bin/env node` in node_modules/.bin scripts must find Node 22, not the machine's.
+    PATH: `${path.join(REPO, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+    NODE_OPTIONS: `--import=${pathToFileURL(GUARD).href}`,
+    NO_NETWORK_LOG: netLog,
+    ...extra,
+  };
+}
+
+function osls(args: string[]): Promise<Run> {
+  return run(NODE22, [OSLS, ...args, '--stage', STAGE, '--region', REGION], {
+    cwd: service,
+    env: offlineEnv(),
+    timeout: 240_000,
+  });
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 's3-to-box-deploy-'));
+  service = path.join(tmp, 'service');
+  artifacts = path.join(tmp, 'artifacts');
+  netLog = path.join(tmp, 'network-attempts.log');
+  await mkdir(path.join(tmp, 'home'), { recursive: true });
+  await writeFile(netLog, '');
+  await mkdir(service);
+  for (const entry of await readdir(REPO)) {
+    if (!NOT_COPIED.has(entry)) await cp(path.join(REPO, entry), path.join(service, entry), { recursive: true });
+  }
+  await symlink(path.join(REPO, 'node_modules'), path.join(service, 'node_modules'), 'dir');
+
+  packaged = await osls(['package', '--package', artifacts]);
+  if (packaged.code !== 0) throw new Error(`osls package failed (${packaged.code}):\n${packaged.stdout}\n${packaged.stderr}`);
+  template = JSON.parse(await readFile(path.join(artifacts, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  ctx = { pseudo: PSEUDO, conditions: template.Conditions ?? {} };
+}, 300_000);
+
+afterAll(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('osls package (slow: real packaging of serverless.yml, offline)', () => {
+  it('packages without credentials and without any network attempt', async () => {
+    expect(packaged.stdout + packaged.stderr).toContain('State machine "transfer" definition is valid');
+    expect(packaged.stdout + packaged.stderr).toContain('Service packaged');
+    expect(await readFile(netLog, 'utf8')).toBe('');
+    const files = await readdir(artifacts);
+    expect(files).toEqual(expect.arrayContaining(['cloudformation-template-update-stack.json', ...KEYS.map((k) => `${k}.zip`)]));
+  });
+
+  it('declares the six Lambdas on nodejs22.x / arm64 with their memory, timeouts and environment', () => {
+    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.map(([id]) => id).sort()).toEqual(KEYS.map(logicalId).sort());
+    for (const key of KEYS) {
+      const p = template.Resources[logicalId(key)].Properties;
+      expect(p.FunctionName).toBe(`s3-to-box-${STAGE}-${key}`);
+      expect(p.Handler).toBe(`functions/${key}.handler`);
+      expect(p.Runtime).toBe('nodejs22.x');
+      expect(p.Architectures).toEqual(['arm64']);
+      expect({ key, memory: p.MemorySize, timeout: p.Timeout }).toEqual({
+        key,
+        memory: FUNCTIONS[key].memory,
+        timeout: FUNCTIONS[key].timeout,
+      });
+      expect(p.Code.S3Key).toMatch(new RegExp(`/${key}\\.zip$`));
+      const env = evaluate(p.Environment.Variables, ctx) as Record<string, string>;
+      // No boxSecretArn given: the secret named by convention in the deployment's account and region.
+      expect(env).toEqual({
+        BOX_SECRET_ARN: `s3-to-box/${STAGE}/box`,
+        BOX_API_URL: '',
+        BOX_UPLOAD_URL: '',
+        LOG_LEVEL: 'info',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      expect(p.Role).toEqual({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] });
+    }
+  });
+
+  it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {
+    const machines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+    expect(machines.map(([id]) => id)).toEqual(['TransferStateMachine']);
+    const p = template.Resources.TransferStateMachine.Properties;
+    expect(p.StateMachineName).toBe(`s3-to-box-${STAGE}`);
+    expect(p.StateMachineType).toBe('STANDARD');
+    expect(p.TracingConfiguration).toEqual({ Enabled: true });
+    expect(p.LoggingConfiguration).toEqual({
+      Level: 'ERROR',
+      IncludeExecutionData: false,
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['TransferStateMachineLogGroup', 'Arn'] } } }],
+    });
+
+    const definition = JSON.parse(evaluate(p.DefinitionString, ctx) as string) as { States: Record<string, any> };
+    const tasks = new Map<string, any>();
+    const names: string[] = [];
+    const walk = (states: Record<string, any>): void => {
+      for (const [name, state] of Object.entries(states)) {
+        names.push(name);
+        if (state.Type === 'Task') tasks.set(name, state);
+        for (const branch of state.Branches ?? []) walk(branch.States);
+        if (state.ItemProcessor) walk(state.ItemProcessor.States);
+        if (state.Iterator) walk(state.Iterator.States);
+      }
+    };
+    walk(definition.States);
+
+    // The same states as statemachine/transfer.asl.yml, nothing lost or added in compilation.
+    const source = load(await readFile(path.join(REPO, 'statemachine/transfer.asl.yml'), 'utf8')) as { States: Record<string, any> };
+    const sourceNames: string[] = [];
+    const walkSource = (states: Record<string, any>): void => {
+      for (const [name, state] of Object.entries(states)) {
+        sourceNames.push(name);
+        for (const branch of state.Branches ?? []) walkSource(branch.States);
+        if (state.ItemProcessor) walkSource(state.ItemProcessor.States);
+      }
+    };
+    walkSource(source.States);
+    expect(names.sort()).toEqual(sourceNames.sort());
+
+    expect([...tasks.keys()].sort()).toEqual(KEYS.map((k) => FUNCTIONS[k].state).sort());
+    for (const key of KEYS) {
+      const task = tasks.get(FUNCTIONS[key].state);
+      expect(task.Resource).toBe(`GetAtt:${logicalId(key)}.Arn`);
+      const lambdaTimeout = template.Resources[logicalId(key)].Properties.Timeout as number;
+      expect(task.TimeoutSeconds, `${FUNCTIONS[key].state} TimeoutSeconds vs ${key} Timeout`).toBeGreaterThan(lambdaTimeout);
+    }
+
+    // The state machine's role may invoke exactly these six functions (and their versions).
+    const smRole = template.Resources[p.RoleArn['Fn::GetAtt'][0]];
+    const invoke = smRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement).filter((s: any) =>
+      [s.Action].flat().includes('lambda:InvokeFunction'),
+    );
+    const invoked = (evaluate(invoke.flatMap((s: any) => s.Resource), ctx) as string[]).filter((r) => !r.endsWith(':*'));
+    expect(invoked.sort()).toEqual(KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
+  });
+
+  it('gives the Lambdas read-only S3 access and GetSecretValue on the Box secret, nothing else', () => {
+    const role = template.Resources.IamRoleLambdaExecution;
+    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
+      Effect: string;
+      Action: string | string[];
+      Resource: string | string[];
+    }[];
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+    // Apart from those, only CloudWatch Logs and X-Ray (tracing).
+    expect(actions.filter((a) => !/^(s3|secretsmanager|logs|xray):/.test(a))).toEqual([]);
+
+    const s3 = statements.find((s) => [s.Action].flat().includes('s3:GetObject'));
+    expect([s3?.Resource].flat()).toEqual(['arn:aws:s3:::*/*']); // default sourceBuckets '*'
+    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect([secret?.Resource].flat()).toEqual([`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`]);
+  });
+
+  it('declares the state machine log group and outputs the state machine ARN', () => {
+    expect(template.Resources.TransferStateMachineLogGroup).toEqual({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { LogGroupName: `/aws/vendedlogs/states/s3-to-box-${STAGE}`, RetentionInDays: 30 },
+    });
+    expect(template.Outputs.TransferStateMachineArn.Value).toEqual({ Ref: 'TransferStateMachine' });
+  });
+
+  it('narrows the IAM resources to the buckets and secret given with --param', async () => {
+    const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/prod/box-AbCdEf`;
+    const printed = await osls(['print', '--format', 'json', `--param=sourceBuckets=exports-a,exports-b`, `--param=boxSecretArn=${secretArn}`]);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(await readFile(netLog, 'utf8')).toBe('');
+    const config = JSON.parse(printed.stdout) as { provider: any; resources: { Conditions: Record<string, unknown> } };
+    const c: EvalContext = { pseudo: PSEUDO, conditions: config.resources.Conditions };
+    const statements = evaluate(config.provider.iam.role.statements, c) as { Action: string[]; Resource: string | string[] }[];
+    const s3 = statements.find((s) => s.Action.includes('s3:GetObject'));
+    expect(s3?.Resource).toEqual(['arn:aws:s3:::exports-a/*', 'arn:aws:s3:::exports-b/*']);
+    const secret = statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
+    expect(secret?.Resource).toBe(secretArn);
+    expect((evaluate(config.provider.environment, c) as Record<string, string>).BOX_SECRET_ARN).toBe(secretArn);
+  });
+
+  it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {
+    const unzipped = path.join(tmp, 'unzipped');
+    for (const key of KEYS) {
+      const entries = readZip(await readFile(path.join(artifacts, `${key}.zip`)));
+      // Everything is bundled (the AWS SDK included): no node_modules, nothing else.
+      expect([...entries.keys()].sort()).toEqual([`functions/${key}.mjs`, `functions/${key}.mjs.map`]);
+      for (const [name, data] of entries) {
+        await mkdir(path.dirname(path.join(unzipped, key, name)), { recursive: true });
+        await writeFile(path.join(unzipped, key, name), data);
+      }
+    }
+
+    // A loopback stand-in for Box's abort endpoint, to see a bundled handler make a real Box call.
+    const seen: { method?: string; url?: string; auth?: string }[] = [];
+    const box = http.createServer((req, res) => {
+      seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => box.listen(0, '127.0.0.1', resolve));
+    const port = (box.address() as AddressInfo).port;
+
+    // Each handler is imported from its own unzipped folder, outside the project (no node_modules
+    // to fall back on), in a fresh Node 22 process, the way the Lambda runtime loads it.
+    const script = `
+      const dir = ${JSON.stringify(unzipped)};
+      const keys = ${JSON.stringify(KEYS)};
+      const out = {};
+      for (const key of keys) {
+        const mod = await import(new URL('file://' + dir + '/' + key + '/functions/' + key + '.mjs').href);
+        out[key] = typeof mod.handler;
+      }
+      const ctx = { awsRequestId: 'req-1', functionName: 'f', getRemainingTimeInMillis: () => 60000 };
+      const prepare = await import('file://' + dir + '/prepare/functions/prepare.mjs');
+      try { await prepare.handler({}, ctx); out.prepare = 'resolved'; } catch (e) { out.prepareError = e.name; }
+      const abort = await import('file://' + dir + '/abortSession/functions/abortSession.mjs');
+      const session = { id: 'S1', partSize: 8388608, totalParts: 3, endpoints: {
+        uploadPart: '', commit: '', listParts: '', status: '',
+        abort: 'http://127.0.0.1:${port}/api/2.0/files/upload_sessions/S1' } };
+      out.abort = await abort.handler({ transfer: { session }, error: { Error: 'Box.ServerError', Cause: 'test' } }, ctx);
+      console.log(JSON.stringify(out));
+    `;
+    const result = await run(NODE22, ['--input-type=module', '--enable-source-maps', '-e', script], {
+      cwd: tmp,
+      env: offlineEnv({ AWS_REGION: REGION, BOX_DEVELOPER_TOKEN: 'deploy-test-token', LOG_LEVEL: 'silent', NO_NETWORK_ALLOW_LOOPBACK: '1' }),
+      timeout: 60_000,
+    });
+    await new Promise<void>((resolve) => box.close(() => resolve()));
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(out).toEqual({
+      prepare: 'function',
+      directUpload: 'function',
+      uploadBatch: 'function',
+      hashObject: 'function',
+      commit: 'function',
+      abortSession: 'function',
+      prepareError: 'Transfer.InvalidInput',
+      abort: { aborted: true },
+    });
+    expect(seen).toEqual([{ method: 'DELETE', url: '/api/2.0/files/upload_sessions/S1', auth: 'Bearer deploy-test-token' }]);
+    expect(await readFile(netLog, 'utf8')).toBe('');
+  });
+});
