@@ -502,20 +502,7 @@ async function commitLocked(ctx: RequestContext, s: SessionRecord, digestB64: st
   let file: FileRecord;
   if (s.fileId === undefined) {
     store.assertNameFree(s.folderId, s.fileName);
-    file = {
-      id: store.newItemId(),
-      name: s.fileName,
-      parentId: s.folderId,
-      description: attrs.description ?? '',
-      versions: [],
-      createdAt: now,
-      modifiedAt: now,
-      contentCreatedAt: attrs.contentCreatedAt ?? attrs.contentModifiedAt ?? now,
-      contentModifiedAt: attrs.contentModifiedAt ?? now,
-      createdBy: user,
-      modifiedBy: user,
-      owner: user,
-    };
+    file = store.newFileRecord(s.fileName, s.folderId, attrs, user, []);
   } else {
     file = existing!;
     store.assertNameFree(s.folderId, s.fileName, file.id);

@@ -127,21 +127,7 @@ export async function uploadFile(ctx: RequestContext): Promise<Reply> {
     const attrs = uploadAttributes(upload.attributes);
     const version = await storeVersion(ctx, upload);
     const user = userMini(principalOf(ctx));
-    const now = Date.now();
-    const file: FileRecord = {
-      id: store.newItemId(),
-      name,
-      parentId,
-      description: attrs.description ?? '',
-      versions: [version],
-      createdAt: now,
-      modifiedAt: now,
-      contentCreatedAt: attrs.contentCreatedAt ?? attrs.contentModifiedAt ?? now,
-      contentModifiedAt: attrs.contentModifiedAt ?? now,
-      createdBy: user,
-      modifiedBy: user,
-      owner: user,
-    };
+    const file: FileRecord = store.newFileRecord(name, parentId, attrs, user, [version]);
     store.files.set(file.id, file);
     return filesReply(ctx, file);
   } finally {

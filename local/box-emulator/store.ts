@@ -131,6 +131,31 @@ export class Store {
     return String(this.nextItemId++);
   }
 
+  /** A new file record (not yet stored) with Box's dates: content dates from the upload's attributes. */
+  newFileRecord(
+    name: string,
+    parentId: string,
+    attrs: { contentCreatedAt?: number; contentModifiedAt?: number; description?: string },
+    user: BoxUserMini,
+    versions: VersionRecord[],
+  ): FileRecord {
+    const now = Date.now();
+    return {
+      id: this.newItemId(),
+      name,
+      parentId,
+      description: attrs.description ?? '',
+      versions,
+      createdAt: now,
+      modifiedAt: now,
+      contentCreatedAt: attrs.contentCreatedAt ?? attrs.contentModifiedAt ?? now,
+      contentModifiedAt: attrs.contentModifiedAt ?? now,
+      createdBy: user,
+      modifiedBy: user,
+      owner: user,
+    };
+  }
+
   newSessionId(): string {
     let id: string;
     do id = randomBytes(16).toString('hex').toUpperCase();
