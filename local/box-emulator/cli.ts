@@ -2,18 +2,14 @@
 // `node local/box-emulator/cli.ts --port 8088 --token dev-token`. Runs until SIGINT/SIGTERM.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
+import { parseSize } from '../cli/options.ts';
 import { startBoxEmulator } from './index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from './types.ts';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
-
-/** "8MiB", "50MB", "1048576" -> bytes. */
+/** "8MiB", "50MB", "1048576" -> bytes, and more than zero (part sizes, bandwidth). */
 export function parseByteSize(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
-  const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
-  if (m === null || unit === undefined) throw new InvalidArgumentError(`not a size: ${value} (e.g. 8MiB, 50MB, 1048576)`);
-  const bytes = Math.round(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new InvalidArgumentError(`not a positive size: ${value}`);
+  const bytes = parseSize(value);
+  if (bytes <= 0) throw new InvalidArgumentError(`not a positive size: ${value}`);
   return bytes;
 }
 

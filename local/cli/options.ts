@@ -4,6 +4,9 @@ import { InvalidArgumentError } from 'commander';
 const UNITS: Record<string, number> = {
   '': 1,
   b: 1,
+  k: 1e3,
+  m: 1e6,
+  g: 1e9,
   kb: 1e3,
   mb: 1e6,
   gb: 1e9,
