@@ -235,11 +235,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect([secret?.Resource].flat()).toEqual([`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`]);
   });
 
-  it('declares the state machine log group and outputs the state machine ARN', () => {
+  it('declares the log groups (state machine and Lambdas) and outputs the state machine ARN', () => {
     expect(template.Resources.TransferStateMachineLogGroup).toEqual({
       Type: 'AWS::Logs::LogGroup',
       Properties: { LogGroupName: `/aws/vendedlogs/states/s3-to-box-${STAGE}`, RetentionInDays: 30 },
     });
+    for (const key of KEYS) {
+      const id = logicalId(key).replace(/LambdaFunction$/, 'LogGroup');
+      expect(template.Resources[id].Properties).toEqual({ LogGroupName: `/aws/lambda/s3-to-box-${STAGE}-${key}`, RetentionInDays: 30 });
+    }
     expect(template.Outputs.TransferStateMachineArn.Value).toEqual({ Ref: 'TransferStateMachine' });
   });
 
