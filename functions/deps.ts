@@ -7,6 +7,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
 import type { BoxClientLike } from '../src/transfer/boxPort.ts';
+import type { TransferProgressEvent } from '../src/transfer/deps.ts';
 import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
@@ -19,6 +20,8 @@ export interface HandlerDeps {
   box: () => Promise<BoxClientLike>;
   logger?: Logger;
   settings?: Partial<TransferSettings>;
+  /** Progress inside invocations, for a local display; unset in AWS. */
+  onProgress?: (event: TransferProgressEvent) => void;
 }
 
 type Env = Record<string, string | undefined>;

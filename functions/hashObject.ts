@@ -12,6 +12,7 @@ export function makeHashObjectHandler(deps: DepsSource): TaskHandler<HashObjectE
     (event, d, context) =>
       hashSlice(d.s3, event.transfer.source, event.hash, {
         settings: d.settings,
+        onProgress: d.onProgress,
         remainingMs:
           typeof context?.getRemainingTimeInMillis === 'function'
             ? () => context.getRemainingTimeInMillis()

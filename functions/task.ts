@@ -43,7 +43,7 @@ export function makeTask<E, R>(
     const hd = typeof depsSource === 'function' ? depsSource() : depsSource;
     fallbackLogger ??= createJsonLogger();
     const logger = (hd.logger ?? fallbackLogger).child({ task, requestId: context.awsRequestId, ...fields(event) });
-    const deps: TransferDeps = { s3: hd.s3, box: hd.box, settings: resolveSettings(hd.settings), logger };
+    const deps: TransferDeps = { s3: hd.s3, box: hd.box, settings: resolveSettings(hd.settings), logger, onProgress: hd.onProgress };
     const started = Date.now();
     try {
       const result = await core(event, deps, context);

@@ -6,7 +6,8 @@ import type { HandlerDeps } from '../../functions/deps.ts';
 import type { TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
 import type { LogLevel } from '../../src/transfer/logger.ts';
-import { startTransfer } from '../runner/index.ts';
+import type { TransferProgressEvent } from '../../src/transfer/deps.ts';
+import { readDefinitionFile, startTransfer } from '../runner/index.ts';
 import type { TransferEvent } from '../runner/index.ts';
 import { createProgressDisplay, formatBytes } from './progress.ts';
 import type { ProgressDisplay, ProgressUpdate } from './progress.ts';
@@ -20,21 +21,43 @@ export interface RunOptions {
   verbose?: boolean;
 }
 
-/** The runner's events as display updates (Map iterations report through batch-done, not state names). */
-export function progressUpdateFor(e: TransferEvent): ProgressUpdate | undefined {
-  switch (e.type) {
-    case 'prepared':
-      return { kind: 'plan', mode: e.mode, totalBytes: e.size, totalParts: e.totalParts, partSize: e.partSize };
-    case 'batch-done':
-      return { kind: 'parts', parts: e.parts, bytes: e.bytes };
-    case 'hash-progress':
-      return { kind: 'hash', offset: e.bytes };
-    case 'commit-wait':
-      return { kind: 'commit-wait', seconds: e.seconds, attempts: e.attempts };
-    case 'state-entered':
-      return e.index === undefined ? { kind: 'state', name: e.state } : undefined;
-    default:
-      return undefined;
+/** The top-level states of the definition: the state line shows these, not the branches inside the Parallel. */
+export function topLevelStates(): Set<string> {
+  return new Set(Object.keys(readDefinitionFile()['States'] as Record<string, unknown>));
+}
+
+/**
+ * Turns what the runner and the handlers report into display updates. Parts are counted from the
+ * handlers' per-part progress, once per offset (a retried batch re-reports parts it already sent).
+ */
+export class ProgressFeed {
+  readonly #partsSeen = new Set<number>();
+  readonly #topLevel: Set<string>;
+
+  constructor(topLevel: Set<string> = topLevelStates()) {
+    this.#topLevel = topLevel;
+  }
+
+  fromRunner(e: TransferEvent): ProgressUpdate | undefined {
+    switch (e.type) {
+      case 'prepared':
+        return { kind: 'plan', mode: e.mode, totalBytes: e.size, totalParts: e.totalParts, partSize: e.partSize };
+      case 'hash-progress':
+        return { kind: 'hash', offset: e.bytes };
+      case 'commit-wait':
+        return { kind: 'commit-wait', seconds: e.seconds, attempts: e.attempts };
+      case 'state-entered':
+        return this.#topLevel.has(e.state) ? { kind: 'state', name: e.state } : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  fromHandlers(e: TransferProgressEvent): ProgressUpdate | undefined {
+    if (e.type === 'hashed') return { kind: 'hash', offset: e.offset };
+    if (this.#partsSeen.has(e.offset)) return undefined;
+    this.#partsSeen.add(e.offset);
+    return { kind: 'parts', parts: 1, bytes: e.size };
   }
 }
 
@@ -63,7 +86,11 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   const fromEnv = depsFromEnv(opts.env);
   fromEnv.s3.destroy();
   const s3 = opts.s3 ?? new S3Client({ ...s3ConfigFromEnv(opts.env), region: opts.env.AWS_REGION ?? 'us-east-1' });
-  const deps: HandlerDeps = { ...fromEnv, s3, logger };
+  const feed = new ProgressFeed();
+  const show = (update: ProgressUpdate | undefined) => {
+    if (update) display.update(update);
+  };
+  const deps: HandlerDeps = { ...fromEnv, s3, logger, onProgress: (e) => show(feed.fromHandlers(e)) };
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -73,8 +100,7 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
       deps,
       signal: controller.signal,
       onEvent: (e) => {
-        const update = progressUpdateFor(e);
-        if (update) display.update(update);
+        show(feed.fromRunner(e));
         const note = noteFor(e);
         if (note && !opts.quiet) display.log(note);
       },

@@ -4,6 +4,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createSHA1 } from 'hash-wasm';
 import type { HashProgress, SourceObject } from './contract.ts';
+import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
 import { readRange } from './s3source.ts';
 
@@ -11,6 +12,8 @@ export interface HashSliceOptions {
   settings: Pick<TransferSettings, 'hashChunkBytes' | 'hashReadAhead' | 'hashSliceBytes' | 'hashSafetyMarginMs'>;
   /** Milliseconds left before the invocation's deadline (Lambda's context.getRemainingTimeInMillis). */
   remainingMs: () => number;
+  /** Told the bytes hashed so far after each chunk (a local progress display). */
+  onProgress?: ((event: TransferProgressEvent) => void) | undefined;
 }
 
 const noop = (): void => {};
@@ -59,6 +62,7 @@ export async function hashSlice(
       hasher.update(bytes);
       offset += bytes.byteLength;
       hashedAny = true;
+      opts.onProgress?.({ type: 'hashed', offset, size: source.size });
     }
   } finally {
     controller.abort();

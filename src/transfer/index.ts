@@ -1,7 +1,7 @@
 // The transfer domain: everything the Lambdas in functions/ call.
 export type * from './contract.ts';
 export type { BoxClientLike } from './boxPort.ts';
-export type { TransferDeps } from './deps.ts';
+export type { TransferDeps, TransferProgressEvent } from './deps.ts';
 export * from './errors.ts';
 export { validateTransferInput, defaultFileName, inputSchema } from './input.ts';
 export { DEFAULT_SETTINGS, resolveSettings, settingsFromEnv } from './settings.ts';

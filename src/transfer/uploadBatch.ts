@@ -47,8 +47,10 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
     }
     // The client resolves a 416 overlap whose stored part has the same SHA-1 as a success; it marks
     // those (a retried batch) so they can be counted.
-    if ((result as { alreadyUploaded?: unknown }).alreadyUploaded === true) alreadyUploaded++;
+    const already = (result as { alreadyUploaded?: unknown }).alreadyUploaded === true;
+    if (already) alreadyUploaded++;
     bytes += part.size;
+    deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
   });
 
   log.info('batch uploaded', { parts: parts.length, bytes, alreadyUploaded, firstPart: parts[0]?.index });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOnConflict, parsePositiveInt, parseS3Url, parseSize } from '../../local/cli/options.ts';
 import { ProgressTotals, formatBytes } from '../../local/cli/progress.ts';
-import { progressUpdateFor } from '../../local/cli/run.ts';
+import { ProgressFeed, topLevelStates } from '../../local/cli/run.ts';
 import { lambdaEnvFor, transferInputFor } from '../../local/cli/transfer.ts';
 
 describe('option parsers', () => {
@@ -64,27 +64,30 @@ describe('transfer command wiring', () => {
 });
 
 describe('progress', () => {
-  it('adds up parts, hashing and commit waits from the runner events', () => {
+  it('adds up parts (once per offset), hashing and commit waits from the runner and the handlers', () => {
     const totals = new ProgressTotals(0);
-    const events = [
-      { type: 'prepared', mode: 'chunked', size: 3 * 2 ** 20, totalParts: 3, partSize: 2 ** 20, batches: 2, partsPerBatch: 2, concurrency: 4 },
-      { type: 'batch-done', batch: 0, parts: 2, bytes: 2 * 2 ** 20, alreadyUploaded: 0 },
-      { type: 'hash-progress', bytes: 2 ** 20, size: 3 * 2 ** 20, done: false, via: 'computed', invocations: 1 },
-      { type: 'batch-done', batch: 1, parts: 1, bytes: 2 ** 20, alreadyUploaded: 0 },
-      { type: 'commit-wait', seconds: 3, waitMs: 3000, attempts: 1, waitedSeconds: 3 },
-      { type: 'state-entered', state: 'Commit', stateType: 'Task' },
-      { type: 'state-entered', state: 'UploadBatch', stateType: 'Task', index: 1 },
-    ] as const;
-    for (const e of events) {
-      const u = progressUpdateFor(e);
+    const feed = new ProgressFeed(topLevelStates());
+    const MiB = 2 ** 20;
+    const apply = (u: ReturnType<ProgressFeed['fromRunner']>) => {
       if (u) totals.apply(u);
-    }
+    };
+    apply(feed.fromRunner({ type: 'prepared', mode: 'chunked', size: 3 * MiB, totalParts: 3, partSize: MiB, batches: 2, partsPerBatch: 2, concurrency: 4 }));
+    apply(feed.fromRunner({ type: 'state-entered', state: 'UploadAndHash', stateType: 'Parallel' }));
+    apply(feed.fromHandlers({ type: 'part-uploaded', offset: 0, size: MiB, alreadyUploaded: false }));
+    apply(feed.fromHandlers({ type: 'part-uploaded', offset: MiB, size: MiB, alreadyUploaded: false }));
+    // A retried batch reports its parts again: they are not counted twice.
+    apply(feed.fromHandlers({ type: 'part-uploaded', offset: 0, size: MiB, alreadyUploaded: true }));
+    apply(feed.fromHandlers({ type: 'hashed', offset: MiB, size: 3 * MiB }));
+    apply(feed.fromRunner({ type: 'state-entered', state: 'HashObject', stateType: 'Task' }));
+    apply(feed.fromHandlers({ type: 'part-uploaded', offset: 2 * MiB, size: MiB, alreadyUploaded: false }));
+    apply(feed.fromRunner({ type: 'commit-wait', seconds: 3, waitMs: 3000, attempts: 1, waitedSeconds: 3 }));
     expect(totals.totalParts).toBe(3);
     expect(totals.partsDone).toBe(3);
-    expect(totals.bytesDone).toBe(3 * 2 ** 20);
-    expect(totals.hashed).toBe(2 ** 20);
+    expect(totals.bytesDone).toBe(3 * MiB);
+    expect(totals.hashed).toBe(MiB);
     expect(totals.commitWaitedSeconds).toBe(3);
-    expect(totals.state).toBe('Commit'); // Map iterations do not take over the state line
+    // States inside the Parallel's branches do not take over the state line.
+    expect(totals.state).toBe('UploadAndHash');
     expect(totals.line(1000)).toContain('parts 3/3 (3.0 MiB/3.0 MiB, 3.0 MiB/s)');
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(1.5 * 2 ** 30)).toBe('1.50 GiB');

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { makeTaskHandlers } from '../../functions/index.ts';
+import type { TransferProgressEvent } from '../../src/transfer/deps.ts';
 import type { HandlerDeps } from '../../functions/index.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import type {
@@ -38,8 +39,14 @@ const settings: Partial<TransferSettings> = {
   partsMismatchRetrySeconds: 1,
 };
 
-function handlersWith(extra: Partial<TransferSettings> = {}) {
-  const deps: HandlerDeps = { s3: s3.s3, box: async () => client, logger: silentLogger, settings: { ...settings, ...extra } };
+function handlersWith(extra: Partial<TransferSettings> = {}, onProgress?: HandlerDeps['onProgress']) {
+  const deps: HandlerDeps = {
+    s3: s3.s3,
+    box: async () => client,
+    logger: silentLogger,
+    settings: { ...settings, ...extra },
+    ...(onProgress ? { onProgress } : {}),
+  };
   return makeTaskHandlers(deps);
 }
 
@@ -131,11 +138,15 @@ describe('chunked transfer', () => {
     const bytes = testBytes(size, 11);
     await s3.put(BUCKET, 'exports/ümlaut and spaces.bin', bytes);
     const folder = await emu.createFolder('chunked-main');
-    const r = await runTransfer({
-      source: { bucket: BUCKET, key: 'exports/ümlaut and spaces.bin' },
-      destination: { folderId: folder.id },
-      options: { concurrency: 6, partsPerBatch: 4 },
-    });
+    const progress: TransferProgressEvent[] = [];
+    const r = await runTransfer(
+      {
+        source: { bucket: BUCKET, key: 'exports/ümlaut and spaces.bin' },
+        destination: { folderId: folder.id },
+        options: { concurrency: 6, partsPerBatch: 4 },
+      },
+      handlersWith({}, (e) => progress.push(e)),
+    );
     const { transfer } = r.prepared;
     expect(r.prepared.mode).toBe('chunked');
     expect(transfer.session).toMatchObject({ partSize: PART, totalParts: 13 });
@@ -159,6 +170,13 @@ describe('chunked transfer', () => {
     const file = emu.getFile(r.output.file.id)!;
     expect(Date.parse(file.content_modified_at)).toBe(Date.parse(transfer.source.lastModified.replace(/\.\d{3}Z$/, 'Z')));
     expect(emu.stats().maxPartsInFlight).toBeLessThanOrEqual(6);
+    // Progress inside invocations (a local display's feed): every part once, hashing up to the end.
+    const parts = progress.filter((e) => e.type === 'part-uploaded');
+    expect(parts.map((e) => e.offset).sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i * PART));
+    expect(parts.reduce((n, e) => n + e.size, 0)).toBe(size);
+    const hashed = progress.filter((e) => e.type === 'hashed').map((e) => e.offset);
+    expect(hashed).toEqual([...hashed].sort((a, b) => a - b));
+    expect(hashed.at(-1)).toBe(size);
   });
 
   it('a retried batch and a part stored-then-500 are both safe', async () => {
