@@ -148,4 +148,21 @@ describe('createJsonLogger', () => {
     expect(Object.keys(entry)).not.toContain('clientSecret');
     expect(Object.keys(entry)).not.toContain('Authorization');
   });
+
+  it('takes its level from LOG_LEVEL, where silent turns it off', () => {
+    const saved = process.env.LOG_LEVEL;
+    try {
+      const lines: string[] = [];
+      process.env.LOG_LEVEL = 'silent';
+      createJsonLogger({ write: (l) => lines.push(l) }).error('not shown');
+      process.env.LOG_LEVEL = 'warn';
+      const warnOnly = createJsonLogger({ write: (l) => lines.push(l) });
+      warnOnly.info('not shown either');
+      warnOnly.warn('shown');
+      expect(lines.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['shown']);
+    } finally {
+      if (saved === undefined) delete process.env.LOG_LEVEL;
+      else process.env.LOG_LEVEL = saved;
+    }
+  });
 });
