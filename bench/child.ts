@@ -1,0 +1,222 @@
+// One measurement in its own process, so that no run's memory or JIT state pollutes another's.
+// The parent (bench/run.ts) keeps the servers (emulator, s3rver); this process is the client side only.
+//   node bench/child.ts '<job as JSON>'   ->   the last stdout line is the result as JSON
+// Modules are imported per job, so an uploader's peak RSS includes only its own code.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Job, JobResult, MemoryPeaks } from './jobs.ts';
+
+/** Peaks of process.memoryUsage(), sampled; maxRSS comes from the kernel (getrusage) at the end. */
+function startMemorySampler(): () => MemoryPeaks {
+  const peaks = { heapUsedBytes: 0, arrayBuffersBytes: 0, externalBytes: 0 };
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    peaks.heapUsedBytes = Math.max(peaks.heapUsedBytes, m.heapUsed);
+    peaks.arrayBuffersBytes = Math.max(peaks.arrayBuffersBytes, m.arrayBuffers);
+    peaks.externalBytes = Math.max(peaks.externalBytes, m.external);
+  };
+  const timer = setInterval(sample, 20);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return { ...peaks, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  };
+}
+
+/** Wall time and this process's CPU time (user + system) of one operation. */
+async function measured<T>(operation: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number }> {
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const value = await operation();
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+async function runJob(job: Job): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
+  switch (job.kind) {
+    case 'idle': {
+      // The floor: the uploader's modules loaded and a client built, nothing sent.
+      if (job.uploader === 'sdk') {
+        const { sdkClient } = await import('./sdk.ts');
+        sdkClient(job.target);
+      } else {
+        const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
+        await new BoxClient({ auth: new DeveloperTokenAuth(job.target.token), apiUrl: job.target.apiUrl, uploadUrl: job.target.uploadUrl }).close();
+      }
+      return { ms: 0 };
+    }
+    case 'upload': {
+      if (job.uploader === 'sdk') {
+        const { sdkClient } = await import('./sdk.ts');
+        const client = sdkClient(job.target);
+        const { value: file, ms, cpuMs } = await measured(() => client.chunkedUploads.uploadBigFile(createReadStream(job.file), job.name, job.size, '0'));
+        return { ms, cpuMs, fileId: file.id, sha1: file.sha1 ?? '' };
+      }
+      const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
+      const client = new BoxClient({ auth: new DeveloperTokenAuth(job.target.token), apiUrl: job.target.apiUrl, uploadUrl: job.target.uploadUrl });
+      try {
+        const { value: file, ms, cpuMs } = await measured(() =>
+          client.chunkedUploads.uploadBigFile(createReadStream(job.file), job.name, job.size, '0', { concurrency: job.concurrency }),
+        );
+        return { ms, cpuMs, fileId: file.id, sha1: file.sha1 };
+      } finally {
+        await client.close();
+      }
+    }
+    case 'pipeline':
+      return runPipeline(job);
+    case 'hash-cpu':
+      return runHashCpu(job);
+    case 'hash-s3':
+      return runHashS3(job);
+  }
+}
+
+/** The whole state machine through the local runner; the Lambdas run in this process, S3 and Box in the parent. */
+async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
+  const { runTransfer, localS3Client } = await import('../local/runner/index.ts');
+  const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
+  const { silentLogger } = await import('../src/transfer/index.ts');
+  const s3 = localS3Client(job.s3Endpoint);
+  const box = new BoxClient({ auth: new DeveloperTokenAuth(job.target.token), apiUrl: job.target.apiUrl, uploadUrl: job.target.uploadUrl });
+  const marks: Record<string, number> = {};
+  try {
+    const started = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const output = await runTransfer(
+      {
+        source: { bucket: job.bucket, key: job.key },
+        destination: { folderId: '0', fileName: job.name },
+        onConflict: 'fail',
+        options: { concurrency: job.concurrency },
+      },
+      {
+        deps: { s3, box: async () => box, logger: silentLogger },
+        onEvent: (e) => {
+          const at = performance.now() - started;
+          if (e.type === 'prepared') marks.preparedMs = at;
+          else if (e.type === 'batch-done') marks.partsDoneMs = at; // the last one wins
+          else if (e.type === 'hash-progress' && e.done) marks.hashDoneMs = at;
+        },
+      },
+    );
+    const ms = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, fileId: output.file.id, sha1: output.file.sha1, marks, parts: output.parts, mode: output.mode };
+  } finally {
+    await box.close();
+    s3.destroy();
+  }
+}
+
+/**
+ * SHA-1 of the same bytes three ways, in-process, 8 MiB updates (the HashObject read size):
+ * node:crypto; hash-wasm in one go; hash-wasm saved and reloaded into a fresh hasher every
+ * `sliceBytes` (what the HashObject loop does between invocations). All three digests must agree.
+ */
+async function runHashCpu(job: Extract<Job, { kind: 'hash-cpu' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
+  const { createSHA1 } = await import('hash-wasm');
+  const { generatedBytes } = await import('../local/runner/index.ts');
+  const CHUNK = 8 * 1024 * 1024;
+  // A pool of distinct 8 MiB chunks reused in turn: the data stream is `size` bytes without holding them all.
+  const pool: Buffer[] = [];
+  for await (const chunk of generatedBytes(Math.min(job.size, 64 * 1024 * 1024), 'hash-bench', CHUNK)) pool.push(chunk);
+  const chunks = Math.ceil(job.size / CHUNK);
+  const chunkAt = (i: number): Buffer => {
+    const c = pool[i % pool.length]!;
+    const left = job.size - i * CHUNK;
+    return left >= c.length ? c : c.subarray(0, left);
+  };
+  const marks: Record<string, number> = {};
+  const digests: Record<string, string> = {};
+
+  let t = performance.now();
+  const node = createHash('sha1');
+  for (let i = 0; i < chunks; i++) node.update(chunkAt(i));
+  digests.node = node.digest('hex');
+  marks.nodeCryptoMs = performance.now() - t;
+
+  t = performance.now();
+  const wasm = await createSHA1();
+  wasm.init();
+  for (let i = 0; i < chunks; i++) wasm.update(chunkAt(i));
+  digests.wasm = wasm.digest('hex');
+  marks.hashWasmMs = performance.now() - t;
+
+  t = performance.now();
+  let state: Uint8Array | undefined;
+  let reloads = 0;
+  let sinceSave = 0;
+  let hasher = await createSHA1();
+  hasher.init();
+  for (let i = 0; i < chunks; i++) {
+    const c = chunkAt(i);
+    hasher.update(c);
+    sinceSave += c.length;
+    if (sinceSave >= job.sliceBytes && i < chunks - 1) {
+      // An invocation ends: save the state; the next one starts from a fresh hasher.
+      state = hasher.save();
+      hasher = await createSHA1();
+      hasher.init();
+      hasher.load(state);
+      reloads++;
+      sinceSave = 0;
+    }
+  }
+  digests.wasmResumed = hasher.digest('hex');
+  marks.hashWasmResumedMs = performance.now() - t;
+  marks.reloads = reloads;
+  const agree = digests.node === digests.wasm && digests.node === digests.wasmResumed;
+  return { ms: marks.nodeCryptoMs, marks, sha1: agree ? (digests.node ?? '') : `DISAGREE ${JSON.stringify(digests)}` };
+}
+
+/** The HashObject code path (hashSlice: ranged GETs with read-ahead, hash-wasm) over the s3rver object. */
+async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
+  const { localS3Client } = await import('../local/runner/index.ts');
+  const { hashSlice, pinSource, openObjectStream, DEFAULT_SETTINGS } = await import('../src/transfer/index.ts');
+  const s3 = localS3Client(job.s3Endpoint);
+  try {
+    const source = await pinSource(s3, { bucket: job.bucket, key: job.key });
+    const marks: Record<string, number> = {};
+    // Reading alone (one GetObject stream, no hashing): what s3rver can serve.
+    let t = performance.now();
+    let read = 0;
+    for await (const chunk of await openObjectStream(s3, source)) read += (chunk as Buffer).length;
+    marks.readOnlyMs = performance.now() - t;
+    if (read !== source.size) throw new Error(`read ${read} of ${source.size} bytes`);
+    // One GetObject stream into node:crypto.
+    t = performance.now();
+    const node = createHash('sha1');
+    for await (const chunk of await openObjectStream(s3, source)) node.update(chunk as Buffer);
+    const nodeSha1 = node.digest('base64');
+    marks.nodeStreamMs = performance.now() - t;
+    // hashSlice, one invocation over the whole object (the default when the deadline allows).
+    t = performance.now();
+    const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, { settings: DEFAULT_SETTINGS, remainingMs: () => 15 * 60_000 });
+    marks.hashSliceMs = performance.now() - t;
+    if (!progress.done || progress.sha1 === undefined) throw new Error('hashSlice did not finish in one invocation');
+    const sha1 = Buffer.from(progress.sha1, 'base64').toString('hex');
+    return { ms: marks.hashSliceMs, marks, sha1: nodeSha1 === progress.sha1 ? sha1 : `DISAGREE node ${nodeSha1} hashSlice ${progress.sha1}` };
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '') as Job;
+  const stop = startMemorySampler();
+  const result = await runJob(job);
+  const memory = stop();
+  const usage = process.resourceUsage();
+  const processCpuMs = (usage.userCPUTime + usage.systemCPUTime) / 1000;
+  process.stdout.write(`\n${JSON.stringify({ ...result, memory, processCpuMs } satisfies JobResult)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench child failed: ${error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error)}\n`);
+    process.exit(1);
+  },
+);

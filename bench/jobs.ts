@@ -1,0 +1,88 @@
+// What the parent asks a child process to measure, what comes back, and how a child is run.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { machineCpuTimes, otherCores } from './load.ts';
+import type { EmulatorTarget } from './sdk.ts';
+
+export type Uploader = 'ours' | 'sdk';
+
+export type Job =
+  | { kind: 'idle'; uploader: Uploader; target: EmulatorTarget }
+  | { kind: 'upload'; uploader: Uploader; concurrency?: number; target: EmulatorTarget; file: string; size: number; name: string }
+  | { kind: 'pipeline'; target: EmulatorTarget; s3Endpoint: string; bucket: string; key: string; name: string; concurrency: number }
+  | { kind: 'hash-cpu'; size: number; sliceBytes: number }
+  | { kind: 'hash-s3'; s3Endpoint: string; bucket: string; key: string };
+
+export interface MemoryPeaks {
+  /** Peak resident set size of the child (getrusage maxrss). */
+  maxRssBytes: number;
+  /** Sampled peaks (every 20 ms) of process.memoryUsage(). */
+  heapUsedBytes: number;
+  arrayBuffersBytes: number;
+  externalBytes: number;
+}
+
+export interface JobResult {
+  /** Wall time of the measured operation inside the child (imports and process start excluded). */
+  ms: number;
+  /** CPU time (user + system) of this process during the operation. */
+  cpuMs?: number;
+  fileId?: string;
+  /** Hex SHA-1 as the uploader (Box) reported it, or the digest computed. */
+  sha1?: string;
+  parts?: number;
+  mode?: string;
+  marks?: Record<string, number>;
+  memory: MemoryPeaks;
+  /** CPU time of the whole child process, start-up included. */
+  processCpuMs: number;
+}
+
+/** A child's result, and what the parent saw while it ran. */
+export interface Measured {
+  result: JobResult;
+  /** CPU time of the parent (the servers) while the child ran. */
+  serverCpuMs: number;
+  /** Cores used by processes other than the bench's during the child's life. */
+  otherCores: number;
+}
+
+/** runChild, plus the parent's CPU time and the machine's other load over the child's life. */
+export async function runMeasured(job: Job): Promise<Measured> {
+  const machineBefore = machineCpuTimes();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await runChild(job);
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const serverCpuMs = (cpu.user + cpu.system) / 1000;
+  return { result, serverCpuMs, otherCores: otherCores(machineBefore, machineCpuTimes(), serverCpuMs + result.processCpuMs, wallMs) };
+}
+
+const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+
+/** Runs one job in a fresh Node process (the same Node as the parent); rejects with its stderr on failure. */
+export function runChild(job: Job): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CHILD, JSON.stringify(job)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`${job.kind} child exited with ${code}: ${err.trim().slice(-2000)}`));
+        return;
+      }
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as JobResult);
+      } catch {
+        reject(new Error(`${job.kind} child printed no result: ${out.slice(-500)} ${err.slice(-500)}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,338 @@
+// `npm run bench`: our uploadBigFile against the official box-node-sdk@10's, on a loopback link and a
+// WAN-like shaped link of the Box emulator; memory of each uploader at two file sizes; the whole
+// pipeline through the local runner; the resumable hash against node:crypto. Every measurement runs
+// in its own child process (bench/child.ts); the servers stay in this one. Every uploaded file is
+// downloaded back and its SHA-1 compared with the source's: a mismatch stops the bench with exit 1.
+// Prints the tables and writes BENCHMARKS.md (unless --no-write).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startBoxEmulator } from '../local/box-emulator/index.ts';
+import type { BoxEmulator, BoxEmulatorOptions } from '../local/box-emulator/index.ts';
+import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
+import { downloadedSha1, writeSourceFile } from './data.ts';
+import type { SourceFile } from './data.ts';
+import { runChild, runMeasured } from './jobs.ts';
+import type { Job, JobResult, Uploader } from './jobs.ts';
+import { renderReport } from './report.ts';
+import type { BenchResults, Contestant, HashRun, MachineInfo, PipelineRun, Settings, Shape, UploadRun } from './report.ts';
+import { MiB, fixed, mib, mibPerSecond, parseSize, sizeLabel } from './stats.ts';
+import type { EmulatorTarget } from './sdk.ts';
+
+const HELP = `npm run bench [-- options]
+
+  --size SIZE         file size of the upload comparison and the pipeline (default 256MiB)
+  --memory-size SIZE  the second, larger file size of the memory comparison (default 4 x --size)
+  --repeat N          runs per measurement (default 3)
+  --quick             --size 64MiB --repeat 1 (a smoke run; do not quote its numbers)
+  --latency-ms MS     WAN-like shape: latency added to every request (default 30)
+  --bandwidth SIZE    WAN-like shape: cap per connection, per second (default 32MiB)
+  --out FILE          where to write the report (default BENCHMARKS.md at the project root)
+  --no-write          print only
+`;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 0 } as const;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function settingsFromArgs(argv: string[]): Settings & { out: string | undefined } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      size: { type: 'string' },
+      'memory-size': { type: 'string' },
+      repeat: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'latency-ms': { type: 'string' },
+      bandwidth: { type: 'string' },
+      out: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const size = values.size !== undefined ? parseSize(values.size) : values.quick ? 64 * MiB : 256 * MiB;
+  const repeat = values.repeat !== undefined ? Number(values.repeat) : values.quick ? 1 : 3;
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${values.repeat}`);
+  const latencyMs = values['latency-ms'] !== undefined ? Number(values['latency-ms']) : 30;
+  if (!(latencyMs >= 0)) throw new Error(`--latency-ms must be >= 0, got ${values['latency-ms']}`);
+  if (size < 20_000_000) throw new Error('--size must be at least 20,000,000 bytes (Box chunked uploads start there)');
+  return {
+    size,
+    memorySize: values['memory-size'] !== undefined ? parseSize(values['memory-size']) : 4 * size,
+    repeat,
+    latencyMs,
+    bandwidthBytesPerSecond: values.bandwidth !== undefined ? parseSize(values.bandwidth) : 32 * MiB,
+    concurrencies: [1, 4, 8],
+    hashSliceBytes: 64 * MiB,
+    commit202: COMMIT_202,
+    argv,
+    out: values['no-write'] ? undefined : path.resolve(ROOT, values.out ?? 'BENCHMARKS.md'),
+  };
+}
+
+async function machineInfo(): Promise<MachineInfo> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const flags = /^flags\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? '';
+  const sdk = JSON.parse(await readFile(path.join(ROOT, 'node_modules/box-node-sdk/package.json'), 'utf8')) as { version: string };
+  return {
+    loadAverageAtStart: os.loadavg(),
+    cpu: model,
+    cores: os.availableParallelism(),
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    shaNi: /\bsha_ni\b/.test(flags),
+    date: new Date().toISOString(),
+    sdkVersion: sdk.version,
+  };
+}
+
+function targetOf(box: BoxEmulator): EmulatorTarget {
+  return { apiUrl: box.url, uploadUrl: box.uploadUrl, token: box.token };
+}
+
+class IntegrityFailure extends Error {
+  override name = 'Bench.IntegrityFailure';
+}
+
+/** Fails the bench unless both the SHA-1 Box reported and the SHA-1 of the downloaded bytes are the source's. */
+async function verify(what: string, target: EmulatorTarget, result: JobResult, size: number, sha1: string, scratch: string): Promise<void> {
+  if (result.fileId === undefined) throw new IntegrityFailure(`${what}: no file id came back`);
+  if (result.sha1 !== sha1) throw new IntegrityFailure(`${what}: Box reported SHA-1 ${result.sha1}, the source's is ${sha1}`);
+  const downloaded = await downloadedSha1(target, result.fileId, size, scratch);
+  if (downloaded !== sha1) throw new IntegrityFailure(`${what}: the downloaded file's SHA-1 is ${downloaded}, the source's is ${sha1}`);
+}
+
+function contestants(settings: Settings): Contestant[] {
+  return [
+    { key: 'sdk', label: 'box-node-sdk uploadBigFile (sequential)', uploader: 'sdk' },
+    ...settings.concurrencies.map((c): Contestant => ({ key: `ours-c${c}`, label: `ours, concurrency ${c}`, uploader: 'ours', concurrency: c })),
+  ];
+}
+
+let uploadCounter = 0;
+
+async function measureUpload(
+  box: BoxEmulator,
+  shape: string,
+  who: Contestant,
+  source: SourceFile,
+  rep: number,
+  scratch: string,
+): Promise<UploadRun> {
+  const target = targetOf(box);
+  const name = `bench-${shape}-${who.key}-${++uploadCounter}.bin`;
+  const job: Job = {
+    kind: 'upload',
+    uploader: who.uploader,
+    ...(who.concurrency !== undefined ? { concurrency: who.concurrency } : {}),
+    target,
+    file: source.path,
+    size: source.size,
+    name,
+  };
+  box.resetStats();
+  const { result, serverCpuMs, otherCores } = await runMeasured(job);
+  const stats = box.stats();
+  await verify(`${who.label} (${shape}, ${sizeLabel(source.size)}, run ${rep})`, target, result, source.size, source.sha1, scratch);
+  const run: UploadRun = {
+    shape,
+    contestant: who.key,
+    size: source.size,
+    rep,
+    ms: result.ms,
+    mibPerSecond: mibPerSecond(source.size, result.ms),
+    memory: result.memory,
+    clientCpuMs: result.cpuMs ?? Number.NaN,
+    serverCpuMs,
+    otherCores,
+    maxPartsInFlight: stats.maxPartsInFlight,
+    partRequests: stats.requests.uploadPart ?? 0,
+    commitRequests: stats.requests.commit ?? 0,
+  };
+  log(
+    `  [${shape} ${sizeLabel(source.size)} #${rep}] ${who.label.padEnd(42)} ${fixed(run.mibPerSecond).padStart(7)} MiB/s  ` +
+      `CPU s uploader ${fixed(run.clientCpuMs / 1000, 2)} emulator ${fixed(run.serverCpuMs / 1000, 2)}  other load ${fixed(run.otherCores, 2)} cores  peak RSS ${mib(run.memory.maxRssBytes)}  parts in flight <= ${run.maxPartsInFlight}  commits ${run.commitRequests}  verified`,
+  );
+  return run;
+}
+
+async function uploadComparison(settings: Settings, source: SourceFile, scratch: string): Promise<{ shapes: Shape[]; runs: UploadRun[] }> {
+  const shapes: Shape[] = [
+    { key: 'loopback', label: 'loopback, unshaped', latencyMs: 0 },
+    {
+      key: 'wan',
+      label: `WAN-like: +${settings.latencyMs} ms per request, ${mib(settings.bandwidthBytesPerSecond)}/s per connection`,
+      latencyMs: settings.latencyMs,
+      bandwidthBytesPerSecond: settings.bandwidthBytesPerSecond,
+    },
+  ];
+  const runs: UploadRun[] = [];
+  for (const shape of shapes) {
+    log(`\nupload comparison, ${shape.label}, ${sizeLabel(source.size)}, ${settings.repeat} run(s) each`);
+    const options: BoxEmulatorOptions = {
+      commitProcessing: settings.commit202,
+      ...(shape.latencyMs > 0 ? { latencyMs: shape.latencyMs } : {}),
+      ...(shape.bandwidthBytesPerSecond !== undefined ? { bandwidthBytesPerSecond: shape.bandwidthBytesPerSecond } : {}),
+    };
+    const box = await startBoxEmulator(options);
+    try {
+      // Round-robin over the contestants in each repeat, so that drift of the machine hits all of them alike.
+      for (let rep = 1; rep <= settings.repeat; rep++) {
+        for (const who of contestants(settings)) runs.push(await measureUpload(box, shape.key, who, source, rep, scratch));
+      }
+    } finally {
+      await box.close();
+    }
+  }
+  return { shapes, runs };
+}
+
+async function memoryComparison(settings: Settings, big: SourceFile, scratch: string): Promise<{ idle: Record<Uploader, JobResult['memory']>; runs: UploadRun[] }> {
+  log(`\nmemory: idle processes, then ${sizeLabel(big.size)} uploads on loopback (one run each)`);
+  const box = await startBoxEmulator({ commitProcessing: settings.commit202 });
+  try {
+    const target = targetOf(box);
+    const idle = {
+      sdk: (await runChild({ kind: 'idle', uploader: 'sdk', target })).memory,
+      ours: (await runChild({ kind: 'idle', uploader: 'ours', target })).memory,
+    };
+    log(`  idle: sdk ${mib(idle.sdk.maxRssBytes)}, ours ${mib(idle.ours.maxRssBytes)}`);
+    const runs: UploadRun[] = [];
+    for (const who of contestants(settings)) runs.push(await measureUpload(box, 'loopback', who, big, 1, scratch));
+    return { idle, runs };
+  } finally {
+    await box.close();
+  }
+}
+
+async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ pipeline: PipelineRun[]; hash: HashRun[] }> {
+  log(`\nwhole pipeline through the local runner (s3rver + emulator on loopback), ${sizeLabel(settings.size)}`);
+  const bucket = 'bench';
+  const key = 'exports/pipeline.bin';
+  const s3 = await startLocalS3({ buckets: [bucket] });
+  const box = await startBoxEmulator({ commitProcessing: settings.commit202 });
+  const pipeline: PipelineRun[] = [];
+  const hash: HashRun[] = [];
+  try {
+    const object = await putGeneratedObject(s3.client, { bucket, key, size: settings.size });
+    const target = targetOf(box);
+    for (let rep = 1; rep <= settings.repeat; rep++) {
+      box.resetStats();
+      const { result, serverCpuMs, otherCores } = await runMeasured({
+        kind: 'pipeline',
+        target,
+        s3Endpoint: s3.endpoint,
+        bucket,
+        key,
+        name: `pipeline-${rep}.bin`,
+        concurrency: 8,
+      });
+      const stats = box.stats();
+      await verify(`pipeline (run ${rep})`, target, result, settings.size, object.sha1, scratch);
+      const run: PipelineRun = {
+        rep,
+        size: settings.size,
+        ms: result.ms,
+        mibPerSecond: mibPerSecond(settings.size, result.ms),
+        marks: result.marks ?? {},
+        parts: result.parts ?? 0,
+        memory: result.memory,
+        clientCpuMs: result.cpuMs ?? Number.NaN,
+        serverCpuMs,
+        otherCores,
+        maxPartsInFlight: stats.maxPartsInFlight,
+      };
+      pipeline.push(run);
+      log(
+        `  [pipeline #${rep}] ${fixed(run.mibPerSecond)} MiB/s, ${fixed(run.ms / 1000, 2)} s; parts done at ${fixed((run.marks.partsDoneMs ?? NaN) / 1000, 2)} s, ` +
+          `hash done at ${fixed((run.marks.hashDoneMs ?? NaN) / 1000, 2)} s; other load ${fixed(run.otherCores, 2)} cores; peak RSS ${mib(run.memory.maxRssBytes)}; verified`,
+      );
+    }
+
+    log(`\nhashing: the HashObject code path (hashSlice) over the s3rver object, ${sizeLabel(settings.size)}`);
+    for (let rep = 1; rep <= settings.repeat; rep++) {
+      const { result: r, otherCores } = await runMeasured({ kind: 'hash-s3', s3Endpoint: s3.endpoint, bucket, key });
+      if (r.sha1 !== object.sha1) throw new IntegrityFailure(`hash over s3rver: got ${r.sha1}, the object's SHA-1 is ${object.sha1}`);
+      hash.push({ kind: 's3', rep, size: settings.size, marks: r.marks ?? {}, otherCores });
+      log(
+        `  [hash-s3 #${rep}] hashSlice ${fixed(mibPerSecond(settings.size, r.marks?.hashSliceMs ?? NaN))} MiB/s, ` +
+          `node:crypto on one GetObject stream ${fixed(mibPerSecond(settings.size, r.marks?.nodeStreamMs ?? NaN))} MiB/s, ` +
+          `read only ${fixed(mibPerSecond(settings.size, r.marks?.readOnlyMs ?? NaN))} MiB/s`,
+      );
+    }
+  } finally {
+    await box.close();
+    await s3.close();
+  }
+
+  const hashBytes = settings.memorySize;
+  log(`\nhashing in memory: node:crypto vs hash-wasm vs hash-wasm saved/loaded every ${sizeLabel(settings.hashSliceBytes)}, ${sizeLabel(hashBytes)}`);
+  for (let rep = 1; rep <= settings.repeat; rep++) {
+    const { result: r, otherCores } = await runMeasured({ kind: 'hash-cpu', size: hashBytes, sliceBytes: settings.hashSliceBytes });
+    if (r.sha1 === undefined || r.sha1.startsWith('DISAGREE')) throw new IntegrityFailure(`in-memory hashes disagree: ${r.sha1}`);
+    hash.push({ kind: 'cpu', rep, size: hashBytes, marks: r.marks ?? {}, otherCores });
+    const m = r.marks ?? {};
+    log(
+      `  [hash-cpu #${rep}] node:crypto ${fixed(mibPerSecond(hashBytes, m.nodeCryptoMs ?? NaN))} MiB/s, hash-wasm ${fixed(mibPerSecond(hashBytes, m.hashWasmMs ?? NaN))} MiB/s, ` +
+        `resumed x${m.reloads ?? 0} ${fixed(mibPerSecond(hashBytes, m.hashWasmResumedMs ?? NaN))} MiB/s; digests agree`,
+    );
+  }
+  return { pipeline, hash };
+}
+
+async function main(): Promise<void> {
+  const settings = settingsFromArgs(process.argv.slice(2));
+  const started = Date.now();
+  const machine = await machineInfo();
+  log(`s3-to-box bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 's3-to-box-bench-'));
+  try {
+    log(`writing source files (${sizeLabel(settings.size)}, ${sizeLabel(settings.memorySize)}) in ${scratch}`);
+    const source = await writeSourceFile(scratch, settings.size, `bench-${settings.size}`);
+    const big = await writeSourceFile(scratch, settings.memorySize, `bench-${settings.memorySize}`);
+
+    const upload = await uploadComparison(settings, source, scratch);
+    const memory = await memoryComparison(settings, big, scratch);
+    await rm(big.path, { force: true });
+    const { pipeline, hash } = await pipelineAndHash(settings, scratch);
+
+    const results: BenchResults = {
+      settings,
+      machine: { ...machine, loadAverageAtEnd: os.loadavg() },
+      contestants: contestants(settings),
+      shapes: upload.shapes,
+      uploads: upload.runs,
+      memory,
+      pipeline,
+      hash,
+      totalSeconds: (Date.now() - started) / 1000,
+    };
+    const report = renderReport(results);
+    process.stdout.write(`\n${report.text}\n`);
+    if (settings.out !== undefined) {
+      await writeFile(settings.out, report.markdown);
+      log(`\nwrote ${path.relative(process.cwd(), settings.out) || settings.out}`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`\nBENCH FAILED: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    process.exit(1);
+  },
+);

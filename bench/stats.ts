@@ -1,0 +1,68 @@
+// Small numeric helpers and formats for the bench tables.
+export const MiB = 1024 * 1024;
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function min(values: number[]): number {
+  return values.length === 0 ? Number.NaN : Math.min(...values);
+}
+
+export function max(values: number[]): number {
+  return values.length === 0 ? Number.NaN : Math.max(...values);
+}
+
+export function mibPerSecond(bytes: number, ms: number): number {
+  return bytes / MiB / (ms / 1000);
+}
+
+/** "123.4" (or "n/a"). */
+export function fixed(value: number, digits = 1): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+/** "median (min-max)" of a sample, or just the value for one run. */
+export function spread(values: number[], digits = 1): string {
+  if (values.length <= 1) return fixed(values[0] ?? Number.NaN, digits);
+  return `${fixed(median(values), digits)} (${fixed(min(values), digits)}–${fixed(max(values), digits)})`;
+}
+
+export function mib(bytes: number, digits = 0): string {
+  return `${fixed(bytes / MiB, digits)} MiB`;
+}
+
+/** 268435456 -> "256 MiB", 1073741824 -> "1 GiB", otherwise bytes. */
+export function sizeLabel(bytes: number): string {
+  if (bytes % (1024 * MiB) === 0) return `${bytes / (1024 * MiB)} GiB`;
+  if (bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  return `${bytes} B`;
+}
+
+/** Parses 256MiB, 1GiB, 64MB, 1048576. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*$/i.exec(text);
+  if (m === null) throw new Error(`not a size: ${text} (e.g. 256MiB, 1GiB, 64MB, 1048576)`);
+  const unit = (m[2] ?? '').toLowerCase().replace(/b$/, '');
+  const factors: Record<string, number> = { '': 1, k: 1e3, ki: 1024, m: 1e6, mi: MiB, g: 1e9, gi: 1024 * MiB };
+  const factor = factors[unit];
+  if (factor === undefined) throw new Error(`not a size unit: ${text}`);
+  const bytes = Math.round(Number(m[1]) * factor);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`not a positive size: ${text}`);
+  return bytes;
+}
+
+/** A plain-text table with aligned columns (for the terminal); the markdown one is `markdownTable`. */
+export function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
