@@ -198,16 +198,16 @@ async function uploadComparison(settings: Settings, source: SourceFile, scratch:
   return { shapes, runs };
 }
 
-async function memoryComparison(settings: Settings, big: SourceFile, scratch: string): Promise<{ idle: Record<Uploader, JobResult['memory']>; runs: UploadRun[] }> {
-  log(`\nmemory: idle processes, then ${sizeLabel(big.size)} uploads on loopback (one run each)`);
+async function memoryComparison(settings: Settings, big: SourceFile, scratch: string): Promise<{ idle: Record<Uploader, JobResult['memory'][]>; runs: UploadRun[] }> {
+  log(`\nmemory: idle processes (${settings.repeat} each), then ${sizeLabel(big.size)} uploads on loopback (one run each)`);
   const box = await startBoxEmulator({ commitProcessing: settings.commit202 });
   try {
     const target = targetOf(box);
-    const idle = {
-      sdk: (await runChild({ kind: 'idle', uploader: 'sdk', target })).memory,
-      ours: (await runChild({ kind: 'idle', uploader: 'ours', target })).memory,
-    };
-    log(`  idle: sdk ${mib(idle.sdk.maxRssBytes)}, ours ${mib(idle.ours.maxRssBytes)}`);
+    const idle: Record<Uploader, JobResult['memory'][]> = { sdk: [], ours: [] };
+    for (let rep = 1; rep <= settings.repeat; rep++) {
+      for (const uploader of ['sdk', 'ours'] as const) idle[uploader].push((await runChild({ kind: 'idle', uploader, target })).memory);
+    }
+    log(`  idle RSS: sdk ${idle.sdk.map((m) => mib(m.maxRssBytes)).join(', ')}; ours ${idle.ours.map((m) => mib(m.maxRssBytes)).join(', ')}`);
     const runs: UploadRun[] = [];
     for (const who of contestants(settings)) runs.push(await measureUpload(box, 'loopback', who, big, 1, scratch));
     return { idle, runs };
