@@ -129,6 +129,9 @@ export function depsFromEnv(env: Env = process.env): HandlerDeps {
     const auth = await loadBoxAuth(env);
     return new BoxClient({
       auth,
+      // A Retry-After longer than this is not slept inside the Lambda (whose timeout is short):
+      // the error goes to the state machine, whose Retry waits instead.
+      retry: { maxRetryAfterMs: 30_000 },
       ...(env.BOX_API_URL ? { apiUrl: env.BOX_API_URL } : {}),
       ...(env.BOX_UPLOAD_URL ? { uploadUrl: env.BOX_UPLOAD_URL } : {}),
       logger: boxLogger(logger.child({ component: 'box' })),

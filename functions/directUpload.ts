@@ -1,4 +1,4 @@
-// DirectUpload Lambda: PrepareResult (mode 'direct') -> TransferOutput.
+// DirectUpload Lambda: PrepareResult (mode 'direct'; the state machine adds executionId) -> TransferOutput.
 import type { PrepareResult, TransferOutput } from '../src/transfer/contract.ts';
 import { directUpload } from '../src/transfer/direct.ts';
 import { defaultDeps } from './deps.ts';

@@ -5,14 +5,26 @@ import { defaultDeps } from './deps.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
+/**
+ * The state machine passes `{ input, executionId }` (the execution's input and its id, for the logs);
+ * a direct invocation may pass the TransferInput itself.
+ */
+export function transferInputOf(event: unknown): unknown {
+  if (typeof event === 'object' && event !== null && 'input' in event && 'executionId' in event && Object.keys(event).length === 2) {
+    return (event as { input: unknown }).input;
+  }
+  return event;
+}
+
 export function makePrepareHandler(deps: DepsSource): TaskHandler<unknown, PrepareResult> {
   return makeTask<unknown, PrepareResult>(
     'Prepare',
     deps,
-    (event, d) => prepareTransfer(event, d),
+    (event, d) => prepareTransfer(transferInputOf(event), d),
     (event) => {
-      const src = (event as { source?: { bucket?: unknown; key?: unknown } } | undefined)?.source;
-      return { bucket: src?.bucket, key: src?.key };
+      const src = (transferInputOf(event) as { source?: { bucket?: unknown; key?: unknown } } | undefined)?.source;
+      const executionId = (event as { executionId?: unknown } | undefined)?.executionId;
+      return { executionId: typeof executionId === 'string' ? executionId : undefined, bucket: src?.bucket, key: src?.key };
     },
     (r) => ({ mode: r.mode, sessionId: r.transfer.session?.id, batches: r.batches.length, size: r.transfer.source.size }),
   );

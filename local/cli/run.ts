@@ -85,12 +85,19 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   const logger = createJsonLogger({ level, write: (line) => display.log(line) });
   const fromEnv = depsFromEnv(opts.env);
   fromEnv.s3.destroy();
+  // Remember the Box client once the Lambdas built one, to close its keep-alive pool at the end.
+  let boxClient: { close?: () => Promise<void> } | undefined;
+  const box: HandlerDeps['box'] = async () => {
+    const client = await fromEnv.box();
+    boxClient = client as { close?: () => Promise<void> };
+    return client;
+  };
   const s3 = opts.s3 ?? new S3Client({ ...s3ConfigFromEnv(opts.env), region: opts.env.AWS_REGION ?? 'us-east-1' });
   const feed = new ProgressFeed();
   const show = (update: ProgressUpdate | undefined) => {
     if (update) display.update(update);
   };
-  const deps: HandlerDeps = { ...fromEnv, s3, logger, onProgress: (e) => show(feed.fromHandlers(e)) };
+  const deps: HandlerDeps = { ...fromEnv, box, s3, logger, onProgress: (e) => show(feed.fromHandlers(e)) };
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -109,8 +116,7 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   } finally {
     display.stop();
     // Let the process exit promptly: close the Box client's keep-alive pool if one was built.
-    const box = (await fromEnv.box().catch(() => undefined)) as { close?: () => Promise<void> } | undefined;
-    await box?.close?.().catch(() => undefined);
+    await boxClient?.close?.().catch(() => undefined);
     if (!opts.s3) s3.destroy();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

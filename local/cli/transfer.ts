@@ -28,7 +28,13 @@ export function lambdaEnvFor(opts: TransferCommandOptions, base: Record<string, 
     BOX_API_URL: opts.boxApiUrl,
     BOX_UPLOAD_URL: opts.boxUploadUrl,
   };
-  if (opts.boxToken) env.BOX_DEVELOPER_TOKEN = opts.boxToken;
+  if (opts.boxToken) {
+    // What is given on the command line wins over credentials in the environment.
+    env.BOX_DEVELOPER_TOKEN = opts.boxToken;
+    delete env.BOX_SECRET_ARN;
+    delete env.BOX_CLIENT_ID;
+    delete env.BOX_CLIENT_SECRET;
+  }
   if (opts.s3Endpoint) {
     env.S3_ENDPOINT = opts.s3Endpoint;
     env.S3_FORCE_PATH_STYLE = 'true';

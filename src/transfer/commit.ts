@@ -11,11 +11,12 @@ import { partRange } from './plan.ts';
 
 const PAGE = 1000;
 
-/** Every part Box holds for the session, sorted by offset (list-parts, 1000 per page). */
+/** Every part Box holds for the session, sorted by offset (list-parts, up to 1000 per page). */
 export async function listAllParts(box: BoxClientLike, session: SessionRef): Promise<UploadPartLike[]> {
   const parts: UploadPartLike[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await box.chunkedUploads.getFileUploadSessionPartsByUrl(session.endpoints.listParts, { offset, limit: PAGE });
+  // `offset` counts parts; advance by what the page held, so a short page never skips any.
+  for (;;) {
+    const page = await box.chunkedUploads.getFileUploadSessionPartsByUrl(session.endpoints.listParts, { offset: parts.length, limit: PAGE });
     parts.push(...page.entries);
     if (page.entries.length === 0 || parts.length >= page.total_count) break;
   }

@@ -1,69 +1,48 @@
-// DirectUpload: objects below 20,000,000 bytes (zero included) go through Box's direct upload,
-// streamed from S3 (pinned version) with the same conflict policy as chunked sessions. Each try
-// opens a fresh stream, so a conflict retry re-reads the object rather than holding it in memory.
+// DirectUpload: objects below 20,000,000 bytes (zero included) go through Box's direct upload with
+// the same conflict policy as chunked sessions. The object (pinned version) is read once into memory
+// (at most 20 MB) and hashed first, so Box checks the bytes against Content-MD5 (the SHA-1) before it
+// creates anything: a corrupted body is refused instead of landing in Box.
 import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
 import { BoxIntegrityError } from '../box/errors.ts';
 import type { BoxFileLike } from './boxPort.ts';
 import { transferOutput } from './commit.ts';
 import { withConflictPolicy } from './conflict.ts';
 import type { TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
-import { openObjectStream } from './s3source.ts';
-
-function hashingTap(hash: Hash): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-}
+import { SourceChangedError } from './errors.ts';
+import { readRange } from './s3source.ts';
 
 export async function directUpload(transfer: TransferContext, deps: TransferDeps): Promise<TransferOutput> {
   const { source, destination } = transfer;
   const box = await deps.box();
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
   const contentModifiedAt = new Date(source.lastModified).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const knownSha1Hex = source.sha1 !== undefined ? Buffer.from(source.sha1, 'base64').toString('hex') : undefined;
-  let computedHex: string | undefined;
-
-  const attempt = async (upload: (file: Readable, common: { fileSize: number; contentModifiedAt: string; sha1Hex?: string }) => Promise<BoxFileLike>) => {
-    const s3Stream = await openObjectStream(deps.s3, source);
-    const hash = createHash('sha1');
-    const body = s3Stream.pipe(hashingTap(hash));
-    s3Stream.on('error', (err) => body.destroy(err));
-    try {
-      const file = await upload(body, { fileSize: source.size, contentModifiedAt, ...(knownSha1Hex !== undefined ? { sha1Hex: knownSha1Hex } : {}) });
-      computedHex = hash.digest('hex');
-      return file;
-    } finally {
-      s3Stream.destroy();
-      body.destroy();
-    }
-  };
+  const bytes = source.size === 0 ? new Uint8Array(0) : await readRange(deps.s3, source, 0, source.size);
+  const sha1Hex = createHash('sha1').update(bytes).digest('hex');
+  if (source.sha1 !== undefined && Buffer.from(source.sha1, 'base64').toString('hex') !== sha1Hex) {
+    throw new SourceChangedError(`s3://${source.bucket}/${source.key}: the bytes read do not match the SHA-1 checksum S3 holds for the object`);
+  }
+  const common = { file: bytes, fileSize: source.size, contentModifiedAt, sha1Hex };
 
   const files = box.files;
   const renameTo = destination.fileNameGiven === true ? { fileName: destination.fileName } : {};
   const file =
     destination.fileId !== undefined
-      ? await attempt((f, common) => files.uploadFileVersion(destination.fileId!, { ...renameTo, file: f, ...common }))
+      ? await files.uploadFileVersion(destination.fileId, { ...renameTo, ...common })
       : await withConflictPolicy<BoxFileLike>(
           transfer.onConflict,
           destination.fileName,
           destination.folderId,
           {
-            create: (fileName) => attempt((f, common) => files.uploadFile({ parentFolderId: destination.folderId, fileName, file: f, ...common })),
-            createVersion: (fileId) => attempt((f, common) => files.uploadFileVersion(fileId, { file: f, ...common })),
+            create: (fileName) => files.uploadFile({ parentFolderId: destination.folderId, fileName, ...common }),
+            createVersion: (fileId) => files.uploadFileVersion(fileId, common),
           },
           deps.settings.maxRenameAttempts,
         );
 
-  const expected = knownSha1Hex ?? computedHex;
-  if (file.sha1 !== undefined && expected !== undefined && file.sha1.toLowerCase() !== expected) {
-    throw new BoxIntegrityError(`Box file ${file.id} has SHA-1 ${file.sha1}, but the bytes read from S3 hash to ${expected}`, { status: 201 });
+  // Box already checked Content-MD5; this catches a Box that did not.
+  if (file.sha1 !== undefined && file.sha1.toLowerCase() !== sha1Hex) {
+    throw new BoxIntegrityError(`Box file ${file.id} has SHA-1 ${file.sha1}, but the bytes read from S3 hash to ${sha1Hex}`, { status: 201 });
   }
   const output = transferOutput(file, transfer, 0);
   log.info('direct upload done', { fileId: output.file.id, versionId: output.file.versionId, name: output.file.name, size: output.file.size });

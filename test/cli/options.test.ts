@@ -60,6 +60,11 @@ describe('transfer command wiring', () => {
       S3_FORCE_PATH_STYLE: 'true',
     });
     expect(lambdaEnvFor(opts, { BOX_DEVELOPER_TOKEN: 'from-env' }).BOX_DEVELOPER_TOKEN).toBe('from-env');
+    // --box-token wins over credentials in the environment (which would otherwise come first).
+    const overridden = lambdaEnvFor({ ...opts, boxToken: 'cli' }, { BOX_SECRET_ARN: 'arn:secret', BOX_CLIENT_ID: 'id', BOX_CLIENT_SECRET: 's' });
+    expect(overridden).toMatchObject({ BOX_DEVELOPER_TOKEN: 'cli' });
+    expect(overridden).not.toHaveProperty('BOX_SECRET_ARN');
+    expect(overridden).not.toHaveProperty('BOX_CLIENT_ID');
   });
 });
 

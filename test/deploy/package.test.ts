@@ -27,11 +27,11 @@ const PSEUDO = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId
 
 /** What serverless.yml promises, per function key: memory, timeout, and the Task state that calls it. */
 const FUNCTIONS = {
-  prepare: { memory: 512, timeout: 60, state: 'Prepare' },
+  prepare: { memory: 512, timeout: 110, state: 'Prepare' },
   directUpload: { memory: 1024, timeout: 300, state: 'DirectUpload' },
   uploadBatch: { memory: 3008, timeout: 900, state: 'UploadBatch' },
   hashObject: { memory: 1769, timeout: 900, state: 'HashObject' },
-  commit: { memory: 512, timeout: 120, state: 'Commit' },
+  commit: { memory: 512, timeout: 240, state: 'Commit' },
   abortSession: { memory: 256, timeout: 30, state: 'AbortSession' },
 } as const;
 type FunctionKey = keyof typeof FUNCTIONS;

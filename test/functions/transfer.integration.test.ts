@@ -352,7 +352,7 @@ describe('conflict with a folder', () => {
 });
 
 describe('direct upload', () => {
-  it('sends the S3 SHA-1 for Box to check when S3 holds one', async () => {
+  it('checks the bytes against the SHA-1 S3 holds, before Box is asked to store anything', async () => {
     const folder = await emu.createFolder('direct-checksum');
     const bytes = testBytes(5000, 42);
     await s3.put(BUCKET, 'checked.bin', bytes);
@@ -364,9 +364,38 @@ describe('direct upload', () => {
     const out = (await h.DirectUpload(right, ctx)) as TransferOutput;
     expect(out.file.sha1).toBe(sha1Hex(bytes));
     const wrong = { ...right, transfer: { ...right.transfer, destination: { ...right.transfer.destination, fileName: 'wrong.bin' }, source: { ...right.transfer.source, sha1: Buffer.alloc(20).toString('base64') } } };
+    const uploadsBefore = emu.stats().requests.uploadFile;
     const err = await errorOf(h.DirectUpload(wrong, ctx));
-    expect(err.name).toMatch(/^Box\./);
+    expect(err.name).toBe('Transfer.SourceChanged');
+    expect(emu.stats().requests.uploadFile).toBe(uploadsBefore);
     expect(emu.findFile(folder.id, 'wrong.bin')).toBeUndefined();
+  });
+
+  it('sends the SHA-1 of the bytes it read as Content-MD5, so Box checks them before storing', async () => {
+    const folder = await emu.createFolder('direct-md5');
+    const bytes = testBytes(7000, 43);
+    await s3.put(BUCKET, 'md5.bin', bytes);
+    const seen: (string | undefined)[] = [];
+    // The real client, with its direct upload observed.
+    const observed = {
+      ...client,
+      chunkedUploads: client.chunkedUploads,
+      folders: client.folders,
+      files: {
+        ...client.files,
+        getFile: client.files.getFile.bind(client.files),
+        downloadFile: client.files.downloadFile.bind(client.files),
+        uploadFileVersion: client.files.uploadFileVersion.bind(client.files),
+        uploadFile: (req: Parameters<typeof client.files.uploadFile>[0], opts?: Parameters<typeof client.files.uploadFile>[1]) => {
+          seen.push(req.sha1Hex);
+          return client.files.uploadFile(req, opts);
+        },
+      },
+    };
+    const h = makeTaskHandlers({ s3: s3.s3, box: async () => observed as unknown as BoxClient, logger: silentLogger, settings });
+    const out = await runTransfer({ source: { bucket: BUCKET, key: 'md5.bin' }, destination: { folderId: folder.id } }, h);
+    expect(seen).toEqual([sha1Hex(bytes)]);
+    await expectBoxHas(out.output.file.id, bytes);
   });
 
   it('moves a 0-byte object and a small one byte-exact', async () => {

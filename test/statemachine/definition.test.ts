@@ -88,9 +88,10 @@ describe('statemachine/transfer.asl.yml', () => {
     for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject']) {
       expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
     }
-    // States.Timeout only where running twice is harmless (idempotent batches, a resumable read, the abort).
+    // States.Timeout only where running twice is harmless (Prepare reuses its session through
+    // session_conflict, idempotent batches, a resumable read, the abort); never Commit or DirectUpload.
     for (const [name, state] of states()) {
-      if (retried(state).includes('States.Timeout')) expect(['UploadBatch', 'HashObject', 'AbortSession']).toContain(name);
+      if (retried(state).includes('States.Timeout')) expect(['Prepare', 'UploadBatch', 'HashObject', 'AbortSession']).toContain(name);
     }
   });
 

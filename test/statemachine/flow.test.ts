@@ -107,7 +107,7 @@ describe('the transfer state machine with stub handlers', () => {
     await expect(execution.result).resolves.toEqual(output);
 
     expect(s.of('Prepare')).toHaveLength(1);
-    expect(s.of('Prepare')[0]!.event).toEqual(input);
+    expect(s.of('Prepare')[0]!.event).toEqual({ input, executionId: execution.executionArn });
     const batches = s.of('UploadBatch');
     expect(batches.map((c) => c.event.batch).sort()).toEqual([0, 1, 2, 3]);
     for (const c of batches) {
@@ -162,7 +162,7 @@ describe('the transfer state machine with stub handlers', () => {
     });
     const { execution, events } = run(s.handlers);
     await expect(execution.result).resolves.toEqual({ ...output, mode: 'direct', parts: 0 });
-    expect(s.of('DirectUpload')[0]!.event).toEqual({ mode: 'direct', transfer: transferContext(1, 'direct'), batches: [] });
+    expect(s.of('DirectUpload')[0]!.event).toEqual({ executionId: execution.executionArn, mode: 'direct', transfer: transferContext(1, 'direct') });
     expect(s.calls.map((c) => c.state)).toEqual(['Prepare', 'DirectUpload']);
     expect(events.some((e) => e.type === 'uploaded')).toBe(true);
   });
