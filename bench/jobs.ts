@@ -1,7 +1,7 @@
 // What the parent asks a child process to measure, what comes back, and how a child is run.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { machineCpuTimes, otherCores } from './load.ts';
+import { machineCpuTimes, otherCores, waitForQuiet } from './load.ts';
 import type { EmulatorTarget } from './sdk.ts';
 
 export type Uploader = 'ours' | 'sdk';
@@ -49,6 +49,7 @@ export interface Measured {
 
 /** runChild, plus the parent's CPU time and the machine's other load over the child's life. */
 export async function runMeasured(job: Job): Promise<Measured> {
+  await waitForQuiet();
   const machineBefore = machineCpuTimes();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();

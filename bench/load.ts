@@ -37,3 +37,19 @@ export function otherCores(before: CpuTimes | undefined, after: CpuTimes | undef
   const machine = busyCoresBetween(before, after);
   return Math.max(0, machine - ownCpuMs / wallMs);
 }
+
+/**
+ * Before a measurement: waits (up to `maxWaitMs`) for half a second in which the machine, the bench
+ * being idle, had less than `threshold` cores busy. Returns the ms waited. On a machine shared with
+ * other work this keeps measurements out of the busiest moments; the load during each measurement is
+ * still recorded and reported.
+ */
+export async function waitForQuiet(maxWaitMs = 10_000, threshold = 0.3): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const before = machineCpuTimes();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const busy = busyCoresBetween(before, machineCpuTimes());
+    if (!(busy >= threshold) || performance.now() - started >= maxWaitMs) return performance.now() - started;
+  }
+}

@@ -352,7 +352,7 @@ const CAVEATS = [
   'The WAN-like shape is a model: a fixed latency added to every request and a token bucket per TCP connection on the server side. There is no TCP slow start, loss, TLS or real round trip; Box\'s real per-connection throughput and latency were not measured here.',
   'Each commit answers 202 once with `Retry-After: 0` before the 201, so both uploaders go through the 202 path (the SDK thanks to the Retry-After workaround of reference §7.4) without a fixed wait in the timings.',
   'Times are measured inside each child process around the `uploadBigFile` call (process start and module loading excluded). Every upload is then downloaded over HTTP (8 ranged GETs) and its SHA-1 compared with the source file\'s; the bench exits non-zero on any mismatch.',
-  '"Cores busy" is the CPU time of the uploader (during its upload call) and of the emulator process, together, per wall second. "Other load" is the machine\'s busy cores from /proc/stat over the child\'s life minus the bench\'s own processes: other helpers\' or system work that competed for the same cores.',
+  '"Cores busy" is the CPU time of the uploader (during its upload call) and of the emulator process, together, per wall second. "Other load" is the machine\'s busy cores from /proc/stat over the child\'s life minus the bench\'s own processes: other helpers\' or system work that competed for the same cores. Before each measurement the bench waits (up to 10 s) for half a second with less than 0.3 cores busy.',
   'Peak RSS is the child process\'s getrusage maximum: it includes Node itself (see the idle column) and whatever the garbage collector had not yet returned.',
 ];
 
