@@ -107,14 +107,36 @@ export function describeRequest(method: string, url: string): string {
   }
 }
 
-/** Seconds from a Retry-After value: delta-seconds (fractions accepted) or an HTTP date. */
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const IMF_FIXDATE = /^([A-Z][a-z]{2}), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+
+/** Milliseconds of an IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT"), or undefined when it is not a real one. */
+function parseImfFixdate(text: string): number | undefined {
+  const m = IMF_FIXDATE.exec(text);
+  if (!m) return undefined;
+  const [, weekday, day, month = '', year, hour, minute, second] = m;
+  const monthIndex = MONTHS.indexOf(month);
+  if (monthIndex < 0 || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 60) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), monthIndex, Number(day)); // not Date.UTC, which maps years 0..99 to 19xx
+  date.setUTCHours(Number(hour), Number(minute), Math.min(Number(second), 59)); // a leap second counts as :59
+  // 31 Feb rolls over into March: a date that does not round-trip (or names the wrong weekday) is not real.
+  if (date.getUTCDate() !== Number(day) || date.getUTCMonth() !== monthIndex || WEEKDAYS[date.getUTCDay()] !== weekday) return undefined;
+  return date.getTime();
+}
+
+/**
+ * Seconds from a Retry-After value: delta-seconds (digits only) or an IMF-fixdate HTTP-date (a date in
+ * the past gives 0). Anything else ("-1", "5, 5", "0.5", an ISO date) is undefined, so that the caller's
+ * normal backoff applies rather than an immediate retry.
+ */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  if (text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  const date = parseImfFixdate(text);
+  if (date === undefined) return undefined;
   return Math.max(0, (date - now) / 1000);
 }
 

@@ -22,8 +22,8 @@ const HONOUR_RETRY_AFTER = { retry: { maxAttempts: 5, baseDelayMs: 600_000, maxD
 describe('retries against the emulator', () => {
   it('429 with Retry-After, then 503 with Retry-After, then success', async () => {
     const { box, client } = await start({}, HONOUR_RETRY_AFTER);
-    box.faults.inject({ operation: 'listFolderItems', nth: 1, action: { type: 'status', status: 429, code: 'rate_limit_exceeded', retryAfterSeconds: 0.05 } });
-    box.faults.inject({ operation: 'listFolderItems', nth: 2, action: { type: 'status', status: 503, code: 'unavailable', retryAfterSeconds: 0.05 } });
+    box.faults.inject({ operation: 'listFolderItems', nth: 1, action: { type: 'status', status: 429, code: 'rate_limit_exceeded', retryAfterSeconds: 0 } });
+    box.faults.inject({ operation: 'listFolderItems', nth: 2, action: { type: 'status', status: 503, code: 'unavailable', retryAfterSeconds: 0 } });
     const items = await client.folders.listItems('0');
     expect(items.total_count).toBe(0);
     expect(box.stats().requests.listFolderItems).toBe(3);

@@ -51,14 +51,39 @@ describe('Box wire helpers', () => {
     expect(() => planParts(10, 0)).toThrow(RangeError);
   });
 
-  it('parses Retry-After as seconds (fractions too) or an HTTP date', () => {
+  it('parses Retry-After as whole seconds or an IMF-fixdate HTTP-date, and nothing else', () => {
     expect(parseRetryAfter('3')).toBe(3);
-    expect(parseRetryAfter(' 0.25 ')).toBe(0.25);
+    expect(parseRetryAfter(' 0 ')).toBe(0);
+    expect(parseRetryAfter('120')).toBe(120);
     expect(parseRetryAfter(undefined)).toBeUndefined();
-    expect(parseRetryAfter('soon')).toBeUndefined();
     const now = Date.parse('2026-01-01T00:00:00Z');
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30);
     expect(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('2015-10-21T07:27:58Z'))).toBe(2);
+    // Anything else is no Retry-After at all (the normal backoff applies), never 0.
+    for (const bad of [
+      '',
+      '   ',
+      'soon',
+      '-1',
+      '+5',
+      '5, 5',
+      '0.25',
+      '1e3',
+      '0x10',
+      '5 s',
+      '2026-01-01T00:00:30Z', // ISO 8601 is not an HTTP-date
+      'Thu, 1 Jan 2026 00:00:30 GMT', // one-digit day
+      'Thu, 01 Jan 2026 00:00:30 UTC',
+      'Fri, 01 Jan 2026 00:00:30 GMT', // wrong weekday
+      'Sat, 31 Feb 2026 00:00:30 GMT', // no such day
+      'Thu, 01 Jan 2026 24:00:30 GMT',
+      'Thursday, 01-Jan-26 00:00:30 GMT', // obsolete RFC 850 form
+      'Thu Jan  1 00:00:30 2026', // obsolete asctime form
+      '1 Jan 2026',
+    ]) {
+      expect(parseRetryAfter(bad, now), JSON.stringify(bad)).toBeUndefined();
+    }
   });
 
   it('maps every error status and code to its class with the details', () => {
