@@ -4,7 +4,7 @@
 // - keeps up to `concurrency` parts in flight, started in ascending offset order; while every slot is
 //   busy it stops reading, so memory stays at about (concurrency + 1) × part_size whatever the file size;
 // - checks each stored part (offset, size, sha1) against what was sent;
-// - commits, looping on 202 (Retry-After) and on a transient 400 parts_mismatch, up to a total wait;
+// - commits, looping on 202 (Retry-After, but at least 1 s apart) and on a transient 400 parts_mismatch, up to a total wait;
 // - on any fatal error (or the caller's AbortSignal) cancels the parts in flight, aborts the session
 //   with DELETE, and rethrows the original error.
 import { createHash, type Hash } from 'node:crypto';
@@ -45,6 +45,14 @@ export interface UploadBigFileOptions {
   partsMismatchRetryDelayMs?: number;
   /** Added to every request of the upload. */
   extraHeaders?: Record<string, string>;
+  /** The clock and the wait between commit attempts (default Date.now and a timer); for tests, so that they count waits instead of timing them. */
+  commitTimer?: CommitTimer;
+}
+
+export interface CommitTimer {
+  now(): number;
+  /** Resolves after `ms`, or rejects when the signal fires first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface UploadBigFileVersionOptions extends UploadBigFileOptions {
@@ -58,6 +66,9 @@ const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_MAX_COMMIT_WAIT_SECONDS = 900;
 const DEFAULT_PARTS_MISMATCH_DELAY_MS = 1000;
 const MAX_PARTS_MISMATCH_DELAY_MS = 10_000;
+/** A 202 with Retry-After 0 (or none, or an unreadable one) must not make us re-commit in a tight loop. */
+export const MIN_COMMIT_INTERVAL_MS = 1000;
+const REAL_TIMER: CommitTimer = { now: () => Date.now(), sleep: abortableSleep };
 /** The DELETE that cleans up after a failure gets its own deadline (the caller's signal may have fired). */
 const ABORT_SESSION_TIMEOUT_MS = 30_000;
 
@@ -239,8 +250,9 @@ async function commitLoop(
   sha1Base64: string,
   options: UploadBigFileVersionOptions,
 ): Promise<BoxFile> {
+  const timer = options.commitTimer ?? REAL_TIMER;
   const maxWaitMs = (options.maxCommitWaitSeconds ?? DEFAULT_MAX_COMMIT_WAIT_SECONDS) * 1000;
-  const deadline = Date.now() + maxWaitMs;
+  const deadline = timer.now() + maxWaitMs;
   let mismatchDelayMs = options.partsMismatchRetryDelayMs ?? DEFAULT_PARTS_MISMATCH_DELAY_MS;
   const request = options.attributes === undefined ? { parts } : { parts, attributes: options.attributes };
   const headers = options.ifMatch === undefined ? { digest: digestHeader(sha1Base64) } : { digest: digestHeader(sha1Base64), ifMatch: options.ifMatch };
@@ -260,24 +272,26 @@ async function commitLoop(
         if (file === undefined) throw new BoxIntegrityError(`commit of session ${session.id} answered without a file`, { status: 201 });
         return file;
       }
-      waitMs = result.retryAfterSeconds * 1000;
+      waitMs = Math.max(result.retryAfterSeconds * 1000, MIN_COMMIT_INTERVAL_MS);
       lastAnswer = `202 (Retry-After ${result.retryAfterSeconds} s)`;
     } catch (error) {
       // Right after the last part, Box sometimes does not see every part yet (rclone meets this too).
       if (!(error instanceof BoxPartsMismatchError)) throw error;
-      waitMs = mismatchDelayMs;
+      // The caller's partsMismatchRetryDelayMs is the spacing here (default 1 s, doubling).
+      waitMs = Math.max(0, mismatchDelayMs);
       mismatchDelayMs = Math.min(mismatchDelayMs * 2, MAX_PARTS_MISMATCH_DELAY_MS);
       lastAnswer = '400 parts_mismatch';
       cause = error;
     }
-    const remainingMs = deadline - Date.now();
-    if (remainingMs <= 0) {
+    // The last wait is cut at the deadline so that one more attempt is made there, unless less than
+    // the minimum spacing (1 s, or a shorter parts_mismatch delay) is left: then the total bound wins.
+    const remainingMs = deadline - timer.now();
+    if (remainingMs <= 0 || remainingMs < Math.min(waitMs, MIN_COMMIT_INTERVAL_MS)) {
       throw new BoxCommitTimeoutError(
         `commit of session ${session.id} still not done after ${attempts} attempts over ${Math.round(maxWaitMs / 1000)} s; last answer ${lastAnswer}`,
         { status: cause === undefined ? 202 : 400, cause, request: 'POST commit upload session' },
       );
     }
-    // The last wait is cut at the deadline so that one more attempt is made there.
-    await abortableSleep(Math.min(waitMs, remainingMs), options.signal);
+    await timer.sleep(Math.min(waitMs, remainingMs), options.signal);
   }
 }

@@ -21,7 +21,7 @@ export {
   type PartsQuery,
   type UploadFilePartHeaders,
 } from './chunkedUploads.ts';
-export type { UploadBigFileOptions, UploadBigFileVersionOptions, UploadProgress } from './bigUpload.ts';
+export type { CommitTimer, UploadBigFileOptions, UploadBigFileVersionOptions, UploadProgress } from './bigUpload.ts';
 export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } from './files.ts';
 export { FoldersManager, type ListItemsQuery } from './folders.ts';
 export {

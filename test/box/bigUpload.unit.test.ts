@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoxClient, DeveloperTokenAuth, type BoxError, type UploadProgress } from '../../src/box/index.ts';
+import { fakeCommitTimer } from './fakeTimer.ts';
 import { boxError, sendJson, startRawServer, type RawServer, type RecordedRequest } from './rawServer.ts';
 
 const PART = 64 * 1024;
@@ -14,6 +15,8 @@ interface FakeOptions {
   /** Called for each PUT; return false to hold the answer until release(). */
   onPart?: (req: RecordedRequest, res: ServerResponse) => boolean | void;
   partSha1Override?: string;
+  /** Called for each commit; return true when it answered (otherwise 201 with the file). */
+  onCommit?: (req: RecordedRequest, res: ServerResponse) => boolean | void;
 }
 
 async function fakeBox(options: FakeOptions) {
@@ -50,6 +53,7 @@ async function fakeBox(options: FakeOptions) {
       return void res.writeHead(204).end();
     }
     if (req.method === 'POST' && req.path.endsWith('/commit')) {
+      if (options.onCommit?.(req, res) === true) return;
       return sendJson(res, 201, { total_count: 1, entries: [{ type: 'file', id: '1', name: 'f', size: options.fileSize }] });
     }
     boxError(res, 404, 'not_found');
@@ -239,5 +243,61 @@ describe('uploadBigFile engine', () => {
     const error = await rejection(client.chunkedUploads.uploadBigFile(countingSource(PART * 5, { produced: 0 }), 'f', PART * 5, '0'));
     expect(error.name).toBe('Box.IntegrityError');
     expect(fake.deleted).toHaveLength(1);
+  });
+
+  it('commit 202: waits Retry-After but at least 1 s, and the default 5 s when Retry-After is missing or unreadable', async () => {
+    const fileSize = PART * 2;
+    // '-1' and '5, 5' once read as 0 (an immediate re-commit); a date in the past is 0 too.
+    const retryAfter = ['0', '-1', undefined, 'Wed, 21 Oct 2015 07:28:00 GMT', '5, 5', '3'];
+    let commits = 0;
+    const fake = await fakeBox({
+      fileSize,
+      onCommit: (_req, res) => {
+        if (commits >= retryAfter.length) return false;
+        const value = retryAfter[commits++];
+        res.writeHead(202, value === undefined ? {} : { 'retry-after': value }).end();
+        return true;
+      },
+    });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const timer = fakeCommitTimer();
+    const file = await client.chunkedUploads.uploadBigFile(countingSource(fileSize, { produced: 0 }), 'f', fileSize, '0', { commitTimer: timer });
+    expect(file.id).toBe('1');
+    expect(fake.server.requests.filter((r) => r.path.endsWith('/commit'))).toHaveLength(retryAfter.length + 1);
+    expect(timer.waits).toEqual([1000, 5000, 5000, 1000, 5000, 3000]);
+  });
+
+  it('commit 202 forever: spaced by the floor, bounded by maxCommitWaitSeconds (the last wait cut at the deadline), then Box.CommitTimeout', async () => {
+    const fileSize = PART;
+    let retryAfter = '0';
+    const fake = await fakeBox({
+      fileSize,
+      onCommit: (_req, res) => {
+        res.writeHead(202, { 'retry-after': retryAfter }).end();
+        return true;
+      },
+    });
+    closers.push(() => fake.server.close());
+    const client = clientFor(fake.server.url);
+    const commits = (): number => fake.server.requests.filter((r) => r.path.endsWith('/commit')).length;
+
+    // Retry-After 0 within 3.5 s: commits at 0, 1, 2 and 3 s; 0.5 s left is less than the floor.
+    const floored = fakeCommitTimer();
+    const first = await rejection(client.chunkedUploads.uploadBigFile(countingSource(fileSize, { produced: 0 }), 'f', fileSize, '0', { commitTimer: floored, maxCommitWaitSeconds: 3.5 }));
+    expect(first.name).toBe('Box.CommitTimeout');
+    expect(first.message).toContain('after 4 attempts');
+    expect(commits()).toBe(4);
+    expect(floored.waits).toEqual([1000, 1000, 1000]);
+    expect(fake.deleted).toHaveLength(1);
+
+    // Retry-After 4 within 10 s: commits at 0, 4 and 8 s, the last wait cut to 2 s, one more commit at 10 s.
+    retryAfter = '4';
+    const cut = fakeCommitTimer();
+    const second = await rejection(client.chunkedUploads.uploadBigFile(countingSource(fileSize, { produced: 0 }), 'f', fileSize, '0', { commitTimer: cut, maxCommitWaitSeconds: 10 }));
+    expect(second.name).toBe('Box.CommitTimeout');
+    expect(commits()).toBe(4 + 4);
+    expect(cut.waits).toEqual([4000, 4000, 2000]);
+    expect(fake.deleted).toHaveLength(2);
   });
 });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha1Hex, type UploadProgress } from '../../src/box/index.ts';
+import { fakeCommitTimer } from './fakeTimer.ts';
 import { hashStream, MiB, randomSource, rejection, startHarness, type Harness } from './emulatorHarness.ts';
 
 let harness: Harness | undefined;
@@ -48,33 +49,49 @@ describe('uploadBigFile against the emulator', () => {
 
   it('reaches the configured concurrency (parts in flight at the emulator), never more', async () => {
     const h = await start();
-    // Slow parts and a source that is ready at once: every slot fills before the first part returns.
-    h.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 200 } });
+    // Each part is held 1 s at the emulator and the source is in memory: starting every slot takes a few
+    // ms, so all of them are in flight before the first part returns, even on a loaded machine. One part
+    // more than the concurrency shows that a freed slot is refilled but never exceeded.
+    h.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 1000 } });
     for (const [size, concurrency, expected] of [
-      [12 * MiB, 6, 6],
-      [6 * MiB + 3, undefined, 4], // the default
+      [7 * MiB, 6, 6],
+      [4 * MiB + 3, undefined, 4], // the default; 5 parts
     ] as const) {
       h.box.resetStats();
       const content = randomBytes(size);
       const chunks = Array.from({ length: Math.ceil(size / 100_000) }, (_, i) => content.subarray(i * 100_000, (i + 1) * 100_000));
       const file = await h.client.chunkedUploads.uploadBigFile(Readable.from(chunks), `c-${size}.bin`, size, '0', concurrency === undefined ? {} : { concurrency });
       expect(file.sha1).toBe(sha1Hex(content));
+      expect(h.box.stats().requests.uploadPart).toBe(Math.ceil(size / MiB));
       expect(h.box.stats().maxPartsInFlight).toBe(expected);
     }
   });
 
-  it('loops the commit on 202 with Retry-After, then commits', async () => {
-    const h = await start({ commitProcessing: { mode: 'count', times: 3, retryAfterSeconds: 0.05 } }, { retry: { maxAttempts: 2, baseDelayMs: 600_000, maxDelayMs: 600_000 } });
-    await uploadAndVerify(h, 3 * MiB);
+  it('loops the commit on 202, at least 1 s apart when Retry-After is 0, then commits', async () => {
+    const h = await start({ commitProcessing: { mode: 'count', times: 3, retryAfterSeconds: 0 } }, { retry: { maxAttempts: 2, baseDelayMs: 600_000, maxDelayMs: 600_000 } });
+    const timer = fakeCommitTimer();
+    await uploadAndVerify(h, 3 * MiB, { commitTimer: timer });
     expect(h.box.stats().requests.commit).toBe(4);
+    expect(timer.waits).toEqual([1000, 1000, 1000]);
+  });
+
+  it('keeps a Retry-After longer than the floor', async () => {
+    const h = await start({ commitProcessing: { mode: 'count', times: 2, retryAfterSeconds: 7 } });
+    const timer = fakeCommitTimer();
+    await uploadAndVerify(h, 2 * MiB, { commitTimer: timer });
+    expect(h.box.stats().requests.commit).toBe(3);
+    expect(timer.waits).toEqual([7000, 7000]);
   });
 
   it('gives up with Box.CommitTimeout after maxCommitWaitSeconds, and aborts the session', async () => {
-    const h = await start({ commitProcessing: { mode: 'count', times: 1000, retryAfterSeconds: 0.05 } });
+    const h = await start({ commitProcessing: { mode: 'count', times: 1000, retryAfterSeconds: 0 } });
     const source = randomSource(2 * MiB);
-    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'slow.bin', 2 * MiB, '0', { maxCommitWaitSeconds: 1 }));
+    const timer = fakeCommitTimer();
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(source.stream, 'slow.bin', 2 * MiB, '0', { maxCommitWaitSeconds: 2.5, commitTimer: timer }));
     expect(error).toMatchObject({ name: 'Box.CommitTimeout' });
-    expect(h.box.stats().requests.commit).toBeGreaterThan(1);
+    // Commits at 0, 1 and 2 s; the 0.5 s left is shorter than the 1 s floor.
+    expect(h.box.stats().requests.commit).toBe(3);
+    expect(timer.waits).toEqual([1000, 1000]);
     expect(h.box.listSessions()[0]?.status).toBe('aborted');
     expect(h.box.findFile('0', 'slow.bin')).toBeUndefined();
   });
