@@ -155,6 +155,24 @@ function base64Url(data: string | Buffer): string {
   return Buffer.from(data).toString('base64url');
 }
 
+/**
+ * Parses app-settings text. JSON.parse's message quotes the text around the error, and this text holds
+ * the private key: so a fixed message, and no cause.
+ */
+function parseAppSettings(text: string): BoxAppSettings {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new TypeError('app settings are not valid JSON (the parser\'s message is left out: it would quote the private key)');
+  }
+  const app = (value as { boxAppSettings?: { appAuth?: unknown } } | null)?.boxAppSettings;
+  if (typeof app !== 'object' || app === null || typeof app.appAuth !== 'object' || app.appAuth === null) {
+    throw new TypeError('app settings have no boxAppSettings.appAuth object');
+  }
+  return value as BoxAppSettings;
+}
+
 /** JWT grant: an RS256-signed assertion exchanged for a token (developer.box.com "JWT without SDK"). */
 export class JwtAuth extends CachingTokenAuth {
   readonly #clientId: string;
@@ -189,7 +207,7 @@ export class JwtAuth extends CachingTokenAuth {
 
   /** From the developer console's app-settings JSON (text or parsed); `userId` switches to a user subject. */
   static fromAppSettings(settings: string | BoxAppSettings, options: { userId?: string } & TokenCacheOptions = {}): JwtAuth {
-    const s: BoxAppSettings = typeof settings === 'string' ? (JSON.parse(settings) as BoxAppSettings) : settings;
+    const s = typeof settings === 'string' ? parseAppSettings(settings) : settings;
     const app = s.boxAppSettings;
     const base = {
       clientId: app.clientID,

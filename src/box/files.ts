@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BoxError, BoxIntegrityError, BoxSourceSizeMismatchError } from './errors.ts';
+import { sha1Hex } from './helpers.ts';
 import { abortableSleep, describeRequest, parseRetryAfter, type BoxHttp } from './http.ts';
 import { idSegment, mergeHeaders, type RequestOptions } from './requestOptions.ts';
 import type { BoxFile, Files } from './types.ts';
@@ -17,7 +18,7 @@ export interface UploadFileRequest {
   /** ISO 8601 date-time. */
   contentModifiedAt?: string;
   contentCreatedAt?: string;
-  /** Hex SHA-1 of the content, sent as Content-MD5 (Box checks it). */
+  /** Hex SHA-1 of the content, sent as Content-MD5 (Box checks it). Computed here when `file` is a Uint8Array. */
   sha1Hex?: string;
 }
 
@@ -27,6 +28,7 @@ export interface UploadFileVersionRequest {
   file: Readable | AsyncIterable<Uint8Array> | Uint8Array;
   fileSize: number;
   contentModifiedAt?: string;
+  /** Hex SHA-1 of the content, sent as Content-MD5 (Box checks it). Computed here when `file` is a Uint8Array. */
   sha1Hex?: string;
   /** Upload only if the file's current etag is this one. */
   ifMatch?: string;
@@ -90,6 +92,9 @@ export class FilesManager {
 
   async #upload(url: string, attributes: Record<string, unknown>, fileName: string, request: UploadFileRequest | UploadFileVersionRequest, ifMatch: string | undefined, opts?: RequestOptions): Promise<BoxFile> {
     const multipart = multipartBody(attributes, fileName, request.file, request.fileSize);
+    // Box checks Content-MD5 (a hex SHA-1) against what it received: free integrity for bytes in memory.
+    // A stream is not read twice, so it carries one only when the caller knows it.
+    const contentSha1 = request.sha1Hex ?? (request.file instanceof Uint8Array ? sha1Hex(request.file) : undefined);
     const sourceErrors: unknown[] = [];
     if (multipart.body instanceof Readable) multipart.body.on('error', (error) => sourceErrors.push(error));
     let response;
@@ -101,7 +106,7 @@ export class FilesManager {
           {
             'content-type': multipart.contentType,
             'content-length': String(multipart.contentLength),
-            'content-md5': request.sha1Hex,
+            'content-md5': contentSha1,
             'if-match': ifMatch,
           },
           opts?.extraHeaders,

@@ -154,6 +154,24 @@ describe('ChunkedUploadsManager against the emulator: every operation', () => {
   });
 });
 
+describe('direct upload integrity', () => {
+  it('a wrong sha1Hex is refused (bytes and stream) and stores nothing; bytes without one carry their computed SHA-1', async () => {
+    const { client, box } = await start();
+    const bytes = randomBytes(50_000);
+    const wrong = '0'.repeat(40);
+    const fromBytes = await rejection(client.files.uploadFile({ parentFolderId: '0', fileName: 'bad.bin', file: bytes, fileSize: bytes.length, sha1Hex: wrong }));
+    expect(fromBytes).toMatchObject({ name: 'Box.InvalidRequest', status: 400, code: 'bad_digest' });
+    const fromStream = await rejection(client.files.uploadFile({ parentFolderId: '0', fileName: 'bad.bin', file: Readable.from([bytes]), fileSize: bytes.length, sha1Hex: wrong }));
+    expect(fromStream).toMatchObject({ name: 'Box.InvalidRequest', status: 400, code: 'bad_digest' });
+    expect(box.findFile('0', 'bad.bin')).toBeUndefined();
+    const good = await client.files.uploadFile({ parentFolderId: '0', fileName: 'good.bin', file: bytes, fileSize: bytes.length });
+    expect(good).toMatchObject({ name: 'good.bin', size: bytes.length, sha1: sha1Hex(bytes) });
+    const version = await rejection(client.files.uploadFileVersion(good.id, { file: Buffer.from('other'), fileSize: 5, sha1Hex: sha1Hex(bytes) }));
+    expect(version).toMatchObject({ name: 'Box.InvalidRequest', code: 'bad_digest' });
+    expect(box.getFile(good.id)?.sha1).toBe(sha1Hex(bytes));
+  });
+});
+
 describe('error rows mapped to classes', () => {
   it('create: file_size_too_small below 20,000,000 bytes, missing folder, name in use, session_conflict reuse', async () => {
     const { client } = await start({ minChunkedFileSize: 20_000_000 });

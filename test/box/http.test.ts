@@ -1,4 +1,5 @@
 // Raw-protocol unit tests of the client's HTTP stack against a tiny loopback server.
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,7 +64,7 @@ describe('BoxHttp retries', () => {
     let calls = 0;
     const s = await server((req, res) => {
       calls++;
-      if (calls === 1) return boxError(res, 429, 'rate_limit_exceeded', {}, { 'RETRY-AFTER': '0.05' });
+      if (calls === 1) return boxError(res, 429, 'rate_limit_exceeded', {}, { 'RETRY-AFTER': '0' });
       if (calls === 2) return boxError(res, 503, 'unavailable', {}, { 'rEtRy-AfTeR': '0' });
       sendJson(res, 200, { type: 'file', id: '42' });
     });
@@ -94,6 +95,16 @@ describe('BoxHttp retries', () => {
     expect(error.name).toBe('Box.RateLimited');
     expect(error.retryAfterSeconds).toBe(3600);
     expect(s.requests).toHaveLength(1);
+  });
+
+  it('a malformed Retry-After ("-1", "5, 5") is no Retry-After: the error carries none and the backoff applies', async () => {
+    for (const value of ['-1', '5, 5']) {
+      const s = await server((_req, res) => boxError(res, 429, 'rate_limit_exceeded', {}, { 'Retry-After': value }));
+      const c = client(s.url, { retry: { maxAttempts: 1 } });
+      const error = await rejection(c.files.getFile('7'));
+      expect(error.name).toBe('Box.RateLimited');
+      expect(error.retryAfterSeconds).toBeUndefined();
+    }
   });
 
   it('retries a connection reset, and a reset in the middle of the response body', async () => {
@@ -297,6 +308,21 @@ describe('files: direct upload wire format and download redirects', () => {
     expect(s.requests[1]?.headers['if-match']).toBe('e1');
   });
 
+  it('sends Content-MD5 = SHA-1 of the bytes when the body is a Uint8Array without sha1Hex; a stream only with sha1Hex', async () => {
+    const s = await server((_req, res) => sendJson(res, 201, { total_count: 1, entries: [{ type: 'file', id: '5', name: 'a.txt' }] }));
+    const c = client(s.url);
+    const bytes = new Uint8Array(Buffer.from('bytes without a given sha1'));
+    await c.files.uploadFile({ parentFolderId: '0', fileName: 'a.txt', file: bytes, fileSize: bytes.length });
+    await c.files.uploadFileVersion('5', { file: bytes, fileSize: bytes.length });
+    await c.files.uploadFile({ parentFolderId: '0', fileName: 'b.txt', file: Readable.from([Buffer.from(bytes)]), fileSize: bytes.length });
+    await c.files.uploadFile({ parentFolderId: '0', fileName: 'c.txt', file: Readable.from([Buffer.from(bytes)]), fileSize: bytes.length, sha1Hex: sha1Hex(bytes) });
+    const md5 = s.requests.map((r) => r.headers['content-md5']);
+    expect(sha1Hex(bytes)).toBe(createHash('sha1').update('bytes without a given sha1').digest('hex'));
+    expect(md5).toEqual([sha1Hex(bytes), sha1Hex(bytes), undefined, sha1Hex(bytes)]);
+    // The file part of each body is those bytes.
+    expect(s.requests.every((r) => r.body.includes(Buffer.from(bytes)))).toBe(true);
+  });
+
   it('downloadFile follows a relative redirect with auth, and a cross-origin one without it; waits on 202', async () => {
     const content = Buffer.from('downloaded bytes');
     const dl = await server((_req, res) => {
@@ -414,18 +440,24 @@ describe('CCG tokens', () => {
     expect(tokens.issued).toBe(2);
   });
 
-  it('renews before expiry (user subject)', async () => {
-    const tokens = tokenServer({ ttl: 1 });
+  it('renews before expiry (user subject), renewMarginSeconds ahead, on an injected clock', async () => {
+    const tokens = tokenServer({ ttl: 3600 });
     const s = await server(tokens.handler);
-    const c = client(s.url, { auth: new CcgAuth({ clientId: 'cid', clientSecret: 'top-secret-value', userId: 'U9' }) });
+    let now = 1_700_000_000_000;
+    const c = client(s.url, { auth: new CcgAuth({ clientId: 'cid', clientSecret: 'top-secret-value', userId: 'U9', renewMarginSeconds: 60, now: () => now }) });
     await c.files.getFile('1');
-    // ttl 1 s: renewed after half of it, without any 401.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(tokens.issued).toBe(1);
+    // Still inside the lifetime minus the margin: the cached token is used.
+    now += (3600 - 60) * 1000 - 1;
+    await c.files.getFile('1');
+    expect(tokens.issued).toBe(1);
+    // The margin reached: renewed without any 401.
+    now += 1;
     await c.files.getFile('1');
     expect(tokens.issued).toBe(2);
-    expect(s.requests.filter((r) => r.path !== '/oauth2/token').every((r) => r.headers.authorization !== undefined)).toBe(true);
+    const apiCalls = s.requests.filter((r) => r.path === '/2.0/files/1');
+    expect(apiCalls.map((r) => r.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-1', 'Bearer tok-2']);
     expect(new URLSearchParams(s.requests[0]!.body.toString()).get('box_subject_type')).toBe('user');
-    expect(s.requests.some((r) => r.path === '/2.0/files/1' && r.headers.authorization === 'Bearer tok-2')).toBe(true);
   });
 
   it('a refused grant is Box.AuthFailed with Box\'s description and never the secret', async () => {

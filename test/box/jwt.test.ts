@@ -1,4 +1,5 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoxClient, JwtAuth } from '../../src/box/index.ts';
 import { sendJson, startRawServer, type RawServer } from './rawServer.ts';
@@ -63,5 +64,35 @@ describe('JwtAuth', () => {
     const [, claims] = auth.createAssertion('https://api.box.com/oauth2/token').split('.');
     expect(decodePart(claims)).toMatchObject({ sub: 'U1', box_sub_type: 'user', aud: 'https://api.box.com/oauth2/token' });
     expect(() => new JwtAuth({ clientId: 'c', clientSecret: 's', publicKeyId: 'k', privateKey, passphrase: 'wrong', userId: 'U1' })).toThrow();
+  });
+
+  it('malformed app-settings text fails with a fixed message that never quotes the private key', () => {
+    const key = '-----BEGIN ENCRYPTED PRIVATE KEY-----\\nMIIFAKEKEYMATERIAL0123456789\\n-----END ENCRYPTED PRIVATE KEY-----\\n';
+    const secret = /BEGI|PRIVATE|MIIFAKE/;
+    const malformed = [
+      // Single quotes and an unquoted key: V8 quotes the text around the unexpected token.
+      `{"boxAppSettings":{"clientID":"c","clientSecret":"s","appAuth":{"publicKeyID":"k","privateKey":'${key}'}}}`,
+      `{"boxAppSettings":{"appAuth":{"privateKey":PRIVATE KEY MIIFAKE}}}`,
+      `{"boxAppSettings":{"appAuth":{"privateKey":"${key}",,"passphrase":"p"}}}`,
+      `{"boxAppSettings":{"appAuth":{"privateKey":"${key}`,
+    ];
+    // What the parser itself says, to show that the test would catch it being passed on.
+    expect(() => JSON.parse(malformed[0]!)).toThrow(secret);
+    expect(() => JSON.parse(malformed[1]!)).toThrow(secret);
+    for (const text of malformed) {
+      let caught: unknown;
+      try {
+        JwtAuth.fromAppSettings(text);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(TypeError);
+      const error = caught as TypeError;
+      expect(error.message).toMatch(/app settings/);
+      for (const shown of [error.message, String(error), String(error.stack), inspect(error), String(error.cause), inspect(error.cause), JSON.stringify(error)]) {
+        expect(shown).not.toMatch(secret);
+      }
+    }
+    expect(() => JwtAuth.fromAppSettings('{"enterpriseID":"1"}')).toThrow(/boxAppSettings\.appAuth/);
   });
 });

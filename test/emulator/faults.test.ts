@@ -116,14 +116,28 @@ describe('faults', () => {
     }
   });
 
-  it('latency: a delayed request finishes after an undelayed one sent later', async () => {
-    box.faults.inject({ operation: 'listFolderItems', nth: 1, action: { type: 'latency', ms: 400 } });
-    const order: string[] = [];
-    const slow = folderItems().then((r) => order.push(`slow:${r.status}`));
-    await new Promise((r) => setTimeout(r, 20));
-    const fast = call(box, 'GET', '/2.0/files/1').then((r) => order.push(`fast:${r.status}`));
-    await Promise.all([slow, fast]);
-    expect(order).toEqual(['fast:404', 'slow:200']);
+  it('latency: the delayed request is held while later ones (undelayed, nth passed) are answered', async () => {
+    const answered: string[] = [];
+    const held = await startBoxEmulator({ onRequest: (e) => answered.push(`${e.operation ?? 'admin'}:${e.status}`) });
+    try {
+      // Far longer than the test: it only ends because close() cancels the wait, so no timing is involved.
+      held.faults.inject({ operation: 'listFolderItems', nth: 1, action: { type: 'latency', ms: 600_000 } });
+      const slow = call(held, 'GET', '/2.0/folders/0/items').then(
+        (r) => `answered ${r.status}`,
+        () => 'dropped unanswered',
+      );
+      // Counted when it arrives, before the wait: from then on it sits in the fault's delay.
+      while (held.stats().requests.listFolderItems < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect((await call(held, 'GET', '/2.0/files/1')).status).toBe(404);
+      expect((await call(held, 'GET', '/2.0/folders/0/items')).status).toBe(200); // nth: 1 only
+      expect(answered).toEqual(['getFile:404', 'listFolderItems:200']);
+      const rules = await call(held, 'GET', '/_emulator/faults', { token: null });
+      expect(rules.json.faults[0]).toMatchObject({ operation: 'listFolderItems', calls: 2, fired: 1 });
+      await held.close();
+      expect(await slow).toBe('dropped unanswered');
+    } finally {
+      await held.close();
+    }
   });
 
   it('rejects a malformed rule', () => {
