@@ -97,6 +97,10 @@ export interface BenchResults {
   memory: { idle: Record<Uploader, MemoryPeaks[]>; runs: UploadRun[] };
   pipeline: PipelineRun[];
   hash: HashRun[];
+  /** Upload measurements set aside because other processes used >= otherLoadLimit cores; each was made again. */
+  repeatedForLoad: UploadRun[];
+  otherLoadLimit: number;
+  maxAttempts: number;
   totalSeconds: number;
 }
 
@@ -272,17 +276,29 @@ function reading(r: BenchResults): string[] {
     const saturated = r.uploads
       .filter((u) => u.shape === 'wan')
       .some((u) => u.clientCpuMs / u.ms >= 0.9 || u.serverCpuMs / u.ms >= 0.9);
+    const bestLoopback = Math.max(...ours.map((c) => med(runsOf('loopback', c.key), (u) => u.mibPerSecond)));
+    const maxC = Math.max(...ours.map((c) => c.concurrency ?? 1));
+    const ceiling =
+      bestLoopback < oneBound * maxC
+        ? ` Without shaping, ours reached at best ${fixed(bestLoopback)} MiB/s (median, loopback) in this run, less than the ${fixed(oneBound * maxC)} MiB/s link bound at concurrency ${maxC}: on this machine the uploader-plus-emulator pair, not the modelled link, sets the ceiling at high concurrency.`
+        : '';
     lines.push(
       `On the shaped link one ${sizeLabel(part)} part takes at least ${fixed(perPart, 0)} ms (its bytes at the per-connection cap plus the added latency), ` +
         `so one part at a time is bound near ${fixed(oneBound)} MiB/s and N parts on N connections near N times that. Measured (medians): ${perC.join('; ')}. ` +
         (saturated
           ? 'In some runs on this link one process (uploader or emulator) was busy 90 % of a core or more, so its event loop, not the link, was the limit there.'
-          : 'No process was busy 90 % of a core or more on this link; what kept the higher concurrencies below the link bound was not broken down here.'),
+          : 'No process was busy 90 % of a core or more on this link.') +
+        ceiling,
     );
   }
 
   const allOther = [...r.uploads, ...r.memory.runs, ...r.pipeline].map((u) => u.otherCores).concat(r.hash.map((h) => h.otherCores));
   const loaded = allOther.filter((x) => x >= 0.25).length;
+  const setAside = r.repeatedForLoad.length;
+  lines.push(
+    `**Repeated measurements.** An upload measured while other processes used ${fixed(r.otherLoadLimit, 1)} cores or more was made again (up to ${r.maxAttempts} attempts in all); ` +
+      `${setAside === 0 ? 'none had to be.' : `${setAside} were set aside this way and are listed, marked "set aside", in the per-upload table; they are not in the medians.`}`,
+  );
   lines.push(
     loaded > 0
       ? `**Other load.** Processes outside the bench used 0.25 cores or more during ${loaded} of ${allOther.length} measurements (up to ${fixed(Math.max(...allOther), 2)} of ${r.machine.cores} cores; see the "other load" columns and the per-upload table). Those runs are slower and noisier than on an idle machine; the medians and ranges above include them.`
@@ -382,8 +398,8 @@ export function renderReport(r: BenchResults): { text: string; markdown: string 
     `machine: ${machineLine}; ${m.date}; bench took ${fixed(r.totalSeconds, 0)} s`,
   ].join('\n');
 
-  const rawRows = [...r.uploads, ...r.memory.runs].map((u) => [
-    u.shape,
+  const rawRows = [...r.uploads, ...r.memory.runs, ...r.repeatedForLoad].map((u) => [
+    r.repeatedForLoad.includes(u) ? `${u.shape} (set aside)` : u.shape,
     sizeLabel(u.size),
     r.contestants.find((c) => c.key === u.contestant)?.label ?? u.contestant,
     String(u.rep),
