@@ -19,3 +19,26 @@ export { abortTransfer } from './abort.ts';
 export { directUpload } from './direct.ts';
 export { createJsonLogger, silentLogger, errorFields } from './logger.ts';
 export type { Logger, LogFields, LogLevel } from './logger.ts';
+export {
+  startTransfersForS3Event,
+  startTransferFromRequest,
+  startExecutionOnce,
+  startExecutionError,
+  planObject,
+  transferInputForObject,
+  StartThrottledError,
+  StartFailedError,
+} from './trigger.ts';
+export type { TriggerDeps, StepFunctionsPort, StartResult, ObjectOutcome, S3TriggerResult } from './trigger.ts';
+export { parseRoutes, routesFromEnv, matchRoute } from './trigger-routes.ts';
+export type { TransferRoute } from './trigger-routes.ts';
+export { triggerEventKind, decodeS3EventKey, parseS3Notification, parseEventBridgeS3Event } from './trigger-events.ts';
+export type { CreatedObject, IgnoredRecord, TriggerEventKind } from './trigger-events.ts';
+export {
+  executionNameForObject,
+  executionNameForIdempotencyKey,
+  randomExecutionName,
+  executionArnFor,
+  isValidExecutionName,
+  MAX_EXECUTION_NAME_LENGTH,
+} from './trigger-names.ts';

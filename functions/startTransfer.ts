@@ -1,0 +1,159 @@
+// startTransfer Lambda: the trigger in front of the state machine. One function for three event kinds:
+//   - S3 event notifications (Records[].s3) and EventBridge "Object Created" events from S3: each routed
+//     object (TRANSFER_ROUTES) starts one execution, named from the event so a redelivery starts nothing;
+//   - API Gateway HTTP API (payload 2.0) POST /transfers with a TransferInput body: 202 with the
+//     execution, 200 `alreadyStarted` for a repeated Idempotency-Key, errors as JSON `{ error, message }`.
+// The HTTP branch runs behind middy's http middlewares; an S3 event's failure is thrown, so Lambda retries
+// it (the objects that did start dedupe by name).
+import { SFNClient } from '@aws-sdk/client-sfn';
+import middy from '@middy/core';
+import type { MiddlewareObj } from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { LambdaContextLike } from '../src/transfer/contract.ts';
+import { ConfigurationError, InvalidInputError } from '../src/transfer/errors.ts';
+import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
+import type { Logger } from '../src/transfer/logger.ts';
+import { StartFailedError, StartThrottledError, startTransferFromRequest, startTransfersForS3Event } from '../src/transfer/trigger.ts';
+import type { S3TriggerResult, StepFunctionsPort, TriggerDeps } from '../src/transfer/trigger.ts';
+import { triggerEventKind } from '../src/transfer/trigger-events.ts';
+import { parseRoutes } from '../src/transfer/trigger-routes.ts';
+import type { TransferRoute } from '../src/transfer/trigger-routes.ts';
+
+export interface StartTransferDeps {
+  sfn: StepFunctionsPort;
+  stateMachineArn: string;
+  routes: readonly TransferRoute[];
+  logger?: Logger;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** From the Lambda environment: STATE_MACHINE_ARN (required), TRANSFER_ROUTES (JSON, default none), SFN_ENDPOINT (optional). */
+export function startTransferDepsFromEnv(env: Env = process.env): StartTransferDeps {
+  const stateMachineArn = env.STATE_MACHINE_ARN;
+  if (!stateMachineArn) throw new ConfigurationError('STATE_MACHINE_ARN is not set: the ARN of the transfer state machine');
+  const routes = parseRoutes(env.TRANSFER_ROUTES);
+  const sfn = new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {});
+  return { sfn, stateMachineArn, routes, logger: createJsonLogger() };
+}
+
+export type StartTransferEvent = unknown;
+export type StartTransferResult = S3TriggerResult | APIGatewayProxyStructuredResultV2;
+export type StartTransferHandler = (event: StartTransferEvent, context: LambdaContextLike) => Promise<StartTransferResult>;
+type DepsSource = StartTransferDeps | (() => StartTransferDeps);
+
+interface HttpError extends Error {
+  statusCode: number;
+  expose: boolean;
+  headers?: Record<string, string>;
+}
+
+function httpError(statusCode: number, error: string, message: string, headers?: Record<string, string>): HttpError {
+  return Object.assign(new Error(JSON.stringify({ error, message })), { statusCode, expose: true, ...(headers ? { headers } : {}) });
+}
+
+/** The HTTP answer for an error: named errors keep their name; middy's own 415/422 get one. */
+export function httpErrorFor(err: unknown, requestId: string): HttpError {
+  const e = err as { name?: string; message?: string; statusCode?: number };
+  if (err instanceof InvalidInputError) return httpError(400, err.name, err.message);
+  if (err instanceof StartThrottledError) return httpError(503, err.name, err.message, { 'Retry-After': '1' });
+  if (err instanceof StartFailedError) return httpError(502, err.name, err.message);
+  if (err instanceof ConfigurationError) return httpError(500, err.name, `The function is misconfigured (request ${requestId}); see its logs`);
+  if (e?.statusCode === 415) return httpError(415, 'Http.UnsupportedMediaType', 'Content-Type must be application/json');
+  if (e?.statusCode === 422) return httpError(400, 'Transfer.InvalidInput', 'The request body is not valid JSON');
+  return httpError(500, 'Internal', `Internal error (request ${requestId}); see the function's logs`);
+}
+
+/** Turns any error into a JSON http error for http-error-handler, and logs it (no bodies, no headers). */
+function jsonErrors(log: (context: Context) => Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: (request) => {
+      const err = request.error;
+      const mapped = httpErrorFor(err, request.context.awsRequestId);
+      const level = mapped.statusCode >= 500 ? 'error' : 'info';
+      log(request.context)[level]('POST /transfers refused', { status: mapped.statusCode, error: errorFields(err) });
+      request.error = mapped;
+    },
+  };
+}
+
+function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function isTransfersRoute(event: APIGatewayProxyEventV2): boolean {
+  if (event.requestContext.http.method !== 'POST') return false;
+  return event.routeKey === 'POST /transfers' || /\/transfers\/?$/.test(event.rawPath ?? '');
+}
+
+export function makeStartTransferHandler(depsSource: DepsSource): StartTransferHandler {
+  let fallbackLogger: Logger | undefined;
+  const resolve = (): TriggerDeps => {
+    const d = typeof depsSource === 'function' ? depsSource() : depsSource;
+    fallbackLogger ??= createJsonLogger();
+    return { sfn: d.sfn, stateMachineArn: d.stateMachineArn, routes: d.routes, logger: d.logger ?? fallbackLogger };
+  };
+  const tryResolve = (): TriggerDeps | undefined => {
+    try {
+      return resolve();
+    } catch {
+      return undefined; // a configuration error: logged through the fallback logger
+    }
+  };
+  const invocationLogger = (context: { awsRequestId: string }, deps?: TriggerDeps): Logger =>
+    (deps?.logger ?? (fallbackLogger ??= createJsonLogger())).child({ task: 'StartTransfer', requestId: context.awsRequestId });
+
+  const http = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(undefined, { timeoutEarlyInMillis: 0 })
+    .use(httpHeaderNormalizer())
+    .use(httpJsonBodyParser())
+    .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify({ error: 'Internal', message: 'Internal error' }) }))
+    .use(jsonErrors((context) => invocationLogger(context, tryResolve())))
+    .handler(async (event: APIGatewayProxyEventV2, context: Context) => {
+      if (!isTransfersRoute(event)) {
+        return json(404, { error: 'Http.NotFound', message: `No route ${event.requestContext.http.method} ${event.rawPath}: use POST /transfers` });
+      }
+      const deps = resolve();
+      const logger = invocationLogger(context, deps);
+      const key = event.headers?.['idempotency-key'];
+      const result = await startTransferFromRequest(event.body as unknown, key, { ...deps, logger });
+      const { alreadyStarted, ...execution } = result;
+      return alreadyStarted ? json(200, { ...execution, alreadyStarted: true }) : json(202, execution);
+    });
+
+  const s3 = middy<unknown, S3TriggerResult>(undefined, { timeoutEarlyInMillis: 0 }).handler(async (event: unknown, context: Context) => {
+    const kind = triggerEventKind(event);
+    if (kind === 's3-test-event') {
+      const logger = invocationLogger(context);
+      logger.info('S3 test event ignored');
+      return { outcomes: [], started: 0, alreadyStarted: 0, skipped: 0 };
+    }
+    if (kind === 'http') throw new Error('unreachable');
+    const deps = resolve();
+    const logger = invocationLogger(context, deps);
+    try {
+      const result = await startTransfersForS3Event(event, kind, { ...deps, logger });
+      logger.info('S3 event handled', { via: kind, started: result.started, alreadyStarted: result.alreadyStarted, skipped: result.skipped });
+      return result;
+    } catch (err) {
+      logger.error('S3 event failed', { via: kind, error: errorFields(err) });
+      throw err;
+    }
+  });
+
+  return async (event, context) => {
+    if (triggerEventKind(event) === 'http') return http(event as APIGatewayProxyEventV2, context as Context);
+    return s3(event, context as Context);
+  };
+}
+
+let processDeps: StartTransferDeps | undefined;
+/** Built on the first invocation and kept for warm ones; a configuration error is thrown (and retried) each time. */
+export function defaultStartTransferDeps(): StartTransferDeps {
+  processDeps ??= startTransferDepsFromEnv();
+  return processDeps;
+}
+
+export const handler = makeStartTransferHandler(defaultStartTransferDeps);

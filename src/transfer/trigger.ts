@@ -1,0 +1,183 @@
+// The startTransfer trigger's core: S3 object-created events and HTTP requests become StartExecution
+// calls of the transfer state machine, with execution names that make redelivered events and retried
+// requests start nothing twice. functions/startTransfer.ts is the thin Lambda wrapper around it.
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import type { TransferInput } from './contract.ts';
+import { ConfigurationError, InvalidInputError, TransferError } from './errors.ts';
+import { defaultFileName, validateTransferInput } from './input.ts';
+import type { Logger } from './logger.ts';
+import { errorFields } from './logger.ts';
+import { parseEventBridgeS3Event, parseS3Notification } from './trigger-events.ts';
+import type { CreatedObject, IgnoredRecord } from './trigger-events.ts';
+import { executionArnFor, executionNameForIdempotencyKey, executionNameForObject, randomExecutionName } from './trigger-names.ts';
+import { matchRoute } from './trigger-routes.ts';
+import type { TransferRoute } from './trigger-routes.ts';
+
+/** Step Functions throttled StartExecution, or was briefly unavailable, after the SDK's retries. Retry later. */
+export class StartThrottledError extends TransferError {
+  override name = 'Transfer.StartThrottled';
+}
+/** StartExecution failed for another reason (input too large, refused name, ...). */
+export class StartFailedError extends TransferError {
+  override name = 'Transfer.StartFailed';
+}
+
+/** The part of SFNClient the trigger uses (an SFNClient, or a test double). */
+export interface StepFunctionsPort {
+  send(command: StartExecutionCommand): Promise<StartExecutionCommandOutput>;
+}
+
+export interface TriggerDeps {
+  sfn: StepFunctionsPort;
+  stateMachineArn: string;
+  routes: readonly TransferRoute[];
+  logger: Logger;
+}
+
+export interface StartResult {
+  executionArn: string;
+  executionName: string;
+  /** ISO-8601; absent when the execution already existed (ExecutionAlreadyExists carries no date). */
+  startDate?: string;
+  /** True when Step Functions answered ExecutionAlreadyExists: an earlier event or request started it. */
+  alreadyStarted: boolean;
+}
+
+export type ObjectOutcome =
+  | ({ status: 'started' | 'already-started'; bucket: string; key: string; versionId?: string } & Omit<StartResult, 'alreadyStarted'>)
+  | { status: 'skipped'; bucket?: string; key?: string; reason: string };
+
+export interface S3TriggerResult {
+  outcomes: ObjectOutcome[];
+  started: number;
+  alreadyStarted: number;
+  skipped: number;
+}
+
+// Error names (SDK `name`) that mean "try again later".
+const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'ExecutionLimitExceeded', 'ServiceUnavailable', 'InternalServerError']);
+// Error names that mean the deployment is wrong (wrong ARN, missing permission).
+const MISCONFIGURED = new Set(['StateMachineDoesNotExist', 'StateMachineDeleting', 'InvalidArn', 'AccessDeniedException', 'UnrecognizedClientException']);
+
+/** Maps an SDK error of StartExecution to a named transfer error. */
+export function startExecutionError(err: unknown, stateMachineArn: string): Error {
+  const name = err instanceof Error ? err.name : 'Error';
+  const message = err instanceof Error ? err.message : String(err);
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (MISCONFIGURED.has(name)) {
+    return new ConfigurationError(`StartExecution on ${stateMachineArn} failed with ${name}: ${message} (check STATE_MACHINE_ARN and the function's IAM role)`);
+  }
+  if (THROTTLED.has(name) || status === 429 || (status !== undefined && status >= 500)) {
+    return new StartThrottledError(`StartExecution was throttled or Step Functions was unavailable (${name}): ${message}`);
+  }
+  return new StartFailedError(`StartExecution failed with ${name}: ${message}`);
+}
+
+/**
+ * StartExecution under a name chosen for deduplication. A name already used answers either with the
+ * first execution (same input, still running: Step Functions treats the call as idempotent) or with
+ * ExecutionAlreadyExists (finished, or another input): both mean "already started", not an error.
+ */
+export async function startExecutionOnce(deps: TriggerDeps, executionName: string, input: TransferInput): Promise<StartResult> {
+  try {
+    const out = await deps.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: executionName, input: JSON.stringify(input) }),
+    );
+    return {
+      executionArn: out.executionArn ?? executionArnFor(deps.stateMachineArn, executionName),
+      executionName,
+      ...(out.startDate ? { startDate: out.startDate.toISOString() } : {}),
+      alreadyStarted: false,
+    };
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
+      return { executionArn: executionArnFor(deps.stateMachineArn, executionName), executionName, alreadyStarted: true };
+    }
+    throw startExecutionError(err, deps.stateMachineArn);
+  }
+}
+
+/** The TransferInput for a created object under its route; throws Transfer.InvalidInput if it could not be valid. */
+export function transferInputForObject(object: CreatedObject, route: TransferRoute): TransferInput {
+  const input: TransferInput = {
+    source: { bucket: object.bucket, key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}) },
+    destination: { folderId: route.folderId },
+    ...(route.onConflict !== undefined ? { onConflict: route.onConflict } : {}),
+  };
+  validateTransferInput(input);
+  defaultFileName(object.key); // Prepare would fail on a key whose last segment is no Box name
+  return input;
+}
+
+/** What to do with one created object: start (input and name) or skip (why). */
+export function planObject(object: CreatedObject, routes: readonly TransferRoute[]): { input: TransferInput; executionName: string } | { skip: string } {
+  if (object.key.endsWith('/')) return { skip: 'folder marker (key ends with "/")' };
+  const route = matchRoute(routes, object.bucket, object.key);
+  if (route === undefined) return { skip: 'no route matches the bucket and key' };
+  let input: TransferInput;
+  try {
+    input = transferInputForObject(object, route);
+  } catch (err) {
+    if (err instanceof InvalidInputError) return { skip: err.message };
+    throw err;
+  }
+  return { input, executionName: executionNameForObject(object) ?? randomExecutionName('s3') };
+}
+
+/** S3 notification or EventBridge event -> one StartExecution per routed object. Throws the first start failure after trying every object. */
+export async function startTransfersForS3Event(event: unknown, kind: 's3-notification' | 'eventbridge', deps: TriggerDeps): Promise<S3TriggerResult> {
+  const { objects, ignored } = kind === 'eventbridge' ? parseEventBridgeS3Event(event) : parseS3Notification(event);
+  const outcomes: ObjectOutcome[] = ignored.map((i: IgnoredRecord) => ({ status: 'skipped' as const, ...i }));
+  for (const i of ignored) deps.logger.info('S3 event record skipped', { ...i });
+  let failure: Error | undefined;
+  for (const object of objects) {
+    const where = { bucket: object.bucket, key: object.key, versionId: object.versionId, via: object.via };
+    const plan = planObject(object, deps.routes);
+    if ('skip' in plan) {
+      deps.logger.info('S3 object skipped', { ...where, reason: plan.skip });
+      outcomes.push({ status: 'skipped', bucket: object.bucket, key: object.key, reason: plan.skip });
+      continue;
+    }
+    if (executionNameForObject(object) === undefined) {
+      deps.logger.warn('S3 event has no version id, sequencer or ETag: a redelivery would start a second transfer', where);
+    }
+    try {
+      const started = await startExecutionOnce(deps, plan.executionName, plan.input);
+      const { alreadyStarted, ...rest } = started;
+      deps.logger.info(alreadyStarted ? 'transfer already started' : 'transfer started', { ...where, ...rest, folderId: plan.input.destination.folderId });
+      outcomes.push({ status: alreadyStarted ? 'already-started' : 'started', bucket: object.bucket, key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}), ...rest });
+    } catch (err) {
+      deps.logger.error('StartExecution failed', { ...where, executionName: plan.executionName, error: errorFields(err) });
+      failure ??= err instanceof Error ? err : new StartFailedError(String(err));
+    }
+  }
+  // Lambda retries the whole event; the objects that did start dedupe by name.
+  if (failure) throw failure;
+  return {
+    outcomes,
+    started: outcomes.filter((o) => o.status === 'started').length,
+    alreadyStarted: outcomes.filter((o) => o.status === 'already-started').length,
+    skipped: outcomes.filter((o) => o.status === 'skipped').length,
+  };
+}
+
+/**
+ * POST /transfers: validates the body as a TransferInput (Transfer.InvalidInput names the field) and
+ * starts it, named from the Idempotency-Key when given (a retry with the same key starts nothing new).
+ */
+export async function startTransferFromRequest(body: unknown, idempotencyKey: string | undefined, deps: TriggerDeps): Promise<StartResult> {
+  const input = validateTransferInput(body);
+  if (input.destination.fileName === undefined) defaultFileName(input.source.key);
+  const executionName = idempotencyKey === undefined ? randomExecutionName('http') : executionNameForIdempotencyKey(idempotencyKey);
+  const result = await startExecutionOnce(deps, executionName, input);
+  deps.logger.info(result.alreadyStarted ? 'transfer already started' : 'transfer started', {
+    bucket: input.source.bucket,
+    key: input.source.key,
+    folderId: input.destination.folderId,
+    executionName,
+    executionArn: result.executionArn,
+    idempotent: idempotencyKey !== undefined,
+  });
+  return result;
+}
