@@ -1,0 +1,243 @@
+// A local stand-in for the Step Functions API, for the startTransfer trigger: a loopback HTTP server
+// speaking the AWS JSON 1.0 protocol (POST / with `X-Amz-Target: AWSStepFunctions.<Operation>` and
+// `Content-Type: application/x-amz-json-1.0`) that runs every started execution with the local runner,
+// i.e. the real state machine definition and the real task handlers. The real @aws-sdk/client-sfn talks
+// to it through `endpoint`.
+//
+// Operations: StartExecution, DescribeExecution, StopExecution. StartExecution follows AWS's rules for
+// names (API reference, StartExecution `name`): a name already used starts nothing; while that execution
+// is running, the same input answers 200 with the first execution's ARN and start date (idempotent) and
+// another input answers ExecutionAlreadyExists; once it has ended, any input answers ExecutionAlreadyExists.
+// Requests are not authenticated (SigV4 signatures are accepted unchecked): loopback and tests only.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TransferInput } from '../../src/transfer/contract.ts';
+import { TransferAbortedError, TransferExecutionError, startTransfer } from '../runner/index.ts';
+import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+export interface LocalExecutionRecord {
+  executionArn: string;
+  name: string;
+  /** The input as StartExecution gave it (a JSON string). */
+  input: string;
+  status: ExecutionStatus;
+  startDate: Date;
+  stopDate?: Date;
+  /** JSON string, once SUCCEEDED. */
+  output?: string;
+  error?: string;
+  cause?: string;
+  /** Settles when the execution ends (never rejects). */
+  done: Promise<void>;
+}
+
+export interface LocalStepFunctionsOptions {
+  /** What the task Lambdas run with (S3 client, Box client factory, logger, settings). */
+  deps: HandlerDeps;
+  /** Options for every execution (e.g. `waitTimeScale: 0`); `deps` and `executionName` are set here. */
+  run?: Omit<Partial<RunTransferOptions>, 'deps' | 'executionName'>;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+}
+
+export interface LocalStepFunctions {
+  /** e.g. http://127.0.0.1:41234: give it to SFNClient as `endpoint`. */
+  endpoint: string;
+  /** The ARN StartExecution accepts (the local runner's state machine). */
+  stateMachineArn: string;
+  /** Every execution started so far, oldest first. */
+  executions(): LocalExecutionRecord[];
+  /** StartExecution calls received, by outcome. */
+  stats(): { startCalls: number; started: number; idempotentRepeats: number; alreadyExists: number };
+  /** Stops running executions (ABORTED), waits for them, and closes the server. */
+  close(): Promise<void>;
+}
+
+// The local runner's state machine (local/runner/execution.ts): executions it starts get ARNs under it.
+export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:s3-to-box-local';
+const TARGET_PREFIX = 'AWSStepFunctions.';
+const MAX_INPUT_BYTES = 256 * 1024;
+// StartExecution `name`: 1-80 characters, none of: whitespace, < > { } [ ], ? *, " # % \ ^ | ~ ` $ & , ; : /, control characters.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what AWS refuses
+const INVALID_NAME_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
+
+class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, status = 400) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+function epochSeconds(date: Date): number {
+  return date.getTime() / 1000;
+}
+
+function requireString(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v === '') throw new ApiError('ValidationException', `1 validation error detected: '${field}' must not be null`);
+  return v;
+}
+
+export async function startLocalStepFunctions(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
+  const byArn = new Map<string, LocalExecutionRecord & { run: TransferExecution }>();
+  const byName = new Map<string, string>();
+  const counts = { startCalls: 0, started: 0, idempotentRepeats: 0, alreadyExists: 0 };
+
+  function start(body: Record<string, unknown>): unknown {
+    counts.startCalls += 1;
+    const stateMachineArn = requireString(body, 'stateMachineArn');
+    if (stateMachineArn !== LOCAL_STATE_MACHINE_ARN) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const name = body.name === undefined ? randomUUID() : requireString(body, 'name');
+    if (name.length > 80 || INVALID_NAME_CHARS.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    const input = body.input === undefined ? '{}' : body.input;
+    if (typeof input !== 'string') throw new ApiError('SerializationException', "'input' must be a string");
+    if (Buffer.byteLength(input, 'utf8') > MAX_INPUT_BYTES) throw new ApiError('InvalidExecutionInput', 'Input exceeds 262144 bytes');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input);
+    } catch {
+      throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
+    }
+
+    const existingArn = byName.get(name);
+    if (existingArn !== undefined) {
+      const existing = byArn.get(existingArn);
+      if (existing && existing.status === 'RUNNING' && existing.input === input) {
+        counts.idempotentRepeats += 1;
+        return { executionArn: existing.executionArn, startDate: epochSeconds(existing.startDate) };
+      }
+      counts.alreadyExists += 1;
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existingArn}'`);
+    }
+
+    const run = startTransfer(parsed as TransferInput, { ...options.run, deps: options.deps, executionName: name });
+    const record = {
+      executionArn: run.executionArn,
+      name,
+      input,
+      status: 'RUNNING' as ExecutionStatus,
+      startDate: new Date(),
+      run,
+      done: Promise.resolve(),
+    };
+    record.done = run.result.then(
+      (output) => {
+        Object.assign(record, { status: 'SUCCEEDED', output: JSON.stringify(output), stopDate: new Date() });
+      },
+      (err: unknown) => {
+        if (err instanceof TransferAbortedError) Object.assign(record, { status: 'ABORTED', stopDate: new Date() });
+        else if (err instanceof TransferExecutionError) Object.assign(record, { status: 'FAILED', error: err.error, cause: err.cause, stopDate: new Date() });
+        else Object.assign(record, { status: 'FAILED', error: 'States.Runtime', cause: String(err), stopDate: new Date() });
+      },
+    );
+    byArn.set(record.executionArn, record);
+    byName.set(name, record.executionArn);
+    counts.started += 1;
+    return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
+  }
+
+  function find(body: Record<string, unknown>): LocalExecutionRecord & { run: TransferExecution } {
+    const arn = requireString(body, 'executionArn');
+    const record = byArn.get(arn);
+    if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return record;
+  }
+
+  function describe(body: Record<string, unknown>): unknown {
+    const r = find(body);
+    return {
+      executionArn: r.executionArn,
+      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      name: r.name,
+      status: r.status,
+      startDate: epochSeconds(r.startDate),
+      ...(r.stopDate ? { stopDate: epochSeconds(r.stopDate) } : {}),
+      input: r.input,
+      inputDetails: { included: true },
+      ...(r.output !== undefined ? { output: r.output, outputDetails: { included: true } } : {}),
+      ...(r.error !== undefined ? { error: r.error } : {}),
+      ...(r.cause !== undefined ? { cause: r.cause } : {}),
+    };
+  }
+
+  async function stop(body: Record<string, unknown>): Promise<unknown> {
+    const r = find(body);
+    if (r.status === 'RUNNING') {
+      r.run.abort();
+      await r.done;
+    }
+    return { stopDate: epochSeconds(r.stopDate ?? new Date()) };
+  }
+
+  const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
+    StartExecution: start,
+    DescribeExecution: describe,
+    StopExecution: stop,
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const requestId = randomUUID();
+        const send = (status: number, payload: unknown): void => {
+          const body = JSON.stringify(payload);
+          res.writeHead(status, {
+            'Content-Type': 'application/x-amz-json-1.0',
+            'Content-Length': Buffer.byteLength(body),
+            'x-amzn-RequestId': requestId,
+          });
+          res.end(body);
+        };
+        try {
+          const target = String(req.headers['x-amz-target'] ?? '');
+          const op = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
+          if (req.method !== 'POST' || op === undefined) throw new ApiError('UnknownOperationException', `Unsupported operation ${target || '(none)'}`);
+          if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.0')) {
+            throw new ApiError('SerializationException', 'Content-Type must be application/x-amz-json-1.0');
+          }
+          let body: unknown;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+          } catch {
+            throw new ApiError('SerializationException', 'The request body is not valid JSON');
+          }
+          if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('SerializationException', 'The request body must be a JSON object');
+          send(200, await op(body as Record<string, unknown>));
+        } catch (err) {
+          if (err instanceof ApiError) send(err.status, { __type: `com.amazonaws.swf.service.v2.model#${err.code}`, message: err.message });
+          else send(500, { __type: 'InternalFailure', message: err instanceof Error ? err.message : String(err) });
+        }
+      })();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return {
+    endpoint: `http://${host}:${port}`,
+    stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+    executions: () => [...byArn.values()].map(({ run: _run, ...record }) => record),
+    stats: () => ({ ...counts }),
+    async close() {
+      for (const record of byArn.values()) if (record.status === 'RUNNING') record.run.abort();
+      await Promise.all([...byArn.values()].map((r) => r.done));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
