@@ -89,6 +89,17 @@ function isTransfersRoute(event: APIGatewayProxyEventV2): boolean {
   return event.routeKey === 'POST /transfers' || /\/transfers\/?$/.test(event.rawPath ?? '');
 }
 
+/** 404 for anything but POST /transfers, before the body is looked at. */
+function onlyTransfersRoute(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    before: (request) => {
+      const { event } = request;
+      if (isTransfersRoute(event)) return undefined;
+      return json(404, { error: 'Http.NotFound', message: `No route ${event.requestContext.http.method} ${event.rawPath}: use POST /transfers` });
+    },
+  };
+}
+
 export function makeStartTransferHandler(depsSource: DepsSource): StartTransferHandler {
   let fallbackLogger: Logger | undefined;
   const resolve = (): TriggerDeps => {
@@ -107,14 +118,12 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
     (deps?.logger ?? (fallbackLogger ??= createJsonLogger())).child({ task: 'StartTransfer', requestId: context.awsRequestId });
 
   const http = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(undefined, { timeoutEarlyInMillis: 0 })
+    .use(onlyTransfersRoute())
     .use(httpHeaderNormalizer())
     .use(httpJsonBodyParser())
     .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify({ error: 'Internal', message: 'Internal error' }) }))
     .use(jsonErrors((context) => invocationLogger(context, tryResolve())))
     .handler(async (event: APIGatewayProxyEventV2, context: Context) => {
-      if (!isTransfersRoute(event)) {
-        return json(404, { error: 'Http.NotFound', message: `No route ${event.requestContext.http.method} ${event.rawPath}: use POST /transfers` });
-      }
       const deps = resolve();
       const logger = invocationLogger(context, deps);
       const key = event.headers?.['idempotency-key'];
@@ -126,8 +135,7 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
   const s3 = middy<unknown, S3TriggerResult>(undefined, { timeoutEarlyInMillis: 0 }).handler(async (event: unknown, context: Context) => {
     const kind = triggerEventKind(event);
     if (kind === 's3-test-event') {
-      const logger = invocationLogger(context);
-      logger.info('S3 test event ignored');
+      invocationLogger(context, tryResolve()).info('S3 test event ignored');
       return { outcomes: [], started: 0, alreadyStarted: 0, skipped: 0 };
     }
     if (kind === 'http') throw new Error('unreachable');

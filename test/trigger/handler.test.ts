@@ -1,0 +1,227 @@
+// The startTransfer handler's branches and Step Functions error paths, with SFNClient mocked by
+// aws-sdk-client-mock (the real client against a local Step Functions server is in e2e.test.ts).
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeStartTransferHandler, startTransferDepsFromEnv } from '../../functions/startTransfer.ts';
+import type { StartTransferDeps } from '../../functions/startTransfer.ts';
+import { createJsonLogger } from '../../src/transfer/logger.ts';
+import type { S3TriggerResult } from '../../src/transfer/trigger.ts';
+import { executionNameForIdempotencyKey } from '../../src/transfer/trigger-names.ts';
+import { parseRoutes } from '../../src/transfer/trigger-routes.ts';
+import { eventBridgeEvent, httpEvent, lambdaContext, s3Notification } from './events.ts';
+
+const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-test';
+const START_DATE = new Date('2026-11-24T03:00:00.000Z');
+
+function throttled(): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
+let client: SFNClient;
+let sfn: ReturnType<typeof mockClient<SFNClient>>;
+let logLines: Record<string, unknown>[];
+let deps: StartTransferDeps;
+
+beforeEach(() => {
+  client = new SFNClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  sfn = mockClient(client);
+  logLines = [];
+  deps = {
+    sfn: client,
+    stateMachineArn: STATE_MACHINE_ARN,
+    routes: parseRoutes('[{"bucket":"exports","prefix":"in/","folderId":"77"},{"bucket":"exports","prefix":"in/urgent/","folderId":"88","onConflict":"rename"}]'),
+    logger: createJsonLogger({ level: 'debug', write: (line) => logLines.push(JSON.parse(line) as Record<string, unknown>) }),
+  };
+});
+
+afterEach(() => {
+  sfn.restore();
+  client.destroy();
+});
+
+function started(arnName: string): { executionArn: string; startDate: Date } {
+  return { executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${arnName}`, startDate: START_DATE };
+}
+
+describe('S3 events', () => {
+  it('starts one execution per routed object, with the decoded key, pinned version and route', async () => {
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name));
+    const handler = makeStartTransferHandler(deps);
+    const result = (await handler(
+      s3Notification([
+        { bucket: 'exports', key: 'in/urgent/q1+report.pdf', versionId: 'v1', sequencer: '0A' },
+        { bucket: 'exports', key: 'in/a.bin', sequencer: '0B' },
+        { bucket: 'exports', key: 'elsewhere/b.bin', sequencer: '0C' },
+        { bucket: 'exports', key: 'in/folder/', sequencer: '0D' },
+      ]),
+      lambdaContext(),
+    )) as S3TriggerResult;
+    expect(result).toMatchObject({ started: 2, alreadyStarted: 0, skipped: 2 });
+    const calls = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => ({ ...c, input: JSON.parse(c.input ?? '') as unknown }))).toEqual([
+      {
+        stateMachineArn: STATE_MACHINE_ARN,
+        name: expect.stringMatching(/^s3-q1-report-pdf-[0-9a-f]{32}$/) as unknown,
+        input: { source: { bucket: 'exports', key: 'in/urgent/q1 report.pdf', versionId: 'v1' }, destination: { folderId: '88' }, onConflict: 'rename' },
+      },
+      {
+        stateMachineArn: STATE_MACHINE_ARN,
+        name: expect.stringMatching(/^s3-a-bin-[0-9a-f]{32}$/) as unknown,
+        input: { source: { bucket: 'exports', key: 'in/a.bin' }, destination: { folderId: '77' } },
+      },
+    ]);
+    expect(result.outcomes.filter((o) => o.status === 'skipped').map((o) => o.status === 'skipped' && o.reason)).toEqual([
+      'no route matches the bucket and key',
+      'folder marker (key ends with "/")',
+    ]);
+    expect(logLines.some((l) => l.message === 'transfer started' && l.key === 'in/a.bin' && l.requestId === 'lambda-req-1')).toBe(true);
+  });
+
+  it('treats ExecutionAlreadyExists on a redelivered event as already started, with the same name', async () => {
+    const names: string[] = [];
+    sfn
+      .on(StartExecutionCommand)
+      .callsFakeOnce((input: { name: string }) => {
+        names.push(input.name);
+        return started(input.name);
+      })
+      .callsFake((input: { name: string }) => {
+        names.push(input.name);
+        throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${input.name}'`, $metadata: {} });
+      });
+    const handler = makeStartTransferHandler(deps);
+    const event = eventBridgeEvent({ bucket: 'exports', key: 'in/a+b.bin', versionId: 'v9', sequencer: '1' });
+    const first = (await handler(event, lambdaContext())) as S3TriggerResult;
+    const second = (await handler(structuredClone(event), lambdaContext())) as S3TriggerResult;
+    expect(first).toMatchObject({ started: 1, alreadyStarted: 0 });
+    expect(second).toMatchObject({ started: 0, alreadyStarted: 1 });
+    expect(names).toHaveLength(2);
+    expect(names[0]).toBe(names[1]);
+    expect(second.outcomes[0]).toMatchObject({
+      status: 'already-started',
+      key: 'in/a b.bin',
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${names[0]}`,
+    });
+  });
+
+  it('throws Transfer.StartThrottled after trying every object, so Lambda retries the event', async () => {
+    sfn.on(StartExecutionCommand).rejectsOnce(throttled()).callsFake((input: { name: string }) => started(input.name));
+    const handler = makeStartTransferHandler(deps);
+    const event = s3Notification([
+      { bucket: 'exports', key: 'in/one.bin', sequencer: '1' },
+      { bucket: 'exports', key: 'in/two.bin', sequencer: '2' },
+    ]);
+    await expect(handler(event, lambdaContext())).rejects.toMatchObject({ name: 'Transfer.StartThrottled' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+    expect(logLines.some((l) => l.message === 'StartExecution failed' && (l.error as { name?: string }).name === 'Transfer.StartThrottled')).toBe(true);
+  });
+
+  it('reports a missing state machine as Transfer.ConfigurationError', async () => {
+    sfn.on(StartExecutionCommand).rejects(new StateMachineDoesNotExist({ message: 'State Machine Does Not Exist', $metadata: {} }));
+    const handler = makeStartTransferHandler(deps);
+    await expect(handler(s3Notification([{ bucket: 'exports', key: 'in/one.bin', sequencer: '1' }]), lambdaContext())).rejects.toMatchObject({
+      name: 'Transfer.ConfigurationError',
+      message: expect.stringContaining(STATE_MACHINE_ARN) as unknown,
+    });
+  });
+
+  it('ignores the S3 test event and refuses unknown events', async () => {
+    const handler = makeStartTransferHandler(deps);
+    await expect(handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'exports' }, lambdaContext())).resolves.toMatchObject({ started: 0 });
+    await expect(handler({ detail: {} }, lambdaContext())).rejects.toMatchObject({ name: 'Transfer.InvalidInput' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+});
+
+describe('POST /transfers', () => {
+  const body = { source: { bucket: 'exports', key: 'in/a.bin' }, destination: { folderId: '77' } };
+
+  async function call(event: ReturnType<typeof httpEvent>, d: StartTransferDeps | (() => StartTransferDeps) = deps): Promise<APIGatewayProxyStructuredResultV2 & { json: Record<string, unknown> }> {
+    const res = (await makeStartTransferHandler(d)(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+    return { ...res, json: JSON.parse(String(res.body)) as Record<string, unknown> };
+  }
+
+  it('answers 202 with the execution; the input is the validated body', async () => {
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name));
+    const res = await call(httpEvent({ body }));
+    expect(res.statusCode).toBe(202);
+    expect(res.headers).toMatchObject({ 'Content-Type': 'application/json' });
+    expect(res.json).toEqual({
+      executionArn: expect.stringMatching(/:execution:s3-to-box-test:http-[0-9a-f-]{36}$/) as unknown,
+      executionName: expect.stringMatching(/^http-[0-9a-f-]{36}$/) as unknown,
+      startDate: START_DATE.toISOString(),
+    });
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '')).toEqual(body);
+  });
+
+  it('names the execution from Idempotency-Key (any header case) and answers 200 alreadyStarted on a repeat', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .callsFakeOnce((input: { name: string }) => started(input.name))
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    const first = await call(httpEvent({ body, headers: { 'Idempotency-Key': 'order-42' } }));
+    const second = await call(httpEvent({ body, headers: { 'idempotency-key': 'order-42' } }));
+    const name = executionNameForIdempotencyKey('order-42');
+    expect(first.statusCode).toBe(202);
+    expect(first.json.executionName).toBe(name);
+    expect(second.statusCode).toBe(200);
+    expect(second.json).toEqual({
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${name}`,
+      executionName: name,
+      alreadyStarted: true,
+    });
+  });
+
+  it('answers 400 Transfer.InvalidInput naming the field, before calling Step Functions', async () => {
+    const res = await call(httpEvent({ body: { source: { bucket: 'exports', key: 'a' }, destination: { folderId: 'abc' }, extra: 1 } }));
+    expect(res.statusCode).toBe(400);
+    expect(res.headers).toMatchObject({ 'Content-Type': 'application/json' });
+    expect(res.json).toEqual({
+      error: 'Transfer.InvalidInput',
+      message: 'Invalid transfer input: extra is not a known field; destination.folderId must be a string of digits',
+    });
+    const noName = await call(httpEvent({ body: { source: { bucket: 'exports', key: 'dir/' }, destination: { folderId: '1' } } }));
+    expect(noName.statusCode).toBe(400);
+    expect(noName.json.message).toMatch(/^destination.fileName is required/);
+    const badKey = await call(httpEvent({ body, headers: { 'Idempotency-Key': 'two words' } }));
+    expect(badKey.statusCode).toBe(400);
+    expect(badKey.json.message).toMatch(/^Idempotency-Key header/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('answers bad JSON, a wrong content type and other routes with JSON errors', async () => {
+    const badJson = await call(httpEvent({ rawBody: '{"source":' }));
+    expect([badJson.statusCode, badJson.json]).toEqual([400, { error: 'Transfer.InvalidInput', message: 'The request body is not valid JSON' }]);
+    const text = await call(httpEvent({ rawBody: 'hello', headers: { 'Content-Type': 'text/plain' } }));
+    expect([text.statusCode, text.json.error]).toEqual([415, 'Http.UnsupportedMediaType']);
+    const get = await call(httpEvent({ method: 'GET', path: '/transfers' }));
+    expect([get.statusCode, get.json.error]).toEqual([404, 'Http.NotFound']);
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name));
+    const b64 = await call(httpEvent({ body, base64: true }));
+    expect(b64.statusCode).toBe(202);
+  });
+
+  it('answers 503 with Retry-After when throttled, 500 when misconfigured, without internals', async () => {
+    sfn.on(StartExecutionCommand).rejectsOnce(throttled()).rejects(new StateMachineDoesNotExist({ message: 'State Machine Does Not Exist', $metadata: {} }));
+    const busy = await call(httpEvent({ body }));
+    expect(busy.statusCode).toBe(503);
+    expect(busy.headers).toMatchObject({ 'Retry-After': '1' });
+    expect(busy.json.error).toBe('Transfer.StartThrottled');
+    const broken = await call(httpEvent({ body }));
+    expect(broken.statusCode).toBe(500);
+    expect(broken.json).toEqual({ error: 'Transfer.ConfigurationError', message: "The function is misconfigured (request lambda-req-1); see its logs" });
+    expect(logLines.some((l) => l.level === 'error' && (l.error as { name?: string }).name === 'Transfer.ConfigurationError')).toBe(true);
+  });
+
+  it('answers 500 when the environment is unusable (TRANSFER_ROUTES checked at load)', async () => {
+    const res = await call(httpEvent({ body }), () => startTransferDepsFromEnv({ STATE_MACHINE_ARN, TRANSFER_ROUTES: '[{"bucket":"exports"}]' }));
+    expect(res.statusCode).toBe(500);
+    expect(res.json.error).toBe('Transfer.ConfigurationError');
+    expect(() => startTransferDepsFromEnv({})).toThrow('STATE_MACHINE_ARN is not set');
+    expect(() => startTransferDepsFromEnv({ STATE_MACHINE_ARN, TRANSFER_ROUTES: '[{"bucket":"exports","folderId":"1","onConflict":"x"}]' })).toThrow(
+      'TRANSFER_ROUTES: routes[0].onConflict must be one of',
+    );
+  });
+});
