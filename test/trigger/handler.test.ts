@@ -1,8 +1,10 @@
 // The startTransfer handler's branches and Step Functions error paths, with SFNClient mocked by
 // aws-sdk-client-mock (the real client against a local Step Functions server is in e2e.test.ts).
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
+import type { ServiceInputTypes, ServiceOutputTypes, SFNClientResolvedConfig } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeStartTransferHandler, startTransferDepsFromEnv } from '../../functions/startTransfer.ts';
 import type { StartTransferDeps } from '../../functions/startTransfer.ts';
@@ -20,7 +22,7 @@ function throttled(): Error {
 }
 
 let client: SFNClient;
-let sfn: ReturnType<typeof mockClient<SFNClient>>;
+let sfn: AwsStub<ServiceInputTypes, ServiceOutputTypes, SFNClientResolvedConfig>;
 let logLines: Record<string, unknown>[];
 let deps: StartTransferDeps;
 
