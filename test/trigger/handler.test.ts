@@ -5,7 +5,7 @@ import type { ServiceInputTypes, ServiceOutputTypes, SFNClientResolvedConfig } f
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeStartTransferHandler, startTransferDepsFromEnv } from '../../functions/startTransfer.ts';
 import type { StartTransferDeps } from '../../functions/startTransfer.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
@@ -39,6 +39,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  vi.unstubAllEnvs();
   sfn.restore();
   client.destroy();
 });
@@ -218,6 +219,7 @@ describe('POST /transfers', () => {
   });
 
   it('answers 500 when the environment is unusable (TRANSFER_ROUTES checked at load)', async () => {
+    vi.stubEnv('LOG_LEVEL', 'silent'); // the fallback logger of a handler without deps
     const res = await call(httpEvent({ body }), () => startTransferDepsFromEnv({ STATE_MACHINE_ARN, TRANSFER_ROUTES: '[{"bucket":"exports"}]' }));
     expect(res.statusCode).toBe(500);
     expect(res.json.error).toBe('Transfer.ConfigurationError');
