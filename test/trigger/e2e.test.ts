@@ -29,7 +29,7 @@ async function expectBoxFile(executionArn: string, put: { sha1: string; size: nu
 
 async function folderNames(): Promise<string[]> {
   const items = await env.boxClient.folders.listItems(env.folderId);
-  return items.entries.map((e) => e.name);
+  return items.entries.map((e) => String(e.name));
 }
 
 describe('startTransfer end to end (s3rver + local Step Functions + Box emulator)', () => {
