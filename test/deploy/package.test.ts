@@ -36,6 +36,9 @@ const FUNCTIONS = {
 } as const;
 type FunctionKey = keyof typeof FUNCTIONS;
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
+/** The trigger Lambda: not a Task of the state machine, its own role. */
+const TRIGGER = 'startTransfer';
+const ALL_KEYS = [...KEYS, TRIGGER];
 const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
 
 // Copied to the temporary service folder: everything but these (node_modules is linked).
@@ -126,12 +129,12 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(packaged.stdout + packaged.stderr).toContain('Service packaged');
     expect(await readFile(netLog, 'utf8')).toBe('');
     const files = await readdir(artifacts);
-    expect(files).toEqual(expect.arrayContaining(['cloudformation-template-update-stack.json', ...KEYS.map((k) => `${k}.zip`)]));
+    expect(files).toEqual(expect.arrayContaining(['cloudformation-template-update-stack.json', ...ALL_KEYS.map((k) => `${k}.zip`)]));
   });
 
-  it('declares the six Lambdas on nodejs22.x / arm64 with their memory, timeouts and environment', () => {
+  it('declares the six task Lambdas on nodejs22.x / arm64 with their memory, timeouts and environment', () => {
     const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-    expect(functions.map(([id]) => id).sort()).toEqual(KEYS.map(logicalId).sort());
+    expect(functions.map(([id]) => id).sort()).toEqual(ALL_KEYS.map(logicalId).sort());
     for (const key of KEYS) {
       const p = template.Resources[logicalId(key)].Properties;
       expect(p.FunctionName).toBe(`s3-to-box-${STAGE}-${key}`);
@@ -155,6 +158,74 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       });
       expect(p.Role).toEqual({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] });
     }
+  });
+
+  it('declares startTransfer: small, its own role, STATE_MACHINE_ARN and TRANSFER_ROUTES', () => {
+    const p = template.Resources.StartTransferLambdaFunction.Properties;
+    expect(p.FunctionName).toBe(`s3-to-box-${STAGE}-startTransfer`);
+    expect(p.Handler).toBe('functions/startTransfer.handler');
+    expect([p.Runtime, p.Architectures, p.MemorySize, p.Timeout]).toEqual(['nodejs22.x', ['arm64'], 256, 15]);
+    expect(p.Role).toEqual({ 'Fn::GetAtt': ['StartTransferRole', 'Arn'] });
+    const env = evaluate(p.Environment.Variables, ctx) as Record<string, string>;
+    expect(env).toMatchObject({ STATE_MACHINE_ARN: 'Ref:TransferStateMachine', TRANSFER_ROUTES: '[]', LOG_LEVEL: 'info' });
+    expect(template.Resources.StartTransferLogGroup.Properties).toEqual({ LogGroupName: `/aws/lambda/s3-to-box-${STAGE}-startTransfer`, RetentionInDays: 30 });
+  });
+
+  it("gives startTransfer's role StartExecution on the transfer state machine only (plus its logs and X-Ray)", () => {
+    const role = template.Resources.StartTransferRole;
+    expect(role.Type).toBe('AWS::IAM::Role');
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
+      Effect: string;
+      Action: string | string[];
+      Resource: string | string[];
+    }[];
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:StartExecution']);
+    const start = statements.find((s) => [s.Action].flat().includes('states:StartExecution'));
+    expect(start?.Resource).toBe('Ref:TransferStateMachine');
+    const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
+    expect([logs?.Action].flat().sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-startTransfer:*`);
+    // Nothing else may start executions or read the sources through this function.
+    const shared = JSON.stringify(template.Resources.IamRoleLambdaExecution);
+    expect(shared).not.toContain('states:');
+  });
+
+  it('routes POST /transfers of an HTTP API with IAM authorization to startTransfer (payload 2.0)', () => {
+    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes).toHaveLength(1);
+    const route = routes[0].Properties;
+    expect(route.RouteKey).toBe('POST /transfers');
+    expect(route.AuthorizationType).toBe('AWS_IAM');
+    const integrationId = evaluate(route.Target, ctx) as string;
+    const integration = template.Resources[integrationId.replace(/^integrations\/Ref:/, '')].Properties;
+    expect(integration).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] },
+    });
+    const permissions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'apigateway.amazonaws.com');
+    expect(permissions.map((r) => r.Properties.FunctionName)).toEqual([{ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] }]);
+    expect(template.Outputs.TransfersEndpoint.Value).toEqual({ 'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/transfers' });
+  });
+
+  it('sends S3 Object Created events of the trigger buckets from EventBridge to startTransfer', () => {
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    const rule = rules[0].Properties;
+    // Default triggerBuckets '' -> [''], a bucket name that never occurs: the rule matches nothing.
+    expect(evaluate(rule.EventPattern, ctx)).toEqual({ source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [''] } } });
+    expect(rule.State).toBe('ENABLED');
+    expect(rule.EventBusName).toBeUndefined(); // the default bus, where S3 sends its events
+    expect(rule.Targets.map((t: any) => t.Arn)).toEqual([{ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] }]);
+    const permission = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com');
+    expect(permission?.Properties.FunctionName).toEqual({ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] });
+    expect(evaluate(permission?.Properties.SourceArn, ctx)).toBe(`arn:aws:events:${REGION}:123456789012:rule/${rule.Name}`);
   });
 
   it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {
@@ -249,10 +320,19 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
 
   it('narrows the IAM resources to the buckets and secret given with --param', async () => {
     const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/prod/box-AbCdEf`;
-    const printed = await osls(['print', '--format', 'json', `--param=sourceBuckets=exports-a,exports-b`, `--param=boxSecretArn=${secretArn}`]);
+    const routes = '[{"bucket":"exports-a","prefix":"in/","folderId":"123"}]';
+    const printed = await osls([
+      'print',
+      '--format',
+      'json',
+      `--param=sourceBuckets=exports-a,exports-b`,
+      `--param=boxSecretArn=${secretArn}`,
+      '--param=triggerBuckets=exports-a,exports-b',
+      `--param=transferRoutes=${routes}`,
+    ]);
     expect(printed.code, printed.stderr).toBe(0);
     expect(await readFile(netLog, 'utf8')).toBe('');
-    const config = JSON.parse(printed.stdout) as { provider: any; resources: { Conditions: Record<string, unknown> } };
+    const config = JSON.parse(printed.stdout) as { provider: any; functions: Record<string, any>; resources: { Conditions: Record<string, unknown> } };
     const c: EvalContext = { pseudo: PSEUDO, conditions: config.resources.Conditions };
     const statements = evaluate(config.provider.iam.role.statements, c) as { Action: string[]; Resource: string | string[] }[];
     const s3 = statements.find((s) => s.Action.includes('s3:GetObject'));
@@ -260,11 +340,16 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const secret = statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
     expect(secret?.Resource).toBe(secretArn);
     expect((evaluate(config.provider.environment, c) as Record<string, string>).BOX_SECRET_ARN).toBe(secretArn);
+    // The trigger: the EventBridge rule names the trigger buckets; the routes reach the function as given.
+    const trigger = config.functions.startTransfer;
+    expect(trigger.environment.TRANSFER_ROUTES).toBe(routes);
+    const bridge = trigger.events.find((e: any) => e.eventBridge).eventBridge;
+    expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
   });
 
   it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {
     const unzipped = path.join(tmp, 'unzipped');
-    for (const key of KEYS) {
+    for (const key of ALL_KEYS) {
       const entries = readZip(await readFile(path.join(artifacts, `${key}.zip`)));
       // Everything is bundled (the AWS SDK included): no node_modules, nothing else.
       expect([...entries.keys()].sort()).toEqual([`functions/${key}.mjs`, `functions/${key}.mjs.map`]);
@@ -283,11 +368,27 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     await new Promise<void>((resolve) => box.listen(0, '127.0.0.1', resolve));
     const port = (box.address() as AddressInfo).port;
 
+    // A loopback stand-in for Step Functions (SFN_ENDPOINT), to see the bundled startTransfer call StartExecution.
+    const sfnCalls: { target?: string; body: any }[] = [];
+    const sfn = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string };
+        sfnCalls.push({ target: req.headers['x-amz-target'] as string | undefined, body });
+        res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:${body.name}`, startDate: 1795489200 }));
+      });
+    });
+    await new Promise<void>((resolve) => sfn.listen(0, '127.0.0.1', resolve));
+    const sfnPort = (sfn.address() as AddressInfo).port;
+    const stateMachineArn = `arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-${STAGE}`;
+
     // Each handler is imported from its own unzipped folder, outside the project (no node_modules
     // to fall back on), in a fresh Node 22 process, the way the Lambda runtime loads it.
     const script = `
       const dir = ${JSON.stringify(unzipped)};
-      const keys = ${JSON.stringify(KEYS)};
+      const keys = ${JSON.stringify(ALL_KEYS)};
       const out = {};
       for (const key of keys) {
         const mod = await import(new URL('file://' + dir + '/' + key + '/functions/' + key + '.mjs').href);
@@ -301,14 +402,31 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         uploadPart: '', commit: '', listParts: '', status: '',
         abort: 'http://127.0.0.1:${port}/api/2.0/files/upload_sessions/S1' } };
       out.abort = await abort.handler({ transfer: { session }, error: { Error: 'Box.ServerError', Cause: 'test' } }, ctx);
+      const trigger = await import('file://' + dir + '/startTransfer/functions/startTransfer.mjs');
+      const post = (body) => trigger.handler({ version: '2.0', routeKey: 'POST /transfers', rawPath: '/transfers', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'deploy-test' },
+        requestContext: { http: { method: 'POST', path: '/transfers' } }, body: JSON.stringify(body), isBase64Encoded: false }, ctx);
+      const bad = await post({ source: { bucket: 'b' }, destination: { folderId: '1' } });
+      out.badRequest = [bad.statusCode, JSON.parse(bad.body)];
+      const good = await post({ source: { bucket: 'exports', key: 'a.bin' }, destination: { folderId: '1' } });
+      out.accepted = [good.statusCode, JSON.parse(good.body).executionName];
       console.log(JSON.stringify(out));
     `;
     const result = await run(NODE22, ['--input-type=module', '--enable-source-maps', '-e', script], {
       cwd: tmp,
-      env: offlineEnv({ AWS_REGION: REGION, BOX_DEVELOPER_TOKEN: 'deploy-test-token', LOG_LEVEL: 'silent', NO_NETWORK_ALLOW_LOOPBACK: '1' }),
+      env: offlineEnv({
+        AWS_REGION: REGION,
+        BOX_DEVELOPER_TOKEN: 'deploy-test-token',
+        LOG_LEVEL: 'silent',
+        NO_NETWORK_ALLOW_LOOPBACK: '1',
+        STATE_MACHINE_ARN: stateMachineArn,
+        SFN_ENDPOINT: `http://127.0.0.1:${sfnPort}`,
+        AWS_ACCESS_KEY_ID: 'deploy-test',
+        AWS_SECRET_ACCESS_KEY: 'deploy-test',
+      }),
       timeout: 60_000,
     });
     await new Promise<void>((resolve) => box.close(() => resolve()));
+    await new Promise<void>((resolve) => sfn.close(() => resolve()));
     expect(result.code, result.stderr).toBe(0);
     const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
     expect(out).toEqual({
@@ -318,9 +436,19 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       hashObject: 'function',
       commit: 'function',
       abortSession: 'function',
+      startTransfer: 'function',
       prepareError: 'Transfer.InvalidInput',
       abort: { aborted: true },
+      badRequest: [400, { error: 'Transfer.InvalidInput', message: 'Invalid transfer input: source.key is required' }],
+      accepted: [202, expect.stringMatching(/^http-deploy-test-[0-9a-f]{32}$/)],
     });
+    // The bundled SDK called StartExecution on SFN_ENDPOINT once, for the valid request only.
+    expect(sfnCalls).toEqual([
+      {
+        target: 'AWSStepFunctions.StartExecution',
+        body: { stateMachineArn, name: expect.stringMatching(/^http-deploy-test-/), input: JSON.stringify({ source: { bucket: 'exports', key: 'a.bin' }, destination: { folderId: '1' } }) },
+      },
+    ]);
     expect(seen).toEqual([{ method: 'DELETE', url: '/api/2.0/files/upload_sessions/S1', auth: 'Bearer deploy-test-token' }]);
     expect(await readFile(netLog, 'utf8')).toBe('');
   });
