@@ -138,11 +138,11 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
       invocationLogger(context, tryResolve()).info('S3 test event ignored');
       return { outcomes: [], started: 0, alreadyStarted: 0, skipped: 0 };
     }
-    if (kind === 'http') throw new Error('unreachable');
-    const deps = resolve();
+    if (kind === 'http') throw new InvalidInputError('HTTP API requests go through the HTTP branch'); // not reached: dispatched below
+    const deps = tryResolve();
     const logger = invocationLogger(context, deps);
     try {
-      const result = await startTransfersForS3Event(event, kind, { ...deps, logger });
+      const result = await startTransfersForS3Event(event, kind, { ...(deps ?? resolve()), logger });
       logger.info('S3 event handled', { via: kind, started: result.started, alreadyStarted: result.alreadyStarted, skipped: result.skipped });
       return result;
     } catch (err) {

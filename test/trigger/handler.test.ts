@@ -130,6 +130,16 @@ describe('S3 events', () => {
     });
   });
 
+  it('fails S3 events with Transfer.ConfigurationError while STATE_MACHINE_ARN or TRANSFER_ROUTES is unusable', async () => {
+    vi.stubEnv('LOG_LEVEL', 'silent');
+    const handler = makeStartTransferHandler(() => startTransferDepsFromEnv({ TRANSFER_ROUTES: '[]' }));
+    await expect(handler(s3Notification([{ bucket: 'exports', key: 'in/one.bin', sequencer: '1' }]), lambdaContext())).rejects.toMatchObject({
+      name: 'Transfer.ConfigurationError',
+      message: expect.stringContaining('STATE_MACHINE_ARN is not set') as unknown,
+    });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('ignores the S3 test event and refuses unknown events', async () => {
     const handler = makeStartTransferHandler(deps);
     await expect(handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'exports' }, lambdaContext())).resolves.toMatchObject({ started: 0 });
