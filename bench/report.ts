@@ -14,6 +14,8 @@ export interface Settings {
   hashSliceBytes: number;
   commit202: { mode: 'count'; times: number; retryAfterSeconds: number };
   argv: string[];
+  /** Where sources, emulator and s3rver data and downloads were written. */
+  workDir: string;
 }
 
 export interface MachineInfo {
@@ -51,6 +53,9 @@ export interface UploadRun {
   rep: number;
   ms: number;
   mibPerSecond: number;
+  /** Session created -> last part stored, as the emulator saw it (no commit or its 202 wait). */
+  partsMs: number;
+  partsMibPerSecond: number;
   memory: MemoryPeaks;
   /** CPU time of the uploader process during the upload. */
   clientCpuMs: number;
@@ -120,6 +125,7 @@ function throughputTables(r: BenchResults): Table[] {
   return r.shapes.map((shape) => {
     const sdkRuns = r.uploads.filter((u) => u.shape === shape.key && u.contestant === 'sdk');
     const sdkMedian = median(sdkRuns.map((u) => u.mibPerSecond));
+    const sdkPartsMedian = median(sdkRuns.map((u) => u.partsMibPerSecond));
     return {
       title: `Upload throughput, ${shape.label}, ${sizeLabel(r.settings.size)} file, ${r.settings.repeat} run(s) each`,
       header: [
@@ -127,6 +133,8 @@ function throughputTables(r: BenchResults): Table[] {
         'MiB/s median (min–max)',
         'seconds (median)',
         'x SDK',
+        'parts phase MiB/s median (min–max)',
+        'x SDK (parts phase)',
         'CPU s uploader / emulator (median)',
         'cores busy',
         'other load (cores)',
@@ -141,6 +149,8 @@ function throughputTables(r: BenchResults): Table[] {
           spread(speeds),
           fixed(median(runs.map((u) => u.ms)) / 1000, 2),
           c.key === 'sdk' ? '1.00' : fixed(median(speeds) / sdkMedian, 2),
+          spread(runs.map((u) => u.partsMibPerSecond)),
+          c.key === 'sdk' ? '1.00' : fixed(median(runs.map((u) => u.partsMibPerSecond)) / sdkPartsMedian, 2),
           `${fixed(median(runs.map((u) => u.clientCpuMs)) / 1000, 2)} / ${fixed(median(runs.map((u) => u.serverCpuMs)) / 1000, 2)}`,
           fixed(median(runs.map(coresBusy)), 2),
           fixed(median(runs.map((u) => u.otherCores)), 2),
@@ -231,9 +241,9 @@ function hashTable(r: BenchResults): Table {
   };
 }
 
-function ratioOf(r: BenchResults, shape: string, key: string): number {
-  const sdk = median(r.uploads.filter((u) => u.shape === shape && u.contestant === 'sdk').map((u) => u.mibPerSecond));
-  return median(r.uploads.filter((u) => u.shape === shape && u.contestant === key).map((u) => u.mibPerSecond)) / sdk;
+function ratioOf(r: BenchResults, shape: string, key: string, of: (u: UploadRun) => number = (u) => u.mibPerSecond): number {
+  const sdk = median(r.uploads.filter((u) => u.shape === shape && u.contestant === 'sdk').map(of));
+  return median(r.uploads.filter((u) => u.shape === shape && u.contestant === key).map(of)) / sdk;
 }
 
 function reading(r: BenchResults): string[] {
@@ -251,8 +261,10 @@ function reading(r: BenchResults): string[] {
   for (const shape of r.shapes) {
     const sdkRuns = runsOf(shape.key, 'sdk');
     const ratios = ours.map((c) => `${fixed(ratioOf(r, shape.key, c.key), 2)}x at concurrency ${c.concurrency}`).join(', ');
+    const partsRatios = ours.map((c) => `${fixed(ratioOf(r, shape.key, c.key, (u) => u.partsMibPerSecond), 2)}x`).join(', ');
     lines.push(
-      `**${shape.label}.** The SDK's median was ${fixed(med(sdkRuns, (u) => u.mibPerSecond))} MiB/s; ours ran at ${ratios} of it (ratio of medians). ` +
+      `**${shape.label}.** End to end (the whole \`uploadBigFile\` call, with its ${s.commit202.retryAfterSeconds} s commit wait), the SDK's median was ${fixed(med(sdkRuns, (u) => u.mibPerSecond))} MiB/s; ours ran at ${ratios} of it (ratio of medians). ` +
+        `In the parts phase alone (session created to last part stored, as the emulator saw it) the SDK's median was ${fixed(med(sdkRuns, (u) => u.partsMibPerSecond))} MiB/s and ours ${partsRatios} of it. ` +
         `Busy (CPU seconds per wall second): SDK ${busy(sdkRuns)}; ${ours.map((c) => `ours at ${c.concurrency}: ${busy(runsOf(shape.key, c.key))}`).join('; ')}.`,
     );
   }
@@ -270,21 +282,21 @@ function reading(r: BenchResults): string[] {
     const perC = [...r.contestants].map((c) => {
       const runs = runsOf('wan', c.key);
       const inFlight = c.concurrency ?? 1;
-      const speed = med(runs, (u) => u.mibPerSecond);
+      const speed = med(runs, (u) => u.partsMibPerSecond);
       return `${c.key === 'sdk' ? 'SDK' : `ours at ${c.concurrency}`} ${fixed(speed)} MiB/s = ${fixed((speed / (oneBound * inFlight)) * 100, 0)} % of its bound of ${fixed(oneBound * inFlight)}`;
     });
     const saturated = r.uploads
       .filter((u) => u.shape === 'wan')
       .some((u) => u.clientCpuMs / u.ms >= 0.9 || u.serverCpuMs / u.ms >= 0.9);
-    const bestLoopback = Math.max(...ours.map((c) => med(runsOf('loopback', c.key), (u) => u.mibPerSecond)));
+    const bestLoopback = Math.max(...ours.map((c) => med(runsOf('loopback', c.key), (u) => u.partsMibPerSecond)));
     const maxC = Math.max(...ours.map((c) => c.concurrency ?? 1));
     const ceiling =
       bestLoopback < oneBound * maxC
-        ? ` Without shaping, ours reached at best ${fixed(bestLoopback)} MiB/s (median, loopback) in this run, less than the ${fixed(oneBound * maxC)} MiB/s link bound at concurrency ${maxC}: on this machine the uploader-plus-emulator pair, not the modelled link, sets the ceiling at high concurrency.`
+        ? ` Without shaping, ours reached at best ${fixed(bestLoopback)} MiB/s (parts-phase median, loopback) in this run, less than the ${fixed(oneBound * maxC)} MiB/s link bound at concurrency ${maxC}: on this machine the uploader-plus-emulator pair, not the modelled link, sets the ceiling at high concurrency.`
         : '';
     lines.push(
       `On the shaped link one ${sizeLabel(part)} part takes at least ${fixed(perPart, 0)} ms (its bytes at the per-connection cap plus the added latency), ` +
-        `so one part at a time is bound near ${fixed(oneBound)} MiB/s and N parts on N connections near N times that. Measured (medians): ${perC.join('; ')}. ` +
+        `so one part at a time is bound near ${fixed(oneBound)} MiB/s and N parts on N connections near N times that. Measured in the parts phase (medians): ${perC.join('; ')}. ` +
         (saturated
           ? 'In some runs on this link one process (uploader or emulator) was busy 90 % of a core or more, so its event loop, not the link, was the limit there.'
           : 'No process was busy 90 % of a core or more on this link.') +
@@ -297,7 +309,7 @@ function reading(r: BenchResults): string[] {
   const setAside = r.repeatedForLoad.length;
   lines.push(
     `**Repeated measurements.** An upload measured while other processes used ${fixed(r.otherLoadLimit, 1)} cores or more was made again (up to ${r.maxAttempts} attempts in all); ` +
-      `${setAside === 0 ? 'none had to be.' : `${setAside} were set aside this way and are listed, marked "set aside", in the per-upload table; they are not in the medians.`}`,
+      `${setAside === 0 ? 'none had to be.' : `${setAside} measurement(s) were set aside this way and are listed, marked "set aside", in the per-upload table; they are not in the medians.`}`,
   );
   lines.push(
     loaded > 0
@@ -339,7 +351,7 @@ function reading(r: BenchResults): string[] {
       `**Pipeline.** ${fixed(median(p.map((x) => x.mibPerSecond)))} MiB/s end to end (median of ${p.length}), from StartExecution to the committed file, ${fixed(total, 2)} s. ` +
         `Median times from the start: Prepare done at ${fixed(at('preparedMs'), 2)} s, all parts stored at ${fixed(partsAt, 2)} s, whole-file hash done at ${fixed(hashAt, 2)} s, ` +
         `so ${hashAt > partsAt ? 'the hash loop finished last and was the critical path of UploadAndHash here' : 'the part fan-out finished last and was the critical path of UploadAndHash here'}; ` +
-        `the ${fixed(total - Math.max(partsAt, hashAt), 2)} s after that are the Commit step (list parts, commit, one 202) and the state machine's own steps. ` +
+        `the ${fixed(total - Math.max(partsAt, hashAt), 2)} s after that are the Commit step (list parts, commit, one 202 and its 1 s Wait state, commit again) and the state machine's own steps. ` +
         `All Lambdas of a run share one Node process, and s3rver and the emulator share the other, on ${r.machine.cores} cores: a functional end-to-end figure, not a Lambda throughput.`,
     );
   }
@@ -366,7 +378,7 @@ function reading(r: BenchResults): string[] {
 const CAVEATS = [
   'Loopback and emulator numbers are not Box\'s real speed. Uploader and emulator run on the same machine and compete for its cores; the emulator hashes every part and writes it to local disk. On loopback either side can be the limit; the CPU columns show how busy each was.',
   'The WAN-like shape is a model: a fixed latency added to every request and a token bucket per TCP connection on the server side. There is no TCP slow start, loss, TLS or real round trip; Box\'s real per-connection throughput and latency were not measured here.',
-  'Each commit answers 202 once with `Retry-After: 0` before the 201, so both uploaders go through the 202 path (the SDK thanks to the Retry-After workaround of reference §7.4) without a fixed wait in the timings.',
+  'Each commit answers 202 once with `Retry-After: 1` before the 201, so both uploaders go through the 202 path (the SDK thanks to the Retry-After workaround of reference §7.4) and both wait that second (ours never re-commits sooner than 1 s). The end-to-end times include it; the parts-phase columns (session created to last part stored, timed from the emulator\'s request log in the bench process) do not.',
   'Times are measured inside each child process around the `uploadBigFile` call (process start and module loading excluded). Every upload is then downloaded over HTTP (8 ranged GETs) and its SHA-1 compared with the source file\'s; the bench exits non-zero on any mismatch.',
   '"Cores busy" is the CPU time of the uploader (during its upload call) and of the emulator process, together, per wall second. "Other load" is the machine\'s busy cores from /proc/stat over the child\'s life minus the bench\'s own processes: other helpers\' or system work that competed for the same cores. Before each measurement the bench waits (up to 10 s) for half a second with less than 0.3 cores busy.',
   'Peak RSS is the child process\'s getrusage maximum: it includes Node itself (see the idle column) and whatever the garbage collector had not yet returned.',
@@ -375,9 +387,10 @@ const CAVEATS = [
 function settingsLines(r: BenchResults): string[] {
   const s = r.settings;
   return [
-    `Upload comparison: ${sizeLabel(s.size)} file from local disk (\`fs.createReadStream\`), ${s.repeat} run(s) per uploader per link shape, uploaders interleaved in each round.`,
+    `Files: the source files, the emulator's and s3rver's stored data and the verification downloads were all written under \`${s.workDir}\`${s.workDir === '/dev/shm' ? ' (tmpfs, memory)' : ''}.`,
+    `Upload comparison: ${sizeLabel(s.size)} file read with \`fs.createReadStream\`, ${s.repeat} run(s) per uploader per link shape, uploaders interleaved in each round.`,
     `Uploaders: box-node-sdk@${r.machine.sdkVersion} \`chunkedUploads.uploadBigFile\` (sequential by design) with the Retry-After workaround; ours (\`src/box\`) \`client.chunkedUploads.uploadBigFile\` at concurrency ${s.concurrencies.join(', ')}.`,
-    `Box emulator: default part size (${sizeLabel(defaultPartSize(s.size))} for ${sizeLabel(s.size)}), commit answers 202 ${s.commit202.times} time(s) with Retry-After ${s.commit202.retryAfterSeconds} s.`,
+    `Box emulator: a fresh one for every measurement (its stored files are removed after each, so earlier uploads do not pile up in the page cache under later ones), default part size (${sizeLabel(defaultPartSize(s.size))} for ${sizeLabel(s.size)}), commit answers 202 ${s.commit202.times} time(s) with Retry-After ${s.commit202.retryAfterSeconds} s.`,
     `Link shapes: ${r.shapes.map((x) => x.label).join('; ')}.`,
     `Memory: each uploader once more with a ${sizeLabel(s.memorySize)} file on loopback; idle process = modules loaded and client built.`,
     `Pipeline: \`runTransfer\` (local runner) with input concurrency 8, ${s.repeat} run(s); hashing: ${s.repeat} run(s) each.`,
@@ -405,6 +418,7 @@ export function renderReport(r: BenchResults): { text: string; markdown: string 
     String(u.rep),
     fixed(u.ms / 1000, 2),
     fixed(u.mibPerSecond),
+    fixed(u.partsMibPerSecond),
     mib(u.memory.maxRssBytes),
     mib(u.memory.arrayBuffersBytes),
     `${fixed(u.clientCpuMs / 1000, 2)} / ${fixed(u.serverCpuMs / 1000, 2)}`,
@@ -442,7 +456,7 @@ export function renderReport(r: BenchResults): { text: string; markdown: string 
     '',
     '## Every upload',
     '',
-    markdownTable(['link', 'file', 'uploader', 'run', 'seconds', 'MiB/s', 'peak RSS', 'peak ArrayBuffers', 'CPU s uploader / emulator', 'other load (cores)', 'parts in flight (max)', 'part PUTs / commits'], rawRows),
+    markdownTable(['link', 'file', 'uploader', 'run', 'seconds', 'MiB/s', 'parts phase MiB/s', 'peak RSS', 'peak ArrayBuffers', 'CPU s uploader / emulator', 'other load (cores)', 'parts in flight (max)', 'part PUTs / commits'], rawRows),
     '',
   ].join('\n');
   return { text, markdown };

@@ -1,10 +1,10 @@
 // `npm run bench`: our uploadBigFile against the official box-node-sdk@10's, on a loopback link and a
 // WAN-like shaped link of the Box emulator; memory of each uploader at two file sizes; the whole
 // pipeline through the local runner; the resumable hash against node:crypto. Every measurement runs
-// in its own child process (bench/child.ts); the servers stay in this one. Every uploaded file is
+// in its own child process (bench/child.ts), against a fresh emulator; the servers stay in this one. Every uploaded file is
 // downloaded back and its SHA-1 compared with the source's: a mismatch stops the bench with exit 1.
 // Prints the tables and writes BENCHMARKS.md (unless --no-write).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,18 +29,22 @@ const HELP = `npm run bench [-- options]
   --quick             --size 64MiB --repeat 1 (a smoke run; do not quote its numbers)
   --latency-ms MS     WAN-like shape: latency added to every request (default 30)
   --bandwidth SIZE    WAN-like shape: cap per connection, per second (default 32MiB)
+  --dir DIR           where source files, the emulator's and s3rver's data and downloads go
+                      (default /dev/shm when it is a tmpfs with room, else the OS temp folder)
   --out FILE          where to write the report (default BENCHMARKS.md at the project root)
   --no-write          print only
 `;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 0 } as const;
+// One 202 per commit, Retry-After 1 s: both uploaders wait that second (ours never re-commits sooner
+// than 1 s; the SDK, with the workaround, honours Retry-After), so neither gets an edge from it.
+const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 1 } as const;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-function settingsFromArgs(argv: string[]): Settings & { out: string | undefined } {
+function settingsFromArgs(argv: string[]): Omit<Settings, 'workDir'> & { out: string | undefined; dir: string | undefined } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -51,6 +55,7 @@ function settingsFromArgs(argv: string[]): Settings & { out: string | undefined 
       'latency-ms': { type: 'string' },
       bandwidth: { type: 'string' },
       out: { type: 'string' },
+      dir: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -76,8 +81,26 @@ function settingsFromArgs(argv: string[]): Settings & { out: string | undefined 
     commit202: COMMIT_202,
     argv,
     out: values['no-write'] ? undefined : path.resolve(ROOT, values.out ?? 'BENCHMARKS.md'),
+    dir: values.dir,
   };
 }
+
+/**
+ * Everything the bench writes goes to memory (tmpfs) when it can: on a shared VM disk, writeback of
+ * earlier runs' bytes throttled later runs' writes and made the numbers depend on the order of runs.
+ */
+async function workDirFor(requested: string | undefined, needBytes: number): Promise<string> {
+  if (requested !== undefined) return path.resolve(requested);
+  try {
+    const fs = await statfs('/dev/shm');
+    if (fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize > 2 * needBytes) return '/dev/shm';
+  } catch {
+    // no /dev/shm here
+  }
+  return os.tmpdir();
+}
+
+const TMPFS_MAGIC = 0x01021994;
 
 async function machineInfo(): Promise<MachineInfo> {
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
@@ -127,30 +150,57 @@ const MAX_ATTEMPTS = 3;
 /** The measurements set aside for other load (reported as a count and listed). */
 const repeatedForLoad: UploadRun[] = [];
 
+/** A fresh emulator for each measurement: its files go with it, so stored uploads do not pile up (page cache, writeback) under later runs. */
+async function withEmulator<T>(options: BoxEmulatorOptions, use: (box: BoxEmulator) => Promise<T>): Promise<T> {
+  const dataDir = await mkdtemp(path.join(dataRoot, 'box-emulator-'));
+  try {
+    const box = await startBoxEmulator({ ...options, dataDir });
+    try {
+      return await use(box);
+    } finally {
+      await box.close();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Where emulators and s3rver keep their data: set by main() under the work folder. */
+let dataRoot = os.tmpdir();
+
 async function measureUpload(
-  box: BoxEmulator,
+  emulatorOptions: BoxEmulatorOptions,
   shape: string,
   who: Contestant,
   source: SourceFile,
   rep: number,
   scratch: string,
 ): Promise<UploadRun> {
-  const target = targetOf(box);
   for (let attempt = 1; ; attempt++) {
     const name = `bench-${shape}-${who.key}-${++uploadCounter}.bin`;
-    const job: Job = {
-      kind: 'upload',
-      uploader: who.uploader,
-      ...(who.concurrency !== undefined ? { concurrency: who.concurrency } : {}),
-      target,
-      file: source.path,
-      size: source.size,
-      name,
+    // The parts phase, seen from the emulator: session created -> last part stored (no commit waits in it).
+    const seen = { sessionAt: Number.NaN, lastPartAt: Number.NaN };
+    const onRequest = (e: { operation: string | undefined; status: number }): void => {
+      if (e.operation === 'createSession' && e.status === 201) seen.sessionAt = performance.now();
+      else if (e.operation === 'uploadPart' && e.status === 200) seen.lastPartAt = performance.now();
     };
-    box.resetStats();
-    const { result, serverCpuMs, otherCores } = await runMeasured(job);
-    const stats = box.stats();
-    await verify(`${who.label} (${shape}, ${sizeLabel(source.size)}, run ${rep})`, target, result, source.size, source.sha1, scratch);
+    const { result, serverCpuMs, otherCores, stats } = await withEmulator({ ...emulatorOptions, onRequest }, async (box) => {
+      const target = targetOf(box);
+      const job: Job = {
+        kind: 'upload',
+        uploader: who.uploader,
+        ...(who.concurrency !== undefined ? { concurrency: who.concurrency } : {}),
+        target,
+        file: source.path,
+        size: source.size,
+        name,
+      };
+      const measured = await runMeasured(job);
+      const stats = box.stats();
+      await verify(`${who.label} (${shape}, ${sizeLabel(source.size)}, run ${rep})`, target, measured.result, source.size, source.sha1, scratch);
+      return { ...measured, stats };
+    });
+    const partsMs = seen.lastPartAt - seen.sessionAt;
     const run: UploadRun = {
       shape,
       contestant: who.key,
@@ -158,6 +208,8 @@ async function measureUpload(
       rep,
       ms: result.ms,
       mibPerSecond: mibPerSecond(source.size, result.ms),
+      partsMs,
+      partsMibPerSecond: mibPerSecond(source.size, partsMs),
       memory: result.memory,
       clientCpuMs: result.cpuMs ?? Number.NaN,
       serverCpuMs,
@@ -168,7 +220,7 @@ async function measureUpload(
     };
     const retry = otherCores >= OTHER_LOAD_LIMIT && attempt < MAX_ATTEMPTS;
     log(
-      `  [${shape} ${sizeLabel(source.size)} #${rep}] ${who.label.padEnd(42)} ${fixed(run.mibPerSecond).padStart(7)} MiB/s  ` +
+      `  [${shape} ${sizeLabel(source.size)} #${rep}] ${who.label.padEnd(42)} ${fixed(run.mibPerSecond).padStart(7)} MiB/s (parts ${fixed(run.partsMibPerSecond).padStart(6)})  ` +
         `CPU s uploader ${fixed(run.clientCpuMs / 1000, 2)} emulator ${fixed(run.serverCpuMs / 1000, 2)}  other load ${fixed(run.otherCores, 2)} cores  peak RSS ${mib(run.memory.maxRssBytes)}  parts in flight <= ${run.maxPartsInFlight}  commits ${run.commitRequests}  verified` +
         (retry ? '  (other load: measured again)' : ''),
     );
@@ -195,14 +247,9 @@ async function uploadComparison(settings: Settings, source: SourceFile, scratch:
       ...(shape.latencyMs > 0 ? { latencyMs: shape.latencyMs } : {}),
       ...(shape.bandwidthBytesPerSecond !== undefined ? { bandwidthBytesPerSecond: shape.bandwidthBytesPerSecond } : {}),
     };
-    const box = await startBoxEmulator(options);
-    try {
-      // Round-robin over the contestants in each repeat, so that drift of the machine hits all of them alike.
-      for (let rep = 1; rep <= settings.repeat; rep++) {
-        for (const who of contestants(settings)) runs.push(await measureUpload(box, shape.key, who, source, rep, scratch));
-      }
-    } finally {
-      await box.close();
+    // Round-robin over the contestants in each repeat, so that drift of the machine hits all of them alike.
+    for (let rep = 1; rep <= settings.repeat; rep++) {
+      for (const who of contestants(settings)) runs.push(await measureUpload(options, shape.key, who, source, rep, scratch));
     }
   }
   return { shapes, runs };
@@ -210,46 +257,38 @@ async function uploadComparison(settings: Settings, source: SourceFile, scratch:
 
 async function memoryComparison(settings: Settings, big: SourceFile, scratch: string): Promise<{ idle: Record<Uploader, JobResult['memory'][]>; runs: UploadRun[] }> {
   log(`\nmemory: idle processes (${settings.repeat} each), then ${sizeLabel(big.size)} uploads on loopback (one run each)`);
-  const box = await startBoxEmulator({ commitProcessing: settings.commit202 });
-  try {
+  const options: BoxEmulatorOptions = { commitProcessing: settings.commit202 };
+  const idle: Record<Uploader, JobResult['memory'][]> = { sdk: [], ours: [] };
+  await withEmulator(options, async (box) => {
     const target = targetOf(box);
-    const idle: Record<Uploader, JobResult['memory'][]> = { sdk: [], ours: [] };
     for (let rep = 1; rep <= settings.repeat; rep++) {
       for (const uploader of ['sdk', 'ours'] as const) idle[uploader].push((await runChild({ kind: 'idle', uploader, target })).memory);
     }
-    log(`  idle RSS: sdk ${idle.sdk.map((m) => mib(m.maxRssBytes)).join(', ')}; ours ${idle.ours.map((m) => mib(m.maxRssBytes)).join(', ')}`);
-    const runs: UploadRun[] = [];
-    for (const who of contestants(settings)) runs.push(await measureUpload(box, 'loopback', who, big, 1, scratch));
-    return { idle, runs };
-  } finally {
-    await box.close();
-  }
+  });
+  log(`  idle RSS: sdk ${idle.sdk.map((m) => mib(m.maxRssBytes)).join(', ')}; ours ${idle.ours.map((m) => mib(m.maxRssBytes)).join(', ')}`);
+  const runs: UploadRun[] = [];
+  for (const who of contestants(settings)) runs.push(await measureUpload(options, 'loopback', who, big, 1, scratch));
+  return { idle, runs };
 }
 
 async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ pipeline: PipelineRun[]; hash: HashRun[] }> {
   log(`\nwhole pipeline through the local runner (s3rver + emulator on loopback), ${sizeLabel(settings.size)}`);
   const bucket = 'bench';
   const key = 'exports/pipeline.bin';
-  const s3 = await startLocalS3({ buckets: [bucket] });
-  const box = await startBoxEmulator({ commitProcessing: settings.commit202 });
+  const s3Dir = await mkdtemp(path.join(dataRoot, 's3rver-'));
+  const s3 = await startLocalS3({ buckets: [bucket], dir: s3Dir });
   const pipeline: PipelineRun[] = [];
   const hash: HashRun[] = [];
   try {
     const object = await putGeneratedObject(s3.client, { bucket, key, size: settings.size });
-    const target = targetOf(box);
     for (let rep = 1; rep <= settings.repeat; rep++) {
-      box.resetStats();
-      const { result, serverCpuMs, otherCores } = await runMeasured({
-        kind: 'pipeline',
-        target,
-        s3Endpoint: s3.endpoint,
-        bucket,
-        key,
-        name: `pipeline-${rep}.bin`,
-        concurrency: 8,
+      const { result, serverCpuMs, otherCores, stats } = await withEmulator({ commitProcessing: settings.commit202 }, async (box) => {
+        const target = targetOf(box);
+        const measured = await runMeasured({ kind: 'pipeline', target, s3Endpoint: s3.endpoint, bucket, key, name: `pipeline-${rep}.bin`, concurrency: 8 });
+        const stats = box.stats();
+        await verify(`pipeline (run ${rep})`, target, measured.result, settings.size, object.sha1, scratch);
+        return { ...measured, stats };
       });
-      const stats = box.stats();
-      await verify(`pipeline (run ${rep})`, target, result, settings.size, object.sha1, scratch);
       const run: PipelineRun = {
         rep,
         size: settings.size,
@@ -282,8 +321,8 @@ async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ p
       );
     }
   } finally {
-    await box.close();
     await s3.close();
+    await rm(s3Dir, { recursive: true, force: true });
   }
 
   const hashBytes = settings.memorySize;
@@ -302,13 +341,17 @@ async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ p
 }
 
 async function main(): Promise<void> {
-  const settings = settingsFromArgs(process.argv.slice(2));
+  const args = settingsFromArgs(process.argv.slice(2));
+  // Sources (size + memorySize), one emulator's copy and one download of the bigger file at a time.
+  const workDir = await workDirFor(args.dir, args.size + 3 * args.memorySize);
+  const settings = { ...args, workDir };
   const started = Date.now();
   const machine = await machineInfo();
   log(`s3-to-box bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 's3-to-box-bench-'));
+  const scratch = await mkdtemp(path.join(workDir, 's3-to-box-bench-'));
+  dataRoot = scratch;
   try {
-    log(`writing source files (${sizeLabel(settings.size)}, ${sizeLabel(settings.memorySize)}) in ${scratch}`);
+    log(`writing source files (${sizeLabel(settings.size)}, ${sizeLabel(settings.memorySize)}) in ${scratch}; emulator and s3rver data go there too`);
     const source = await writeSourceFile(scratch, settings.size, `bench-${settings.size}`);
     const big = await writeSourceFile(scratch, settings.memorySize, `bench-${settings.memorySize}`);
 
