@@ -1,7 +1,6 @@
 // End-to-end harness: s3rver + the Box emulator on loopback ports, the real Lambda handlers with a real
 // BoxClient, and the real state machine through the local runner. Each test starts its own environment
 // (both servers start in milliseconds) so no test sees another's files, faults or settings.
-import { createHash } from 'node:crypto';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import type { TransferSettings } from '../../src/transfer/settings.ts';
@@ -10,6 +9,7 @@ import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from '../../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3, startTransfer } from '../../local/runner/index.ts';
 import type { GeneratedObject, HandlerDeps, LocalS3, RunTransferOptions, TransferEvent, TransferExecution } from '../../local/runner/index.ts';
+import { sha1OfStream } from '../support/streams.ts';
 
 export const BUCKET = 'source-bucket';
 export const MiB = 1024 * 1024;
@@ -70,14 +70,7 @@ export async function startEnv(options: { emulator?: BoxEmulatorOptions; setting
     start,
     run: (input, runOptions) => start(input, runOptions).result,
     async download(fileId) {
-      const stream = await client.files.downloadFile(fileId);
-      const sha1 = createHash('sha1');
-      let size = 0;
-      for await (const chunk of stream) {
-        sha1.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-      return { sha1: sha1.digest('hex'), size };
+      return sha1OfStream(await client.files.downloadFile(fileId));
     },
     async close() {
       await client.close().catch(() => undefined);

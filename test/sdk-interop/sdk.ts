@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import { BoxClient } from 'box-node-sdk';
 import type { BoxCcgAuth, BoxDeveloperTokenAuth } from 'box-node-sdk';
 import { BaseUrls, BoxRetryStrategy, NetworkSession } from 'box-node-sdk/networking';
@@ -39,15 +38,7 @@ export function sdkClient(box: BoxEmulator, auth: BoxDeveloperTokenAuth | BoxCcg
   return new BoxClient({ auth, networkSession });
 }
 
-export async function sha1OfStream(stream: Readable): Promise<{ sha1: string; size: number }> {
-  const hash = createHash('sha1');
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { sha1: hash.digest('hex'), size };
-}
+export { sha1OfStream } from '../support/streams.ts';
 
 export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sdk-interop-'));

@@ -1,7 +1,6 @@
 // End-to-end environment for the trigger: s3rver (whose own object-created events are captured), the
 // Box emulator, and the local Step Functions server running the real state machine; the startTransfer
 // handler is built with a real SFNClient pointed at that server. Everything on loopback, free ports.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { ensureBucket, localS3Client, putGeneratedObject } from '../../local/run
 import type { GeneratedObject } from '../../local/runner/index.ts';
 import { startLocalStepFunctions } from '../../local/sfn/index.ts';
 import type { LocalStepFunctions } from '../../local/sfn/index.ts';
+import { sha1OfStream } from '../support/streams.ts';
 
 export const BUCKET = 'trigger-source';
 /** Objects from this size up go through Box's chunked upload (64 KiB parts) in these tests. */
@@ -106,14 +106,7 @@ export async function startTriggerEnv(): Promise<TriggerEnv> {
         throw new Error(`execution ${executionArn} still running after 2000 polls`);
       },
       async download(fileId) {
-        const stream = await boxClient.files.downloadFile(fileId);
-        const sha1 = createHash('sha1');
-        let size = 0;
-        for await (const chunk of stream) {
-          sha1.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
-        }
-        return { sha1: sha1.digest('hex'), size };
+        return sha1OfStream(await boxClient.files.downloadFile(fileId));
       },
       close,
     };
