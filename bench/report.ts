@@ -313,8 +313,8 @@ function reading(r: BenchResults): string[] {
   );
   lines.push(
     loaded > 0
-      ? `**Other load.** Processes outside the bench used 0.25 cores or more during ${loaded} of ${allOther.length} measurements (up to ${fixed(Math.max(...allOther), 2)} of ${r.machine.cores} cores; see the "other load" columns and the per-upload table). Those runs are slower and noisier than on an idle machine; the medians and ranges above include them.`
-      : `**Other load.** Processes outside the bench used less than 0.25 cores during every measurement (at most ${fixed(Math.max(...allOther), 2)}).`,
+      ? `**Other load.** Processes outside the bench used 0.25 cores or more during ${loaded} of the ${allOther.length} measurements kept (up to ${fixed(Math.max(...allOther), 2)} of ${r.machine.cores} cores; see the "other load" columns and the per-upload table). Those runs are slower and noisier than on an idle machine; the medians and ranges above include them.`
+      : `**Other load.** Processes outside the bench used less than 0.25 cores during every measurement kept (at most ${fixed(Math.max(...allOther), 2)}).`,
   );
 
   const memLines = r.contestants.map((c) => {
@@ -331,14 +331,17 @@ function reading(r: BenchResults): string[] {
   const grew = growths.filter((g) => g.growth > 2 * partBig);
   const sizeVerdict =
     grew.length === 0
-      ? `no uploader's peak RSS rose by more than ${mib(maxRise)} (two parts are ${mib(2 * partBig)}; some fell): for ours and for the SDK alike, the peak did not follow the file size`
+      ? `no uploader's peak RSS rose by more than ${mib(maxRise)} (two parts are ${mib(2 * partBig)}${growths.some((g) => g.growth < 0) ? '; some fell' : ''}): for ours and for the SDK alike, the peak did not follow the file size`
       : `peak RSS rose by more than two parts for ${grew.map((g) => `${g.label} (+${mib(g.growth)})`).join(', ')}; the others rose by at most ${mib(Math.max(0, ...growths.filter((g) => !grew.includes(g)).map((g) => g.growth)))}`;
   lines.push(
     `**Memory.** Part size was ${sizeLabel(part)}${partBig !== part ? ` (${sizeLabel(partBig)} for the ${sizeLabel(s.memorySize)} file)` : ' for both sizes'}. ` +
       `Peak RSS above the idle process (modules loaded, client built, nothing sent): ${memLines.join('; ')}. ` +
       `From ${sizeLabel(s.size)} to ${sizeLabel(s.memorySize)} (${fixed(s.memorySize / s.size, 0)}x the bytes) ${sizeVerdict}. ` +
       `The peaks are above the live part buffers alone (ours about (concurrency + 1) x part size by design: ${ours.map((c) => `${mib(((c.concurrency ?? 1) + 1) * part)} at ${c.concurrency}`).join(', ')}; ` +
-      `the SDK about 2-3 x part size by the reference's reading of its code); what makes up the rest (HTTP stacks, read-stream chunks, garbage not yet collected) was not broken down here.`,
+      `the SDK about 2-3 x part size by the reference's reading of its code); what makes up the rest (HTTP stacks, read-stream chunks, garbage not yet collected) was not broken down here. ` +
+      `Peak ArrayBuffers (Buffers live or awaiting collection) at ${sizeLabel(s.size)}: ${r.contestants
+        .map((c) => `${c.key === 'sdk' ? 'SDK' : `ours at ${c.concurrency}`} ${mib(arrayBuffers(runsOf('loopback', c.key)))} (${fixed(arrayBuffers(runsOf('loopback', c.key)) / part, 1)} x part size)`)
+        .join(', ')}.`,
   );
 
   const p = r.pipeline;
@@ -376,7 +379,7 @@ function reading(r: BenchResults): string[] {
 }
 
 const CAVEATS = [
-  'Loopback and emulator numbers are not Box\'s real speed. Uploader and emulator run on the same machine and compete for its cores; the emulator hashes every part and writes it to local disk. On loopback either side can be the limit; the CPU columns show how busy each was.',
+  'Loopback and emulator numbers are not Box\'s real speed. Uploader and emulator run on the same machine and compete for its cores; the emulator hashes every part and writes it to its data folder (see Files under Settings). On loopback either side can be the limit; the CPU columns show how busy each was.',
   'The WAN-like shape is a model: a fixed latency added to every request and a token bucket per TCP connection on the server side. There is no TCP slow start, loss, TLS or real round trip; Box\'s real per-connection throughput and latency were not measured here.',
   'Each commit answers 202 once with `Retry-After: 1` before the 201, so both uploaders go through the 202 path (the SDK thanks to the Retry-After workaround of reference §7.4) and both wait that second (ours never re-commits sooner than 1 s). The end-to-end times include it; the parts-phase columns (session created to last part stored, timed from the emulator\'s request log in the bench process) do not.',
   'Times are measured inside each child process around the `uploadBigFile` call (process start and module loading excluded). Every upload is then downloaded over HTTP (8 ranged GETs) and its SHA-1 compared with the source file\'s; the bench exits non-zero on any mismatch.',
