@@ -166,8 +166,16 @@ function memoryTable(r: BenchResults): Table {
   const small = sizeLabel(r.settings.size);
   const big = sizeLabel(r.settings.memorySize);
   return {
-    title: `Memory per uploader process, loopback (peak RSS from getrusage; ArrayBuffers sampled every 20 ms)`,
-    header: ['uploader', 'idle RSS (median)', `peak RSS, ${small}`, `peak RSS, ${big}`, `growth ${small} -> ${big}`, `peak ArrayBuffers, ${small}`, `peak ArrayBuffers, ${big}`],
+    title: `Memory per uploader process, loopback, medians of ${r.settings.repeat} run(s) (peak RSS from getrusage; ArrayBuffers sampled every 20 ms)`,
+    header: [
+      'uploader',
+      'idle RSS',
+      `peak RSS, ${small}`,
+      `peak RSS, ${big}`,
+      `growth ${small} -> ${big}`,
+      `peak ArrayBuffers, ${small}`,
+      `peak ArrayBuffers, ${big}`,
+    ],
     rows: r.contestants.map((c) => {
       const smallRuns = r.uploads.filter((u) => u.shape === 'loopback' && u.contestant === c.key);
       const bigRuns = r.memory.runs.filter((u) => u.contestant === c.key);
@@ -323,16 +331,19 @@ function reading(r: BenchResults): string[] {
     const overIdle = (x: number): string => `${mib(x - idleRss(r, c.uploader))} (${fixed((x - idleRss(r, c.uploader)) / part, 1)} x part size)`;
     return `${c.label}: ${overIdle(small)} at ${sizeLabel(s.size)}, ${overIdle(big)} at ${sizeLabel(s.memorySize)}`;
   });
-  const growths = r.contestants.map((c) => ({
-    label: c.label,
-    growth: rss(r.memory.runs.filter((u) => u.contestant === c.key)) - rss(runsOf('loopback', c.key)),
-  }));
+  const growths = r.contestants.map((c) => {
+    const smallRuns = runsOf('loopback', c.key);
+    const bigRuns = r.memory.runs.filter((u) => u.contestant === c.key);
+    return { label: c.label, growth: rss(bigRuns) - rss(smallRuns), buffers: arrayBuffers(bigRuns) - arrayBuffers(smallRuns) };
+  });
+  const signed = (x: number): string => `${x >= 0 ? '+' : ''}${mib(x)}`;
   const maxRise = Math.max(0, ...growths.map((g) => g.growth));
   const grew = growths.filter((g) => g.growth > 2 * partBig);
   const sizeVerdict =
-    grew.length === 0
-      ? `no uploader's peak RSS rose by more than ${mib(maxRise)} (two parts are ${mib(2 * partBig)}${growths.some((g) => g.growth < 0) ? '; some fell' : ''}): for ours and for the SDK alike, the peak did not follow the file size`
-      : `peak RSS rose by more than two parts for ${grew.map((g) => `${g.label} (+${mib(g.growth)})`).join(', ')}; the others rose by at most ${mib(Math.max(0, ...growths.filter((g) => !grew.includes(g)).map((g) => g.growth)))}`;
+    (grew.length === 0
+      ? `no uploader's median peak RSS rose by more than ${mib(maxRise)} (two parts are ${mib(2 * partBig)}): for ours and for the SDK alike, the peak did not follow the file size`
+      : `the median peak RSS rose by more than two parts for ${grew.map((g) => `${g.label} (${signed(g.growth)})`).join(', ')}; the others rose by at most ${mib(Math.max(0, ...growths.filter((g) => !grew.includes(g)).map((g) => g.growth)))}`) +
+    `. Peak ArrayBuffers changed by ${growths.map((g) => `${signed(g.buffers)} (${g.label})`).join(', ')}`;
   lines.push(
     `**Memory.** Part size was ${sizeLabel(part)}${partBig !== part ? ` (${sizeLabel(partBig)} for the ${sizeLabel(s.memorySize)} file)` : ' for both sizes'}. ` +
       `Peak RSS above the idle process (modules loaded, client built, nothing sent): ${memLines.join('; ')}. ` +
@@ -395,7 +406,7 @@ function settingsLines(r: BenchResults): string[] {
     `Uploaders: box-node-sdk@${r.machine.sdkVersion} \`chunkedUploads.uploadBigFile\` (sequential by design) with the Retry-After workaround; ours (\`src/box\`) \`client.chunkedUploads.uploadBigFile\` at concurrency ${s.concurrencies.join(', ')}.`,
     `Box emulator: a fresh one for every measurement (its stored files are removed after each, so earlier uploads do not pile up in the page cache under later ones), default part size (${sizeLabel(defaultPartSize(s.size))} for ${sizeLabel(s.size)}), commit answers 202 ${s.commit202.times} time(s) with Retry-After ${s.commit202.retryAfterSeconds} s.`,
     `Link shapes: ${r.shapes.map((x) => x.label).join('; ')}.`,
-    `Memory: each uploader once more with a ${sizeLabel(s.memorySize)} file on loopback; idle process = modules loaded and client built.`,
+    `Memory: each uploader again with a ${sizeLabel(s.memorySize)} file on loopback, ${s.repeat} run(s) each; idle process = modules loaded and client built (${s.repeat} run(s) each).`,
     `Pipeline: \`runTransfer\` (local runner) with input concurrency 8, ${s.repeat} run(s); hashing: ${s.repeat} run(s) each.`,
   ];
 }

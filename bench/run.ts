@@ -256,7 +256,7 @@ async function uploadComparison(settings: Settings, source: SourceFile, scratch:
 }
 
 async function memoryComparison(settings: Settings, big: SourceFile, scratch: string): Promise<{ idle: Record<Uploader, JobResult['memory'][]>; runs: UploadRun[] }> {
-  log(`\nmemory: idle processes (${settings.repeat} each), then ${sizeLabel(big.size)} uploads on loopback (one run each)`);
+  log(`\nmemory: idle processes, then ${sizeLabel(big.size)} uploads on loopback, ${settings.repeat} run(s) each`);
   const options: BoxEmulatorOptions = { commitProcessing: settings.commit202 };
   const idle: Record<Uploader, JobResult['memory'][]> = { sdk: [], ours: [] };
   await withEmulator(options, async (box) => {
@@ -267,7 +267,9 @@ async function memoryComparison(settings: Settings, big: SourceFile, scratch: st
   });
   log(`  idle RSS: sdk ${idle.sdk.map((m) => mib(m.maxRssBytes)).join(', ')}; ours ${idle.ours.map((m) => mib(m.maxRssBytes)).join(', ')}`);
   const runs: UploadRun[] = [];
-  for (const who of contestants(settings)) runs.push(await measureUpload(options, 'loopback', who, big, 1, scratch));
+  for (let rep = 1; rep <= settings.repeat; rep++) {
+    for (const who of contestants(settings)) runs.push(await measureUpload(options, 'loopback', who, big, rep, scratch));
+  }
   return { idle, runs };
 }
 
