@@ -9,17 +9,19 @@ const program = new Command();
 program
   .name('s3-to-box')
   .description(
-    'Move big files from Amazon S3 into Box with Box\'s chunked upload API.\n' +
-      'Runs the real Step Functions definition locally (aws-local-stepfunctions) with the real Lambda handlers.',
+    "Move big files from Amazon S3 into Box with Box's chunked upload API. Runs the real Step Functions " +
+      'definition locally (aws-local-stepfunctions) with the real Lambda handlers.',
   )
   .showHelpAfterError('(run with --help for usage)')
   .configureHelp({ sortSubcommands: false });
 
 program
   .command('demo', { isDefault: false })
+  .summary('the whole pipeline on this machine, against a local S3 and the Box emulator (npm start)')
   .description(
-    'Run the whole pipeline on this machine: start a local S3 (s3rver) and the Box emulator, put a generated\n' +
-      'object into a local bucket, transfer it into Box, download it back and compare SHA-1 (what `npm start` runs).',
+    'Run the whole pipeline on this machine: start a local S3 (s3rver) and the Box emulator, put a generated ' +
+      'object into a local bucket, transfer it into Box, download it back and compare SHA-1. This is what ' +
+      '`npm start` runs; it exits 0 only if the bytes match.',
   )
   .addOption(new Option('--size <size>', 'size of the generated object (e.g. 20MB, 256MiB, 1GiB)').default(256 * 2 ** 20, '256MiB').argParser(parseSize))
   .addOption(new Option('--concurrency <n>', 'most part uploads in flight in total').default(8).argParser(parsePositiveInt))
@@ -34,12 +36,14 @@ program
 
 program
   .command('transfer')
+  .summary('transfer one S3 object into a Box folder (the state machine, run locally)')
   .description(
-    'Transfer one S3 object into a Box folder by running the state machine locally.\n' +
-      'S3 credentials come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).\n' +
-      'Box credentials: --box-token or BOX_DEVELOPER_TOKEN, or BOX_CLIENT_ID + BOX_CLIENT_SECRET with\n' +
-      'BOX_ENTERPRISE_ID or BOX_USER_ID (client credentials grant). Prefer the environment: a token on\n' +
-      'the command line is visible to other users of the machine.',
+    'Transfer one S3 object into a Box folder by running the state machine locally, against any S3 and any Box. ' +
+      'S3 credentials come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...). ' +
+      'Box credentials, first found wins: --box-token; BOX_SECRET_ARN (a Secrets Manager secret, as in AWS); ' +
+      'BOX_DEVELOPER_TOKEN; BOX_CLIENT_ID + BOX_CLIENT_SECRET with BOX_ENTERPRISE_ID or BOX_USER_ID ' +
+      '(client credentials grant). Prefer the environment: a token on the command line is visible to other ' +
+      'users of the machine.',
   )
   .argument('<s3-url>', 'the source object, s3://BUCKET/KEY', parseS3Url)
   .requiredOption('--folder <id>', 'id of the destination Box folder ("0" is All Files)')
@@ -57,6 +61,15 @@ program
   .option('--json', 'print the transfer output as JSON on stdout')
   .option('--quiet', 'no progress display')
   .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ BOX_DEVELOPER_TOKEN=... s3-to-box transfer "s3://my-exports/2026/backup.tar" --folder 123456789
+  $ s3-to-box transfer s3://my-bucket/big.bin --folder 0 --on-conflict rename --json
+  $ s3-to-box transfer s3://demo/file.bin --folder 0 --s3-endpoint http://127.0.0.1:4568 \\
+      --box-api-url http://127.0.0.1:8088 --box-upload-url http://127.0.0.1:8088/api --box-token dev-token`,
+  )
   .action(async (source: { bucket: string; key: string }, opts: Record<string, unknown>) => {
     const { runTransferCommand } = await import('./cli/transfer.ts');
     process.exitCode = await runTransferCommand(source, opts as never);

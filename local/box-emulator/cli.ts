@@ -63,6 +63,7 @@ export function toEmulatorOptions(o: EmulatorCliOptions): BoxEmulatorOptions {
 /** The `emulator` command; local/cli.ts may mount it, or call runEmulatorFromCli. */
 export function emulatorCommand(io: EmulatorIo = {}): Command {
   return new Command('emulator')
+    .summary("start the Box upload emulator, a local stand-in for Box's upload API")
     .description("Start the Box upload emulator (a local stand-in for Box's upload API) and keep it running until interrupted.")
     .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').default(8088).argParser(parseNonNegativeInt))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
