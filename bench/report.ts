@@ -184,7 +184,7 @@ function memoryTable(r: BenchResults): Table {
         mib(idleRss(r, c.uploader)),
         mib(rss(smallRuns)),
         mib(rss(bigRuns)),
-        `${(rss(bigRuns) - rss(smallRuns) >= 0 ? '+' : '')}${mib(rss(bigRuns) - rss(smallRuns))}`,
+        `${Math.round((rss(bigRuns) - rss(smallRuns)) / MiB) >= 0 ? '+' : '-'}${mib(Math.abs(Math.round((rss(bigRuns) - rss(smallRuns)) / MiB) * MiB))}`,
         mib(arrayBuffers(smallRuns)),
         mib(arrayBuffers(bigRuns)),
       ];
@@ -336,7 +336,10 @@ function reading(r: BenchResults): string[] {
     const bigRuns = r.memory.runs.filter((u) => u.contestant === c.key);
     return { label: c.label, growth: rss(bigRuns) - rss(smallRuns), buffers: arrayBuffers(bigRuns) - arrayBuffers(smallRuns) };
   });
-  const signed = (x: number): string => `${x >= 0 ? '+' : ''}${mib(x)}`;
+  const signed = (x: number): string => {
+    const rounded = Math.round(x / MiB) * MiB;
+    return `${rounded >= 0 ? '+' : '-'}${mib(Math.abs(rounded))}`;
+  };
   const maxRise = Math.max(0, ...growths.map((g) => g.growth));
   const grew = growths.filter((g) => g.growth > 2 * partBig);
   const sizeVerdict =
