@@ -7,35 +7,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { BoxClient } from 'box-node-sdk';
+import type { BoxClient } from 'box-node-sdk';
 import type { BoxCcgAuth, BoxDeveloperTokenAuth } from 'box-node-sdk';
-import { BaseUrls, BoxRetryStrategy, NetworkSession } from 'box-node-sdk/networking';
-import type { FetchOptions, FetchResponse } from 'box-node-sdk/networking';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
-
-function retryAfterHeader(r: FetchResponse): string | undefined {
-  return r.headers['retry-after'] ?? r.headers['Retry-After'];
-}
-
-/** Honours a lower-case retry-after and retries a commit 202 (the workaround of reference §7.4). */
-export class RetryAfterAware extends BoxRetryStrategy {
-  override async shouldRetry(o: FetchOptions, r: FetchResponse, attempt: number): Promise<boolean> {
-    if (r.status === 202 && retryAfterHeader(r) !== undefined) return attempt < 20;
-    return super.shouldRetry(o, r, attempt);
-  }
-  override retryAfter(o: FetchOptions, r: FetchResponse, attempt: number): number {
-    const ra = retryAfterHeader(r);
-    return ra !== undefined ? parseFloat(ra) : super.retryAfter(o, r, attempt); // seconds in v10
-  }
-}
+import { officialSdkClient } from '../../local/box-emulator/official-sdk.ts';
 
 /** An SDK client for the emulator; backoff is shortened so that retried 5xx stay fast. */
 export function sdkClient(box: BoxEmulator, auth: BoxDeveloperTokenAuth | BoxCcgAuth, workaround = true): BoxClient {
-  const baseUrls = new BaseUrls({ baseUrl: box.url, uploadUrl: box.uploadUrl, oauth2Url: `${box.url}/oauth2` });
-  const networkSession = workaround
-    ? new NetworkSession({ baseUrls, retryStrategy: new RetryAfterAware({ retryBaseInterval: 0.01 }) })
-    : new NetworkSession({ baseUrls, retryStrategy: new BoxRetryStrategy({ retryBaseInterval: 0.01 }) });
-  return new BoxClient({ auth, networkSession });
+  return officialSdkClient({ apiUrl: box.url, uploadUrl: box.uploadUrl, auth, stockRetries: !workaround, retryBaseInterval: 0.01 });
 }
 
 export { sha1OfStream } from '../support/streams.ts';
