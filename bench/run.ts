@@ -18,7 +18,8 @@ import { runChild, runMeasured } from './jobs.ts';
 import type { Job, JobResult, Uploader } from './jobs.ts';
 import { renderReport } from './report.ts';
 import type { BenchResults, Contestant, HashRun, MachineInfo, PipelineRun, Settings, Shape, UploadRun } from './report.ts';
-import { MiB, fixed, mib, mibPerSecond, parseSize, sizeLabel } from './stats.ts';
+import { parsePositiveSize as parseSize } from '../local/cli/options.ts';
+import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
 import type { EmulatorTarget } from './sdk.ts';
 
 const HELP = `npm run bench [-- options]
@@ -26,7 +27,8 @@ const HELP = `npm run bench [-- options]
   --size SIZE         file size of the upload comparison and the pipeline (default 256MiB)
   --memory-size SIZE  the second, larger file size of the memory comparison (default 4 x --size)
   --repeat N          runs per measurement (default 3)
-  --quick             --size 64MiB --repeat 1 (a smoke run; do not quote its numbers)
+  --quick             --size 64MiB --repeat 1, and no report written unless --out is given
+                      (a smoke run; do not quote its numbers)
   --latency-ms MS     WAN-like shape: latency added to every request (default 30)
   --bandwidth SIZE    WAN-like shape: cap per connection, per second (default 32MiB)
   --dir DIR           where source files, the emulator's and s3rver's data and downloads go
@@ -80,7 +82,8 @@ function settingsFromArgs(argv: string[]): Omit<Settings, 'workDir'> & { out: st
     hashSliceBytes: 64 * MiB,
     commit202: COMMIT_202,
     argv,
-    out: values['no-write'] ? undefined : path.resolve(ROOT, values.out ?? 'BENCHMARKS.md'),
+    // A smoke run (--quick) never replaces the committed report unless --out names a file.
+    out: values['no-write'] || (values.quick && values.out === undefined) ? undefined : path.resolve(ROOT, values.out ?? 'BENCHMARKS.md'),
     dir: values.dir,
   };
 }

@@ -42,18 +42,6 @@ export function sizeLabel(bytes: number): string {
   return `${bytes} B`;
 }
 
-/** Parses 256MiB, 1GiB, 64MB, 1048576. */
-export function parseSize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*$/i.exec(text);
-  if (m === null) throw new Error(`not a size: ${text} (e.g. 256MiB, 1GiB, 64MB, 1048576)`);
-  const unit = (m[2] ?? '').toLowerCase().replace(/b$/, '');
-  const factors: Record<string, number> = { '': 1, k: 1e3, ki: 1024, m: 1e6, mi: MiB, g: 1e9, gi: 1024 * MiB };
-  const factor = factors[unit];
-  if (factor === undefined) throw new Error(`not a size unit: ${text}`);
-  const bytes = Math.round(Number(m[1]) * factor);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`not a positive size: ${text}`);
-  return bytes;
-}
 
 /** A plain-text table with aligned columns (for the terminal); the markdown one is `markdownTable`. */
 export function textTable(header: string[], rows: string[][]): string {

@@ -26,7 +26,7 @@ program
   .addOption(new Option('--size <size>', 'size of the generated object (e.g. 20MB, 256MiB, 1GiB)').default(256 * 2 ** 20, '256MiB').argParser(parseSize))
   .addOption(new Option('--concurrency <n>', 'most part uploads in flight in total').default(8).argParser(parsePositiveInt))
   .addOption(new Option('--part-size <size>', 'part size the Box emulator hands out (default: Box-like policy, 8 MiB and up)').argParser(parseSize))
-  .option('--json', 'print the transfer output as JSON on stdout (progress still goes to stderr)')
+  .option('--json', 'print only the transfer output (and the verification) as JSON on stdout, no progress')
   .option('--quiet', 'no progress display')
   .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
   .action(async (opts: { size: number; concurrency: number; partSize?: number; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
@@ -57,8 +57,8 @@ program
   .option('--region <region>', 'AWS region of the bucket', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
   .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
   .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
-  .option('--box-token <token>', 'Box developer token (default: $BOX_DEVELOPER_TOKEN)')
-  .option('--json', 'print the transfer output as JSON on stdout')
+  .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
+  .option('--json', 'print only the transfer output as JSON on stdout, no progress')
   .option('--quiet', 'no progress display')
   .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
   .addHelpText(

@@ -2,16 +2,12 @@
 // `node local/box-emulator/cli.ts --port 8088 --token dev-token`. Runs until SIGINT/SIGTERM.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
-import { parseSize } from '../cli/options.ts';
+import { parsePositiveSize as parseByteSize } from '../cli/options.ts';
 import { startBoxEmulator } from './index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from './types.ts';
 
-/** "8MiB", "50MB", "1048576" -> bytes, and more than zero (part sizes, bandwidth). */
-export function parseByteSize(value: string): number {
-  const bytes = parseSize(value);
-  if (bytes <= 0) throw new InvalidArgumentError(`not a positive size: ${value}`);
-  return bytes;
-}
+/** "8MiB", "50MB", "1048576" -> bytes, and more than zero. */
+export { parsePositiveSize as parseByteSize } from '../cli/options.ts';
 
 function parseNonNegativeInt(value: string): number {
   const n = Number(value);

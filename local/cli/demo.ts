@@ -26,12 +26,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (!opts.json) process.stderr.write(`${line}\n`);
   };
   const s3 = await startLocalS3({ buckets: [BUCKET] });
-  // One 202 before the 201 so the demo shows the commit loop waiting on Box's processing.
-  const box = await startBoxEmulator({
-    commitProcessing: { mode: 'count', times: 1, retryAfterSeconds: 1 },
-    ...(opts.partSize ? { partSize: opts.partSize } : {}),
-  });
+  let box: Awaited<ReturnType<typeof startBoxEmulator>> | undefined;
+  let client: BoxClient | undefined;
   try {
+    // One 202 before the 201 so the demo shows the commit loop waiting on Box's processing.
+    box = await startBoxEmulator({
+      commitProcessing: { mode: 'count', times: 1, retryAfterSeconds: 1 },
+      ...(opts.partSize ? { partSize: opts.partSize } : {}),
+    });
     say(`local S3 (s3rver):  ${s3.endpoint}`);
     say(`Box emulator:       ${box.url}  (upload base ${box.uploadUrl})`);
     say(`putting ${formatBytes(opts.size)} of generated data at s3://${BUCKET}/${KEY} ...`);
@@ -62,14 +64,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const seconds = (Date.now() - started) / 1000;
 
     // Verify over HTTP, as a Box user would: download the file and hash it.
-    const client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl });
+    client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl });
     const downloaded = createHash('sha1');
     let downloadedBytes = 0;
     for await (const chunk of await client.files.downloadFile(output.file.id)) {
       downloaded.update(chunk as Buffer);
       downloadedBytes += (chunk as Buffer).length;
     }
-    await client.close();
     const downloadedSha1 = downloaded.digest('hex');
     const ok = downloadedSha1 === object.sha1 && output.file.sha1 === object.sha1 && downloadedBytes === opts.size;
 
@@ -91,7 +92,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.stderr.write(`Demo failed: ${describeError(err)}\n`);
     return 1;
   } finally {
-    await box.close();
+    await client?.close();
+    await box?.close();
     await s3.close();
   }
 }

@@ -29,6 +29,13 @@ export function parseSize(value: string): number {
   return Math.round(bytes);
 }
 
+/** parseSize, and more than zero (part sizes, bandwidth caps). */
+export function parsePositiveSize(value: string): number {
+  const bytes = parseSize(value);
+  if (bytes <= 0) throw new InvalidArgumentError(`"${value}" is not a positive size.`);
+  return bytes;
+}
+
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);

@@ -52,7 +52,7 @@ export function checkCoverage(parts: readonly UploadPartLike[], session: Session
 }
 
 /** Box wants RFC 3339 without fractional seconds. */
-function boxTimestamp(iso: string): string {
+export function boxTimestamp(iso: string): string {
   return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

@@ -37,11 +37,21 @@ export function conflictingSession<T>(err: unknown): T | undefined {
   return typeof session === 'object' && session !== null ? (session as T) : undefined;
 }
 
-/** "name (n).ext" (the extension is what follows the last dot, unless the name starts with it). */
+/** Box's longest item name. */
+const MAX_NAME_LENGTH = 255;
+
+/**
+ * "name (n).ext" (the extension is what follows the last dot, unless the name starts with it),
+ * shortening the stem so the result stays within Box's 255 characters.
+ */
 export function renamedName(name: string, n: number): string {
   const dot = name.lastIndexOf('.');
-  if (dot <= 0) return `${name} (${n})`;
-  return `${name.slice(0, dot)} (${n})${name.slice(dot)}`;
+  const stem = dot <= 0 ? name : name.slice(0, dot);
+  const ext = dot <= 0 ? '' : name.slice(dot);
+  const suffix = ` (${n})`;
+  const room = Math.max(1, MAX_NAME_LENGTH - suffix.length - ext.length);
+  // Trailing spaces are not allowed in Box names; a cut may leave some.
+  return `${[...stem].slice(0, room).join('').trimEnd()}${suffix}${ext}`;
 }
 
 export interface ConflictHandlers<T> {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { BoxIntegrityError } from '../box/errors.ts';
 import type { BoxFileLike } from './boxPort.ts';
-import { transferOutput } from './commit.ts';
+import { boxTimestamp, transferOutput } from './commit.ts';
 import { withConflictPolicy } from './conflict.ts';
 import type { TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
@@ -16,7 +16,7 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
   const { source, destination } = transfer;
   const box = await deps.box();
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
-  const contentModifiedAt = new Date(source.lastModified).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const contentModifiedAt = boxTimestamp(source.lastModified);
   const bytes = source.size === 0 ? new Uint8Array(0) : await readRange(deps.s3, source, 0, source.size);
   const sha1Hex = createHash('sha1').update(bytes).digest('hex');
   if (source.sha1 !== undefined && Buffer.from(source.sha1, 'base64').toString('hex') !== sha1Hex) {

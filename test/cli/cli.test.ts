@@ -131,22 +131,27 @@ describe('s3-to-box transfer', () => {
 describe('s3-to-box emulator', () => {
   it('prints its URLs, serves Box requests, and stops on SIGINT', async () => {
     const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--token', 'cli-token'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /API base URL:\s+(http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.on('error', reject);
-      child.on('close', () => reject(new Error(`emulator exited early: ${out}`)));
-    });
-    const ok = await fetch(`${url}/2.0/folders/0/items`, { headers: { authorization: 'Bearer cli-token' } });
-    expect(ok.status).toBe(200);
-    const denied = await fetch(`${url}/2.0/folders/0/items`, { headers: { authorization: 'Bearer wrong' } });
-    expect(denied.status).toBe(401);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /API base URL:\s+(http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on('error', reject);
+        child.on('close', () => reject(new Error(`emulator exited early: ${out}`)));
+      });
+      const ok = await fetch(`${url}/2.0/folders/0/items`, { headers: { authorization: 'Bearer cli-token' } });
+      expect(ok.status).toBe(200);
+      const denied = await fetch(`${url}/2.0/folders/0/items`, { headers: { authorization: 'Bearer wrong' } });
+      expect(denied.status).toBe(401);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      // A failed expectation above must not leave the emulator running.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 });

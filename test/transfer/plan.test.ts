@@ -55,6 +55,10 @@ describe('planBatches', () => {
 describe('renamedName', () => {
   it('puts the counter before the extension', () => {
     expect(renamedName('report.pdf', 1)).toBe('report (1).pdf');
+    // Box names stop at 255 characters: the stem is shortened, the extension kept.
+    const long = `${'a'.repeat(250)}.pdf`;
+    expect(renamedName(long, 12)).toBe(`${'a'.repeat(246)} (12).pdf`);
+    expect(renamedName(long, 12)).toHaveLength(255);
     expect(renamedName('archive.tar.gz', 2)).toBe('archive.tar (2).gz');
     expect(renamedName('README', 3)).toBe('README (3)');
     expect(renamedName('.env', 1)).toBe('.env (1)');
