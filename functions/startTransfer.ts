@@ -4,7 +4,10 @@
 //   - API Gateway HTTP API (payload 2.0) POST /transfers with a TransferInput body: 202 with the
 //     execution, 200 `alreadyStarted` for a repeated Idempotency-Key, errors as JSON `{ error, message }`.
 // The HTTP branch runs behind middy's http middlewares; an S3 event's failure is thrown, so Lambda retries
-// it (the objects that did start dedupe by name).
+// it (the objects that did start dedupe by name). An event of no known shape can never succeed, so it is
+// logged as an error and answered, not thrown: Lambda's retries of an asynchronous invocation (EventBridge,
+// S3) would only repeat it, and Lambda has no non-retryable error. A request of another API Gateway or
+// load balancer payload gets a JSON 500 naming the required payload format.
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import type { MiddlewareObj } from '@middy/core';
@@ -16,18 +19,13 @@ import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import { ConfigurationError, InvalidInputError } from '../src/transfer/errors.ts';
 import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
-import { StartFailedError, StartThrottledError, startTransferFromRequest, startTransfersForS3Event } from '../src/transfer/trigger.ts';
-import type { S3TriggerResult, StepFunctionsPort, TriggerDeps } from '../src/transfer/trigger.ts';
-import { triggerEventKind } from '../src/transfer/trigger-events.ts';
-import { parseRoutes } from '../src/transfer/trigger-routes.ts';
-import type { TransferRoute } from '../src/transfer/trigger-routes.ts';
+import { StartFailedError, StartThrottledError, StartUnavailableError, startTransferFromRequest, startTransfersForS3Event } from '../src/transfer/trigger.ts';
+import type { S3TriggerResult, TriggerDeps } from '../src/transfer/trigger.ts';
+import { ACCEPTED_EVENTS, triggerEventKind } from '../src/transfer/trigger-events.ts';
+import { routesFromEnv } from '../src/transfer/trigger-routes.ts';
 
-export interface StartTransferDeps {
-  sfn: StepFunctionsPort;
-  stateMachineArn: string;
-  routes: readonly TransferRoute[];
-  logger?: Logger;
-}
+/** The trigger's dependencies, the logger optional (a JSON logger by default). */
+export type StartTransferDeps = Omit<TriggerDeps, 'logger'> & { logger?: Logger };
 
 type Env = Record<string, string | undefined>;
 
@@ -35,7 +33,7 @@ type Env = Record<string, string | undefined>;
 export function startTransferDepsFromEnv(env: Env = process.env): StartTransferDeps {
   const stateMachineArn = env.STATE_MACHINE_ARN;
   if (!stateMachineArn) throw new ConfigurationError('STATE_MACHINE_ARN is not set: the ARN of the transfer state machine');
-  const routes = parseRoutes(env.TRANSFER_ROUTES);
+  const routes = routesFromEnv(env);
   const sfn = new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {});
   return { sfn, stateMachineArn, routes, logger: createJsonLogger() };
 }
@@ -59,7 +57,7 @@ function httpError(statusCode: number, error: string, message: string, headers?:
 export function httpErrorFor(err: unknown, requestId: string): HttpError {
   const e = err as { name?: string; message?: string; statusCode?: number };
   if (err instanceof InvalidInputError) return httpError(400, err.name, err.message);
-  if (err instanceof StartThrottledError) return httpError(503, err.name, err.message, { 'Retry-After': '1' });
+  if (err instanceof StartThrottledError || err instanceof StartUnavailableError) return httpError(503, err.name, err.message, { 'Retry-After': '1' });
   if (err instanceof StartFailedError) return httpError(502, err.name, err.message);
   if (err instanceof ConfigurationError) return httpError(500, err.name, `The function is misconfigured (request ${requestId}); see its logs`);
   if (e?.statusCode === 415) return httpError(415, 'Http.UnsupportedMediaType', 'Content-Type must be application/json');
@@ -78,6 +76,12 @@ function jsonErrors(log: (context: Context) => Logger): MiddlewareObj<APIGateway
       request.error = mapped;
     },
   };
+}
+
+/** What an unrecognized event is made of, for its log line (its field names, never its values). */
+function topLevelKeys(event: unknown): string[] | string {
+  if (typeof event !== 'object' || event === null) return event === null ? 'null' : typeof event;
+  return Array.isArray(event) ? 'array' : Object.keys(event).slice(0, 20);
 }
 
 function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
@@ -105,7 +109,7 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
   const resolve = (): TriggerDeps => {
     const d = typeof depsSource === 'function' ? depsSource() : depsSource;
     fallbackLogger ??= createJsonLogger();
-    return { sfn: d.sfn, stateMachineArn: d.stateMachineArn, routes: d.routes, logger: d.logger ?? fallbackLogger };
+    return { ...d, logger: d.logger ?? fallbackLogger };
   };
   const tryResolve = (): TriggerDeps | undefined => {
     try {
@@ -138,7 +142,11 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
       invocationLogger(context, tryResolve()).info('S3 test event ignored');
       return { outcomes: [], started: 0, alreadyStarted: 0, skipped: 0 };
     }
-    if (kind === 'http') throw new InvalidInputError('HTTP API requests go through the HTTP branch'); // not reached: dispatched below
+    if (kind !== 's3-notification' && kind !== 'eventbridge') {
+      // Logged and answered, not thrown: Lambda would retry an event that can never succeed.
+      invocationLogger(context, tryResolve()).error('unrecognized event ignored', { reason: ACCEPTED_EVENTS, eventKeys: topLevelKeys(event) });
+      return { outcomes: [{ status: 'skipped', reason: `unrecognized event: ${ACCEPTED_EVENTS}` }], started: 0, alreadyStarted: 0, skipped: 1 };
+    }
     const deps = tryResolve();
     const logger = invocationLogger(context, deps);
     try {
@@ -152,7 +160,12 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
   });
 
   return async (event, context) => {
-    if (triggerEventKind(event) === 'http') return http(event as APIGatewayProxyEventV2, context as Context);
+    const kind = triggerEventKind(event);
+    if (kind === 'http') return http(event as APIGatewayProxyEventV2, context as Context);
+    if (kind === 'http-unsupported') {
+      invocationLogger(context, tryResolve()).error('request of an unsupported payload format refused', { eventKeys: topLevelKeys(event) });
+      return json(500, { error: 'Transfer.ConfigurationError', message: `The API integration is misconfigured (request ${context.awsRequestId}): ${ACCEPTED_EVENTS}` });
+    }
     return s3(event, context as Context);
   };
 }

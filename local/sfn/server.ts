@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TransferInput } from '../../src/transfer/contract.ts';
+import { MAX_EXECUTION_NAME_LENGTH } from '../../src/transfer/trigger-names.ts';
 import { TransferAbortedError, TransferExecutionError, startTransfer } from '../runner/index.ts';
 import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
 
@@ -96,7 +97,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const stateMachineArn = requireString(body, 'stateMachineArn');
     if (stateMachineArn !== LOCAL_STATE_MACHINE_ARN) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
     const name = body.name === undefined ? randomUUID() : requireString(body, 'name');
-    if (name.length > 80 || INVALID_NAME_CHARS.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    if (name.length > MAX_EXECUTION_NAME_LENGTH || INVALID_NAME_CHARS.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
     const input = body.input === undefined ? '{}' : body.input;
     if (typeof input !== 'string') throw new ApiError('SerializationException', "'input' must be a string");
     if (Buffer.byteLength(input, 'utf8') > MAX_INPUT_BYTES) throw new ApiError('InvalidExecutionInput', 'Input exceeds 262144 bytes');

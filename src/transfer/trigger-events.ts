@@ -25,7 +25,11 @@ export interface IgnoredRecord {
   key?: string;
 }
 
-export type TriggerEventKind = 's3-notification' | 's3-test-event' | 'eventbridge' | 'http';
+/**
+ * `http-unsupported`: an API Gateway or load balancer request that is not HTTP API payload 2.0 (a REST
+ * API or payload 1.0 integration); `unknown`: anything else.
+ */
+export type TriggerEventKind = 's3-notification' | 's3-test-event' | 'eventbridge' | 'http' | 'http-unsupported' | 'unknown';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -35,19 +39,21 @@ function optionalString(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** Which kind of event this is; throws Transfer.InvalidInput for anything else. */
+/** Which kind of event this is. */
 export function triggerEventKind(event: unknown): TriggerEventKind {
-  if (isRecord(event)) {
-    if (isRecord(event.requestContext) && isRecord(event.requestContext.http) && event.version === '2.0') return 'http';
-    if (Array.isArray(event.Records)) return 's3-notification';
-    // S3 sends this once when a notification configuration is saved.
-    if (event.Event === 's3:TestEvent') return 's3-test-event';
-    if (event.source === 'aws.s3' && typeof event['detail-type'] === 'string') return 'eventbridge';
-  }
-  throw new InvalidInputError(
-    'startTransfer takes an S3 event notification, an EventBridge S3 event, or an API Gateway HTTP API (payload 2.0) request',
-  );
+  if (!isRecord(event)) return 'unknown';
+  if (isRecord(event.requestContext) && isRecord(event.requestContext.http) && event.version === '2.0') return 'http';
+  if (Array.isArray(event.Records)) return 's3-notification';
+  // S3 sends this once when a notification configuration is saved.
+  if (event.Event === 's3:TestEvent') return 's3-test-event';
+  if (event.source === 'aws.s3' && typeof event['detail-type'] === 'string') return 'eventbridge';
+  if (isRecord(event.requestContext) || typeof event.httpMethod === 'string') return 'http-unsupported';
+  return 'unknown';
 }
+
+/** What startTransfer takes, for the answer to any other event. */
+export const ACCEPTED_EVENTS =
+  'startTransfer takes an S3 event notification, an EventBridge S3 event, or an API Gateway HTTP API (payload 2.0) request';
 
 /**
  * S3 event notifications URL-encode the key as an HTML form does: "red flower.jpg" arrives as
@@ -62,7 +68,17 @@ export function decodeS3EventKey(encoded: string): string {
   }
 }
 
-/** The objects of an S3 event notification; records that are not object creations are ignored. */
+/** The decoded key, or why the record is unusable: one bad record must not fail the others of its event. */
+function decodedOrReason(rawKey: string): string | { reason: string } {
+  try {
+    return decodeS3EventKey(rawKey);
+  } catch (err) {
+    if (err instanceof InvalidInputError) return { reason: err.message };
+    throw err;
+  }
+}
+
+/** The objects of an S3 event notification; records that are not object creations, or are unusable, are ignored. */
 export function parseS3Notification(event: unknown): { objects: CreatedObject[]; ignored: IgnoredRecord[] } {
   const records = isRecord(event) && Array.isArray(event.Records) ? event.Records : [];
   const objects: CreatedObject[] = [];
@@ -78,7 +94,11 @@ export function parseS3Notification(event: unknown): { objects: CreatedObject[];
       ignored.push({ reason: 'not an S3 object record', bucket });
       continue;
     }
-    const key = decodeS3EventKey(rawKey);
+    const key = decodedOrReason(rawKey);
+    if (typeof key !== 'string') {
+      ignored.push({ ...key, bucket });
+      continue;
+    }
     // "ObjectCreated:Put", or "s3:ObjectCreated:Put" from some S3-compatible servers.
     if (eventName === undefined || !/^(s3:)?ObjectCreated:/.test(eventName)) {
       ignored.push({ reason: `event ${eventName ?? '(none)'} is not an object creation`, bucket, key });
@@ -114,12 +134,14 @@ export function parseEventBridgeS3Event(event: unknown): { objects: CreatedObjec
   if (bucket === undefined || rawKey === undefined) {
     return { objects: [], ignored: [{ reason: 'EventBridge event without detail.bucket.name or detail.object.key', bucket }] };
   }
+  const key = decodedOrReason(rawKey);
+  if (typeof key !== 'string') return { objects: [], ignored: [{ ...key, bucket }] };
   const reason = optionalString(detail.reason);
   return {
     objects: [
       {
         bucket,
-        key: decodeS3EventKey(rawKey),
+        key,
         ...optionalFields(optionalString(object['version-id']), optionalString(object.sequencer), optionalString(object.etag), object.size),
         ...(reason !== undefined ? { eventName: reason } : {}),
         via: 'eventbridge',

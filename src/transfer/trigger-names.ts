@@ -7,8 +7,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CreatedObject } from './trigger-events.ts';
 import { InvalidInputError } from './errors.ts';
 
+/** Step Functions' limit on execution names (StartExecution `name`). */
 export const MAX_EXECUTION_NAME_LENGTH = 80;
-const NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const NAME = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_EXECUTION_NAME_LENGTH}}$`);
 const HASH_HEX_CHARS = 32; // 128 bits of SHA-256: collisions are not a practical concern
 
 export function isValidExecutionName(name: string): boolean {

@@ -1,5 +1,5 @@
 // Routing of S3 objects to Box folders for the startTransfer trigger. The routes come from the
-// TRANSFER_ROUTES environment variable, a JSON array checked once at load:
+// TRANSFER_ROUTES environment variable, a JSON array (startTransfer checks it on its first invocation):
 //
 //   [{ "bucket": "exports", "prefix": "finance/", "folderId": "123", "onConflict": "rename" },
 //    { "bucket": "exports", "folderId": "456" }]
@@ -71,6 +71,7 @@ export function parseRoutes(json: string | undefined): TransferRoute[] {
   return routes;
 }
 
+/** The routes of TRANSFER_ROUTES in `env` (see parseRoutes). */
 export function routesFromEnv(env: Record<string, string | undefined> = process.env): TransferRoute[] {
   return parseRoutes(env.TRANSFER_ROUTES);
 }

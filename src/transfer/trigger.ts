@@ -14,9 +14,16 @@ import { executionArnFor, executionNameForIdempotencyKey, executionNameForObject
 import { matchRoute } from './trigger-routes.ts';
 import type { TransferRoute } from './trigger-routes.ts';
 
-/** Step Functions throttled StartExecution, or was briefly unavailable, after the SDK's retries. Retry later. */
+/** Step Functions throttled StartExecution (429 or a throttling error) after the SDK's retries. Retry later. */
 export class StartThrottledError extends TransferError {
   override name = 'Transfer.StartThrottled';
+}
+/**
+ * Step Functions could not be reached or was briefly unavailable (5xx, connection refused or reset,
+ * timeout) after the SDK's retries. Retry later.
+ */
+export class StartUnavailableError extends TransferError {
+  override name = 'Transfer.StartUnavailable';
 }
 /** StartExecution failed for another reason (input too large, refused name, ...). */
 export class StartFailedError extends TransferError {
@@ -33,14 +40,25 @@ export interface TriggerDeps {
   stateMachineArn: string;
   routes: readonly TransferRoute[];
   logger: Logger;
+  /**
+   * How much earlier than the moment just before StartExecution a returned startDate must be to count
+   * as an earlier execution (see startExecutionOnce). Default DEFAULT_CLOCK_SKEW_TOLERANCE_MS.
+   */
+  clockSkewToleranceMs?: number;
 }
+
+/** Clocks of Lambda and Step Functions are NTP-synchronized far closer than this. */
+export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 1000;
 
 export interface StartResult {
   executionArn: string;
   executionName: string;
-  /** ISO-8601; absent when the execution already existed (ExecutionAlreadyExists carries no date). */
+  /**
+   * ISO-8601: when the execution started (for a repeat while it still runs, the first call's date);
+   * absent after ExecutionAlreadyExists, which carries no date.
+   */
   startDate?: string;
-  /** True when Step Functions answered ExecutionAlreadyExists: an earlier event or request started it. */
+  /** True when an earlier event or request started the execution (see startExecutionOnce). */
   alreadyStarted: boolean;
 }
 
@@ -55,8 +73,13 @@ export interface S3TriggerResult {
   skipped: number;
 }
 
-// Error names (SDK `name`) that mean "try again later".
-const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'ExecutionLimitExceeded', 'ServiceUnavailable', 'InternalServerError']);
+// Error names (SDK `name`) that mean "slow down".
+const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'ExecutionLimitExceeded']);
+// Error names that mean "the service is briefly unavailable".
+const UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalServerError', 'InternalFailure']);
+// No answer at all: the SDK's own timeout errors and Node's socket errors (they carry no HTTP status).
+const NO_ANSWER_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError']);
+const NO_ANSWER_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'ENETDOWN', 'EHOSTUNREACH']);
 // Error names that mean the deployment is wrong (wrong ARN, missing permission).
 const MISCONFIGURED = new Set(['StateMachineDoesNotExist', 'StateMachineDeleting', 'InvalidArn', 'AccessDeniedException', 'UnrecognizedClientException']);
 
@@ -64,22 +87,37 @@ const MISCONFIGURED = new Set(['StateMachineDoesNotExist', 'StateMachineDeleting
 export function startExecutionError(err: unknown, stateMachineArn: string): Error {
   const name = err instanceof Error ? err.name : 'Error';
   const message = err instanceof Error ? err.message : String(err);
-  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const e = err as { code?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
+  const status = e?.$metadata?.httpStatusCode;
   if (MISCONFIGURED.has(name)) {
     return new ConfigurationError(`StartExecution on ${stateMachineArn} failed with ${name}: ${message} (check STATE_MACHINE_ARN and the function's IAM role)`);
   }
-  if (THROTTLED.has(name) || status === 429 || (status !== undefined && status >= 500)) {
-    return new StartThrottledError(`StartExecution was throttled or Step Functions was unavailable (${name}): ${message}`);
+  if (THROTTLED.has(name) || status === 429) {
+    return new StartThrottledError(`StartExecution was throttled (${name}): ${message}`);
+  }
+  const noAnswer = status === undefined && (NO_ANSWER_NAMES.has(name) || (typeof e?.code === 'string' && NO_ANSWER_CODES.has(e.code)));
+  if (UNAVAILABLE.has(name) || (status !== undefined && status >= 500) || noAnswer) {
+    const code = typeof e?.code === 'string' ? `, ${e.code}` : '';
+    return new StartUnavailableError(`Step Functions was unavailable (${name}${code}): ${message}`);
   }
   return new StartFailedError(`StartExecution failed with ${name}: ${message}`);
 }
 
 /**
- * StartExecution under a name chosen for deduplication. A name already used answers either with the
- * first execution (same input, still running: Step Functions treats the call as idempotent) or with
- * ExecutionAlreadyExists (finished, or another input): both mean "already started", not an error.
+ * StartExecution under a name chosen for deduplication. A name already used starts nothing; Step
+ * Functions answers either ExecutionAlreadyExists (the execution has ended, or the input differs), or,
+ * for the same input while the first execution still runs, HTTP 200 with that first execution's ARN
+ * and startDate, exactly like a fresh start. Both mean "already started".
+ *
+ * Telling that 200 apart: the function's role may only call StartExecution (no DescribeExecution), so
+ * the rule is the returned startDate. A new execution starts after the request leaves; an earlier one
+ * started before it. So a startDate earlier than the moment just before the call, by more than
+ * `clockSkewToleranceMs` (the two clocks may differ a little), is an earlier execution. A repeat that
+ * follows its first call within the tolerance still reads as started (with the same ARN).
  */
 export async function startExecutionOnce(deps: TriggerDeps, executionName: string, input: TransferInput): Promise<StartResult> {
+  const tolerance = deps.clockSkewToleranceMs ?? DEFAULT_CLOCK_SKEW_TOLERANCE_MS;
+  const before = Date.now();
   try {
     const out = await deps.sfn.send(
       new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: executionName, input: JSON.stringify(input) }),
@@ -88,7 +126,7 @@ export async function startExecutionOnce(deps: TriggerDeps, executionName: strin
       executionArn: out.executionArn ?? executionArnFor(deps.stateMachineArn, executionName),
       executionName,
       ...(out.startDate ? { startDate: out.startDate.toISOString() } : {}),
-      alreadyStarted: false,
+      alreadyStarted: out.startDate !== undefined && out.startDate.getTime() < before - tolerance,
     };
   } catch (err) {
     if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
@@ -110,8 +148,14 @@ export function transferInputForObject(object: CreatedObject, route: TransferRou
   return input;
 }
 
-/** What to do with one created object: start (input and name) or skip (why). */
-export function planObject(object: CreatedObject, routes: readonly TransferRoute[]): { input: TransferInput; executionName: string } | { skip: string } {
+/**
+ * What to do with one created object: start (input and name) or skip (why). `fromEvent` is false when
+ * the event carries no version id, sequencer or ETag: the name is random, so a redelivery would start again.
+ */
+export function planObject(
+  object: CreatedObject,
+  routes: readonly TransferRoute[],
+): { input: TransferInput; executionName: string; fromEvent: boolean } | { skip: string } {
   if (object.key.endsWith('/')) return { skip: 'folder marker (key ends with "/")' };
   const route = matchRoute(routes, object.bucket, object.key);
   if (route === undefined) return { skip: 'no route matches the bucket and key' };
@@ -122,7 +166,8 @@ export function planObject(object: CreatedObject, routes: readonly TransferRoute
     if (err instanceof InvalidInputError) return { skip: err.message };
     throw err;
   }
-  return { input, executionName: executionNameForObject(object) ?? randomExecutionName('s3') };
+  const fromEvent = executionNameForObject(object);
+  return { input, executionName: fromEvent ?? randomExecutionName('s3'), fromEvent: fromEvent !== undefined };
 }
 
 /** S3 notification or EventBridge event -> one StartExecution per routed object. Throws the first start failure after trying every object. */
@@ -139,7 +184,7 @@ export async function startTransfersForS3Event(event: unknown, kind: 's3-notific
       outcomes.push({ status: 'skipped', bucket: object.bucket, key: object.key, reason: plan.skip });
       continue;
     }
-    if (executionNameForObject(object) === undefined) {
+    if (!plan.fromEvent) {
       deps.logger.warn('S3 event has no version id, sequencer or ETag: a redelivery would start a second transfer', where);
     }
     try {

@@ -89,8 +89,30 @@ describe('event parsing', () => {
     expect(triggerEventKind(eventBridgeEvent({ bucket: 'exports', key: 'a' }))).toBe('eventbridge');
     expect(triggerEventKind({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'exports' })).toBe('s3-test-event');
     expect(triggerEventKind({ version: '2.0', routeKey: 'POST /transfers', requestContext: { http: { method: 'POST' } } })).toBe('http');
-    expect(() => triggerEventKind({ hello: 1 })).toThrow(/startTransfer takes an S3 event notification/);
-    expect(() => triggerEventKind(null)).toThrow(InvalidInputError);
+    expect(triggerEventKind({ hello: 1 })).toBe('unknown');
+    expect(triggerEventKind(null)).toBe('unknown');
+    expect(triggerEventKind([{ Records: [] }])).toBe('unknown');
+    // API Gateway REST API / payload 1.0, and load balancer requests: HTTP, but not the format served.
+    expect(triggerEventKind({ httpMethod: 'POST', path: '/transfers', requestContext: { requestId: 'r' } })).toBe('http-unsupported');
+    expect(triggerEventKind({ version: '1.0', requestContext: { http: { method: 'POST' } } })).toBe('http-unsupported');
+  });
+
+  it('ignores a record whose key is not validly URL-encoded, and records of unknown shape, keeping the others', () => {
+    const event = s3Notification([
+      { bucket: 'exports', key: 'in/100%.bin', sequencer: '0A' },
+      { bucket: 'exports', key: 'in/ok.bin', sequencer: '0B' },
+    ]);
+    event.Records.push(42, { eventSource: 'aws:sqs', body: '{}' }, { eventSource: 'aws:s3', s3: { bucket: { name: 'exports' }, object: { key: 7 } } });
+    const { objects, ignored } = parseS3Notification(event);
+    expect(objects.map((o) => o.key)).toEqual(['in/ok.bin']);
+    expect(ignored).toEqual([
+      { reason: 'S3 event key "in/100%.bin" is not validly URL-encoded', bucket: 'exports' },
+      { reason: 'not an S3 object record' },
+      { reason: 'not an S3 object record' },
+      { reason: 'not an S3 object record', bucket: 'exports' },
+    ]);
+    const bridged = parseEventBridgeS3Event(eventBridgeEvent({ bucket: 'exports', key: 'in/%C3.bin' }));
+    expect(bridged).toEqual({ objects: [], ignored: [{ reason: 'S3 event key "in/%C3.bin" is not validly URL-encoded', bucket: 'exports' }] });
   });
 
   it('reads S3 notifications: decoded keys, pinned versions, non-creations ignored', () => {
@@ -173,7 +195,11 @@ describe('planObject', () => {
     expect(planObject({ bucket: 'exports', key: 'in/a.bin', versionId: 'v1', via: 'eventbridge' }, routes)).toEqual({
       input: { source: { bucket: 'exports', key: 'in/a.bin', versionId: 'v1' }, destination: { folderId: '77' }, onConflict: 'rename' },
       executionName: executionNameForObject({ bucket: 'exports', key: 'in/a.bin', versionId: 'v1', via: 'eventbridge' }),
+      fromEvent: true,
     });
+    // No version, sequencer or ETag: a random name, said so.
+    const unnamed = planObject({ bucket: 'exports', key: 'in/a.bin', via: 'eventbridge' }, routes);
+    expect(unnamed).toMatchObject({ executionName: expect.stringMatching(/^s3-[0-9a-f-]{36}$/) as unknown, fromEvent: false });
   });
 
   it('skips folder markers, unrouted objects and keys that cannot name a Box file', () => {

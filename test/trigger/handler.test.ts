@@ -1,21 +1,24 @@
 // The startTransfer handler's branches and Step Functions error paths, with SFNClient mocked by
-// aws-sdk-client-mock (the real client against a local Step Functions server is in e2e.test.ts).
+// aws-sdk-client-mock (the real client against a local Step Functions server is in e2e.test.ts and
+// local-sfn.test.ts), and network failures of the real client against loopback sockets.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ServiceInputTypes, ServiceOutputTypes, SFNClientResolvedConfig } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeStartTransferHandler, startTransferDepsFromEnv } from '../../functions/startTransfer.ts';
+import { defaultStartTransferDeps, handler as deployedHandler, makeStartTransferHandler, startTransferDepsFromEnv } from '../../functions/startTransfer.ts';
 import type { StartTransferDeps } from '../../functions/startTransfer.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
+import { DEFAULT_CLOCK_SKEW_TOLERANCE_MS, startExecutionError } from '../../src/transfer/trigger.ts';
 import type { S3TriggerResult } from '../../src/transfer/trigger.ts';
 import { executionNameForIdempotencyKey } from '../../src/transfer/trigger-names.ts';
 import { parseRoutes } from '../../src/transfer/trigger-routes.ts';
 import { eventBridgeEvent, httpEvent, lambdaContext, s3Notification } from './events.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-test';
-const START_DATE = new Date('2026-11-24T03:00:00.000Z');
 
 function throttled(): Error {
   return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
@@ -44,8 +47,9 @@ afterEach(() => {
   client.destroy();
 });
 
-function started(arnName: string): { executionArn: string; startDate: Date } {
-  return { executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${arnName}`, startDate: START_DATE };
+/** A fresh start: Step Functions dates it when the call arrives, i.e. now (or `startDate` for an earlier execution). */
+function started(arnName: string, startDate = new Date()): { executionArn: string; startDate: Date } {
+  return { executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${arnName}`, startDate };
 }
 
 describe('S3 events', () => {
@@ -140,11 +144,113 @@ describe('S3 events', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
-  it('ignores the S3 test event and refuses unknown events', async () => {
+  it('reports an execution dated before the call as already started: the answer Step Functions gives a repeat while it runs', async () => {
+    const earlier = new Date(Date.now() - 60_000);
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name, earlier));
+    const handler = makeStartTransferHandler(deps);
+    const result = (await handler(s3Notification([{ bucket: 'exports', key: 'in/a.bin', sequencer: '0A' }]), lambdaContext())) as S3TriggerResult;
+    expect(result).toMatchObject({ started: 0, alreadyStarted: 1, skipped: 0 });
+    expect(result.outcomes[0]).toMatchObject({ status: 'already-started', key: 'in/a.bin', startDate: earlier.toISOString() });
+    expect(logLines.filter((l) => l.key === 'in/a.bin').map((l) => l.message)).toEqual(['transfer already started']);
+  });
+
+  it('reports a start dated within the clock-skew tolerance before the call as a new start', async () => {
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name, new Date(Date.now() - DEFAULT_CLOCK_SKEW_TOLERANCE_MS / 2)));
+    const handler = makeStartTransferHandler(deps);
+    const result = (await handler(s3Notification([{ bucket: 'exports', key: 'in/a.bin', sequencer: '0A' }]), lambdaContext())) as S3TriggerResult;
+    expect(result).toMatchObject({ started: 1, alreadyStarted: 0 });
+  });
+
+  it('skips a record whose key is not validly URL-encoded and starts the others of the event', async () => {
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name));
+    const handler = makeStartTransferHandler(deps);
+    const result = (await handler(
+      s3Notification([
+        { bucket: 'exports', key: 'in/bad%zz.bin', sequencer: '0A' },
+        { bucket: 'exports', key: 'in/good.bin', sequencer: '0B' },
+      ]),
+      lambdaContext(),
+    )) as S3TriggerResult;
+    expect(result).toMatchObject({ started: 1, alreadyStarted: 0, skipped: 1 });
+    expect(result.outcomes[0]).toEqual({ status: 'skipped', bucket: 'exports', reason: 'S3 event key "in/bad%zz.bin" is not validly URL-encoded' });
+    expect(logLines.some((l) => l.message === 'S3 event record skipped' && l.reason === 'S3 event key "in/bad%zz.bin" is not validly URL-encoded')).toBe(true);
+    const bridged = (await handler(eventBridgeEvent({ bucket: 'exports', key: 'in/%E0%A4%A.bin', sequencer: '1' }), lambdaContext())) as S3TriggerResult;
+    expect(bridged).toMatchObject({ started: 0, skipped: 1 });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('ignores the S3 test event; answers an unrecognized event without throwing (a retry could never succeed) and logs it as an error', async () => {
     const handler = makeStartTransferHandler(deps);
     await expect(handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'exports' }, lambdaContext())).resolves.toMatchObject({ started: 0 });
-    await expect(handler({ detail: {} }, lambdaContext())).rejects.toMatchObject({ name: 'Transfer.InvalidInput' });
+    for (const event of [{ detail: {} }, null, [1, 2], 'text']) {
+      const result = (await handler(event, lambdaContext())) as S3TriggerResult;
+      expect(result).toMatchObject({ started: 0, alreadyStarted: 0, skipped: 1 });
+      expect(result.outcomes[0]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^unrecognized event: startTransfer takes an S3 event notification/) as unknown });
+    }
+    const errors = logLines.filter((l) => l.level === 'error' && l.message === 'unrecognized event ignored');
+    expect(errors.map((l) => l.eventKeys)).toEqual([['detail'], 'null', 'array', 'string']);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+});
+
+describe('StartExecution errors', () => {
+  const ARN = STATE_MACHINE_ARN;
+  it.each([
+    ['ThrottlingException', { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }, 'Transfer.StartThrottled'],
+    ['HTTP 429', { name: 'Unknown', $metadata: { httpStatusCode: 429 } }, 'Transfer.StartThrottled'],
+    ['HTTP 500', { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } }, 'Transfer.StartUnavailable'],
+    ['ServiceUnavailable', { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }, 'Transfer.StartUnavailable'],
+    ['a reset connection (TimeoutError, ECONNRESET, no status)', { name: 'TimeoutError', code: 'ECONNRESET', $metadata: { attempts: 3 } }, 'Transfer.StartUnavailable'],
+    ['a refused connection (ECONNREFUSED, no status)', { name: 'Error', code: 'ECONNREFUSED', $metadata: {} }, 'Transfer.StartUnavailable'],
+    ['a DNS failure (EAI_AGAIN)', { name: 'Error', code: 'EAI_AGAIN' }, 'Transfer.StartUnavailable'],
+    ['AccessDeniedException', { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }, 'Transfer.ConfigurationError'],
+    ['InvalidExecutionInput', { name: 'InvalidExecutionInput', $metadata: { httpStatusCode: 400 } }, 'Transfer.StartFailed'],
+    ['an error without status or network code', { name: 'SomethingElse' }, 'Transfer.StartFailed'],
+  ])('maps %s', (_what, fields, expected) => {
+    expect(startExecutionError(Object.assign(new Error('boom'), fields), ARN).name).toBe(expected);
+  });
+});
+
+describe('Step Functions unreachable (the real SFNClient against loopback sockets)', () => {
+  const body = { source: { bucket: 'exports', key: 'in/a.bin' }, destination: { folderId: '77' } };
+
+  async function withClient(port: number, run: (client: SFNClient) => Promise<void>): Promise<void> {
+    const real = new SFNClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      await run(real);
+    } finally {
+      real.destroy();
+    }
+  }
+
+  it('answers 503 Transfer.StartUnavailable with Retry-After on a refused connection, and fails S3 events with it', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await withClient(port, async (real) => {
+      const handler = makeStartTransferHandler({ ...deps, sfn: real });
+      const res = (await handler(httpEvent({ body }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+      expect(res.statusCode).toBe(503);
+      expect(res.headers).toMatchObject({ 'Retry-After': '1' });
+      expect(JSON.parse(String(res.body))).toMatchObject({ error: 'Transfer.StartUnavailable', message: expect.stringContaining('ECONNREFUSED') as unknown });
+      await expect(handler(s3Notification([{ bucket: 'exports', key: 'in/a.bin', sequencer: '1' }]), lambdaContext())).rejects.toMatchObject({
+        name: 'Transfer.StartUnavailable',
+      });
+    });
+  });
+
+  it('answers 503 Transfer.StartUnavailable when the connection is reset before an answer', async () => {
+    const resetting = http.createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    try {
+      await withClient((resetting.address() as AddressInfo).port, async (real) => {
+        const res = (await makeStartTransferHandler({ ...deps, sfn: real })(httpEvent({ body }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+        expect([res.statusCode, (JSON.parse(String(res.body)) as { error: string }).error]).toEqual([503, 'Transfer.StartUnavailable']);
+      });
+    } finally {
+      await new Promise<void>((resolve) => resetting.close(() => resolve()));
+    }
   });
 });
 
@@ -157,16 +263,32 @@ describe('POST /transfers', () => {
   }
 
   it('answers 202 with the execution; the input is the validated body', async () => {
-    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name));
+    const startDate = new Date();
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name, startDate));
     const res = await call(httpEvent({ body }));
     expect(res.statusCode).toBe(202);
     expect(res.headers).toMatchObject({ 'Content-Type': 'application/json' });
     expect(res.json).toEqual({
       executionArn: expect.stringMatching(/:execution:s3-to-box-test:http-[0-9a-f-]{36}$/) as unknown,
       executionName: expect.stringMatching(/^http-[0-9a-f-]{36}$/) as unknown,
-      startDate: START_DATE.toISOString(),
+      startDate: startDate.toISOString(),
     });
     expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '')).toEqual(body);
+  });
+
+  it('answers 200 alreadyStarted, with the first start date, when Step Functions answers a repeat with the running execution', async () => {
+    const earlier = new Date(Date.now() - 60_000);
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name, earlier));
+    const res = await call(httpEvent({ body, headers: { 'Idempotency-Key': 'order-43' } }));
+    const name = executionNameForIdempotencyKey('order-43');
+    expect(res.statusCode).toBe(200);
+    expect(res.json).toEqual({
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${name}`,
+      executionName: name,
+      startDate: earlier.toISOString(),
+      alreadyStarted: true,
+    });
+    expect(logLines.some((l) => l.message === 'transfer already started' && l.executionName === name)).toBe(true);
   });
 
   it('names the execution from Idempotency-Key (any header case) and answers 200 alreadyStarted on a repeat', async () => {
@@ -211,6 +333,13 @@ describe('POST /transfers', () => {
     expect([text.statusCode, text.json.error]).toEqual([415, 'Http.UnsupportedMediaType']);
     const get = await call(httpEvent({ method: 'GET', path: '/transfers' }));
     expect([get.statusCode, get.json.error]).toEqual([404, 'Http.NotFound']);
+    // A REST API or payload 1.0 integration: the deployment is wrong, said as JSON (not an S3-event result).
+    const v1 = await call({ resource: '/transfers', path: '/transfers', httpMethod: 'POST', headers: {}, requestContext: { requestId: 'r' }, body: '{}' } as unknown as ReturnType<typeof httpEvent>);
+    expect(v1.statusCode).toBe(500);
+    expect(v1.json).toEqual({
+      error: 'Transfer.ConfigurationError',
+      message: expect.stringMatching(/^The API integration is misconfigured \(request lambda-req-1\): .*HTTP API \(payload 2.0\) request$/) as unknown,
+    });
     sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name));
     const b64 = await call(httpEvent({ body, base64: true }));
     expect(b64.statusCode).toBe(202);
@@ -228,7 +357,7 @@ describe('POST /transfers', () => {
     expect(logLines.some((l) => l.level === 'error' && (l.error as { name?: string }).name === 'Transfer.ConfigurationError')).toBe(true);
   });
 
-  it('answers 500 when the environment is unusable (TRANSFER_ROUTES checked at load)', async () => {
+  it('answers 500 when the environment is unusable (checked on the first invocation, and again on each while broken)', async () => {
     vi.stubEnv('LOG_LEVEL', 'silent'); // the fallback logger of a handler without deps
     const res = await call(httpEvent({ body }), () => startTransferDepsFromEnv({ STATE_MACHINE_ARN, TRANSFER_ROUTES: '[{"bucket":"exports"}]' }));
     expect(res.statusCode).toBe(500);
@@ -237,5 +366,27 @@ describe('POST /transfers', () => {
     expect(() => startTransferDepsFromEnv({ STATE_MACHINE_ARN, TRANSFER_ROUTES: '[{"bucket":"exports","folderId":"1","onConflict":"x"}]' })).toThrow(
       'TRANSFER_ROUTES: routes[0].onConflict must be one of',
     );
+  });
+
+  it('the deployed handler reads its environment on the first invocation, and again on each while it is unusable', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const env = { LOG_LEVEL: 'silent', STATE_MACHINE_ARN, SFN_ENDPOINT: `http://127.0.0.1:${port}`, AWS_REGION: 'eu-west-1', AWS_MAX_ATTEMPTS: '1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    vi.stubEnv('TRANSFER_ROUTES', '[{"bucket":"exports"}]');
+    const post = async (): Promise<[number | undefined, unknown]> => {
+      const res = (await deployedHandler(httpEvent({ body }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+      return [res.statusCode, (JSON.parse(String(res.body)) as { error?: string }).error];
+    };
+    expect(await post()).toEqual([500, 'Transfer.ConfigurationError']);
+    expect(await post()).toEqual([500, 'Transfer.ConfigurationError']);
+    vi.stubEnv('TRANSFER_ROUTES', '[{"bucket":"exports","folderId":"1"}]');
+    // Now built (and kept): the call reaches for Step Functions, which is not there.
+    expect(await post()).toEqual([503, 'Transfer.StartUnavailable']);
+    vi.stubEnv('TRANSFER_ROUTES', 'not json');
+    expect(await post()).toEqual([503, 'Transfer.StartUnavailable']);
+    (defaultStartTransferDeps().sfn as SFNClient).destroy();
   });
 });
