@@ -28,11 +28,13 @@ export {
   transferInputForObject,
   StartThrottledError,
   StartFailedError,
+  StartUnavailableError,
+  DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
 } from './trigger.ts';
 export type { TriggerDeps, StepFunctionsPort, StartResult, ObjectOutcome, S3TriggerResult } from './trigger.ts';
 export { parseRoutes, routesFromEnv, matchRoute } from './trigger-routes.ts';
 export type { TransferRoute } from './trigger-routes.ts';
-export { triggerEventKind, decodeS3EventKey, parseS3Notification, parseEventBridgeS3Event } from './trigger-events.ts';
+export { triggerEventKind, decodeS3EventKey, parseS3Notification, parseEventBridgeS3Event, ACCEPTED_EVENTS } from './trigger-events.ts';
 export type { CreatedObject, IgnoredRecord, TriggerEventKind } from './trigger-events.ts';
 export {
   executionNameForObject,

@@ -114,8 +114,14 @@ export function startExecutionError(err: unknown, stateMachineArn: string): Erro
  * started before it. So a startDate earlier than the moment just before the call, by more than
  * `clockSkewToleranceMs` (the two clocks may differ a little), is an earlier execution. A repeat that
  * follows its first call within the tolerance still reads as started (with the same ARN).
+ * A random name (`nameCanRepeat` false) cannot have been used before, so its 200 is always a new start.
  */
-export async function startExecutionOnce(deps: TriggerDeps, executionName: string, input: TransferInput): Promise<StartResult> {
+export async function startExecutionOnce(
+  deps: TriggerDeps,
+  executionName: string,
+  input: TransferInput,
+  nameCanRepeat = true,
+): Promise<StartResult> {
   const tolerance = deps.clockSkewToleranceMs ?? DEFAULT_CLOCK_SKEW_TOLERANCE_MS;
   const before = Date.now();
   try {
@@ -126,7 +132,7 @@ export async function startExecutionOnce(deps: TriggerDeps, executionName: strin
       executionArn: out.executionArn ?? executionArnFor(deps.stateMachineArn, executionName),
       executionName,
       ...(out.startDate ? { startDate: out.startDate.toISOString() } : {}),
-      alreadyStarted: out.startDate !== undefined && out.startDate.getTime() < before - tolerance,
+      alreadyStarted: nameCanRepeat && out.startDate !== undefined && out.startDate.getTime() < before - tolerance,
     };
   } catch (err) {
     if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
@@ -188,7 +194,7 @@ export async function startTransfersForS3Event(event: unknown, kind: 's3-notific
       deps.logger.warn('S3 event has no version id, sequencer or ETag: a redelivery would start a second transfer', where);
     }
     try {
-      const started = await startExecutionOnce(deps, plan.executionName, plan.input);
+      const started = await startExecutionOnce(deps, plan.executionName, plan.input, plan.fromEvent);
       const { alreadyStarted, ...rest } = started;
       deps.logger.info(alreadyStarted ? 'transfer already started' : 'transfer started', { ...where, ...rest, folderId: plan.input.destination.folderId });
       outcomes.push({ status: alreadyStarted ? 'already-started' : 'started', bucket: object.bucket, key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}), ...rest });
@@ -215,7 +221,7 @@ export async function startTransferFromRequest(body: unknown, idempotencyKey: st
   const input = validateTransferInput(body);
   if (input.destination.fileName === undefined) defaultFileName(input.source.key);
   const executionName = idempotencyKey === undefined ? randomExecutionName('http') : executionNameForIdempotencyKey(idempotencyKey);
-  const result = await startExecutionOnce(deps, executionName, input);
+  const result = await startExecutionOnce(deps, executionName, input, idempotencyKey !== undefined);
   deps.logger.info(result.alreadyStarted ? 'transfer already started' : 'transfer started', {
     bucket: input.source.bucket,
     key: input.source.key,

@@ -377,7 +377,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string };
         sfnCalls.push({ target: req.headers['x-amz-target'] as string | undefined, body });
         res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify({ executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:${body.name}`, startDate: 1795489200 }));
+        res.end(JSON.stringify({ executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:${body.name}`, startDate: Date.now() / 1000 }));
       });
     });
     await new Promise<void>((resolve) => sfn.listen(0, '127.0.0.1', resolve));

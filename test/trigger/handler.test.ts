@@ -291,6 +291,14 @@ describe('POST /transfers', () => {
     expect(logLines.some((l) => l.message === 'transfer already started' && l.executionName === name)).toBe(true);
   });
 
+  it('always answers 202 for a request without Idempotency-Key: its random name cannot have run before', async () => {
+    // Even a start date far behind our clock (skewed clocks) does not make a random name a repeat.
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name, new Date(Date.now() - 60_000)));
+    const res = await call(httpEvent({ body }));
+    expect(res.statusCode).toBe(202);
+    expect(res.json).not.toHaveProperty('alreadyStarted');
+  });
+
   it('names the execution from Idempotency-Key (any header case) and answers 200 alreadyStarted on a repeat', async () => {
     sfn
       .on(StartExecutionCommand)
