@@ -1,11 +1,20 @@
 // UploadBatch: the parts of one Map item. Each part: a ranged GET pinned to the source version,
 // SHA-1, PUT to Box with Digest and Content-Range, and the echoed part checked. A few parts are in
 // flight at once, so memory stays at about partsInFlight x part size.
+//
+// A batch that runs again (its Lambda timed out or failed after some parts landed) learns it from
+// the first part Box already holds (416 with the same SHA-1). It then lists the session's parts once
+// and skips the parts Box holds at the right offset and size, instead of reading each from S3 and
+// sending it again only to meet another 416. Skipping trusts the stored bytes: every part of the
+// session was checked by Box against its Digest, and the commit's whole-file SHA-1 (hashed from the
+// pinned source) would refuse anything else.
 import { createHash } from 'node:crypto';
 import { BoxIntegrityError } from '../box/errors.ts';
 import type { UploadBatchEvent, UploadBatchResult } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
+import { listAllParts } from './commit.ts';
+import { errorFields } from './logger.ts';
 import { batchParts } from './plan.ts';
 import { forEachLimit } from './pool.ts';
 import { readRange } from './s3source.ts';
@@ -23,8 +32,25 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
   const log = deps.logger.child({ sessionId: session.id, batch });
   let bytes = 0;
   let alreadyUploaded = 0;
+  // Offset -> size of the parts Box holds, fetched once this batch meets a part that already landed.
+  let stored: Promise<Map<number, number>> | undefined;
+  const storedParts = () =>
+    (stored ??= listAllParts(box, session).then(
+      (list) => new Map(list.map((p) => [p.offset, p.size])),
+      (err: unknown) => {
+        // Only an optimisation: without the list, each part is sent and meets its own 416.
+        log.warn('could not list the stored parts; uploading every part', { error: errorFields(err) });
+        return new Map<number, number>();
+      },
+    ));
 
   await forEachLimit(parts, transfer.partsInFlight, async (part, signal) => {
+    if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
+      alreadyUploaded++;
+      bytes += part.size;
+      deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
+      return;
+    }
     const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal);
     const digest = createHash('sha1').update(body).digest();
     const sha1Hex = digest.toString('hex');
@@ -48,11 +74,15 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
     // The client resolves a 416 overlap whose stored part has the same SHA-1 as a success; it marks
     // those (a retried batch) so they can be counted.
     const already = (result as { alreadyUploaded?: unknown }).alreadyUploaded === true;
-    if (already) alreadyUploaded++;
+    if (already) {
+      alreadyUploaded++;
+      // This batch ran before: learn which of its other parts landed, before this slot takes the next one.
+      await storedParts();
+    }
     bytes += part.size;
     deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
   });
 
-  log.info('batch uploaded', { parts: parts.length, bytes, alreadyUploaded, firstPart: parts[0]?.index });
+  log.info('batch uploaded', { parts: parts.length, bytes, alreadyUploaded, skipped: stored !== undefined, firstPart: parts[0]?.index });
   return { batch, parts: parts.length, bytes, alreadyUploaded };
 }

@@ -196,8 +196,15 @@ describe('chunked transfer', () => {
     // The part stored-then-500 is retried by the client, meets 416 with the same SHA-1: already there.
     expect(first).toMatchObject({ batch: 0, parts: 3, bytes: 3 * PART, alreadyUploaded: 1 });
     // The Map retries batch 0 (say its Lambda timed out after the parts landed).
+    const before = emu.stats().requests;
     const again = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
     expect(again).toMatchObject({ batch: 0, parts: 3, bytes: 3 * PART, alreadyUploaded: 3 });
+    // The first parts in flight (2) meet their 416; the batch then lists the session once and skips
+    // the third part instead of reading it from S3 and sending it again.
+    const after = emu.stats().requests;
+    expect(transfer.partsInFlight).toBe(2);
+    expect(after.uploadPart - before.uploadPart).toBe(2);
+    expect(after.listParts - before.listParts).toBe(1);
     await h.UploadBatch({ transfer, batch: 1 }, ctx);
     expect(emu.listSessions().find((s) => s.id === transfer.session!.id)).toMatchObject({ partsUploaded: 6 });
     let hash: HashProgress | undefined;
@@ -207,6 +214,26 @@ describe('chunked transfer', () => {
     do commit = (await h.Commit({ transfer, sha1: hash.sha1!, ...(commit ? { commit } : {}) }, ctx)) as CommitProgress;
     while (commit.status === 'processing');
     await expectBoxHas(commit.output!.file.id, bytes);
+  });
+
+  it('a re-run batch whose list of stored parts cannot be read sends every part again and still succeeds', async () => {
+    const bytes = testBytes(5 * PART, 13); // chunked: above DIRECT_MAX
+    await s3.put(BUCKET, 'relist.bin', bytes);
+    const folder = await emu.createFolder('chunked-relist');
+    const h = handlersWith();
+    const ctx = lambdaContext();
+    const { transfer } = (await h.Prepare(
+      { source: { bucket: BUCKET, key: 'relist.bin' }, destination: { folderId: folder.id }, options: { partsPerBatch: 5, concurrency: 1 } },
+      ctx,
+    )) as PrepareResult;
+    await h.UploadBatch({ transfer, batch: 0 }, ctx);
+    emu.faults.inject({ operation: 'listParts', action: { type: 'status', status: 503 } });
+    const before = emu.stats().requests.uploadPart;
+    const again = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
+    expect(again).toMatchObject({ parts: 5, bytes: 5 * PART, alreadyUploaded: 5 });
+    // No list: every part is sent again and meets its own 416 (the skip is only an optimisation).
+    expect(emu.stats().requests.uploadPart - before).toBe(5);
+    emu.faults.clear();
   });
 
   it('keeps at most partsInFlight parts of a batch in flight', async () => {
