@@ -1,101 +1,23 @@
-// The part of the Box client (src/box, notes/api-box-client.md) that the transfer domain uses.
-// Declared structurally so the domain depends on the contract, not on the client's internals;
-// the real BoxClient satisfies it.
-import type { Readable } from 'node:stream';
+// The part of the Box client (src/box) that the transfer domain uses: the client's own types,
+// narrowed to the methods called here, so that a test can stand in a small fake and nothing is
+// declared twice.
+import type { ChunkedUploadsManager } from '../box/chunkedUploads.ts';
+import type { FilesManager } from '../box/files.ts';
+import type { BoxFile, UploadPart, UploadSession } from '../box/types.ts';
 
-export interface UploadSessionLike {
-  id: string;
-  part_size: number;
-  total_parts: number;
-  session_endpoints: {
-    upload_part: string;
-    commit: string;
-    abort: string;
-    list_parts: string;
-    status: string;
-    log_event?: string;
-  };
-}
-
-export interface UploadPartLike {
-  part_id: string;
-  offset: number;
-  size: number;
-  sha1?: string | null;
-}
-
-export interface BoxFileLike {
-  type: 'file';
-  id: string;
-  name?: string;
-  size?: number;
-  sha1?: string;
-  file_version?: { id: string; sha1?: string };
-  parent?: { id: string } | null;
-}
-
-export type CommitResultLike =
-  | { status: 'committed'; files: { total_count?: number; entries: BoxFileLike[] } }
-  | { status: 'processing'; retryAfterSeconds: number };
-
-export interface RequestOpts {
-  extraHeaders?: Record<string, string>;
-  signal?: AbortSignal;
-}
+export type UploadSessionLike = UploadSession;
+export type UploadPartLike = UploadPart;
+export type BoxFileLike = BoxFile;
 
 export interface BoxClientLike {
-  chunkedUploads: {
-    createFileUploadSession(
-      body: { folderId: string; fileSize: number; fileName: string },
-      opts?: RequestOpts,
-    ): Promise<UploadSessionLike>;
-    createFileUploadSessionForExistingFile(
-      fileId: string,
-      body: { fileSize: number; fileName?: string },
-      opts?: RequestOpts,
-    ): Promise<UploadSessionLike>;
-    uploadFilePartByUrl(
-      url: string,
-      body: Uint8Array,
-      headers: { digest: string; contentRange: string },
-      opts?: RequestOpts,
-    ): Promise<{ part: UploadPartLike }>;
-    getFileUploadSessionPartsByUrl(
-      url: string,
-      query?: { offset?: number; limit?: number },
-      opts?: RequestOpts,
-    ): Promise<{ total_count: number; entries: UploadPartLike[]; offset?: number; limit?: number }>;
-    createFileUploadSessionCommitByUrl(
-      url: string,
-      body: { parts: UploadPartLike[]; attributes?: Record<string, unknown> },
-      headers: { digest: string; ifMatch?: string; ifNoneMatch?: string },
-      opts?: RequestOpts,
-    ): Promise<CommitResultLike>;
-    deleteFileUploadSessionByUrl(url: string, opts?: RequestOpts): Promise<void>;
-  };
-  files: {
-    uploadFile(
-      body: {
-        parentFolderId: string;
-        fileName: string;
-        file: Readable | Uint8Array;
-        fileSize: number;
-        contentModifiedAt?: string;
-        sha1Hex?: string;
-      },
-      opts?: RequestOpts,
-    ): Promise<BoxFileLike>;
-    uploadFileVersion(
-      fileId: string,
-      body: {
-        fileName?: string;
-        file: Readable | Uint8Array;
-        fileSize: number;
-        contentModifiedAt?: string;
-        sha1Hex?: string;
-        ifMatch?: string;
-      },
-      opts?: RequestOpts,
-    ): Promise<BoxFileLike>;
-  };
+  chunkedUploads: Pick<
+    ChunkedUploadsManager,
+    | 'createFileUploadSession'
+    | 'createFileUploadSessionForExistingFile'
+    | 'uploadFilePartByUrl'
+    | 'getFileUploadSessionPartsByUrl'
+    | 'createFileUploadSessionCommitByUrl'
+    | 'deleteFileUploadSessionByUrl'
+  >;
+  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion'>;
 }

@@ -2,6 +2,7 @@
 // to cover [0, size) exactly, and committed with the whole-file digest. Box's 202 and a transient
 // parts_mismatch become { status: 'processing' } for the state machine's Wait, within a bounded total.
 import { BoxIntegrityError } from '../box/errors.ts';
+import { base64ToHex, digestHeader } from '../box/helpers.ts';
 import type { BoxClientLike, BoxFileLike, UploadPartLike } from './boxPort.ts';
 import type { CommitEvent, CommitProgress, SessionRef, TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
@@ -108,7 +109,7 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
         parts: parts.map((p) => ({ part_id: p.part_id, offset: p.offset, size: p.size, sha1: p.sha1 ?? null })),
         attributes: { content_modified_at: boxTimestamp(transfer.source.lastModified) },
       },
-      { digest: `sha=${sha1}` },
+      { digest: digestHeader(sha1) },
     );
   } catch (err) {
     if (err instanceof Error && err.name === 'Box.PartsMismatch') {
@@ -130,7 +131,7 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
 
   const file = result.files.entries[0];
   if (file === undefined) throw new BoxIntegrityError(`Box committed session ${session.id} but returned no file`, { status: 201 });
-  const expectedHex = Buffer.from(sha1, 'base64').toString('hex');
+  const expectedHex = base64ToHex(sha1);
   if (file.sha1 !== undefined && file.sha1.toLowerCase() !== expectedHex) {
     throw new BoxIntegrityError(`Box file ${file.id} has SHA-1 ${file.sha1}, expected ${expectedHex}`, { status: 201 });
   }

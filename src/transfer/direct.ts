@@ -2,8 +2,8 @@
 // the same conflict policy as chunked sessions. The object (pinned version) is read once into memory
 // (at most 20 MB) and hashed first, so Box checks the bytes against Content-MD5 (the SHA-1) before it
 // creates anything: a corrupted body is refused instead of landing in Box.
-import { createHash } from 'node:crypto';
 import { BoxIntegrityError } from '../box/errors.ts';
+import { base64ToHex, sha1Hex } from '../box/helpers.ts';
 import type { BoxFileLike } from './boxPort.ts';
 import { boxTimestamp, transferOutput } from './commit.ts';
 import { withConflictPolicy } from './conflict.ts';
@@ -18,11 +18,11 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
   const contentModifiedAt = boxTimestamp(source.lastModified);
   const bytes = source.size === 0 ? new Uint8Array(0) : await readRange(deps.s3, source, 0, source.size);
-  const sha1Hex = createHash('sha1').update(bytes).digest('hex');
-  if (source.sha1 !== undefined && Buffer.from(source.sha1, 'base64').toString('hex') !== sha1Hex) {
+  const sha1 = sha1Hex(bytes);
+  if (source.sha1 !== undefined && base64ToHex(source.sha1) !== sha1) {
     throw new SourceChangedError(`s3://${source.bucket}/${source.key}: the bytes read do not match the SHA-1 checksum S3 holds for the object`);
   }
-  const common = { file: bytes, fileSize: source.size, contentModifiedAt, sha1Hex };
+  const common = { file: bytes, fileSize: source.size, contentModifiedAt, sha1Hex: sha1 };
 
   const files = box.files;
   const renameTo = destination.fileNameGiven === true ? { fileName: destination.fileName } : {};
@@ -41,8 +41,8 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
         );
 
   // Box already checked Content-MD5; this catches a Box that did not.
-  if (file.sha1 !== undefined && file.sha1.toLowerCase() !== sha1Hex) {
-    throw new BoxIntegrityError(`Box file ${file.id} has SHA-1 ${file.sha1}, but the bytes read from S3 hash to ${sha1Hex}`, { status: 201 });
+  if (file.sha1 !== undefined && file.sha1.toLowerCase() !== sha1) {
+    throw new BoxIntegrityError(`Box file ${file.id} has SHA-1 ${file.sha1}, but the bytes read from S3 hash to ${sha1}`, { status: 201 });
   }
   const output = transferOutput(file, transfer, 0);
   log.info('direct upload done', { fileId: output.file.id, versionId: output.file.versionId, name: output.file.name, size: output.file.size });

@@ -1,26 +1,20 @@
 // Part and batch planning. Box fixes the part size; we choose how parts are grouped into
 // UploadBatch invocations (Map items) and how many run at once.
+import type { PlannedPart } from '../box/helpers.ts';
 import type { SessionRef } from './contract.ts';
 import type { TransferSettings } from './settings.ts';
 
-export interface PartRange {
-  index: number;
-  /** First byte. */
-  offset: number;
-  /** Bytes in the part (the last one may be shorter). */
-  size: number;
-}
+/** Number of parts Box expects for a file of `size` bytes cut into `partSize` parts (the client's rule). */
+export { partCount } from '../box/helpers.ts';
+
+/** One part: index, first byte, bytes (the last one may be shorter). */
+export type PartRange = PlannedPart;
 
 export interface BatchPlan {
   partsPerBatch: number;
   partsInFlight: number;
   mapConcurrency: number;
   batches: number[];
-}
-
-/** Number of parts Box expects for a file of `size` bytes cut into `partSize` parts. */
-export function partCount(size: number, partSize: number): number {
-  return Math.ceil(size / partSize);
 }
 
 export function partRange(index: number, partSize: number, size: number): PartRange {

@@ -3,7 +3,7 @@ import { BoxIntegrityError } from '../box/errors.ts';
 import type { BoxClientLike, UploadSessionLike } from './boxPort.ts';
 import { conflictingSession, withConflictPolicy } from './conflict.ts';
 import type { OnConflict, SessionRef, TransferContext } from './contract.ts';
-import { partCount } from './plan.ts';
+import { partCount } from '../box/helpers.ts';
 
 export function sessionRef(s: UploadSessionLike): SessionRef {
   return {

@@ -10,6 +10,7 @@
 // pinned source) would refuse anything else.
 import { createHash } from 'node:crypto';
 import { BoxIntegrityError } from '../box/errors.ts';
+import { contentRangeHeader, digestHeader } from '../box/helpers.ts';
 import type { UploadBatchEvent, UploadBatchResult } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
@@ -57,7 +58,7 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
     const result = await box.chunkedUploads.uploadFilePartByUrl(
       session.endpoints.uploadPart,
       body,
-      { digest: `sha=${digest.toString('base64')}`, contentRange: `bytes ${part.offset}-${part.offset + part.size - 1}/${size}` },
+      { digest: digestHeader(digest.toString('base64')), contentRange: contentRangeHeader(part.offset, part.size, size) },
       { signal },
     );
     const echoed = result.part;
