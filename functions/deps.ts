@@ -100,6 +100,7 @@ export async function loadBoxAuth(env: Env, secrets?: SecretsManagerClient): Pro
 
 export function s3ConfigFromEnv(env: Env): S3ClientConfig {
   return {
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
     ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
     ...(env.S3_FORCE_PATH_STYLE === 'true' || env.S3_FORCE_PATH_STYLE === '1' ? { forcePathStyle: true } : {}),
     // Checksums only where S3 requires them: local S3 servers mangle aws-chunked bodies otherwise.
@@ -123,8 +124,9 @@ export function once<T>(make: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export function depsFromEnv(env: Env = process.env): HandlerDeps {
-  const logger = createJsonLogger();
+/** `logger` and `s3` replace the defaults (the CLI's display, a local S3); the Box client logs through `logger` too. */
+export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3?: S3Client } = {}): HandlerDeps {
+  const logger = given.logger ?? createJsonLogger();
   const box = once(async (): Promise<BoxClientLike> => {
     const auth = await loadBoxAuth(env);
     return new BoxClient({
@@ -137,7 +139,7 @@ export function depsFromEnv(env: Env = process.env): HandlerDeps {
       logger: boxLogger(logger.child({ component: 'box' })),
     });
   });
-  return { s3: new S3Client(s3ConfigFromEnv(env)), box, logger, settings: settingsFromEnv(env) };
+  return { s3: given.s3 ?? new S3Client(s3ConfigFromEnv(env)), box, logger, settings: settingsFromEnv(env) };
 }
 
 let processDeps: HandlerDeps | undefined;

@@ -83,8 +83,9 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   const display: ProgressDisplay = createProgressDisplay({ quiet: opts.quiet ?? false });
   const level: LogLevel = opts.verbose ? 'info' : 'warn';
   const logger = createJsonLogger({ level, write: (line) => display.log(line) });
-  const fromEnv = depsFromEnv(opts.env);
-  fromEnv.s3.destroy();
+  const s3 = opts.s3 ?? new S3Client(s3ConfigFromEnv({ ...opts.env, AWS_REGION: opts.env.AWS_REGION ?? 'us-east-1' }));
+  // The Lambdas' dependencies as in AWS, logging (Box client included) through the display.
+  const fromEnv = depsFromEnv(opts.env, { logger, s3 });
   // Remember the Box client once the Lambdas built one, to close its keep-alive pool at the end.
   let boxClient: { close?: () => Promise<void> } | undefined;
   const box: HandlerDeps['box'] = async () => {
@@ -92,12 +93,11 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
     boxClient = client as { close?: () => Promise<void> };
     return client;
   };
-  const s3 = opts.s3 ?? new S3Client({ ...s3ConfigFromEnv(opts.env), region: opts.env.AWS_REGION ?? 'us-east-1' });
   const feed = new ProgressFeed();
   const show = (update: ProgressUpdate | undefined) => {
     if (update) display.update(update);
   };
-  const deps: HandlerDeps = { ...fromEnv, box, s3, logger, onProgress: (e) => show(feed.fromHandlers(e)) };
+  const deps: HandlerDeps = { ...fromEnv, box, onProgress: (e) => show(feed.fromHandlers(e)) };
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);

@@ -15,7 +15,7 @@ export interface BoxClientLike {
     | 'createFileUploadSession'
     | 'createFileUploadSessionForExistingFile'
     | 'uploadFilePartByUrl'
-    | 'getFileUploadSessionPartsByUrl'
+    | 'getAllFileUploadSessionPartsByUrl'
     | 'createFileUploadSessionCommitByUrl'
     | 'deleteFileUploadSessionByUrl'
   >;

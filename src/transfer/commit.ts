@@ -10,18 +10,9 @@ import { nameConflict } from './conflict.ts';
 import { CommitGaveUpError, InvalidInputError, NameConflictError, PartsIncompleteError } from './errors.ts';
 import { partRange } from './plan.ts';
 
-const PAGE = 1000;
-
-/** Every part Box holds for the session, sorted by offset (list-parts, up to 1000 per page). */
-export async function listAllParts(box: BoxClientLike, session: SessionRef): Promise<UploadPartLike[]> {
-  const parts: UploadPartLike[] = [];
-  // `offset` counts parts; advance by what the page held, so a short page never skips any.
-  for (;;) {
-    const page = await box.chunkedUploads.getFileUploadSessionPartsByUrl(session.endpoints.listParts, { offset: parts.length, limit: PAGE });
-    parts.push(...page.entries);
-    if (page.entries.length === 0 || parts.length >= page.total_count) break;
-  }
-  return parts.sort((a, b) => a.offset - b.offset);
+/** Every part Box holds for the session, sorted by offset (the client pages list-parts). */
+export function listAllParts(box: BoxClientLike, session: SessionRef): Promise<UploadPartLike[]> {
+  return box.chunkedUploads.getAllFileUploadSessionPartsByUrl(session.endpoints.listParts);
 }
 
 /** Throws Transfer.PartsIncomplete unless `parts` are exactly the session's parts of a `size`-byte file. */

@@ -74,7 +74,7 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
     }
     // The client resolves a 416 overlap whose stored part has the same SHA-1 as a success; it marks
     // those (a retried batch) so they can be counted.
-    const already = (result as { alreadyUploaded?: unknown }).alreadyUploaded === true;
+    const already = result.alreadyUploaded === true;
     if (already) {
       alreadyUploaded++;
       // This batch ran before: learn which of its other parts landed, before this slot takes the next one.

@@ -108,7 +108,9 @@ describe('depsFromEnv against s3rver and the Box emulator', () => {
       TRANSFER_HASH_READ_AHEAD: '2',
     };
     const lines: string[] = [];
-    const deps = { ...depsFromEnv(env), logger: createJsonLogger({ level: 'debug', write: (l) => lines.push(l) }) };
+    const deps = depsFromEnv(env, { logger: createJsonLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+    // One 503 on the first direct upload: the Box client's retry warning must come through the same logger.
+    emu.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'status', status: 503 } });
     expect(deps.settings).toEqual({ hashReadAhead: 2 });
     const h = makeTaskHandlers(deps);
     const bytes = testBytes(2000, 3);
@@ -130,7 +132,9 @@ describe('depsFromEnv against s3rver and the Box emulator', () => {
       expect(entry).toMatchObject({ level: expect.any(String), message: expect.any(String), time: expect.any(String) });
       expect(line).not.toContain(SECRET_TOKEN);
     }
-    const done = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.message === 'DirectUpload succeeded');
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries.some((e) => e.level === 'warn' && e.component === 'box')).toBe(true);
+    const done = entries.filter((e) => e.message === 'DirectUpload succeeded');
     expect(done[0]).toMatchObject({ task: 'DirectUpload', bucket: 'env-bucket', key: 'in/a.txt', requestId: expect.stringMatching(/^test-/), fileId: outputs[0]!.file.id });
   });
 });

@@ -326,6 +326,8 @@ describe('the transfer state machine with stub handlers', () => {
     await expect(execution.result).rejects.toBeInstanceOf(TransferAbortedError);
     expect(events).toContainEqual(expect.objectContaining({ type: 'commit-wait', seconds: 3600, waitMs: 3_600_000 }));
     expect((await execution.history).events.at(-1)).toMatchObject({ type: 'ExecutionAborted' });
+    // Like StopExecution in AWS: stopping does not run AbortSession (the Box session is left to expire).
+    expect(s.of('AbortSession')).toHaveLength(0);
   });
 
   it('refuses to start when a Task state has no handler', () => {
