@@ -450,7 +450,8 @@ function checkPreconditions(ctx: RequestContext, target: FileRecord | undefined)
   }
 }
 
-function filesReply(ctx: RequestContext, file: FileRecord): Reply {
+/** 201 with Box's `Files` envelope around one file (commit and direct upload answer alike). */
+export function filesReply(ctx: RequestContext, file: FileRecord): Reply {
   return jsonReply(201, { total_count: 1, entries: [ctx.env.store.fileJson(file)] });
 }
 

@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { parsePositiveSize as parseByteSize } from '../cli/options.ts';
-import { startBoxEmulator } from './index.ts';
+import { DEFAULT_MIN_CHUNKED_FILE_SIZE, startBoxEmulator } from './index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from './types.ts';
 
 /** "8MiB", "50MB", "1048576" -> bytes, and more than zero. */
@@ -67,7 +67,7 @@ export function emulatorCommand(io: EmulatorIo = {}): Command {
     .option('--client-id <id>', 'client id accepted by POST /oauth2/token', 'emulator-client-id')
     .option('--client-secret <secret>', 'client secret accepted by POST /oauth2/token', 'emulator-client-secret')
     .addOption(new Option('--part-size <size>', 'fixed part size for every session (default: smallest power of two >= 8 MiB keeping <= 10,000 parts)').argParser(parseByteSize))
-    .addOption(new Option('--min-chunked-size <size>', 'smallest file size a chunked session accepts').default(20_000_000).argParser(parseByteSize))
+    .addOption(new Option('--min-chunked-size <size>', 'smallest file size a chunked session accepts').default(DEFAULT_MIN_CHUNKED_FILE_SIZE).argParser(parseByteSize))
     .option('--data-dir <dir>', 'folder for parts and files (default: a temporary folder, removed on exit)')
     .addOption(new Option('--commit-202-times <n>', 'answer each commit 202 (with Retry-After) this many times before 201').argParser(parseNonNegativeInt))
     .addOption(new Option('--retry-after <seconds>', 'Retry-After of those 202 answers').default(1).argParser(parseNonNegativeNumber))

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { uploadAttributes } from './chunked.ts';
+import { filesReply, uploadAttributes } from './chunked.ts';
 import { param, principalOf } from './context.ts';
 import type { RequestContext } from './context.ts';
 import { BoxApiError, OAuthError, badRequest } from './errors.ts';
@@ -106,9 +106,6 @@ async function storeVersion(ctx: RequestContext, upload: ReceivedUpload): Promis
   await rename(upload.tempPath, dest);
   return { id, path: dest, size: upload.size, sha1: upload.sha1 };
 }
-
-const filesReply = (ctx: RequestContext, f: FileRecord): Reply =>
-  jsonReply(201, { total_count: 1, entries: [ctx.env.store.fileJson(f)] });
 
 /** POST /files/content (multipart: attributes {name, parent:{id}, content_*_at}, then file). */
 export async function uploadFile(ctx: RequestContext): Promise<Reply> {

@@ -8,11 +8,10 @@ import type { EmulatorEnv, RequestContext } from './context.ts';
 import { BoxApiError, OAuthError, defaultCode, newRequestId } from './errors.ts';
 import { expiredTokenError } from './auth.ts';
 import type { FaultInjector } from './faults.ts';
-import { parseFaultRule } from './faults.ts';
 import { readJsonObject, RequestAbortedError } from './http-util.ts';
 import type { Reply } from './http-util.ts';
 import { sleep } from './shaping.ts';
-import type { BoxStats, Operation } from './types.ts';
+import type { BoxStats, FaultRule, Operation } from './types.ts';
 import { OPERATIONS } from './types.ts';
 
 type Handler = (ctx: RequestContext) => Promise<Reply>;
@@ -105,7 +104,8 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       return send(res, { status: 204 }, requestId);
     }
     if (pathname === '/_emulator/faults' && req.method === 'POST') {
-      faults.inject(parseFaultRule(await readJsonObject(req, env.shaper)));
+      // inject() validates the rule (a bad one is a 400).
+      faults.inject((await readJsonObject(req, env.shaper)) as unknown as FaultRule);
       return send(res, { status: 201, json: { faults: faults.list() } }, requestId);
     }
     if (pathname === '/_emulator/faults' && req.method === 'GET') return send(res, { status: 200, json: { faults: faults.list() } }, requestId);

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunOptions } from 'aws-local-stepfunctions';
 import type {
+  LambdaContextLike,
   AbortSessionResult,
   CommitProgress,
   HashProgress,
@@ -20,12 +21,8 @@ import type { LocalDefinition, TaskStateInfo } from './definition.ts';
 import { HistoryRecorder } from './history.ts';
 import type { ExecutionHistory, LocalEvent } from './history.ts';
 
-/** The part of aws-lambda's Context that the handlers use (functions/ declares the same shape). */
-export interface LambdaContextLike {
-  getRemainingTimeInMillis(): number;
-  awsRequestId: string;
-  functionName?: string;
-}
+/** The part of aws-lambda's Context that the handlers use (declared with the transfer contract). */
+export type { LambdaContextLike };
 
 /** What the local runner passes as a Lambda context: LambdaContextLike plus the usual descriptive fields. */
 export interface LocalLambdaContext extends LambdaContextLike {

@@ -121,12 +121,6 @@ export class BoxAuthError extends BoxError {
   override name = 'Box.AuthFailed';
 }
 
-/** Names of the errors worth retrying later (Step Functions `Retry` lists these). */
-export const RETRYABLE_BOX_ERRORS = [
-  'Box.RateLimited',
-  'Box.ServerError',
-  'Box.NetworkError',
-] as const;
 /** The source stream delivered more or fewer bytes than the declared file size. Not retryable as is. */
 export class BoxSourceSizeMismatchError extends BoxError {
   override name = 'Box.SourceSizeMismatch';

@@ -307,10 +307,6 @@ export class BoxHttp {
     };
   }
 
-  get tokenEndpoint(): TokenEndpoint {
-    return this.#tokenEndpoint;
-  }
-
   async close(): Promise<void> {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
