@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BoxClient, DeveloperTokenAuth, type BoxError, type UploadProgress } from '../../src/box/index.ts';
 import { fakeCommitTimer } from './fakeTimer.ts';
 import { boxError, sendJson, startRawServer, type RawServer, type RecordedRequest } from './rawServer.ts';
+import { rejection as rejectionOf } from '../support/rejection.ts';
 
 const PART = 64 * 1024;
 
@@ -93,14 +94,7 @@ function countingSource(size: number, state: { produced: number }): AsyncIterabl
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BoxError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as BoxError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf<BoxError>(promise);
 
 describe('uploadBigFile engine', () => {
   it('stops reading while every slot is busy, keeps exactly `concurrency` parts in flight, reports progress', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { startBoxEmulator, type BoxEmulator, type BoxEmulatorOptions } from '../../local/box-emulator/index.ts';
 import { BoxClient, DeveloperTokenAuth, type BoxClientOptions, type BoxError } from '../../src/box/index.ts';
+import { rejection as rejectionOf } from '../support/rejection.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -91,11 +92,6 @@ export async function hashStream(stream: Readable | AsyncIterable<Uint8Array>): 
   return { sha1: hash.digest('hex'), size };
 }
 
-export async function rejection(promise: Promise<unknown>): Promise<BoxError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as BoxError;
-  }
-  throw new Error('expected a rejection');
+export function rejection(promise: Promise<unknown>): Promise<BoxError> {
+  return rejectionOf<BoxError>(promise);
 }

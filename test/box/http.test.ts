@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
 import type { BoxError, BoxLogger } from '../../src/box/index.ts';
 import { boxError, sendJson, startRawServer, type RawServer } from './rawServer.ts';
+import { rejection as rejectionOf } from '../support/rejection.ts';
 
 const servers: RawServer[] = [];
 const clients: BoxClient[] = [];
@@ -33,14 +34,7 @@ function client(url: string, extra: Partial<ConstructorParameters<typeof BoxClie
   return c;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BoxError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as BoxError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf<BoxError>(promise);
 
 const session = (base: string, id = 'ABCDEF0123456789ABCDEF0123456789') => ({
   id,
