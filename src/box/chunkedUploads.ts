@@ -4,7 +4,7 @@
 import type { Readable } from 'node:stream';
 import { assertFileSize, releaseSource, runChunkedUpload, type UploadBigFileOptions, type UploadBigFileVersionOptions } from './bigUpload.ts';
 import { BoxConflictError, BoxIntegrityError, BoxRangeError } from './errors.ts';
-import { parseContentRange, sha1Hex } from './helpers.ts';
+import { base64ToHex, parseContentRange, parseSha1Digest, sha1Hex } from './helpers.ts';
 import { parseRetryAfter, type BoxHttp, type BoxLogger } from './http.ts';
 import { idSegment, mergeHeaders, withQuery, type RequestOptions } from './requestOptions.ts';
 import type { BoxFile, CommitResult, Files, UploadedPart, UploadPart, UploadParts, UploadSession } from './types.ts';
@@ -50,6 +50,22 @@ export interface CommitHeaders {
 
 /** Retry-After assumed for a 202 that carries none (Box documents that it does). */
 const DEFAULT_COMMIT_RETRY_AFTER_SECONDS = 5;
+
+/** The part Box stored must be the one sent: same offset and size as the range, same SHA-1 as the digest. */
+function checkEcho(part: UploadPart, headers: UploadFilePartHeaders, status: number): void {
+  const range = parseContentRange(headers.contentRange);
+  const digest = parseSha1Digest(headers.digest);
+  const sha1 = digest === undefined ? undefined : base64ToHex(digest);
+  if (
+    (range !== undefined && (part.offset !== range.offset || part.size !== range.size)) ||
+    (sha1 !== undefined && part.sha1.toLowerCase() !== sha1)
+  ) {
+    throw new BoxIntegrityError(
+      `Box stored the part as offset ${part.offset}, size ${part.size}, sha1 ${part.sha1}; sent ${headers.contentRange}, sha1 ${sha1 ?? 'unknown'}`,
+      { status, request: 'PUT upload part' },
+    );
+  }
+}
 
 function isUploadPart(value: unknown): value is UploadPart {
   if (typeof value !== 'object' || value === null) return false;
@@ -140,7 +156,9 @@ export class ChunkedUploadsManager {
   }
 
   /**
-   * PUT one part to session_endpoints.upload_part. A 416 range_overlaps_existing_part whose
+   * PUT one part to session_endpoints.upload_part. The part Box echoes back must have the offset and
+   * size of `contentRange` and the SHA-1 of `digest` (else Box.IntegrityError), so every caller gets
+   * that check. A 416 range_overlaps_existing_part whose
    * context_info.conflicting_part has this body's offset, size and SHA-1 means the part is already
    * stored (a retry after "stored, then 500", or a re-run batch): that resolves with the stored part.
    */
@@ -161,6 +179,7 @@ export class ChunkedUploadsManager {
       if (!isUploadPart(uploaded.part)) {
         throw new BoxIntegrityError('PUT upload part answered without a part', { status: response.status, request: 'PUT upload part' });
       }
+      checkEcho(uploaded.part, headers, response.status);
       return uploaded;
     } catch (error) {
       if (error instanceof BoxRangeError && error.code === 'range_overlaps_existing_part') {

@@ -251,6 +251,19 @@ describe('commit, parts and session URLs', () => {
     expect(main.requests).toHaveLength(1);
   });
 
+  it('checks the part Box echoes against the range and digest sent (Box.IntegrityError otherwise)', async () => {
+    const body = Buffer.from('abcd');
+    let echo = { part_id: 'P1', offset: 4, size: 4, sha1: sha1Hex(body) };
+    const s = await server((_req, res) => sendJson(res, 200, { part: echo }));
+    const c = client(s.url);
+    const headers = { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(4, 4, 12) };
+    expect((await c.chunkedUploads.uploadFilePart('SID', body, headers)).part).toEqual(echo);
+    for (const wrong of [{ offset: 0 }, { size: 3 }, { sha1: sha1Hex(Buffer.from('abce')) }]) {
+      echo = { part_id: 'P1', offset: 4, size: 4, sha1: sha1Hex(body), ...wrong };
+      expect(await rejection(c.chunkedUploads.uploadFilePart('SID', body, headers))).toMatchObject({ name: 'Box.IntegrityError' });
+    }
+  });
+
   it('416 range_overlaps_existing_part: success when the stored part is this one, error otherwise', async () => {
     const body = Buffer.from('abcd');
     const hex = sha1Hex(body);
