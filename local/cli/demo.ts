@@ -8,6 +8,7 @@ import { startBoxEmulator } from '../box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../runner/index.ts';
 import { formatBytes } from './progress.ts';
 import { describeError, runWithProgress } from './run.ts';
+import { withBoxToken } from './transfer.ts';
 
 export interface DemoOptions {
   size: number;
@@ -48,15 +49,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(`transferring with input ${JSON.stringify(input)}`);
     const started = Date.now();
     const output = await runWithProgress(input, {
-      env: {
-        ...process.env,
-        BOX_API_URL: box.url,
-        BOX_UPLOAD_URL: box.uploadUrl,
-        BOX_DEVELOPER_TOKEN: box.token,
-        BOX_SECRET_ARN: undefined,
-        BOX_CLIENT_ID: undefined,
-        BOX_CLIENT_SECRET: undefined,
-      },
+      env: withBoxToken({ ...process.env, BOX_API_URL: box.url, BOX_UPLOAD_URL: box.uploadUrl }, box.token),
       s3: s3.client,
       quiet: opts.quiet || opts.json === true,
       ...(opts.verbose ? { verbose: true } : {}),

@@ -20,6 +20,15 @@ export interface TransferCommandOptions {
   verbose?: boolean;
 }
 
+/** `env` with this developer token as the only Box credentials: a token given explicitly wins. */
+export function withBoxToken(env: Record<string, string | undefined>, token: string): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env, BOX_DEVELOPER_TOKEN: token };
+  delete out.BOX_SECRET_ARN;
+  delete out.BOX_CLIENT_ID;
+  delete out.BOX_CLIENT_SECRET;
+  return out;
+}
+
 /** The Lambdas' environment for this run: what AWS would give them, from the CLI's options. */
 export function lambdaEnvFor(opts: TransferCommandOptions, base: Record<string, string | undefined> = process.env) {
   const env: Record<string, string | undefined> = {
@@ -28,18 +37,12 @@ export function lambdaEnvFor(opts: TransferCommandOptions, base: Record<string, 
     BOX_API_URL: opts.boxApiUrl,
     BOX_UPLOAD_URL: opts.boxUploadUrl,
   };
-  if (opts.boxToken) {
-    // What is given on the command line wins over credentials in the environment.
-    env.BOX_DEVELOPER_TOKEN = opts.boxToken;
-    delete env.BOX_SECRET_ARN;
-    delete env.BOX_CLIENT_ID;
-    delete env.BOX_CLIENT_SECRET;
-  }
   if (opts.s3Endpoint) {
     env.S3_ENDPOINT = opts.s3Endpoint;
     env.S3_FORCE_PATH_STYLE = 'true';
   }
-  return env;
+  // What is given on the command line wins over credentials in the environment.
+  return opts.boxToken ? withBoxToken(env, opts.boxToken) : env;
 }
 
 export function transferInputFor(source: { bucket: string; key: string }, opts: TransferCommandOptions): TransferInput {

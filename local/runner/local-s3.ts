@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { s3ConfigFromEnv } from '../../functions/deps.ts';
 
 export interface LocalS3 {
   /** e.g. `http://127.0.0.1:43817` */
@@ -38,14 +39,11 @@ export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S
 
 /** A client for s3rver (or any S3-compatible endpoint that wants path-style addressing). */
 export function localS3Client(endpoint: string, region = 'us-east-1'): S3Client {
+  // The Lambdas' own settings for an S3-compatible endpoint (path-style, checksums only where S3
+  // requires them: s3rver would store aws-chunked framing as object bytes), plus s3rver's credentials.
   return new S3Client({
-    region,
-    endpoint,
-    forcePathStyle: true,
+    ...s3ConfigFromEnv({ AWS_REGION: region, S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: 'true' }),
     credentials: { ...LOCAL_S3_CREDENTIALS },
-    // s3rver stores the aws-chunked framing of streamed uploads as object bytes unless the SDK
-    // only adds checksums where S3 requires them.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
