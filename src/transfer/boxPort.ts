@@ -14,6 +14,7 @@ export interface BoxClientLike {
     ChunkedUploadsManager,
     | 'createFileUploadSession'
     | 'createFileUploadSessionForExistingFile'
+    | 'getFileUploadSessionById'
     | 'uploadFilePartByUrl'
     | 'getAllFileUploadSessionPartsByUrl'
     | 'createFileUploadSessionCommitByUrl'
