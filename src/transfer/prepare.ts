@@ -4,6 +4,7 @@
 import type { PrepareResult, TransferContext, TransferInput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
+import { resolveFolderPath } from './folders.ts';
 import { defaultFileName, validateTransferInput } from './input.ts';
 import { batchParts, planBatches } from './plan.ts';
 import { resumeSession, storedPartsOf } from './resume.ts';
@@ -24,14 +25,19 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
   const input = validateTransferInput(rawInput);
   const { settings } = deps;
   const fileName = input.resume?.fileName ?? input.destination.fileName ?? defaultFileName(input.source.key);
+  const source = await pinSource(deps.s3, sourceToPin(input));
+  // Subfolders are created only once the source is known to exist.
+  const folderId = input.destination.folderPath === undefined
+    ? input.destination.folderId
+    : await resolveFolderPath(await deps.box(), input.destination.folderId, input.destination.folderPath);
   const destination: TransferContext['destination'] = {
-    folderId: input.destination.folderId,
+    folderId,
     fileName,
     ...(input.destination.fileId !== undefined ? { fileId: input.destination.fileId } : {}),
     ...(input.destination.fileName !== undefined ? { fileNameGiven: true } : {}),
   };
   const onConflict = input.onConflict ?? 'version';
-  const source = await pinSource(deps.s3, sourceToPin(input));
+  const onlyIfCurrent = input.source.onlyIfCurrent === true ? { onlyIfCurrent: true } : {};
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
 
   if (source.size < settings.directUploadMax) {
@@ -43,7 +49,7 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
     log.info('prepared direct upload', { size: source.size, etag: source.etag });
     return {
       mode: 'direct',
-      transfer: { source, destination, onConflict, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
+      transfer: { source, destination, onConflict, ...onlyIfCurrent, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
       batches: [],
     };
   }
@@ -89,6 +95,7 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
       source,
       destination: opened.destination,
       onConflict,
+      ...onlyIfCurrent,
       mode: 'chunked',
       session: opened.session,
       partsPerBatch: plan.partsPerBatch,
