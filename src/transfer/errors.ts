@@ -38,10 +38,22 @@ export class CommitGaveUpError extends TransferError {
   override name = 'Transfer.CommitGaveUp';
 }
 
+/** A session given to resume expires before the rest of the transfer could finish (input `resume`). */
+export class SessionExpiringError extends TransferError {
+  override name = 'Transfer.SessionExpiring';
+}
+
 /** Names of transfer errors worth retrying (Step Functions `Retry`). */
 export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
 
 /** The Lambda's configuration is unusable (missing or malformed Box credentials, bad environment). */
 export class ConfigurationError extends TransferError {
   override name = 'Transfer.ConfigurationError';
+}
+/**
+ * source.onlyIfCurrent: the key has a newer version in S3 than the one this transfer copies; that newer
+ * write's own transfer brings it to Box, so this one stops (its session is aborted). Not resumable.
+ */
+export class SupersededError extends TransferError {
+  override name = 'Transfer.Superseded';
 }
