@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from './cfn.ts';
 import type { EvalContext } from './cfn.ts';
 import { readZip } from './zip.ts';
+import { METRIC, SERVICE_NAME } from '../../functions/observability.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const NODE22 = path.join(REPO, 'node_modules/.bin/node');
@@ -202,9 +203,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     }[];
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:StartExecution']);
+    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:StartExecution', 'sqs:SendMessage']);
     const start = statements.find((s) => [s.Action].flat().includes('states:StartExecution'));
     expect(start?.Resource).toBe('Ref:TransferStateMachine');
+    const send = statements.find((s) => [s.Action].flat().includes('sqs:SendMessage'));
+    expect(send?.Resource).toBe('GetAtt:TriggerFailuresQueue.Arn');
     const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
     expect([logs?.Action].flat().sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-startTransfer:*`);
@@ -243,6 +246,32 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const permission = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com');
     expect(permission?.Properties.FunctionName).toEqual({ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] });
     expect(evaluate(permission?.Properties.SourceArn, ctx)).toBe(`arn:aws:events:${REGION}:123456789012:rule/${rule.Name}`);
+  });
+
+  it("sends startTransfer's failed asynchronous events to the on-failure queue, with an alarm on its depth", () => {
+    const configs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(configs).toHaveLength(1);
+    const config = evaluate(configs[0].Properties, ctx) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      FunctionName: 'Ref:StartTransferLambdaFunction',
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: 'GetAtt:TriggerFailuresQueue.Arn' } },
+    });
+    const queue = template.Resources.TriggerFailuresQueue;
+    expect(queue.Type).toBe('AWS::SQS::Queue');
+    expect(queue.Properties).toEqual({ QueueName: `s3-to-box-${STAGE}-trigger-failures`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    const alarm = template.Resources.TriggerFailuresAlarm;
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(evaluate(alarm.Properties, ctx)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: 'GetAtt:TriggerFailuresQueue.QueueName' }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(template.Outputs.TriggerFailuresQueueUrl.Value).toEqual({ Ref: 'TriggerFailuresQueue' });
   });
 
   it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {
@@ -335,6 +364,70 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(template.Outputs.TransferStateMachineArn.Value).toEqual({ Ref: 'TransferStateMachine' });
   });
 
+  it('sets a retention on every log group of the stack', () => {
+    const groups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    expect(groups.map(([id]) => id)).toEqual(expect.arrayContaining([...ALL_KEYS.map((k) => logicalId(k).replace(/LambdaFunction$/, 'LogGroup')), 'TransferStateMachineLogGroup']));
+    for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
+  });
+
+  it('alarms on failed, timed-out and aborted executions and on any Lambda error or throttle, notifying no topic by default', () => {
+    const c = ctx;
+    for (const [id, metric] of [
+      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed'],
+      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut'],
+      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted'],
+    ] as const) {
+      const alarm = template.Resources[id];
+      expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'TransferStateMachine' } }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect(evaluate(alarm.Properties.AlarmActions, c)).toBe('Ref:AWS::NoValue');
+    }
+    for (const [id, metric] of [
+      ['LambdaErrorsAlarm', 'Errors'],
+      ['LambdaThrottlesAlarm', 'Throttles'],
+    ] as const) {
+      const metrics = template.Resources[id].Properties.Metrics as any[];
+      const watched = metrics.filter((m) => m.MetricStat).map((m) => ({ metric: m.MetricStat.Metric.MetricName, fn: m.MetricStat.Metric.Dimensions[0].Value }));
+      expect(watched).toEqual(ALL_KEYS.map((k) => ({ metric, fn: { Ref: logicalId(k) } })));
+      expect(metrics.filter((m) => m.ReturnData)).toEqual([expect.objectContaining({ Expression: 'SUM(METRICS())' })]);
+      expect(template.Resources[id].Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    }
+  });
+
+  it("has a dashboard of throughput and failures whose metrics are the ones the handlers emit", () => {
+    const c = ctx;
+    const dashboard = template.Resources.TransferDashboard;
+    expect(dashboard.Properties.DashboardName).toBe(`s3-to-box-${STAGE}`);
+    const body = JSON.parse(evaluate(dashboard.Properties.DashboardBody, c) as string) as { widgets: { properties: { metrics: unknown[][] } }[] };
+    const rows = body.widgets.flatMap((w) => w.properties.metrics);
+    // Rows name namespace and metric, or "." for the row above's.
+    let last: unknown[] = [];
+    const named = rows.map((row) => {
+      const full = row.map((v, i) => (v === '.' ? last[i] : v));
+      last = full;
+      return full;
+    });
+    const own = named.filter((r) => r[0] === 'S3ToBox').map((r) => r[1]);
+    expect(new Set(own)).toEqual(new Set([METRIC.bytesTransferred, METRIC.partsUploaded, METRIC.partsAlreadyStored, METRIC.boxRetries, METRIC.commitWait]));
+    for (const r of named.filter((r) => r[0] === 'S3ToBox')) expect(r.slice(2, 4)).toEqual(['service', SERVICE_NAME]);
+    expect(JSON.stringify(rows)).toContain(`MetricName=\\"${METRIC.transfersFailed}\\"`);
+    const states = named.filter((r) => r[0] === 'AWS/States');
+    expect(states.map((r) => r[1])).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionTime']);
+    for (const r of states) expect(r.slice(2, 4)).toEqual(['StateMachineArn', 'Ref:TransferStateMachine']);
+    const lambdas = named.filter((r) => r[0] === 'AWS/Lambda');
+    for (const metric of ['Errors', 'Throttles']) {
+      expect(lambdas.filter((r) => r[1] === metric).map((r) => r[3])).toEqual(ALL_KEYS.map((k) => `s3-to-box-${STAGE}-${k}`));
+    }
+  });
+
   it('narrows the IAM resources to the buckets and secret given with --param', async () => {
     const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/prod/box-AbCdEf`;
     const routes = '[{"bucket":"exports-a","prefix":"in/","folderId":"123"}]';
@@ -346,10 +439,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       `--param=boxSecretArn=${secretArn}`,
       '--param=triggerBuckets=exports-a,exports-b',
       `--param=transferRoutes=${routes}`,
+      `--param=alarmTopicArn=arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`,
     ]);
     expect(printed.code, printed.stderr).toBe(0);
     expect(await readFile(netLog, 'utf8')).toBe('');
-    const config = JSON.parse(printed.stdout) as { provider: any; functions: Record<string, any>; resources: { Conditions: Record<string, unknown> } };
+    const config = JSON.parse(printed.stdout) as {
+      provider: any;
+      functions: Record<string, any>;
+      resources: { Conditions: Record<string, unknown>; Resources: Record<string, any> };
+    };
     const c: EvalContext = { pseudo: PSEUDO, conditions: config.resources.Conditions };
     const statements = evaluate(config.provider.iam.role.statements, c) as { Action: string[]; Resource: string | string[] }[];
     const s3 = statements.find((s) => s.Action.includes('s3:GetObject'));
@@ -362,6 +460,10 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(trigger.environment.TRANSFER_ROUTES).toBe(routes);
     const bridge = trigger.events.find((e: any) => e.eventBridge).eventBridge;
     expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
+    // Every alarm notifies the topic given.
+    const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(5);
+    for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
   });
 
   it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {
