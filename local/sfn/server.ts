@@ -4,7 +4,11 @@
 // i.e. the real state machine definition and the real task handlers. The real @aws-sdk/client-sfn talks
 // to it through `endpoint`.
 //
-// Operations: StartExecution, DescribeExecution, StopExecution. StartExecution follows AWS's rules for
+// Operations: StartExecution, DescribeExecution, StopExecution, ListExecutions (newest first, statusFilter,
+// maxResults, nextToken) and GetExecutionHistory. The history is a subset of AWS's: ExecutionStarted, one
+// TaskStateExited for Prepare whose output holds what the status reader needs of Prepare's (mode, source
+// size, the session's id, part size and part count), and the end event; finished executions are kept
+// while the server runs. StartExecution follows AWS's rules for
 // names (API reference, StartExecution `name`): a name already used starts nothing; while that execution
 // is running, the same input answers 200 with the first execution's ARN and start date (idempotent) and
 // another input answers ExecutionAlreadyExists; once it has ended, any input answers ExecutionAlreadyExists.
@@ -33,6 +37,15 @@ export interface LocalExecutionRecord {
   cause?: string;
   /** Settles when the execution ends (never rejects). */
   done: Promise<void>;
+  /** GetExecutionHistory's events (see the file comment). */
+  history: HistoryEventRecord[];
+}
+
+export interface HistoryEventRecord {
+  id: number;
+  type: string;
+  timestamp: Date;
+  details?: Record<string, unknown>;
 }
 
 export interface LocalStepFunctionsOptions {
@@ -126,7 +139,24 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existingArn}'`);
     }
 
-    const run = startTransfer(parsed as TransferInput, { ...options.run, deps: options.deps, executionName: name });
+    const history: HistoryEventRecord[] = [];
+    const note = (type: string, details?: Record<string, unknown>): void => {
+      history.push({ id: history.length + 1, type, timestamp: new Date(), ...(details ? { details } : {}) });
+    };
+    note('ExecutionStarted', { executionStartedEventDetails: { input, inputDetails: { truncated: false } } });
+    const run = startTransfer(parsed as TransferInput, {
+      ...options.run,
+      deps: options.deps,
+      executionName: name,
+      onEvent: (event) => {
+        if (event.type === 'prepared') {
+          const session = event.resume === undefined ? undefined : { id: event.resume.sessionId, partSize: event.partSize, totalParts: event.totalParts };
+          const output = { mode: event.mode, transfer: { source: { size: event.size }, ...(session ? { session } : {}) } };
+          note('TaskStateExited', { stateExitedEventDetails: { name: 'Prepare', output: JSON.stringify(output), outputDetails: { truncated: false } } });
+        }
+        options.run?.onEvent?.(event);
+      },
+    });
     const record = {
       executionArn: run.executionArn,
       name,
@@ -134,16 +164,21 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       status: 'RUNNING' as ExecutionStatus,
       startDate: new Date(),
       run,
+      history,
       done: Promise.resolve(),
     };
     record.done = run.result.then(
       (output) => {
         Object.assign(record, { status: 'SUCCEEDED', output: JSON.stringify(output), stopDate: new Date() });
+        note('ExecutionSucceeded', { executionSucceededEventDetails: { output: JSON.stringify(output) } });
       },
       (err: unknown) => {
         if (err instanceof TransferAbortedError) Object.assign(record, { status: 'ABORTED', stopDate: new Date() });
         else if (err instanceof TransferExecutionError) Object.assign(record, { status: 'FAILED', error: err.error, cause: err.cause, stopDate: new Date() });
         else Object.assign(record, { status: 'FAILED', error: 'States.Runtime', cause: String(err), stopDate: new Date() });
+        const r = record as { status: string; error?: string; cause?: string };
+        if (r.status === 'ABORTED') note('ExecutionAborted', {});
+        else note('ExecutionFailed', { executionFailedEventDetails: { error: r.error, cause: r.cause } });
       },
     );
     byArn.set(record.executionArn, record);
@@ -185,10 +220,62 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     return { stopDate: epochSeconds(r.stopDate ?? new Date()) };
   }
 
+  // Pages are offsets into the list, as opaque tokens.
+  const token = (offset: number): string => Buffer.from(JSON.stringify({ offset })).toString('base64url');
+  function offsetOf(body: Record<string, unknown>): number {
+    if (body.nextToken === undefined) return 0;
+    try {
+      const { offset } = JSON.parse(Buffer.from(String(body.nextToken), 'base64url').toString('utf8')) as { offset?: unknown };
+      if (typeof offset === 'number' && Number.isInteger(offset) && offset >= 0) return offset;
+    } catch {
+      // falls through
+    }
+    throw new ApiError('InvalidToken', 'Invalid Token');
+  }
+  function maxResultsOf(body: Record<string, unknown>, fallback: number): number {
+    const max = body.maxResults === undefined ? fallback : body.maxResults;
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 1000) throw new ApiError('ValidationException', "'maxResults' must be between 0 and 1000");
+    return max === 0 ? fallback : max;
+  }
+
+  function list(body: Record<string, unknown>): unknown {
+    const stateMachineArn = requireString(body, 'stateMachineArn');
+    if (stateMachineArn !== LOCAL_STATE_MACHINE_ARN) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const offset = offsetOf(body);
+    const max = maxResultsOf(body, 100);
+    const all = [...byArn.values()].filter((r) => body.statusFilter === undefined || r.status === body.statusFilter).reverse();
+    const page = all.slice(offset, offset + max);
+    return {
+      executions: page.map((r) => ({
+        executionArn: r.executionArn,
+        stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+        name: r.name,
+        status: r.status,
+        startDate: epochSeconds(r.startDate),
+        ...(r.stopDate ? { stopDate: epochSeconds(r.stopDate) } : {}),
+      })),
+      ...(offset + max < all.length ? { nextToken: token(offset + max) } : {}),
+    };
+  }
+
+  function history(body: Record<string, unknown>): unknown {
+    const r = find(body);
+    const offset = offsetOf(body);
+    const max = maxResultsOf(body, 100);
+    const events = body.reverseOrder === true ? [...r.history].reverse() : r.history;
+    const page = events.slice(offset, offset + max);
+    return {
+      events: page.map((e) => ({ id: e.id, type: e.type, timestamp: epochSeconds(e.timestamp), previousEventId: e.id - 1, ...e.details })),
+      ...(offset + max < events.length ? { nextToken: token(offset + max) } : {}),
+    };
+  }
+
   const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
     StartExecution: start,
     DescribeExecution: describe,
     StopExecution: stop,
+    ListExecutions: list,
+    GetExecutionHistory: history,
   };
 
   const server = http.createServer((req, res) => {

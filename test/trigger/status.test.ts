@@ -1,0 +1,97 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are read untyped */
+// GET /transfers/{name} and GET /transfers end to end: the transferStatus handler with a real SFNClient
+// against the local Step Functions API (DescribeExecution, ListExecutions, GetExecutionHistory) and the
+// Box emulator for the parts of a running transfer.
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTransferStatusHandler } from '../../functions/transferStatus.ts';
+import type { TransferStatusHandler } from '../../functions/transferStatus.ts';
+import type { TransferOutput } from '../../src/transfer/contract.ts';
+import { BUCKET, startTriggerEnv } from './harness.ts';
+import type { TriggerEnv } from './harness.ts';
+import { httpEvent, lambdaContext } from './events.ts';
+
+let env: TriggerEnv;
+let status: TransferStatusHandler;
+beforeEach(async () => {
+  env = await startTriggerEnv();
+  status = makeTransferStatusHandler({ sfn: env.sfn, stateMachineArn: env.sfnServer.stateMachineArn, box: async () => env.boxClient });
+});
+afterEach(async () => {
+  await env?.close();
+});
+
+async function get(path: string, query?: Record<string, string>): Promise<{ statusCode: number; json: Record<string, any> }> {
+  const event = httpEvent({ method: 'GET', path });
+  if (query) event.queryStringParameters = query;
+  const res = (await status(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+  return { statusCode: res.statusCode ?? 0, json: JSON.parse(String(res.body)) as Record<string, any> };
+}
+
+async function post(body: unknown): Promise<{ name: string; statusUrl: string; executionArn: string }> {
+  const res = (await env.handler(httpEvent({ body }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+  expect(res.statusCode).toBe(202);
+  return JSON.parse(String(res.body)) as { name: string; statusUrl: string; executionArn: string };
+}
+
+describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
+  it('a running chunked transfer shows its parts stored; a finished one its output; a failed one the failure document', { timeout: 60_000 }, async () => {
+    const put = await env.put('inbox/big.bin', 6 * 64 * 1024);
+    // Hold the transfer before its commit (after every part is stored) to read it while RUNNING.
+    const held = env.holdNextCurrentCheck();
+    const started = await post({ source: { bucket: BUCKET, key: 'inbox/big.bin', onlyIfCurrent: true }, destination: { folderId: env.folderId } });
+    expect(started.statusUrl).toBe(`https://abc123.execute-api.us-east-1.amazonaws.com/transfers/${started.name}`);
+    await held.reached;
+    const running = await get(`/transfers/${started.name}`);
+    expect(running.statusCode).toBe(200);
+    expect(running.json).toMatchObject({
+      name: started.name,
+      executionArn: started.executionArn,
+      kind: 'transfer',
+      status: 'RUNNING',
+      progress: { mode: 'chunked', size: put.size, totalParts: 6, partsStored: 6, bytesStored: put.size },
+    });
+    expect(Number.isNaN(Date.parse(running.json.startDate))).toBe(false);
+    expect(running.json.stopDate).toBeUndefined();
+    held.release();
+    await env.waitForExecution(started.executionArn);
+
+    const done = await get(`/transfers/${started.name}`);
+    expect(done.json).toMatchObject({ status: 'SUCCEEDED', output: { mode: 'chunked', file: { name: 'big.bin', sha1: put.sha1 } } });
+    expect(Date.parse(done.json.stopDate)).toBeGreaterThanOrEqual(Date.parse(done.json.startDate));
+    expect(done.json.progress).toBeUndefined();
+    expect((done.json.output as TransferOutput).bytes).toBe(put.size);
+    // By ARN too.
+    expect((await get(`/transfers/${encodeURIComponent(started.executionArn)}`)).json.status).toBe('SUCCEEDED');
+
+    const failed = await post({ source: { bucket: BUCKET, key: 'inbox/missing.bin' }, destination: { folderId: env.folderId } });
+    await env.waitForExecution(failed.executionArn);
+    const failure = await get(`/transfers/${failed.name}`);
+    expect(failure.json).toMatchObject({ status: 'FAILED', failure: { error: { name: 'Transfer.SourceNotFound' }, resumable: false } });
+    expect(failure.json.failure.error.message).toMatch(/missing\.bin/);
+
+    // The list: newest first, filtered by status, paged.
+    const all = await get('/transfers');
+    expect(all.json.transfers.map((t: { name: string }) => t.name)).toEqual([failed.name, started.name]);
+    const onlyFailed = await get('/transfers', { status: 'FAILED' });
+    expect(onlyFailed.json.transfers.map((t: { status: string }) => t.status)).toEqual(['FAILED']);
+    const first = await get('/transfers', { limit: '1' });
+    expect(first.json.transfers).toHaveLength(1);
+    const second = await get('/transfers', { limit: '1', nextToken: first.json.nextToken as string });
+    expect(second.json.transfers.map((t: { name: string }) => t.name)).toEqual([started.name]);
+    expect(second.json.nextToken).toBeUndefined();
+  });
+
+  it('answers 404 for an unknown name, 400 for a malformed name or query, 404 for another route', async () => {
+    expect(await get('/transfers/no-such-transfer')).toMatchObject({ statusCode: 404, json: { error: 'Transfer.NotFound' } });
+    expect(await get('/transfers/bad%20name!')).toMatchObject({ statusCode: 400, json: { error: 'Transfer.InvalidInput' } });
+    expect(await get(`/transfers/${'x'.repeat(81)}`)).toMatchObject({ statusCode: 400 });
+    expect(await get(`/transfers/${encodeURIComponent('arn:aws:states:us-east-1:123456789012:execution:other-machine:n1')}`)).toMatchObject({ statusCode: 404 });
+    expect(await get(`/transfers/${encodeURIComponent('arn:aws:states:nope')}`)).toMatchObject({ statusCode: 400 });
+    expect(await get('/transfers', { status: 'DONE' })).toMatchObject({ statusCode: 400, json: { message: 'status must be one of RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT, PENDING_REDRIVE' } });
+    expect(await get('/transfers', { limit: '0' })).toMatchObject({ statusCode: 400 });
+    expect(await get('/transfers', { nextToken: 'garbage' })).toMatchObject({ statusCode: 400, json: { error: 'Transfer.InvalidInput' } });
+    expect(await get('/transfers', { colour: 'red' })).toMatchObject({ statusCode: 400 });
+    expect(await get('/elsewhere')).toMatchObject({ statusCode: 404, json: { error: 'Http.NotFound' } });
+  });
+});
