@@ -42,7 +42,9 @@ type FunctionKey = keyof typeof FUNCTIONS;
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 /** The trigger Lambda: not a Task of the state machine, its own role. */
 const TRIGGER = 'startTransfer';
-const ALL_KEYS = [...KEYS, TRIGGER];
+/** The status API's Lambda: its own role. */
+const STATUS = 'transferStatus';
+const ALL_KEYS = [...KEYS, TRIGGER, STATUS];
 const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
 
 // Copied to the temporary service folder: everything but these (node_modules is linked).
@@ -216,22 +218,39 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(shared).not.toContain('states:');
   });
 
-  it('routes POST /transfers of an HTTP API with IAM authorization to startTransfer (payload 2.0)', () => {
+  it('routes POST /transfers to startTransfer and GET /transfers(/{name}) to transferStatus, all with IAM authorization (payload 2.0)', () => {
     const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-    expect(routes).toHaveLength(1);
-    const route = routes[0].Properties;
-    expect(route.RouteKey).toBe('POST /transfers');
-    expect(route.AuthorizationType).toBe('AWS_IAM');
-    const integrationId = evaluate(route.Target, ctx) as string;
-    const integration = template.Resources[integrationId.replace(/^integrations\/Ref:/, '')].Properties;
-    expect(integration).toMatchObject({
-      IntegrationType: 'AWS_PROXY',
-      PayloadFormatVersion: '2.0',
-      IntegrationUri: { 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] },
-    });
+    const byKey = new Map(routes.map((r) => [r.Properties.RouteKey as string, r.Properties]));
+    expect([...byKey.keys()].sort()).toEqual(['GET /transfers', 'GET /transfers/{name}', 'POST /transfers']);
+    const target = (routeKey: string): unknown => {
+      const route = byKey.get(routeKey);
+      expect(route.AuthorizationType).toBe('AWS_IAM');
+      const integrationId = evaluate(route.Target, ctx) as string;
+      const integration = template.Resources[integrationId.replace(/^integrations\/Ref:/, '')].Properties;
+      expect(integration).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+      return integration.IntegrationUri;
+    };
+    expect(target('POST /transfers')).toEqual({ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] });
+    expect(target('GET /transfers')).toEqual({ 'Fn::GetAtt': ['TransferStatusLambdaFunction', 'Arn'] });
+    expect(target('GET /transfers/{name}')).toEqual({ 'Fn::GetAtt': ['TransferStatusLambdaFunction', 'Arn'] });
     const permissions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'apigateway.amazonaws.com');
-    expect(permissions.map((r) => r.Properties.FunctionName)).toEqual([{ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] }]);
+    expect(permissions.map((r) => r.Properties.FunctionName['Fn::GetAtt'][0]).sort()).toEqual(['StartTransferLambdaFunction', 'TransferStatusLambdaFunction']);
     expect(template.Outputs.TransfersEndpoint.Value).toEqual({ 'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/transfers' });
+  });
+
+  it("gives transferStatus a role of its own: DescribeExecution, ListExecutions, GetExecutionHistory and the Box secret only", () => {
+    const p = template.Resources.TransferStatusLambdaFunction.Properties;
+    expect(p.Role).toEqual({ 'Fn::GetAtt': ['TransferStatusRole', 'Arn'] });
+    expect(evaluate(p.Environment.Variables, ctx)).toMatchObject({ STATE_MACHINE_ARN: 'Ref:TransferStateMachine' });
+    const role = template.Resources.TransferStatusRole;
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as { Effect: string; Action: string[]; Resource: unknown }[];
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+    const actions = statements.flatMap((s) => s.Action).filter((a) => !/^(logs|xray):/.test(a));
+    expect(actions.sort()).toEqual(['secretsmanager:GetSecretValue', 'states:DescribeExecution', 'states:GetExecutionHistory', 'states:ListExecutions']);
+    expect(statements.find((s) => s.Action.includes('states:ListExecutions'))?.Resource).toBe('Ref:TransferStateMachine');
+    expect(statements.find((s) => s.Action.includes('states:DescribeExecution'))?.Resource).toBe(`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`);
+    expect(statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'))?.Resource).toBe(`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`);
   });
 
   it('sends S3 Object Created events of the trigger buckets from EventBridge to startTransfer', () => {
@@ -565,6 +584,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       abortSession: 'function',
       describeFailure: 'function',
       startTransfer: 'function',
+      transferStatus: 'function',
       prepareError: 'Transfer.InvalidInput',
       abort: { aborted: true },
       described: [
