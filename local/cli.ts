@@ -116,6 +116,33 @@ Example:
   });
 
 program
+  .command('status')
+  .summary('the state of a transfer started in AWS (or on a local Step Functions API)')
+  .description(
+    'Show a transfer\'s state (RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT, PENDING_REDRIVE), start and stop ' +
+      'times, its output (the Box file) or its failure document, as GET /transfers/{name} answers (without the ' +
+      'parts stored of a running transfer, which needs the Box credentials). Reads DescribeExecution and ' +
+      'GetExecutionHistory. Exit status: 0 found, 1 not found or Step Functions failed, 2 bad usage.',
+  )
+  .argument('<name-or-arn>', 'the execution name that POST /transfers returned, or the execution ARN')
+  .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
+  .option('--bulk-state-machine-arn <arn>', 'the bulk state machine, to find bulk runs by name (default BULK_STATE_MACHINE_ARN)')
+  .option('--region <region>', 'AWS region of the stack', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in: local/sfn)')
+  .option('--json', 'print the status document as JSON')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ s3-to-box status http-backup-2026-11-3f2a... --state-machine-arn arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-prod
+  $ s3-to-box status arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-prod:http-backup-2026-11-3f2a... --json`,
+  )
+  .action(async (nameOrArn: string, opts: Record<string, unknown>) => {
+    const { runStatusCommand } = await import('./cli/status.ts');
+    process.exitCode = await runStatusCommand(nameOrArn, opts as never);
+  });
+
+program
   .command('replay-failed-events')
   .summary("start again the S3 events the trigger could not start (its on-failure SQS queue)")
   .description(

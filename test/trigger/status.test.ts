@@ -3,7 +3,8 @@
 // against the local Step Functions API (DescribeExecution, ListExecutions, GetExecutionHistory) and the
 // Box emulator for the parts of a running transfer.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runStatusCommand } from '../../local/cli/status.ts';
 import { makeTransferStatusHandler } from '../../functions/transferStatus.ts';
 import type { TransferStatusHandler } from '../../functions/transferStatus.ts';
 import type { TransferOutput } from '../../src/transfer/contract.ts';
@@ -93,5 +94,32 @@ describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
     expect(await get('/transfers', { nextToken: 'garbage' })).toMatchObject({ statusCode: 400, json: { error: 'Transfer.InvalidInput' } });
     expect(await get('/transfers', { colour: 'red' })).toMatchObject({ statusCode: 400 });
     expect(await get('/elsewhere')).toMatchObject({ statusCode: 404, json: { error: 'Http.NotFound' } });
+  });
+
+  it('s3-to-box status reads the same from the local Step Functions API (0 found, 1 unknown, 2 malformed)', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+    await env.put('inbox/s.bin', 100);
+    const started = await post({ source: { bucket: BUCKET, key: 'inbox/s.bin' }, destination: { folderId: env.folderId } });
+    await env.waitForExecution(started.executionArn);
+    const out: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const opts = { region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint, stateMachineArn: env.sfnServer.stateMachineArn };
+      expect(await runStatusCommand(started.name, { ...opts, json: true }, {})).toBe(0);
+      expect(JSON.parse(out.at(-1) ?? '{}')).toMatchObject({ name: started.name, status: 'SUCCEEDED', output: { file: { name: 's.bin' } } });
+      // By ARN alone: the state machine comes from the ARN.
+      expect(await runStatusCommand(started.executionArn, { region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint }, {})).toBe(0);
+      expect(out.at(-1)).toMatch(new RegExp(`^${started.name}  SUCCEEDED  \\(transfer\\)`));
+      expect(await runStatusCommand('nope', opts, {})).toBe(1);
+      expect(error).toHaveBeenLastCalledWith('Transfer.NotFound: No transfer named "nope"');
+      expect(await runStatusCommand('bad name', opts, {})).toBe(2);
+      expect(await runStatusCommand('some-name', { region: 'us-east-1' }, {})).toBe(2);
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+      vi.unstubAllEnvs();
+    }
   });
 });
