@@ -38,8 +38,9 @@ export function makeTask<E, R>(
   summary: (result: R) => LogFields = () => ({}),
 ): TaskHandler<E, R> {
   // The cores watch their own deadline (HashObject) and the state machine sets TimeoutSeconds,
-  // so middy's early-timeout race (which would leave the core running) is off.
-  const handler = middy<E, R>(undefined, { timeoutEarlyInMillis: 0 }).handler(async (event: E, context: Context) => {
+  // so middy's early-timeout race (which would leave the core running) is off. (middy reads its plugin
+  // options from the first argument when no handler is given there; a second argument would be ignored.)
+  const handler = middy<E, R>({ timeoutEarlyInMillis: 0 }).handler(async (event: E, context: Context) => {
     const hd = typeof depsSource === 'function' ? depsSource() : depsSource;
     fallbackLogger ??= createJsonLogger();
     const logger = (hd.logger ?? fallbackLogger).child({ task, requestId: context.awsRequestId, ...fields(event) });

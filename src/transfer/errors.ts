@@ -38,6 +38,14 @@ export class CommitGaveUpError extends TransferError {
   override name = 'Transfer.CommitGaveUp';
 }
 
+/**
+ * An invocation came close to its Lambda timeout and stopped starting new work (requests still in
+ * flight were cancelled before the deadline). Retryable: the next try lists what Box holds and skips it.
+ */
+export class DeadlineError extends TransferError {
+  override name = 'Transfer.Deadline';
+}
+
 /** Names of transfer errors worth retrying (Step Functions `Retry`). */
 export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
 

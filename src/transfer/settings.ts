@@ -22,6 +22,10 @@ export interface TransferSettings {
   hashSliceBytes?: number | undefined;
   /** HashObject stops starting new reads when fewer ms than this remain before the deadline. */
   hashSafetyMarginMs: number;
+  /** Network-bound Lambdas stop starting new requests when fewer ms than this remain before their deadline. */
+  deadlineStartMarginMs: number;
+  /** Requests still in flight are cancelled this many ms before the deadline, so no Lambda is killed mid-request. */
+  deadlineFinishMarginMs: number;
   /** Total seconds of 202 / transient parts_mismatch waits before Transfer.CommitGaveUp. */
   maxCommitWaitSeconds: number;
   /** Most Commit attempts before Transfer.CommitGaveUp (bounds history events of the commit loop). */
@@ -48,6 +52,9 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   hashReadAhead: 4,
   hashSliceBytes: undefined,
   hashSafetyMarginMs: 30_000,
+  // A part of up to 128 MiB at a few MiB/s, with a retry, still finishes inside the start margin.
+  deadlineStartMarginMs: 120_000,
+  deadlineFinishMarginMs: 5_000,
   maxCommitWaitSeconds: 3600,
   maxCommitAttempts: 300,
   partsMismatchRetrySeconds: 2,
@@ -73,6 +80,8 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_HASH_READ_AHEAD: 'hashReadAhead',
   TRANSFER_HASH_SLICE_BYTES: 'hashSliceBytes',
   TRANSFER_HASH_SAFETY_MARGIN_MS: 'hashSafetyMarginMs',
+  TRANSFER_DEADLINE_START_MARGIN_MS: 'deadlineStartMarginMs',
+  TRANSFER_DEADLINE_FINISH_MARGIN_MS: 'deadlineFinishMarginMs',
   TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',
   TRANSFER_MAX_COMMIT_ATTEMPTS: 'maxCommitAttempts',
 };
