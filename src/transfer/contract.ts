@@ -103,13 +103,22 @@ export interface HashProgress {
   /** Bytes hashed so far. */
   offset: number;
   done: boolean;
-  /** Base64 of hash-wasm's saved SHA-1 state while not done. */
+  /**
+   * Base64 of hash-wasm's saved SHA-1 state while not done: saved on a 64-byte block boundary with its
+   * block buffer cleared, so it holds no bytes of the object.
+   */
   state?: string;
   /** Base64 SHA-1 of the whole object, once done. */
   sha1?: string;
   /** Where the digest came from. */
   via: 'computed' | 's3-checksum';
   invocations: number;
+  /** The hasher of the last invocation: node:crypto when it could finish the object, else resumable hash-wasm. */
+  engine?: 'node:crypto' | 'hash-wasm';
+  /** Bytes per second the last invocation read and hashed. */
+  bytesPerSecond?: number;
+  /** A node:crypto pass fell behind its deadline: hash the rest with the resumable state. */
+  wasmOnly?: boolean;
 }
 
 /** Commit loop: each invocation tries once; `commit` carries what earlier tries saw. */

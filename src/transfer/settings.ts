@@ -20,6 +20,13 @@ export interface TransferSettings {
   hashReadAhead: number;
   /** Most bytes one HashObject invocation hashes (undefined: until the deadline margin). */
   hashSliceBytes?: number | undefined;
+  /**
+   * A HashObject invocation hashes with node:crypto (faster, but its state cannot be saved) when the
+   * object would take at most half its time left at this rate; otherwise it measures over a probe.
+   */
+  hashFloorBytesPerSecond: number;
+  /** Bytes hashed by both hashers while measuring the read rate that picks one of them. */
+  hashProbeBytes: number;
   /** HashObject stops starting new reads when fewer ms than this remain before the deadline. */
   hashSafetyMarginMs: number;
   /** Network-bound Lambdas stop starting new requests when fewer ms than this remain before their deadline. */
@@ -55,6 +62,10 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   // A part of up to 128 MiB at a few MiB/s, with a retry, still finishes inside the start margin.
   deadlineStartMarginMs: 120_000,
   deadlineFinishMarginMs: 5_000,
+  // 10 MiB/s is far below what one Lambda reads from S3: up to ~4 GiB in one 900 s invocation go
+  // straight to node:crypto, bigger objects measure first.
+  hashFloorBytesPerSecond: 10 * 1024 * 1024,
+  hashProbeBytes: 64 * 1024 * 1024,
   maxCommitWaitSeconds: 3600,
   maxCommitAttempts: 300,
   partsMismatchRetrySeconds: 2,
@@ -82,6 +93,8 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_HASH_SAFETY_MARGIN_MS: 'hashSafetyMarginMs',
   TRANSFER_DEADLINE_START_MARGIN_MS: 'deadlineStartMarginMs',
   TRANSFER_DEADLINE_FINISH_MARGIN_MS: 'deadlineFinishMarginMs',
+  TRANSFER_HASH_FLOOR_BYTES_PER_SECOND: 'hashFloorBytesPerSecond',
+  TRANSFER_HASH_PROBE_BYTES: 'hashProbeBytes',
   TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',
   TRANSFER_MAX_COMMIT_ATTEMPTS: 'maxCommitAttempts',
 };

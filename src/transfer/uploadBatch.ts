@@ -53,7 +53,9 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   const deadline = deadlineOf(context, deps.settings);
   let stoppedEarly = false;
   try {
-    await forEachLimit(parts, transfer.partsInFlight, async (part, poolSignal) => {
+    // One buffer per slot, reused for each of its parts: the ranged GET lands in it and the PUT sends it.
+    const buffers: Buffer[] = [];
+    await forEachLimit(parts, transfer.partsInFlight, async (part, poolSignal, slot) => {
       if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
         alreadyUploaded++;
         bytes += part.size;
@@ -65,7 +67,8 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
         return;
       }
       const signal = AbortSignal.any([poolSignal, deadline.signal]);
-      const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal);
+      buffers[slot] ??= Buffer.allocUnsafeSlow(session.partSize);
+      const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, buffers[slot]);
       // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError), and
       // resolves a 416 overlap against list parts: the same bytes already stored come back `alreadyUploaded`.
       const result = await box.chunkedUploads.uploadFilePartByUrl(
