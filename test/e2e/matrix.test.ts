@@ -143,37 +143,41 @@ describe('fault matrix (RELIABILITY.md)', () => {
   });
 
   it('M11 a Lambda killed mid-batch (Sandbox.Timedout): the retry lists the parts and sends only the missing ones', async () => {
-    const e = await setUp({ latencyMs: 30 });
+    const e = await setUp();
     const folder = await e.box.createFolder('killed');
     const put = await e.put('killed.bin', SIZE);
-    // 7 parts one at a time at >= 30 ms each do not fit in 200 ms; the batch's own deadline is pushed past the
-    // Lambda's (a negative finish margin), so Lambda kills it, as it would a Lambda without one.
+    // The 4th part hangs past the 1 s "Lambda" timeout: the first invocation is killed after 3 parts. The
+    // batch's own deadline is pushed past the Lambda's (a negative finish margin), as for a Lambda without one.
+    e.box.faults.inject({ operation: 'uploadPart', nth: 4, action: { type: 'latency', ms: 1200 } });
     const execution = e.start(inputFor('killed.bin', folder.id, { options: { partsPerBatch: 7, concurrency: 1 } }), {
-      lambdaTimeoutMs: { UploadBatch: 200 },
+      lambdaTimeoutMs: { UploadBatch: 1000 },
       deps: { ...e.deps, settings: { directUploadMax: 100_000, deadlineStartMarginMs: 0, deadlineFinishMarginMs: -60_000 } },
     });
     const output = await execution.result;
     expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'UploadBatch', error: 'Sandbox.Timedout' }));
     const done = execution.events.find((ev) => ev.type === 'batch-done');
-    expect(done?.type === 'batch-done' && done.alreadyUploaded).toBeGreaterThan(0); // the retry found parts in Box and skipped them
+    expect(done?.type === 'batch-done' && done.alreadyUploaded).toBeGreaterThanOrEqual(3); // the retry found them in Box and skipped them
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 
   it('M11b a batch near its Lambda timeout stops starting parts and ends with Transfer.Deadline; the retry finishes it', async () => {
-    const e = await setUp({ latencyMs: 30 });
+    const e = await setUp();
     const folder = await e.box.createFolder('deadline');
     const put = await e.put('deadline.bin', SIZE);
-    // A 400 ms "Lambda" that starts parts only while more than 250 ms remain, and cancels requests 20 ms before its end.
-    const execution = e.start(inputFor('deadline.bin', folder.id, { options: { partsPerBatch: 7, concurrency: 1 } }), {
-      lambdaTimeoutMs: { UploadBatch: 400 },
-      deps: { ...e.deps, settings: { directUploadMax: 100_000, deadlineStartMarginMs: 250, deadlineFinishMarginMs: 20 } },
-    });
+    const real = makeTaskHandlers(e.deps);
+    // A clock that runs out after 3 parts of each invocation: then less than the start margin (120 s) is left.
+    const uploadBatch: TaskHandler = async (event, context) => {
+      const first = e.box.stats().requests.uploadPart;
+      const remaining = (): number => (e.box.stats().requests.uploadPart - first >= 3 ? 60_000 : 600_000);
+      return real.UploadBatch(event, { ...context, getRemainingTimeInMillis: remaining });
+    };
+    const execution = e.start(inputFor('deadline.bin', folder.id, { options: { partsPerBatch: 7, concurrency: 1 } }), { handlers: { UploadBatch: uploadBatch } });
     const output = await execution.result;
     expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
     const failures = execution.events.filter((ev) => ev.type === 'state-failed' && ev.state === 'UploadBatch');
-    expect(failures.length).toBeGreaterThanOrEqual(1);
-    expect(failures.every((ev) => ev.type === 'state-failed' && ev.error === 'Transfer.Deadline')).toBe(true); // never killed
+    expect(failures.map((ev) => ev.type === 'state-failed' && ev.error)).toEqual(['Transfer.Deadline', 'Transfer.Deadline']); // 3 + 3 + 1 parts
+    expect(e.box.stats().requests.uploadPart).toBe(7); // no part sent twice: each retry listed first
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 
