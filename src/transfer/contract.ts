@@ -17,6 +17,31 @@ export interface TransferInput {
     /** Parts per UploadBatch invocation. Default: chosen so a 10,000-part file stays inside the history budget. */
     partsPerBatch?: number;
   };
+  /** Continue the Box upload session of a failed transfer (the failure document's `resumeInput` carries it). */
+  resume?: ResumeRef;
+}
+
+/** What a resumed transfer continues: the Box session, and what the failed run pinned and resolved. */
+export interface ResumeRef {
+  sessionId: string;
+  /** The S3 version the failed run read. */
+  versionId?: string;
+  /** The ETag the failed run read: a resumed run refuses an object with another one (Transfer.SourceChanged). */
+  etag?: string;
+  /** The Box file name the session was created for (after onConflict 'rename'). */
+  fileName?: string;
+  /** The Box file the session makes a new version of. */
+  fileId?: string;
+}
+
+/**
+ * How a failed transfer is shown everywhere (the execution's Cause, the CLI's --json, the status API,
+ * a bulk report line). `resumeInput` is present when `resumable`: start it to continue the session.
+ */
+export interface FailureDocument {
+  error: { name: string; message: string };
+  resumable: boolean;
+  resumeInput?: TransferInput & { resume: ResumeRef };
 }
 
 /** The S3 object as Prepare pinned it: every later read names this version (or ETag). */
