@@ -46,6 +46,11 @@ export class DeadlineError extends TransferError {
   override name = 'Transfer.Deadline';
 }
 
+/** A session given to resume expires before the rest of the transfer could finish (input `resume`). */
+export class SessionExpiringError extends TransferError {
+  override name = 'Transfer.SessionExpiring';
+}
+
 /** Names of transfer errors worth retrying (Step Functions `Retry`). */
 export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
 

@@ -8,7 +8,8 @@
 // offset and size, instead of reading each from S3 and
 // sending it again only to meet another 416. Skipping trusts the stored bytes: every part of the
 // session was checked by Box against its Digest, and the commit's whole-file SHA-1 (hashed from the
-// pinned source) would refuse anything else.
+// pinned source) would refuse anything else. A batch of a resumed session skips, without a listing, the
+// parts Prepare found in Box (transfer.storedParts).
 // Deadline: parts are started only while more than deadlineStartMarginMs remain; requests still in flight
 // are cancelled deadlineFinishMarginMs before the timeout. Either way the batch ends with Transfer.Deadline,
 // which the state machine retries; the retry lists the session's parts first and sends only the rest.
@@ -21,6 +22,7 @@ import { listAllParts } from './commit.ts';
 import { errorFields } from './logger.ts';
 import { batchParts } from './plan.ts';
 import { forEachLimit } from './pool.ts';
+import { storedPartsOf } from './resume.ts';
 import { readRange } from './s3source.ts';
 
 export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, context?: LambdaContextLike): Promise<UploadBatchResult> {
@@ -31,12 +33,21 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   if (!Number.isInteger(batch) || batch < 0 || batch * transfer.partsPerBatch >= session.totalParts) {
     throw new InvalidInputError(`batch ${String(batch)} is outside the plan (${session.totalParts} parts, ${transfer.partsPerBatch} per batch)`);
   }
-  const parts = batchParts(batch, transfer.partsPerBatch, session, size);
+  const all = batchParts(batch, transfer.partsPerBatch, session, size);
   const box = await deps.box();
   const retry = typeof event.retryCount === 'number' && event.retryCount > 0;
   const log = deps.logger.child({ sessionId: session.id, batch, ...(retry ? { retryCount: event.retryCount } : {}) });
   let bytes = 0;
   let alreadyUploaded = 0;
+  // A resumed session: Prepare listed the parts Box holds (transfer.storedParts); they are not sent again.
+  const resumedStored = storedPartsOf(transfer.storedParts);
+  const parts = all.filter((part) => {
+    if (!resumedStored(part.index)) return true;
+    alreadyUploaded++;
+    bytes += part.size;
+    deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
+    return false;
+  });
   // Offset -> size of the parts Box holds: fetched up front by a retry, or once a first try meets a part that already landed.
   let stored: Promise<Map<number, number>> | undefined;
   const storedParts = () =>
@@ -87,16 +98,16 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
     });
   } catch (err) {
-    if (deadline.passed()) throw deadline.error(`batch ${batch}: ${alreadyUploaded} of ${parts.length} parts were already in Box, ${bytes} bytes done`);
+    if (deadline.passed()) throw deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`);
     throw err;
   } finally {
     deadline.dispose();
   }
   if (stoppedEarly) {
-    log.warn('batch stopped before the Lambda timeout', { parts: parts.length, bytes, alreadyUploaded });
-    throw deadline.error(`batch ${batch}: ${bytes} bytes of its ${parts.length} parts are in Box`);
+    log.warn('batch stopped before the Lambda timeout', { parts: all.length, bytes, alreadyUploaded });
+    throw deadline.error(`batch ${batch}: ${bytes} bytes of its ${all.length} parts are in Box`);
   }
 
-  log.info('batch uploaded', { parts: parts.length, bytes, alreadyUploaded, listed: stored !== undefined, firstPart: parts[0]?.index });
-  return { batch, parts: parts.length, bytes, alreadyUploaded };
+  log.info('batch uploaded', { parts: all.length, bytes, alreadyUploaded, listed: stored !== undefined, firstPart: all[0]?.index });
+  return { batch, parts: all.length, bytes, alreadyUploaded };
 }
