@@ -28,6 +28,7 @@ export { assertListable, MAX_LISTABLE_PARTS } from './bigUpload.ts';
 export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } from './files.ts';
 export { FoldersManager, type ListItemsQuery } from './folders.ts';
 export {
+  BOX_RETRY_MESSAGE,
   boxErrorFromResponse,
   parseRetryAfter,
   type BoxLogger,
