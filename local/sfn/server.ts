@@ -110,10 +110,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   const counts = { startCalls: 0, started: 0, idempotentRepeats: 0, alreadyExists: 0 };
   let startFault: { code: string; status: number } | undefined;
   // This API itself, for AbortOnStop's GetExecutionHistory (set once the server listens).
-  let self: SFNClient | undefined;
+  const self: { client?: SFNClient } = {};
   const abortOnStop = makeAbortOnStopHandler(options.deps, () => {
-    if (self === undefined) throw new Error('the local Step Functions API is not listening');
-    return self;
+    if (self.client === undefined) throw new Error('the local Step Functions API is not listening');
+    return self.client;
   });
   const stoppedByUser = new Set<string>();
 
@@ -276,7 +276,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   });
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
-  self = new SFNClient({ endpoint: `http://${host}:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  self.client = new SFNClient({ endpoint: `http://${host}:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
   return {
     endpoint: `http://${host}:${port}`,
@@ -289,7 +289,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     async close() {
       for (const record of byArn.values()) if (record.status === 'RUNNING') record.run.abort();
       await Promise.all([...byArn.values()].map((r) => r.done));
-      self?.destroy();
+      self.client?.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
