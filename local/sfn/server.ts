@@ -4,11 +4,13 @@
 // i.e. the real state machine definition and the real task handlers. The real @aws-sdk/client-sfn talks
 // to it through `endpoint`.
 //
-// Operations: StartExecution, DescribeExecution, StopExecution, ListExecutions (newest first, statusFilter,
-// maxResults, nextToken) and GetExecutionHistory. The history is a subset of AWS's: ExecutionStarted, one
-// TaskStateExited for Prepare whose output holds what the status reader needs of Prepare's (mode, source
-// size, the session's id, part size and part count), and the end event; finished executions are kept
-// while the server runs. StartExecution follows AWS's rules for
+// A user's stop aborts the Box session as in AWS: once StopExecution has stopped an execution, the real
+// AbortOnStop handler (functions/abortOnStop.ts) runs with the event EventBridge would deliver, and reads
+// the execution's history from this same API (GetExecutionHistory); StopExecution answers after it.
+//
+// Operations: StartExecution, DescribeExecution, StopExecution, GetExecutionHistory, ListExecutions (newest
+// first, statusFilter, maxResults, nextToken; finished executions are kept while the server runs).
+// StartExecution follows AWS's rules for
 // names (API reference, StartExecution `name`): a name already used starts nothing; while that execution
 // is running, the same input answers 200 with the first execution's ARN and start date (idempotent) and
 // another input answers ExecutionAlreadyExists; once it has ended, any input answers ExecutionAlreadyExists.
@@ -18,8 +20,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TransferInput } from '../../src/transfer/contract.ts';
 import { MAX_EXECUTION_NAME_LENGTH } from '../../src/trigger/names.ts';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { makeAbortOnStopHandler } from '../../functions/abortOnStop.ts';
+import type { AbortOnStopResult } from '../../src/transfer/stop.ts';
 import { TransferAbortedError, TransferExecutionError, startTransfer } from '../runner/index.ts';
 import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
+import { awsHistoryEvents, historyPage } from './history.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
@@ -35,17 +41,10 @@ export interface LocalExecutionRecord {
   output?: string;
   error?: string;
   cause?: string;
-  /** Settles when the execution ends (never rejects). */
+  /** Settles when the execution ends, after a stop once AbortOnStop has run (never rejects). */
   done: Promise<void>;
-  /** GetExecutionHistory's events (see the file comment). */
-  history: HistoryEventRecord[];
-}
-
-export interface HistoryEventRecord {
-  id: number;
-  type: string;
-  timestamp: Date;
-  details?: Record<string, unknown>;
+  /** After StopExecution: what AbortOnStop did with the Box session (or the error it threw). */
+  abortOnStop?: AbortOnStopResult | { error: string; message: string };
 }
 
 export interface LocalStepFunctionsOptions {
@@ -57,6 +56,8 @@ export interface LocalStepFunctionsOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
+  /** Run AbortOnStop after StopExecution, as the deployed EventBridge rule does (default true). */
+  abortOnStop?: boolean;
 }
 
 export interface LocalStepFunctions {
@@ -110,6 +111,13 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   const byName = new Map<string, string>();
   const counts = { startCalls: 0, started: 0, idempotentRepeats: 0, alreadyExists: 0 };
   let startFault: { code: string; status: number } | undefined;
+  // This API itself, for AbortOnStop's GetExecutionHistory (set once the server listens).
+  const self: { client?: SFNClient } = {};
+  const abortOnStop = makeAbortOnStopHandler(options.deps, () => {
+    if (self.client === undefined) throw new Error('the local Step Functions API is not listening');
+    return self.client;
+  });
+  const stoppedByUser = new Set<string>();
 
   function start(body: Record<string, unknown>): unknown {
     counts.startCalls += 1;
@@ -139,25 +147,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existingArn}'`);
     }
 
-    const history: HistoryEventRecord[] = [];
-    const note = (type: string, details?: Record<string, unknown>): void => {
-      history.push({ id: history.length + 1, type, timestamp: new Date(), ...(details ? { details } : {}) });
-    };
-    note('ExecutionStarted', { executionStartedEventDetails: { input, inputDetails: { truncated: false } } });
-    const run = startTransfer(parsed as TransferInput, {
-      ...options.run,
-      deps: options.deps,
-      executionName: name,
-      onEvent: (event) => {
-        if (event.type === 'prepared') {
-          const session = event.resume === undefined ? undefined : { id: event.resume.sessionId, partSize: event.partSize, totalParts: event.totalParts };
-          const output = { mode: event.mode, transfer: { source: { size: event.size }, ...(session ? { session } : {}) } };
-          note('TaskStateExited', { stateExitedEventDetails: { name: 'Prepare', output: JSON.stringify(output), outputDetails: { truncated: false } } });
-        }
-        options.run?.onEvent?.(event);
-      },
-    });
-    const record = {
+    const run = startTransfer(parsed as TransferInput, { ...options.run, deps: options.deps, executionName: name });
+    const record: LocalExecutionRecord & { run: TransferExecution } = {
       executionArn: run.executionArn,
       name,
       input,
@@ -170,15 +161,26 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     record.done = run.result.then(
       (output) => {
         Object.assign(record, { status: 'SUCCEEDED', output: JSON.stringify(output), stopDate: new Date() });
-        note('ExecutionSucceeded', { executionSucceededEventDetails: { output: JSON.stringify(output) } });
       },
-      (err: unknown) => {
-        if (err instanceof TransferAbortedError) Object.assign(record, { status: 'ABORTED', stopDate: new Date() });
+      async (err: unknown) => {
+        if (err instanceof TransferAbortedError) {
+          Object.assign(record, { status: 'ABORTED', stopDate: new Date() });
+          if (stoppedByUser.has(record.executionArn) && options.abortOnStop !== false) {
+            // What EventBridge delivers for the status change; the handler reads the history from this API.
+            const event = {
+              source: 'aws.states',
+              'detail-type': 'Step Functions Execution Status Change',
+              detail: { executionArn: record.executionArn, stateMachineArn: LOCAL_STATE_MACHINE_ARN, name, status: 'ABORTED' },
+            };
+            const context = { awsRequestId: randomUUID(), functionName: 's3-to-box-local-abortOnStop', getRemainingTimeInMillis: () => 30_000 };
+            record.abortOnStop = await abortOnStop(event, context).catch((e: unknown) => ({
+              error: e instanceof Error ? e.name : 'Error',
+              message: e instanceof Error ? e.message : String(e),
+            }));
+          }
+        }
         else if (err instanceof TransferExecutionError) Object.assign(record, { status: 'FAILED', error: err.error, cause: err.cause, stopDate: new Date() });
         else Object.assign(record, { status: 'FAILED', error: 'States.Runtime', cause: String(err), stopDate: new Date() });
-        const r = record as { status: string; error?: string; cause?: string };
-        if (r.status === 'ABORTED') note('ExecutionAborted', {});
-        else note('ExecutionFailed', { executionFailedEventDetails: { error: r.error, cause: r.cause } });
       },
     );
     byArn.set(record.executionArn, record);
@@ -214,6 +216,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   async function stop(body: Record<string, unknown>): Promise<unknown> {
     const r = find(body);
     if (r.status === 'RUNNING') {
+      stoppedByUser.add(r.executionArn);
       r.run.abort();
       await r.done;
     }
@@ -260,14 +263,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
 
   function history(body: Record<string, unknown>): unknown {
     const r = find(body);
-    const offset = offsetOf(body);
-    const max = maxResultsOf(body, 100);
-    const events = body.reverseOrder === true ? [...r.history].reverse() : r.history;
-    const page = events.slice(offset, offset + max);
-    return {
-      events: page.map((e) => ({ id: e.id, type: e.type, timestamp: epochSeconds(e.timestamp), previousEventId: e.id - 1, ...e.details })),
-      ...(offset + max < events.length ? { nextToken: token(offset + max) } : {}),
-    };
+    return historyPage(awsHistoryEvents(r.run.eventsSoFar(), `arn:aws:iam::123456789012:role/s3-to-box-local`), body);
   }
 
   const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
@@ -322,6 +318,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   });
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  self.client = new SFNClient({ endpoint: `http://${host}:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
   return {
     endpoint: `http://${host}:${port}`,
@@ -334,6 +331,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     async close() {
       for (const record of byArn.values()) if (record.status === 'RUNNING') record.run.abort();
       await Promise.all([...byArn.values()].map((r) => r.done));
+      self.client?.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
