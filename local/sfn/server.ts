@@ -155,7 +155,6 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       status: 'RUNNING' as ExecutionStatus,
       startDate: new Date(),
       run,
-      history,
       done: Promise.resolve(),
     };
     record.done = run.result.then(
