@@ -40,6 +40,52 @@ const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 const TRIGGER = 'startTransfer';
 const ALL_KEYS = [...KEYS, TRIGGER];
 const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
+/** The sources the package is built for (the sourceBuckets parameter is required). */
+const SOURCE_BUCKETS = 'exports,backups/finance/';
+
+/**
+ * Every function's role, action by action: what it may call, on which resources (evaluated). A function
+ * missing here fails the test: give a new function its own role in serverless.yml and a row here.
+ */
+type Access = Record<string, string[]>;
+const ownLogs = (key: string): Access => {
+  const group = `GetAtt:${key[0]?.toUpperCase()}${key.slice(1)}LogGroup.Arn`;
+  return { 'logs:CreateLogStream': [group], 'logs:PutLogEvents': [group] };
+};
+const TRACING: Access = { 'xray:PutTraceSegments': ['*'], 'xray:PutTelemetryRecords': ['*'] };
+const SOURCE_ARNS = ['arn:aws:s3:::backups/finance/*', 'arn:aws:s3:::exports/*'];
+const READ_SOURCES: Access = { 's3:GetObject': SOURCE_ARNS, 's3:GetObjectVersion': SOURCE_ARNS };
+const BOX_SECRET: Access = { 'secretsmanager:GetSecretValue': [`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`] };
+const ACCESS: Record<string, Access> = {
+  prepare: { ...ownLogs('prepare'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  directUpload: { ...ownLogs('directUpload'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  uploadBatch: { ...ownLogs('uploadBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  hashObject: { ...ownLogs('hashObject'), ...TRACING, ...READ_SOURCES }, // never calls Box
+  commit: { ...ownLogs('commit'), ...TRACING, ...BOX_SECRET }, // never reads S3
+  abortSession: { ...ownLogs('abortSession'), ...TRACING, ...BOX_SECRET }, // never reads S3
+  startTransfer: { ...ownLogs('startTransfer'), ...TRACING, 'states:StartExecution': ['Ref:TransferStateMachine'] },
+};
+/** What Step Functions needs for its logging and tracing configuration (AWS accepts only '*' for these). */
+const MACHINE_LOGS_AND_TRACING: Access = Object.fromEntries(
+  [
+    'logs:CreateLogDelivery',
+    'logs:GetLogDelivery',
+    'logs:UpdateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DescribeLogGroups',
+    'xray:PutTraceSegments',
+    'xray:PutTelemetryRecords',
+    'xray:GetSamplingRules',
+    'xray:GetSamplingTargets',
+  ].map((a) => [a, ['*']]),
+);
+/** Every state machine's role, likewise. */
+const MACHINE_ACCESS: Record<string, Access> = {
+  TransferStateMachine: { 'lambda:InvokeFunction': KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort(), ...MACHINE_LOGS_AND_TRACING },
+};
 
 // Copied to the temporary service folder: everything but these (node_modules is linked).
 const NOT_COPIED = new Set(['node_modules', '.git', 'tmp', '.serverless', '.esbuild', 'coverage']);
@@ -69,6 +115,23 @@ let netLog: string;
 let template: Template;
 let ctx: EvalContext;
 let packaged: Run;
+
+/** A role's grants, evaluated: action -> sorted resources. Only plain Allow statements are expected. */
+function accessOf(roleId: string): Access {
+  const role = template.Resources[roleId];
+  expect(role?.Type, `${roleId} is an IAM role`).toBe('AWS::IAM::Role');
+  expect(role.Properties.ManagedPolicyArns, `${roleId} has no managed policies`).toBeUndefined();
+  const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as Record<string, unknown>[];
+  const access: Access = {};
+  for (const s of statements) {
+    expect(Object.keys(s).sort(), `${roleId}: only Effect, Action and Resource`).toEqual(['Action', 'Effect', 'Resource']);
+    expect(s.Effect).toBe('Allow');
+    for (const action of [s.Action].flat() as string[]) {
+      access[action] = [...new Set([...(access[action] ?? []), ...([s.Resource].flat() as string[])])].sort();
+    }
+  }
+  return access;
+}
 
 /** The environment of every child: no AWS credentials or config, a fresh HOME, the network guard. */
 function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -113,7 +176,7 @@ beforeAll(async () => {
   }
   await symlink(path.join(REPO, 'node_modules'), path.join(service, 'node_modules'), 'dir');
 
-  packaged = await osls(['package', '--package', artifacts]);
+  packaged = await osls(['package', '--package', artifacts, `--param=sourceBuckets=${SOURCE_BUCKETS}`]);
   if (packaged.code !== 0) throw new Error(`osls package failed (${packaged.code}):\n${packaged.stdout}\n${packaged.stderr}`);
   template = JSON.parse(await readFile(path.join(artifacts, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   ctx = { pseudo: PSEUDO, conditions: template.Conditions ?? {} };
@@ -156,7 +219,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         LOG_LEVEL: 'info',
         NODE_OPTIONS: '--enable-source-maps',
       });
-      expect(p.Role).toEqual({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] });
+      expect(p.Role).toEqual({ 'Fn::GetAtt': [`${logicalId(key).replace(/LambdaFunction$/, '')}Role`, 'Arn'] });
     }
   });
 
@@ -171,29 +234,42 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(template.Resources.StartTransferLogGroup.Properties).toEqual({ LogGroupName: `/aws/lambda/s3-to-box-${STAGE}-startTransfer`, RetentionInDays: 30 });
   });
 
-  it("gives startTransfer's role StartExecution on the transfer state machine only (plus its logs and X-Ray)", () => {
-    const role = template.Resources.StartTransferRole;
-    expect(role.Type).toBe('AWS::IAM::Role');
-    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ]);
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-    }[];
-    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:StartExecution']);
-    const start = statements.find((s) => [s.Action].flat().includes('states:StartExecution'));
-    expect(start?.Resource).toBe('Ref:TransferStateMachine');
-    const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
-    expect([logs?.Action].flat().sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
-    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-startTransfer:*`);
-    // Nothing else may start executions or read the sources through this function.
-    const shared = JSON.stringify(template.Resources.IamRoleLambdaExecution);
-    expect(shared).not.toContain('states:');
+  it('gives every function a role of its own, allowed exactly the actions and resources it uses', () => {
+    const roleOf = new Map<string, string>();
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::Lambda::Function') continue;
+      const key = String(r.Properties.FunctionName).replace(`s3-to-box-${STAGE}-`, '');
+      expect(ACCESS, `${id}: give it its own role and a row in ACCESS`).toHaveProperty(key);
+      const roleId = r.Properties.Role?.['Fn::GetAtt']?.[0] as string;
+      expect([...roleOf.values()], `${key} shares a role`).not.toContain(roleId);
+      roleOf.set(key, roleId);
+      expect({ key, access: accessOf(roleId) }).toEqual({ key, access: ACCESS[key] });
+    }
+    expect([...roleOf.keys()].sort()).toEqual(Object.keys(ACCESS).sort());
+    // No provider-wide role that a function without its own would fall back to.
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it('gives every state machine an explicit role: it invokes its own Lambdas, nothing else (no plugin-made grants)', () => {
+    const machines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+    expect(machines.map(([id]) => id).sort()).toEqual(Object.keys(MACHINE_ACCESS).sort());
+    const machineRoles: string[] = [];
+    for (const [id, r] of machines) {
+      const roleId = r.Properties.RoleArn?.['Fn::GetAtt']?.[0] as string;
+      expect(roleId, `${id} must name its role`).toMatch(/Role$/);
+      expect(roleId).not.toBe(`${id}Role`); // the name serverless-step-functions gives the role it generates
+      machineRoles.push(roleId);
+      expect({ id, access: accessOf(roleId) }).toEqual({ id, access: MACHINE_ACCESS[id] });
+      expect(template.Resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+      ]);
+    }
+    // No role, policy or managed policy besides these.
+    const lambdaRoles = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .map((r) => r.Properties.Role['Fn::GetAtt'][0] as string);
+    const iam = Object.entries(template.Resources).filter(([, r]) => String(r.Type).startsWith('AWS::IAM::'));
+    expect(iam.map(([id]) => id).sort()).toEqual([...lambdaRoles, ...machineRoles].sort());
   });
 
   it('routes POST /transfers of an HTTP API with IAM authorization to startTransfer (payload 2.0)', () => {
@@ -276,34 +352,6 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       expect(task.TimeoutSeconds, `${FUNCTIONS[key].state} TimeoutSeconds vs ${key} Timeout`).toBeGreaterThan(lambdaTimeout);
     }
 
-    // The state machine's role may invoke exactly these six functions (and their versions).
-    const smRole = template.Resources[p.RoleArn['Fn::GetAtt'][0]];
-    const invoke = smRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement).filter((s: any) =>
-      [s.Action].flat().includes('lambda:InvokeFunction'),
-    );
-    const invoked = (evaluate(invoke.flatMap((s: any) => s.Resource), ctx) as string[]).filter((r) => !r.endsWith(':*'));
-    expect(invoked.sort()).toEqual(KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
-  });
-
-  it('gives the Lambdas read-only S3 access and GetSecretValue on the Box secret, nothing else', () => {
-    const role = template.Resources.IamRoleLambdaExecution;
-    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-    }[];
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
-    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
-    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
-    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
-    // Apart from those, only CloudWatch Logs and X-Ray (tracing).
-    expect(actions.filter((a) => !/^(s3|secretsmanager|logs|xray):/.test(a))).toEqual([]);
-
-    const s3 = statements.find((s) => [s.Action].flat().includes('s3:GetObject'));
-    expect([s3?.Resource].flat()).toEqual(['arn:aws:s3:::*/*']); // default sourceBuckets '*'
-    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    expect([secret?.Resource].flat()).toEqual([`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`]);
   });
 
   it('declares the log groups (state machine and Lambdas) and outputs the state machine ARN', () => {
@@ -318,25 +366,25 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(template.Outputs.TransferStateMachineArn.Value).toEqual({ Ref: 'TransferStateMachine' });
   });
 
-  it('narrows the IAM resources to the buckets and secret given with --param', async () => {
+  it('narrows the IAM resources to the sources and secret given with --param', async () => {
     const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/prod/box-AbCdEf`;
     const routes = '[{"bucket":"exports-a","prefix":"in/","folderId":"123"}]';
     const printed = await osls([
       'print',
       '--format',
       'json',
-      `--param=sourceBuckets=exports-a,exports-b`,
+      `--param=sourceBuckets=exports-a, exports-b/finance/2024-`,
       `--param=boxSecretArn=${secretArn}`,
       '--param=triggerBuckets=exports-a,exports-b',
       `--param=transferRoutes=${routes}`,
     ]);
     expect(printed.code, printed.stderr).toBe(0);
     expect(await readFile(netLog, 'utf8')).toBe('');
-    const config = JSON.parse(printed.stdout) as { provider: any; functions: Record<string, any>; resources: { Conditions: Record<string, unknown> } };
+    const config = JSON.parse(printed.stdout) as { provider: any; functions: Record<string, any>; resources: { Conditions: Record<string, unknown>; Resources: Record<string, any> } };
     const c: EvalContext = { pseudo: PSEUDO, conditions: config.resources.Conditions };
-    const statements = evaluate(config.provider.iam.role.statements, c) as { Action: string[]; Resource: string | string[] }[];
+    const statements = evaluate(config.resources.Resources.PrepareRole.Properties.Policies[0].PolicyDocument.Statement, c) as { Action: string[]; Resource: string | string[] }[];
     const s3 = statements.find((s) => s.Action.includes('s3:GetObject'));
-    expect(s3?.Resource).toEqual(['arn:aws:s3:::exports-a/*', 'arn:aws:s3:::exports-b/*']);
+    expect(s3?.Resource).toEqual(['arn:aws:s3:::exports-a/*', 'arn:aws:s3:::exports-b/finance/2024-*']);
     const secret = statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
     expect(secret?.Resource).toBe(secretArn);
     expect((evaluate(config.provider.environment, c) as Record<string, string>).BOX_SECRET_ARN).toBe(secretArn);
@@ -345,6 +393,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(trigger.environment.TRANSFER_ROUTES).toBe(routes);
     const bridge = trigger.events.find((e: any) => e.eventBridge).eventBridge;
     expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
+  });
+
+  it('refuses to package without sourceBuckets, or with a wildcard in it (no default grants every bucket)', async () => {
+    const missing = await osls(['print', '--format', 'json']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout + missing.stderr).toContain('The sourceBuckets parameter is required');
+    const wildcard = await osls(['print', '--format', 'json', '--param=sourceBuckets=*']);
+    expect(wildcard.code).not.toBe(0);
+    expect(wildcard.stdout + wildcard.stderr).toContain('is not an S3 bucket name');
   });
 
   it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {
