@@ -247,6 +247,13 @@ export async function listFolderItems(ctx: RequestContext): Promise<Reply> {
   });
 }
 
+/** GET /folders/{id}: the folder with its path_collection (every ancestor from the root), as Box answers. */
+export async function getFolder(ctx: RequestContext): Promise<Reply> {
+  const folder = ctx.env.store.folder(param(ctx, 0));
+  if (folder === undefined) throw notFound();
+  return jsonReply(200, ctx.env.store.folderJson(folder));
+}
+
 /** POST /folders {name, parent:{id}}; a clash answers 409 with context_info.conflicts as a list. */
 export async function createFolder(ctx: RequestContext): Promise<Reply> {
   const { store } = ctx.env;

@@ -48,6 +48,7 @@ const ROUTES: Route[] = [
   { pattern: new RegExp(`^/2\\.0/files/${ID}$`), methods: { GET: { operation: 'getFile', handler: content.getFile } } },
   { pattern: new RegExp(`^/2\\.0/folders/${ID}/items$`), methods: { GET: { operation: 'listFolderItems', handler: content.listFolderItems } } },
   { pattern: /^\/2\.0\/folders$/, methods: { POST: { operation: 'createFolder', handler: content.createFolder } } },
+  { pattern: new RegExp(`^/2\\.0/folders/${ID}$`), methods: { GET: { operation: 'getFolder', handler: content.getFolder } } },
 ];
 
 function route(method: string, pathname: string): { operation: Operation; handler: Handler; params: string[] } {

@@ -15,7 +15,8 @@ export type Operation =
   | 'getFile'
   | 'downloadFile'
   | 'listFolderItems'
-  | 'createFolder';
+  | 'createFolder'
+  | 'getFolder';
 
 export const OPERATIONS: readonly Operation[] = [
   'token',
@@ -33,6 +34,7 @@ export const OPERATIONS: readonly Operation[] = [
   'downloadFile',
   'listFolderItems',
   'createFolder',
+  'getFolder',
 ];
 
 export type CommitProcessing =

@@ -3,6 +3,7 @@
 // declared twice.
 import type { ChunkedUploadsManager } from '../box/chunkedUploads.ts';
 import type { FilesManager } from '../box/files.ts';
+import type { FoldersManager } from '../box/folders.ts';
 import type { BoxFile, UploadPart, UploadSession } from '../box/types.ts';
 
 export type UploadSessionLike = UploadSession;
@@ -19,5 +20,7 @@ export interface BoxClientLike {
     | 'createFileUploadSessionCommitByUrl'
     | 'deleteFileUploadSessionByUrl'
   >;
-  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion'>;
+  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile'>;
+  /** Prepare looks up the destination's ancestors when allowed folders are configured. */
+  folders: Pick<FoldersManager, 'getFolder'>;
 }

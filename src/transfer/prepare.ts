@@ -1,10 +1,11 @@
 // Prepare: validate the input, pin the S3 object, choose direct or chunked, open the Box session
 // (conflict policy applied) and plan the part batches. The result is the whole state document.
+import { checkDestinationAllowed, checkSourceAllowed, checkSourceSize } from './allowed.ts';
 import type { PrepareResult, TransferContext } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { defaultFileName, validateTransferInput } from './input.ts';
 import { planBatches } from './plan.ts';
-import { pinSource } from './s3source.ts';
+import { describeSource, pinSource } from './s3source.ts';
 import { openUploadSession } from './session.ts';
 
 export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Promise<PrepareResult> {
@@ -18,8 +19,14 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
     ...(input.destination.fileName !== undefined ? { fileNameGiven: true } : {}),
   };
   const onConflict = input.onConflict ?? 'version';
+  // The deployment's limits, before anything is read or sent: the source is not even looked at when
+  // it is not allowed, and Box sees nothing of an object that is too large.
+  checkSourceAllowed(settings.allowedSources, input.source.bucket, input.source.key);
   const source = await pinSource(deps.s3, input.source);
+  checkSourceSize(source.size, settings.maxFileSize, describeSource(source));
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
+  const box = await deps.box();
+  await checkDestinationAllowed(box, destination, settings.allowedDestinationFolders);
 
   if (source.size < settings.directUploadMax) {
     log.info('prepared direct upload', { size: source.size, etag: source.etag });
@@ -30,7 +37,6 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
     };
   }
 
-  const box = await deps.box();
   const opened = await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts);
   const concurrency = input.options?.concurrency ?? settings.defaultConcurrency;
   const plan = planBatches(opened.session.totalParts, opened.session.partSize, concurrency, settings, input.options?.partsPerBatch);

@@ -218,6 +218,8 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         BOX_UPLOAD_URL: '',
         LOG_LEVEL: 'info',
         NODE_OPTIONS: '--enable-source-maps',
+        // Only Prepare decides what is read and where it goes.
+        ...(key === 'prepare' ? { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' } : {}),
       });
       expect(p.Role).toEqual({ 'Fn::GetAtt': [`${logicalId(key).replace(/LambdaFunction$/, '')}Role`, 'Arn'] });
     }
@@ -366,7 +368,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(template.Outputs.TransferStateMachineArn.Value).toEqual({ Ref: 'TransferStateMachine' });
   });
 
-  it('narrows the IAM resources to the sources and secret given with --param', async () => {
+  it('narrows the IAM resources to the sources and secret given with --param, and passes the limits to Prepare', async () => {
     const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/prod/box-AbCdEf`;
     const routes = '[{"bucket":"exports-a","prefix":"in/","folderId":"123"}]';
     const printed = await osls([
@@ -377,6 +379,8 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       `--param=boxSecretArn=${secretArn}`,
       '--param=triggerBuckets=exports-a,exports-b',
       `--param=transferRoutes=${routes}`,
+      '--param=destinationFolders=123,456',
+      '--param=maxFileSize=1000000',
     ]);
     expect(printed.code, printed.stderr).toBe(0);
     expect(await readFile(netLog, 'utf8')).toBe('');
@@ -388,6 +392,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const secret = statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
     expect(secret?.Resource).toBe(secretArn);
     expect((evaluate(config.provider.environment, c) as Record<string, string>).BOX_SECRET_ARN).toBe(secretArn);
+    expect(config.functions.prepare.environment).toEqual({
+      TRANSFER_SOURCES: 'exports-a, exports-b/finance/2024-',
+      TRANSFER_DESTINATION_FOLDERS: '123,456',
+      TRANSFER_MAX_FILE_SIZE: '1000000',
+    });
     // The trigger: the EventBridge rule names the trigger buckets; the routes reach the function as given.
     const trigger = config.functions.startTransfer;
     expect(trigger.environment.TRANSFER_ROUTES).toBe(routes);
