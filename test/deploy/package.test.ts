@@ -1,5 +1,5 @@
 // SLOW TEST (about 15-40 s on 2 cores): runs the real `osls package` (serverless-esbuild bundles the
-// six Lambdas, serverless-step-functions validates and compiles the state machine) on a temporary
+// Lambdas, serverless-step-functions validates and compiles the state machine) on a temporary
 // copy of the project, offline: no AWS credentials, no ~/.aws, and every outgoing connection or DNS
 // lookup refused and recorded by test/deploy/no-network.mjs. It then checks the CloudFormation
 // template and loads the bundled handlers from the zips under Node 22, as Lambda would.
@@ -33,6 +33,7 @@ const FUNCTIONS = {
   hashObject: { memory: 1769, timeout: 900, state: 'HashObject' },
   commit: { memory: 512, timeout: 240, state: 'Commit' },
   abortSession: { memory: 256, timeout: 30, state: 'AbortSession' },
+  describeFailure: { memory: 256, timeout: 10, state: 'DescribeFailure' },
 } as const;
 type FunctionKey = keyof typeof FUNCTIONS;
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
@@ -63,6 +64,7 @@ const ACCESS: Record<string, Access> = {
   hashObject: { ...ownLogs('hashObject'), ...TRACING, ...READ_SOURCES }, // never calls Box
   commit: { ...ownLogs('commit'), ...TRACING, ...BOX_SECRET }, // never reads S3
   abortSession: { ...ownLogs('abortSession'), ...TRACING, ...BOX_SECRET }, // never reads S3
+  describeFailure: { ...ownLogs('describeFailure'), ...TRACING }, // pure: reads nothing, calls nothing
   startTransfer: { ...ownLogs('startTransfer'), ...TRACING, 'states:StartExecution': ['Ref:TransferStateMachine'] },
 };
 /** What Step Functions needs for its logging and tracing configuration (AWS accepts only '*' for these). */
@@ -195,7 +197,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(files).toEqual(expect.arrayContaining(['cloudformation-template-update-stack.json', ...ALL_KEYS.map((k) => `${k}.zip`)]));
   });
 
-  it('declares the six task Lambdas on nodejs22.x / arm64 with their memory, timeouts and environment', () => {
+  it('declares the task Lambdas on nodejs22.x / arm64 with their memory, timeouts and environment', () => {
     const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
     expect(functions.map(([id]) => id).sort()).toEqual(ALL_KEYS.map(logicalId).sort());
     for (const key of KEYS) {
@@ -353,7 +355,6 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const lambdaTimeout = template.Resources[logicalId(key)].Properties.Timeout as number;
       expect(task.TimeoutSeconds, `${FUNCTIONS[key].state} TimeoutSeconds vs ${key} Timeout`).toBeGreaterThan(lambdaTimeout);
     }
-
   });
 
   it('declares the log groups (state machine and Lambdas) and outputs the state machine ARN', () => {
@@ -468,6 +469,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         uploadPart: '', commit: '', listParts: '', status: '',
         abort: 'http://127.0.0.1:${port}/api/2.0/files/upload_sessions/S1' } };
       out.abort = await abort.handler({ transfer: { session }, error: { Error: 'Box.ServerError', Cause: 'test' } }, ctx);
+      const describe = await import('file://' + dir + '/describeFailure/functions/describeFailure.mjs');
+      const input = { source: { bucket: 'b', key: 'k.bin' }, destination: { folderId: '1' } };
+      const described = await describe.handler({ input, state: { transfer: { source: { etag: '"e"' }, destination: { fileName: 'k.bin' }, session },
+        error: { Error: 'Box.ServerError', Cause: JSON.stringify({ errorType: 'Box.ServerError', errorMessage: 'Box answered 503', trace: [] }) } } }, ctx);
+      out.described = [described.error, described.resumable, JSON.parse(described.cause)];
       const trigger = await import('file://' + dir + '/startTransfer/functions/startTransfer.mjs');
       const post = (body) => trigger.handler({ version: '2.0', routeKey: 'POST /transfers', rawPath: '/transfers', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'deploy-test' },
         requestContext: { http: { method: 'POST', path: '/transfers' } }, body: JSON.stringify(body), isBase64Encoded: false }, ctx);
@@ -502,9 +508,19 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       hashObject: 'function',
       commit: 'function',
       abortSession: 'function',
+      describeFailure: 'function',
       startTransfer: 'function',
       prepareError: 'Transfer.InvalidInput',
       abort: { aborted: true },
+      described: [
+        'Box.ServerError',
+        true,
+        {
+          error: { name: 'Box.ServerError', message: 'Box answered 503' },
+          resumable: true,
+          resumeInput: { source: { bucket: 'b', key: 'k.bin' }, destination: { folderId: '1' }, resume: { sessionId: 'S1', etag: '"e"', fileName: 'k.bin' } },
+        },
+      ],
       badRequest: [400, { error: 'Transfer.InvalidInput', message: 'Invalid transfer input: source.key is required' }],
       accepted: [202, expect.stringMatching(/^http-deploy-test-[0-9a-f]{32}$/)],
     });
