@@ -116,7 +116,7 @@ describe('limits applied by Prepare, end to end', () => {
     await env.put(key, 1000);
     const execution = env.start(inputFor(key, allowed.id), { deps: limited() });
     await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.SourceNotAllowed' });
-    expect(taskRuns(execution.events)).toEqual({ Prepare: 1 });
+    expect(taskRuns(execution.events)).toEqual({ Prepare: 1, DescribeFailure: 1 }); // no upload task ran
     expect(env.box.stats().requests.getFolder).toBe(0);
     nothingUploaded();
   });
