@@ -30,10 +30,12 @@ function categorize(fn: string, url: string, stack: string): string {
   if (fn === '(idle)') return 'idle';
   if (fn === '(program)') return 'program (V8/native, unattributed)';
   // WebAssembly frames: hash-wasm's SHA-1, or undici's HTTP parser (llhttp), told apart by their callers.
+  if (url.includes('amaro') || (url.startsWith('wasm://') && stack.includes('amaro'))) return 'TypeScript type stripping';
   if (url.startsWith('wasm://')) return stack.includes('/undici/') ? 'undici (Box client)' : 'SHA-1: hash-wasm';
   if (url.includes('hash-wasm')) return 'SHA-1: hash-wasm';
   if (/\bHash\b|createHash|node:internal\/crypto/.test(`${fn} ${url}`)) return 'SHA-1: node:crypto';
   if (fn === 'concatBytes' || url.includes('stream-collector')) return 'S3 body collection (SDK concatBytes)';
+  if (/detectModuleFormat|cjs-module-lexer/.test(`${fn} ${url}`)) return 'module loading and compiling';
   if (/compileFunction|wrapSafe|compileSourceTextModule|ModuleWrap|stripTypeScript|processTypeScriptCode|loadESM|moduleLinker|translators/.test(`${fn} ${url}`) || stack.includes('compileSourceTextModule')) return 'module loading and compiling';
   if (url.includes('node:internal/modules') || url.includes('node:internal/vm')) return 'module loading and compiling';
   if (/^(onStreamRead|readableAddChunk|addChunk|emit|push)$/.test(fn) || /node:internal\/(stream_base_commons|streams|net)|node:net|node:stream/.test(url)) return 'streams and sockets';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import S3rver from 's3rver';
+import { createS3rver } from '../../local/runner/s3rver-durable.ts';
 import { makeStartTransferHandler } from '../../functions/startTransfer.ts';
 import type { StartTransferHandler } from '../../functions/startTransfer.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
@@ -49,7 +49,7 @@ export async function startTriggerEnv(): Promise<TriggerEnv> {
   };
   try {
     // s3rver itself (not startLocalS3, which keeps the server private) so its 'event's can be captured.
-    const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3') });
+    const s3rver = createS3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3') });
     const s3Events: unknown[] = [];
     s3rver.on('event', (event) => s3Events.push(event));
     const { port } = await s3rver.run();
