@@ -21,6 +21,6 @@ export interface BoxClientLike {
     | 'deleteFileUploadSessionByUrl'
   >;
   files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile'>;
-  /** Prepare looks up the destination's ancestors when allowed folders are configured. */
-  folders: Pick<FoldersManager, 'getFolder'>;
+  /** Prepare looks the destination's ancestors up (allowed folders) and creates destination.folderPath. */
+  folders: Pick<FoldersManager, 'getFolder' | 'createFolder'>;
 }

@@ -7,8 +7,10 @@ export type OnConflict = 'version' | 'rename' | 'fail';
 
 /** What a caller passes to StartExecution (console, HTTP API, S3 event router, CLI). */
 export interface TransferInput {
-  source: { bucket: string; key: string; versionId?: string };
-  destination: { folderId: string; fileName?: string; fileId?: string };
+  /** `onlyIfCurrent`: commit only while this is the key's current version in S3 (else Transfer.Superseded). */
+  source: { bucket: string; key: string; versionId?: string; onlyIfCurrent?: boolean };
+  /** `folderPath`: '/'-separated Box subfolders below `folderId`, created when missing. */
+  destination: { folderId: string; fileName?: string; fileId?: string; folderPath?: string };
   /** What to do when the name is taken in the folder. Default `version`. */
   onConflict?: OnConflict;
   options?: {
@@ -85,6 +87,8 @@ export interface TransferContext {
     fileNameGiven?: boolean;
   };
   onConflict: OnConflict;
+  /** The input's source.onlyIfCurrent: Commit and DirectUpload first check S3's current version (./current.ts). */
+  onlyIfCurrent?: boolean;
   mode: TransferMode;
   /** Chunked mode only. */
   session?: SessionRef;

@@ -28,6 +28,8 @@ export const TERMINAL_ERRORS = [
   'Box.SessionExpired',
   // The name was taken under onConflict 'fail', or while the parts uploaded.
   'Transfer.NameConflict',
+  // source.onlyIfCurrent: a newer write of the key exists; its own transfer brings it to Box.
+  'Transfer.Superseded',
   'Transfer.InvalidInput',
   // 403/404 on the folder, the file or the session (no access, over a size or storage limit, not found).
   'Box.Forbidden',

@@ -3,6 +3,7 @@
 import { checkDestinationAllowed, checkSourceAllowed, checkSourceSize } from './allowed.ts';
 import type { PrepareResult, TransferContext } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
+import { resolveFolderPath } from './folders.ts';
 import { defaultFileName, validateTransferInput } from './input.ts';
 import { planBatches } from './plan.ts';
 import { describeSource, pinSource } from './s3source.ts';
@@ -12,27 +13,33 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
   const input = validateTransferInput(rawInput);
   const { settings } = deps;
   const fileName = input.destination.fileName ?? defaultFileName(input.source.key);
-  const destination: TransferContext['destination'] = {
-    folderId: input.destination.folderId,
-    fileName,
-    ...(input.destination.fileId !== undefined ? { fileId: input.destination.fileId } : {}),
-    ...(input.destination.fileName !== undefined ? { fileNameGiven: true } : {}),
-  };
-  const onConflict = input.onConflict ?? 'version';
   // The deployment's limits, before anything is read or sent: the source is not even looked at when
   // it is not allowed, and Box sees nothing of an object that is too large.
   checkSourceAllowed(settings.allowedSources, input.source.bucket, input.source.key);
   const source = await pinSource(deps.s3, input.source);
   checkSourceSize(source.size, settings.maxFileSize, describeSource(source));
-  const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
   const box = await deps.box();
-  await checkDestinationAllowed(box, destination, settings.allowedDestinationFolders);
+  // The given folder (or file) must exist and be allowed before any subfolder is created in it.
+  await checkDestinationAllowed(box, input.destination, settings.allowedDestinationFolders);
+  // Subfolders are created only once the source is known to exist.
+  const folderId = input.destination.folderPath === undefined
+    ? input.destination.folderId
+    : await resolveFolderPath(box, input.destination.folderId, input.destination.folderPath);
+  const destination: TransferContext['destination'] = {
+    folderId,
+    fileName,
+    ...(input.destination.fileId !== undefined ? { fileId: input.destination.fileId } : {}),
+    ...(input.destination.fileName !== undefined ? { fileNameGiven: true } : {}),
+  };
+  const onConflict = input.onConflict ?? 'version';
+  const onlyIfCurrent = input.source.onlyIfCurrent === true ? { onlyIfCurrent: true } : {};
+  const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
 
   if (source.size < settings.directUploadMax) {
     log.info('prepared direct upload', { size: source.size, etag: source.etag });
     return {
       mode: 'direct',
-      transfer: { source, destination, onConflict, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
+      transfer: { source, destination, onConflict, ...onlyIfCurrent, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
       batches: [],
     };
   }
@@ -64,6 +71,7 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
       source,
       destination: opened.destination,
       onConflict,
+      ...onlyIfCurrent,
       mode: 'chunked',
       session: opened.session,
       partsPerBatch: plan.partsPerBatch,

@@ -144,6 +144,18 @@ describe('limits applied by Prepare, end to end', () => {
     expect(env.box.stats().requests.createVersionSession).toBe(before);
   });
 
+  it('creates destination.folderPath only below an allowed folder, after checking it', async () => {
+    await env.put('finance/small.bin', 1000);
+    const created = env.box.stats().requests.createFolder;
+    await expect(env.run(inputFor('finance/small.bin', other.id, { destination: { folderId: other.id, folderPath: 'a/b' } }), { deps: limited() })).rejects.toMatchObject({
+      name: 'Transfer.DestinationNotAllowed',
+    });
+    expect(env.box.stats().requests.createFolder).toBe(created); // nothing created outside
+    const out = await env.run(inputFor('finance/small.bin', allowed.id, { destination: { folderId: allowed.id, folderPath: 'a/b' } }), { deps: limited() });
+    expect(out.file.size).toBe(1000);
+    expect(env.box.stats().requests.createFolder).toBe(created + 2);
+  });
+
   it('refuses a folder or file that does not exist with Transfer.DestinationNotFound', async () => {
     await env.put('finance/big.bin', 300_000);
     await env.put('finance/small.bin', 1000);
