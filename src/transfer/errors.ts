@@ -54,6 +54,10 @@ export class DestinationNotFoundError extends TransferError {
 export class SourceTooLargeError extends TransferError {
   override name = 'Transfer.SourceTooLarge';
 }
+/** A session given to resume expires before the rest of the transfer could finish (input `resume`). */
+export class SessionExpiringError extends TransferError {
+  override name = 'Transfer.SessionExpiring';
+}
 
 /** Names of transfer errors worth retrying (Step Functions `Retry`). */
 export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;

@@ -50,6 +50,10 @@ export interface TransferSettings {
   allowedSources?: SourceRule[] | undefined;
   /** Box folders transfers may write into, with their subfolders (destinationFolders); undefined: any. */
   allowedDestinationFolders?: string[] | undefined;
+  /** Resume: a session must live this long beyond the time its missing bytes need (hashing, commit, waits). */
+  resumeMarginSeconds: number;
+  /** Resume: the upload rate assumed for the missing bytes when checking the session's expiry (deliberately low). */
+  resumeAssumedBytesPerSecond: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
@@ -77,6 +81,9 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   maxFileSize: 500 * 1024 ** 3,
   allowedSources: undefined,
   allowedDestinationFolders: undefined,
+  resumeMarginSeconds: 3600,
+  // 4 MiB/s: a fully missing 500 GB file needs ~35 h, so only a session in its last days is refused.
+  resumeAssumedBytesPerSecond: 4 * 1024 * 1024,
 });
 
 export function resolveSettings(overrides?: Partial<TransferSettings>): TransferSettings {
@@ -101,6 +108,8 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',
   TRANSFER_MAX_COMMIT_ATTEMPTS: 'maxCommitAttempts',
   TRANSFER_MAX_FILE_SIZE: 'maxFileSize',
+  TRANSFER_RESUME_MARGIN_SECONDS: 'resumeMarginSeconds',
+  TRANSFER_RESUME_BYTES_PER_SECOND: 'resumeAssumedBytesPerSecond',
 };
 
 /**
