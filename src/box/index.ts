@@ -25,6 +25,7 @@ export type { CommitTimer, UploadBigFileOptions, UploadBigFileVersionOptions, Up
 export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } from './files.ts';
 export { FoldersManager, type ListItemsQuery } from './folders.ts';
 export {
+  BOX_RETRY_MESSAGE,
   boxErrorFromResponse,
   parseRetryAfter,
   type BoxLogger,

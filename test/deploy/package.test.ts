@@ -65,7 +65,12 @@ const ACCESS: Record<string, Access> = {
   commit: { ...ownLogs('commit'), ...TRACING, ...BOX_SECRET }, // never reads S3
   abortSession: { ...ownLogs('abortSession'), ...TRACING, ...BOX_SECRET }, // never reads S3
   describeFailure: { ...ownLogs('describeFailure'), ...TRACING }, // pure: reads nothing, calls nothing
-  startTransfer: { ...ownLogs('startTransfer'), ...TRACING, 'states:StartExecution': ['Ref:TransferStateMachine'] },
+  startTransfer: {
+    ...ownLogs('startTransfer'),
+    ...TRACING,
+    'states:StartExecution': ['Ref:TransferStateMachine'],
+    'sqs:SendMessage': ['GetAtt:TriggerFailuresQueue.Arn'], // Lambda's on-failure destination uses the function's role
+  },
 };
 /** What Step Functions needs for its logging and tracing configuration (AWS accepts only '*' for these). */
 const MACHINE_LOGS_AND_TRACING: Access = Object.fromEntries(
@@ -305,6 +310,32 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const permission = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com');
     expect(permission?.Properties.FunctionName).toEqual({ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] });
     expect(evaluate(permission?.Properties.SourceArn, ctx)).toBe(`arn:aws:events:${REGION}:123456789012:rule/${rule.Name}`);
+  });
+
+  it("sends startTransfer's failed asynchronous events to the on-failure queue, with an alarm on its depth", () => {
+    const configs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(configs).toHaveLength(1);
+    const config = evaluate(configs[0].Properties, ctx) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      FunctionName: 'Ref:StartTransferLambdaFunction',
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: 'GetAtt:TriggerFailuresQueue.Arn' } },
+    });
+    const queue = template.Resources.TriggerFailuresQueue;
+    expect(queue.Type).toBe('AWS::SQS::Queue');
+    expect(queue.Properties).toEqual({ QueueName: `s3-to-box-${STAGE}-trigger-failures`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    const alarm = template.Resources.TriggerFailuresAlarm;
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(evaluate(alarm.Properties, ctx)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: 'GetAtt:TriggerFailuresQueue.QueueName' }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(template.Outputs.TriggerFailuresQueueUrl.Value).toEqual({ Ref: 'TriggerFailuresQueue' });
   });
 
   it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {
