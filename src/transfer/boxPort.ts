@@ -20,6 +20,7 @@ export interface BoxClientLike {
     | 'getAllFileUploadSessionPartsByUrl'
     | 'createFileUploadSessionCommitByUrl'
     | 'deleteFileUploadSessionByUrl'
+    | 'deleteFileUploadSessionById'
   >;
   files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile'>;
   /** Prepare looks the destination's ancestors up (allowed folders) and creates destination.folderPath. */
