@@ -475,14 +475,8 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       `--param=boxSecretArn=${secretArn}`,
       '--param=triggerBuckets=exports-a,exports-b',
       `--param=transferRoutes=${routes}`,
-<<<<<<< HEAD
       '--param=destinationFolders=123,456',
       '--param=maxFileSize=1000000',
-    ]);
-    expect(printed.code, printed.stderr).toBe(0);
-    expect(await readFile(netLog, 'utf8')).toBe('');
-    const config = JSON.parse(printed.stdout) as { provider: any; functions: Record<string, any>; resources: { Conditions: Record<string, unknown>; Resources: Record<string, any> } };
-=======
       `--param=alarmTopicArn=arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`,
     ]);
     expect(printed.code, printed.stderr).toBe(0);
@@ -492,7 +486,6 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       functions: Record<string, any>;
       resources: { Conditions: Record<string, unknown>; Resources: Record<string, any> };
     };
->>>>>>> main
     const c: EvalContext = { pseudo: PSEUDO, conditions: config.resources.Conditions };
     const statements = evaluate(config.resources.Resources.PrepareRole.Properties.Policies[0].PolicyDocument.Statement, c) as { Action: string[]; Resource: string | string[] }[];
     const s3 = statements.find((s) => s.Action.includes('s3:GetObject'));
