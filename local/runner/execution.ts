@@ -265,7 +265,10 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
     retryIntervalOverrides: buildRetryOverrides(local, scale, options.retryIntervalOverrides),
   };
 
-  const machine = new StateMachine(local.definition);
+  // Not validated again here: asl-validator checks the definition in the test suite
+  // (test/statemachine/definition.test.ts) and at package time (serverless-step-functions), and on
+  // every local execution it cost more CPU than the rest of the run's start, before the first Box request.
+  const machine = new StateMachine(local.definition, { validationOptions: { noValidate: true } });
   const execution = machine.run(input as never, {
     overrides,
     context: {
