@@ -48,6 +48,7 @@ export class BoxClient {
       ...(options.userAgent !== undefined ? { userAgent: options.userAgent } : {}),
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}),
+      trustedUrls: [this.apiUrl, this.uploadUrl],
     });
     this.chunkedUploads = new ChunkedUploadsManager(this.#http, this.uploadUrl, options.logger);
     this.files = new FilesManager(this.#http, this.apiUrl, this.uploadUrl);

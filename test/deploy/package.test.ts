@@ -281,6 +281,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(iam.map(([id]) => id).sort()).toEqual([...lambdaRoles, ...machineRoles].sort());
   });
 
+  it('keeps every HTTP API route IAM-only and throttles the stage (default route settings)', () => {
+    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) expect([route.Properties.RouteKey, route.Properties.AuthorizationType]).toEqual([route.Properties.RouteKey, 'AWS_IAM']);
+    const stages = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    expect(stages[0].Properties.DefaultRouteSettings).toEqual({ DetailedMetricsEnabled: false, ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  });
+
   it('routes POST /transfers of an HTTP API with IAM authorization to startTransfer (payload 2.0)', () => {
     const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
     expect(routes).toHaveLength(1);
@@ -507,7 +516,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
     expect(alarms).toHaveLength(6); // five of the transfers, one of the trigger's on-failure queue
     for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
-  });
+  }, 180_000); // one osls run
 
   it('refuses to package without sourceBuckets, or with a wildcard in it (no default grants every bucket)', async () => {
     const missing = await osls(['print', '--format', 'json']);
@@ -516,7 +525,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const wildcard = await osls(['print', '--format', 'json', '--param=sourceBuckets=*']);
     expect(wildcard.code).not.toBe(0);
     expect(wildcard.stdout + wildcard.stderr).toContain('is not an S3 bucket name');
-  });
+  }, 240_000); // two osls runs: slow on a busy machine
 
   it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {
     const unzipped = path.join(tmp, 'unzipped');
