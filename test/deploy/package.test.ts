@@ -467,6 +467,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const states = named.filter((r) => r[0] === 'AWS/States');
     expect(states.map((r) => r[1])).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionTime']);
     for (const r of states) expect(r.slice(2, 4)).toEqual(['StateMachineArn', 'Ref:TransferStateMachine']);
+    expect(named.filter((r) => r[0] === 'AWS/SQS')).toEqual([['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', 'GetAtt:TriggerFailuresQueue.QueueName']]);
     const lambdas = named.filter((r) => r[0] === 'AWS/Lambda');
     for (const metric of ['Errors', 'Throttles']) {
       expect(lambdas.filter((r) => r[1] === metric).map((r) => r[3])).toEqual(ALL_KEYS.map((k) => `s3-to-box-${STAGE}-${k}`));
@@ -514,7 +515,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
     // Every alarm notifies the topic given.
     const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6); // five of the transfers, one of the trigger's on-failure queue
+    expect(alarms).toHaveLength(6);
     for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
   }, 180_000); // one osls run
 
