@@ -605,6 +605,9 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       env: offlineEnv({
         AWS_REGION: REGION,
         BOX_DEVELOPER_TOKEN: 'deploy-test-token',
+        // The stand-in is the configured Box: credentials go to no other host (Box.UntrustedUrl).
+        BOX_API_URL: `http://127.0.0.1:${port}`,
+        BOX_UPLOAD_URL: `http://127.0.0.1:${port}/api`,
         LOG_LEVEL: 'silent',
         NO_NETWORK_ALLOW_LOOPBACK: '1',
         STATE_MACHINE_ARN: stateMachineArn,
