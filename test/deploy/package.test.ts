@@ -356,26 +356,6 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(p.Role).toEqual({ 'Fn::GetAtt': ['AbortOnStopRole', 'Arn'] });
   });
 
-  it("gives abortOnStop's role the transfer executions' history and the Box secret only (plus its logs and X-Ray)", () => {
-    const role = template.Resources.AbortOnStopRole;
-    expect(role.Type).toBe('AWS::IAM::Role');
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-    }[];
-    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:GetExecutionHistory', 'secretsmanager:GetSecretValue']);
-    const history = statements.find((s) => [s.Action].flat().includes('states:GetExecutionHistory'));
-    expect(history?.Resource).toBe(`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`);
-    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    expect(secret?.Resource).toBe(`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`);
-    const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
-    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-abortOnStop:*`);
-  });
-
   it("sends startTransfer's failed asynchronous events to the on-failure queue, with an alarm on its depth", () => {
     const configs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
     expect(configs).toHaveLength(1);
