@@ -15,7 +15,10 @@ export type Operation =
   | 'getFile'
   | 'downloadFile'
   | 'listFolderItems'
-  | 'createFolder';
+  | 'createFolder'
+  | 'getMetadata'
+  | 'createMetadata'
+  | 'updateMetadata';
 
 export const OPERATIONS: readonly Operation[] = [
   'token',
@@ -33,6 +36,9 @@ export const OPERATIONS: readonly Operation[] = [
   'downloadFile',
   'listFolderItems',
   'createFolder',
+  'getMetadata',
+  'createMetadata',
+  'updateMetadata',
 ];
 
 export type CommitProcessing =

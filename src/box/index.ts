@@ -24,6 +24,7 @@ export {
 export type { CommitTimer, UploadBigFileOptions, UploadBigFileVersionOptions, UploadProgress } from './bigUpload.ts';
 export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } from './files.ts';
 export { FoldersManager, type ListItemsQuery } from './folders.ts';
+export { MetadataManager, type MetadataInstance } from './metadata.ts';
 export {
   boxErrorFromResponse,
   parseRetryAfter,
