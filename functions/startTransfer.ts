@@ -16,13 +16,14 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
-import { ConfigurationError, InvalidInputError } from '../src/transfer/errors.ts';
+import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
-import { StartFailedError, StartThrottledError, StartUnavailableError, startTransferFromRequest, startTransfersForS3Event } from '../src/transfer/trigger.ts';
-import type { S3TriggerResult, TriggerDeps } from '../src/transfer/trigger.ts';
-import { ACCEPTED_EVENTS, triggerEventKind } from '../src/transfer/trigger-events.ts';
-import { routesFromEnv } from '../src/transfer/trigger-routes.ts';
+import { httpErrorFor, isTransfersRoute, jsonResponse, topLevelKeys } from '../src/trigger/http.ts';
+import { startTransferFromRequest, startTransfersForS3Event } from '../src/trigger/start.ts';
+import type { S3TriggerResult, TriggerDeps } from '../src/trigger/start.ts';
+import { ACCEPTED_EVENTS, triggerEventKind } from '../src/trigger/events.ts';
+import { routesFromEnv } from '../src/trigger/routes.ts';
 
 /** The trigger's dependencies, the logger optional (a JSON logger by default). */
 export type StartTransferDeps = Omit<TriggerDeps, 'logger'> & { logger?: Logger };
@@ -43,28 +44,6 @@ export type StartTransferResult = S3TriggerResult | APIGatewayProxyStructuredRes
 export type StartTransferHandler = (event: StartTransferEvent, context: LambdaContextLike) => Promise<StartTransferResult>;
 type DepsSource = StartTransferDeps | (() => StartTransferDeps);
 
-interface HttpError extends Error {
-  statusCode: number;
-  expose: boolean;
-  headers?: Record<string, string>;
-}
-
-function httpError(statusCode: number, error: string, message: string, headers?: Record<string, string>): HttpError {
-  return Object.assign(new Error(JSON.stringify({ error, message })), { statusCode, expose: true, ...(headers ? { headers } : {}) });
-}
-
-/** The HTTP answer for an error: named errors keep their name; middy's own 415/422 get one. */
-export function httpErrorFor(err: unknown, requestId: string): HttpError {
-  const e = err as { name?: string; message?: string; statusCode?: number };
-  if (err instanceof InvalidInputError) return httpError(400, err.name, err.message);
-  if (err instanceof StartThrottledError || err instanceof StartUnavailableError) return httpError(503, err.name, err.message, { 'Retry-After': '1' });
-  if (err instanceof StartFailedError) return httpError(502, err.name, err.message);
-  if (err instanceof ConfigurationError) return httpError(500, err.name, `The function is misconfigured (request ${requestId}); see its logs`);
-  if (e?.statusCode === 415) return httpError(415, 'Http.UnsupportedMediaType', 'Content-Type must be application/json');
-  if (e?.statusCode === 422) return httpError(400, 'Transfer.InvalidInput', 'The request body is not valid JSON');
-  return httpError(500, 'Internal', `Internal error (request ${requestId}); see the function's logs`);
-}
-
 /** Turns any error into a JSON http error for http-error-handler, and logs it (no bodies, no headers). */
 function jsonErrors(log: (context: Context) => Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
@@ -78,28 +57,13 @@ function jsonErrors(log: (context: Context) => Logger): MiddlewareObj<APIGateway
   };
 }
 
-/** What an unrecognized event is made of, for its log line (its field names, never its values). */
-function topLevelKeys(event: unknown): string[] | string {
-  if (typeof event !== 'object' || event === null) return event === null ? 'null' : typeof event;
-  return Array.isArray(event) ? 'array' : Object.keys(event).slice(0, 20);
-}
-
-function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
-}
-
-function isTransfersRoute(event: APIGatewayProxyEventV2): boolean {
-  if (event.requestContext.http.method !== 'POST') return false;
-  return event.routeKey === 'POST /transfers' || /\/transfers\/?$/.test(event.rawPath ?? '');
-}
-
 /** 404 for anything but POST /transfers, before the body is looked at. */
 function onlyTransfersRoute(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     before: (request) => {
       const { event } = request;
       if (isTransfersRoute(event)) return undefined;
-      return json(404, { error: 'Http.NotFound', message: `No route ${event.requestContext.http.method} ${event.rawPath}: use POST /transfers` });
+      return jsonResponse(404, { error: 'Http.NotFound', message: `No route ${event.requestContext.http.method} ${event.rawPath}: use POST /transfers` });
     },
   };
 }
@@ -133,7 +97,7 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
       const key = event.headers?.['idempotency-key'];
       const result = await startTransferFromRequest(event.body as unknown, key, { ...deps, logger });
       const { alreadyStarted, ...execution } = result;
-      return alreadyStarted ? json(200, { ...execution, alreadyStarted: true }) : json(202, execution);
+      return alreadyStarted ? jsonResponse(200, { ...execution, alreadyStarted: true }) : jsonResponse(202, execution);
     });
 
   const s3 = middy<unknown, S3TriggerResult>(undefined, { timeoutEarlyInMillis: 0 }).handler(async (event: unknown, context: Context) => {
@@ -164,7 +128,7 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
     if (kind === 'http') return http(event as APIGatewayProxyEventV2, context as Context);
     if (kind === 'http-unsupported') {
       invocationLogger(context, tryResolve()).error('request of an unsupported payload format refused', { eventKeys: topLevelKeys(event) });
-      return json(500, { error: 'Transfer.ConfigurationError', message: `The API integration is misconfigured (request ${context.awsRequestId}): ${ACCEPTED_EVENTS}` });
+      return jsonResponse(500, { error: 'Transfer.ConfigurationError', message: `The API integration is misconfigured (request ${context.awsRequestId}): ${ACCEPTED_EVENTS}` });
     }
     return s3(event, context as Context);
   };

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TransferInput } from '../../src/transfer/contract.ts';
-import { MAX_EXECUTION_NAME_LENGTH } from '../../src/transfer/trigger-names.ts';
+import { MAX_EXECUTION_NAME_LENGTH } from '../../src/trigger/names.ts';
 import { TransferAbortedError, TransferExecutionError, startTransfer } from '../runner/index.ts';
 import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
 

@@ -19,28 +19,3 @@ export { abortTransfer } from './abort.ts';
 export { directUpload } from './direct.ts';
 export { createJsonLogger, silentLogger, errorFields } from './logger.ts';
 export type { Logger, LogFields, LogLevel } from './logger.ts';
-export {
-  startTransfersForS3Event,
-  startTransferFromRequest,
-  startExecutionOnce,
-  startExecutionError,
-  planObject,
-  transferInputForObject,
-  StartThrottledError,
-  StartFailedError,
-  StartUnavailableError,
-  DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
-} from './trigger.ts';
-export type { TriggerDeps, StepFunctionsPort, StartResult, ObjectOutcome, S3TriggerResult } from './trigger.ts';
-export { parseRoutes, routesFromEnv, matchRoute } from './trigger-routes.ts';
-export type { TransferRoute } from './trigger-routes.ts';
-export { triggerEventKind, decodeS3EventKey, parseS3Notification, parseEventBridgeS3Event, ACCEPTED_EVENTS } from './trigger-events.ts';
-export type { CreatedObject, IgnoredRecord, TriggerEventKind } from './trigger-events.ts';
-export {
-  executionNameForObject,
-  executionNameForIdempotencyKey,
-  randomExecutionName,
-  executionArnFor,
-  isValidExecutionName,
-  MAX_EXECUTION_NAME_LENGTH,
-} from './trigger-names.ts';

@@ -1,17 +1,17 @@
 // The trigger's pure core: routing, event parsing and key decoding, execution names, input building.
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, InvalidInputError } from '../../src/transfer/errors.ts';
-import { planObject } from '../../src/transfer/trigger.ts';
-import { decodeS3EventKey, parseEventBridgeS3Event, parseS3Notification, triggerEventKind } from '../../src/transfer/trigger-events.ts';
-import type { CreatedObject } from '../../src/transfer/trigger-events.ts';
+import { planObject } from '../../src/trigger/start.ts';
+import { decodeS3EventKey, parseEventBridgeS3Event, parseS3Notification, triggerEventKind } from '../../src/trigger/events.ts';
+import type { CreatedObject } from '../../src/trigger/events.ts';
 import {
   executionArnFor,
   executionNameForIdempotencyKey,
   executionNameForObject,
   isValidExecutionName,
   randomExecutionName,
-} from '../../src/transfer/trigger-names.ts';
-import { matchRoute, parseRoutes } from '../../src/transfer/trigger-routes.ts';
+} from '../../src/trigger/names.ts';
+import { matchRoute, parseRoutes } from '../../src/trigger/routes.ts';
 import { eventBridgeEvent, s3Notification } from './events.ts';
 
 describe('TRANSFER_ROUTES', () => {

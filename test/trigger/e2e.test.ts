@@ -4,7 +4,7 @@
 // Box emulator. The Box file is downloaded and compared byte for byte (SHA-1).
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { S3TriggerResult } from '../../src/transfer/trigger.ts';
+import type { S3TriggerResult } from '../../src/trigger/start.ts';
 import type { TransferOutput } from '../../src/transfer/contract.ts';
 import { BUCKET, CHUNKED_FROM, startTriggerEnv } from './harness.ts';
 import type { TriggerEnv } from './harness.ts';

@@ -12,10 +12,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultStartTransferDeps, handler as deployedHandler, makeStartTransferHandler, startTransferDepsFromEnv } from '../../functions/startTransfer.ts';
 import type { StartTransferDeps } from '../../functions/startTransfer.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
-import { DEFAULT_CLOCK_SKEW_TOLERANCE_MS, startExecutionError } from '../../src/transfer/trigger.ts';
-import type { S3TriggerResult } from '../../src/transfer/trigger.ts';
-import { executionNameForIdempotencyKey } from '../../src/transfer/trigger-names.ts';
-import { parseRoutes } from '../../src/transfer/trigger-routes.ts';
+import { DEFAULT_CLOCK_SKEW_TOLERANCE_MS, startExecutionError } from '../../src/trigger/start.ts';
+import type { S3TriggerResult } from '../../src/trigger/start.ts';
+import { executionNameForIdempotencyKey } from '../../src/trigger/names.ts';
+import { parseRoutes } from '../../src/trigger/routes.ts';
 import { eventBridgeEvent, httpEvent, lambdaContext, s3Notification } from './events.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-test';

@@ -11,7 +11,7 @@ import { makeStartTransferHandler } from '../../functions/startTransfer.ts';
 import type { StartTransferHandler } from '../../functions/startTransfer.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
-import { parseRoutes } from '../../src/transfer/trigger-routes.ts';
+import { parseRoutes } from '../../src/trigger/routes.ts';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { ensureBucket, localS3Client, putGeneratedObject } from '../../local/runner/index.ts';

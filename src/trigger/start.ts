@@ -3,16 +3,16 @@
 // requests start nothing twice. functions/startTransfer.ts is the thin Lambda wrapper around it.
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import type { TransferInput } from './contract.ts';
-import { ConfigurationError, InvalidInputError, TransferError } from './errors.ts';
-import { defaultFileName, validateTransferInput } from './input.ts';
-import type { Logger } from './logger.ts';
-import { errorFields } from './logger.ts';
-import { parseEventBridgeS3Event, parseS3Notification } from './trigger-events.ts';
-import type { CreatedObject, IgnoredRecord } from './trigger-events.ts';
-import { executionArnFor, executionNameForIdempotencyKey, executionNameForObject, randomExecutionName } from './trigger-names.ts';
-import { matchRoute } from './trigger-routes.ts';
-import type { TransferRoute } from './trigger-routes.ts';
+import type { TransferInput } from '../transfer/contract.ts';
+import { ConfigurationError, InvalidInputError, TransferError } from '../transfer/errors.ts';
+import { defaultFileName, validateTransferInput } from '../transfer/input.ts';
+import type { Logger } from '../transfer/logger.ts';
+import { errorFields } from '../transfer/logger.ts';
+import { parseEventBridgeS3Event, parseS3Notification } from './events.ts';
+import type { CreatedObject, IgnoredRecord } from './events.ts';
+import { executionArnFor, executionNameForIdempotencyKey, executionNameForObject, randomExecutionName } from './names.ts';
+import { matchRoute } from './routes.ts';
+import type { TransferRoute } from './routes.ts';
 
 /** Step Functions throttled StartExecution (429 or a throttling error) after the SDK's retries. Retry later. */
 export class StartThrottledError extends TransferError {

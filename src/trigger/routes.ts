@@ -7,8 +7,8 @@
 // Rule: among the routes of the object's bucket whose prefix starts its key, the longest prefix wins
 // (so the order of the list does not matter); a route without prefix matches every key of its bucket.
 // Two routes with the same bucket and prefix are a configuration error. No match: the object is skipped.
-import type { OnConflict } from './contract.ts';
-import { ConfigurationError } from './errors.ts';
+import type { OnConflict } from '../transfer/contract.ts';
+import { ConfigurationError } from '../transfer/errors.ts';
 
 export interface TransferRoute {
   bucket: string;

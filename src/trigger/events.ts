@@ -1,7 +1,7 @@
 // What the startTransfer Lambda receives, told apart and parsed: S3 event notifications
 // (`Records[].s3`), EventBridge "Object Created" events from S3, and API Gateway HTTP API (payload 2.0)
 // requests. S3 events become a list of created objects with their keys decoded.
-import { InvalidInputError } from './errors.ts';
+import { InvalidInputError } from '../transfer/errors.ts';
 
 /** One created S3 object, as an event names it. */
 export interface CreatedObject {

@@ -4,8 +4,8 @@
 // start nothing new. Names here are 1-80 characters of [A-Za-z0-9-_]: the set Step Functions accepts
 // everywhere (names with other characters break CloudWatch logging).
 import { createHash, randomUUID } from 'node:crypto';
-import type { CreatedObject } from './trigger-events.ts';
-import { InvalidInputError } from './errors.ts';
+import type { CreatedObject } from './events.ts';
+import { InvalidInputError } from '../transfer/errors.ts';
 
 /** Step Functions' limit on execution names (StartExecution `name`). */
 export const MAX_EXECUTION_NAME_LENGTH = 80;
