@@ -241,6 +241,8 @@ export interface BoxEmulator {
   fileContentPath(fileId: string): string;
   getFile(fileId: string): BoxFile | undefined;
   findFile(folderId: string, name: string): BoxFile | undefined;
+  /** The folder named `name` (case-insensitively) in `parentId`, if any. */
+  findFolder(parentId: string, name: string): { id: string } | undefined;
   listSessions(): SessionSummary[];
   /** Every token (developer and issued) is expired from now on. */
   expireTokens(): void;

@@ -1,5 +1,6 @@
 // What the local runner supplies for a Distributed Map (AWS behaviour, emulated for the same ASL):
-//   ItemReader      s3:listObjectsV2 (every page; items {Key, Size, Etag, LastModified, StorageClass}),
+//   ItemReader      s3:listObjectsV2 (every page, read with ListObjects V1 paging, see readItems; items
+//                   {Key, Size, Etag, LastModified, StorageClass}),
 //                   s3:getObject with ReaderConfig.InputType JSON, JSONL, CSV (CSVHeaderLocation FIRST_ROW,
 //                   or GIVEN with CSVHeaders) or MANIFEST (an S3 Inventory manifest.json and its CSV files,
 //                   gzipped or not); ReaderConfig.MaxItems
@@ -18,7 +19,7 @@
 // Paths are JSONPath reference paths ($, $.a.b, $.a[0]); intrinsic functions are not evaluated here.
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DistributedMapSpec } from './bulk-definition.ts';
 
@@ -131,14 +132,19 @@ export async function readItems(s3: S3Client, reader: Record<string, unknown>, i
   let items: unknown[] = [];
   try {
     if (resource === 'arn:aws:states:::s3:listObjectsV2') {
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: params['Prefix'] as string | undefined, ContinuationToken: token }));
-        for (const o of page.Contents ?? []) {
+      // Paged with ListObjects (V1, Marker = the last key): the same objects in the same order, and the same
+      // s3:ListBucket permission, but s3rver cannot page ListObjectsV2 on Node 22 (its continuation token
+      // is DES-encrypted, a cipher Node 22's OpenSSL no longer offers).
+      let marker: string | undefined;
+      for (;;) {
+        const page = await s3.send(new ListObjectsCommand({ Bucket: bucket, Prefix: params['Prefix'] as string | undefined, Marker: marker }));
+        const contents = page.Contents ?? [];
+        for (const o of contents) {
           items.push({ Etag: o.ETag, Key: o.Key, LastModified: Math.floor((o.LastModified?.getTime() ?? 0) / 1000), Size: o.Size, StorageClass: o.StorageClass ?? 'STANDARD' });
         }
-        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-      } while (token !== undefined && items.length < maxItems);
+        marker = contents.at(-1)?.Key;
+        if (page.IsTruncated !== true || marker === undefined || items.length >= maxItems) break;
+      }
     } else if (resource === 'arn:aws:states:::s3:getObject') {
       const key = String(params['Key']);
       const type = String(config['InputType'] ?? 'JSON');

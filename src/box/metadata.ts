@@ -20,7 +20,7 @@ export class MetadataManager {
     return `${this.#apiUrl}/2.0/files/${idSegment(fileId)}/metadata/global/properties`;
   }
 
-  /** GET the file's global.properties instance; undefined when it has none (404). */
+  /** GET the file's global.properties instance; undefined when the file has none (404 instance_not_found). */
   async getGlobalProperties(fileId: string, opts?: RequestOptions): Promise<MetadataInstance | undefined> {
     try {
       const response = await this.#http.send({
@@ -32,7 +32,8 @@ export class MetadataManager {
       });
       return response.json as MetadataInstance;
     } catch (err) {
-      if (err instanceof BoxError && err.status === 404) return undefined;
+      // A 404 for the file itself (not_found) is an error; only a missing instance means "none".
+      if (err instanceof BoxError && err.status === 404 && /^instance(_tuple)?_not_found$/.test(err.code ?? '')) return undefined;
       throw err;
     }
   }
