@@ -16,6 +16,7 @@ import { DistributedMapError, runDistributedMap } from './distributed-map.ts';
 import { startExecution, TransferExecutionError } from './execution.ts';
 import type { ExecutionOptions, TaskHandler, TaskHandlers, TransferEvent } from './execution.ts';
 import type { ExecutionHistory } from './history.ts';
+import { loadLocalDefinition } from './definition.ts';
 import { startTransfer } from './index.ts';
 
 /** Progress of a bulk run, for a live display or a test. */
@@ -65,6 +66,8 @@ export interface SyncExecution {
 
 export function startSync(input: unknown, options: RunSyncOptions): SyncExecution {
   const local = options.definition ?? loadBulkDefinition();
+  // Loaded once: every nested transfer runs the same (validated once) definition.
+  const transferDefinition = loadLocalDefinition();
   const executionName = options.executionName ?? `sync-${randomUUID()}`;
   const controller = new AbortController();
   if (options.signal) {
@@ -100,6 +103,7 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
     const run = startTransfer(event.Input as TransferInput, {
       deps: options.deps,
       executionName: name,
+      definition: transferDefinition,
       keepEvents: false,
       signal: controller.signal,
       ...(options.waitTimeScale !== undefined ? { waitTimeScale: options.waitTimeScale } : {}),

@@ -241,7 +241,7 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
     retryIntervalOverrides: buildRetryOverrides(local, scale, options.retryIntervalOverrides),
   };
 
-  const machine = new StateMachine(local.definition);
+  const machine = machineFor(local.definition);
   const execution = machine.run(input as never, {
     overrides,
     context: {
@@ -284,6 +284,20 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   result.catch(() => undefined);
 
   return { executionName, executionArn, result, history, abort: () => execution.abort() };
+}
+
+/**
+ * One validated StateMachine per definition object: validation (asl-validator) costs far more than a small
+ * execution, and a bulk run starts many executions of the same definitions.
+ */
+const machines = new WeakMap<object, StateMachine>();
+function machineFor(definition: LocalDefinition['definition']): StateMachine {
+  let machine = machines.get(definition);
+  if (machine === undefined) {
+    machine = new StateMachine(definition);
+    machines.set(definition, machine);
+  }
+  return machine;
 }
 
 function toExecutionFailure(error: unknown, executionName: string): Error {

@@ -159,7 +159,9 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
     await pacer.take();
     stats.uploads++;
     try {
-      const source = await head();
+      // The listing pins the object already (ETag, size): the read is If-Match that ETag, so no HEAD is
+      // needed; a manifest without them is looked up first.
+      const source = pinned ?? listedSource(object) ?? (await head());
       const transfer: TransferContext = {
         source,
         destination: { folderId: folderId as string, fileName: placement.fileName, fileNameGiven: true },
@@ -209,5 +211,18 @@ function identityOf(source: SourceObject, sha1Hex: string | undefined): SourceId
     size: source.size,
     ...(source.versionId !== undefined ? { versionId: source.versionId } : {}),
     ...(sha1Hex !== undefined ? { sha1: sha1Hex.toLowerCase() } : {}),
+  };
+}
+
+/** The object as the listing describes it, when it says enough to pin the read (ETag, size). */
+function listedSource(object: ListedObject & { bucket: string }): SourceObject | undefined {
+  if (object.etag === undefined || object.size === undefined) return undefined;
+  return {
+    bucket: object.bucket,
+    key: object.key,
+    etag: object.etag,
+    size: object.size,
+    lastModified: object.lastModified ?? new Date().toISOString(),
+    ...(object.versionId !== undefined ? { versionId: object.versionId } : {}),
   };
 }

@@ -10,6 +10,8 @@ export interface ListedObject {
   size?: number;
   etag?: string;
   versionId?: string;
+  /** ISO-8601, when the listing gave it (ListObjectsV2: epoch seconds; inventory: LastModifiedDate). */
+  lastModified?: string;
 }
 
 function pick(item: SyncItem, ...names: string[]): unknown {
@@ -33,6 +35,9 @@ export function normalizeItem(item: SyncItem): ListedObject {
   if (typeof etag === 'string') out.etag = etag;
   const versionId = pick(item, 'VersionId', 'versionId');
   if (typeof versionId === 'string') out.versionId = versionId;
+  const modified = pick(item, 'LastModified', 'LastModifiedDate', 'lastModified');
+  const date = typeof modified === 'number' ? new Date(modified * 1000) : typeof modified === 'string' ? new Date(modified) : undefined;
+  if (date !== undefined && !Number.isNaN(date.getTime())) out.lastModified = date.toISOString();
   return out;
 }
 

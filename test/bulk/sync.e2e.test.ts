@@ -71,7 +71,7 @@ const input = (): SyncInput => ({
   destination: { folderId: '0' },
   report: { bucket: REPORT_BUCKET, prefix: 'runs/' },
   // The budget raised: the default (240 uploads a minute, Box's documented limit) would take 9 minutes.
-  options: { objectsInFlight: 16, uploadsPerMinute: 100_000, objectsPerBatch: 100 },
+  options: { objectsInFlight: 32, uploadsPerMinute: 100_000, objectsPerBatch: 100 },
 });
 
 describe('s3-to-box sync through the bulk state machine (2,000+ objects)', () => {
