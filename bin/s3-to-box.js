@@ -8,4 +8,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
+// Node's on-disk cache of compiled code (in the OS temp folder) makes later starts cheaper.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 await import('../local/cli.ts');

@@ -19,7 +19,7 @@ export function makeHashObjectHandler(deps: DepsSource): TaskHandler<HashObjectE
             : () => Number.POSITIVE_INFINITY,
       }),
     undefined,
-    (r) => ({ offset: r.offset, done: r.done, via: r.via, invocations: r.invocations }),
+    (r) => ({ offset: r.offset, done: r.done, via: r.via, invocations: r.invocations, engine: r.engine, bytesPerSecond: r.bytesPerSecond }),
   );
 }
 

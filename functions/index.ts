@@ -4,6 +4,7 @@ import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import type { HandlerDeps } from './deps.ts';
 import { makeAbortSessionHandler } from './abortSession.ts';
 import { makeCommitHandler } from './commit.ts';
+import { makeDescribeFailureHandler } from './describeFailure.ts';
 import { makeDirectUploadHandler } from './directUpload.ts';
 import { makeHashObjectHandler } from './hashObject.ts';
 import { makePrepareHandler } from './prepare.ts';
@@ -17,7 +18,7 @@ export type { HandlerDeps } from './deps.ts';
 export { depsFromEnv, defaultDeps } from './deps.ts';
 export type { LambdaContextLike };
 
-export type TaskName = 'Prepare' | 'DirectUpload' | 'UploadBatch' | 'HashObject' | 'Commit' | 'AbortSession';
+export type TaskName = 'Prepare' | 'DirectUpload' | 'UploadBatch' | 'HashObject' | 'Commit' | 'AbortSession' | 'DescribeFailure';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- events arrive as untyped JSON from the state machine
 export function makeTaskHandlers(deps: HandlerDeps): Record<TaskName, (event: any, context: LambdaContextLike) => Promise<unknown>> {
@@ -28,6 +29,7 @@ export function makeTaskHandlers(deps: HandlerDeps): Record<TaskName, (event: an
     HashObject: makeHashObjectHandler(deps),
     Commit: makeCommitHandler(deps),
     AbortSession: makeAbortSessionHandler(deps),
+    DescribeFailure: makeDescribeFailureHandler(deps),
   };
 }
 

@@ -7,8 +7,9 @@ import type { TransferInput, TransferOutput } from '../../src/transfer/contract.
 import { createJsonLogger } from '../../src/transfer/logger.ts';
 import type { LogLevel } from '../../src/transfer/logger.ts';
 import type { TransferProgressEvent } from '../../src/transfer/deps.ts';
-import { readDefinitionFile, startTransfer } from '../runner/index.ts';
-import type { TransferEvent } from '../runner/index.ts';
+import { readDefinitionFile } from '../runner/definition.ts';
+import { startTransfer } from '../runner/transfer.ts';
+import type { TransferEvent } from '../runner/execution.ts';
 import { createProgressDisplay, formatBytes } from './progress.ts';
 import type { ProgressDisplay, ProgressUpdate } from './progress.ts';
 

@@ -10,7 +10,7 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 export const DEFINITION_PATH = fileURLToPath(new URL('../../statemachine/transfer.asl.yml', import.meta.url));
 
 /** The names of the Task states, which are also the keys of makeTaskHandlers(deps). */
-export const TASK_STATE_NAMES = ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject', 'Commit', 'AbortSession'] as const;
+export const TASK_STATE_NAMES = ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject', 'Commit', 'AbortSession', 'DescribeFailure'] as const;
 export type TaskStateName = (typeof TASK_STATE_NAMES)[number];
 
 export interface TaskStateInfo {

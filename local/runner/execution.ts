@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunOptions } from 'aws-local-stepfunctions';
+import { parseFailureCause } from '../../src/transfer/failure.ts';
 import type {
+  FailureDocument,
   LambdaContextLike,
   AbortSessionResult,
   CommitProgress,
@@ -106,17 +108,25 @@ export interface TransferExecution {
   abort(): void;
 }
 
-/** A failed execution: `name` is the execution's Error (e.g. `Transfer.NameConflict`), `message` its Cause. */
+/**
+ * A failed execution: `name` is the execution's Error (e.g. `Transfer.NameConflict`), `cause` its Cause as
+ * Step Functions reports it, `failure` the failure document that Cause holds (DescribeFailure), and
+ * `message` the original error's message.
+ */
 export class TransferExecutionError extends Error {
   readonly error: string;
   override readonly cause: string;
   readonly executionName: string;
+  /** Undefined only when the execution failed without DescribeFailure (e.g. it failed itself, or an execution timeout). */
+  readonly failure: FailureDocument | undefined;
   constructor(error: string, cause: string, executionName: string) {
-    super(cause);
+    const failure = parseFailureCause(cause);
+    super(failure?.error.message ?? cause);
     this.name = error;
     this.error = error;
     this.cause = cause;
     this.executionName = executionName;
+    this.failure = failure;
   }
 }
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 import { s3ConfigFromEnv } from '../../functions/deps.ts';
+import { createS3rver } from './s3rver-durable.ts';
 
 export interface LocalS3 {
   /** e.g. `http://127.0.0.1:43817` */
@@ -52,7 +52,7 @@ export async function startLocalS3(options: StartLocalS3Options = {}): Promise<L
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 's3-to-box-s3rver-')));
   const host = options.host ?? '127.0.0.1';
-  const server = new S3rver({ address: host, port: options.port ?? 0, silent: true, directory: dir });
+  const server = createS3rver({ address: host, port: options.port ?? 0, silent: true, directory: dir });
   let address;
   try {
     address = await server.run();

@@ -3,6 +3,7 @@
 // declared twice.
 import type { ChunkedUploadsManager } from '../box/chunkedUploads.ts';
 import type { FilesManager } from '../box/files.ts';
+import type { FoldersManager } from '../box/folders.ts';
 import type { BoxFile, UploadPart, UploadSession } from '../box/types.ts';
 
 export type UploadSessionLike = UploadSession;
@@ -20,4 +21,5 @@ export interface BoxClientLike {
     | 'deleteFileUploadSessionByUrl'
   >;
   files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion'>;
+  folders: Pick<FoldersManager, 'createFolder'>;
 }

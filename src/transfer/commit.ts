@@ -7,6 +7,7 @@ import type { BoxClientLike, BoxFileLike, UploadPartLike } from './boxPort.ts';
 import type { CommitEvent, CommitProgress, SessionRef, TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { nameConflict } from './conflict.ts';
+import { checkStillCurrent } from './current.ts';
 import { CommitGaveUpError, InvalidInputError, NameConflictError, PartsIncompleteError } from './errors.ts';
 import { partRange } from './plan.ts';
 
@@ -76,6 +77,8 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
   const attempts = (previous?.attempts ?? 0) + 1;
   const waitedSeconds = previous?.waitedSeconds ?? 0;
   const log = deps.logger.child({ sessionId: session.id, attempt: attempts });
+  // Newest write wins: checked before the first commit request only (after it, Box may hold the file).
+  if (transfer.onlyIfCurrent === true && previous === undefined) await checkStillCurrent(deps.s3, transfer.source, log);
   const box = await deps.box();
 
   const parts = await listAllParts(box, session);

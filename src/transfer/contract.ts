@@ -7,8 +7,10 @@ export type OnConflict = 'version' | 'rename' | 'fail';
 
 /** What a caller passes to StartExecution (console, HTTP API, S3 event router, CLI). */
 export interface TransferInput {
-  source: { bucket: string; key: string; versionId?: string };
-  destination: { folderId: string; fileName?: string; fileId?: string };
+  /** `onlyIfCurrent`: commit only while this is the key's current version in S3 (else Transfer.Superseded). */
+  source: { bucket: string; key: string; versionId?: string; onlyIfCurrent?: boolean };
+  /** `folderPath`: '/'-separated Box subfolders below `folderId`, created when missing. */
+  destination: { folderId: string; fileName?: string; fileId?: string; folderPath?: string };
   /** What to do when the name is taken in the folder. Default `version`. */
   onConflict?: OnConflict;
   options?: {
@@ -17,6 +19,31 @@ export interface TransferInput {
     /** Parts per UploadBatch invocation. Default: chosen so a 10,000-part file stays inside the history budget. */
     partsPerBatch?: number;
   };
+  /** Continue the Box upload session of a failed transfer (the failure document's `resumeInput` carries it). */
+  resume?: ResumeRef;
+}
+
+/** What a resumed transfer continues: the Box session, and what the failed run pinned and resolved. */
+export interface ResumeRef {
+  sessionId: string;
+  /** The S3 version the failed run read. */
+  versionId?: string;
+  /** The ETag the failed run read: a resumed run refuses an object with another one (Transfer.SourceChanged). */
+  etag?: string;
+  /** The Box file name the session was created for (after onConflict 'rename'). */
+  fileName?: string;
+  /** The Box file the session makes a new version of. */
+  fileId?: string;
+}
+
+/**
+ * How a failed transfer is shown everywhere (the execution's Cause, the CLI's --json, the status API,
+ * a bulk report line). `resumeInput` is present when `resumable`: start it to continue the session.
+ */
+export interface FailureDocument {
+  error: { name: string; message: string };
+  resumable: boolean;
+  resumeInput?: TransferInput & { resume: ResumeRef };
 }
 
 /** The S3 object as Prepare pinned it: every later read names this version (or ETag). */
@@ -60,6 +87,8 @@ export interface TransferContext {
     fileNameGiven?: boolean;
   };
   onConflict: OnConflict;
+  /** The input's source.onlyIfCurrent: Commit and DirectUpload first check S3's current version (./current.ts). */
+  onlyIfCurrent?: boolean;
   mode: TransferMode;
   /** Chunked mode only. */
   session?: SessionRef;
@@ -101,13 +130,22 @@ export interface HashProgress {
   /** Bytes hashed so far. */
   offset: number;
   done: boolean;
-  /** Base64 of hash-wasm's saved SHA-1 state while not done. */
+  /**
+   * Base64 of hash-wasm's saved SHA-1 state while not done: saved on a 64-byte block boundary with its
+   * block buffer cleared, so it holds no bytes of the object.
+   */
   state?: string;
   /** Base64 SHA-1 of the whole object, once done. */
   sha1?: string;
   /** Where the digest came from. */
   via: 'computed' | 's3-checksum';
   invocations: number;
+  /** The hasher of the last invocation: node:crypto when it could finish the object, else resumable hash-wasm. */
+  engine?: 'node:crypto' | 'hash-wasm';
+  /** Bytes per second the last invocation read and hashed. */
+  bytesPerSecond?: number;
+  /** A node:crypto pass fell behind its deadline: hash the rest with the resumable state. */
+  wasmOnly?: boolean;
 }
 
 /** Commit loop: each invocation tries once; `commit` carries what earlier tries saw. */

@@ -7,6 +7,7 @@ import { base64ToHex, sha1Hex } from '../box/helpers.ts';
 import type { BoxFileLike } from './boxPort.ts';
 import { boxTimestamp, transferOutput } from './commit.ts';
 import { withConflictPolicy } from './conflict.ts';
+import { checkStillCurrent } from './current.ts';
 import type { TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { SourceChangedError } from './errors.ts';
@@ -23,6 +24,7 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
     throw new SourceChangedError(`s3://${source.bucket}/${source.key}: the bytes read do not match the SHA-1 checksum S3 holds for the object`);
   }
   const common = { file: bytes, fileSize: source.size, contentModifiedAt, sha1Hex: sha1 };
+  if (transfer.onlyIfCurrent === true) await checkStillCurrent(deps.s3, source, log);
 
   const files = box.files;
   const renameTo = destination.fileNameGiven === true ? { fileName: destination.fileName } : {};

@@ -45,3 +45,10 @@ export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
 export class ConfigurationError extends TransferError {
   override name = 'Transfer.ConfigurationError';
 }
+/**
+ * source.onlyIfCurrent: the key has a newer version in S3 than the one this transfer copies; that newer
+ * write's own transfer brings it to Box, so this one stops (its session is aborted). Not resumable.
+ */
+export class SupersededError extends TransferError {
+  override name = 'Transfer.Superseded';
+}

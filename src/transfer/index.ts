@@ -16,6 +16,8 @@ export { prepareTransfer } from './prepare.ts';
 export { uploadBatch } from './uploadBatch.ts';
 export { commitTransfer, listAllParts, checkCoverage, transferOutput } from './commit.ts';
 export { abortTransfer } from './abort.ts';
+export { TERMINAL_ERRORS, isTerminalError, describeFailure, failureDocument, parseFailureCause, errorMessageOf, resumeRefOf } from './failure.ts';
+export type { DescribeFailureEvent, DescribeFailureResult } from './failure.ts';
 export { directUpload } from './direct.ts';
 export { createJsonLogger, silentLogger, errorFields } from './logger.ts';
 export type { Logger, LogFields, LogLevel } from './logger.ts';

@@ -16,6 +16,8 @@ const PATTERN_MESSAGES: Record<string, string> = {
   'destination.folderId': 'must be a string of digits',
   'destination.fileId': 'must be a string of digits',
   'destination.fileName': "must not contain '/' or '\\', start or end with a space, or be '.' or '..'",
+  'destination.folderPath':
+    "must be folder names separated by single '/' (none empty, '.' or '..', none starting or ending with a space, no '\\')",
 };
 
 function fieldPath(instancePath: string): string {

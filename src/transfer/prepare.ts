@@ -2,6 +2,7 @@
 // (conflict policy applied) and plan the part batches. The result is the whole state document.
 import type { PrepareResult, TransferContext } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
+import { resolveFolderPath } from './folders.ts';
 import { defaultFileName, validateTransferInput } from './input.ts';
 import { planBatches } from './plan.ts';
 import { pinSource } from './s3source.ts';
@@ -11,21 +12,26 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
   const input = validateTransferInput(rawInput);
   const { settings } = deps;
   const fileName = input.destination.fileName ?? defaultFileName(input.source.key);
+  const source = await pinSource(deps.s3, input.source);
+  // Subfolders are created only once the source is known to exist.
+  const folderId = input.destination.folderPath === undefined
+    ? input.destination.folderId
+    : await resolveFolderPath(await deps.box(), input.destination.folderId, input.destination.folderPath);
   const destination: TransferContext['destination'] = {
-    folderId: input.destination.folderId,
+    folderId,
     fileName,
     ...(input.destination.fileId !== undefined ? { fileId: input.destination.fileId } : {}),
     ...(input.destination.fileName !== undefined ? { fileNameGiven: true } : {}),
   };
   const onConflict = input.onConflict ?? 'version';
-  const source = await pinSource(deps.s3, input.source);
+  const onlyIfCurrent = input.source.onlyIfCurrent === true ? { onlyIfCurrent: true } : {};
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
 
   if (source.size < settings.directUploadMax) {
     log.info('prepared direct upload', { size: source.size, etag: source.etag });
     return {
       mode: 'direct',
-      transfer: { source, destination, onConflict, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
+      transfer: { source, destination, onConflict, ...onlyIfCurrent, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
       batches: [],
     };
   }
@@ -58,6 +64,7 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
       source,
       destination: opened.destination,
       onConflict,
+      ...onlyIfCurrent,
       mode: 'chunked',
       session: opened.session,
       partsPerBatch: plan.partsPerBatch,

@@ -143,28 +143,57 @@ function getCommand(source: SourceObject, range?: string): GetObjectCommand {
   });
 }
 
-/** Reads bytes [offset, offset+length) of the pinned object. */
+/**
+ * Reads bytes [offset, offset+length) of the pinned object straight into `into` (a buffer of at least
+ * `length` bytes the caller reuses, or a new one): each socket chunk is copied once, where the SDK's
+ * transformToByteArray would keep every chunk and then concatenate them into a fresh zeroed array.
+ * Returns the `length` bytes read (a view of `into`).
+ */
 export async function readRange(
   s3: S3Client,
   source: SourceObject,
   offset: number,
   length: number,
   signal?: AbortSignal,
-): Promise<Uint8Array> {
+  into?: Buffer,
+): Promise<Buffer> {
   try {
     const res = await s3.send(getCommand(source, `bytes=${offset}-${offset + length - 1}`), { abortSignal: signal });
     checkPinned(res, source);
     if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
-    const bytes = await res.Body.transformToByteArray();
-    if (bytes.byteLength !== length) {
-      throw new S3ThrottledError(
-        `${describeSource(source)}: short read at ${offset} (${bytes.byteLength} of ${length} bytes)`,
-      );
+    const target = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+    const read = await readBodyInto(res.Body as Readable, target, signal, describeSource(source));
+    if (read !== length) {
+      throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
     }
-    return bytes;
+    return target;
   } catch (err) {
     throw mapS3Error(err, source, true);
   }
+}
+
+/**
+ * Copies a body into `target`; resolves with the bytes the body held (a count above target's length
+ * means the body was longer than asked, and nothing past the end was written).
+ */
+function readBodyInto(body: Readable, target: Buffer, signal: AbortSignal | undefined, where: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let filled = 0;
+    let ended = false;
+    body.on('data', (chunk: Buffer) => {
+      if (filled + chunk.byteLength <= target.byteLength) chunk.copy(target, filled);
+      filled += chunk.byteLength;
+    });
+    body.once('error', reject);
+    body.once('end', () => {
+      ended = true;
+      resolve(filled);
+    });
+    // A body destroyed without an error (an abort) still settles the read.
+    body.once('close', () => {
+      if (!ended) reject(signal?.aborted === true ? signal.reason : new S3ThrottledError(`${where}: the connection closed before the body ended`));
+    });
+  });
 }
 
 /** Opens the whole pinned object as a stream (direct uploads). */

@@ -20,6 +20,13 @@ export interface TransferSettings {
   hashReadAhead: number;
   /** Most bytes one HashObject invocation hashes (undefined: until the deadline margin). */
   hashSliceBytes?: number | undefined;
+  /**
+   * A HashObject invocation hashes with node:crypto (faster, but its state cannot be saved) when the
+   * object would take at most half its time left at this rate; otherwise it measures over a probe.
+   */
+  hashFloorBytesPerSecond: number;
+  /** Bytes hashed by both hashers while measuring the read rate that picks one of them. */
+  hashProbeBytes: number;
   /** HashObject stops starting new reads when fewer ms than this remain before the deadline. */
   hashSafetyMarginMs: number;
   /** Total seconds of 202 / transient parts_mismatch waits before Transfer.CommitGaveUp. */
@@ -48,6 +55,10 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   hashReadAhead: 4,
   hashSliceBytes: undefined,
   hashSafetyMarginMs: 30_000,
+  // 10 MiB/s is far below what one Lambda reads from S3: up to ~4 GiB in one 900 s invocation go
+  // straight to node:crypto, bigger objects measure first.
+  hashFloorBytesPerSecond: 10 * 1024 * 1024,
+  hashProbeBytes: 64 * 1024 * 1024,
   maxCommitWaitSeconds: 3600,
   maxCommitAttempts: 300,
   partsMismatchRetrySeconds: 2,
@@ -73,6 +84,8 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_HASH_READ_AHEAD: 'hashReadAhead',
   TRANSFER_HASH_SLICE_BYTES: 'hashSliceBytes',
   TRANSFER_HASH_SAFETY_MARGIN_MS: 'hashSafetyMarginMs',
+  TRANSFER_HASH_FLOOR_BYTES_PER_SECOND: 'hashFloorBytesPerSecond',
+  TRANSFER_HASH_PROBE_BYTES: 'hashProbeBytes',
   TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',
   TRANSFER_MAX_COMMIT_ATTEMPTS: 'maxCommitAttempts',
 };

@@ -43,14 +43,17 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
       },
     ));
 
-  await forEachLimit(parts, transfer.partsInFlight, async (part, signal) => {
+  // One buffer per slot, reused for each of its parts: the ranged GET lands in it and the PUT sends it.
+  const buffers: Buffer[] = [];
+  await forEachLimit(parts, transfer.partsInFlight, async (part, signal, slot) => {
     if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
       alreadyUploaded++;
       bytes += part.size;
       deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
       return;
     }
-    const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal);
+    buffers[slot] ??= Buffer.allocUnsafeSlow(session.partSize);
+    const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, buffers[slot]);
     // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError).
     const result = await box.chunkedUploads.uploadFilePartByUrl(
       session.endpoints.uploadPart,

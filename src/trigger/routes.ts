@@ -7,8 +7,17 @@
 // Rule: among the routes of the object's bucket whose prefix starts its key, the longest prefix wins
 // (so the order of the list does not matter); a route without prefix matches every key of its bucket.
 // Two routes with the same bucket and prefix are a configuration error. No match: the object is skipped.
+//
+// Where in the folder the object lands is the route's `layout` (see placementFor in ./layout.ts):
+// `mirror` (default: the key's path below the prefix's last '/' becomes Box subfolders), `flat` (every
+// object directly in the folder, named by its key's last segment: two keys with one name become versions
+// of one file, which only this layout allows), or a file name template such as "{dir}_{name}".
 import type { OnConflict } from '../transfer/contract.ts';
 import { ConfigurationError } from '../transfer/errors.ts';
+import { layoutProblem } from './layout.ts';
+import type { RouteLayout } from './layout.ts';
+
+export type { RouteLayout };
 
 export interface TransferRoute {
   bucket: string;
@@ -17,9 +26,11 @@ export interface TransferRoute {
   /** Box folder id. */
   folderId: string;
   onConflict?: OnConflict;
+  /** `mirror` (the default), `flat`, or a file name template (see ./layout.ts). */
+  layout: RouteLayout;
 }
 
-const ROUTE_FIELDS = new Set(['bucket', 'prefix', 'folderId', 'onConflict']);
+const ROUTE_FIELDS = new Set(['bucket', 'prefix', 'folderId', 'onConflict', 'layout']);
 const ON_CONFLICT: readonly OnConflict[] = ['version', 'rename', 'fail'];
 // S3 bucket naming rules (3-63 characters of lower-case letters, digits, '.' and '-').
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -34,7 +45,7 @@ function checkRoute(value: unknown, index: number): TransferRoute {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw routeError(`${at} must be an object`);
   const r = value as Record<string, unknown>;
   for (const field of Object.keys(r)) {
-    if (!ROUTE_FIELDS.has(field)) throw routeError(`${at}.${field} is not a known field (known: bucket, prefix, folderId, onConflict)`);
+    if (!ROUTE_FIELDS.has(field)) throw routeError(`${at}.${field} is not a known field (known: bucket, prefix, folderId, onConflict, layout)`);
   }
   if (typeof r.bucket !== 'string' || !BUCKET_NAME.test(r.bucket)) throw routeError(`${at}.bucket must be an S3 bucket name`);
   if (r.prefix !== undefined && typeof r.prefix !== 'string') throw routeError(`${at}.prefix must be a string`);
@@ -42,11 +53,19 @@ function checkRoute(value: unknown, index: number): TransferRoute {
   if (r.onConflict !== undefined && !ON_CONFLICT.includes(r.onConflict as OnConflict)) {
     throw routeError(`${at}.onConflict must be one of "version", "rename", "fail"`);
   }
+  let layout: RouteLayout = 'mirror';
+  if (r.layout !== undefined) {
+    if (typeof r.layout !== 'string') throw routeError(`${at}.layout must be "mirror", "flat" or a file name template`);
+    const problem = layoutProblem(r.layout);
+    if (problem !== undefined) throw routeError(`${at}.layout ${problem}`);
+    layout = r.layout;
+  }
   return {
     bucket: r.bucket,
     prefix: (r.prefix as string | undefined) ?? '',
     folderId: r.folderId,
     ...(r.onConflict !== undefined ? { onConflict: r.onConflict as OnConflict } : {}),
+    layout,
   };
 }
 

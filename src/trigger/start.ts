@@ -11,6 +11,7 @@ import { errorFields } from '../transfer/logger.ts';
 import { parseEventBridgeS3Event, parseS3Notification } from './events.ts';
 import type { CreatedObject, IgnoredRecord } from './events.ts';
 import { executionArnFor, executionNameForIdempotencyKey, executionNameForObject, randomExecutionName } from './names.ts';
+import { placementFor } from './layout.ts';
 import { matchRoute } from './routes.ts';
 import type { TransferRoute } from './routes.ts';
 
@@ -142,16 +143,19 @@ export async function startExecutionOnce(
   }
 }
 
-/** The TransferInput for a created object under its route; throws Transfer.InvalidInput if it could not be valid. */
+/**
+ * The TransferInput for a created object under its route: placed by the route's layout (names Box would
+ * reject are mapped, never skipped), and committed only while it is the key's newest version in S3.
+ * Throws Transfer.InvalidInput if it could not be valid.
+ */
 export function transferInputForObject(object: CreatedObject, route: TransferRoute): TransferInput {
+  const placement = placementFor(object.key, route.prefix, route.layout);
   const input: TransferInput = {
-    source: { bucket: object.bucket, key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}) },
-    destination: { folderId: route.folderId },
+    source: { bucket: object.bucket, key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}), onlyIfCurrent: true },
+    destination: { folderId: route.folderId, ...(placement.folderPath !== undefined ? { folderPath: placement.folderPath } : {}), fileName: placement.fileName },
     ...(route.onConflict !== undefined ? { onConflict: route.onConflict } : {}),
   };
-  validateTransferInput(input);
-  defaultFileName(object.key); // Prepare would fail on a key whose last segment is no Box name
-  return input;
+  return validateTransferInput(input);
 }
 
 /**

@@ -1,5 +1,5 @@
 // SLOW TEST (about 15-40 s on 2 cores): runs the real `osls package` (serverless-esbuild bundles the
-// six Lambdas, serverless-step-functions validates and compiles the state machine) on a temporary
+// Lambdas, serverless-step-functions validates and compiles the state machine) on a temporary
 // copy of the project, offline: no AWS credentials, no ~/.aws, and every outgoing connection or DNS
 // lookup refused and recorded by test/deploy/no-network.mjs. It then checks the CloudFormation
 // template and loads the bundled handlers from the zips under Node 22, as Lambda would.
@@ -33,7 +33,10 @@ const FUNCTIONS = {
   hashObject: { memory: 1769, timeout: 900, state: 'HashObject' },
   commit: { memory: 512, timeout: 240, state: 'Commit' },
   abortSession: { memory: 256, timeout: 30, state: 'AbortSession' },
+  describeFailure: { memory: 256, timeout: 10, state: 'DescribeFailure' },
 } as const;
+/** Task Lambdas with a role of their own instead of the shared one. */
+const OWN_ROLES: Partial<Record<string, string>> = { describeFailure: 'DescribeFailureRole' };
 type FunctionKey = keyof typeof FUNCTIONS;
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 /** The trigger Lambda: not a Task of the state machine, its own role. */
@@ -141,7 +144,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(files).toEqual(expect.arrayContaining(['cloudformation-template-update-stack.json', ...ALL_KEYS.map((k) => `${k}.zip`)]));
   });
 
-  it('declares the six task Lambdas on nodejs22.x / arm64 with their memory, timeouts and environment', () => {
+  it('declares the task Lambdas on nodejs22.x / arm64 with their memory, timeouts and environment', () => {
     const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
     expect(functions.map(([id]) => id).sort()).toEqual(ALL_KEYS.map(logicalId).sort());
     for (const key of KEYS) {
@@ -163,10 +166,24 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         BOX_API_URL: '',
         BOX_UPLOAD_URL: '',
         LOG_LEVEL: 'info',
-        NODE_OPTIONS: '--enable-source-maps',
       });
-      expect(p.Role).toEqual({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] });
+      expect(p.Role).toEqual({ 'Fn::GetAtt': [OWN_ROLES[key] ?? 'IamRoleLambdaExecution', 'Arn'] });
     }
+  });
+
+  it("gives describeFailure a role of its own with nothing but its logs and X-Ray (it reads nothing, calls nothing)", () => {
+    const role = template.Resources.DescribeFailureRole;
+    expect(role.Type).toBe('AWS::IAM::Role');
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
+      Effect: string;
+      Action: string | string[];
+      Resource: string | string[];
+    }[];
+    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
+    expect(actions).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    const logs = statements.find((s) => [s.Action].flat().includes('logs:PutLogEvents'));
+    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-describeFailure:*`);
   });
 
   it('declares startTransfer: small, its own role, STATE_MACHINE_ARN and TRANSFER_ROUTES', () => {
@@ -285,7 +302,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       expect(task.TimeoutSeconds, `${FUNCTIONS[key].state} TimeoutSeconds vs ${key} Timeout`).toBeGreaterThan(lambdaTimeout);
     }
 
-    // The state machine's role may invoke exactly these six functions (and their versions).
+    // The state machine's role may invoke exactly these functions (and their versions).
     const smRole = template.Resources[p.RoleArn['Fn::GetAtt'][0]];
     const invoke = smRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement).filter((s: any) =>
       [s.Action].flat().includes('lambda:InvokeFunction'),
@@ -407,8 +424,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const unzipped = path.join(tmp, 'unzipped');
     for (const key of ALL_KEYS) {
       const entries = readZip(await readFile(path.join(artifacts, `${key}.zip`)));
-      // Everything is bundled (the AWS SDK included): no node_modules, nothing else.
-      expect([...entries.keys()].sort()).toEqual([`functions/${key}.mjs`, `functions/${key}.mjs.map`]);
+      // Everything is bundled (the AWS SDK included): no node_modules, no source map, nothing else.
+      expect([...entries.keys()].sort()).toEqual([`functions/${key}.mjs`]);
+      // Minified: long lines (a readable bundle averages about 40 characters a line).
+      const code = entries.get(`functions/${key}.mjs`)!.toString('utf8');
+      expect(code.length / code.split('\n').length).toBeGreaterThan(500);
       for (const [name, data] of entries) {
         await mkdir(path.dirname(path.join(unzipped, key, name)), { recursive: true });
         await writeFile(path.join(unzipped, key, name), data);
@@ -460,6 +480,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         uploadPart: '', commit: '', listParts: '', status: '',
         abort: 'http://127.0.0.1:${port}/api/2.0/files/upload_sessions/S1' } };
       out.abort = await abort.handler({ transfer: { session }, error: { Error: 'Box.ServerError', Cause: 'test' } }, ctx);
+      const describe = await import('file://' + dir + '/describeFailure/functions/describeFailure.mjs');
+      const input = { source: { bucket: 'b', key: 'k.bin' }, destination: { folderId: '1' } };
+      const described = await describe.handler({ input, state: { transfer: { source: { etag: '"e"' }, destination: { fileName: 'k.bin' }, session },
+        error: { Error: 'Box.ServerError', Cause: JSON.stringify({ errorType: 'Box.ServerError', errorMessage: 'Box answered 503', trace: [] }) } } }, ctx);
+      out.described = [described.error, described.resumable, JSON.parse(described.cause)];
       const trigger = await import('file://' + dir + '/startTransfer/functions/startTransfer.mjs');
       const post = (body) => trigger.handler({ version: '2.0', routeKey: 'POST /transfers', rawPath: '/transfers', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'deploy-test' },
         requestContext: { http: { method: 'POST', path: '/transfers' } }, body: JSON.stringify(body), isBase64Encoded: false }, ctx);
@@ -469,7 +494,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       out.accepted = [good.statusCode, JSON.parse(good.body).executionName];
       console.log(JSON.stringify(out));
     `;
-    const result = await run(NODE22, ['--input-type=module', '--enable-source-maps', '-e', script], {
+    const result = await run(NODE22, ['--input-type=module', '-e', script], {
       cwd: tmp,
       env: offlineEnv({
         AWS_REGION: REGION,
@@ -494,6 +519,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       hashObject: 'function',
       commit: 'function',
       abortSession: 'function',
+      describeFailure: 'function',
       startTransfer: 'function',
       planSync: 'function',
       syncBatch: 'function',
@@ -502,6 +528,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       prepareError: 'Transfer.InvalidInput',
       planSyncError: ['Transfer.InvalidInput', expect.stringContaining('destination is required')],
       abort: { aborted: true },
+      described: [
+        'Box.ServerError',
+        true,
+        {
+          error: { name: 'Box.ServerError', message: 'Box answered 503' },
+          resumable: true,
+          resumeInput: { source: { bucket: 'b', key: 'k.bin' }, destination: { folderId: '1' }, resume: { sessionId: 'S1', etag: '"e"', fileName: 'k.bin' } },
+        },
+      ],
       badRequest: [400, { error: 'Transfer.InvalidInput', message: 'Invalid transfer input: source.key is required' }],
       accepted: [202, expect.stringMatching(/^http-deploy-test-[0-9a-f]{32}$/)],
     });

@@ -80,13 +80,14 @@ describe('versions and conflict policies', () => {
     expect(await env.download(first.file.id)).toEqual({ sha1: first.file.sha1, size: DIRECT });
     expect(env.box.listSessions().filter((s) => s.status === 'open')).toEqual([]);
     expect(env.box.listSessions()).toHaveLength(sessionsBefore);
+    // Terminal, and nothing to resume.
+    expect((error as TransferExecutionError).failure).toMatchObject({ error: { name: 'Transfer.NameConflict' }, resumable: false });
     if (mode === 'chunked') {
-      // Box refused the session itself: Prepare failed and nothing ran after it.
-      expect(taskRuns(execution.events)).toEqual({ Prepare: 1 });
+      // Box refused the session itself: Prepare failed and only the failure was described after it.
+      expect(taskRuns(execution.events)).toEqual({ Prepare: 1, DescribeFailure: 1 });
     } else {
-      // Direct: the upload met the name; AbortSession ran and found no session to delete.
-      expect(taskRuns(execution.events)).toEqual({ Prepare: 1, DirectUpload: 1, AbortSession: 1 });
-      expect(execution.events).toContainEqual(expect.objectContaining({ type: 'session-aborted', aborted: false }));
+      // Direct: the upload met the name; there is no session to abort.
+      expect(taskRuns(execution.events)).toEqual({ Prepare: 1, DirectUpload: 1, DescribeFailure: 1 });
     }
   });
 });

@@ -1,6 +1,7 @@
-// Failure and waiting paths end to end: parts that keep failing end in AbortSession + Fail with the original
-// error and the session gone; transient errors are retried by the state machine; Box's 202 commit loops
-// through the Wait state; a source object changed mid-transfer fails clearly.
+// Failure and waiting paths end to end: parts that keep failing end in a Fail with the original error and a
+// resumable failure document, the session kept; a terminal error aborts the session; transient errors are
+// retried by the state machine; Box's 202 commit loops through the Wait state; a source object changed
+// mid-transfer fails clearly and aborts the session.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTaskHandlers } from '../../functions/index.ts';
@@ -24,31 +25,38 @@ describe('failures, retries and waits', () => {
     await env?.close();
   });
 
-  it('parts that keep failing: retried, then AbortSession and a Fail with the original error; the session is gone', async () => {
+  it('parts that keep failing (an outage longer than the retries): retried, then a Fail with the original error; the session is kept and resumable', async () => {
     const folder = await env.box.createFolder('broken-parts');
     await env.put('broken.bin', SIZE);
     env.box.faults.inject({ operation: 'uploadPart', action: { type: 'status', status: 500, code: 'internal_server_error' } });
-    const execution = env.start(inputFor('broken.bin', folder.id, { options: { partsPerBatch: 4 } }));
+    const input = inputFor('broken.bin', folder.id, { options: { partsPerBatch: 4 } });
+    const execution = env.start(input);
     const error = await execution.result.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransferExecutionError);
     expect(error).toMatchObject({ name: 'Box.ServerError', error: 'Box.ServerError' });
 
     const runs = taskRuns(execution.events);
     expect(runs['UploadBatch']).toBeGreaterThanOrEqual(1 + 5); // the first batch to fail used all its retries
-    expect(runs['AbortSession']).toBe(1);
+    expect(runs['AbortSession']).toBeUndefined();
     expect(runs['Commit']).toBeUndefined();
-    expect(execution.events).toContainEqual({ type: 'session-aborted', aborted: true });
+    expect(runs['DescribeFailure']).toBe(1);
     const sessions = env.box.listSessions();
     expect(sessions).toHaveLength(1);
-    expect(sessions[0]!.status).toBe('aborted');
+    expect(sessions[0]!.status).toBe('open');
     expect(env.box.findFile(folder.id, 'broken.bin')).toBeUndefined();
+
+    // The Cause is the failure document: resumable, with the input that continues this session.
+    const failure = (error as TransferExecutionError).failure;
+    expect(failure).toMatchObject({ error: { name: 'Box.ServerError' }, resumable: true });
+    expect(failure?.error.message).toContain('500');
+    expect(failure?.resumeInput).toEqual({ ...input, resume: { sessionId: sessions[0]!.id, etag: expect.any(String) as unknown, fileName: 'broken.bin' } });
 
     const history = await execution.history;
     expect(history.events.at(-1)).toMatchObject({ type: 'ExecutionFailed', Error: 'Box.ServerError' });
     expect(history.awsEventTypes['FailStateEntered']).toBe(1);
   });
 
-  it('a permanent part error is not retried: AbortSession, Fail with that error', async () => {
+  it('a terminal part error (403) is not retried: AbortSession, Fail with that error, not resumable', async () => {
     const folder = await env.box.createFolder('forbidden-parts');
     await env.put('forbidden.bin', SIZE);
     env.box.faults.inject({ operation: 'uploadPart', action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
@@ -56,6 +64,7 @@ describe('failures, retries and waits', () => {
     await expect(execution.result).rejects.toMatchObject({ name: 'Box.Forbidden' });
     expect(taskRuns(execution.events)).toMatchObject({ Prepare: 1, UploadBatch: 1, AbortSession: 1 });
     expect(env.box.listSessions().map((s) => s.status)).toEqual(['aborted']);
+    await expect(execution.result).rejects.toMatchObject({ failure: { error: { name: 'Box.Forbidden' }, resumable: false } });
   });
 
   it('a transient error past the client\'s own retries is retried by the state machine', async () => {

@@ -1,12 +1,22 @@
 // The local S3 helper the tests and the `npm start` demo stand on: s3rver on a free port, a client that
-// stores streamed bodies byte for byte, deterministic generated objects with their SHA-1.
+// stores streamed bodies byte for byte, deterministic generated objects with their SHA-1; s3rver made to
+// answer a PUT only once the object is stored whole.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { generatedBytes, putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
+import { writeWhole } from '../../local/runner/s3rver-durable.ts';
 
 async function sha1Of(chunks: AsyncIterable<Uint8Array>): Promise<{ sha1: string; size: number }> {
   const hash = createHash('sha1');
@@ -54,6 +64,115 @@ describe('startLocalS3 / putGeneratedObject', () => {
       expect(await readdir(given)).toContain('kept-bucket');
     } finally {
       await rm(given, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the local S3 stores an object whole before it answers (as S3 does)', () => {
+  it('writeWhole keeps the old bytes until the new ones are all written, then replaces them at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3-to-box-whole-'));
+    try {
+      const target = join(dir, 'a', 'object');
+      await writeWhole(target, Buffer.from('old bytes'));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const body = Readable.from(
+        (async function* () {
+          yield Buffer.alloc(70_000, 1);
+          await gate;
+          yield Buffer.alloc(7, 2);
+        })(),
+      );
+      const writing = writeWhole(target, body);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Half-way: a reader still sees the old object, whole.
+      expect((await readFile(target)).toString()).toBe('old bytes');
+      release();
+      const stored = await writing;
+      expect(stored.size).toBe(70_007);
+      expect(stored.md5).toBe(createHash('md5').update(Buffer.concat([Buffer.alloc(70_000, 1), Buffer.alloc(7, 2)])).digest('hex'));
+      expect((await stat(target)).size).toBe(70_007);
+      expect(await readdir(join(dir, 'a'))).toEqual(['object']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writeWhole leaves the old object and no temporary file when the body fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3-to-box-whole-'));
+    try {
+      const target = join(dir, 'object');
+      await writeWhole(target, Buffer.from('old bytes'));
+      const failing = Readable.from(
+        (async function* () {
+          yield Buffer.alloc(1000);
+          throw new Error('client went away');
+        })(),
+      );
+      await expect(writeWhole(target, failing)).rejects.toThrow('client went away');
+      expect((await readFile(target)).toString()).toBe('old bytes');
+      expect(await readdir(dir)).toEqual(['object']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a PUT in progress leaves the old object readable whole; once answered, the new one is there whole', async () => {
+    const s3 = await startLocalS3({ buckets: ['whole-bucket'] });
+    try {
+      const old = await putGeneratedObject(s3.client, { bucket: 'whole-bucket', key: 'k', size: 300_000, seed: 'old' });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const fresh = Buffer.concat([Buffer.alloc(200_000, 5), Buffer.alloc(7, 6)]);
+      const putting = s3.client.send(
+        new PutObjectCommand({
+          Bucket: 'whole-bucket',
+          Key: 'k',
+          ContentLength: fresh.length,
+          Body: Readable.from(
+            (async function* () {
+              yield fresh.subarray(0, 200_000);
+              await gate;
+              yield fresh.subarray(200_000);
+            })(),
+          ),
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const during = await s3.client.send(new HeadObjectCommand({ Bucket: 'whole-bucket', Key: 'k' }));
+      expect({ size: during.ContentLength, etag: during.ETag }).toEqual({ size: 300_000, etag: old.etag });
+      release();
+      const put = await putting;
+      // No pause between the answer and the reads: the object is stored before the PUT is answered.
+      const [head, got] = await Promise.all([
+        s3.client.send(new HeadObjectCommand({ Bucket: 'whole-bucket', Key: 'k' })),
+        s3.client.send(new GetObjectCommand({ Bucket: 'whole-bucket', Key: 'k', Range: 'bytes=199999-' })),
+      ]);
+      expect({ size: head.ContentLength, etag: head.ETag }).toEqual({ size: fresh.length, etag: put.ETag });
+      expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(fresh.subarray(199_999));
+
+      // A multipart upload's parts and the object they make go through the same store.
+      const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: 'whole-bucket', Key: 'multi' }));
+      const parts = [Buffer.alloc(5 * 1024 * 1024, 3), Buffer.alloc(1234, 4)];
+      const etags = [];
+      for (const [i, Body] of parts.entries()) {
+        etags.push((await s3.client.send(new UploadPartCommand({ Bucket: 'whole-bucket', Key: 'multi', UploadId, PartNumber: i + 1, Body }))).ETag);
+      }
+      await s3.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'whole-bucket',
+          Key: 'multi',
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+        }),
+      );
+      const whole = await s3.client.send(new GetObjectCommand({ Bucket: 'whole-bucket', Key: 'multi' }));
+      expect(await sha1Of(whole.Body as AsyncIterable<Uint8Array>)).toEqual({
+        sha1: createHash('sha1').update(Buffer.concat(parts)).digest('hex'),
+        size: 5 * 1024 * 1024 + 1234,
+      });
+    } finally {
+      await s3.close();
     }
   });
 });

@@ -2,6 +2,7 @@
 // and `make<Name>Handler(deps)`; makeTaskHandlers keyed by state name.
 import { describe, expect, it } from 'vitest';
 import * as abortSession from '../../functions/abortSession.ts';
+import * as describeFailure from '../../functions/describeFailure.ts';
 import * as commit from '../../functions/commit.ts';
 import * as directUpload from '../../functions/directUpload.ts';
 import * as hashObject from '../../functions/hashObject.ts';
@@ -20,6 +21,7 @@ describe('functions/', () => {
       [hashObject, 'makeHashObjectHandler'],
       [commit, 'makeCommitHandler'],
       [abortSession, 'makeAbortSessionHandler'],
+      [describeFailure, 'makeDescribeFailureHandler'],
     ];
     for (const [mod, factory] of modules) {
       expect(typeof mod.handler).toBe('function');
@@ -45,7 +47,7 @@ describe('functions/', () => {
       },
       logger: silentLogger,
     });
-    expect(Object.keys(h).sort()).toEqual(['AbortSession', 'Commit', 'DirectUpload', 'HashObject', 'Prepare', 'UploadBatch']);
+    expect(Object.keys(h).sort()).toEqual(['AbortSession', 'Commit', 'DescribeFailure', 'DirectUpload', 'HashObject', 'Prepare', 'UploadBatch']);
     const transfer = {
       session: { id: 'S', partSize: 1, totalParts: 1, endpoints: { uploadPart: 'u', commit: 'c', abort: 'a', listParts: 'l', status: 's' } },
     };

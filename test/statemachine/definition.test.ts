@@ -1,10 +1,12 @@
 // The definition itself: valid ASL (asl-validator with path checks), JSONPath only, every Task bounded by
-// TimeoutSeconds and retried on the transient errors, every failure after Prepare routed to AbortSession
-// and a Fail that carries the original error.
+// TimeoutSeconds and retried on the transient errors (shared Retry blocks written once), terminal failures
+// routed to AbortSession, every failure to DescribeFailure and a Fail that carries the original error.
 import aslValidator from 'asl-validator';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { TASK_STATE_NAMES, loadLocalDefinition, readDefinitionFile, walkStates } from '../../local/runner/definition.ts';
+import { readFileSync } from 'node:fs';
+import { DEFINITION_PATH, TASK_STATE_NAMES, loadLocalDefinition, readDefinitionFile, walkStates } from '../../local/runner/definition.ts';
+import { TERMINAL_ERRORS } from '../../src/transfer/failure.ts';
 
 type Json = Record<string, unknown>;
 const raw = readDefinitionFile();
@@ -58,6 +60,7 @@ describe('statemachine/transfer.asl.yml', () => {
       HashObject: 'hashObject',
       Commit: 'commit',
       AbortSession: 'abortSession',
+      DescribeFailure: 'describeFailure',
     };
     const tasks = [...states()].filter(([, s]) => s['Type'] === 'Task');
     expect(tasks.map(([n]) => n).sort()).toEqual(Object.keys(expected).sort());
@@ -89,26 +92,54 @@ describe('statemachine/transfer.asl.yml', () => {
       expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
     }
     // States.Timeout only where running twice is harmless (Prepare reuses its session through
-    // session_conflict, idempotent batches, a resumable read, the abort); never Commit or DirectUpload.
+    // session_conflict, idempotent batches, a resumable read, the abort, a pure function); never Commit or DirectUpload.
     for (const [name, state] of states()) {
-      if (retried(state).includes('States.Timeout')) expect(['Prepare', 'UploadBatch', 'HashObject', 'AbortSession']).toContain(name);
+      if (retried(state).includes('States.Timeout')) {
+        expect(['Prepare', 'UploadBatch', 'HashObject', 'AbortSession', 'DescribeFailure']).toContain(name);
+      }
     }
   });
 
-  it('routes every failure after Prepare to AbortSession, then to a Fail carrying the original error', () => {
-    expect(top['Prepare']!['Catch']).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'TransferFailed' }]);
-    for (const name of ['DirectUpload', 'UploadAndHash', 'Commit']) {
-      expect(top[name]!['Catch'], name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'AbortSession' }]);
+  it('writes each shared Retry block once (YAML anchors) and every Task uses the same Lambda-service retrier', () => {
+    const text = readFileSync(DEFINITION_PATH, 'utf8');
+    for (const anchor of ['lambdaServiceRetry', 'transientRetry', 'timeoutRetry', 'terminalCatch', 'keepSessionCatch']) {
+      expect(text.match(new RegExp(`&${anchor}\\b`, 'g')), anchor).toHaveLength(1);
     }
+    expect(text.match(/Lambda\.ServiceException/g)).toHaveLength(1);
+    const tasks = [...states()].filter(([, s]) => s['Type'] === 'Task');
+    const first = (tasks[0]![1]['Retry'] as Json[])[0];
+    for (const [name, state] of tasks) expect((state['Retry'] as Json[])[0], name).toEqual(first);
+  });
+
+  it('aborts the session on terminal errors only, and fails every way with the original error and the failure document', () => {
+    const terminal = { ErrorEquals: [...TERMINAL_ERRORS], ResultPath: '$.error', Next: 'AbortSession' };
+    const keep = { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' };
+    // Before a session of ours exists (Prepare) or without one (DirectUpload): nothing to abort.
+    expect(top['Prepare']!['Catch']).toEqual([keep]);
+    expect(top['DirectUpload']!['Catch']).toEqual([keep]);
+    // After it exists: the terminal names (the same list as src/transfer/failure.ts) abort, the rest keep it.
+    for (const name of ['UploadAndHash', 'Commit']) expect(top[name]!['Catch'], name).toEqual([terminal, keep]);
     // Tasks inside the Parallel have no Catch of their own: their errors fail the Parallel, which catches them.
     for (const name of ['UploadBatch', 'HashObject']) expect(states().get(name), name).not.toHaveProperty('Catch');
-    expect(top['UnexpectedCommitStatus']).toMatchObject({ ResultPath: '$.error', Next: 'AbortSession' });
+    expect(top['UnexpectedCommitStatus']).toMatchObject({ Result: { Error: 'Transfer.CommitGaveUp' }, ResultPath: '$.error', Next: 'DescribeFailure' });
     const abort = top['AbortSession']!;
     expect(abort['Parameters']).toMatchObject({ 'transfer.$': '$.transfer', 'error.$': '$.error' });
     expect(abort['ResultPath']).not.toBe('$.error');
-    expect(abort['Catch']).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.abortError', Next: 'TransferFailed' }]);
-    expect(abort['Next']).toBe('TransferFailed');
-    expect(top['TransferFailed']).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+    expect(abort['Catch']).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.abortError', Next: 'DescribeFailure' }]);
+    expect(abort['Next']).toBe('DescribeFailure');
+    const describe = top['DescribeFailure']!;
+    expect(describe['Parameters']).toEqual({ 'executionId.$': '$$.Execution.Id', 'input.$': '$$.Execution.Input', 'state.$': '$' });
+    expect(describe['ResultPath']).toBe('$.failure');
+    expect(describe['Next']).toBe('TransferFailed');
+    expect(describe['Catch']).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.describeError', Next: 'TransferFailedUndescribed' }]);
+    expect(top['TransferFailed']).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.failure.cause' });
+    expect(top['TransferFailedUndescribed']).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+    // Every Catch anywhere ends in DescribeFailure, directly or through AbortSession.
+    for (const [name, state] of states()) {
+      for (const c of (state['Catch'] as Json[] | undefined) ?? []) {
+        expect(['AbortSession', 'DescribeFailure', 'TransferFailedUndescribed'], name).toContain(c['Next']);
+      }
+    }
   });
 
   it('fans out over batches with MaxConcurrencyPath, keeps the Map result out of the state, and waits Retry-After', () => {

@@ -5,7 +5,10 @@ import { setImmediate as nextMacrotask, setTimeout as sleep } from 'node:timers/
 import { describe, expect, it } from 'vitest';
 import { TransferAbortedError, TransferExecutionError, startExecution } from '../../local/runner/execution.ts';
 import type { ExecutionOptions, LocalLambdaContext, TaskHandler, TransferEvent } from '../../local/runner/execution.ts';
+import { S3Client } from '@aws-sdk/client-s3';
+import { makeDescribeFailureHandler } from '../../functions/describeFailure.ts';
 import type { CommitProgress, HashProgress, TransferContext, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
+import { silentLogger } from '../../src/transfer/logger.ts';
 
 const input: TransferInput = { source: { bucket: 'bucket', key: 'dir/big.bin' }, destination: { folderId: '0' } };
 
@@ -88,6 +91,8 @@ function stubs(batches: number, override: Record<string, TaskHandler> = {}) {
     },
     DirectUpload: async () => ({ ...output, mode: 'direct', parts: 0 }),
     AbortSession: async () => ({ aborted: true }),
+    // The real one: it is pure (no S3, no Box).
+    DescribeFailure: makeDescribeFailureHandler({ s3: new S3Client({}), box: async () => Promise.reject(new Error('no Box here')), logger: silentLogger }),
   };
   const handlers: Record<string, TaskHandler> = {};
   for (const [state, handler] of Object.entries({ ...base, ...override })) handlers[state] = record(state, handler);
@@ -167,17 +172,20 @@ describe('the transfer state machine with stub handlers', () => {
     expect(events.some((e) => e.type === 'uploaded')).toBe(true);
   });
 
-  it('aborts the session after a permanent batch failure and fails with the original Error and Cause', async () => {
+  it('aborts the session after a terminal batch failure and fails with the original Error and the failure document', async () => {
     const s = stubs(4, {
       UploadBatch: async (event: { batch: number }) => {
-        if (event.batch === 1) throw new NamedError('Box.Conflict', 'part 1 conflicts with a stored part');
+        if (event.batch === 1) throw new NamedError('Box.IntegrityError', 'part 1 differs from the stored part');
         return { batch: event.batch, parts: 1, bytes: 1000, alreadyUploaded: 0 };
       },
     });
     const { execution, events } = run(s.handlers, { executionName: 'fails' });
     const error = await execution.result.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransferExecutionError);
-    expect(error).toMatchObject({ name: 'Box.Conflict', error: 'Box.Conflict', cause: 'part 1 conflicts with a stored part', executionName: 'fails' });
+    const failure = { error: { name: 'Box.IntegrityError', message: 'part 1 differs from the stored part' }, resumable: false };
+    expect(error).toMatchObject({ name: 'Box.IntegrityError', error: 'Box.IntegrityError', message: 'part 1 differs from the stored part', executionName: 'fails' });
+    expect((error as TransferExecutionError).failure).toEqual(failure);
+    expect(JSON.parse((error as TransferExecutionError).cause)).toEqual(failure);
     expect(s.of('UploadBatch').filter((c) => c.event.batch === 1)).toHaveLength(1); // not a retryable error
     expect(s.of('Commit')).toHaveLength(0);
     const aborts = s.of('AbortSession');
@@ -185,13 +193,46 @@ describe('the transfer state machine with stub handlers', () => {
     expect(aborts[0]!.event).toEqual({
       executionId: execution.executionArn,
       transfer: transferContext(4),
-      error: { Error: 'Box.Conflict', Cause: 'part 1 conflicts with a stored part' },
+      error: { Error: 'Box.IntegrityError', Cause: 'part 1 differs from the stored part' },
     });
     expect(events).toContainEqual({ type: 'session-aborted', aborted: true });
+    // DescribeFailure sees the execution's input and the whole state at the failure (the abort's outcome included).
+    const described = s.of('DescribeFailure');
+    expect(described).toHaveLength(1);
+    expect(described[0]!.event).toEqual({
+      executionId: execution.executionArn,
+      input,
+      state: {
+        mode: 'chunked',
+        transfer: transferContext(4),
+        batches: [0, 1, 2, 3],
+        error: { Error: 'Box.IntegrityError', Cause: 'part 1 differs from the stored part' },
+        abort: { aborted: true },
+      },
+    });
     const history = await execution.history;
-    expect(history.events.at(-1)).toMatchObject({ type: 'ExecutionFailed', Error: 'Box.Conflict' });
+    expect(history.events.at(-1)).toMatchObject({ type: 'ExecutionFailed', Error: 'Box.IntegrityError' });
     expect(history.awsEventTypes['ExecutionFailed']).toBe(1);
     expect(history.awsEventTypes['FailStateEntered']).toBe(1);
+  });
+
+  it('keeps the session after any other failure: no AbortSession, a resumable failure document with the input that resumes it', async () => {
+    const s = stubs(4, {
+      UploadBatch: async (event: { batch: number }) => {
+        if (event.batch === 2) throw new NamedError('Box.Conflict', 'part 2 conflicts');
+        return { batch: event.batch, parts: 1, bytes: 1000, alreadyUploaded: 0 };
+      },
+    });
+    const { execution } = run(s.handlers);
+    const error = (await execution.result.catch((e: unknown) => e)) as TransferExecutionError;
+    expect(error).toMatchObject({ name: 'Box.Conflict', message: 'part 2 conflicts' });
+    expect(error.failure).toEqual({
+      error: { name: 'Box.Conflict', message: 'part 2 conflicts' },
+      resumable: true,
+      resumeInput: { ...input, resume: { sessionId: 'SESSION', etag: '"etag"', fileName: 'big.bin' } },
+    });
+    expect(s.of('AbortSession')).toHaveLength(0);
+    expect(s.of('Commit')).toHaveLength(0);
   });
 
   it('retries a transient batch error and carries on', async () => {
@@ -214,61 +255,87 @@ describe('the transfer state machine with stub handlers', () => {
     expect(history.awsEventTypes['LambdaFunctionScheduled']).toBe(1 + 3 + 2 + 2);
   });
 
-  it('gives up after the retries of a transient error, aborts, and keeps that error', async () => {
+  it('gives up after the retries of a transient error, keeps the session, and keeps that error', async () => {
     const s = stubs(2, {
       HashObject: async () => {
         throw new NamedError('Transfer.S3Throttled', 'SlowDown');
       },
     });
     const { execution } = run(s.handlers);
-    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.S3Throttled', message: 'SlowDown' });
+    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.S3Throttled', message: 'SlowDown', failure: { resumable: true } });
     expect(s.of('HashObject')).toHaveLength(1 + 5);
-    expect(s.of('AbortSession')[0]!.event.error).toEqual({ Error: 'Transfer.S3Throttled', Cause: 'SlowDown' });
+    expect(s.of('AbortSession')).toHaveLength(0);
+    expect(s.of('DescribeFailure')[0]!.event.state.error).toEqual({ Error: 'Transfer.S3Throttled', Cause: 'SlowDown' });
   });
 
   it('keeps the original error when AbortSession itself fails', async () => {
     const s = stubs(1, {
       Commit: async () => {
-        throw new NamedError('Transfer.PartsIncomplete', 'Box holds 0 of 1 parts');
+        throw new NamedError('Box.DigestMismatch', 'File digest was incorrect');
       },
       AbortSession: async () => {
         throw new NamedError('Box.Unauthorized', 'token expired');
       },
     });
     const { execution } = run(s.handlers);
-    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.PartsIncomplete', message: 'Box holds 0 of 1 parts' });
+    await expect(execution.result).rejects.toMatchObject({
+      name: 'Box.DigestMismatch',
+      message: 'File digest was incorrect',
+      failure: { error: { name: 'Box.DigestMismatch', message: 'File digest was incorrect' }, resumable: false },
+    });
     expect(s.of('AbortSession')).toHaveLength(1);
   });
 
-  it('fails at once without AbortSession when Prepare fails', async () => {
+  it('keeps the original error and its Cause when DescribeFailure itself fails', async () => {
+    const s = stubs(1, {
+      Commit: async () => {
+        throw new NamedError('Transfer.PartsIncomplete', 'Box holds 0 of 1 parts');
+      },
+      DescribeFailure: async () => {
+        throw new NamedError('Lambda.Unknown', 'the function crashed');
+      },
+    });
+    const { execution } = run(s.handlers);
+    const error = (await execution.result.catch((e: unknown) => e)) as TransferExecutionError;
+    expect(error).toMatchObject({ name: 'Transfer.PartsIncomplete', cause: 'Box holds 0 of 1 parts', message: 'Box holds 0 of 1 parts' });
+    expect(error.failure).toBeUndefined();
+    expect((await execution.history).events.at(-1)).toMatchObject({ type: 'ExecutionFailed', Error: 'Transfer.PartsIncomplete' });
+  });
+
+  it('fails without AbortSession when Prepare fails', async () => {
     const s = stubs(1, {
       Prepare: async () => {
         throw new NamedError('Transfer.InvalidInput', 'destination.folderId is required');
       },
     });
     const { execution } = run(s.handlers);
-    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.InvalidInput', cause: 'destination.folderId is required' });
-    expect(s.calls.map((c) => c.state)).toEqual(['Prepare']);
-    // ExecutionStarted, TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionFailed,
-    // TaskStateExited (the Catch), FailStateEntered, ExecutionFailed.
+    await expect(execution.result).rejects.toMatchObject({
+      name: 'Transfer.InvalidInput',
+      failure: { error: { name: 'Transfer.InvalidInput', message: 'destination.folderId is required' }, resumable: false },
+    });
+    expect(s.calls.map((c) => c.state)).toEqual(['Prepare', 'DescribeFailure']);
+    // ExecutionStarted; Prepare: TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionFailed,
+    // TaskStateExited (the Catch); DescribeFailure: TaskStateEntered, Scheduled, Started, Succeeded, TaskStateExited;
+    // FailStateEntered, ExecutionFailed.
     const history = await execution.history;
     expect(history.awsEventTypes).toEqual({
       ExecutionStarted: 1,
-      TaskStateEntered: 1,
-      LambdaFunctionScheduled: 1,
-      LambdaFunctionStarted: 1,
+      TaskStateEntered: 2,
+      LambdaFunctionScheduled: 2,
+      LambdaFunctionStarted: 2,
       LambdaFunctionFailed: 1,
-      TaskStateExited: 1,
+      LambdaFunctionSucceeded: 1,
+      TaskStateExited: 2,
       FailStateEntered: 1,
       ExecutionFailed: 1,
     });
   });
 
-  it('aborts the session when Commit answers an unknown status', async () => {
+  it('keeps the session when Commit answers an unknown status (Transfer.CommitGaveUp)', async () => {
     const s = stubs(1, { Commit: async () => ({ status: 'weird', retryAfterSeconds: 0, attempts: 1, waitedSeconds: 0 }) });
     const { execution } = run(s.handlers);
-    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.CommitGaveUp' });
-    expect(s.of('AbortSession')).toHaveLength(1);
+    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.CommitGaveUp', failure: { resumable: true } });
+    expect(s.of('AbortSession')).toHaveLength(0);
   });
 
   it('gives each invocation a Lambda-like context and enforces a configured Lambda timeout as Sandbox.Timedout', async () => {

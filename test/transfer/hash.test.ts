@@ -42,25 +42,80 @@ async function hashAll(handler: ReturnType<typeof makeHashObjectHandler>, t: Tra
   return { last: hash, steps };
 }
 
+/** The 64-byte block area of a saved state is cleared, and no 8 bytes of the object appear anywhere in it. */
+function expectNoObjectBytes(state: string | undefined, object: Uint8Array): void {
+  expect(state).toBeDefined();
+  const raw = Buffer.from(state as string, 'base64');
+  expect(raw.byteLength).toBe(96);
+  expect(raw.subarray(32).every((b) => b === 0)).toBe(true);
+  const haystack = Buffer.from(object.buffer, object.byteOffset, object.byteLength);
+  for (let i = 0; i + 8 <= raw.byteLength; i++) {
+    const window = raw.subarray(i, i + 8);
+    if (window.every((b) => b === 0)) continue; // the cleared block, not object bytes
+    expect(haystack.indexOf(window)).toBe(-1);
+  }
+}
+
+const noBox = () => Promise.reject(new Error('unused'));
+
 describe('HashObject over s3rver', () => {
-  it('hashes in slices across invocations and matches the SHA-1 of the bytes', async () => {
+  it('hashes in slices across invocations with hash-wasm, saving states that hold no object bytes', async () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
-      box: () => Promise.reject(new Error('unused')),
+      box: noBox,
       logger: silentLogger,
       settings: { hashChunkBytes: 256 * 1024, hashReadAhead: 3, hashSliceBytes: 1024 * 1024 },
     });
     const { last, steps } = await hashAll(handler, transfer);
     expect(steps).toHaveLength(6);
-    expect(steps.slice(0, 5).every((s) => !s.done && s.state !== undefined)).toBe(true);
+    expect(steps.slice(0, 5).every((s) => !s.done && s.state !== undefined && s.engine === 'hash-wasm')).toBe(true);
+    for (const step of steps.slice(0, 5)) expectNoObjectBytes(step.state, bytes);
     expect(steps.map((s) => s.offset)).toEqual([1, 2, 3, 4, 5].map((m) => m * 1024 * 1024).concat([SIZE]));
     expect(last).toMatchObject({ done: true, sha1: expected, via: 'computed', invocations: 6, offset: SIZE });
   });
 
-  it('stops before the deadline margin and resumes where it stopped', async () => {
+  it('slices of odd sizes still stop on 64-byte blocks, and no saved state holds object bytes', async () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
-      box: () => Promise.reject(new Error('unused')),
+      box: noBox,
+      logger: silentLogger,
+      // Neither size is a multiple of 64: reads and slices are rounded down to whole blocks.
+      settings: { hashChunkBytes: 100_003, hashReadAhead: 2, hashSliceBytes: 333_333 },
+    });
+    const { last, steps } = await hashAll(handler, transfer);
+    expect(steps.length).toBeGreaterThan(10);
+    for (const step of steps.slice(0, -1)) {
+      expect(step.offset % 64).toBe(0);
+      expectNoObjectBytes(step.state, bytes);
+    }
+    expect(last).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+  });
+
+  it('hashes with node:crypto in one invocation when the object fits its deadline', async () => {
+    const handler = makeHashObjectHandler({ s3: s3.s3, box: noBox, logger: silentLogger, settings: { hashChunkBytes: 1024 * 1024 } });
+    const { last, steps } = await hashAll(handler, transfer);
+    expect(steps).toHaveLength(1);
+    expect(last).toMatchObject({ done: true, sha1: expected, engine: 'node:crypto', offset: SIZE, invocations: 1 });
+    expect(last.state).toBeUndefined();
+    expect(last.bytesPerSecond).toBeGreaterThan(0);
+  });
+
+  it('measures over a probe when the floor rate does not fit, then keeps the hasher the measured rate allows', async () => {
+    const settings = { hashChunkBytes: 512 * 1024, hashReadAhead: 2, hashFloorBytesPerSecond: 1, hashProbeBytes: 1024 * 1024, hashSafetyMarginMs: 5_000 };
+    const handler = makeHashObjectHandler({ s3: s3.s3, box: noBox, logger: silentLogger, settings });
+    // Ten minutes left: the probe's rate fits easily, node:crypto finishes.
+    const roomy = await hashAll(handler, transfer);
+    expect(roomy.steps).toHaveLength(1);
+    expect(roomy.last).toMatchObject({ done: true, sha1: expected, engine: 'node:crypto' });
+    // 5 ms beyond the margin: nothing fits "well within", so hash-wasm goes on (and the clock never runs out).
+    const tight = await hashAll(handler, transfer, lambdaContext(() => 5_005));
+    expect(tight.last).toMatchObject({ done: true, sha1: expected, engine: 'hash-wasm' });
+  });
+
+  it('a node:crypto pass that falls behind gives up at once; hash-wasm resumes with slices that stop before the deadline', async () => {
+    const handler = makeHashObjectHandler({
+      s3: s3.s3,
+      box: noBox,
       logger: silentLogger,
       settings: { hashChunkBytes: 128 * 1024, hashReadAhead: 4, hashSafetyMarginMs: 5_000 },
     });
@@ -68,11 +123,18 @@ describe('HashObject over s3rver', () => {
     let calls = 0;
     const ctx = lambdaContext(() => 12_000 - 1000 * (calls++ % 12));
     const { last, steps } = await hashAll(handler, transfer, ctx);
-    expect(steps.length).toBeGreaterThan(2);
-    expect(steps[0]!.offset).toBeGreaterThan(0);
-    expect(steps[0]!.offset).toBeLessThan(SIZE);
-    expect(steps[0]!.offset % (128 * 1024)).toBe(0);
-    expect(last).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+    // The first invocation chose node:crypto (5 MiB at the 10 MiB/s floor fits), then its projection failed.
+    expect(steps[0]).toMatchObject({ offset: 0, done: false, engine: 'node:crypto', wasmOnly: true });
+    expect(steps[0]!.state).toBeUndefined();
+    const wasm = steps.slice(1, -1);
+    expect(wasm.length).toBeGreaterThan(1);
+    for (const step of wasm) {
+      expect(step).toMatchObject({ engine: 'hash-wasm', wasmOnly: true, done: false });
+      expect(step.offset % (128 * 1024)).toBe(0);
+      expectNoObjectBytes(step.state, bytes);
+    }
+    expect(wasm[0]!.offset).toBeGreaterThan(0);
+    expect(last).toMatchObject({ done: true, sha1: expected, offset: SIZE, engine: 'hash-wasm' });
   });
 
   it('makes progress even when the deadline is already inside the margin', async () => {
@@ -84,6 +146,7 @@ describe('HashObject over s3rver', () => {
     });
     const { last, steps } = await hashAll(handler, transfer, lambdaContext(() => 1_000));
     expect(steps.map((s) => s.offset)).toEqual([2 * 1024 * 1024, 4 * 1024 * 1024, SIZE]);
+    expect(steps.map((s) => s.engine)).toEqual(['hash-wasm', 'hash-wasm', 'hash-wasm']);
     expect(last.sha1).toBe(expected);
   });
 

@@ -1,18 +1,9 @@
-// Test helpers: s3rver on a free loopback port over a temp folder, and a path-style S3 client for it.
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Test helpers: the local S3 (s3rver on a free loopback port over a temp folder, with a path-style client)
+// with a one-call put.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { startLocalS3 } from '../../local/runner/local-s3.ts';
 import type { LambdaContextLike } from '../../src/transfer/contract.ts';
-
-interface S3rverInstance {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (options: Record<string, unknown>) => S3rverInstance;
-// s3rver ships no types; only its constructor, run() and close() are used here.
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverCtor;
 
 export interface TestS3 {
   endpoint: string;
@@ -22,29 +13,14 @@ export interface TestS3 {
 }
 
 export async function startTestS3(buckets: string[]): Promise<TestS3> {
-  const dir = await mkdtemp(join(tmpdir(), 's3-to-box-transfer-test-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
-  for (const Bucket of buckets) await s3.send(new CreateBucketCommand({ Bucket }));
+  const local = await startLocalS3({ buckets });
   return {
-    endpoint,
-    s3,
+    endpoint: local.endpoint,
+    s3: local.client,
     async put(bucket, key, body) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      await local.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     },
-    async close() {
-      s3.destroy();
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () => local.close(),
   };
 }
 

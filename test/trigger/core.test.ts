@@ -17,8 +17,12 @@ import { eventBridgeEvent, s3Notification } from './events.ts';
 describe('TRANSFER_ROUTES', () => {
   it('parses routes, defaulting prefix to every key', () => {
     expect(parseRoutes('[{"bucket":"exports","folderId":"12"},{"bucket":"exports","prefix":"fin/","folderId":"34","onConflict":"rename"}]')).toEqual([
-      { bucket: 'exports', prefix: '', folderId: '12' },
-      { bucket: 'exports', prefix: 'fin/', folderId: '34', onConflict: 'rename' },
+      { bucket: 'exports', prefix: '', folderId: '12', layout: 'mirror' },
+      { bucket: 'exports', prefix: 'fin/', folderId: '34', onConflict: 'rename', layout: 'mirror' },
+    ]);
+    expect(parseRoutes('[{"bucket":"exports","folderId":"12","layout":"flat"},{"bucket":"exports","prefix":"a","folderId":"1","layout":"{dir}-{stem}{ext}"}]').map((r) => r.layout)).toEqual([
+      'flat',
+      '{dir}-{stem}{ext}',
     ]);
     expect(parseRoutes(undefined)).toEqual([]);
     expect(parseRoutes('  ')).toEqual([]);
@@ -35,7 +39,12 @@ describe('TRANSFER_ROUTES', () => {
     ['[{"folderId":"1"}]', 'TRANSFER_ROUTES: routes[0].bucket must be an S3 bucket name'],
     ['[{"bucket":"exports","folderId":"1","prefix":3}]', 'TRANSFER_ROUTES: routes[0].prefix must be a string'],
     ['[{"bucket":"exports","folderId":"1","onConflict":"overwrite"}]', 'TRANSFER_ROUTES: routes[0].onConflict must be one of "version", "rename", "fail"'],
-    ['[{"bucket":"exports","folderId":"1","folder":"2"}]', 'TRANSFER_ROUTES: routes[0].folder is not a known field (known: bucket, prefix, folderId, onConflict)'],
+    ['[{"bucket":"exports","folderId":"1","folder":"2"}]', 'TRANSFER_ROUTES: routes[0].folder is not a known field (known: bucket, prefix, folderId, onConflict, layout)'],
+    ['[{"bucket":"exports","folderId":"1","layout":3}]', 'TRANSFER_ROUTES: routes[0].layout must be "mirror", "flat" or a file name template'],
+    ['[{"bucket":"exports","folderId":"1","layout":"tree"}]', 'TRANSFER_ROUTES: routes[0].layout must be "mirror", "flat" or a file name template using {dir}, {name}, {stem}, {ext}'],
+    ['[{"bucket":"exports","folderId":"1","layout":"{key}.bin"}]', 'TRANSFER_ROUTES: routes[0].layout uses {key}: the placeholders are {dir}, {name}, {stem}, {ext}'],
+    ['[{"bucket":"exports","folderId":"1","layout":"{dir}/{name}"}]', 'TRANSFER_ROUTES: routes[0].layout must not contain "/" or "\\" (a template names a file, not folders)'],
+    ['[{"bucket":"exports","folderId":"1","layout":"{name}}"}]', 'TRANSFER_ROUTES: routes[0].layout has an unmatched "{" or "}"'],
     ['[{"bucket":"exports","folderId":"1","prefix":"a/"},{"bucket":"exports","folderId":"2","prefix":"a/"}]', 'TRANSFER_ROUTES: routes[1] has the same bucket and prefix as routes[0]'],
   ])('refuses %s with a Transfer.ConfigurationError naming the field', (json, message) => {
     let thrown: unknown;
@@ -193,7 +202,11 @@ describe('planObject', () => {
 
   it('builds the TransferInput, pinning the version', () => {
     expect(planObject({ bucket: 'exports', key: 'in/a.bin', versionId: 'v1', via: 'eventbridge' }, routes)).toEqual({
-      input: { source: { bucket: 'exports', key: 'in/a.bin', versionId: 'v1' }, destination: { folderId: '77' }, onConflict: 'rename' },
+      input: {
+        source: { bucket: 'exports', key: 'in/a.bin', versionId: 'v1', onlyIfCurrent: true },
+        destination: { folderId: '77', fileName: 'a.bin' },
+        onConflict: 'rename',
+      },
       executionName: executionNameForObject({ bucket: 'exports', key: 'in/a.bin', versionId: 'v1', via: 'eventbridge' }),
       fromEvent: true,
     });
@@ -202,10 +215,42 @@ describe('planObject', () => {
     expect(unnamed).toMatchObject({ executionName: expect.stringMatching(/^s3-[0-9a-f-]{36}$/) as unknown, fromEvent: false });
   });
 
-  it('skips folder markers, unrouted objects and keys that cannot name a Box file', () => {
+  it('skips folder markers and unrouted objects', () => {
     expect(planObject({ bucket: 'exports', key: 'in/sub/', sequencer: '1', via: 'eventbridge' }, routes)).toEqual({ skip: 'folder marker (key ends with "/")' });
     expect(planObject({ bucket: 'exports', key: 'out/a.bin', sequencer: '1', via: 'eventbridge' }, routes)).toEqual({ skip: 'no route matches the bucket and key' });
-    const bad = planObject({ bucket: 'exports', key: 'in/ trailing ', sequencer: '1', via: 'eventbridge' }, routes);
-    expect('skip' in bad && bad.skip).toMatch(/destination.fileName is required/);
+  });
+
+  it('maps names Box would reject instead of skipping them, and mirrors the folders below the prefix', () => {
+    const plan = planObject({ bucket: 'exports', key: 'in/ sales /./q1//\\ trailing ', sequencer: '1', via: 'eventbridge' }, routes);
+    expect('input' in plan && plan.input.destination).toEqual({ folderId: '77', folderPath: '_sales_/_/q1/_', fileName: '_ trailing_' });
+  });
+});
+
+describe('route layouts', () => {
+  const object = (key: string): CreatedObject => ({ bucket: 'exports', key, sequencer: '1', via: 'eventbridge' });
+  const destination = (layout: string, key: string, prefix = 'in/'): unknown => {
+    const plan = planObject(object(key), parseRoutes(JSON.stringify([{ bucket: 'exports', prefix, folderId: '5', layout }])));
+    return 'input' in plan ? plan.input.destination : plan;
+  };
+
+  it('mirror (the default) keeps two keys with one name apart, in subfolders below the prefix', () => {
+    expect(destination('mirror', 'in/sales/report.csv')).toEqual({ folderId: '5', folderPath: 'sales', fileName: 'report.csv' });
+    expect(destination('mirror', 'in/hr/report.csv')).toEqual({ folderId: '5', folderPath: 'hr', fileName: 'report.csv' });
+    expect(destination('mirror', 'in/report.csv')).toEqual({ folderId: '5', fileName: 'report.csv' });
+    // Mirrored folders start below the prefix's last '/': a prefix "in/sa" keeps "sales".
+    expect(destination('mirror', 'in/sales/q1/r.csv', 'in/sa')).toEqual({ folderId: '5', folderPath: 'sales/q1', fileName: 'r.csv' });
+  });
+
+  it('flat puts every key in the folder by its last segment (two keys with one name become versions: the route says so)', () => {
+    expect(destination('flat', 'in/sales/report.csv')).toEqual({ folderId: '5', fileName: 'report.csv' });
+    expect(destination('flat', 'in/hr/report.csv')).toEqual({ folderId: '5', fileName: 'report.csv' });
+  });
+
+  it('a template names the file from the key', () => {
+    expect(destination('{dir}_{name}', 'in/sales/q1/report.csv')).toEqual({ folderId: '5', fileName: 'sales_q1_report.csv' });
+    expect(destination('{stem} ({dir}){ext}', 'in/hr/report.csv')).toEqual({ folderId: '5', fileName: 'report (hr).csv' });
+    expect(destination('{dir}_{name}', 'in/report.csv')).toEqual({ folderId: '5', fileName: '_report.csv' });
+    // The result is mapped like any name from a key.
+    expect(destination('{name} ', 'in/a.csv')).toEqual({ folderId: '5', fileName: 'a.csv_' });
   });
 });

@@ -118,4 +118,38 @@ describe('startTransfer end to end (s3rver + local Step Functions + Box emulator
     expect(described.status).toBe('FAILED');
     expect(described.error).toBe('Transfer.SourceNotFound');
   });
+
+  it('two keys with one name in different prefixes become two files (mirror layout), never two versions of one', async () => {
+    const sales = await env.put('inbox/sales/report.csv', 3000, 'sales');
+    const salesEvent = env.s3Events.at(-1);
+    const hr = await env.put('inbox/hr/report.csv', 3000, 'hr');
+    const hrEvent = env.s3Events.at(-1);
+    const outputs: TransferOutput[] = [];
+    for (const event of [salesEvent, hrEvent]) {
+      const result = (await env.handler(event, lambdaContext())) as S3TriggerResult;
+      const outcome = result.outcomes[0];
+      if (outcome?.status !== 'started') throw new Error(`not started: ${JSON.stringify(result)}`);
+      const described = await env.waitForExecution(outcome.executionArn);
+      expect(described.status).toBe('SUCCEEDED');
+      outputs.push(JSON.parse(described.output ?? '{}') as TransferOutput);
+    }
+    // Subfolders "sales" and "hr" created in the route's folder, one report.csv in each.
+    const top = await env.boxClient.folders.listItems(env.folderId);
+    const folders = new Map(top.entries.map((e) => [String(e.name), e]));
+    expect([...folders.keys()].sort()).toEqual(['hr', 'sales']);
+    const [salesFile, hrFile] = outputs;
+    expect(salesFile?.file).toMatchObject({ name: 'report.csv', parentId: folders.get('sales')?.id, sha1: sales.sha1 });
+    expect(hrFile?.file).toMatchObject({ name: 'report.csv', parentId: folders.get('hr')?.id, sha1: hr.sha1 });
+    expect(salesFile?.file.id).not.toBe(hrFile?.file.id);
+    expect(await env.download(salesFile?.file.id ?? '')).toEqual({ sha1: sales.sha1, size: 3000 });
+    expect(await env.download(hrFile?.file.id ?? '')).toEqual({ sha1: hr.sha1, size: 3000 });
+
+    // A third key in an existing subfolder reuses it (Box's 409 names the folder), no duplicate folder.
+    await env.put('inbox/sales/q2.csv', 10, 'q2');
+    const third = (await env.handler(env.s3Events.at(-1), lambdaContext())) as S3TriggerResult;
+    if (third.outcomes[0]?.status !== 'started') throw new Error('not started');
+    const thirdDone = await env.waitForExecution(third.outcomes[0].executionArn);
+    expect((JSON.parse(thirdDone.output ?? '{}') as TransferOutput).file.parentId).toBe(folders.get('sales')?.id);
+    expect((await env.boxClient.folders.listItems(env.folderId)).entries).toHaveLength(2);
+  });
 });

@@ -71,12 +71,16 @@ describe('S3 events', () => {
       {
         stateMachineArn: STATE_MACHINE_ARN,
         name: expect.stringMatching(/^s3-q1-report-pdf-[0-9a-f]{32}$/) as unknown,
-        input: { source: { bucket: 'exports', key: 'in/urgent/q1 report.pdf', versionId: 'v1' }, destination: { folderId: '88' }, onConflict: 'rename' },
+        input: {
+          source: { bucket: 'exports', key: 'in/urgent/q1 report.pdf', versionId: 'v1', onlyIfCurrent: true },
+          destination: { folderId: '88', fileName: 'q1 report.pdf' },
+          onConflict: 'rename',
+        },
       },
       {
         stateMachineArn: STATE_MACHINE_ARN,
         name: expect.stringMatching(/^s3-a-bin-[0-9a-f]{32}$/) as unknown,
-        input: { source: { bucket: 'exports', key: 'in/a.bin' }, destination: { folderId: '77' } },
+        input: { source: { bucket: 'exports', key: 'in/a.bin', onlyIfCurrent: true }, destination: { folderId: '77', fileName: 'a.bin' } },
       },
     ]);
     expect(result.outcomes.filter((o) => o.status === 'skipped').map((o) => o.status === 'skipped' && o.reason)).toEqual([

@@ -89,7 +89,8 @@ describe('local Step Functions server (real SFNClient over HTTP)', () => {
     release();
     expect(await settled(first.executionArn!)).toBe('FAILED');
     const failed = await sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
-    expect(failed).toMatchObject({ error: 'Transfer.InvalidInput', cause: 'held Prepare released' });
+    expect(failed).toMatchObject({ error: 'Transfer.InvalidInput' });
+    expect(JSON.parse(failed.cause!)).toEqual({ error: { name: 'Transfer.InvalidInput', message: 'held Prepare released' }, resumable: false });
     expect(failed.stopDate).toBeInstanceOf(Date);
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: server.stateMachineArn, name: 'job-1', input }))).rejects.toBeInstanceOf(ExecutionAlreadyExists);
 

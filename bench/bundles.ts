@@ -1,0 +1,101 @@
+// Lambda bundles: each handler built by esbuild with the options of serverless.yml's custom.esbuild
+// (what serverless-esbuild passes), in variants of minify and source maps; the size of each file and
+// the time to import the bundle in a fresh Node 22 process, with NODE_OPTIONS=--enable-source-maps as
+// the Lambdas get it when maps are shipped.
+//   node bench/bundles.ts [--repeat N]   prints JSON
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
+import { load } from 'js-yaml';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BundleVariant {
+  key: string;
+  label: string;
+  minify: boolean;
+  sourcemap: boolean;
+}
+export interface BundleRow {
+  fn: string;
+  variant: string;
+  bytes: number;
+  mapBytes: number;
+  /** Median ms to import the bundle (fresh process each time). */
+  loadMs: number;
+  /** Median CPU ms of that import. */
+  loadCpuMs: number;
+}
+
+export const VARIANTS: BundleVariant[] = [
+  { key: 'plain-map', label: 'not minified, source map (before)', minify: false, sourcemap: true },
+  { key: 'min-map', label: 'minified, source map', minify: true, sourcemap: true },
+  { key: 'min', label: 'minified, no source map', minify: true, sourcemap: false },
+];
+
+interface ServerlessConfig {
+  custom: { esbuild: Record<string, unknown> };
+  functions: Record<string, { handler: string }>;
+}
+
+async function config(): Promise<ServerlessConfig> {
+  // Only custom.esbuild and the handler paths are read; ${...} variables elsewhere stay text.
+  return load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessConfig;
+}
+
+/** The esbuild options serverless-esbuild derives from custom.esbuild (its own keys removed). */
+function esbuildOptions(custom: Record<string, unknown>): BuildOptions {
+  const { exclude: _exclude, outputFileExtension: _ext, packager: _p, ...rest } = custom;
+  return rest as BuildOptions;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+const IMPORT_TIMER = `const c=process.cpuUsage();const t=performance.now();await import(process.argv[1]);const u=process.cpuUsage(c);process.stdout.write(JSON.stringify({ms:performance.now()-t,cpuMs:(u.user+u.system)/1000}));`;
+
+function timeImport(file: string, sourcemap: boolean): { ms: number; cpuMs: number } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', IMPORT_TIMER, file], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: sourcemap ? '--enable-source-maps' : '', AWS_REGION: 'us-east-1' },
+  });
+  if (r.status !== 0) throw new Error(`importing ${file} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { ms: number; cpuMs: number };
+}
+
+export async function measureBundles(repeat = 5, variants = VARIANTS): Promise<BundleRow[]> {
+  const cfg = await config();
+  const base = esbuildOptions(cfg.custom.esbuild);
+  const out = await mkdtemp(path.join(os.tmpdir(), 's3-to-box-bundles-'));
+  const rows: BundleRow[] = [];
+  try {
+    for (const [fn, { handler }] of Object.entries(cfg.functions)) {
+      const entry = path.join(ROOT, `${handler.replace(/\.[^.]+$/, '')}.ts`);
+      for (const v of variants) {
+        const outfile = path.join(out, v.key, `${fn}.mjs`);
+        await build({ ...base, entryPoints: [entry], outfile, minify: v.minify, sourcemap: v.sourcemap, logLevel: 'silent' });
+        const bytes = (await stat(outfile)).size;
+        const mapBytes = v.sourcemap ? (await stat(`${outfile}.map`)).size : 0;
+        const runs = Array.from({ length: repeat }, () => timeImport(outfile, v.sourcemap));
+        rows.push({ fn, variant: v.key, bytes, mapBytes, loadMs: median(runs.map((r) => r.ms)), loadCpuMs: median(runs.map((r) => r.cpuMs)) });
+      }
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const repeat = Number(process.argv[process.argv.indexOf('--repeat') + 1] ?? 5) || 5;
+  const rows = await measureBundles(repeat);
+  const text = JSON.stringify(rows, null, 1);
+  if (process.argv.includes('--out')) await writeFile(process.argv[process.argv.indexOf('--out') + 1] as string, text);
+  process.stdout.write(`${text}\n`);
+}
