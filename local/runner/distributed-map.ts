@@ -17,7 +17,6 @@
 //                   state's result {MapRunArn, ResultWriterDetails: {Bucket, Key}}; without one, the array
 //                   of the children's outputs
 // Paths are JSONPath reference paths ($, $.a.b, $.a[0]); intrinsic functions are not evaluated here.
-import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';

@@ -1,7 +1,9 @@
 // The bulk run's data: the input a caller gives the bulk state machine (statemachine/bulk.asl.yml),
 // what its Distributed Map hands each child (a batch of listed keys plus the run's settings), what a
 // child returns (one result per object, the report's lines), and the run's output.
-import type { OnConflict, TransferInput, TransferOutput } from '../transfer/contract.ts';
+import type { FailureDocument, OnConflict, TransferInput, TransferOutput } from '../transfer/contract.ts';
+
+export type { FailureDocument };
 
 export type ManifestFormat = 'inventory' | 'jsonl' | 'csv';
 export type SyncLayout = 'mirror' | 'flat';
@@ -112,13 +114,6 @@ export interface SyncBatchEvent {
 
 export type ObjectOutcome = 'copied' | 'skipped' | 'failed' | 'would-copy' | 'would-skip';
 
-/** The failure document (DESIGN.md "Contracts that users see"). */
-export interface FailureDocument {
-  error: { name: string; message: string };
-  resumable: boolean;
-  resumeInput?: TransferInput & { resume?: Record<string, unknown> };
-}
-
 /** One line of the report (and one element of a child's result). */
 export interface ObjectResult {
   key: string;
@@ -132,7 +127,10 @@ export interface ObjectResult {
   sha1?: string;
   /** Why it was skipped: `same-size-and-identity`, `same-sha1`, `same-name`, ... */
   reason?: string;
+  /** For a failure: the failure document (DESIGN.md), its resumeInput when the nested transfer can be resumed. */
   failure?: FailureDocument;
+  /** For a failure: the one-object transfer input that copies this object alone. */
+  input?: TransferInput;
 }
 
 /**

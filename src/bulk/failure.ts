@@ -1,15 +1,14 @@
 // Failure documents (DESIGN.md "Contracts that users see") for objects of a bulk run.
-import type { TransferInput } from '../transfer/contract.ts';
 import type { FailureDocument } from './contract.ts';
 
 /** Errors a later try may not meet: the object was handed to the transfer state machine (which retries them). */
 export const TRANSIENT_ERRORS = new Set(['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError', 'Transfer.S3Throttled', 'Sandbox.Timedout', 'States.Timeout']);
 
-/** A failure inside a batch (before any session exists): never resumable, but the input copies the object alone. */
-export function failureOf(err: unknown, input?: TransferInput): FailureDocument {
+/** A failure inside a batch (before any session exists): nothing to resume. */
+export function failureOf(err: unknown): FailureDocument {
   const name = err instanceof Error ? err.name : 'Error';
   const message = err instanceof Error ? err.message : String(err);
-  return { error: { name, message }, resumable: false, ...(input !== undefined ? { resumeInput: input } : {}) };
+  return { error: { name, message }, resumable: false };
 }
 
 function parseJson(text: string): unknown {
@@ -23,7 +22,8 @@ function parseJson(text: string): unknown {
 function asFailureDocument(value: unknown): FailureDocument | undefined {
   const v = value as Partial<FailureDocument> | undefined;
   if (typeof v?.error?.name === 'string' && typeof v.error.message === 'string') {
-    return { error: { name: v.error.name, message: v.error.message }, resumable: v.resumable === true, ...(v.resumeInput !== undefined ? { resumeInput: v.resumeInput } : {}) };
+    const resumable = v.resumable === true && v.resumeInput !== undefined;
+    return { error: { name: v.error.name, message: v.error.message }, resumable, ...(resumable ? { resumeInput: v.resumeInput } : {}) };
   }
   return undefined;
 }
@@ -34,7 +34,7 @@ function asFailureDocument(value: unknown): FailureDocument | undefined {
  * DescribeExecution as the Cause (its own Error and Cause inside); the child's Cause may itself be a
  * failure document. Each layer is read when it is there, so any of these shapes gives the child's error.
  */
-export function nestedFailure(error: { Error: string; Cause: string }, input: TransferInput): FailureDocument {
+export function nestedFailure(error: { Error: string; Cause: string }): FailureDocument {
   let name = error.Error;
   let message = error.Cause;
   const described = parseJson(error.Cause) as { Error?: unknown; Cause?: unknown } | undefined;
@@ -44,5 +44,5 @@ export function nestedFailure(error: { Error: string; Cause: string }, input: Tr
   }
   const document = asFailureDocument(parseJson(message));
   if (document !== undefined) return document;
-  return { error: { name, message }, resumable: false, resumeInput: input };
+  return { error: { name, message }, resumable: false };
 }

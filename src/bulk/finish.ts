@@ -24,7 +24,7 @@ export async function finishBatch(event: FinishBatchEvent, deps: TransferDeps): 
       results.push({ key: transfer.key, outcome: 'copied', bytes: output.bytes, path: transfer.path, fileId: output.file.id, sha1: output.file.sha1 });
     } else {
       const error = outcome.error ?? { Error: 'States.Runtime', Cause: 'the nested transfer returned neither an output nor an error' };
-      results.push({ key: transfer.key, outcome: 'failed', bytes: transfer.bytes, path: transfer.path, failure: nestedFailure(error, transfer.input) });
+      results.push({ key: transfer.key, outcome: 'failed', bytes: transfer.bytes, path: transfer.path, failure: nestedFailure(error), input: transfer.input });
     }
   }
   return { results };

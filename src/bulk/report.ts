@@ -73,7 +73,7 @@ export async function readMapResults(s3: S3Client, bucket: string, manifestKey: 
             continue;
           }
           const input = { source: { bucket: batch.BatchInput.run.sourceBucket, key }, destination: { folderId: batch.BatchInput.run.folderId } };
-          out.push({ key, outcome: 'failed', bytes, path: '', failure: nestedFailure(error, input) });
+          out.push({ key, outcome: 'failed', bytes, path: '', failure: nestedFailure(error), input });
         }
       }
     }

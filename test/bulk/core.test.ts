@@ -148,14 +148,15 @@ describe('nestedFailure', () => {
   const input = { source: { bucket: 'b', key: 'k' }, destination: { folderId: '1' } };
   it("reads the child's error from a .sync Task's States.TaskFailed cause, and a failure document inside it", () => {
     const described = JSON.stringify({ Status: 'FAILED', Error: 'Transfer.SourceChanged', Cause: 'it changed' });
-    expect(nestedFailure({ Error: 'States.TaskFailed', Cause: described }, input)).toEqual({
+    expect(nestedFailure({ Error: 'States.TaskFailed', Cause: described })).toEqual({
       error: { name: 'Transfer.SourceChanged', message: 'it changed' },
       resumable: false,
-      resumeInput: input,
     });
     const doc = { error: { name: 'Box.ServerError', message: 'down' }, resumable: true, resumeInput: { ...input, resume: { sessionId: 'S' } } };
-    expect(nestedFailure({ Error: 'States.TaskFailed', Cause: JSON.stringify({ Error: 'Box.ServerError', Cause: JSON.stringify(doc) }) }, input)).toEqual(doc);
-    expect(nestedFailure({ Error: 'Box.NotFound', Cause: 'plain' }, input).error).toEqual({ name: 'Box.NotFound', message: 'plain' });
+    expect(nestedFailure({ Error: 'States.TaskFailed', Cause: JSON.stringify({ Error: 'Box.ServerError', Cause: JSON.stringify(doc) }) })).toEqual(doc);
+    expect(nestedFailure({ Error: 'Box.NotFound', Cause: 'plain' }).error).toEqual({ name: 'Box.NotFound', message: 'plain' });
+    // resumable without a resumeInput is not resumable
+    expect(nestedFailure({ Error: 'X', Cause: JSON.stringify({ error: { name: 'X', message: 'm' }, resumable: true }) }).resumable).toBe(false);
   });
 });
 
