@@ -105,6 +105,12 @@ export interface TransferExecution {
   result: Promise<TransferOutput>;
   /** The event log with AWS-equivalent counts and payload sizes; resolves when the execution ends (never rejects). */
   history: Promise<ExecutionHistory>;
+  /**
+   * Resolves once the execution has ended and every handler invocation it started has returned (never
+   * rejects). As in AWS, invocations still running when an execution fails or is stopped run to their end,
+   * and none starts after it (aws-local-stepfunctions would still start Map items queued behind a failed one).
+   */
+  idle: Promise<void>;
   abort(): void;
 }
 
@@ -164,6 +170,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   // The Retry-After of the last Commit that answered `processing`: what the commit Wait state waits.
   const commitWait = { lastRetryAfterSeconds: 0 };
 
+  const activity = new InvocationTracker(mapsEnclosing(local.definition as unknown as Record<string, unknown>));
+
   type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
   const localHandlers: LocalHandlers = {};
   for (const task of local.tasks.values()) {
@@ -171,12 +179,14 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
     if (!handler) throw new Error(`No local handler for the Task state ${task.name}`);
     const limitMs = lambdaLimitMs(task, options.lambdaTimeoutMs);
     localHandlers[task.name] = (async (stateInput: unknown) => {
+      const stopped = activity.stoppedFor(task.name);
+      if (stopped !== undefined) throw new TransferAbortedError(`${stopped}: ${task.name} is not invoked`);
       // Lambda receives JSON and returns JSON: copy both ways, and measure them as AWS would.
       const eventJson = JSON.stringify(stateInput) ?? 'null';
       recorder.notePayload(`${task.name} payload`, Buffer.byteLength(eventJson, 'utf8'));
       const event: unknown = JSON.parse(eventJson);
       const context = lambdaContext(task, Date.now() + limitMs.ms, executionName);
-      const invocation = handler(event, context);
+      const invocation = activity.track(handler(event, context));
       const raw = limitMs.enforced ? await withDeadline(invocation, limitMs.ms) : await invocation;
       const resultJson = JSON.stringify(raw) ?? 'null';
       recorder.notePayload(`${task.name} result`, Buffer.byteLength(resultJson, 'utf8'));
@@ -268,6 +278,7 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
 
   const history = (async (): Promise<ExecutionHistory> => {
     for await (const event of execution.eventLogs) {
+      activity.note(event);
       recorder.add(event);
       const progress = progressOf(event);
       if (progress) emit(progress);
@@ -277,7 +288,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
 
   const result = (async (): Promise<TransferOutput> => {
     try {
-      const output = (await execution.result) as unknown as TransferOutput;
+      // From the moment the execution ends, nothing new is invoked (idle).
+      const output = (await execution.result.finally(() => activity.end())) as unknown as TransferOutput;
       await history;
       emit({ type: 'execution-succeeded', output });
       return output;
@@ -287,13 +299,77 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
       if (failure instanceof TransferExecutionError) emit({ type: 'execution-failed', error: failure.error, cause: failure.cause });
       throw failure;
     } finally {
+      activity.end();
       options.signal?.removeEventListener('abort', onAbort);
     }
   })();
   // The caller may only look at `history`; a rejection of `result` is theirs to handle, not a crash here.
   result.catch(() => undefined);
 
-  return { executionName, executionArn, result, history, abort: () => execution.abort() };
+  return { executionName, executionArn, result, history, idle: activity.idle, abort: () => execution.abort() };
+}
+
+/**
+ * Which new invocations AWS would not start, and the invocations in flight. After end() nothing starts and
+ * `idle` resolves when the last invocation returns. A Map whose iteration failed starts no further items
+ * (aws-local-stepfunctions would run the items queued behind MaxConcurrency; AWS aborts them).
+ */
+class InvocationTracker {
+  ended = false;
+  #inFlight = 0;
+  #resolveIdle: () => void = () => undefined;
+  readonly idle = new Promise<void>((resolve) => {
+    this.#resolveIdle = resolve;
+  });
+  readonly #mapsOf: Map<string, string[]>;
+  readonly #failedMaps = new Set<string>();
+
+  /** `mapsOf`: Task state name -> the Map states it runs inside. */
+  constructor(mapsOf: Map<string, string[]>) {
+    this.#mapsOf = mapsOf;
+  }
+
+  /** Why a new invocation of `task` must not start, if it must not. */
+  stoppedFor(task: string): string | undefined {
+    if (this.ended) return 'The execution has ended';
+    const failed = this.#mapsOf.get(task)?.find((map) => this.#failedMaps.has(map));
+    return failed === undefined ? undefined : `An item of the Map state ${failed} failed`;
+  }
+
+  note(event: LocalEvent): void {
+    if (event.type === 'MapIterationFailed') this.#failedMaps.add(event.parentState.name);
+    else if (event.type === 'StateEntered' && event.state.type === 'Map') this.#failedMaps.delete(event.state.name);
+  }
+
+  track<T>(invocation: Promise<T>): Promise<T> {
+    this.#inFlight += 1;
+    const done = (): void => {
+      this.#inFlight -= 1;
+      if (this.ended && this.#inFlight === 0) this.#resolveIdle();
+    };
+    invocation.then(done, done);
+    return invocation;
+  }
+
+  end(): void {
+    this.ended = true;
+    if (this.#inFlight === 0) this.#resolveIdle();
+  }
+}
+
+/** For each Task state inside a Map's ItemProcessor, the names of the Map states around it. */
+function mapsEnclosing(machine: Record<string, unknown>, around: string[] = [], out = new Map<string, string[]>()): Map<string, string[]> {
+  const states = machine['States'];
+  if (!isRecord(states)) return out;
+  for (const [name, state] of Object.entries(states)) {
+    if (!isRecord(state)) continue;
+    if (state['Type'] === 'Task' && around.length > 0) out.set(name, around);
+    const processor = state['ItemProcessor'] ?? state['Iterator'];
+    if (isRecord(processor)) mapsEnclosing(processor, [...around, name], out);
+    const branches = state['Branches'];
+    if (Array.isArray(branches)) for (const branch of branches) if (isRecord(branch)) mapsEnclosing(branch, around, out);
+  }
+  return out;
 }
 
 /**

@@ -15,6 +15,7 @@ export interface BoxClientLike {
     ChunkedUploadsManager,
     | 'createFileUploadSession'
     | 'createFileUploadSessionForExistingFile'
+    | 'getFileUploadSessionById'
     | 'uploadFilePartByUrl'
     | 'getAllFileUploadSessionPartsByUrl'
     | 'createFileUploadSessionCommitByUrl'

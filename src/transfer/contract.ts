@@ -98,6 +98,11 @@ export interface TransferContext {
   partsInFlight: number;
   /** Chunked mode: the Map's MaxConcurrency (concurrency = mapConcurrency x partsInFlight). */
   mapConcurrency: number;
+  /**
+   * A resumed session: base64 bitmap of the parts Box already holds (bit i, byte i >> 3 least significant
+   * bit first, is part i), which UploadBatch does not send again. At most 1,668 characters (10,000 parts).
+   */
+  storedParts?: string;
 }
 
 /** Prepare: TransferInput -> PrepareResult (becomes the whole state document). */

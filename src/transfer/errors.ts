@@ -38,6 +38,11 @@ export class CommitGaveUpError extends TransferError {
   override name = 'Transfer.CommitGaveUp';
 }
 
+/** A session given to resume expires before the rest of the transfer could finish (input `resume`). */
+export class SessionExpiringError extends TransferError {
+  override name = 'Transfer.SessionExpiring';
+}
+
 /** Names of transfer errors worth retrying (Step Functions `Retry`). */
 export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
 

@@ -24,8 +24,9 @@ export const TERMINAL_ERRORS = [
   // Box refused the whole-file digest, or holds a part that is not ours: the session can never commit.
   'Box.DigestMismatch',
   'Box.IntegrityError',
-  // The session is gone (410 session_expired / upload_failed).
+  // The session is gone (410 session_expired / upload_failed), or a session given to resume expires too soon.
   'Box.SessionExpired',
+  'Transfer.SessionExpiring',
   // The name was taken under onConflict 'fail', or while the parts uploaded.
   'Transfer.NameConflict',
   // source.onlyIfCurrent: a newer write of the key exists; its own transfer brings it to Box.

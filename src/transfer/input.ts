@@ -18,6 +18,9 @@ const PATTERN_MESSAGES: Record<string, string> = {
   'destination.fileName': "must not contain '/' or '\\', start or end with a space, or be '.' or '..'",
   'destination.folderPath':
     "must be folder names separated by single '/' (none empty, '.' or '..', none starting or ending with a space, no '\\')",
+  'resume.sessionId': 'must be letters and digits (a Box upload session id)',
+  'resume.fileId': 'must be a string of digits',
+  'resume.fileName': "must not contain '/' or '\\', start or end with a space, or be '.' or '..'",
 };
 
 function fieldPath(instancePath: string): string {

@@ -1,18 +1,31 @@
 // Prepare: validate the input, pin the S3 object, choose direct or chunked, open the Box session
-// (conflict policy applied) and plan the part batches. The result is the whole state document.
-import type { PrepareResult, TransferContext } from './contract.ts';
+// (conflict policy applied) or take up the one given to resume, and plan the part batches. The result is
+// the whole state document.
+import type { PrepareResult, TransferContext, TransferInput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
+import { InvalidInputError } from './errors.ts';
 import { resolveFolderPath } from './folders.ts';
 import { defaultFileName, validateTransferInput } from './input.ts';
-import { planBatches } from './plan.ts';
+import { batchParts, planBatches } from './plan.ts';
+import { resumeSession, storedPartsOf } from './resume.ts';
 import { pinSource } from './s3source.ts';
 import { openUploadSession } from './session.ts';
+
+/** The S3 location to pin: a resumed run reads the version the failed run read. */
+function sourceToPin(input: TransferInput): TransferInput['source'] {
+  const pinned = input.resume?.versionId;
+  if (pinned === undefined) return input.source;
+  if (input.source.versionId !== undefined && input.source.versionId !== pinned) {
+    throw new InvalidInputError(`resume.versionId ${pinned} differs from source.versionId ${input.source.versionId}: give one of them, or the same`);
+  }
+  return { ...input.source, versionId: pinned };
+}
 
 export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Promise<PrepareResult> {
   const input = validateTransferInput(rawInput);
   const { settings } = deps;
-  const fileName = input.destination.fileName ?? defaultFileName(input.source.key);
-  const source = await pinSource(deps.s3, input.source);
+  const fileName = input.resume?.fileName ?? input.destination.fileName ?? defaultFileName(input.source.key);
+  const source = await pinSource(deps.s3, sourceToPin(input));
   // Subfolders are created only once the source is known to exist.
   const folderId = input.destination.folderPath === undefined
     ? input.destination.folderId
@@ -28,6 +41,11 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
 
   if (source.size < settings.directUploadMax) {
+    if (input.resume !== undefined) {
+      throw new InvalidInputError(
+        `resume: s3://${source.bucket}/${source.key} has ${source.size} bytes, below the chunked minimum (${settings.directUploadMax}), so it has no upload session to resume; start it again without resume`,
+      );
+    }
     log.info('prepared direct upload', { size: source.size, etag: source.etag });
     return {
       mode: 'direct',
@@ -37,9 +55,22 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
   }
 
   const box = await deps.box();
-  const opened = await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts);
+  const resumed = input.resume !== undefined ? await resumeSession(box, input.resume, source, destination, settings, log) : undefined;
+  const opened = resumed ?? (await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts));
   const concurrency = input.options?.concurrency ?? settings.defaultConcurrency;
   const plan = planBatches(opened.session.totalParts, opened.session.partSize, concurrency, settings, input.options?.partsPerBatch);
+  if (resumed !== undefined) {
+    // Only the batches that still have a part to send; UploadBatch skips the stored parts inside them.
+    const stored = storedPartsOf(resumed.stored.bitmap);
+    plan.batches = plan.batches.filter((b) => batchParts(b, plan.partsPerBatch, opened.session, source.size).some((p) => !stored(p.index)));
+    log.info('resuming upload session', {
+      sessionId: opened.session.id,
+      storedParts: resumed.stored.count,
+      storedBytes: resumed.stored.bytes,
+      missingParts: opened.session.totalParts - resumed.stored.count,
+      batches: plan.batches.length,
+    });
+  }
   if (input.options?.partsPerBatch !== undefined && plan.partsPerBatch !== input.options.partsPerBatch) {
     log.warn('partsPerBatch raised to stay inside the execution history budget', {
       requested: input.options.partsPerBatch,
@@ -70,6 +101,7 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
       partsPerBatch: plan.partsPerBatch,
       partsInFlight: plan.partsInFlight,
       mapConcurrency: plan.mapConcurrency,
+      ...(resumed !== undefined && resumed.stored.count > 0 ? { storedParts: resumed.stored.bitmap } : {}),
     },
     batches: plan.batches,
   };

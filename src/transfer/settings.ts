@@ -41,6 +41,10 @@ export interface TransferSettings {
   maxRenameAttempts: number;
   /** Objects smaller than this go through Box's direct upload (Box refuses chunked below 20,000,000 bytes). */
   directUploadMax: number;
+  /** Resume: a session must live this long beyond the time its missing bytes need (hashing, commit, waits). */
+  resumeMarginSeconds: number;
+  /** Resume: the upload rate assumed for the missing bytes when checking the session's expiry (deliberately low). */
+  resumeAssumedBytesPerSecond: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
@@ -65,6 +69,9 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   maxPartsMismatches: 5,
   maxRenameAttempts: 100,
   directUploadMax: 20_000_000,
+  resumeMarginSeconds: 3600,
+  // 4 MiB/s: a fully missing 500 GB file needs ~35 h, so only a session in its last days is refused.
+  resumeAssumedBytesPerSecond: 4 * 1024 * 1024,
 });
 
 export function resolveSettings(overrides?: Partial<TransferSettings>): TransferSettings {
@@ -88,6 +95,8 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_HASH_PROBE_BYTES: 'hashProbeBytes',
   TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',
   TRANSFER_MAX_COMMIT_ATTEMPTS: 'maxCommitAttempts',
+  TRANSFER_RESUME_MARGIN_SECONDS: 'resumeMarginSeconds',
+  TRANSFER_RESUME_BYTES_PER_SECOND: 'resumeAssumedBytesPerSecond',
 };
 
 /** Overrides from TRANSFER_* environment variables (positive integers; others ignored). */

@@ -7,7 +7,8 @@
 // and skips the parts Box holds at the right offset and size, instead of reading each from S3 and
 // sending it again only to meet another 416. Skipping trusts the stored bytes: every part of the
 // session was checked by Box against its Digest, and the commit's whole-file SHA-1 (hashed from the
-// pinned source) would refuse anything else.
+// pinned source) would refuse anything else. A batch of a resumed session skips, without a listing, the
+// parts Prepare found in Box (transfer.storedParts).
 import { contentRangeHeader, digestHeader, sha1Base64 } from '../box/helpers.ts';
 import type { UploadBatchEvent, UploadBatchResult } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
@@ -16,6 +17,7 @@ import { listAllParts } from './commit.ts';
 import { errorFields } from './logger.ts';
 import { batchParts } from './plan.ts';
 import { forEachLimit } from './pool.ts';
+import { storedPartsOf } from './resume.ts';
 import { readRange } from './s3source.ts';
 
 export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): Promise<UploadBatchResult> {
@@ -26,11 +28,20 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
   if (!Number.isInteger(batch) || batch < 0 || batch * transfer.partsPerBatch >= session.totalParts) {
     throw new InvalidInputError(`batch ${String(batch)} is outside the plan (${session.totalParts} parts, ${transfer.partsPerBatch} per batch)`);
   }
-  const parts = batchParts(batch, transfer.partsPerBatch, session, size);
+  const all = batchParts(batch, transfer.partsPerBatch, session, size);
   const box = await deps.box();
   const log = deps.logger.child({ sessionId: session.id, batch });
   let bytes = 0;
   let alreadyUploaded = 0;
+  // A resumed session: Prepare listed the parts Box holds (transfer.storedParts); they are not sent again.
+  const resumedStored = storedPartsOf(transfer.storedParts);
+  const parts = all.filter((part) => {
+    if (!resumedStored(part.index)) return true;
+    alreadyUploaded++;
+    bytes += part.size;
+    deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
+    return false;
+  });
   // Offset -> size of the parts Box holds, fetched once this batch meets a part that already landed.
   let stored: Promise<Map<number, number>> | undefined;
   const storedParts = () =>
@@ -73,6 +84,6 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
     deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
   });
 
-  log.info('batch uploaded', { parts: parts.length, bytes, alreadyUploaded, skipped: stored !== undefined, firstPart: parts[0]?.index });
-  return { batch, parts: parts.length, bytes, alreadyUploaded };
+  log.info('batch uploaded', { parts: all.length, bytes, alreadyUploaded, skipped: stored !== undefined, firstPart: all[0]?.index });
+  return { batch, parts: all.length, bytes, alreadyUploaded };
 }

@@ -216,6 +216,30 @@ describe('the transfer state machine with stub handlers', () => {
     expect(history.awsEventTypes['FailStateEntered']).toBe(1);
   });
 
+  it('starts no invocation once the execution has ended; idle waits for the ones still running', async () => {
+    let slowReturned = false;
+    const s = stubs(6, {
+      UploadBatch: async (event: { batch: number }) => {
+        if (event.batch === 0) {
+          await sleep(150);
+          slowReturned = true;
+        }
+        if (event.batch === 1) throw new NamedError('Box.IntegrityError', 'part 1 differs');
+        return { batch: event.batch, parts: 1, bytes: 1000, alreadyUploaded: 0 };
+      },
+    });
+    const { execution } = run(s.handlers);
+    await expect(execution.result).rejects.toMatchObject({ name: 'Box.IntegrityError' });
+    const callsAtEnd = s.calls.length;
+    expect(slowReturned).toBe(false); // batch 0 is still running, as a Lambda would be
+    await execution.idle;
+    expect(slowReturned).toBe(true);
+    await sleep(50);
+    // Batches queued behind the failed one (MaxConcurrency 2) and retries: nothing ran after the end.
+    expect(s.calls.length).toBe(callsAtEnd);
+    expect(s.of('UploadBatch').length).toBeLessThan(6);
+  });
+
   it('keeps the session after any other failure: no AbortSession, a resumable failure document with the input that resumes it', async () => {
     const s = stubs(4, {
       UploadBatch: async (event: { batch: number }) => {

@@ -65,7 +65,7 @@ describe('validateTransferInput', () => {
       properties: Record<string, unknown>;
     };
     expect(schema.required).toEqual(['source', 'destination']);
-    expect(Object.keys(schema.properties).sort()).toEqual(['destination', 'onConflict', 'options', 'source']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['destination', 'onConflict', 'options', 'resume', 'source']);
   });
 });
 

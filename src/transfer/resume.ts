@@ -1,0 +1,159 @@
+// Resuming a failed transfer into the Box upload session it left open (input `resume`).
+//
+// A Box session knows only its part_size, total_parts and session_expires_at: nothing says which object
+// or name it was made for. So Prepare checks what it can before sending anything:
+//   - the session exists (404 Box.NotFound) and has not expired (410 Box.SessionExpired);
+//   - total_parts == ceil(size / part_size) for the object as it is now, and every stored part sits on a
+//     part boundary with that part's size;
+//   - with a pin (resume.etag from the failure document), the object is the one the parts were read
+//     from (Transfer.SourceChanged; the session is then aborted: it can never be committed);
+//   - the session lives long enough for the rest: the missing bytes at an assumed rate plus a margin
+//     (Transfer.SessionExpiring; aborted too).
+// Without a pin a changed object is still caught: Box's whole-file digest check at commit refuses it
+// (Box.DigestMismatch, terminal, aborted). The parts Box holds are listed once and marked in a bitmap in
+// the transfer context (bit i: part i is stored), so UploadBatch sends only the missing ones and the
+// plan keeps only the batches that have any.
+import type { BoxClientLike, UploadPartLike } from './boxPort.ts';
+import { partCount } from '../box/helpers.ts';
+import { BoxSessionExpiredError } from '../box/errors.ts';
+import type { ResumeRef, SessionRef, SourceObject, TransferContext } from './contract.ts';
+import { InvalidInputError, SessionExpiringError, SourceChangedError } from './errors.ts';
+import { listAllParts } from './commit.ts';
+import type { Logger } from './logger.ts';
+import { errorFields } from './logger.ts';
+import { partRange } from './plan.ts';
+import { sessionRef } from './session.ts';
+import type { TransferSettings } from './settings.ts';
+
+/** Bit `index` of a base64 bitmap (byte index >> 3, least significant bit first). */
+export function isPartStored(bitmap: string | undefined, index: number): boolean {
+  if (bitmap === undefined || bitmap === '') return false;
+  const bytes = Buffer.from(bitmap, 'base64');
+  return ((bytes[index >> 3] ?? 0) & (1 << (index & 7))) !== 0;
+}
+
+/** Decodes a bitmap once, for a loop over many parts. */
+export function storedPartsOf(bitmap: string | undefined): (index: number) => boolean {
+  if (bitmap === undefined || bitmap === '') return () => false;
+  const bytes = Buffer.from(bitmap, 'base64');
+  return (index) => ((bytes[index >> 3] ?? 0) & (1 << (index & 7))) !== 0;
+}
+
+export interface StoredParts {
+  /** Base64 bitmap of the parts Box holds (see isPartStored). */
+  bitmap: string;
+  count: number;
+  bytes: number;
+}
+
+/**
+ * The parts Box holds for `session`, as a bitmap; every one must be exactly a part of a `size`-byte file
+ * cut into the session's parts, else the session was not made for this object (Transfer.InvalidInput).
+ */
+export function storedPartsBitmap(parts: readonly UploadPartLike[], session: Pick<SessionRef, 'id' | 'partSize' | 'totalParts'>, size: number): StoredParts {
+  const bits = Buffer.alloc(Math.ceil(session.totalParts / 8));
+  let count = 0;
+  let bytes = 0;
+  for (const part of parts) {
+    const index = part.offset / session.partSize;
+    const expected = Number.isInteger(index) && index >= 0 && index < session.totalParts ? partRange(index, session.partSize, size) : undefined;
+    if (expected === undefined || part.size !== expected.size) {
+      throw new InvalidInputError(
+        `resume.sessionId: Box session ${session.id} holds a part at offset ${part.offset} of ${part.size} bytes, which is not a part of ` +
+          `this ${size}-byte object cut into ${session.partSize}-byte parts; the session was made for another object`,
+      );
+    }
+    const mask = 1 << (index & 7);
+    if ((bits[index >> 3]! & mask) !== 0) continue; // listed twice
+    bits[index >> 3]! |= mask;
+    count++;
+    bytes += part.size;
+  }
+  return { bitmap: bits.toString('base64'), count, bytes };
+}
+
+/** Seconds the rest of a resumed transfer is given: a margin plus the missing bytes at the assumed rate. */
+export function secondsNeeded(missingBytes: number, settings: Pick<TransferSettings, 'resumeMarginSeconds' | 'resumeAssumedBytesPerSecond'>): number {
+  return settings.resumeMarginSeconds + Math.ceil(missingBytes / settings.resumeAssumedBytesPerSecond);
+}
+
+export interface ResumedSession {
+  session: SessionRef;
+  destination: TransferContext['destination'];
+  stored: StoredParts;
+}
+
+/** How to throw away a session that can never be used: `s3-to-box abort ID`, or DELETE. */
+function discardHint(sessionId: string): string {
+  return `Start the transfer again without resume (and discard the session with \`s3-to-box abort ${sessionId}\` if it is still open)`;
+}
+
+/**
+ * Checks the session of `resume` against the object Prepare pinned and lists its parts. Refusals are
+ * named errors; the session is aborted (best effort) only when it provably can never be committed.
+ */
+export async function resumeSession(
+  box: BoxClientLike,
+  resume: ResumeRef,
+  source: SourceObject,
+  destination: TransferContext['destination'],
+  settings: TransferSettings,
+  log: Logger,
+  now: number = Date.now(),
+): Promise<ResumedSession> {
+  // 404 (Box.NotFound: aborted, committed or unknown) and 410 (Box.SessionExpired) are the client's errors.
+  const raw = await box.chunkedUploads.getFileUploadSessionById(resume.sessionId);
+  const session = sessionRef(raw);
+  const abort = async (why: string): Promise<void> => {
+    try {
+      await box.chunkedUploads.deleteFileUploadSessionByUrl(session.endpoints.abort);
+      log.info('resumed session aborted', { sessionId: session.id, why });
+    } catch (err) {
+      log.warn('could not abort the resumed session', { sessionId: session.id, why, error: errorFields(err) });
+    }
+  };
+
+  if (resume.etag !== undefined && normalizeEtag(resume.etag) !== normalizeEtag(source.etag)) {
+    await abort('source changed');
+    throw new SourceChangedError(
+      `s3://${source.bucket}/${source.key} changed since the failed run (ETag ${source.etag}, pinned ${resume.etag}); ` +
+        `its Box session ${session.id} was aborted. Start the transfer again without resume`,
+    );
+  }
+  if (!(session.partSize > 0) || session.totalParts !== partCount(source.size, session.partSize)) {
+    throw new InvalidInputError(
+      `resume.sessionId: Box session ${session.id} has part_size ${session.partSize} and total_parts ${session.totalParts}, ` +
+        `which do not fit s3://${source.bucket}/${source.key} (${source.size} bytes): it was made for another object. ${discardHint(session.id)}`,
+    );
+  }
+  const expiresAt = Date.parse(raw.session_expires_at);
+  if (Number.isFinite(expiresAt) && expiresAt <= now) {
+    throw new BoxSessionExpiredError(`Box session ${session.id} expired at ${raw.session_expires_at}. Start the transfer again without resume`, {
+      status: 410,
+      code: 'session_expired',
+    });
+  }
+
+  const stored = storedPartsBitmap(await listAllParts(box, session), session, source.size);
+  const needed = secondsNeeded(source.size - stored.bytes, settings);
+  if (Number.isFinite(expiresAt) && expiresAt - now < needed * 1000) {
+    await abort('expires too soon');
+    throw new SessionExpiringError(
+      `Box session ${session.id} expires at ${raw.session_expires_at}, within the ${needed} s the rest of the transfer is given ` +
+        `(${source.size - stored.bytes} bytes to send); it was aborted. Start the transfer again without resume`,
+    );
+  }
+  return {
+    session,
+    destination: {
+      ...destination,
+      ...(resume.fileName !== undefined ? { fileName: resume.fileName } : {}),
+      ...(resume.fileId !== undefined ? { fileId: resume.fileId } : {}),
+    },
+    stored,
+  };
+}
+
+function normalizeEtag(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
