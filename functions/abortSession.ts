@@ -6,10 +6,9 @@ import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
 export function makeAbortSessionHandler(deps: DepsSource): TaskHandler<AbortSessionEvent, AbortSessionResult> {
-  return makeTask<AbortSessionEvent, AbortSessionResult>('AbortSession', deps, (event, d) => abortTransfer(event, d), undefined, (r) => ({
-    aborted: r.aborted,
-    reason: r.reason,
-  }));
+  return makeTask<AbortSessionEvent, AbortSessionResult>('AbortSession', deps, (event, d) => abortTransfer(event, d), {
+    summary: (r) => ({ aborted: r.aborted, reason: r.reason }),
+  });
 }
 
 export const handler = makeAbortSessionHandler(defaultDeps);

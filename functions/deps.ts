@@ -4,7 +4,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
+import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
 import type { BoxClientLike } from '../src/transfer/boxPort.ts';
 import type { TransferProgressEvent } from '../src/transfer/deps.ts';
@@ -13,6 +13,8 @@ import { createJsonLogger } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
 import { settingsFromEnv } from '../src/transfer/settings.ts';
 import type { TransferSettings } from '../src/transfer/settings.ts';
+import { METRIC, portLogger, processTelemetry, recordMeasurements } from './observability.ts';
+import type { Telemetry } from './observability.ts';
 
 export interface HandlerDeps {
   s3: S3Client;
@@ -22,6 +24,8 @@ export interface HandlerDeps {
   settings?: Partial<TransferSettings>;
   /** Progress inside invocations, for a local display; unset in AWS. */
   onProgress?: (event: TransferProgressEvent) => void;
+  /** Powertools Logger, Metrics and Tracer around each invocation; set in AWS, unset locally. */
+  telemetry?: Telemetry;
 }
 
 type Env = Record<string, string | undefined>;
@@ -108,8 +112,14 @@ export function s3ConfigFromEnv(env: Env): S3ClientConfig {
   };
 }
 
-function boxLogger(logger: Logger): BoxLogger {
-  return { debug: (m, d) => logger.debug(m, d), warn: (m, d) => logger.warn(m, d) };
+function boxLogger(logger: Logger, telemetry: Telemetry | undefined): BoxLogger {
+  return {
+    debug: (m, d) => logger.debug(m, d),
+    warn: (m, d) => {
+      if (m === BOX_RETRY_MESSAGE && telemetry) recordMeasurements(telemetry.metrics, [{ name: METRIC.boxRetries, unit: 'Count', value: 1 }]);
+      logger.warn(m, d);
+    },
+  };
 }
 
 /** Memoizes a promise-returning factory; a failure is not cached, so the next call tries again. */
@@ -124,9 +134,13 @@ export function once<T>(make: () => Promise<T>): () => Promise<T> {
   };
 }
 
-/** `logger` and `s3` replace the defaults (the CLI's display, a local S3); the Box client logs through `logger` too. */
-export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3?: S3Client } = {}): HandlerDeps {
-  const logger = given.logger ?? createJsonLogger();
+/**
+ * `logger` and `s3` replace the defaults (the CLI's display, a local S3); the Box client logs through
+ * `logger` too. With `telemetry` (Lambda), the logger is Powertools Logger and Box retries are counted.
+ */
+export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3?: S3Client; telemetry?: Telemetry } = {}): HandlerDeps {
+  const { telemetry } = given;
+  const logger = given.logger ?? (telemetry ? portLogger(telemetry.logger) : createJsonLogger());
   const box = once(async (): Promise<BoxClientLike> => {
     const auth = await loadBoxAuth(env);
     return new BoxClient({
@@ -136,15 +150,16 @@ export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3
       retry: { maxRetryAfterMs: 30_000 },
       ...(env.BOX_API_URL ? { apiUrl: env.BOX_API_URL } : {}),
       ...(env.BOX_UPLOAD_URL ? { uploadUrl: env.BOX_UPLOAD_URL } : {}),
-      logger: boxLogger(logger.child({ component: 'box' })),
+      logger: boxLogger(logger.child({ component: 'box' }), telemetry),
     });
   });
-  return { s3: given.s3 ?? new S3Client(s3ConfigFromEnv(env)), box, logger, settings: settingsFromEnv(env) };
+  const s3 = given.s3 ?? new S3Client(s3ConfigFromEnv(env));
+  return { s3: telemetry ? telemetry.tracer.captureAWSv3Client(s3) : s3, box, logger, settings: settingsFromEnv(env), ...(telemetry ? { telemetry } : {}) };
 }
 
 let processDeps: HandlerDeps | undefined;
-/** One set of dependencies per Lambda container, built on the first invocation. */
+/** One set of dependencies per Lambda container, built on the first invocation, with Powertools telemetry. */
 export function defaultDeps(): HandlerDeps {
-  processDeps ??= depsFromEnv();
+  processDeps ??= depsFromEnv(process.env, { telemetry: processTelemetry() });
   return processDeps;
 }

@@ -3,7 +3,8 @@
 import type { DescribeFailureEvent, DescribeFailureResult } from '../src/transfer/failure.ts';
 import { describeFailure } from '../src/transfer/failure.ts';
 import { defaultDeps } from './deps.ts';
-import { makeTask, transferFields } from './task.ts';
+import { METRIC } from './observability.ts';
+import { executionNameOf, makeTask, transferFields } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
 export function makeDescribeFailureHandler(deps: DepsSource): TaskHandler<DescribeFailureEvent, DescribeFailureResult> {
@@ -11,8 +12,17 @@ export function makeDescribeFailureHandler(deps: DepsSource): TaskHandler<Descri
     'DescribeFailure',
     deps,
     async (event) => describeFailure(event),
-    (event) => ({ ...transferFields(event?.state), executionId: event?.executionId, error: event?.state?.error?.Error }),
-    (r) => ({ error: r.error, resumable: r.resumable }),
+    {
+      fields: (event) => ({
+        ...transferFields(event?.state),
+        executionId: event?.executionId,
+        executionName: executionNameOf(event?.executionId),
+        error: event?.state?.error?.Error,
+      }),
+      summary: (r) => ({ error: r.error, resumable: r.resumable }),
+      // Every failed transfer passes here once: failures counted by the original error's name.
+      measure: (r) => [{ name: METRIC.transfersFailed, unit: 'Count', value: 1, dimensions: { ErrorName: r.error } }],
+    },
   );
 }
 

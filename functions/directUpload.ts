@@ -2,14 +2,18 @@
 import type { PrepareResult, TransferOutput } from '../src/transfer/contract.ts';
 import { directUpload } from '../src/transfer/direct.ts';
 import { defaultDeps } from './deps.ts';
+import { METRIC } from './observability.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
 export function makeDirectUploadHandler(deps: DepsSource): TaskHandler<PrepareResult, TransferOutput> {
-  return makeTask<PrepareResult, TransferOutput>('DirectUpload', deps, (event, d) => directUpload(event.transfer, d), undefined, (r) => ({
-    fileId: r.file.id,
-    size: r.file.size,
-  }));
+  return makeTask<PrepareResult, TransferOutput>('DirectUpload', deps, (event, d) => directUpload(event.transfer, d), {
+    summary: (r) => ({ fileId: r.file.id, size: r.file.size }),
+    measure: (r) => [
+      { name: METRIC.bytesTransferred, unit: 'Bytes', value: r.bytes },
+      { name: METRIC.transfersSucceeded, unit: 'Count', value: 1 },
+    ],
+  });
 }
 
 export const handler = makeDirectUploadHandler(defaultDeps);

@@ -10,8 +10,10 @@ export function makeFinishBatchHandler(deps: DepsSource): TaskHandler<FinishBatc
     'FinishBatch',
     deps,
     (event, d) => finishBatch(event, d),
-    (event) => ({ nested: Array.isArray(event?.transferResults) ? event.transferResults.length : undefined }),
-    (result) => ({ objects: result.results.length }),
+    {
+      fields: (event) => ({ nested: Array.isArray(event?.transferResults) ? event.transferResults.length : undefined }),
+      summary: (result) => ({ objects: result.results.length }),
+    },
   );
 }
 

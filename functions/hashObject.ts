@@ -18,8 +18,7 @@ export function makeHashObjectHandler(deps: DepsSource): TaskHandler<HashObjectE
             ? () => context.getRemainingTimeInMillis()
             : () => Number.POSITIVE_INFINITY,
       }),
-    undefined,
-    (r) => ({ offset: r.offset, done: r.done, via: r.via, invocations: r.invocations, engine: r.engine, bytesPerSecond: r.bytesPerSecond }),
+    { summary: (r) => ({ offset: r.offset, done: r.done, via: r.via, invocations: r.invocations, engine: r.engine, bytesPerSecond: r.bytesPerSecond }) },
   );
 }
 

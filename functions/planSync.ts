@@ -11,8 +11,10 @@ export function makePlanSyncHandler(deps: DepsSource): TaskHandler<PlanEvent, Sy
     'PlanSync',
     deps,
     (event, d) => planSync(event, d),
-    (event) => ({ executionId: event?.executionId }),
-    (plan) => ({ reader: plan.reader, maxConcurrency: plan.maxConcurrency }),
+    {
+      fields: (event) => ({ executionId: event?.executionId }),
+      summary: (plan) => ({ reader: plan.reader, maxConcurrency: plan.maxConcurrency }),
+    },
   );
 }
 

@@ -2,7 +2,7 @@
 import type { PrepareResult } from '../src/transfer/contract.ts';
 import { prepareTransfer } from '../src/transfer/prepare.ts';
 import { defaultDeps } from './deps.ts';
-import { makeTask } from './task.ts';
+import { executionNameOf, makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
 /**
@@ -21,12 +21,19 @@ export function makePrepareHandler(deps: DepsSource): TaskHandler<unknown, Prepa
     'Prepare',
     deps,
     (event, d) => prepareTransfer(transferInputOf(event), d),
-    (event) => {
-      const src = (transferInputOf(event) as { source?: { bucket?: unknown; key?: unknown } } | undefined)?.source;
-      const executionId = (event as { executionId?: unknown } | undefined)?.executionId;
-      return { executionId: typeof executionId === 'string' ? executionId : undefined, bucket: src?.bucket, key: src?.key };
+    {
+      fields: (event) => {
+        const src = (transferInputOf(event) as { source?: { bucket?: unknown; key?: unknown } } | undefined)?.source;
+        const executionId = (event as { executionId?: unknown } | undefined)?.executionId;
+        return {
+          executionId: typeof executionId === 'string' ? executionId : undefined,
+          executionName: executionNameOf(executionId),
+          bucket: src?.bucket,
+          key: src?.key,
+        };
+      },
+      summary: (r) => ({ mode: r.mode, sessionId: r.transfer.session?.id, batches: r.batches.length, size: r.transfer.source.size }),
     },
-    (r) => ({ mode: r.mode, sessionId: r.transfer.session?.id, batches: r.batches.length, size: r.transfer.source.size }),
   );
 }
 

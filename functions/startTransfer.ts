@@ -18,6 +18,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
+import { portLogger, processTelemetry, withTelemetry } from './observability.ts';
 import type { Logger } from '../src/transfer/logger.ts';
 import { httpErrorFor, isTransfersRoute, jsonResponse, topLevelKeys } from '../src/trigger/http.ts';
 import { startTransferFromRequest, startTransfersForS3Event } from '../src/trigger/start.ts';
@@ -36,7 +37,7 @@ export function startTransferDepsFromEnv(env: Env = process.env): StartTransferD
   if (!stateMachineArn) throw new ConfigurationError('STATE_MACHINE_ARN is not set: the ARN of the transfer state machine');
   const routes = routesFromEnv(env);
   const sfn = new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {});
-  return { sfn, stateMachineArn, routes, logger: createJsonLogger() };
+  return { sfn: processTelemetry().tracer.captureAWSv3Client(sfn), stateMachineArn, routes, logger: portLogger(processTelemetry().logger) };
 }
 
 export type StartTransferEvent = unknown;
@@ -141,4 +142,5 @@ export function defaultStartTransferDeps(): StartTransferDeps {
   return processDeps;
 }
 
-export const handler = makeStartTransferHandler(defaultStartTransferDeps);
+// In Lambda: Powertools logs (cold start, request id), metrics and traces around every event kind.
+export const handler = withTelemetry(makeStartTransferHandler(defaultStartTransferDeps), processTelemetry);

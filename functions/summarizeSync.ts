@@ -11,8 +11,10 @@ export function makeSummarizeSyncHandler(deps: DepsSource): TaskHandler<Summariz
     'Summarize',
     deps,
     (event, d) => summarizeSync(event, d),
-    (event) => ({ runId: event?.plan?.batchInput?.runId }),
-    (s) => ({ objects: s.objects, copied: s.copied, skipped: s.skipped, failed: s.failed }),
+    {
+      fields: (event) => ({ runId: event?.plan?.batchInput?.runId }),
+      summary: (s) => ({ objects: s.objects, copied: s.copied, skipped: s.skipped, failed: s.failed }),
+    },
   );
 }
 

@@ -10,8 +10,10 @@ export function makeSyncBatchHandler(deps: DepsSource): TaskHandler<SyncBatchEve
     'SyncBatch',
     deps,
     (event, d, context) => syncBatch(event, d, context),
-    (event) => ({ runId: event?.BatchInput?.run?.runId, objects: Array.isArray(event?.Items) ? event.Items.length : undefined }),
-    (result) => ({ settled: result.results.length, handedOver: result.transfers.length }),
+    {
+      fields: (event) => ({ runId: event?.BatchInput?.run?.runId, objects: Array.isArray(event?.Items) ? event.Items.length : undefined }),
+      summary: (result) => ({ settled: result.results.length, handedOver: result.transfers.length }),
+    },
   );
 }
 

@@ -1,20 +1,27 @@
 // The shared shape of every task handler: a middy handler that builds a per-invocation logger
-// (request id, execution id if the state machine passes one, object and session ids), calls the
-// core function from src/transfer, and logs the outcome. Errors pass through with their `name`.
+// (task, request id, execution id and name, object and session ids), calls the core function from
+// src/transfer, logs the outcome and reports its metrics. Errors pass through with their `name`.
+// In Lambda the dependencies carry Powertools Telemetry (functions/observability.ts); locally they don't.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import type { TransferDeps } from '../src/transfer/deps.ts';
-import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
+import { errorFields, silentLogger } from '../src/transfer/logger.ts';
 import type { LogFields } from '../src/transfer/logger.ts';
 import { resolveSettings } from '../src/transfer/settings.ts';
 import type { HandlerDeps } from './deps.ts';
+import { annotate, recordMeasurements, telemetryMiddleware } from './observability.ts';
+import type { Measurement } from './observability.ts';
 
 export type { LambdaContextLike };
 export type TaskHandler<E, R> = (event: E, context: LambdaContextLike) => Promise<R>;
 export type DepsSource = HandlerDeps | (() => HandlerDeps);
 
-let fallbackLogger: ReturnType<typeof createJsonLogger> | undefined;
+/** The execution's name (the last segment of its ARN): what POST /transfers and the console show. */
+export function executionNameOf(executionId: unknown): string | undefined {
+  if (typeof executionId !== 'string' || executionId === '') return undefined;
+  return executionId.slice(executionId.lastIndexOf(':') + 1);
+}
 
 /** Fields every line of one invocation carries; tolerant of malformed events. */
 export function transferFields(event: unknown): LogFields {
@@ -24,35 +31,50 @@ export function transferFields(event: unknown): LogFields {
   };
   return {
     executionId: typeof e.executionId === 'string' ? e.executionId : undefined,
+    executionName: executionNameOf(e.executionId),
     bucket: e.transfer?.source?.bucket,
     key: e.transfer?.source?.key,
     sessionId: e.transfer?.session?.id,
   };
 }
 
+export interface TaskOptions<E, R> {
+  /** Correlation fields of the event for every log line (default transferFields). */
+  fields?: (event: E) => LogFields;
+  /** Fields of the result for the "succeeded" line. */
+  summary?: (result: R) => LogFields;
+  /** Metrics of the result (Powertools Metrics, CloudWatch EMF, in Lambda). */
+  measure?: (result: R, event: E) => Measurement[];
+}
+
 export function makeTask<E, R>(
   task: string,
   depsSource: DepsSource,
   core: (event: E, deps: TransferDeps, context: LambdaContextLike) => Promise<R>,
-  fields: (event: E) => LogFields = transferFields,
-  summary: (result: R) => LogFields = () => ({}),
+  options: TaskOptions<E, R> = {},
 ): TaskHandler<E, R> {
+  const { fields = transferFields, summary = () => ({}), measure = () => [] } = options;
+  const depsOf = (): HandlerDeps => (typeof depsSource === 'function' ? depsSource() : depsSource);
   // The cores watch their own deadline (HashObject) and the state machine sets TimeoutSeconds,
   // so middy's early-timeout race (which would leave the core running) is off.
-  const handler = middy<E, R>(undefined, { timeoutEarlyInMillis: 0 }).handler(async (event: E, context: Context) => {
-    const hd = typeof depsSource === 'function' ? depsSource() : depsSource;
-    fallbackLogger ??= createJsonLogger();
-    const logger = (hd.logger ?? fallbackLogger).child({ task, requestId: context.awsRequestId, ...fields(event) });
-    const deps: TransferDeps = { s3: hd.s3, box: hd.box, settings: resolveSettings(hd.settings), logger, onProgress: hd.onProgress };
-    const started = Date.now();
-    try {
-      const result = await core(event, deps, context);
-      logger.info(`${task} succeeded`, { ms: Date.now() - started, ...summary(result) });
-      return result;
-    } catch (err) {
-      logger.error(`${task} failed`, { ms: Date.now() - started, error: errorFields(err) });
-      throw err;
-    }
-  });
+  const handler = middy<E, R>(undefined, { timeoutEarlyInMillis: 0 })
+    .use(telemetryMiddleware<E, R>(() => depsOf().telemetry))
+    .handler(async (event: E, context: Context) => {
+      const hd = depsOf();
+      const correlation = { task, requestId: context.awsRequestId, ...fields(event) };
+      const logger = (hd.logger ?? silentLogger).child(correlation);
+      if (hd.telemetry) annotate(hd.telemetry.tracer, correlation);
+      const deps: TransferDeps = { s3: hd.s3, box: hd.box, settings: resolveSettings(hd.settings), logger, onProgress: hd.onProgress };
+      const started = Date.now();
+      try {
+        const result = await core(event, deps, context);
+        logger.info(`${task} succeeded`, { ms: Date.now() - started, ...summary(result) });
+        if (hd.telemetry) recordMeasurements(hd.telemetry.metrics, measure(result, event));
+        return result;
+      } catch (err) {
+        logger.error(`${task} failed`, { ms: Date.now() - started, error: errorFields(err) });
+        throw err;
+      }
+    });
   return (event, context) => handler(event, context as Context);
 }

@@ -2,6 +2,7 @@
 import type { UploadBatchEvent, UploadBatchResult } from '../src/transfer/contract.ts';
 import { uploadBatch } from '../src/transfer/uploadBatch.ts';
 import { defaultDeps } from './deps.ts';
+import { METRIC } from './observability.ts';
 import { makeTask, transferFields } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
@@ -10,8 +11,15 @@ export function makeUploadBatchHandler(deps: DepsSource): TaskHandler<UploadBatc
     'UploadBatch',
     deps,
     (event, d) => uploadBatch(event, d),
-    (event) => ({ ...transferFields(event), batch: event?.batch }),
-    (r) => ({ parts: r.parts, bytes: r.bytes, alreadyUploaded: r.alreadyUploaded }),
+    {
+      fields: (event) => ({ ...transferFields(event), batch: event?.batch }),
+      summary: (r) => ({ parts: r.parts, bytes: r.bytes, alreadyUploaded: r.alreadyUploaded }),
+      measure: (r) => [
+        { name: METRIC.bytesTransferred, unit: 'Bytes', value: r.bytes },
+        { name: METRIC.partsUploaded, unit: 'Count', value: r.parts - r.alreadyUploaded },
+        { name: METRIC.partsAlreadyStored, unit: 'Count', value: r.alreadyUploaded },
+      ],
+    },
   );
 }
 

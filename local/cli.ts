@@ -119,6 +119,39 @@ Examples:
     process.exitCode = await runSyncCommand(source, opts as never);
   });
 
+program
+  .command('replay-failed-events')
+  .summary("start again the S3 events the trigger could not start (its on-failure SQS queue)")
+  .description(
+    'Replay the startTransfer trigger\'s on-failure queue: each queued event (Lambda\'s on-failure record) is routed ' +
+      'and started exactly as the trigger does, and deleted from the queue once every object of it started. ' +
+      'Execution names come from the event, so replaying twice starts nothing twice. An event that fails again ' +
+      'stays in the queue. Exit status: 0 all replayed (or none queued), 1 some failed again or were unreadable, 2 bad usage.',
+  )
+  .requiredOption('--queue-url <url>', 'the queue (stack output TriggerFailuresQueueUrl)')
+  .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
+  .option('--routes <json>', 'the transferRoutes the stack was deployed with (default TRANSFER_ROUTES)')
+  .option('--region <region>', 'AWS region of the stack', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .addOption(new Option('--max <n>', 'replay at most this many queued events').argParser(parsePositiveInt))
+  .option('--sqs-endpoint <url>', 'SQS endpoint (a local stand-in)')
+  .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in)')
+  .option('--json', 'print the summary as JSON')
+  .option('--verbose', 'also print the log lines (JSON)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ s3-to-box replay-failed-events --region eu-west-1 \\
+      --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/s3-to-box-prod-trigger-failures \\
+      --state-machine-arn arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-prod \\
+      --routes '[{"bucket":"my-exports","prefix":"finance/","folderId":"123456789"}]'
+  $ s3-to-box replay-failed-events --queue-url "$QUEUE_URL" --max 10 --json`,
+  )
+  .action(async (opts: Record<string, unknown>) => {
+    const { runReplayCommand } = await import('./cli/replay.ts');
+    process.exitCode = await runReplayCommand(opts as never);
+  });
+
 program.addCommand(emulatorCommand());
 
 try {

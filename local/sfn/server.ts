@@ -55,6 +55,11 @@ export interface LocalStepFunctions {
   executions(): LocalExecutionRecord[];
   /** StartExecution calls received, by outcome. */
   stats(): { startCalls: number; started: number; idempotentRepeats: number; alreadyExists: number };
+  /**
+   * Makes every StartExecution answer this error (e.g. `{ code: 'ServiceUnavailable', status: 503 }`)
+   * until called with undefined: a Step Functions that keeps failing.
+   */
+  failStartExecution(answer: { code: string; status: number } | undefined): void;
   /** Stops running executions (ABORTED), waits for them, and closes the server. */
   close(): Promise<void>;
 }
@@ -91,9 +96,11 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   const byArn = new Map<string, LocalExecutionRecord & { run: TransferExecution }>();
   const byName = new Map<string, string>();
   const counts = { startCalls: 0, started: 0, idempotentRepeats: 0, alreadyExists: 0 };
+  let startFault: { code: string; status: number } | undefined;
 
   function start(body: Record<string, unknown>): unknown {
     counts.startCalls += 1;
+    if (startFault !== undefined) throw new ApiError(startFault.code, `${startFault.code} (injected)`, startFault.status);
     const stateMachineArn = requireString(body, 'stateMachineArn');
     if (stateMachineArn !== LOCAL_STATE_MACHINE_ARN) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
     const name = body.name === undefined ? randomUUID() : requireString(body, 'name');
@@ -234,6 +241,9 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     stateMachineArn: LOCAL_STATE_MACHINE_ARN,
     executions: () => [...byArn.values()].map(({ run: _run, ...record }) => record),
     stats: () => ({ ...counts }),
+    failStartExecution(answer) {
+      startFault = answer;
+    },
     async close() {
       for (const record of byArn.values()) if (record.status === 'RUNNING') record.run.abort();
       await Promise.all([...byArn.values()].map((r) => r.done));

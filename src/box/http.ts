@@ -42,6 +42,9 @@ export interface TimeoutOptions {
   bodyMs?: number;
 }
 
+/** The warning logged before each retry of a request (what a retry counter listens for). */
+export const BOX_RETRY_MESSAGE = 'box request retry';
+
 /** Where retries and renewals are reported. Messages never hold a token or a secret. */
 export interface BoxLogger {
   debug?(message: string, data?: Record<string, unknown>): void;
@@ -385,7 +388,7 @@ export class BoxHttp {
         if (retryAfterMs > this.#retry.maxRetryAfterMs) throw failure;
         delayMs = retryAfterMs;
       }
-      this.#logger?.warn?.('box request retry', {
+      this.#logger?.warn?.(BOX_RETRY_MESSAGE, {
         request: description,
         attempt,
         status: failure.status,

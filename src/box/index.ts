@@ -26,6 +26,7 @@ export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } f
 export { FoldersManager, type ListItemsQuery } from './folders.ts';
 export { MetadataManager, type MetadataInstance } from './metadata.ts';
 export {
+  BOX_RETRY_MESSAGE,
   boxErrorFromResponse,
   parseRetryAfter,
   type BoxLogger,

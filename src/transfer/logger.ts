@@ -1,5 +1,7 @@
-// Structured logs: one JSON object per line on stdout (CloudWatch parses them). Fields whose
-// names look like credentials are dropped, so a token cannot slip into a log line by mistake.
+// The core's logging port, and the rule every implementation keeps: fields whose names look like
+// credentials are dropped, so a token cannot slip into a log line by mistake. In Lambda the port is
+// backed by Powertools Logger (functions/observability.ts); createJsonLogger, one JSON object per line,
+// is the plain implementation the local tools and tests use.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -16,7 +18,8 @@ export interface Logger {
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_FIELD = /token|secret|password|authorization|private_?key|passphrase|credential/i;
 
-function clean(fields: LogFields): LogFields {
+/** `fields` without credential-like keys and undefined values; errors reduced to errorFields. */
+export function safeFields(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined || SECRET_FIELD.test(k)) continue;
@@ -40,10 +43,10 @@ export function createJsonLogger(opts: { level?: LogLevel | 'silent'; write?: (l
   const level = opts.level ?? (process.env.LOG_LEVEL?.toLowerCase() as LogLevel | 'silent' | undefined) ?? 'info';
   const min = level === 'silent' ? Number.POSITIVE_INFINITY : (LEVELS[level] ?? LEVELS.info);
   const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const base = clean(opts.fields ?? {});
+  const base = safeFields(opts.fields ?? {});
   const log = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LEVELS[level] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...clean(fields ?? {}) }));
+    write(JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...safeFields(fields ?? {}) }));
   };
   return {
     debug: (m, f) => log('debug', m, f),

@@ -211,9 +211,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     }[];
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:StartExecution']);
+    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:StartExecution', 'sqs:SendMessage']);
     const start = statements.find((s) => [s.Action].flat().includes('states:StartExecution'));
     expect(start?.Resource).toBe('Ref:TransferStateMachine');
+    const send = statements.find((s) => [s.Action].flat().includes('sqs:SendMessage'));
+    expect(send?.Resource).toBe('GetAtt:TriggerFailuresQueue.Arn');
     const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
     expect([logs?.Action].flat().sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-startTransfer:*`);
@@ -252,6 +254,32 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const permission = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com');
     expect(permission?.Properties.FunctionName).toEqual({ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] });
     expect(evaluate(permission?.Properties.SourceArn, ctx)).toBe(`arn:aws:events:${REGION}:123456789012:rule/${rule.Name}`);
+  });
+
+  it("sends startTransfer's failed asynchronous events to the on-failure queue, with an alarm on its depth", () => {
+    const configs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(configs).toHaveLength(1);
+    const config = evaluate(configs[0].Properties, ctx) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      FunctionName: 'Ref:StartTransferLambdaFunction',
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: 'GetAtt:TriggerFailuresQueue.Arn' } },
+    });
+    const queue = template.Resources.TriggerFailuresQueue;
+    expect(queue.Type).toBe('AWS::SQS::Queue');
+    expect(queue.Properties).toEqual({ QueueName: `s3-to-box-${STAGE}-trigger-failures`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    const alarm = template.Resources.TriggerFailuresAlarm;
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(evaluate(alarm.Properties, ctx)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: 'GetAtt:TriggerFailuresQueue.QueueName' }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(template.Outputs.TriggerFailuresQueueUrl.Value).toEqual({ Ref: 'TriggerFailuresQueue' });
   });
 
   it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {

@@ -1,0 +1,2 @@
+export { startLocalSqs } from './server.ts';
+export type { LocalSqs } from './server.ts';

@@ -1,0 +1,144 @@
+// The Lambdas' Powertools seam, with the real Powertools Logger and Metrics writing to stdout as they do
+// in Lambda: JSON lines with cold start, request id and the correlation ids; EMF metrics of the results;
+// failures counted by error name; nothing credential-like in a line. Without telemetry nothing is printed.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Context } from 'aws-lambda';
+import { makeDescribeFailureHandler } from '../../functions/describeFailure.ts';
+import { createTelemetry, METRIC, portLogger } from '../../functions/observability.ts';
+import type { Telemetry } from '../../functions/observability.ts';
+import { makeTask } from '../../functions/task.ts';
+import type { HandlerDeps } from '../../functions/deps.ts';
+
+let lines: string[];
+let invocation = 0;
+
+beforeEach(() => {
+  lines = [];
+  // Powertools writes through a Console bound to process.stdout and stderr (warnings, errors): every
+  // line passes here. Lambda tells an on-demand container so; Powertools counts cold starts only then.
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n').filter((l) => l !== ''));
+      return true;
+    });
+  }
+  vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+const parsed = (): Record<string, unknown>[] => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+const logLines = (): Record<string, unknown>[] => parsed().filter((l) => l._aws === undefined);
+const emf = (): Record<string, unknown>[] => parsed().filter((l) => l._aws !== undefined);
+
+function lambdaContext(): Context {
+  return {
+    awsRequestId: `req-${++invocation}`,
+    functionName: 's3-to-box-dev-uploadBatch',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:s3-to-box-dev-uploadBatch',
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => 60_000,
+  } as Context;
+}
+
+function depsWith(telemetry: Telemetry): HandlerDeps {
+  return { s3: {} as never, box: async () => ({}) as never, logger: portLogger(telemetry.logger), telemetry };
+}
+
+const executionId = 'arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-dev:exports-2026-11-abc';
+const transfer = { source: { bucket: 'exports', key: 'big/file.bin' }, session: { id: 'SESSION1' } };
+
+describe('Powertools around every task handler', () => {
+  it('logs JSON with cold start, request id and the correlation ids; emits the result as EMF metrics', async () => {
+    const telemetry = createTelemetry({ POWERTOOLS_LOG_LEVEL: 'INFO' });
+    const handler = makeTask('UploadBatch', depsWith(telemetry), async (_event: unknown, d) => {
+      d.logger.info('part stored', { part: 3, accessToken: 'SECRET-VALUE' });
+      return { parts: 4, bytes: 4096, alreadyUploaded: 1 };
+    }, {
+      summary: (r) => ({ parts: r.parts }),
+      measure: (r) => [
+        { name: METRIC.bytesTransferred, unit: 'Bytes', value: r.bytes },
+        { name: METRIC.partsUploaded, unit: 'Count', value: r.parts - r.alreadyUploaded },
+      ],
+    });
+    await handler({ executionId, transfer, batch: 2 }, lambdaContext());
+    await handler({ executionId, transfer, batch: 3 }, lambdaContext());
+
+    expect(lines.join('\n')).not.toContain('SECRET-VALUE');
+    const logs = logLines();
+    const first = logs.find((l) => l.message === 'part stored');
+    expect(first).toMatchObject({
+      level: 'INFO',
+      service: 's3-to-box',
+      cold_start: true,
+      function_name: 's3-to-box-dev-uploadBatch',
+      function_request_id: `req-${invocation - 1}`,
+      task: 'UploadBatch',
+      executionId,
+      executionName: 'exports-2026-11-abc',
+      bucket: 'exports',
+      key: 'big/file.bin',
+      sessionId: 'SESSION1',
+      part: 3,
+    });
+    expect(first).not.toHaveProperty('accessToken');
+    const done = logs.filter((l) => l.message === 'UploadBatch succeeded');
+    expect(done.map((l) => l.cold_start)).toEqual([true, false]);
+    expect(done[1]).toMatchObject({ parts: 4, function_request_id: `req-${invocation}` });
+
+    const metrics = emf();
+    const coldStart = metrics.filter((m) => 'ColdStart' in m);
+    expect(coldStart).toHaveLength(1);
+    expect(coldStart[0]).toMatchObject({ service: 's3-to-box', function_name: 's3-to-box-dev-uploadBatch', ColdStart: 1 });
+    const results = metrics.filter((m) => 'BytesTransferred' in m);
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatchObject({ service: 's3-to-box', BytesTransferred: 4096, PartsUploaded: 3 });
+    expect(results[0]?._aws).toMatchObject({
+      CloudWatchMetrics: [
+        {
+          Namespace: 'S3ToBox',
+          Dimensions: [['service']],
+          Metrics: expect.arrayContaining([
+            { Name: 'BytesTransferred', Unit: 'Bytes' },
+            { Name: 'PartsUploaded', Unit: 'Count' },
+          ]),
+        },
+      ],
+    });
+  });
+
+  it('a failed invocation logs the error by name and still flushes; DescribeFailure counts failures by error name', async () => {
+    const telemetry = createTelemetry({ LOG_LEVEL: 'warn' });
+    const failing = makeTask('Commit', depsWith(telemetry), async () => {
+      throw Object.assign(new Error('parts do not match'), { name: 'Box.PartsMismatch' });
+    });
+    await expect(failing({ executionId, transfer }, lambdaContext())).rejects.toThrow('parts do not match');
+    expect(logLines()).toEqual([
+      expect.objectContaining({ level: 'ERROR', message: 'Commit failed', error: { name: 'Box.PartsMismatch', message: 'parts do not match' } }),
+    ]);
+
+    lines = [];
+    const describe = makeDescribeFailureHandler(depsWith(telemetry));
+    const result = await describe(
+      { executionId, input: { source: transfer.source, destination: { folderId: '1' } }, state: { transfer: transfer as never, error: { Error: 'Transfer.SourceChanged', Cause: 'changed' } } },
+      lambdaContext(),
+    );
+    expect(result).toMatchObject({ error: 'Transfer.SourceChanged' });
+    const failed = emf().filter((m) => 'TransfersFailed' in m);
+    expect(failed).toEqual([expect.objectContaining({ ErrorName: 'Transfer.SourceChanged', TransfersFailed: 1, service: 's3-to-box' })]);
+    expect(failed[0]?._aws).toMatchObject({ CloudWatchMetrics: [{ Namespace: 'S3ToBox', Dimensions: [['service', 'ErrorName']] }] });
+    // Level WARN: the INFO "succeeded" line is not printed.
+    expect(logLines()).toEqual([]);
+  });
+
+  it('without telemetry (the local runner, the CLI) Powertools prints nothing', async () => {
+    const handler = makeTask('Prepare', { s3: {} as never, box: async () => ({}) as never }, async () => ({ ok: true }), {
+      measure: () => [{ name: METRIC.transfersSucceeded, unit: 'Count', value: 1 }],
+    });
+    expect(await handler({ executionId }, lambdaContext())).toEqual({ ok: true });
+    expect(lines).toEqual([]);
+  });
+});
