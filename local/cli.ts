@@ -1,10 +1,13 @@
 // The s3-to-box command line: the local demo (`npm start`), transfers against any S3 and any Box,
 // and the Box upload emulator. Every command runs the same state machine and Lambdas as AWS does.
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
+import { EXIT_STATUS } from './cli/exit-status.ts';
 import { parseLayout, parseManifestFormat, parseOnConflict, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
 
 const program = new Command();
+// Usage errors exit 2 (commander's own default is 1); --help and --version still exit 0.
+program.exitOverride();
 
 program
   .name('s3-to-box')
@@ -45,8 +48,8 @@ program
       '(client credentials grant). Prefer the environment: a token on the command line is visible to other ' +
       'users of the machine.',
   )
-  .argument('<s3-url>', 'the source object, s3://BUCKET/KEY', parseS3Url)
-  .requiredOption('--folder <id>', 'id of the destination Box folder ("0" is All Files)')
+  .argument('[s3-url]', 'the source object, s3://BUCKET/KEY (not with --resume-input)', parseS3Url)
+  .option('--folder <id>', 'id of the destination Box folder ("0" is All Files); required unless --resume-input')
   .option('--name <name>', 'file name in Box (default: the last segment of the key)')
   .option('--file-id <id>', 'upload as a new version of this Box file')
   .option('--version-id <id>', 'S3 version of the object to copy (default: the current one, pinned at start)')
@@ -58,21 +61,58 @@ program
   .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
   .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
   .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
-  .option('--json', 'print only the transfer output as JSON on stdout, no progress')
+  .option('--resume <session-id>', 'continue the Box upload session a failed run left open: only the missing parts are sent')
+  .option('--resume-input <file>', "the failed run's resumeInput (or its whole failure document) as JSON, from a file or - for stdin; replaces s3-url and the input options")
+  .option('--json', 'print only the transfer output as JSON on stdout, no progress; on failure, the failure document')
   .option('--quiet', 'no progress display')
   .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
   .addHelpText(
     'after',
     `
+A failed transfer exits 3 when its Box upload session is kept for a resume (and prints how to resume
+or discard it), 1 when there is nothing to resume, 2 for bad usage or input. Ctrl-C stops the run and
+keeps the session the same way.
+
 Examples:
   $ BOX_DEVELOPER_TOKEN=... s3-to-box transfer "s3://my-exports/2026/backup.tar" --folder 123456789
   $ s3-to-box transfer s3://my-bucket/big.bin --folder 0 --on-conflict rename --json
+  $ s3-to-box transfer s3://my-bucket/big.bin --folder 0 --resume F971964745A5CD0C001BBE4E58196BFD
+  $ s3-to-box transfer s3://my-bucket/big.bin --folder 0 --json > result.json || s3-to-box transfer --resume-input result.json
   $ s3-to-box transfer s3://demo/file.bin --folder 0 --s3-endpoint http://127.0.0.1:4568 \\
       --box-api-url http://127.0.0.1:8088 --box-upload-url http://127.0.0.1:8088/api --box-token dev-token`,
   )
-  .action(async (source: { bucket: string; key: string }, opts: Record<string, unknown>) => {
+  .action(async (source: { bucket: string; key: string } | undefined, opts: Record<string, unknown>, command: Command) => {
     const { runTransferCommand } = await import('./cli/transfer.ts');
-    process.exitCode = await runTransferCommand(source, opts as never);
+    const given = command.options.map((o) => o.attributeName()).filter((name) => command.getOptionValueSource(name) === 'cli');
+    process.exitCode = await runTransferCommand(source, { ...opts, given } as never);
+  });
+
+program
+  .command('abort')
+  .summary('discard the Box upload session a failed or stopped transfer kept')
+  .description(
+    'Abort a Box upload session: Box deletes the parts stored so far. A failed or stopped transfer keeps its ' +
+      'session so that it can be resumed (Box deletes it by itself 7 days after it was created); this discards ' +
+      'it now. Box credentials as for transfer.',
+  )
+  .argument('<session-id>', 'the Box upload session id (the failure document\'s resumeInput.resume.sessionId)')
+  .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
+  .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
+  .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
+  .option('--region <region>', 'AWS region of BOX_SECRET_ARN', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .option('--json', 'print {"sessionId", "aborted"} as JSON on stdout')
+  .addHelpText(
+    'after',
+    `
+Exits 0 once Box has deleted the session, 1 when Box has no such open session (already committed,
+aborted or expired) or refused, 2 for bad usage.
+
+Example:
+  $ BOX_DEVELOPER_TOKEN=... s3-to-box abort F971964745A5CD0C001BBE4E58196BFD`,
+  )
+  .action(async (sessionId: string, opts: Record<string, unknown>) => {
+    const { runAbortCommand } = await import('./cli/abort.ts');
+    process.exitCode = await runAbortCommand(sessionId, opts as never);
   });
 
 program
@@ -157,7 +197,12 @@ program.addCommand(emulatorCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const e = err as Error;
-  console.error(`${e.name}: ${e.message}`);
-  process.exitCode = 1;
+  if (err instanceof CommanderError) {
+    // Commander has printed the message already.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_STATUS.usage;
+  } else {
+    const e = err as Error;
+    console.error(`${e.name}: ${e.message}`);
+    process.exitCode = 1;
+  }
 }

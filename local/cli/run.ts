@@ -3,13 +3,16 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { depsFromEnv, s3ConfigFromEnv } from '../../functions/deps.ts';
 import type { HandlerDeps } from '../../functions/deps.ts';
-import type { TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
+import type { ResumeRef, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
 import type { LogLevel } from '../../src/transfer/logger.ts';
 import type { TransferProgressEvent } from '../../src/transfer/deps.ts';
 import { readDefinitionFile } from '../runner/definition.ts';
 import { startTransfer } from '../runner/transfer.ts';
+import { TransferAbortedError } from '../runner/execution.ts';
 import type { TransferEvent } from '../runner/execution.ts';
+import { storedPartsOf } from '../../src/transfer/resume.ts';
+import { TransferStoppedError } from './failure.ts';
 import { createProgressDisplay, formatBytes } from './progress.ts';
 import type { ProgressDisplay, ProgressUpdate } from './progress.ts';
 
@@ -39,18 +42,30 @@ export class ProgressFeed {
     this.#topLevel = topLevel;
   }
 
-  fromRunner(e: TransferEvent): ProgressUpdate | undefined {
+  fromRunner(e: TransferEvent): ProgressUpdate[] {
     switch (e.type) {
-      case 'prepared':
-        return { kind: 'plan', mode: e.mode, totalBytes: e.size, totalParts: e.totalParts, partSize: e.partSize };
+      case 'prepared': {
+        const plan: ProgressUpdate = { kind: 'plan', mode: e.mode, totalBytes: e.size, totalParts: e.totalParts, partSize: e.partSize };
+        if (e.storedParts === undefined) return [plan];
+        // A resumed session: the parts Box holds are done already (those in batches that still run are
+        // reported again by UploadBatch, and counted once by offset).
+        let bytes = 0;
+        const stored = storedIndices(e.storedParts, e.totalParts);
+        for (const index of stored) {
+          const offset = index * e.partSize;
+          this.#partsSeen.add(offset);
+          bytes += Math.min(e.partSize, e.size - offset);
+        }
+        return [plan, { kind: 'parts', parts: stored.length, bytes }];
+      }
       case 'hash-progress':
-        return { kind: 'hash', offset: e.bytes };
+        return [{ kind: 'hash', offset: e.bytes }];
       case 'commit-wait':
-        return { kind: 'commit-wait', seconds: e.seconds, attempts: e.attempts };
+        return [{ kind: 'commit-wait', seconds: e.seconds, attempts: e.attempts }];
       case 'state-entered':
-        return this.#topLevel.has(e.state) ? { kind: 'state', name: e.state } : undefined;
+        return this.#topLevel.has(e.state) ? [{ kind: 'state', name: e.state }] : [];
       default:
-        return undefined;
+        return [];
     }
   }
 
@@ -60,6 +75,12 @@ export class ProgressFeed {
     this.#partsSeen.add(e.offset);
     return { kind: 'parts', parts: 1, bytes: e.size };
   }
+}
+
+/** The part indices marked in a stored-parts bitmap (TransferContext.storedParts). */
+export function storedIndices(bitmap: string, totalParts: number): number[] {
+  const stored = storedPartsOf(bitmap);
+  return Array.from({ length: totalParts }, (_, i) => i).filter(stored);
 }
 
 function noteFor(e: TransferEvent): string | undefined {
@@ -74,7 +95,8 @@ function noteFor(e: TransferEvent): string | undefined {
       return e.mode === 'direct'
         ? `direct upload of ${formatBytes(e.size)}`
         : `chunked upload of ${formatBytes(e.size)}: ${e.totalParts} parts of ${formatBytes(e.partSize)}, ` +
-            `${e.batches} batches, ${e.concurrency} parts in flight`;
+            `${e.batches} batches, ${e.concurrency} parts in flight` +
+            (e.storedParts !== undefined ? `; resuming Box session ${e.resume?.sessionId ?? ''}, ${storedIndices(e.storedParts, e.totalParts).length} parts already stored` : '');
     default:
       return undefined;
   }
@@ -95,25 +117,34 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
     return client;
   };
   const feed = new ProgressFeed();
-  const show = (update: ProgressUpdate | undefined) => {
-    if (update) display.update(update);
+  const show = (updates: ProgressUpdate[] | ProgressUpdate | undefined) => {
+    for (const u of [updates ?? []].flat()) display.update(u);
   };
   const deps: HandlerDeps = { ...fromEnv, box, onProgress: (e) => show(feed.fromHandlers(e)) };
+  // Ctrl-C (or SIGTERM) stops the execution like StopExecution, and keeps the Box session for a resume.
+  // A second Ctrl-C ends the process at once (the handlers are registered once).
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let resume: ResumeRef | undefined;
   try {
     const execution = startTransfer(input, {
       deps,
       signal: controller.signal,
       onEvent: (e) => {
+        if (e.type === 'prepared') resume = e.resume;
         show(feed.fromRunner(e));
         const note = noteFor(e);
         if (note && !opts.quiet) display.log(note);
       },
     });
-    return await execution.result;
+    try {
+      return await execution.result;
+    } catch (err) {
+      if (err instanceof TransferAbortedError && controller.signal.aborted) throw new TransferStoppedError(input, resume);
+      throw err;
+    }
   } finally {
     display.stop();
     // Let the process exit promptly: close the Box client's keep-alive pool if one was built.

@@ -9,6 +9,7 @@ import { createJsonLogger } from '../../src/transfer/logger.ts';
 import { startSync } from '../runner/bulk.ts';
 import type { SyncEvent } from '../runner/bulk.ts';
 import { formatBytes } from './progress.ts';
+import { EXIT_STATUS } from './exit-status.ts';
 import { describeError } from './run.ts';
 import { lambdaEnvFor } from './transfer.ts';
 
@@ -36,7 +37,7 @@ export interface SyncCommandOptions {
 }
 
 /** The exit statuses of DESIGN.md: 0 done, 1 failed, 2 bad input, 4 some objects failed. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2, someFailed: 4 } as const;
+const EXIT = { ok: EXIT_STATUS.done, failed: EXIT_STATUS.failed, badInput: EXIT_STATUS.usage, someFailed: EXIT_STATUS.someFailed } as const;
 
 /** The manifest's format from --manifest-format, else from its name (.jsonl, .csv, manifest.json). */
 export function manifestFormatOf(key: string, given?: ManifestFormat): ManifestFormat {

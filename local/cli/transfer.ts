@@ -1,9 +1,14 @@
 // `s3-to-box transfer s3://BUCKET/KEY --folder ID`: the state machine run locally against any S3 and any Box.
+// A failed run exits 3 when its Box session is kept (resume it with --resume or --resume-input), and
+// prints the failure document on stdout with --json.
+import { readFile } from 'node:fs/promises';
 import type { TransferInput, OnConflict } from '../../src/transfer/contract.ts';
-import { describeError, runWithProgress } from './run.ts';
+import { EXIT_STATUS, UsageError } from './exit-status.ts';
+import { exitStatusFor, failureOf, resumeHint } from './failure.ts';
+import { runWithProgress } from './run.ts';
 
 export interface TransferCommandOptions {
-  folder: string;
+  folder?: string;
   name?: string;
   fileId?: string;
   versionId?: string;
@@ -18,6 +23,12 @@ export interface TransferCommandOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  /** --resume: the Box upload session a failed run left open. */
+  resume?: string;
+  /** --resume-input: a file (or `-`, stdin) with a failure document's resumeInput (or the whole document). */
+  resumeInput?: string;
+  /** Names of the options given on the command line (not defaults), as commander reports them. */
+  given?: string[];
 }
 
 /** `env` with this developer token as the only Box credentials: a token given explicitly wins. */
@@ -45,7 +56,7 @@ export function lambdaEnvFor(opts: TransferCommandOptions, base: Record<string, 
   return opts.boxToken ? withBoxToken(env, opts.boxToken) : env;
 }
 
-export function transferInputFor(source: { bucket: string; key: string }, opts: TransferCommandOptions): TransferInput {
+export function transferInputFor(source: { bucket: string; key: string }, opts: TransferCommandOptions & { folder: string }): TransferInput {
   return {
     source: { bucket: source.bucket, key: source.key, ...(opts.versionId ? { versionId: opts.versionId } : {}) },
     destination: {
@@ -55,11 +66,94 @@ export function transferInputFor(source: { bucket: string; key: string }, opts: 
     },
     onConflict: opts.onConflict,
     options: { concurrency: opts.concurrency, ...(opts.partsPerBatch ? { partsPerBatch: opts.partsPerBatch } : {}) },
+    ...(opts.resume ? { resume: { sessionId: opts.resume } } : {}),
   };
 }
 
-export async function runTransferCommand(source: { bucket: string; key: string }, opts: TransferCommandOptions): Promise<number> {
-  const input = transferInputFor(source, opts);
+/** Options that shape the input, which --resume-input brings whole. */
+const INPUT_OPTIONS = ['folder', 'name', 'fileId', 'versionId', 'onConflict', 'partsPerBatch', 'resume'] as const;
+const FLAG: Record<string, string> = {
+  folder: '--folder',
+  name: '--name',
+  fileId: '--file-id',
+  versionId: '--version-id',
+  onConflict: '--on-conflict',
+  partsPerBatch: '--parts-per-batch',
+  resume: '--resume',
+  concurrency: '--concurrency',
+};
+
+/** A resume input as given: a failure document's resumeInput, or the whole document. */
+export function parseResumeInput(text: string, from: string): TransferInput {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--resume-input ${from} is not JSON: give the resumeInput of a failure document (what --json prints on failure)`);
+  }
+  const doc = parsed as { resumeInput?: unknown; resumable?: unknown };
+  const input = typeof doc === 'object' && doc !== null && 'resumable' in doc ? doc.resumeInput : parsed;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new UsageError(`--resume-input ${from} holds no resume input (a failure document that is not resumable has none)`);
+  }
+  return input as TransferInput;
+}
+
+async function readInput(from: string): Promise<string> {
+  if (from !== '-') return readFile(from, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The transfer input the command line asks for, and the arguments that rebuild it for a printed resume
+ * command (undefined when it came whole from --resume-input).
+ */
+export async function commandInput(
+  source: { bucket: string; key: string } | undefined,
+  opts: TransferCommandOptions,
+): Promise<{ input: TransferInput; resumeArgs: string[] | undefined }> {
+  const given = new Set(opts.given ?? []);
+  if (opts.resumeInput !== undefined) {
+    const clash = [...INPUT_OPTIONS.filter((o) => given.has(o)).map((o) => FLAG[o]), ...(source ? ['s3://BUCKET/KEY'] : [])];
+    if (clash.length > 0) throw new UsageError(`--resume-input brings the whole input: drop ${clash.join(', ')}`);
+    let text: string;
+    try {
+      text = await readInput(opts.resumeInput);
+    } catch (err) {
+      throw new UsageError(`--resume-input ${opts.resumeInput} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const input = parseResumeInput(text, opts.resumeInput);
+    // An explicit --concurrency still applies (to go gentler or faster than the failed run).
+    if (given.has('concurrency')) input.options = { ...input.options, concurrency: opts.concurrency };
+    return { input, resumeArgs: undefined };
+  }
+  if (source === undefined) throw new UsageError('s3://BUCKET/KEY is required (or --resume-input)');
+  if (opts.folder === undefined) throw new UsageError("required option '--folder <id>' not specified (or --resume-input)");
+  const input = transferInputFor(source, { ...opts, folder: opts.folder });
+  const args = [`s3://${source.bucket}/${source.key}`];
+  for (const o of ['folder', 'name', 'fileId', 'versionId', 'onConflict', 'concurrency', 'partsPerBatch'] as const) {
+    const value = opts[o];
+    if (value !== undefined && (given.has(o) || o === 'folder')) args.push(FLAG[o]!, String(value));
+  }
+  if (opts.s3Endpoint) args.push('--s3-endpoint', opts.s3Endpoint);
+  if (given.has('region')) args.push('--region', opts.region);
+  if (given.has('boxApiUrl')) args.push('--box-api-url', opts.boxApiUrl);
+  if (given.has('boxUploadUrl')) args.push('--box-upload-url', opts.boxUploadUrl);
+  return { input, resumeArgs: args };
+}
+
+export async function runTransferCommand(source: { bucket: string; key: string } | undefined, opts: TransferCommandOptions): Promise<number> {
+  let built: Awaited<ReturnType<typeof commandInput>>;
+  try {
+    built = await commandInput(source, opts);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    return EXIT_STATUS.usage;
+  }
+  const { input, resumeArgs } = built;
   try {
     const output = await runWithProgress(input, {
       env: lambdaEnvFor(opts),
@@ -71,13 +165,23 @@ export async function runTransferCommand(source: { bucket: string; key: string }
     } else {
       const f = output.file;
       process.stdout.write(
-        `Done: s3://${source.bucket}/${source.key} -> Box file ${f.id} "${f.name}" in folder ${f.parentId}, ` +
+        `Done: s3://${input.source.bucket}/${input.source.key} -> Box file ${f.id} "${f.name}" in folder ${f.parentId}, ` +
           `${f.size} bytes, sha1 ${f.sha1} (${output.mode}, ${output.parts} parts)\n`,
       );
     }
-    return 0;
+    return EXIT_STATUS.done;
   } catch (err) {
-    process.stderr.write(`Transfer failed: ${describeError(err)}\n`);
-    return 1;
+    const failure = failureOf(err);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(failure, null, 2)}\n`);
+    } else {
+      const stopped = failure.error.name === 'Transfer.Stopped';
+      process.stderr.write(`${stopped ? 'Transfer stopped' : 'Transfer failed'}: ${failure.error.name}: ${failure.error.message}\n`);
+      // The printed command pins the version the failed run read, so the resumed run reads the same bytes.
+      const pinned = failure.resumeInput?.resume.versionId;
+      const args = resumeArgs !== undefined && pinned !== undefined && opts.versionId === undefined ? [...resumeArgs, '--version-id', pinned] : resumeArgs;
+      process.stderr.write(resumeHint(failure, args));
+    }
+    return exitStatusFor(failure);
   }
 }

@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunOptions } from 'aws-local-stepfunctions';
-import { parseFailureCause } from '../../src/transfer/failure.ts';
+import { parseFailureCause, resumeRefOf } from '../../src/transfer/failure.ts';
 import type {
   FailureDocument,
+  ResumeRef,
   LambdaContextLike,
   AbortSessionResult,
   CommitProgress,
@@ -58,6 +59,10 @@ export type TransferEvent =
       batches: number;
       partsPerBatch: number;
       concurrency: number;
+      /** Chunked: the Box session and what resumes it if the run stops (see FailureDocument.resumeInput.resume). */
+      resume?: ResumeRef;
+      /** Chunked, a resumed session: the parts Box already held (bitmap, as TransferContext.storedParts). */
+      storedParts?: string;
     }
   | { type: 'batch-done'; batch: number; parts: number; bytes: number; alreadyUploaded: number }
   | { type: 'hash-progress'; bytes: number; size: number; done: boolean; via: HashProgress['via']; invocations: number }
@@ -211,6 +216,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
           batches: Array.isArray(prepared.batches) ? prepared.batches.length : 0,
           partsPerBatch: transfer?.partsPerBatch ?? 0,
           concurrency: (transfer?.mapConcurrency ?? 0) * (transfer?.partsInFlight ?? 0),
+          ...(transfer?.session !== undefined ? { resume: resumeRefOf(transfer) } : {}),
+          ...(transfer?.storedParts !== undefined ? { storedParts: transfer.storedParts } : {}),
         });
         break;
       }

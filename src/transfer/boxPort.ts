@@ -20,6 +20,7 @@ export interface BoxClientLike {
     | 'getAllFileUploadSessionPartsByUrl'
     | 'createFileUploadSessionCommitByUrl'
     | 'deleteFileUploadSessionByUrl'
+    | 'deleteFileUploadSessionById'
   >;
   files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion'>;
   folders: Pick<FoldersManager, 'createFolder'>;

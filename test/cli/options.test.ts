@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOnConflict, parsePositiveInt, parseS3Url, parseSize } from '../../local/cli/options.ts';
 import { ProgressTotals, formatBytes } from '../../local/cli/progress.ts';
+import type { ProgressUpdate } from '../../local/cli/progress.ts';
 import { ProgressFeed, topLevelStates } from '../../local/cli/run.ts';
 import { lambdaEnvFor, transferInputFor } from '../../local/cli/transfer.ts';
 
@@ -73,8 +74,8 @@ describe('progress', () => {
     const totals = new ProgressTotals(0);
     const feed = new ProgressFeed(topLevelStates());
     const MiB = 2 ** 20;
-    const apply = (u: ReturnType<ProgressFeed['fromRunner']>) => {
-      if (u) totals.apply(u);
+    const apply = (u: ProgressUpdate[] | ProgressUpdate | undefined) => {
+      for (const one of [u ?? []].flat()) totals.apply(one);
     };
     apply(feed.fromRunner({ type: 'prepared', mode: 'chunked', size: 3 * MiB, totalParts: 3, partSize: MiB, batches: 2, partsPerBatch: 2, concurrency: 4 }));
     apply(feed.fromRunner({ type: 'state-entered', state: 'UploadAndHash', stateType: 'Parallel' }));
@@ -95,6 +96,23 @@ describe('progress', () => {
     expect(totals.state).toBe('UploadAndHash');
     expect(totals.line(1000)).toContain('parts 3/3 (3.0 MiB/3.0 MiB, 3.0 MiB/s)');
     expect(formatBytes(512)).toBe('512 B');
+  });
+
+  it('counts the parts a resumed session already holds as done, once', () => {
+    const totals = new ProgressTotals(0);
+    const feed = new ProgressFeed(topLevelStates());
+    const MiB = 2 ** 20;
+    // Parts 0 and 2 of 4 are stored (bitmap 0b0101); the last part is half a MiB.
+    for (const u of feed.fromRunner({ type: 'prepared', mode: 'chunked', size: 3.5 * MiB, totalParts: 4, partSize: MiB, batches: 1, partsPerBatch: 2, concurrency: 2, storedParts: Buffer.from([0b0101]).toString('base64') })) {
+      totals.apply(u);
+    }
+    expect([totals.partsDone, totals.bytesDone]).toEqual([2, 2 * MiB]);
+    // UploadBatch reports the stored part 2 again (it shares a batch with part 3): not counted twice.
+    for (const offset of [2 * MiB, 3 * MiB]) {
+      const u = feed.fromHandlers({ type: 'part-uploaded', offset, size: offset === 3 * MiB ? MiB / 2 : MiB, alreadyUploaded: offset === 2 * MiB });
+      if (u) totals.apply(u);
+    }
+    expect([totals.partsDone, totals.bytesDone]).toEqual([3, 2.5 * MiB]);
     expect(formatBytes(1.5 * 2 ** 30)).toBe('1.50 GiB');
   });
 });

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from './cfn.ts';
 import type { EvalContext } from './cfn.ts';
 import { readZip } from './zip.ts';
+import { METRIC, SERVICE_NAME } from '../../functions/observability.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const NODE22 = path.join(REPO, 'node_modules/.bin/node');
@@ -419,6 +420,70 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(template.Outputs.TransferStateMachineArn.Value).toEqual({ Ref: 'TransferStateMachine' });
   });
 
+  it('sets a retention on every log group of the stack', () => {
+    const groups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    expect(groups.map(([id]) => id)).toEqual(expect.arrayContaining([...ALL_KEYS.map((k) => logicalId(k).replace(/LambdaFunction$/, 'LogGroup')), 'TransferStateMachineLogGroup']));
+    for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
+  });
+
+  it('alarms on failed, timed-out and aborted executions and on any Lambda error or throttle, notifying no topic by default', () => {
+    const c = ctx;
+    for (const [id, metric] of [
+      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed'],
+      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut'],
+      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted'],
+    ] as const) {
+      const alarm = template.Resources[id];
+      expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'TransferStateMachine' } }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect(evaluate(alarm.Properties.AlarmActions, c)).toBe('Ref:AWS::NoValue');
+    }
+    for (const [id, metric] of [
+      ['LambdaErrorsAlarm', 'Errors'],
+      ['LambdaThrottlesAlarm', 'Throttles'],
+    ] as const) {
+      const metrics = template.Resources[id].Properties.Metrics as any[];
+      const watched = metrics.filter((m) => m.MetricStat).map((m) => ({ metric: m.MetricStat.Metric.MetricName, fn: m.MetricStat.Metric.Dimensions[0].Value }));
+      expect(watched).toEqual(ALL_KEYS.map((k) => ({ metric, fn: { Ref: logicalId(k) } })));
+      expect(metrics.filter((m) => m.ReturnData)).toEqual([expect.objectContaining({ Expression: 'SUM(METRICS())' })]);
+      expect(template.Resources[id].Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    }
+  });
+
+  it("has a dashboard of throughput and failures whose metrics are the ones the handlers emit", () => {
+    const c = ctx;
+    const dashboard = template.Resources.TransferDashboard;
+    expect(dashboard.Properties.DashboardName).toBe(`s3-to-box-${STAGE}`);
+    const body = JSON.parse(evaluate(dashboard.Properties.DashboardBody, c) as string) as { widgets: { properties: { metrics: unknown[][] } }[] };
+    const rows = body.widgets.flatMap((w) => w.properties.metrics);
+    // Rows name namespace and metric, or "." for the row above's.
+    let last: unknown[] = [];
+    const named = rows.map((row) => {
+      const full = row.map((v, i) => (v === '.' ? last[i] : v));
+      last = full;
+      return full;
+    });
+    const own = named.filter((r) => r[0] === 'S3ToBox').map((r) => r[1]);
+    expect(new Set(own)).toEqual(new Set([METRIC.bytesTransferred, METRIC.partsUploaded, METRIC.partsAlreadyStored, METRIC.boxRetries, METRIC.commitWait]));
+    for (const r of named.filter((r) => r[0] === 'S3ToBox')) expect(r.slice(2, 4)).toEqual(['service', SERVICE_NAME]);
+    expect(JSON.stringify(rows)).toContain(`MetricName=\\"${METRIC.transfersFailed}\\"`);
+    const states = named.filter((r) => r[0] === 'AWS/States');
+    expect(states.map((r) => r[1])).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionTime']);
+    for (const r of states) expect(r.slice(2, 4)).toEqual(['StateMachineArn', 'Ref:TransferStateMachine']);
+    const lambdas = named.filter((r) => r[0] === 'AWS/Lambda');
+    for (const metric of ['Errors', 'Throttles']) {
+      expect(lambdas.filter((r) => r[1] === metric).map((r) => r[3])).toEqual(ALL_KEYS.map((k) => `s3-to-box-${STAGE}-${k}`));
+    }
+  });
+
   it('narrows the IAM resources to the buckets and secret given with --param', async () => {
     const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/prod/box-AbCdEf`;
     const routes = '[{"bucket":"exports-a","prefix":"in/","folderId":"123"}]';
@@ -430,10 +495,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       `--param=boxSecretArn=${secretArn}`,
       '--param=triggerBuckets=exports-a,exports-b',
       `--param=transferRoutes=${routes}`,
+      `--param=alarmTopicArn=arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`,
     ]);
     expect(printed.code, printed.stderr).toBe(0);
     expect(await readFile(netLog, 'utf8')).toBe('');
-    const config = JSON.parse(printed.stdout) as { provider: any; functions: Record<string, any>; resources: { Conditions: Record<string, unknown> } };
+    const config = JSON.parse(printed.stdout) as {
+      provider: any;
+      functions: Record<string, any>;
+      resources: { Conditions: Record<string, unknown>; Resources: Record<string, any> };
+    };
     const c: EvalContext = { pseudo: PSEUDO, conditions: config.resources.Conditions };
     const statements = evaluate(config.provider.iam.role.statements, c) as { Action: string[]; Resource: string | string[] }[];
     const s3 = statements.find((s) => s.Action.includes('s3:GetObject'));
@@ -446,6 +516,10 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(trigger.environment.TRANSFER_ROUTES).toBe(routes);
     const bridge = trigger.events.find((e: any) => e.eventBridge).eventBridge;
     expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
+    // Every alarm notifies the topic given.
+    const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(5);
+    for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
   });
 
   it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {

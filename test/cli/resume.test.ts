@@ -1,0 +1,245 @@
+// The command line around a transfer that does not finish, run as a user runs it (a child process under
+// this Node, against s3rver and the Box emulator started here): the exit statuses, the failure document
+// on stdout with --json, the printed resume and discard commands, --resume and --resume-input, Ctrl-C,
+// and `s3-to-box abort`.
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBoxEmulator } from '../../local/box-emulator/index.ts';
+import type { BoxEmulator } from '../../local/box-emulator/index.ts';
+import { putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
+import type { LocalS3 } from '../../local/runner/index.ts';
+import type { FailureDocument } from '../../src/transfer/contract.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
+const MiB = 1024 * 1024;
+const PART = 4 * MiB;
+const SIZE = 20 * MiB + 12_345; // 6 parts
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function spawnCli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: 'pipe' });
+}
+
+function finished(child: ChildProcessWithoutNullStreams, stdin?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (stdin !== undefined) child.stdin.end(stdin);
+    else child.stdin.end();
+  });
+}
+
+// Each test starts the CLI (a Node process that loads the TypeScript sources) two or three times and
+// moves 20 MB: ~20 s on two busy cores. Give them room rather than rely on the suite's default.
+const CLI_TEST_TIMEOUT_MS = 180_000;
+
+describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  let s3: LocalS3;
+  let box: BoxEmulator;
+  let env: Record<string, string>;
+  let boxArgs: string[];
+  let keys = 0;
+
+  const cli = (args: string[], stdin?: string): Promise<Run> => finished(spawnCli(args, env), stdin);
+  const sha1Of = async (fileId: string): Promise<string> => createHash('sha1').update(await box.readFileContent(fileId)).digest('hex');
+  async function object(): Promise<{ key: string; sha1: string; url: string }> {
+    const key = `exports/run ${++keys}.bin`;
+    const put = await putGeneratedObject(s3.client, { bucket: 'cli-resume', key, size: SIZE });
+    return { key, sha1: put.sha1, url: `s3://cli-resume/${key}` };
+  }
+
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['cli-resume'] });
+    box = await startBoxEmulator({ partSize: PART });
+    env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', BOX_SECRET_ARN: '', BOX_DEVELOPER_TOKEN: box.token };
+    boxArgs = ['--s3-endpoint', s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl];
+  });
+  afterEach(() => box.faults.clear());
+  afterAll(async () => {
+    await box?.close();
+    await s3?.close();
+  });
+
+  it('exits 3 with the failure document on stdout (--json), and --resume-input takes it back: only the missing parts are sent', async () => {
+    const folder = await box.createFolder('json-resume');
+    const source = await object();
+    // Box stores two parts, then refuses the third with an error nothing retries (the session is kept).
+    box.faults.inject({ operation: 'uploadPart', nth: 3, times: 1_000, action: { type: 'status', status: 409, code: 'conflict' } });
+    const failed = await cli(['transfer', source.url, '--folder', folder.id, '--concurrency', '1', '--json', ...boxArgs]);
+    expect(failed.code, failed.stderr).toBe(3);
+    const failure = JSON.parse(failed.stdout) as FailureDocument;
+    const [session] = box.listSessions().filter((s) => s.folderId === folder.id);
+    expect(failure).toMatchObject({
+      error: { name: 'Box.Conflict' },
+      resumable: true,
+      resumeInput: {
+        source: { bucket: 'cli-resume', key: source.key },
+        destination: { folderId: folder.id },
+        options: { concurrency: 1 },
+        resume: { sessionId: session!.id, fileName: `run ${keys}.bin` },
+      },
+    });
+    expect(session!.status).toBe('open');
+
+    box.faults.clear();
+    box.resetStats();
+    // The whole document on stdin (its resumeInput is taken), with the S3 and Box options of the first run.
+    const resumed = await cli(['transfer', '--resume-input', '-', '--json', ...boxArgs], failed.stdout);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const output = JSON.parse(resumed.stdout) as { file: { id: string; sha1: string; size: number } };
+    expect(output.file).toMatchObject({ sha1: source.sha1, size: SIZE });
+    expect(await sha1Of(output.file.id)).toBe(source.sha1);
+    expect(box.stats().requests.uploadPart).toBe(6 - 2);
+    expect(box.listSessions().find((s) => s.id === session!.id)?.status).toBe('committed');
+  });
+
+  it('without --json says how to resume (the same arguments and --resume) or discard, and the printed command works', async () => {
+    const folder = await box.createFolder('text-resume');
+    const source = await object();
+    box.faults.inject({ operation: 'uploadPart', nth: 2, times: 1_000, action: { type: 'status', status: 409, code: 'conflict' } });
+    const failed = await cli(['transfer', source.url, '--folder', folder.id, '--concurrency', '1', '--quiet', ...boxArgs]);
+    expect(failed.code).toBe(3);
+    const [session] = box.listSessions().filter((s) => s.folderId === folder.id);
+    expect(failed.stderr).toContain('Transfer failed: Box.Conflict:');
+    expect(failed.stderr).toContain(`The Box upload session ${session!.id} is kept`);
+    const quotedUrl = `'${source.url}'`;
+    expect(failed.stderr).toContain(`resume:  s3-to-box transfer ${quotedUrl} --folder ${folder.id} --concurrency 1 --s3-endpoint ${s3.endpoint}`);
+    expect(failed.stderr).toMatch(new RegExp(`--resume ${session!.id}\\n`));
+    expect(failed.stderr).toContain(`discard: s3-to-box abort ${session!.id}`);
+    expect(failed.stdout).toBe('');
+
+    box.faults.clear();
+    const resumed = await cli(['transfer', source.url, '--folder', folder.id, '--resume', session!.id, '--quiet', ...boxArgs]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^Done: .* \(chunked, 6 parts\)\n$/);
+    const file = box.findFile(folder.id, `run ${keys}.bin`);
+    expect(await sha1Of(file!.id)).toBe(source.sha1);
+  });
+
+  it('exits 1 when nothing can be resumed (a terminal error aborts the session), 2 for bad usage or input', async () => {
+    const folder = await box.createFolder('terminal');
+    const source = await object();
+    box.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
+    const failed = await cli(['transfer', source.url, '--folder', folder.id, '--json', ...boxArgs]);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toEqual({ error: { name: 'Box.Forbidden', message: expect.any(String) as unknown }, resumable: false });
+    expect(box.listSessions().filter((s) => s.folderId === folder.id).map((s) => s.status)).toEqual(['aborted']);
+
+    const badInput = await cli(['transfer', source.url, '--folder', 'not-a-folder', '--json', ...boxArgs]);
+    expect(badInput.code).toBe(2);
+    expect(JSON.parse(badInput.stdout)).toMatchObject({ error: { name: 'Transfer.InvalidInput', message: expect.stringContaining('destination.folderId') as unknown }, resumable: false });
+
+    const clash = await cli(['transfer', source.url, '--resume-input', '-', ...boxArgs], '{}');
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('--resume-input brings the whole input: drop s3://BUCKET/KEY');
+    const notJson = await cli(['transfer', '--resume-input', '-', ...boxArgs], 'resume me');
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain('is not JSON');
+    const notResumable = await cli(['transfer', '--resume-input', '-', ...boxArgs], failed.stdout);
+    expect(notResumable.code).toBe(2);
+    expect(notResumable.stderr).toContain('holds no resume input');
+    const unknownOption = await cli(['transfer', source.url, '--folder', '0', '--no-such-option']);
+    expect(unknownOption.code).toBe(2);
+  });
+
+  it('Ctrl-C stops the run and keeps the session: exit 3, the failure document says how to resume, and the resume completes', async () => {
+    const folder = await box.createFolder('ctrl-c');
+    const source = await object();
+    // Slow parts, so that the run is surely mid-way when it is stopped.
+    box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 400 } });
+    box.resetStats();
+    const child = spawnCli(['transfer', source.url, '--folder', folder.id, '--concurrency', '1', '--json', ...boxArgs], env);
+    const run = finished(child);
+    try {
+      for (let i = 0; i < 800 && (box.stats().requests.uploadPart ?? 0) < 2; i++) await sleep(25);
+      expect(box.stats().requests.uploadPart).toBeGreaterThanOrEqual(2);
+      child.kill('SIGINT');
+      const stopped = await run;
+      expect(stopped.code, stopped.stderr).toBe(3);
+      const failure = JSON.parse(stopped.stdout) as FailureDocument;
+      const [session] = box.listSessions().filter((s) => s.folderId === folder.id);
+      expect(failure).toMatchObject({ error: { name: 'Transfer.Stopped' }, resumable: true, resumeInput: { resume: { sessionId: session!.id } } });
+      expect(session!.status).toBe('open');
+      expect(box.findFile(folder.id, `run ${keys}.bin`)).toBeUndefined();
+
+      box.faults.clear();
+      const resumed = await cli(['transfer', '--resume-input', '-', '--json', ...boxArgs], JSON.stringify(failure.resumeInput));
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const output = JSON.parse(resumed.stdout) as { file: { id: string } };
+      expect(await sha1Of(output.file.id)).toBe(source.sha1);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('Ctrl-C without --json prints how to resume or discard', async () => {
+    const folder = await box.createFolder('ctrl-c-text');
+    const source = await object();
+    box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 400 } });
+    box.resetStats();
+    const child = spawnCli(['transfer', source.url, '--folder', folder.id, '--concurrency', '1', '--quiet', ...boxArgs], env);
+    const run = finished(child);
+    try {
+      for (let i = 0; i < 800 && (box.stats().requests.uploadPart ?? 0) < 1; i++) await sleep(25);
+      expect(box.stats().requests.uploadPart).toBeGreaterThanOrEqual(1);
+      child.kill('SIGINT');
+      const stopped = await run;
+      expect(stopped.code).toBe(3);
+      const [session] = box.listSessions().filter((s) => s.folderId === folder.id);
+      expect(stopped.stderr).toContain(`Transfer stopped: Transfer.Stopped: Stopped by the user; the Box upload session ${session!.id} is kept`);
+      expect(stopped.stderr).toContain(`--resume ${session!.id}`);
+      expect(stopped.stderr).toContain(`discard: s3-to-box abort ${session!.id}`);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('s3-to-box abort', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  let box: BoxEmulator;
+  beforeAll(async () => {
+    box = await startBoxEmulator({ partSize: PART });
+  });
+  afterAll(async () => {
+    await box?.close();
+  });
+  const abort = (args: string[]): Promise<Run> =>
+    finished(spawnCli(['abort', ...args, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl], { BOX_SECRET_ARN: '', BOX_DEVELOPER_TOKEN: box.token }));
+
+  it('discards a kept session (exit 0), says so when Box has no such session (exit 1), refuses a malformed id (exit 2)', async () => {
+    const folder = await box.createFolder('abort');
+    const created = await fetch(`${box.uploadUrl}/2.0/files/upload_sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${box.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ folder_id: folder.id, file_size: SIZE, file_name: 'kept.bin' }),
+    });
+    const session = (await created.json()) as { id: string };
+    expect(box.listSessions().find((s) => s.id === session.id)?.status).toBe('open');
+
+    const done = await abort([session.id, '--json']);
+    expect(done.code, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toEqual({ sessionId: session.id, aborted: true });
+    expect(box.listSessions().find((s) => s.id === session.id)?.status).toBe('aborted');
+
+    const unknown = await abort(['0123456789ABCDEF0123456789ABCDEF']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Box has no open upload session 0123456789ABCDEF0123456789ABCDEF');
+
+    const malformed = await abort(['../etc']);
+    expect(malformed.code).toBe(2);
+    expect(box.stats().requests.abortSession).toBe(2);
+  });
+});
