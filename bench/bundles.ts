@@ -69,6 +69,16 @@ function timeImport(file: string, sourcemap: boolean): { ms: number; cpuMs: numb
   return JSON.parse(r.stdout) as { ms: number; cpuMs: number };
 }
 
+/** Builds one function's bundle as serverless.yml ships it (minified, no source map); returns the .mjs path. */
+export async function buildShipped(fn: string, outDir: string): Promise<string> {
+  const cfg = await config();
+  const handler = cfg.functions[fn]?.handler;
+  if (handler === undefined) throw new Error(`no function ${fn} in serverless.yml`);
+  const outfile = path.join(outDir, `${fn}.mjs`);
+  await build({ ...esbuildOptions(cfg.custom.esbuild), entryPoints: [path.join(ROOT, `${handler.replace(/\.[^.]+$/, '')}.ts`)], outfile, logLevel: 'silent' });
+  return outfile;
+}
+
 export async function measureBundles(repeat = 5, variants = VARIANTS): Promise<BundleRow[]> {
   const cfg = await config();
   const base = esbuildOptions(cfg.custom.esbuild);

@@ -4,7 +4,8 @@
 // Modules are imported per job, so an uploader's peak RSS includes only its own code.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Job, JobResult, MemoryPeaks } from './jobs.ts';
+import type { Readable } from 'node:stream';
+import type { Job, JobResult, MemoryPeaks, PipelineCounts } from './jobs.ts';
 
 /** Peaks of process.memoryUsage(), sampled; maxRSS comes from the kernel (getrusage) at the end. */
 function startMemorySampler(): () => MemoryPeaks {
@@ -66,6 +67,8 @@ async function runJob(job: Job): Promise<Omit<JobResult, 'memory' | 'processCpuM
     }
     case 'pipeline':
       return runPipeline(job);
+    case 'sdk-s3':
+      return runSdkFromS3(job);
     case 'hash-cpu':
       return runHashCpu(job);
     case 'hash-s3':
@@ -75,11 +78,42 @@ async function runJob(job: Job): Promise<Omit<JobResult, 'memory' | 'processCpuM
 
 /** The whole state machine through the local runner; the Lambdas run in this process, S3 and Box in the parent. */
 async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
-  const { runTransfer, localS3Client } = await import('../local/runner/index.ts');
+  const { runTransfer } = await import('../local/runner/transfer.ts');
+  const { localS3Client } = await import('../local/runner/local-s3-client.ts');
+  const { makeTaskHandlers } = await import('../functions/index.ts');
   const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
   const { silentLogger } = await import('../src/transfer/index.ts');
   const s3 = localS3Client(job.s3Endpoint);
+  const counts: PipelineCounts = { transitions: 0, statesEntered: {}, invocations: {}, s3Requests: {} };
+  // Counts every S3 request by command (the cost model's S3 line).
+  s3.middlewareStack.add(
+    (next, context) => (args) => {
+      const name = (context as { commandName?: string }).commandName ?? 'unknown';
+      counts.s3Requests[name] = (counts.s3Requests[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCountRequests' },
+  );
   const box = new BoxClient({ auth: new DeveloperTokenAuth(job.target.token), apiUrl: job.target.apiUrl, uploadUrl: job.target.uploadUrl });
+  const deps = { s3, box: async () => box, logger: silentLogger };
+  // The real handlers, timed: invocations and their durations by Task state.
+  const handlers = Object.fromEntries(
+    Object.entries(makeTaskHandlers(deps)).map(([state, handler]) => [
+      state,
+      async (event: unknown, context: Parameters<typeof handler>[1]) => {
+        const t = performance.now();
+        try {
+          const result = await handler(event, context);
+          if (state === 'HashObject') counts.hashEngine = (result as { engine?: string }).engine ?? 'none';
+          return result;
+        } finally {
+          const c = (counts.invocations[state] ??= { count: 0, ms: 0 });
+          c.count++;
+          c.ms += performance.now() - t;
+        }
+      },
+    ]),
+  );
   const marks: Record<string, number> = {};
   try {
     const started = performance.now();
@@ -92,10 +126,15 @@ async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omi
         options: { concurrency: job.concurrency },
       },
       {
-        deps: { s3, box: async () => box, logger: silentLogger },
+        deps,
+        handlers,
         onEvent: (e) => {
           const at = performance.now() - started;
-          if (e.type === 'prepared') marks.preparedMs = at;
+          if (e.type === 'state-entered') {
+            counts.transitions++;
+            counts.statesEntered[e.state] = (counts.statesEntered[e.state] ?? 0) + 1;
+          }
+          else if (e.type === 'prepared') marks.preparedMs = at;
           else if (e.type === 'batch-done') marks.partsDoneMs = at; // the last one wins
           else if (e.type === 'hash-progress' && e.done) marks.hashDoneMs = at;
         },
@@ -103,9 +142,28 @@ async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omi
     );
     const ms = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
-    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, fileId: output.file.id, sha1: output.file.sha1, marks, parts: output.parts, mode: output.mode };
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, fileId: output.file.id, sha1: output.file.sha1, marks, parts: output.parts, mode: output.mode, counts };
   } finally {
     await box.close();
+    s3.destroy();
+  }
+}
+
+/** box-node-sdk's uploadBigFile, its stream the S3 object's GetObject body (the SDK's own way to move an S3 object). */
+async function runSdkFromS3(job: Extract<Job, { kind: 'sdk-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
+  const { localS3Client } = await import('../local/runner/local-s3-client.ts');
+  const { GetObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+  const { sdkClient } = await import('./sdk.ts');
+  const s3 = localS3Client(job.s3Endpoint);
+  const client = sdkClient(job.target);
+  try {
+    const { value: file, ms, cpuMs } = await measured(async () => {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: job.bucket, Key: job.key }));
+      const res = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.key }));
+      return client.chunkedUploads.uploadBigFile(res.Body as Readable, job.name, head.ContentLength ?? 0, '0');
+    });
+    return { ms, cpuMs, fileId: file.id, sha1: file.sha1 ?? '' };
+  } finally {
     s3.destroy();
   }
 }
@@ -173,7 +231,7 @@ async function runHashCpu(job: Extract<Job, { kind: 'hash-cpu' }>): Promise<Omit
 
 /** The HashObject code path (hashSlice: ranged GETs with read-ahead, hash-wasm) over the s3rver object. */
 async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
-  const { localS3Client } = await import('../local/runner/index.ts');
+  const { localS3Client } = await import('../local/runner/local-s3-client.ts');
   const { hashSlice, pinSource, openObjectStream, DEFAULT_SETTINGS } = await import('../src/transfer/index.ts');
   const s3 = localS3Client(job.s3Endpoint);
   try {
@@ -198,6 +256,17 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
     const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, { settings: DEFAULT_SETTINGS, remainingMs: () => 15 * 60_000 });
     marks.hashSliceMs = performance.now() - t;
     if (!progress.done || progress.sha1 === undefined) throw new Error('hashSlice did not finish in one invocation');
+    marks.hashSliceNodeCrypto = progress.engine === 'node:crypto' ? 1 : 0;
+    // The resumable path (hash-wasm), as an object that must cross invocations hashes: slices of a quarter each.
+    t = performance.now();
+    let resumed: typeof progress | undefined;
+    const sliced = { ...DEFAULT_SETTINGS, hashSliceBytes: Math.ceil(source.size / 4 / 64) * 64 };
+    do {
+      resumed = await hashSlice(s3, { ...source, sha1: undefined }, resumed, { settings: sliced, remainingMs: () => 15 * 60_000 });
+    } while (!resumed.done);
+    marks.hashWasmSlicesMs = performance.now() - t;
+    marks.hashWasmSlices = resumed.invocations;
+    if (resumed.sha1 !== progress.sha1) throw new Error(`resumable hash ${resumed.sha1} differs from ${progress.sha1}`);
     const sha1 = Buffer.from(progress.sha1, 'base64').toString('hex');
     return { ms: marks.hashSliceMs, marks, sha1: nodeSha1 === progress.sha1 ? sha1 : `DISAGREE node ${nodeSha1} hashSlice ${progress.sha1}` };
   } finally {

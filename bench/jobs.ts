@@ -10,8 +10,24 @@ export type Job =
   | { kind: 'idle'; uploader: Uploader; target: EmulatorTarget }
   | { kind: 'upload'; uploader: Uploader; concurrency?: number; target: EmulatorTarget; file: string; size: number; name: string }
   | { kind: 'pipeline'; target: EmulatorTarget; s3Endpoint: string; bucket: string; key: string; name: string; concurrency: number }
+  /** box-node-sdk's uploadBigFile fed by the S3 object's GetObject stream (what a user of the SDK would write). */
+  | { kind: 'sdk-s3'; target: EmulatorTarget; s3Endpoint: string; bucket: string; key: string; name: string }
   | { kind: 'hash-cpu'; size: number; sliceBytes: number }
   | { kind: 'hash-s3'; s3Endpoint: string; bucket: string; key: string };
+
+/** What the pipeline child counted, for the cost model. */
+export interface PipelineCounts {
+  /** State transitions (states entered), as Step Functions bills them. */
+  transitions: number;
+  /** States entered, by state name. */
+  statesEntered: Record<string, number>;
+  /** Lambda invocations and their summed duration, by Task state. */
+  invocations: Record<string, { count: number; ms: number }>;
+  /** S3 requests by command. */
+  s3Requests: Record<string, number>;
+  /** Hash invocations' engine (node:crypto / hash-wasm). */
+  hashEngine?: string;
+}
 
 export interface MemoryPeaks {
   /** Peak resident set size of the child (getrusage maxrss). */
@@ -33,6 +49,7 @@ export interface JobResult {
   parts?: number;
   mode?: string;
   marks?: Record<string, number>;
+  counts?: PipelineCounts;
   memory: MemoryPeaks;
   /** CPU time of the whole child process, start-up included. */
   processCpuMs: number;
@@ -48,12 +65,12 @@ export interface Measured {
 }
 
 /** runChild, plus the parent's CPU time and the machine's other load over the child's life. */
-export async function runMeasured(job: Job): Promise<Measured> {
-  await waitForQuiet();
+export async function runMeasured(job: Job, options: { child?: string; nodeArgs?: string[]; quietWaitMs?: number } = {}): Promise<Measured> {
+  await waitForQuiet(options.quietWaitMs);
   const machineBefore = machineCpuTimes();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const result = await runChild(job);
+  const result = await runChild(job, options);
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const serverCpuMs = (cpu.user + cpu.system) / 1000;
@@ -62,10 +79,13 @@ export async function runMeasured(job: Job): Promise<Measured> {
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
-/** Runs one job in a fresh Node process (the same Node as the parent); rejects with its stderr on failure. */
-export function runChild(job: Job): Promise<JobResult> {
+/**
+ * Runs one job in a fresh Node process (the same Node as the parent); rejects with its stderr on failure.
+ * `child` is another checkout's bench/child.ts (a before/after comparison); `nodeArgs` go before it (--cpu-prof).
+ */
+export function runChild(job: Job, options: { child?: string; nodeArgs?: string[] } = {}): Promise<JobResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CHILD, JSON.stringify(job)], {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...(options.nodeArgs ?? []), options.child ?? CHILD, JSON.stringify(job)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

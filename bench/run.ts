@@ -35,6 +35,10 @@ const HELP = `npm run bench [-- options]
                       (default /dev/shm when it is a tmpfs with room, else the OS temp folder)
   --out FILE          where to write the report (default BENCHMARKS.md at the project root)
   --no-write          print only
+  --only speed        only the pipeline's speed targets (bench/speed.ts): end to end against the SDK on
+                      a shaped link, concurrency sweep, CPU per GiB with profiles, hash vs raw read, CLI
+                      start, Lambda bundles, memory, cost model; --before DIR adds an earlier checkout
+                      side by side; writes its own section of BENCHMARKS.md
 `;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -382,7 +386,10 @@ async function main(): Promise<void> {
     const report = renderReport(results);
     process.stdout.write(`\n${report.text}\n`);
     if (settings.out !== undefined) {
-      await writeFile(settings.out, report.markdown);
+      // The speed section (--only speed) is kept as it is.
+      const previous = await readFile(settings.out, 'utf8').catch(() => '');
+      const speed = /<!-- speed:start[\s\S]*<!-- speed:end -->/.exec(previous)?.[0];
+      await writeFile(settings.out, speed === undefined ? report.markdown : `${report.markdown.trimEnd()}\n\n${speed}\n`);
       log(`\nwrote ${path.relative(process.cwd(), settings.out) || settings.out}`);
     }
   } finally {
@@ -390,7 +397,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+// `--only speed`: the pipeline's speed targets (bench/speed.ts), written into their own section of BENCHMARKS.md.
+const only = process.argv.indexOf('--only');
+(only >= 0 && process.argv[only + 1] === 'speed' ? import('./speed.ts').then((m) => m.runSpeed(process.argv.slice(2))) : main()).then(
   () => process.exit(0),
   (error: unknown) => {
     log(`\nBENCH FAILED: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);

@@ -268,7 +268,10 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
     retryIntervalOverrides: buildRetryOverrides(local, scale, options.retryIntervalOverrides),
   };
 
-  const machine = machineFor(local.definition);
+  // Not validated again here: asl-validator checks the definition in the test suite
+  // (test/statemachine/definition.test.ts) and at package time (serverless-step-functions), and on
+  // every local execution it cost more CPU than the rest of the run's start, before the first Box request.
+  const machine = new StateMachine(local.definition, { validationOptions: { noValidate: true } });
   const execution = machine.run(input as never, {
     overrides,
     context: {
@@ -377,20 +380,6 @@ function mapsEnclosing(machine: Record<string, unknown>, around: string[] = [], 
     if (Array.isArray(branches)) for (const branch of branches) if (isRecord(branch)) mapsEnclosing(branch, around, out);
   }
   return out;
-}
-
-/**
- * One validated StateMachine per definition object: validation (asl-validator) costs far more than a small
- * execution, and a bulk run starts many executions of the same definitions.
- */
-const machines = new WeakMap<object, StateMachine>();
-function machineFor(definition: LocalDefinition['definition']): StateMachine {
-  let machine = machines.get(definition);
-  if (machine === undefined) {
-    machine = new StateMachine(definition);
-    machines.set(definition, machine);
-  }
-  return machine;
 }
 
 function toExecutionFailure(error: unknown, executionName: string): Error {

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { s3ConfigFromEnv } from '../../functions/deps.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3rver } from './s3rver-durable.ts';
 
 export interface LocalS3 {
@@ -35,18 +35,9 @@ export interface StartLocalS3Options {
   region?: string;
 }
 
-export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-
-/** A client for s3rver (or any S3-compatible endpoint that wants path-style addressing). */
-export function localS3Client(endpoint: string, region = 'us-east-1'): S3Client {
-  // The Lambdas' own settings for an S3-compatible endpoint (path-style, checksums only where S3
-  // requires them: s3rver would store aws-chunked framing as object bytes), plus s3rver's credentials.
-  return new S3Client({
-    ...s3ConfigFromEnv({ AWS_REGION: region, S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: 'true' }),
-    credentials: { ...LOCAL_S3_CREDENTIALS },
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+// The client lives apart from s3rver, so that code needing only the client does not load the server.
+export { LOCAL_S3_CREDENTIALS, localS3Client } from './local-s3-client.ts';
+import { localS3Client } from './local-s3-client.ts';
 
 export async function startLocalS3(options: StartLocalS3Options = {}): Promise<LocalS3> {
   const ownDir = options.dir === undefined;

@@ -1,0 +1,896 @@
+// `npm run bench -- --only speed`: the speed targets of the whole pipeline, side by side in one run.
+//   - end to end on a shaped link (the emulator capped per connection, latency per request, Box-like
+//     12 MiB parts): the state machine run locally against box-node-sdk's uploadBigFile fed by the S3
+//     stream, at two sizes, commit processing (one 202) included for both;
+//   - a concurrency sweep of the pipeline on that link;
+//   - CPU per GiB of the runner process, with its CPU profile broken down, this checkout against an
+//     earlier one (--before DIR, a checkout with node_modules) in the same run;
+//   - the HashObject path against a raw read of the same object; a row per CPU model (kept in
+//     bench/hash-by-cpu.json across machines);
+//   - time to the first Box request of `node bin/s3-to-box.js transfer` (wall and CPU);
+//   - Lambda bundles: size and import time per variant;
+//   - memory: one UploadBatch invocation per part size and parts in flight, and a big pipeline;
+//   - the AWS cost model from the measured counts.
+// Every upload is checked: the SHA-1 Box reports must be the source's. Writes its section of BENCHMARKS.md
+// between markers, leaving the rest of the file as it is.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startBoxEmulator } from '../local/box-emulator/index.ts';
+import type { BoxEmulator, BoxEmulatorOptions } from '../local/box-emulator/index.ts';
+import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
+import type { LocalS3 } from '../local/runner/index.ts';
+import { parsePositiveSize } from '../local/cli/options.ts';
+import type { PrepareResult } from '../src/transfer/contract.ts';
+import { buildShipped, measureBundles, VARIANTS } from './bundles.ts';
+import { machineCpuTimes, otherCores } from './load.ts';
+import type { BundleRow } from './bundles.ts';
+import { runMeasured } from './jobs.ts';
+import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
+import { breakdownFile } from './profile.ts';
+import type { ProfileBreakdown } from './profile.ts';
+import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
+import type { EmulatorTarget } from './sdk.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const GiB = 1024 * MiB;
+const START = '<!-- speed:start (written by npm run bench -- --only speed) -->';
+const END = '<!-- speed:end -->';
+const HASH_BY_CPU = path.join(ROOT, 'bench/hash-by-cpu.json');
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+interface Options {
+  quick: boolean;
+  small: number;
+  big: number;
+  huge: number;
+  before: string | undefined;
+  out: string | undefined;
+  latencyMs: number;
+  bandwidth: number;
+  partSize: number;
+  /** Which measurements to make (all by default): e2e, sweep, cpu, hash, cli, bundles, memory, huge. */
+  sections: Set<string>;
+  cliRuns: number;
+  bundleRuns: number;
+}
+
+const SECTIONS = ['e2e', 'sweep', 'cpu', 'hash', 'cli', 'bundles', 'memory', 'huge'];
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      before: { type: 'string' },
+      out: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      small: { type: 'string' },
+      big: { type: 'string' },
+      huge: { type: 'string' },
+      sections: { type: 'string' },
+    },
+    strict: false,
+  });
+  const quick = values.quick === true;
+  const size = (v: unknown, d: number): number => (typeof v === 'string' ? parsePositiveSize(v) : d);
+  return {
+    quick,
+    small: size(values.small, quick ? 64 * MiB : 256 * MiB),
+    big: size(values.big, quick ? 128 * MiB : GiB),
+    huge: size(values.huge, quick ? 256 * MiB : 4 * GiB),
+    before: typeof values.before === 'string' ? path.resolve(values.before) : undefined,
+    out: values['no-write'] === true || (quick && values.out === undefined) ? undefined : path.resolve(ROOT, typeof values.out === 'string' ? values.out : 'BENCHMARKS.md'),
+    latencyMs: 30,
+    bandwidth: 25 * MiB,
+    partSize: 12 * MiB,
+    sections: new Set(typeof values.sections === 'string' ? values.sections.split(',') : SECTIONS),
+    cliRuns: quick ? 2 : 5,
+    bundleRuns: quick ? 2 : 5,
+  };
+}
+
+// --- environment -----------------------------------------------------------------------------------
+
+interface Env {
+  s3: LocalS3;
+  bucket: string;
+  objects: Map<number, { key: string; sha1: string }>;
+  dataRoot: string;
+}
+
+async function withEmulator<T>(env: Env, options: BoxEmulatorOptions, use: (box: BoxEmulator) => Promise<T>, root = env.dataRoot): Promise<T> {
+  const dataDir = await mkdtemp(path.join(root, 'box-'));
+  try {
+    const box = await startBoxEmulator({ ...options, dataDir });
+    try {
+      return await use(box);
+    } finally {
+      await box.close();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function target(box: BoxEmulator): EmulatorTarget {
+  return { apiUrl: box.url, uploadUrl: box.uploadUrl, token: box.token };
+}
+
+async function object(env: Env, size: number): Promise<{ key: string; sha1: string }> {
+  let o = env.objects.get(size);
+  if (o === undefined) {
+    const key = `speed/${size}.bin`;
+    const put = await putGeneratedObject(env.s3.client, { bucket: env.bucket, key, size });
+    o = { key, sha1: put.sha1 };
+    env.objects.set(size, o);
+  }
+  return o;
+}
+
+/** Deletes an object from s3rver (its data is in memory, /dev/shm). */
+async function dropObject(env: Env, size: number): Promise<void> {
+  const o = env.objects.get(size);
+  if (o === undefined) return;
+  const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+  await env.s3.client.send(new DeleteObjectCommand({ Bucket: env.bucket, Key: o.key }));
+  env.objects.delete(size);
+}
+
+class IntegrityFailure extends Error {
+  override name = 'Bench.IntegrityFailure';
+}
+
+function checkSha1(what: string, r: JobResult, sha1: string): void {
+  if (r.sha1 !== sha1) throw new IntegrityFailure(`${what}: Box reported SHA-1 ${r.sha1}, the source's is ${sha1}`);
+}
+
+const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 1 } as const;
+
+function shaped(o: Options): BoxEmulatorOptions {
+  return { latencyMs: o.latencyMs, bandwidthBytesPerSecond: o.bandwidth, partSize: o.partSize, commitProcessing: COMMIT_202 };
+}
+
+/** No waiting for a quiet machine: with other users on it that never comes. Load is recorded per run instead. */
+const NOW = { quietWaitMs: 0 };
+
+// --- results --------------------------------------------------------------------------------------
+
+interface E2eRun {
+  who: 'sdk' | 'pipeline';
+  size: number;
+  rep: number;
+  ms: number;
+  cpuMs: number;
+  serverCpuMs: number;
+  otherCores: number;
+  rssBytes: number;
+  marks: Record<string, number>;
+  counts?: PipelineCounts | undefined;
+  concurrency?: number;
+}
+interface CpuRun {
+  checkout: 'this' | 'before';
+  size: number;
+  ms: number;
+  transferCpuMs: number;
+  processCpuMs: number;
+  otherCores: number;
+  profile: ProfileBreakdown;
+}
+interface HashRow {
+  cpu: string;
+  date: string;
+  size: number;
+  readOnlyMiBs: number;
+  hashObjectMiBs: number;
+  nodeStreamMiBs: number;
+  resumableMiBs: number;
+  engine: string;
+  otherCores: number;
+}
+interface CliRun {
+  checkout: 'this' | 'before';
+  firstRequestMs: number;
+  firstRequestCpuMs: number;
+  totalMs: number;
+}
+interface BatchRun {
+  partSize: number;
+  partsInFlight: number;
+  parts: number;
+  rssBytes: number;
+  idleRssBytes: number;
+  boundBytes: number;
+  arrayBuffersBytes: number;
+  otherCores: number;
+}
+interface SpeedResults {
+  options: Options;
+  machine: { cpu: string; cores: number; memoryBytes: number; node: string; loadStart: number[]; loadEnd: number[]; date: string };
+  e2e: E2eRun[];
+  sweep: E2eRun[];
+  cpu: CpuRun[];
+  hash: HashRow[];
+  cli: CliRun[];
+  bundles: BundleRow[];
+  batches: BatchRun[];
+  huge: E2eRun | undefined;
+  seconds: number;
+}
+
+// --- measurements ---------------------------------------------------------------------------------
+
+function e2eRun(who: E2eRun['who'], size: number, rep: number, m: Measured, concurrency?: number): E2eRun {
+  return {
+    who,
+    size,
+    rep,
+    ms: m.result.ms,
+    cpuMs: m.result.cpuMs ?? Number.NaN,
+    serverCpuMs: m.serverCpuMs,
+    otherCores: m.otherCores,
+    rssBytes: m.result.memory.maxRssBytes,
+    marks: m.result.marks ?? {},
+    counts: m.result.counts,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+  };
+}
+
+function logRun(label: string, r: E2eRun): void {
+  log(
+    `  [${label}] ${sizeLabel(r.size)} ${fixed(mibPerSecond(r.size, r.ms))} MiB/s, ${fixed(r.ms / 1000, 2)} s; CPU s runner ${fixed(r.cpuMs / 1000, 2)} servers ${fixed(r.serverCpuMs / 1000, 2)}; ` +
+      `other load ${fixed(r.otherCores, 2)} cores; peak RSS ${mib(r.rssBytes)}; SHA-1 checked`,
+  );
+}
+
+async function pipelineJob(env: Env, box: BoxEmulator, size: number, concurrency: number, name: string): Promise<Job> {
+  const o = await object(env, size);
+  return { kind: 'pipeline', target: target(box), s3Endpoint: env.s3.endpoint, bucket: env.bucket, key: o.key, name, concurrency };
+}
+
+async function endToEnd(env: Env, o: Options): Promise<E2eRun[]> {
+  const runs: E2eRun[] = [];
+  const plan: [number, number][] = [
+    [o.small, o.quick ? 1 : 2],
+    [o.big, 1],
+  ];
+  log(`\nend to end on the shaped link (${mib(o.bandwidth)}/s per connection, +${o.latencyMs} ms per request, ${mib(o.partSize)} parts, one commit 202)`);
+  for (const [size, reps] of plan) {
+    const { key, sha1 } = await object(env, size);
+    for (let rep = 1; rep <= reps; rep++) {
+      for (const who of ['sdk', 'pipeline'] as const) {
+        const m = await withEmulator(env, shaped(o), async (box) => {
+          const name = `e2e-${who}-${size}-${rep}.bin`;
+          const job: Job =
+            who === 'sdk'
+              ? { kind: 'sdk-s3', target: target(box), s3Endpoint: env.s3.endpoint, bucket: env.bucket, key, name }
+              : await pipelineJob(env, box, size, 8, name);
+          const measured = await runMeasured(job, NOW);
+          checkSha1(`${who} ${sizeLabel(size)}`, measured.result, sha1);
+          return measured;
+        });
+        const r = e2eRun(who, size, rep, m, who === 'pipeline' ? 8 : 1);
+        logRun(who === 'sdk' ? 'box-node-sdk uploadBigFile <- S3 stream' : 'state machine, concurrency 8', r);
+        runs.push(r);
+      }
+    }
+  }
+  return runs;
+}
+
+async function sweep(env: Env, o: Options): Promise<E2eRun[]> {
+  const runs: E2eRun[] = [];
+  const size = o.small;
+  log(`\nconcurrency sweep of the pipeline on the shaped link, ${sizeLabel(size)}`);
+  const { sha1 } = await object(env, size);
+  for (const c of [1, 2, 4, 8, 16]) {
+    const m = await withEmulator(env, shaped(o), async (box) => {
+      const measured = await runMeasured(await pipelineJob(env, box, size, c, `sweep-${c}.bin`), NOW);
+      checkSha1(`sweep ${c}`, measured.result, sha1);
+      return measured;
+    });
+    const r = e2eRun('pipeline', size, 1, m, c);
+    logRun(`concurrency ${c}`, r);
+    runs.push(r);
+  }
+  return runs;
+}
+
+async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
+  const runs: CpuRun[] = [];
+  const size = o.big;
+  const { sha1 } = await object(env, size);
+  const checkouts: [CpuRun['checkout'], string][] = [['this', ROOT]];
+  if (o.before !== undefined) checkouts.unshift(['before', o.before]);
+  log(`\nCPU per GiB: the pipeline on loopback, ${sizeLabel(size)}, runner under --cpu-prof${o.before ? `, this checkout and ${o.before}` : ''}`);
+  for (const [checkout, dir] of checkouts) {
+    const profDir = await mkdtemp(path.join(env.dataRoot, 'prof-'));
+    const m = await withEmulator(env, { commitProcessing: COMMIT_202 }, async (box) => {
+      const measured = await runMeasured(await pipelineJob(env, box, size, 8, `cpu-${checkout}.bin`), {
+        ...NOW,
+        child: path.join(dir, 'bench/child.ts'),
+        nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+      });
+      checkSha1(`cpu ${checkout}`, measured.result, sha1);
+      return measured;
+    });
+    const file = execFileSync('ls', [profDir], { encoding: 'utf8' }).trim().split('\n')[0] as string;
+    const profile = await breakdownFile(path.join(profDir, file));
+    await rm(profDir, { recursive: true, force: true });
+    const r: CpuRun = { checkout, size, ms: m.result.ms, transferCpuMs: m.result.cpuMs ?? Number.NaN, processCpuMs: m.result.processCpuMs, otherCores: m.otherCores, profile };
+    log(`  [${checkout}] process CPU ${fixed(r.processCpuMs / 1000, 2)} s = ${fixed(r.processCpuMs / 1000 / (size / GiB), 2)} CPU-s/GiB (transfer only ${fixed(r.transferCpuMs / 1000 / (size / GiB), 2)}); other load ${fixed(r.otherCores, 2)}`);
+    runs.push(r);
+  }
+  return runs;
+}
+
+async function hashRows(env: Env, o: Options, cpu: string): Promise<HashRow[]> {
+  const size = o.big;
+  const { key, sha1 } = await object(env, size);
+  log(`\nwhole-file hash: HashObject path against a raw read of the same object, ${sizeLabel(size)}`);
+  const reps = o.quick ? 1 : 2;
+  const rows: HashRow[] = [];
+  for (let rep = 1; rep <= reps; rep++) {
+    const { result: r, otherCores } = await runMeasured({ kind: 'hash-s3', s3Endpoint: env.s3.endpoint, bucket: env.bucket, key }, NOW);
+    if (r.sha1 !== sha1) throw new IntegrityFailure(`hash: got ${r.sha1}, the object's SHA-1 is ${sha1}`);
+    const m = r.marks ?? {};
+    const row: HashRow = {
+      cpu,
+      date: new Date().toISOString().slice(0, 10),
+      size,
+      readOnlyMiBs: mibPerSecond(size, m.readOnlyMs ?? Number.NaN),
+      hashObjectMiBs: mibPerSecond(size, m.hashSliceMs ?? Number.NaN),
+      nodeStreamMiBs: mibPerSecond(size, m.nodeStreamMs ?? Number.NaN),
+      resumableMiBs: mibPerSecond(size, m.hashWasmSlicesMs ?? Number.NaN),
+      engine: m.hashSliceNodeCrypto === 1 ? 'node:crypto' : 'hash-wasm',
+      otherCores,
+    };
+    log(
+      `  [hash #${rep}] raw read ${fixed(row.readOnlyMiBs)} MiB/s; HashObject path (${row.engine}) ${fixed(row.hashObjectMiBs)} MiB/s = ${fixed(row.hashObjectMiBs / row.readOnlyMiBs, 2)}x; ` +
+        `resumable slices (hash-wasm) ${fixed(row.resumableMiBs)} MiB/s; node:crypto on one stream ${fixed(row.nodeStreamMiBs)} MiB/s; other load ${fixed(otherCores, 2)}`,
+    );
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** CPU seconds a process has used so far (utime + stime from /proc; 10 ms resolution). */
+async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
+async function cliFirstRequest(env: Env, o: Options): Promise<CliRun[]> {
+  const runs: CliRun[] = [];
+  const { key } = await object(env, 21_000_000);
+  const checkouts: [CliRun['checkout'], string][] = [['this', ROOT]];
+  if (o.before !== undefined) checkouts.unshift(['before', o.before]);
+  log(`\nCLI: from \`node bin/s3-to-box.js transfer ...\` to the first Box request, ${o.cliRuns} runs each`);
+  let first: (() => void) | undefined;
+  await withEmulator(env, { onRequest: () => first?.() }, async (box) => {
+    for (let i = 0; i < o.cliRuns; i++) {
+      for (const [checkout, dir] of checkouts) {
+        const started = performance.now();
+        let at = Number.NaN;
+        let cpuAt = Number.NaN;
+        const child = spawn(
+          process.execPath,
+          [path.join(dir, 'bin/s3-to-box.js'), 'transfer', `s3://${env.bucket}/${key}`, '--folder', '0', '--name', `cli-${checkout}-${i}.bin`, '--on-conflict', 'rename',
+            '--s3-endpoint', env.s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl, '--box-token', box.token, '--quiet'],
+          { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } },
+        );
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        first = () => {
+          if (!Number.isNaN(at)) return;
+          at = performance.now() - started;
+          void processCpuMs(child.pid as number).then((ms) => (cpuAt = ms));
+        };
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        first = undefined;
+        if (code !== 0) throw new Error(`CLI (${checkout}) exited with ${code}: ${stderr.slice(-1000)}`);
+        const r: CliRun = { checkout, firstRequestMs: at, firstRequestCpuMs: cpuAt, totalMs: performance.now() - started };
+        log(`  [cli ${checkout} #${i + 1}] first Box request at ${fixed(r.firstRequestMs, 0)} ms (CPU ${fixed(r.firstRequestCpuMs, 0)} ms); done at ${fixed(r.totalMs, 0)} ms`);
+        runs.push(r);
+      }
+    }
+  });
+  return runs;
+}
+
+/** Runs the shipped UploadBatch bundle once in a fresh Node process, as Lambda would; returns its peaks. */
+function invokeBundle(bundle: string, event: unknown, env: Record<string, string>): Promise<{ maxRssBytes: number; idleRssBytes: number; arrayBuffersBytes: number; result: { parts: number; bytes: number } }> {
+  const script = `
+    const m = await import(process.argv[1]);
+    const idle = process.memoryUsage().rss;
+    let ab = 0;
+    const t = setInterval(() => { ab = Math.max(ab, process.memoryUsage().arrayBuffers); }, 20);
+    const result = await m.handler(JSON.parse(process.env.BENCH_EVENT), { awsRequestId: 'bench', getRemainingTimeInMillis: () => 900000 });
+    clearInterval(t);
+    process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024, idleRssBytes: idle, arrayBuffersBytes: ab, result }));
+    process.exit(0);`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, bundle], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', ...env, BENCH_EVENT: JSON.stringify(event) },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`UploadBatch bundle exited with ${code}: ${err.slice(-1500)}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as never);
+    });
+  });
+}
+
+async function batchMemory(env: Env, o: Options): Promise<BatchRun[]> {
+  const runs: BatchRun[] = [];
+  const partSizes = o.quick ? [8 * MiB] : [8 * MiB, 64 * MiB];
+  log(`\nmemory: one UploadBatch invocation of the shipped bundle (minified, as in the zip) in its own process, loopback`);
+  const bundleDir = await mkdtemp(path.join(env.dataRoot, 'bundle-'));
+  const bundle = await buildShipped('uploadBatch', bundleDir);
+  const { makePrepareHandler } = await import('../functions/prepare.ts');
+  const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
+  const { silentLogger } = await import('../src/transfer/index.ts');
+  for (const partSize of partSizes) {
+    for (const inFlight of [1, 2, 4, 8]) {
+      const parts = Math.max(2, 2 * inFlight);
+      // Enough bytes for the parts, and above Box's chunked minimum.
+      const size = Math.max(parts * partSize, 32 * MiB);
+      const { key } = await object(env, size);
+      const r = await withEmulator(env, { partSize }, async (box) => {
+        // Prepare here (it opens the session); the child process runs only the batch.
+        const client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl });
+        const prepared = (await makePrepareHandler({ s3: env.s3.client, box: async () => client, logger: silentLogger })(
+          { source: { bucket: env.bucket, key }, destination: { folderId: '0', fileName: `batch-${partSize}-${inFlight}.bin` }, onConflict: 'fail', options: { partsPerBatch: parts } },
+          { awsRequestId: 'bench', getRemainingTimeInMillis: () => 120_000 },
+        )) as PrepareResult;
+        await client.close();
+        const machineBefore = machineCpuTimes();
+        const started = performance.now();
+        const cpu = process.cpuUsage();
+        const peaks = await invokeBundle(bundle, { transfer: { ...prepared.transfer, partsInFlight: inFlight }, batch: 0 }, {
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          S3_ENDPOINT: env.s3.endpoint,
+          S3_FORCE_PATH_STYLE: 'true',
+          BOX_DEVELOPER_TOKEN: box.token,
+          BOX_API_URL: box.url,
+          BOX_UPLOAD_URL: box.uploadUrl,
+          LOG_LEVEL: 'error',
+        });
+        const server = process.cpuUsage(cpu);
+        const other = otherCores(machineBefore, machineCpuTimes(), (server.user + server.system) / 1000, performance.now() - started);
+        if (peaks.result.bytes !== Math.min(parts * partSize, size)) throw new IntegrityFailure(`UploadBatch moved ${peaks.result.bytes} bytes, expected ${parts * partSize}`);
+        return { peaks, other };
+      });
+      const run: BatchRun = {
+        partSize,
+        partsInFlight: inFlight,
+        parts: r.peaks.result.parts,
+        rssBytes: r.peaks.maxRssBytes,
+        idleRssBytes: r.peaks.idleRssBytes,
+        boundBytes: 2 * partSize * inFlight + 120 * MiB,
+        arrayBuffersBytes: r.peaks.arrayBuffersBytes,
+        otherCores: r.other,
+      };
+      log(`  [batch ${mib(partSize)} x ${inFlight}] ${run.parts} parts; peak RSS ${mib(run.rssBytes)} (after import ${mib(run.idleRssBytes)}; bound ${mib(run.boundBytes)}) ${run.rssBytes <= run.boundBytes ? 'within' : 'ABOVE'}`);
+      runs.push(run);
+    }
+  }
+  await rm(bundleDir, { recursive: true, force: true });
+  return runs;
+}
+
+async function hugePipeline(env: Env, o: Options): Promise<E2eRun> {
+  log(`\nmemory: the whole local pipeline moving ${sizeLabel(o.huge)} (loopback, concurrency 8)`);
+  const { sha1 } = await object(env, o.huge);
+  // The emulator keeps this one's parts on disk: the source already takes its size in memory.
+  const m = await withEmulator(
+    env,
+    { commitProcessing: COMMIT_202 },
+    async (box) => {
+      const measured = await runMeasured(await pipelineJob(env, box, o.huge, 8, 'huge.bin'), NOW);
+      checkSha1('huge pipeline', measured.result, sha1);
+      return measured;
+    },
+    os.tmpdir(),
+  );
+  const r = e2eRun('pipeline', o.huge, 1, m, 8);
+  logRun('pipeline', r);
+  await dropObject(env, o.huge);
+  return r;
+}
+
+// --- cost model -----------------------------------------------------------------------------------
+
+/** us-east-1 list prices (on-demand, no free tier applied). */
+export const PRICES = {
+  transition: 0.025 / 1000, // Step Functions Standard, per state transition
+  lambdaGbSecond: 0.0000166667, // Lambda x86, per GB-second
+  lambdaRequest: 0.2 / 1_000_000, // Lambda, per request
+  s3Get: 0.0004 / 1000, // S3 Standard GET (and HEAD), per request
+  dataOutPerGB: 0.09, // data transfer out to the internet, first 10 TB/month, per GB
+} as const;
+
+/** Memory (MB) of each Task's Lambda, from serverless.yml. */
+const LAMBDA_MB: Record<string, number> = { Prepare: 512, DirectUpload: 1024, UploadBatch: 3008, HashObject: 1769, Commit: 512, AbortSession: 256, DescribeFailure: 256 };
+
+export interface CostLine {
+  gb: number;
+  transitions: number;
+  invocations: number;
+  gbSeconds: number;
+  s3Requests: number;
+  dollars: { transitions: number; lambda: number; s3: number; dataOut: number; total: number };
+}
+
+/**
+ * Scales the measured run: transitions, invocations, Lambda time and S3 requests of UploadBatch and
+ * HashObject grow with the bytes (per GB of the run), the rest (Prepare, Commit, fixed states) is per
+ * transfer. One object of `gb` GB.
+ */
+export function costModel(run: E2eRun, gbs: number[]): CostLine[] {
+  const c = run.counts;
+  if (c === undefined) return [];
+  const runGb = run.size / 1e9;
+  const perByte = new Set(['UploadBatch', 'HashObject']);
+  const inv = Object.entries(c.invocations);
+  const fixedInv = inv.filter(([s]) => !perByte.has(s));
+  const scaledInv = inv.filter(([s]) => perByte.has(s));
+  // The states that repeat per batch (the Map's iteration) and per hash slice; all others are per transfer.
+  const perByteStates = new Set(['UploadBatch', 'HashObject', 'HashDone']);
+  const entered = Object.entries(c.statesEntered);
+  const scaledTransitions = entered.filter(([s]) => perByteStates.has(s)).reduce((n, [, v]) => n + v, 0);
+  const fixedTransitions = c.transitions - scaledTransitions;
+  const getRequests = Object.entries(c.s3Requests).reduce((n, [, v]) => n + v, 0);
+  return gbs.map((gb) => {
+    const k = gb / runGb;
+    const transitions = fixedTransitions + scaledTransitions * k;
+    const invocations = fixedInv.reduce((n, [, v]) => n + v.count, 0) + scaledInv.reduce((n, [, v]) => n + v.count, 0) * k;
+    const gbSeconds =
+      fixedInv.reduce((n, [s, v]) => n + (v.ms / 1000) * ((LAMBDA_MB[s] ?? 1024) / 1024), 0) +
+      scaledInv.reduce((n, [s, v]) => n + (v.ms / 1000) * ((LAMBDA_MB[s] ?? 1024) / 1024), 0) * k;
+    const s3Requests = getRequests * k;
+    const d = {
+      transitions: transitions * PRICES.transition,
+      lambda: gbSeconds * PRICES.lambdaGbSecond + invocations * PRICES.lambdaRequest,
+      s3: s3Requests * PRICES.s3Get,
+      dataOut: gb * PRICES.dataOutPerGB,
+      total: 0,
+    };
+    d.total = d.transitions + d.lambda + d.s3 + d.dataOut;
+    return { gb, transitions, invocations, gbSeconds, s3Requests, dollars: d };
+  });
+}
+
+// --- report ---------------------------------------------------------------------------------------
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function dollars(x: number): string {
+  return x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
+}
+
+export function renderSpeed(r: SpeedResults, hashHistory: HashRow[]): string {
+  const o = r.options;
+  const out: string[] = [];
+  out.push(START);
+  out.push('## Speed of the whole pipeline (issue 9 targets)');
+  out.push('');
+  out.push(
+    `Command: \`npm run bench -- --only speed${o.before ? ' --before <checkout of the earlier commit>' : ''}${o.quick ? ' --quick' : ''}\`. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ` +
+      `${mib(r.machine.memoryBytes)} RAM, Node ${r.machine.node}; ${r.machine.date}; ${fixed(r.seconds / 60, 1)} minutes. ` +
+      `Load average at start ${r.machine.loadStart.map((x) => x.toFixed(1)).join(' / ')}, at end ${r.machine.loadEnd.map((x) => x.toFixed(1)).join(' / ')}: ` +
+      'other people\'s work shared these cores throughout, so absolute times are slow and noisy; compare the ratios of runs made side by side. ' +
+      '"Other load" is the cores used by processes outside the bench during a run. Every upload\'s SHA-1, as Box computed it, was checked against the source\'s.',
+  );
+  out.push('');
+
+  // End to end
+  out.push(`### End to end on the shaped link: ${mib(o.bandwidth)}/s per connection, +${o.latencyMs} ms per request, ${mib(o.partSize)} parts, one commit 202 (Retry-After 1 s) for both`);
+  out.push('');
+  out.push(
+    'The official SDK: `box-node-sdk` `uploadBigFile` fed by the object\'s S3 GetObject stream (one part at a time, as it uploads). Ours: the state machine run by the local runner ' +
+      '(real ASL, real handlers; Prepare, UploadBatch Map, HashObject loop, Commit loop), `--concurrency 8`. Times from the start of the call to the committed file.',
+  );
+  out.push('');
+  const e2eRows: (string | number)[][] = [];
+  for (const size of [...new Set(r.e2e.map((x) => x.size))]) {
+    const sdk = r.e2e.filter((x) => x.size === size && x.who === 'sdk');
+    const ours = r.e2e.filter((x) => x.size === size && x.who === 'pipeline');
+    const sdkMs = median(sdk.map((x) => x.ms));
+    const ourMs = median(ours.map((x) => x.ms));
+    for (const [label, runs] of [
+      ['box-node-sdk uploadBigFile <- S3 stream', sdk],
+      ['s3-to-box state machine, concurrency 8', ours],
+    ] as const) {
+      const ms = median(runs.map((x) => x.ms));
+      e2eRows.push([
+        sizeLabel(size),
+        label,
+        runs.length,
+        fixed(ms / 1000, 2),
+        fixed(mibPerSecond(size, ms)),
+        label.startsWith('s3-to-box') ? `**${fixed(sdkMs / ourMs, 2)}x**` : '1.00x',
+        fixed(median(runs.map((x) => x.cpuMs)) / 1000, 2),
+        fixed(median(runs.map((x) => x.otherCores)), 2),
+        mib(median(runs.map((x) => x.rssBytes))),
+      ]);
+    }
+  }
+  out.push(table(['object', 'uploader', 'runs', 'seconds (median)', 'MiB/s', 'x SDK', 'CPU s of the uploader process', 'other load (cores)', 'peak RSS'], e2eRows));
+  out.push('');
+
+  // Sweep
+  out.push(`### Concurrency sweep of the pipeline on the shaped link, ${sizeLabel(o.small)}`);
+  out.push('');
+  const link = (c: number): number => (c * o.bandwidth * o.partSize) / (o.partSize + (o.bandwidth * o.latencyMs) / 1000) / MiB;
+  out.push(
+    table(
+      ['concurrency', 'seconds', 'MiB/s end to end', 'all parts stored at (s)', 'hash done at (s)', 'parts MiB/s', 'link bound (MiB/s)', 'CPU s runner / servers', 'cores busy', 'other load'],
+      r.sweep.map((x) => {
+        const parts = x.marks.partsDoneMs !== undefined && x.marks.preparedMs !== undefined ? mibPerSecond(x.size, x.marks.partsDoneMs - x.marks.preparedMs) : Number.NaN;
+        return [
+          x.concurrency ?? '',
+          fixed(x.ms / 1000, 2),
+          fixed(mibPerSecond(x.size, x.ms)),
+          fixed((x.marks.partsDoneMs ?? Number.NaN) / 1000, 2),
+          fixed((x.marks.hashDoneMs ?? Number.NaN) / 1000, 2),
+          fixed(parts),
+          fixed(link(x.concurrency ?? 1)),
+          `${fixed(x.cpuMs / 1000, 2)} / ${fixed(x.serverCpuMs / 1000, 2)}`,
+          fixed((x.cpuMs + x.serverCpuMs) / x.ms, 2),
+          fixed(x.otherCores, 2),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Link bound: N connections each carrying a ${mib(o.partSize)} part at ${mib(o.bandwidth)}/s plus ${o.latencyMs} ms per request. "Parts MiB/s" is Prepare done to the last part stored. ` +
+      'Cores busy = CPU seconds of the runner and the servers (s3rver + emulator) per wall second, out of 2 cores shared with the other load.',
+  );
+  out.push('');
+  out.push(sweepReading(r, link));
+  out.push('');
+
+  // CPU per GiB
+  out.push(`### CPU per GiB of the runner process (pipeline on loopback, ${sizeLabel(o.big)}, concurrency 8, \`node --cpu-prof\`)`);
+  out.push('');
+  out.push(
+    table(
+      ['checkout', 'seconds', 'CPU s, whole process', 'CPU-s per GiB, whole process', 'CPU-s per GiB, the transfer only', 'other load'],
+      r.cpu.map((x) => [
+        x.checkout === 'this' ? 'this one' : 'before (earlier commit)',
+        fixed(x.ms / 1000, 2),
+        fixed(x.processCpuMs / 1000, 2),
+        `**${fixed(x.processCpuMs / 1000 / (x.size / GiB), 2)}**`,
+        fixed(x.transferCpuMs / 1000 / (x.size / GiB), 2),
+        fixed(x.otherCores, 2),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push('Profile breakdown (self time by category, as % of the profile\'s busy samples; the profile samples wall time of the busy thread, so on a shared machine its ms exceed the CPU seconds — the shares are what compare):');
+  out.push('');
+  const cats = [...new Set(r.cpu.flatMap((x) => x.profile.categories.map((c) => c.category)))];
+  out.push(
+    table(
+      ['category', ...r.cpu.map((x) => (x.checkout === 'this' ? 'this one' : 'before'))],
+      cats
+        .map((cat) => [cat, ...r.cpu.map((x) => x.profile.categories.find((c) => c.category === cat)?.ms ?? 0)] as [string, ...number[]])
+        .sort((a, b) => (b[b.length - 1] as number) - (a[a.length - 1] as number))
+        .map(([cat, ...ms]) => [cat, ...ms.map((v, i) => `${fixed((100 * v) / (r.cpu[i] as CpuRun).profile.totalMs, 1)} %`)]),
+    ),
+  );
+  out.push('');
+  for (const x of r.cpu) {
+    out.push(`Top functions (${x.checkout === 'this' ? 'this one' : 'before'}): ${x.profile.top.slice(0, 8).map((t) => `${t.fn} (${t.where || 'native'}) ${fixed((100 * t.ms) / x.profile.totalMs, 1)} %`).join('; ')}.`);
+    out.push('');
+  }
+
+  // Hash
+  out.push('### Whole-file hash: the HashObject path against a raw read of the same object (same s3rver, same run)');
+  out.push('');
+  out.push(
+    'Raw read: one GetObject stream, read and dropped. HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left (8 MiB ranged GETs, 4 ahead, node:crypto since the object fits the deadline). ' +
+      'Resumable: the same object in four slices through saved hash-wasm states, as an object that must cross invocations hashes. One row per run; rows from other CPU models are kept (bench/hash-by-cpu.json).',
+  );
+  out.push('');
+  out.push(
+    table(
+      ['CPU', 'date', 'object', 'raw read MiB/s', 'HashObject path MiB/s', 'x raw read', 'resumable (hash-wasm) MiB/s', 'node:crypto on one stream MiB/s', 'other load'],
+      hashHistory.map((h) => [h.cpu, h.date, sizeLabel(h.size), fixed(h.readOnlyMiBs), fixed(h.hashObjectMiBs), `**${fixed(h.hashObjectMiBs / h.readOnlyMiBs, 2)}x**`, fixed(h.resumableMiBs), fixed(h.nodeStreamMiBs), fixed(h.otherCores, 2)]),
+    ),
+  );
+  out.push('');
+
+  // CLI
+  out.push('### CLI: `node bin/s3-to-box.js transfer ...` to its first Box request');
+  out.push('');
+  const cliRows = (['before', 'this'] as const)
+    .map((k) => [k, r.cli.filter((x) => x.checkout === k)] as const)
+    .filter(([, runs]) => runs.length > 0)
+    .map(([k, runs]) => [
+      k === 'this' ? 'this one' : 'before',
+      runs.length,
+      fixed(median(runs.map((x) => x.firstRequestMs)), 0),
+      `${fixed(Math.min(...runs.map((x) => x.firstRequestMs)), 0)}–${fixed(Math.max(...runs.map((x) => x.firstRequestMs)), 0)}`,
+      fixed(median(runs.map((x) => x.firstRequestCpuMs)), 0),
+    ]);
+  out.push(table(['checkout', 'runs', 'wall ms to first Box request (median)', 'min–max', 'CPU ms of the CLI process by then (median)'], cliRows));
+  out.push('');
+  out.push(
+    'Against s3rver and the emulator on loopback, a 21,000,000-byte object. The CPU column (from /proc, 10 ms ticks) is what the machine\'s load does not inflate: on an idle machine the wall time is close to it.',
+  );
+  out.push('');
+
+  // Bundles
+  out.push('### Lambda bundles (esbuild with serverless.yml\'s options; import time of the bundle in a fresh Node process)');
+  out.push('');
+  const fns = [...new Set(r.bundles.map((b) => b.fn))];
+  out.push(
+    table(
+      ['function', ...VARIANTS.map((v) => `${v.label}: KiB code / KiB map / import ms (CPU ms)`)],
+      fns.map((fn) => [
+        fn,
+        ...VARIANTS.map((v) => {
+          const b = r.bundles.find((x) => x.fn === fn && x.variant === v.key);
+          return b ? `${fixed(b.bytes / 1024, 0)} / ${fixed(b.mapBytes / 1024, 0)} / ${fixed(b.loadMs, 0)} (${fixed(b.loadCpuMs, 0)})` : '';
+        }),
+      ]),
+    ),
+  );
+  out.push('');
+  const sum = (variant: string, f: (b: BundleRow) => number): number => r.bundles.filter((b) => b.variant === variant).reduce((n, b) => n + f(b), 0);
+  out.push(
+    `Summed over the functions: not minified with maps ${fixed(sum('plain-map', (b) => b.loadCpuMs), 0)} CPU ms to import, minified with maps ${fixed(sum('min-map', (b) => b.loadCpuMs), 0)}, minified without ${fixed(sum('min', (b) => b.loadCpuMs), 0)}; ` +
+      `maps add ${fixed(sum('min-map', (b) => b.mapBytes) / sum('min-map', (b) => b.bytes), 1)}x the code's bytes. serverless.yml ships minified bundles without source maps (medians of ${o.bundleRuns} imports each, --enable-source-maps set when maps are shipped).`,
+  );
+  out.push('');
+
+  // Memory
+  out.push('### Memory of one UploadBatch invocation (the shipped bundle, run once in a fresh Node process as Lambda runs it; the session opened beforehand)');
+  out.push('');
+  out.push(
+    table(
+      ['part size', 'parts in flight', 'parts', 'RSS after the import', 'peak RSS', 'bound 2 x part x in flight + 120 MiB', 'within', 'peak ArrayBuffers', 'other load'],
+      r.batches.map((b) => [mib(b.partSize), b.partsInFlight, b.parts, mib(b.idleRssBytes), mib(b.rssBytes), mib(b.boundBytes), b.rssBytes <= b.boundBytes ? 'yes' : '**no**', mib(b.arrayBuffersBytes), fixed(b.otherCores, 2)]),
+    ),
+  );
+  out.push('');
+  if (r.huge !== undefined) {
+    out.push(
+      `The whole local pipeline (all Lambdas in one process, loopback, concurrency 8) moved ${sizeLabel(r.huge.size)} in ${fixed(r.huge.ms / 1000, 1)} s with a peak RSS of **${mib(r.huge.rssBytes)}** (target: under 1 GiB).`,
+    );
+    out.push('');
+  }
+
+  // Cost
+  const costRun = r.e2e.filter((x) => x.who === 'pipeline' && x.counts !== undefined).sort((a, b) => b.size - a.size)[0];
+  if (costRun?.counts !== undefined) {
+    const c = costRun.counts;
+    out.push(`### Cost model (from the counts of the ${sizeLabel(costRun.size)} end-to-end run above)`);
+    out.push('');
+    out.push(
+      `Measured in that run: ${c.transitions} state transitions; invocations ${Object.entries(c.invocations).map(([s, v]) => `${s} ${v.count} (${fixed(v.ms / 1000, 1)} s)`).join(', ')}; ` +
+        `S3 requests ${Object.entries(c.s3Requests).map(([k, v]) => `${k} ${v}`).join(', ')}; hash engine ${c.hashEngine ?? 'n/a'}.`,
+    );
+    out.push('');
+    out.push(
+      'Formula, per object of G GB (scaled from that run, whose size is g GB): UploadBatch and HashObject invocations, their durations, the S3 requests and the transitions of the states that repeat (UploadBatch, HashObject, HashDone) grow as G/g; Prepare, Commit and the other states stay per transfer. ' +
+        'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
+        `cost = transitions x $${PRICES.transition} + Σ(duration s x memory GB) x $${PRICES.lambdaGbSecond} + invocations x $${PRICES.lambdaRequest} + S3 requests x $${PRICES.s3Get} + G x $${PRICES.dataOutPerGB} (data out to the internet). ` +
+        'us-east-1 list prices, no free tier. Lambda memory as in serverless.yml (UploadBatch 3008 MB, HashObject 1769 MB, Prepare/Commit 512 MB). ' +
+        'Durations are local ones on the shaped link (all Lambdas sharing 2 loaded cores): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
+    );
+    out.push('');
+    const lines = costModel(costRun, [10, 100, 500]);
+    out.push(
+      table(
+        ['object', 'transitions', 'invocations', 'Lambda GB-s', 'S3 requests', 'Step Functions', 'Lambda', 'S3 requests $', 'data out', 'total'],
+        lines.map((l) => [`${l.gb} GB`, fixed(l.transitions, 0), fixed(l.invocations, 0), fixed(l.gbSeconds, 0), fixed(l.s3Requests, 0), dollars(l.dollars.transitions), dollars(l.dollars.lambda), dollars(l.dollars.s3), dollars(l.dollars.dataOut), `**${dollars(l.dollars.total)}**`]),
+      ),
+    );
+    out.push('');
+    out.push('Data sent out to Box dominates; the rest is cents. CloudWatch Logs (one line per invocation at info) and X-Ray traces are not counted.');
+    out.push('');
+  }
+  out.push(END);
+  return out.join('\n');
+}
+
+function sweepReading(r: SpeedResults, link: (c: number) => number): string {
+  const xs = r.sweep;
+  if (xs.length === 0) return '';
+  const speeds = xs.map((x) => mibPerSecond(x.size, x.ms));
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if ((speeds[i] as number) > (speeds[best] as number) * 1.1) best = i;
+  const stop = xs[best] as E2eRun;
+  const busy = (stop.cpuMs + stop.serverCpuMs) / stop.ms;
+  const parts = stop.marks.partsDoneMs !== undefined && stop.marks.preparedMs !== undefined ? mibPerSecond(stop.size, stop.marks.partsDoneMs - stop.marks.preparedMs) : Number.NaN;
+  return (
+    `**Reading.** End to end it scaled (each step at least 10 % faster) up to concurrency ${stop.concurrency}: ${fixed(speeds[best] as number)} MiB/s. ` +
+    `There the parts phase ran at ${fixed(parts)} MiB/s against a link bound of ${fixed(link(stop.concurrency ?? 1))} MiB/s, and the runner and the servers kept ${fixed(busy, 2)} of the 2 cores busy ` +
+    `(other load ${fixed(stop.otherCores, 2)} cores): past that point the run is bound by the CPU of this machine (the emulator hashing and storing every part, s3rver serving every range twice, the runner reading, hashing and sending), not by the link. ` +
+    'The fixed part of every run (Prepare, the commit with its 1 s 202 wait, the state machine\'s steps) also weighs more as the parts phase shrinks.'
+  );
+}
+
+// --- main -----------------------------------------------------------------------------------------
+
+async function cpuModel(): Promise<string> {
+  try {
+    const out = execFileSync('lscpu', [], { encoding: 'utf8' });
+    return /^Model name:\s*(.+)$/m.exec(out)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+export async function runSpeed(argv: string[]): Promise<void> {
+  const o = options(argv);
+  const started = Date.now();
+  const cpu = await cpuModel();
+  const machine = { cpu, cores: os.availableParallelism(), memoryBytes: os.totalmem(), node: process.version, loadStart: os.loadavg(), loadEnd: [] as number[], date: new Date().toISOString() };
+  log(`s3-to-box speed bench: ${cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadStart.map((x) => x.toFixed(1)).join(' ')}`);
+  const dataRoot = await mkdtemp(path.join('/dev/shm', 's3-to-box-speed-'));
+  const s3 = await startLocalS3({ buckets: ['speed'], dir: path.join(dataRoot, 's3rver') });
+  const env: Env = { s3, bucket: 'speed', objects: new Map(), dataRoot };
+  try {
+    const on = (section: string): boolean => o.sections.has(section);
+    const e2e = on('e2e') ? await endToEnd(env, o) : [];
+    const sweepRuns = on('sweep') ? await sweep(env, o) : [];
+    const cpuRuns = on('cpu') ? await cpuPerGiB(env, o) : [];
+    const hash = on('hash') ? await hashRows(env, o, cpu) : [];
+    const cli = on('cli') ? await cliFirstRequest(env, o) : [];
+    if (on('bundles')) log(`\nLambda bundles: building and importing each (${o.bundleRuns} imports per variant)`);
+    const bundles = on('bundles') ? await measureBundles(o.bundleRuns) : [];
+    const batches = on('memory') ? await batchMemory(env, o) : [];
+    // Free the smaller objects before the big one.
+    for (const size of [...env.objects.keys()]) await dropObject(env, size);
+    const huge = on('huge') ? await hugePipeline(env, o) : undefined;
+    machine.loadEnd = os.loadavg();
+    const results: SpeedResults = { options: o, machine, e2e, sweep: sweepRuns, cpu: cpuRuns, hash, cli, bundles, batches, huge, seconds: (Date.now() - started) / 1000 };
+    // Hash rows accumulate across CPU models: this machine's rows replace its earlier ones.
+    const previous = JSON.parse(await readFile(HASH_BY_CPU, 'utf8').catch(() => '[]')) as HashRow[];
+    const history = [...previous.filter((h) => h.cpu !== cpu), ...hash];
+    const section = renderSpeed(results, history);
+    process.stdout.write(`\n${section}\n`);
+    if (o.out !== undefined) {
+      await writeFile(HASH_BY_CPU, `${JSON.stringify(history, null, 1)}\n`);
+      const current = await readFile(o.out, 'utf8').catch(() => '');
+      const a = current.indexOf(START);
+      const b = current.indexOf(END);
+      const next = a >= 0 && b > a ? current.slice(0, a) + section + current.slice(b + END.length) : `${current.trimEnd()}\n\n${section}\n`;
+      await writeFile(o.out, next);
+      log(`\nwrote the speed section of ${path.relative(process.cwd(), o.out) || o.out}`);
+    }
+  } finally {
+    await s3.close();
+    await rm(dataRoot, { recursive: true, force: true });
+  }
+}
