@@ -175,6 +175,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   // The Retry-After of the last Commit that answered `processing`: what the commit Wait state waits.
   const commitWait = { lastRetryAfterSeconds: 0 };
 
+  // Runs of each Task state by its input, for the `$$.State.RetryCount` fields (see definition.ts).
+  const runsByInput = new Map<string, number>();
   const activity = new InvocationTracker(mapsEnclosing(local.definition as unknown as Record<string, unknown>));
 
   type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
@@ -190,6 +192,13 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
       const eventJson = JSON.stringify(stateInput) ?? 'null';
       recorder.notePayload(`${task.name} payload`, Buffer.byteLength(eventJson, 'utf8'));
       const event: unknown = JSON.parse(eventJson);
+      if (task.retryCountFields.length > 0 && isRecord(event)) {
+        // $$.State.RetryCount, as AWS would fill it: earlier runs of this state with this same input.
+        const key = `${task.name}\n${eventJson}`;
+        const retryCount = runsByInput.get(key) ?? 0;
+        runsByInput.set(key, retryCount + 1);
+        for (const field of task.retryCountFields) event[field] = retryCount;
+      }
       const context = lambdaContext(task, Date.now() + limitMs.ms, executionName);
       const invocation = activity.track(handler(event, context));
       const raw = limitMs.enforced ? await withDeadline(invocation, limitMs.ms) : await invocation;

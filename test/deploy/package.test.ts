@@ -478,6 +478,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const states = named.filter((r) => r[0] === 'AWS/States');
     expect(states.map((r) => r[1])).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionTime']);
     for (const r of states) expect(r.slice(2, 4)).toEqual(['StateMachineArn', 'Ref:TransferStateMachine']);
+    expect(named.filter((r) => r[0] === 'AWS/SQS')).toEqual([['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', 'GetAtt:TriggerFailuresQueue.QueueName']]);
     const lambdas = named.filter((r) => r[0] === 'AWS/Lambda');
     for (const metric of ['Errors', 'Throttles']) {
       expect(lambdas.filter((r) => r[1] === metric).map((r) => r[3])).toEqual(ALL_KEYS.map((k) => `s3-to-box-${STAGE}-${k}`));
