@@ -6,7 +6,7 @@
 // its ItemProcessor are kept aside, the processor as a definition of its own for the child executions.
 import { fileURLToPath } from 'node:url';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { fakeLambdaArn, readDefinitionFile, resolveGetAtt, walkStates } from './definition.ts';
+import { fakeLambdaArn, readDefinitionFile, resolveGetAtt, takeRetryCountFields, walkStates } from './definition.ts';
 import type { LocalDefinition, TaskStateInfo } from './definition.ts';
 
 export const BULK_DEFINITION_PATH = fileURLToPath(new URL('../../statemachine/bulk.asl.yml', import.meta.url));
@@ -72,7 +72,13 @@ export function indexDefinition(definition: Record<string, unknown>, functionKey
     if (state['Type'] !== 'Task') continue;
     const resource = String(state['Resource']);
     const timeout = state['TimeoutSeconds'];
-    tasks.set(name, { name, functionKey: functionKeys.get(resource) ?? resource, resource, timeoutSeconds: typeof timeout === 'number' ? timeout : undefined });
+    tasks.set(name, {
+      name,
+      functionKey: functionKeys.get(resource) ?? resource,
+      resource,
+      timeoutSeconds: typeof timeout === 'number' ? timeout : undefined,
+      retryCountFields: takeRetryCountFields(state),
+    });
   }
   return { definition: definition as unknown as StateMachineDefinition, tasks, stateTypes };
 }
