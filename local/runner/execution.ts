@@ -116,6 +116,8 @@ export interface TransferExecution {
    * and none starts after it (aws-local-stepfunctions would still start Map items queued behind a failed one).
    */
   idle: Promise<void>;
+  /** The local event log so far (empty with keepEvents false): what the local Step Functions API's GetExecutionHistory reads. */
+  eventsSoFar(): LocalEvent[];
   abort(): void;
 }
 
@@ -325,7 +327,7 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   // The caller may only look at `history`; a rejection of `result` is theirs to handle, not a crash here.
   result.catch(() => undefined);
 
-  return { executionName, executionArn, result, history, idle: activity.idle, abort: () => execution.abort() };
+  return { executionName, executionArn, result, history, idle: activity.idle, eventsSoFar: () => recorder.events.slice(), abort: () => execution.abort() };
 }
 
 /**

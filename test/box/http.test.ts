@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
+import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
 import type { BoxError, BoxLogger } from '../../src/box/index.ts';
 import { boxError, sendJson, startRawServer, type RawServer } from './rawServer.ts';
 import { rejection as rejectionOf } from '../support/rejection.ts';
@@ -93,11 +93,24 @@ describe('BoxHttp retries', () => {
 
   it('a malformed Retry-After ("-1", "5, 5") is no Retry-After: the error carries none and the backoff applies', async () => {
     for (const value of ['-1', '5, 5']) {
-      const s = await server((_req, res) => boxError(res, 429, 'rate_limit_exceeded', {}, { 'Retry-After': value }));
-      const c = client(s.url, { retry: { maxAttempts: 1 } });
+      let calls = 0;
+      const s = await server((_req, res) => {
+        calls++;
+        boxError(res, 429, 'rate_limit_exceeded', {}, { 'Retry-After': value });
+      });
+      const waits: unknown[] = [];
+      // Two attempts: the one wait between them is the backoff's (at most maxDelayMs), not 5 s.
+      const c = client(s.url, {
+        retry: { maxAttempts: 2, baseDelayMs: 30, maxDelayMs: 30 },
+        logger: { warn: (message, data) => void (message === BOX_RETRY_MESSAGE && waits.push(data?.delayMs)) },
+      });
       const error = await rejection(c.files.getFile('7'));
       expect(error.name).toBe('Box.RateLimited');
       expect(error.retryAfterSeconds).toBeUndefined();
+      expect(calls).toBe(2);
+      expect(waits).toHaveLength(1);
+      expect(waits[0]).toBeGreaterThanOrEqual(0);
+      expect(waits[0]).toBeLessThanOrEqual(30);
     }
   });
 
