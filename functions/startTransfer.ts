@@ -20,7 +20,7 @@ import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
 import { portLogger, processTelemetry, withTelemetry } from './observability.ts';
 import type { Logger } from '../src/transfer/logger.ts';
-import { httpErrorFor, isTransfersRoute, jsonResponse, topLevelKeys } from '../src/trigger/http.ts';
+import { httpErrorFor, isTransfersRoute, jsonResponse, statusUrlFor, topLevelKeys } from '../src/trigger/http.ts';
 import { startTransferFromRequest, startTransfersForS3Event } from '../src/trigger/start.ts';
 import type { S3TriggerResult, TriggerDeps } from '../src/trigger/start.ts';
 import { ACCEPTED_EVENTS, triggerEventKind } from '../src/trigger/events.ts';
@@ -31,13 +31,22 @@ export type StartTransferDeps = Omit<TriggerDeps, 'logger'> & { logger?: Logger 
 
 type Env = Record<string, string | undefined>;
 
-/** From the Lambda environment: STATE_MACHINE_ARN (required), TRANSFER_ROUTES (JSON, default none), SFN_ENDPOINT (optional). */
+/**
+ * From the Lambda environment: STATE_MACHINE_ARN (required), BULK_STATE_MACHINE_ARN (optional: bulk runs
+ * from POST /transfers), TRANSFER_ROUTES (JSON, default none), SFN_ENDPOINT (optional).
+ */
 export function startTransferDepsFromEnv(env: Env = process.env): StartTransferDeps {
   const stateMachineArn = env.STATE_MACHINE_ARN;
   if (!stateMachineArn) throw new ConfigurationError('STATE_MACHINE_ARN is not set: the ARN of the transfer state machine');
   const routes = routesFromEnv(env);
   const sfn = new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {});
-  return { sfn: processTelemetry().tracer.captureAWSv3Client(sfn), stateMachineArn, routes, logger: portLogger(processTelemetry().logger) };
+  return {
+    sfn: processTelemetry().tracer.captureAWSv3Client(sfn),
+    stateMachineArn,
+    ...(env.BULK_STATE_MACHINE_ARN ? { bulkStateMachineArn: env.BULK_STATE_MACHINE_ARN } : {}),
+    routes,
+    logger: portLogger(processTelemetry().logger),
+  };
 }
 
 export type StartTransferEvent = unknown;
@@ -98,7 +107,8 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
       const key = event.headers?.['idempotency-key'];
       const result = await startTransferFromRequest(event.body as unknown, key, { ...deps, logger });
       const { alreadyStarted, ...execution } = result;
-      return alreadyStarted ? jsonResponse(200, { ...execution, alreadyStarted: true }) : jsonResponse(202, execution);
+      const answer = { name: execution.executionName, ...execution, statusUrl: statusUrlFor(event, execution.executionName) };
+      return alreadyStarted ? jsonResponse(200, { ...answer, alreadyStarted: true }) : jsonResponse(202, answer);
     });
 
   const s3 = middy<unknown, S3TriggerResult>(undefined, { timeoutEarlyInMillis: 0 }).handler(async (event: unknown, context: Context) => {

@@ -56,8 +56,9 @@ export function makeTask<E, R>(
   const { fields = transferFields, summary = () => ({}), measure = () => [] } = options;
   const depsOf = (): HandlerDeps => (typeof depsSource === 'function' ? depsSource() : depsSource);
   // The cores watch their own deadline (HashObject) and the state machine sets TimeoutSeconds,
-  // so middy's early-timeout race (which would leave the core running) is off.
-  const handler = middy<E, R>(undefined, { timeoutEarlyInMillis: 0 })
+  // so middy's early-timeout race (which would leave the core running) is off. (middy reads its plugin
+  // options from the first argument when no handler is given there; a second argument would be ignored.)
+  const handler = middy<E, R>({ timeoutEarlyInMillis: 0 })
     .use(telemetryMiddleware<E, R>(() => depsOf().telemetry))
     .handler(async (event: E, context: Context) => {
       const hd = depsOf();

@@ -10,7 +10,7 @@ export function makeUploadBatchHandler(deps: DepsSource): TaskHandler<UploadBatc
   return makeTask<UploadBatchEvent, UploadBatchResult>(
     'UploadBatch',
     deps,
-    (event, d) => uploadBatch(event, d),
+    (event, d, context) => uploadBatch(event, d, context),
     {
       fields: (event) => ({ ...transferFields(event), batch: event?.batch }),
       summary: (r) => ({ parts: r.parts, bytes: r.bytes, alreadyUploaded: r.alreadyUploaded }),

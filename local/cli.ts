@@ -1,5 +1,6 @@
 // The s3-to-box command line: the local demo (`npm start`), transfers against any S3 and any Box,
 // and the Box upload emulator. Every command runs the same state machine and Lambdas as AWS does.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
 import { EXIT_STATUS } from './cli/exit-status.ts';
@@ -15,8 +16,32 @@ program
     "Move big files from Amazon S3 into Box with Box's chunked upload API. Runs the real Step Functions " +
       'definition locally (aws-local-stepfunctions) with the real Lambda handlers.',
   )
+  .version(packageVersion(), '-V, --version', 'print the version of s3-to-box')
   .showHelpAfterError('(run with --help for usage)')
-  .configureHelp({ sortSubcommands: false });
+  .configureHelp({ sortSubcommands: false })
+  .addHelpText(
+    'after',
+    `
+Exit status (every command):
+  ${EXIT_STATUS.done}  done
+  ${EXIT_STATUS.failed}  failed, nothing to resume
+  ${EXIT_STATUS.usage}  bad usage or bad input (the message says what to change)
+  ${EXIT_STATUS.resumable}  failed, and the Box upload session is kept: the resume command or input is printed
+  ${EXIT_STATUS.someFailed}  a bulk run finished with some objects failed
+
+Examples:
+  $ npx s3-to-box demo
+  $ BOX_DEVELOPER_TOKEN=... s3-to-box transfer "s3://my-exports/2026/backup.tar" --folder 123456789
+  $ s3-to-box abort F971964745A5CD0C001BBE4E58196BFD
+  $ s3-to-box emulator --port 8088 --token dev-token
+  $ s3-to-box <command> --help`,
+  );
+
+/** The version in the project's package.json (read, not imported, so that --help loads nothing else). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 program
   .command('demo', { isDefault: false })
@@ -32,6 +57,16 @@ program
   .option('--json', 'print only the transfer output (and the verification) as JSON on stdout, no progress')
   .option('--quiet', 'no progress display')
   .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .addHelpText(
+    'after',
+    `
+Exits 0 when the Box file's bytes match the source, 1 when the transfer fails or they differ.
+
+Examples:
+  $ npm start
+  $ s3-to-box demo --size 1GiB --concurrency 16
+  $ s3-to-box demo --size 21MB --part-size 8MiB --json`,
+  )
   .action(async (opts: { size: number; concurrency: number; partSize?: number; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
     const { runDemo } = await import('./cli/demo.ts');
     process.exitCode = await runDemo(opts);
@@ -107,7 +142,7 @@ program
 Exits 0 once Box has deleted the session, 1 when Box has no such open session (already committed,
 aborted or expired) or refused, 2 for bad usage.
 
-Example:
+Examples:
   $ BOX_DEVELOPER_TOKEN=... s3-to-box abort F971964745A5CD0C001BBE4E58196BFD`,
   )
   .action(async (sessionId: string, opts: Record<string, unknown>) => {

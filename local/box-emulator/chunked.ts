@@ -10,6 +10,7 @@ import { bodyChunks, header, jsonReply, readJsonObject } from './http-util.ts';
 import type { Reply } from './http-util.ts';
 import { latest, partJson, sortedParts, userMini, validateItemName } from './store.ts';
 import type { FileRecord, PartRecord, SessionRecord } from './store.ts';
+import type { OverlapContext } from './types.ts';
 
 const SESSION_ID = /^[0-9A-F]{32}$/;
 const WRITE_BATCH_BYTES = 1024 * 1024;
@@ -57,6 +58,14 @@ export function parseDigest(value: string | undefined, allowSha256: boolean): { 
     return { alg: 'sha256', b64: sha256 };
   }
   throw badRequest('Digest header has no supported algorithm (expected sha=<base64 SHA-1>)');
+}
+
+/** context_info of a 416 overlap, in the variant the emulator was told to answer (Box's is unconfirmed). */
+function overlapDetails(existing: PartRecord, variant: OverlapContext): { contextInfo?: Record<string, unknown> } {
+  if (variant === 'message-only') return {};
+  const part: Record<string, unknown> = { ...partJson(existing) };
+  if (variant === 'part-without-sha1') delete part.sha1;
+  return { contextInfo: { conflicting_part: part } };
 }
 
 const rangeError = (message: string): BoxApiError => new BoxApiError(416, 'requested_range_not_satisfiable', message);
@@ -225,7 +234,7 @@ export async function uploadPart(ctx: RequestContext): Promise<Reply> {
       416,
       'range_overlaps_existing_part',
       `Part overlaps with previously uploaded part: {"id": "${existing.part_id}", "offset": ${existing.offset}, "size": ${existing.size}}`,
-      { contextInfo: { conflicting_part: partJson(existing) } },
+      overlapDetails(existing, ctx.env.config.overlapContext),
     );
   }
   const contentLength = header(req, 'content-length');

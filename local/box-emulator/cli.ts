@@ -73,6 +73,16 @@ export function emulatorCommand(io: EmulatorIo = {}): Command {
     .addOption(new Option('--retry-after <seconds>', 'Retry-After of those 202 answers').default(1).argParser(parseNonNegativeNumber))
     .addOption(new Option('--latency-ms <ms>', 'latency added to every request').argParser(parseNonNegativeInt))
     .addOption(new Option('--bandwidth <size>', 'per-connection bandwidth cap per second, e.g. 50MiB').argParser(parseByteSize))
+    .addHelpText(
+      'after',
+      `
+Runs until interrupted (Ctrl-C), then exits 0; 2 for bad usage.
+
+Examples:
+  $ s3-to-box emulator --port 8088 --token dev-token
+  $ s3-to-box emulator --part-size 8MiB --commit-202-times 2 --retry-after 1
+  $ s3-to-box emulator --latency-ms 40 --bandwidth 50MiB --data-dir ./box-data`,
+    )
     .action(async (opts: EmulatorCliOptions) => {
       await serveBoxEmulator(toEmulatorOptions(opts), io);
     });

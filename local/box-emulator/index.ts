@@ -51,6 +51,7 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     commitProcessing: checkCommitProcessing(options.commitProcessing ?? { mode: 'none' }),
     sessionTtlMs: (options.sessionTtlSeconds ?? 7 * 24 * 3600) * 1000,
     partDigestMismatchStatus: options.partDigestMismatchStatus ?? 412,
+    overlapContext: options.overlapContext ?? 'part',
   };
   const lifetime = new AbortController();
   const store = new Store(dataDir);

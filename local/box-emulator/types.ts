@@ -67,6 +67,8 @@ export interface FaultRule {
   action: FaultAction;
 }
 
+export type OverlapContext = 'part' | 'part-without-sha1' | 'message-only';
+
 export interface BoxEmulatorOptions {
   port?: number;
   host?: string;
@@ -94,6 +96,13 @@ export interface BoxEmulatorOptions {
   maxFileSize?: number;
   /** Status of a part whose Digest does not match its bytes; default 412. */
   partDigestMismatchStatus?: 400 | 412;
+  /**
+   * What a 416 range_overlaps_existing_part carries besides its message, which always names
+   * `{id, offset, size}` (the one real-world sample, rclone issue 2054, shows only that): `part`
+   * (default) `context_info.conflicting_part` with its sha1; `part-without-sha1` the part without it;
+   * `message-only` no context_info at all. Box's real answer is unconfirmed, so clients must handle all three.
+   */
+  overlapContext?: OverlapContext;
   /** Called for each API request (method, path, status) — for debugging. */
   onRequest?: (entry: { method: string; path: string; status: number; operation: Operation | undefined }) => void;
 }

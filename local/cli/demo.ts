@@ -6,6 +6,7 @@ import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import type { TransferInput } from '../../src/transfer/contract.ts';
 import { startBoxEmulator } from '../box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../runner/index.ts';
+import { EXIT_STATUS } from './exit-status.ts';
 import { formatBytes } from './progress.ts';
 import { describeError, runWithProgress } from './run.ts';
 import { withBoxToken } from './transfer.ts';
@@ -80,7 +81,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           : `MISMATCH: source sha1 ${object.sha1}, Box reported ${f.sha1}, downloaded ${downloadedSha1} (${downloadedBytes} bytes)`,
       );
     }
-    return ok ? 0 : 2;
+    // A mismatch is a failed transfer (1), not bad usage (2).
+    return ok ? EXIT_STATUS.done : EXIT_STATUS.failed;
   } catch (err) {
     process.stderr.write(`Demo failed: ${describeError(err)}\n`);
     return 1;

@@ -22,7 +22,12 @@ export interface TaskStateInfo {
   resource: string;
   /** The state's TimeoutSeconds (the local runner would default to 60 s; AWS to none). */
   timeoutSeconds: number | undefined;
+  /** Fields of its Parameters that AWS fills from `$$.State.RetryCount`; the runner supplies them (see below). */
+  retryCountFields: string[];
 }
+
+/** The context path aws-local-stepfunctions does not know (it has no `$$.State`). */
+export const RETRY_COUNT_PATH = '$$.State.RetryCount';
 
 export interface LocalDefinition {
   /** Runnable by aws-local-stepfunctions: no CloudFormation objects left. */
@@ -87,9 +92,30 @@ export function loadLocalDefinition(options: LoadDefinitionOptions = {}): LocalD
       functionKey: functionKeys.get(resource) ?? resource,
       resource,
       timeoutSeconds: typeof timeout === 'number' ? timeout : undefined,
+      retryCountFields: takeRetryCountFields(state),
     });
   }
   return { definition, tasks, stateTypes };
+}
+
+/**
+ * aws-local-stepfunctions has no `$$.State`, so a Parameters field `x.$: $$.State.RetryCount` would fail
+ * there. Such fields are removed from the loaded definition (the file itself is untouched, AWS runs it as
+ * written) and their names returned: the runner then sets them on each invocation's event to the number
+ * of times the state already ran with that same input, which is what RetryCount is (a Retry runs the state
+ * again with the same input; every loop of this definition enters its states with a changed one).
+ */
+function takeRetryCountFields(state: Record<string, unknown>): string[] {
+  const parameters = state['Parameters'];
+  if (!isRecord(parameters)) return [];
+  const fields: string[] = [];
+  for (const [key, value] of Object.entries(parameters)) {
+    if (key.endsWith('.$') && value === RETRY_COUNT_PATH) {
+      fields.push(key.slice(0, -2));
+      delete parameters[key];
+    }
+  }
+  return fields;
 }
 
 /** Every state of a definition with its name, descending into Map processors and Parallel branches. */

@@ -114,6 +114,8 @@ export interface TransferExecution {
    * and none starts after it (aws-local-stepfunctions would still start Map items queued behind a failed one).
    */
   idle: Promise<void>;
+  /** The local event log so far (empty with keepEvents false): what the local Step Functions API's GetExecutionHistory reads. */
+  eventsSoFar(): LocalEvent[];
   abort(): void;
 }
 
@@ -172,6 +174,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   // The Retry-After of the last Commit that answered `processing`: what the commit Wait state waits.
   const commitWait = { lastRetryAfterSeconds: 0 };
 
+  // Runs of each Task state by its input, for the `$$.State.RetryCount` fields (see definition.ts).
+  const runsByInput = new Map<string, number>();
   const activity = new InvocationTracker(mapsEnclosing(local.definition as unknown as Record<string, unknown>));
 
   type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
@@ -187,6 +191,13 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
       const eventJson = JSON.stringify(stateInput) ?? 'null';
       recorder.notePayload(`${task.name} payload`, Buffer.byteLength(eventJson, 'utf8'));
       const event: unknown = JSON.parse(eventJson);
+      if (task.retryCountFields.length > 0 && isRecord(event)) {
+        // $$.State.RetryCount, as AWS would fill it: earlier runs of this state with this same input.
+        const key = `${task.name}\n${eventJson}`;
+        const retryCount = runsByInput.get(key) ?? 0;
+        runsByInput.set(key, retryCount + 1);
+        for (const field of task.retryCountFields) event[field] = retryCount;
+      }
       const context = lambdaContext(task, Date.now() + limitMs.ms, executionName);
       const invocation = activity.track(handler(event, context));
       const raw = limitMs.enforced ? await withDeadline(invocation, limitMs.ms) : await invocation;
@@ -313,7 +324,7 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   // The caller may only look at `history`; a rejection of `result` is theirs to handle, not a crash here.
   result.catch(() => undefined);
 
-  return { executionName, executionArn, result, history, idle: activity.idle, abort: () => execution.abort() };
+  return { executionName, executionArn, result, history, idle: activity.idle, eventsSoFar: () => recorder.events.slice(), abort: () => execution.abort() };
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   BoxIntegrityError,
   BoxPartsMismatchError,
   BoxSourceSizeMismatchError,
+  BoxTooManyPartsError,
 } from './errors.ts';
 import { contentRangeHeader, digestHeader, partCount } from './helpers.ts';
 import { abortableSleep, abortedError, raceAbort, type BoxLogger } from './http.ts';
@@ -71,6 +72,19 @@ export const MIN_COMMIT_INTERVAL_MS = 1000;
 const REAL_TIMER: CommitTimer = { now: () => Date.now(), sleep: abortableSleep };
 /** The DELETE that cleans up after a failure gets its own deadline (the caller's signal may have fired). */
 const ABORT_SESSION_TIMEOUT_MS = 30_000;
+
+/** Most parts a session may have so that list parts can still page through all of them (offset <= 10,000, limit 1000). */
+export const MAX_LISTABLE_PARTS = 11_000;
+
+/** Refuses a session whose parts Box could not list in full (its commit could never be checked or resumed). */
+export function assertListable(sessionId: string, totalParts: number): void {
+  if (totalParts > MAX_LISTABLE_PARTS) {
+    throw new BoxTooManyPartsError(
+      `upload session ${sessionId} has ${totalParts} parts; Box lists at most ${MAX_LISTABLE_PARTS} (list parts refuses offsets above 10,000), so its parts could not be checked at commit`,
+      { status: 0 },
+    );
+  }
+}
 
 export function assertFileSize(fileSize: number): void {
   if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new TypeError(`fileSize must be a non-negative integer, got ${fileSize}`);
@@ -137,6 +151,7 @@ async function uploadParts(
       { status: 0 },
     );
   }
+  assertListable(session.id, totalParts);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
   const uploadUrl = session.session_endpoints.upload_part;
 
@@ -163,7 +178,7 @@ async function uploadParts(
         uploadUrl,
         body,
         { digest: digestHeader(digest.toString('base64')), contentRange: contentRangeHeader(offset, body.length, fileSize) },
-        { extraHeaders: options.extraHeaders, signal },
+        { extraHeaders: options.extraHeaders, signal, listPartsUrl: session.session_endpoints.list_parts },
       );
       stored[index] = part;
       progress.bytes += part.size;

@@ -27,6 +27,20 @@ export interface UploadFilePartHeaders {
   contentRange: string;
 }
 
+export interface UploadFilePartOptions extends RequestOptions {
+  /** session_endpoints.list_parts, where a 416 overlap is checked (default: the upload URL + `/parts`). */
+  listPartsUrl?: string | undefined;
+}
+
+/** Box's list parts refuses an offset (a part index) above this (400): a session with more parts cannot be listed in full. */
+export const MAX_LIST_PARTS_OFFSET = 10_000;
+
+/** 416 range_overlaps_existing_part; a 416 without a code whose message says it overlaps is taken as one too. */
+function isRangeOverlap(error: unknown): error is BoxRangeError {
+  if (!(error instanceof BoxRangeError)) return false;
+  return error.code === 'range_overlaps_existing_part' || (error.code === undefined && /overlap/i.test(error.message));
+}
+
 export interface PartsQuery {
   /** Index of the first part (parts, not bytes). */
   offset?: number;
@@ -158,11 +172,17 @@ export class ChunkedUploadsManager {
   /**
    * PUT one part to session_endpoints.upload_part. The part Box echoes back must have the offset and
    * size of `contentRange` and the SHA-1 of `digest` (else Box.IntegrityError), so every caller gets
-   * that check. A 416 range_overlaps_existing_part whose
-   * context_info.conflicting_part has this body's offset, size and SHA-1 means the part is already
-   * stored (a retry after "stored, then 500", or a re-run batch): that resolves with the stored part.
+   * that check.
+   *
+   * A 416 range_overlaps_existing_part means a part is already stored at this range (a retry after
+   * "stored, then 500", or a batch that runs again). Box's body for it is unconfirmed (maybe a
+   * `context_info.conflicting_part`, maybe with its sha1, maybe only a message), so it is never
+   * trusted: the stored part is looked up in list parts (`opts.listPartsUrl`, default the upload URL +
+   * `/parts` as Box builds it). Same offset, size and SHA-1 as this body → resolves with the stored part
+   * and `alreadyUploaded`; other bytes → Box.IntegrityError (the session holds a part that can never be
+   * committed as this file); no such part listed → the 416 (Box.RangeNotSatisfiable).
    */
-  async uploadFilePartByUrl(url: string, body: Uint8Array, headers: UploadFilePartHeaders, opts?: RequestOptions): Promise<UploadedPart> {
+  async uploadFilePartByUrl(url: string, body: Uint8Array, headers: UploadFilePartHeaders, opts?: UploadFilePartOptions): Promise<UploadedPart> {
     try {
       const response = await this.#http.send({
         method: 'PUT',
@@ -182,26 +202,50 @@ export class ChunkedUploadsManager {
       checkEcho(uploaded.part, headers, response.status);
       return uploaded;
     } catch (error) {
-      if (error instanceof BoxRangeError && error.code === 'range_overlaps_existing_part') {
-        const stored = error.contextInfo?.conflicting_part;
-        const range = parseContentRange(headers.contentRange);
-        if (
-          isUploadPart(stored) &&
-          range !== undefined &&
-          stored.offset === range.offset &&
-          stored.size === range.size &&
-          stored.size === body.length &&
-          stored.sha1.toLowerCase() === sha1Hex(body)
-        ) {
-          this.#logger?.debug?.('box part already stored with the same bytes', { offset: stored.offset, size: stored.size });
-          return { part: stored, alreadyUploaded: true };
-        }
+      if (!isRangeOverlap(error)) throw error;
+      const range = parseContentRange(headers.contentRange);
+      if (range === undefined) throw error;
+      const listPartsUrl = opts?.listPartsUrl ?? `${url.replace(/\/+$/, '')}/parts`;
+      const stored = await this.#storedPartAt(listPartsUrl, range.offset, body.length, opts);
+      if (stored === undefined) {
+        throw new BoxRangeError(`${error.message}; list parts shows no part at offset ${range.offset}`, {
+          status: error.status,
+          code: error.code,
+          requestId: error.requestId,
+          contextInfo: error.contextInfo,
+          request: error.request,
+          cause: error,
+        });
       }
-      throw error;
+      const ours = sha1Hex(body);
+      if (stored.size !== body.length || (typeof stored.sha1 === 'string' && stored.sha1.toLowerCase() !== ours)) {
+        throw new BoxIntegrityError(
+          `Box holds another part at offset ${range.offset} (size ${stored.size}, sha1 ${String(stored.sha1)}) than the one sent (size ${body.length}, sha1 ${ours}); the session cannot be committed with these bytes`,
+          { status: error.status, code: error.code, requestId: error.requestId, contextInfo: error.contextInfo, request: error.request, cause: error },
+        );
+      }
+      this.#logger?.debug?.('box part already stored with the same bytes', { offset: stored.offset, size: stored.size });
+      return { part: { ...stored, sha1: typeof stored.sha1 === 'string' ? stored.sha1 : ours }, alreadyUploaded: true };
     }
   }
 
-  uploadFilePart(uploadSessionId: string, body: Uint8Array, headers: UploadFilePartHeaders, opts?: RequestOptions): Promise<UploadedPart> {
+  /**
+   * The part Box lists at `offset`. Box pages list parts by part index, so for a part of a full part
+   * size the page starting at offset / size holds it; otherwise (the last part, or a listing that is
+   * not sorted) every page is read.
+   */
+  async #storedPartAt(listPartsUrl: string, offset: number, size: number, opts: RequestOptions | undefined): Promise<UploadPart | undefined> {
+    const index = size > 0 && offset % size === 0 ? offset / size : undefined;
+    if (index !== undefined && index <= MAX_LIST_PARTS_OFFSET) {
+      const page = await this.getFileUploadSessionPartsByUrl(listPartsUrl, { offset: index, limit: 1 }, opts);
+      const hit = page.entries.find((p) => p.offset === offset);
+      if (hit !== undefined) return hit;
+    }
+    const all = await this.getAllFileUploadSessionPartsByUrl(listPartsUrl, opts);
+    return all.find((p) => p.offset === offset);
+  }
+
+  uploadFilePart(uploadSessionId: string, body: Uint8Array, headers: UploadFilePartHeaders, opts?: UploadFilePartOptions): Promise<UploadedPart> {
     return this.uploadFilePartByUrl(this.#sessionUrl(uploadSessionId), body, headers, opts);
   }
 

@@ -108,6 +108,10 @@ export class BoxNetworkError extends BoxError {
 export class BoxIntegrityError extends BoxError {
   override name = 'Box.IntegrityError';
 }
+/** The session has more parts than Box's list parts can page through (offset <= 10,000): refused up front. */
+export class BoxTooManyPartsError extends BoxError {
+  override name = 'Box.TooManyParts';
+}
 /** The commit kept answering 202 (or a transient `parts_mismatch`) past the allowed wait. */
 export class BoxCommitTimeoutError extends BoxError {
   override name = 'Box.CommitTimeout';

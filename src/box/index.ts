@@ -20,8 +20,11 @@ export {
   type CreateFileUploadSessionRequest,
   type PartsQuery,
   type UploadFilePartHeaders,
+  type UploadFilePartOptions,
+  MAX_LIST_PARTS_OFFSET,
 } from './chunkedUploads.ts';
 export type { CommitTimer, UploadBigFileOptions, UploadBigFileVersionOptions, UploadProgress } from './bigUpload.ts';
+export { assertListable, MAX_LISTABLE_PARTS } from './bigUpload.ts';
 export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } from './files.ts';
 export { FoldersManager, type ListItemsQuery } from './folders.ts';
 export {

@@ -117,6 +117,8 @@ export interface PrepareResult {
 export interface UploadBatchEvent {
   transfer: TransferContext;
   batch: number;
+  /** `$$.State.RetryCount`: above 0 this invocation is a retry, so it lists the session's parts before sending. */
+  retryCount?: number;
 }
 export interface UploadBatchResult {
   batch: number;

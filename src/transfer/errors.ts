@@ -38,6 +38,14 @@ export class CommitGaveUpError extends TransferError {
   override name = 'Transfer.CommitGaveUp';
 }
 
+/**
+ * An invocation came close to its Lambda timeout and stopped starting new work (requests still in
+ * flight were cancelled before the deadline). Retryable: the next try lists what Box holds and skips it.
+ */
+export class DeadlineError extends TransferError {
+  override name = 'Transfer.Deadline';
+}
+
 /** A session given to resume expires before the rest of the transfer could finish (input `resume`). */
 export class SessionExpiringError extends TransferError {
   override name = 'Transfer.SessionExpiring';

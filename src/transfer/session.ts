@@ -4,6 +4,7 @@ import type { BoxClientLike, UploadSessionLike } from './boxPort.ts';
 import { conflictingSession, withConflictPolicy } from './conflict.ts';
 import type { OnConflict, SessionRef, TransferContext } from './contract.ts';
 import { partCount } from '../box/helpers.ts';
+import { assertListable } from '../box/bigUpload.ts';
 
 export function sessionRef(s: UploadSessionLike): SessionRef {
   return {
@@ -80,6 +81,12 @@ async function checkedRef(box: BoxClientLike, s: UploadSessionLike, fileSize: nu
       `Box upload session ${ref.id} has part_size ${ref.partSize} and total_parts ${ref.totalParts}, which do not fit a file of ${fileSize} bytes`,
       { status: 201 },
     );
+  }
+  try {
+    assertListable(ref.id, ref.totalParts);
+  } catch (err) {
+    await box.chunkedUploads.deleteFileUploadSessionByUrl(ref.endpoints.abort).catch(() => undefined);
+    throw err;
   }
   return ref;
 }

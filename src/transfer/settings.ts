@@ -29,6 +29,10 @@ export interface TransferSettings {
   hashProbeBytes: number;
   /** HashObject stops starting new reads when fewer ms than this remain before the deadline. */
   hashSafetyMarginMs: number;
+  /** Network-bound Lambdas stop starting new requests when fewer ms than this remain before their deadline. */
+  deadlineStartMarginMs: number;
+  /** Requests still in flight are cancelled this many ms before the deadline, so no Lambda is killed mid-request. */
+  deadlineFinishMarginMs: number;
   /** Total seconds of 202 / transient parts_mismatch waits before Transfer.CommitGaveUp. */
   maxCommitWaitSeconds: number;
   /** Most Commit attempts before Transfer.CommitGaveUp (bounds history events of the commit loop). */
@@ -59,6 +63,9 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   hashReadAhead: 4,
   hashSliceBytes: undefined,
   hashSafetyMarginMs: 30_000,
+  // A part of up to 128 MiB at a few MiB/s, with a retry, still finishes inside the start margin.
+  deadlineStartMarginMs: 120_000,
+  deadlineFinishMarginMs: 5_000,
   // 10 MiB/s is far below what one Lambda reads from S3: up to ~4 GiB in one 900 s invocation go
   // straight to node:crypto, bigger objects measure first.
   hashFloorBytesPerSecond: 10 * 1024 * 1024,
@@ -91,6 +98,8 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_HASH_READ_AHEAD: 'hashReadAhead',
   TRANSFER_HASH_SLICE_BYTES: 'hashSliceBytes',
   TRANSFER_HASH_SAFETY_MARGIN_MS: 'hashSafetyMarginMs',
+  TRANSFER_DEADLINE_START_MARGIN_MS: 'deadlineStartMarginMs',
+  TRANSFER_DEADLINE_FINISH_MARGIN_MS: 'deadlineFinishMarginMs',
   TRANSFER_HASH_FLOOR_BYTES_PER_SECOND: 'hashFloorBytesPerSecond',
   TRANSFER_HASH_PROBE_BYTES: 'hashProbeBytes',
   TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',

@@ -2,15 +2,20 @@
 // SHA-1, PUT to Box with Digest and Content-Range (the client checks the part Box echoes). A few parts are in
 // flight at once, so memory stays at about partsInFlight x part size.
 //
-// A batch that runs again (its Lambda timed out or failed after some parts landed) learns it from
-// the first part Box already holds (416 with the same SHA-1). It then lists the session's parts once
-// and skips the parts Box holds at the right offset and size, instead of reading each from S3 and
+// A batch that runs again (its Lambda timed out or failed after some parts landed) knows it up front
+// from `retryCount` ($$.State.RetryCount), or learns it from the first part Box already holds (416 with
+// the same SHA-1). It then lists the session's parts once and skips the parts Box holds at the right
+// offset and size, instead of reading each from S3 and
 // sending it again only to meet another 416. Skipping trusts the stored bytes: every part of the
 // session was checked by Box against its Digest, and the commit's whole-file SHA-1 (hashed from the
 // pinned source) would refuse anything else. A batch of a resumed session skips, without a listing, the
 // parts Prepare found in Box (transfer.storedParts).
+// Deadline: parts are started only while more than deadlineStartMarginMs remain; requests still in flight
+// are cancelled deadlineFinishMarginMs before the timeout. Either way the batch ends with Transfer.Deadline,
+// which the state machine retries; the retry lists the session's parts first and sends only the rest.
 import { contentRangeHeader, digestHeader, sha1Base64 } from '../box/helpers.ts';
-import type { UploadBatchEvent, UploadBatchResult } from './contract.ts';
+import type { LambdaContextLike, UploadBatchEvent, UploadBatchResult } from './contract.ts';
+import { deadlineOf } from './deadline.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
 import { listAllParts } from './commit.ts';
@@ -20,7 +25,7 @@ import { forEachLimit } from './pool.ts';
 import { storedPartsOf } from './resume.ts';
 import { readRange } from './s3source.ts';
 
-export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): Promise<UploadBatchResult> {
+export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, context?: LambdaContextLike): Promise<UploadBatchResult> {
   const { transfer, batch } = event;
   const session = transfer.session;
   if (session === undefined) throw new InvalidInputError('UploadBatch needs transfer.session (chunked mode)');
@@ -30,7 +35,8 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
   }
   const all = batchParts(batch, transfer.partsPerBatch, session, size);
   const box = await deps.box();
-  const log = deps.logger.child({ sessionId: session.id, batch });
+  const retry = typeof event.retryCount === 'number' && event.retryCount > 0;
+  const log = deps.logger.child({ sessionId: session.id, batch, ...(retry ? { retryCount: event.retryCount } : {}) });
   let bytes = 0;
   let alreadyUploaded = 0;
   // A resumed session: Prepare listed the parts Box holds (transfer.storedParts); they are not sent again.
@@ -42,7 +48,7 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
     deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
     return false;
   });
-  // Offset -> size of the parts Box holds, fetched once this batch meets a part that already landed.
+  // Offset -> size of the parts Box holds: fetched up front by a retry, or once a first try meets a part that already landed.
   let stored: Promise<Map<number, number>> | undefined;
   const storedParts = () =>
     (stored ??= listAllParts(box, session).then(
@@ -53,37 +59,55 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps): 
         return new Map<number, number>();
       },
     ));
+  if (retry) await storedParts();
 
-  // One buffer per slot, reused for each of its parts: the ranged GET lands in it and the PUT sends it.
-  const buffers: Buffer[] = [];
-  await forEachLimit(parts, transfer.partsInFlight, async (part, signal, slot) => {
-    if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
-      alreadyUploaded++;
+  const deadline = deadlineOf(context, deps.settings);
+  let stoppedEarly = false;
+  try {
+    // One buffer per slot, reused for each of its parts: the ranged GET lands in it and the PUT sends it.
+    const buffers: Buffer[] = [];
+    await forEachLimit(parts, transfer.partsInFlight, async (part, poolSignal, slot) => {
+      if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
+        alreadyUploaded++;
+        bytes += part.size;
+        deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
+        return;
+      }
+      if (!deadline.canStart()) {
+        stoppedEarly = true;
+        return;
+      }
+      const signal = AbortSignal.any([poolSignal, deadline.signal]);
+      buffers[slot] ??= Buffer.allocUnsafeSlow(session.partSize);
+      const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, buffers[slot]);
+      // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError), and
+      // resolves a 416 overlap against list parts: the same bytes already stored come back `alreadyUploaded`.
+      const result = await box.chunkedUploads.uploadFilePartByUrl(
+        session.endpoints.uploadPart,
+        body,
+        { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(part.offset, part.size, size) },
+        { signal, listPartsUrl: session.endpoints.listParts },
+      );
+      const already = result.alreadyUploaded === true;
+      if (already) {
+        alreadyUploaded++;
+        // This batch ran before: learn which of its other parts landed, before this slot takes the next one.
+        await storedParts();
+      }
       bytes += part.size;
-      deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
-      return;
-    }
-    buffers[slot] ??= Buffer.allocUnsafeSlow(session.partSize);
-    const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, buffers[slot]);
-    // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError).
-    const result = await box.chunkedUploads.uploadFilePartByUrl(
-      session.endpoints.uploadPart,
-      body,
-      { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(part.offset, part.size, size) },
-      { signal },
-    );
-    // The client resolves a 416 overlap whose stored part has the same SHA-1 as a success; it marks
-    // those (a retried batch) so they can be counted.
-    const already = result.alreadyUploaded === true;
-    if (already) {
-      alreadyUploaded++;
-      // This batch ran before: learn which of its other parts landed, before this slot takes the next one.
-      await storedParts();
-    }
-    bytes += part.size;
-    deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
-  });
+      deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
+    });
+  } catch (err) {
+    if (deadline.passed()) throw deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`);
+    throw err;
+  } finally {
+    deadline.dispose();
+  }
+  if (stoppedEarly) {
+    log.warn('batch stopped before the Lambda timeout', { parts: all.length, bytes, alreadyUploaded });
+    throw deadline.error(`batch ${batch}: ${bytes} bytes of its ${all.length} parts are in Box`);
+  }
 
-  log.info('batch uploaded', { parts: all.length, bytes, alreadyUploaded, skipped: stored !== undefined, firstPart: all[0]?.index });
+  log.info('batch uploaded', { parts: all.length, bytes, alreadyUploaded, listed: stored !== undefined, firstPart: all[0]?.index });
   return { batch, parts: all.length, bytes, alreadyUploaded };
 }

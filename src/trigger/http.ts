@@ -41,3 +41,13 @@ export function isTransfersRoute(event: APIGatewayProxyEventV2): boolean {
   if (event.requestContext.http.method !== 'POST') return false;
   return event.routeKey === 'POST /transfers' || /\/transfers\/?$/.test(event.rawPath ?? '');
 }
+
+/**
+ * Where GET /transfers/{name} answers for an execution, on the API the request came through
+ * (`https://<domain>[/<stage>]/transfers/<name>`; the default stage has no path segment).
+ */
+export function statusUrlFor(event: Pick<APIGatewayProxyEventV2, 'requestContext'>, name: string): string {
+  const { domainName, stage } = event.requestContext;
+  const stagePath = stage === undefined || stage === '' || stage === '$default' ? '' : `/${encodeURIComponent(stage)}`;
+  return `https://${domainName}${stagePath}/transfers/${encodeURIComponent(name)}`;
+}

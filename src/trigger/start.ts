@@ -39,6 +39,11 @@ export interface StepFunctionsPort {
 export interface TriggerDeps {
   sfn: StepFunctionsPort;
   stateMachineArn: string;
+  /**
+   * The bulk state machine (BULK_STATE_MACHINE_ARN): POST /transfers with a prefix or manifest source
+   * starts it. Absent: such requests are refused with Transfer.ConfigurationError.
+   */
+  bulkStateMachineArn?: string;
   routes: readonly TransferRoute[];
   logger: Logger;
   /**
@@ -120,7 +125,7 @@ export function startExecutionError(err: unknown, stateMachineArn: string): Erro
 export async function startExecutionOnce(
   deps: TriggerDeps,
   executionName: string,
-  input: TransferInput,
+  input: TransferInput | Record<string, unknown>,
   nameCanRepeat = true,
 ): Promise<StartResult> {
   const tolerance = deps.clockSkewToleranceMs ?? DEFAULT_CLOCK_SKEW_TOLERANCE_MS;
@@ -217,19 +222,52 @@ export async function startTransfersForS3Event(event: unknown, kind: 's3-notific
   };
 }
 
+/** True when a request asks for many objects (`source.prefix` or `source.manifest`): a bulk run. */
+export function isBulkRequest(body: unknown): boolean {
+  const source = (body as { source?: unknown } | null)?.source;
+  return typeof source === 'object' && source !== null && ('prefix' in source || 'manifest' in source);
+}
+
 /**
- * POST /transfers: validates the body as a TransferInput (Transfer.InvalidInput names the field) and
- * starts it, named from the Idempotency-Key when given (a retry with the same key starts nothing new).
+ * The checks a bulk request gets here: its shape (an object with `source.bucket`). The bulk state
+ * machine validates the whole input in its first step and fails the run with Transfer.InvalidInput.
+ */
+function checkBulkRequest(body: unknown): Record<string, unknown> {
+  const source = (body as { source?: { bucket?: unknown } }).source;
+  if (typeof source?.bucket !== 'string' || source.bucket === '') throw new InvalidInputError('Invalid sync input: source.bucket is required');
+  return body as Record<string, unknown>;
+}
+
+/**
+ * POST /transfers. A one-object body is validated as a TransferInput (Transfer.InvalidInput names the
+ * field) and starts the transfer state machine; a body with a prefix or manifest source starts the bulk
+ * state machine. The execution is named from the Idempotency-Key when given (a retry with the same key
+ * starts nothing new).
  */
 export async function startTransferFromRequest(body: unknown, idempotencyKey: string | undefined, deps: TriggerDeps): Promise<StartResult> {
-  const input = validateTransferInput(body);
-  if (input.destination.fileName === undefined) defaultFileName(input.source.key);
+  const bulk = isBulkRequest(body);
+  let input: TransferInput | Record<string, unknown>;
+  let target = deps;
+  if (bulk) {
+    input = checkBulkRequest(body);
+    if (deps.bulkStateMachineArn === undefined) {
+      throw new ConfigurationError('BULK_STATE_MACHINE_ARN is not set: this deployment cannot start bulk runs (prefix or manifest sources)');
+    }
+    target = { ...deps, stateMachineArn: deps.bulkStateMachineArn };
+  } else {
+    const one = validateTransferInput(body);
+    if (one.destination.fileName === undefined) defaultFileName(one.source.key);
+    input = one;
+  }
   const executionName = idempotencyKey === undefined ? randomExecutionName('http') : executionNameForIdempotencyKey(idempotencyKey);
-  const result = await startExecutionOnce(deps, executionName, input, idempotencyKey !== undefined);
+  const result = await startExecutionOnce(target, executionName, input, idempotencyKey !== undefined);
+  const source = (input as { source: { bucket: string; key?: string; prefix?: string } }).source;
   deps.logger.info(result.alreadyStarted ? 'transfer already started' : 'transfer started', {
-    bucket: input.source.bucket,
-    key: input.source.key,
-    folderId: input.destination.folderId,
+    kind: bulk ? 'bulk' : 'one-object',
+    bucket: source.bucket,
+    ...(source.key !== undefined ? { key: source.key } : {}),
+    ...(source.prefix !== undefined ? { prefix: source.prefix } : {}),
+    folderId: (input as { destination?: { folderId?: unknown } }).destination?.folderId,
     executionName,
     executionArn: result.executionArn,
     idempotent: idempotencyKey !== undefined,

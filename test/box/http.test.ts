@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
+import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
 import type { BoxError, BoxLogger } from '../../src/box/index.ts';
 import { boxError, sendJson, startRawServer, type RawServer } from './rawServer.ts';
 import { rejection as rejectionOf } from '../support/rejection.ts';
@@ -93,11 +93,24 @@ describe('BoxHttp retries', () => {
 
   it('a malformed Retry-After ("-1", "5, 5") is no Retry-After: the error carries none and the backoff applies', async () => {
     for (const value of ['-1', '5, 5']) {
-      const s = await server((_req, res) => boxError(res, 429, 'rate_limit_exceeded', {}, { 'Retry-After': value }));
-      const c = client(s.url, { retry: { maxAttempts: 1 } });
+      let calls = 0;
+      const s = await server((_req, res) => {
+        calls++;
+        boxError(res, 429, 'rate_limit_exceeded', {}, { 'Retry-After': value });
+      });
+      const waits: unknown[] = [];
+      // Two attempts: the one wait between them is the backoff's (at most maxDelayMs), not 5 s.
+      const c = client(s.url, {
+        retry: { maxAttempts: 2, baseDelayMs: 30, maxDelayMs: 30 },
+        logger: { warn: (message, data) => void (message === BOX_RETRY_MESSAGE && waits.push(data?.delayMs)) },
+      });
       const error = await rejection(c.files.getFile('7'));
       expect(error.name).toBe('Box.RateLimited');
       expect(error.retryAfterSeconds).toBeUndefined();
+      expect(calls).toBe(2);
+      expect(waits).toHaveLength(1);
+      expect(waits[0]).toBeGreaterThanOrEqual(0);
+      expect(waits[0]).toBeLessThanOrEqual(30);
     }
   });
 
@@ -264,20 +277,44 @@ describe('commit, parts and session URLs', () => {
     }
   });
 
-  it('416 range_overlaps_existing_part: success when the stored part is this one, error otherwise', async () => {
+  it('416 range_overlaps_existing_part: the stored part is looked up in list parts, never taken from the error body', async () => {
     const body = Buffer.from('abcd');
     const hex = sha1Hex(body);
-    let conflicting = { part_id: 'P1', offset: 4, size: 4, sha1: hex.toUpperCase() };
-    const s = await server((_req, res) => boxError(res, 416, 'range_overlaps_existing_part', { context_info: { conflicting_part: conflicting } }));
+    const ours = { part_id: 'P1', offset: 4, size: 4, sha1: hex.toUpperCase() };
+    let listed: Array<Record<string, unknown>> = [{ part_id: 'P0', offset: 0, size: 4, sha1: hex }, ours];
+    let overlapBody: Record<string, unknown> = { context_info: { conflicting_part: ours } };
+    const s = await server((req, res) => {
+      if (req.method === 'GET') {
+        const q = new URL(req.path, 'http://x').searchParams;
+        const offset = Number(q.get('offset') ?? 0);
+        sendJson(res, 200, { total_count: listed.length, entries: listed.slice(offset, offset + Number(q.get('limit') ?? 1000)) });
+      } else boxError(res, 416, 'range_overlaps_existing_part', overlapBody);
+    });
     const c = client(s.url);
     const headers = { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(4, 4, 12) };
-    expect(await c.chunkedUploads.uploadFilePart('SID', body, headers)).toEqual({ part: conflicting, alreadyUploaded: true });
+    // The same bytes at that offset: success, whatever the 416 carries (a part, a part without sha1, nothing).
+    for (const variant of [{ context_info: { conflicting_part: ours } }, { context_info: { conflicting_part: { ...ours, sha1: undefined } } }, {}]) {
+      overlapBody = variant;
+      expect(await c.chunkedUploads.uploadFilePart('SID', body, headers)).toEqual({ part: ours, alreadyUploaded: true });
+    }
     expect(s.requests[0]?.headers['content-range']).toBe('bytes 4-7/12');
     expect(s.requests[0]?.headers['content-type']).toBe('application/octet-stream');
-    conflicting = { part_id: 'P1', offset: 4, size: 4, sha1: sha1Hex(Buffer.from('zzzz')) };
-    const error = await rejection(c.chunkedUploads.uploadFilePart('SID', body, headers));
-    expect(error.name).toBe('Box.RangeNotSatisfiable');
-    expect(error.contextInfo).toEqual({ conflicting_part: conflicting });
+    // The part is read from the page that starts at its index (offset 4 / size 4 = 1), one entry.
+    expect(s.requests[1]).toMatchObject({ method: 'GET', path: '/api/2.0/files/upload_sessions/SID/parts?offset=1&limit=1' });
+    // The body claims our SHA-1, but Box lists other bytes there: Box.IntegrityError (terminal).
+    overlapBody = { context_info: { conflicting_part: ours } };
+    listed = [{ part_id: 'P0', offset: 0, size: 4, sha1: hex }, { ...ours, sha1: sha1Hex(Buffer.from('zzzz')) }];
+    expect(await rejection(c.chunkedUploads.uploadFilePart('SID', body, headers))).toMatchObject({ name: 'Box.IntegrityError', status: 416 });
+    // Nothing listed at that offset: the 416 itself, saying so.
+    listed = [{ part_id: 'P0', offset: 0, size: 4, sha1: hex }];
+    const missing = await rejection(c.chunkedUploads.uploadFilePart('SID', body, headers));
+    expect(missing.name).toBe('Box.RangeNotSatisfiable');
+    expect(missing.message).toContain('list parts shows no part at offset 4');
+    // A given list_parts URL is the one asked.
+    listed = [{ part_id: 'P0', offset: 0, size: 4, sha1: hex }, ours];
+    const before = s.requests.length;
+    await c.chunkedUploads.uploadFilePartByUrl(`${s.url}/up/SID`, body, headers, { listPartsUrl: `${s.url}/list/SID` });
+    expect(s.requests.slice(before).map((r) => r.path.split('?')[0])).toEqual(['/up/SID', '/list/SID']);
   });
 
   it('treats 409 session_conflict on create as the session asked for', async () => {

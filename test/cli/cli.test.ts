@@ -2,6 +2,7 @@
 // s3rver and the Box emulator started here on free loopback ports.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
@@ -44,6 +45,42 @@ describe('s3-to-box --help', () => {
       expect(transfer.stdout).toContain(flag);
     }
     expect(transfer.stdout).toContain('BOX_CLIENT_ID');
+  });
+
+  it('--version prints the package version; the top-level help names the exit statuses', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await cli([flag]);
+      expect(run).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    }
+    const top = await cli(['--help']);
+    for (const line of [
+      /^ {2}0 {2}done$/m,
+      /^ {2}1 {2}failed, nothing to resume$/m,
+      /^ {2}2 {2}bad usage or bad input/m,
+      /^ {2}3 {2}failed, and the Box upload session is kept/m,
+      /^ {2}4 {2}a bulk run finished with some objects failed$/m,
+    ]) {
+      expect(top.stdout).toMatch(line);
+    }
+  });
+
+  it('every command\'s --help ends with examples of it', async () => {
+    const top = await cli(['--help']);
+    // The commands as the top-level help lists them ("Commands:" up to the next blank line).
+    const section = top.stdout.split('Commands:\n')[1]?.split('\n\n')[0] ?? '';
+    const commands = section
+      .split('\n')
+      .map((l) => /^ {2}(\S+)/.exec(l)?.[1])
+      .filter((c): c is string => c !== undefined && c !== 'help');
+    expect(commands).toEqual(expect.arrayContaining(['demo', 'transfer', 'abort', 'emulator']));
+    for (const command of commands) {
+      const help = await cli([command, '--help']);
+      expect(help.code).toBe(0);
+      const examples = help.stdout.split('\nExamples:\n')[1];
+      expect(examples, `${command} --help has no Examples section`).toBeDefined();
+      expect(examples).toMatch(new RegExp(`^ {2}\\$ (npm start|.*s3-to-box ${command})`, 'm'));
+    }
   });
 
   it('rejects bad arguments with a clear message and a non-zero exit', async () => {
@@ -108,7 +145,29 @@ describe('s3-to-box transfer', () => {
     expect(createHash('sha1').update(bytes).digest('hex')).toBe(object.sha1);
   });
 
-  it('takes the token from --box-token too, and fails clearly (exit 1, error name) on a missing object', async () => {
+  it('takes the token from --box-token, which wins over the environment\'s credentials', async () => {
+    const object = await putGeneratedObject(s3.client, { bucket: 'cli-bucket', key: 'token/flag.bin', size: 5000 });
+    const folder = await box.createFolder('By flag');
+    // No token in the environment: only the flag can authorize the upload.
+    const run = await cli(['transfer', 's3://cli-bucket/token/flag.bin', '--folder', folder.id, '--box-token', box.token, '--json', ...boxArgs], {
+      ...env,
+      BOX_DEVELOPER_TOKEN: '',
+    });
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { file: { id: string; sha1: string; parentId: string } };
+    expect(out.file).toMatchObject({ sha1: object.sha1, parentId: folder.id });
+    expect(run.stderr).not.toContain(box.token);
+    // A wrong flag is used even though the environment holds a good token: Box refuses it.
+    const wrong = await cli(['transfer', 's3://cli-bucket/token/flag.bin', '--folder', folder.id, '--box-token', 'not-a-token', ...boxArgs], {
+      ...env,
+      BOX_DEVELOPER_TOKEN: box.token,
+    });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('Box.Unauthorized');
+    expect(wrong.stderr).not.toContain('not-a-token');
+  });
+
+  it('fails clearly (exit 1, error name) on a missing object', async () => {
     const run = await cli(['transfer', 's3://cli-bucket/no/such/key.bin', '--folder', '0', '--box-token', box.token, ...boxArgs], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Transfer.SourceNotFound');

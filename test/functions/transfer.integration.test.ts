@@ -18,6 +18,7 @@ import type {
   UploadBatchResult,
 } from '../../src/transfer/contract.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
+import { rejection } from '../support/rejection.ts';
 import type { TransferSettings } from '../../src/transfer/settings.ts';
 import { lambdaContext, startTestS3, testBytes } from '../transfer/helpers.ts';
 import type { TestS3 } from '../transfer/helpers.ts';
@@ -202,12 +203,17 @@ describe('chunked transfer', () => {
     const before = emu.stats().requests;
     const again = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
     expect(again).toMatchObject({ batch: 0, parts: 3, bytes: 3 * PART, alreadyUploaded: 3 });
-    // The first parts in flight (2) meet their 416; the batch then lists the session once and skips
-    // the third part instead of reading it from S3 and sending it again.
+    // The first parts in flight (2) meet their 416, each checked in list parts (one page each); the batch
+    // then lists the session once and skips the third part instead of reading it from S3 and sending it again.
     const after = emu.stats().requests;
     expect(transfer.partsInFlight).toBe(2);
     expect(after.uploadPart - before.uploadPart).toBe(2);
-    expect(after.listParts - before.listParts).toBe(1);
+    expect(after.listParts - before.listParts).toBe(2 + 1);
+    // Told it is a retry ($$.State.RetryCount), the batch lists once up front and sends nothing.
+    const third = (await h.UploadBatch({ transfer, batch: 0, retryCount: 2 }, ctx)) as UploadBatchResult;
+    expect(third).toMatchObject({ batch: 0, parts: 3, bytes: 3 * PART, alreadyUploaded: 3 });
+    expect(emu.stats().requests.uploadPart).toBe(after.uploadPart);
+    expect(emu.stats().requests.listParts - after.listParts).toBe(1);
     await h.UploadBatch({ transfer, batch: 1 }, ctx);
     expect(emu.listSessions().find((s) => s.id === transfer.session!.id)).toMatchObject({ partsUploaded: 6 });
     let hash: HashProgress | undefined;
@@ -219,7 +225,7 @@ describe('chunked transfer', () => {
     await expectBoxHas(commit.output!.file.id, bytes);
   });
 
-  it('a re-run batch whose list of stored parts cannot be read sends every part again and still succeeds', async () => {
+  it('a re-run batch that cannot list the stored parts fails with a retryable error (a 416 is never taken on its body alone); its retry skips them all', async () => {
     const bytes = testBytes(5 * PART, 13); // chunked: above DIRECT_MAX
     await s3.put(BUCKET, 'relist.bin', bytes);
     const folder = await emu.createFolder('chunked-relist');
@@ -231,12 +237,16 @@ describe('chunked transfer', () => {
     )) as PrepareResult;
     await h.UploadBatch({ transfer, batch: 0 }, ctx);
     emu.faults.inject({ operation: 'listParts', action: { type: 'status', status: 503 } });
-    const before = emu.stats().requests.uploadPart;
-    const again = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
-    expect(again).toMatchObject({ parts: 5, bytes: 5 * PART, alreadyUploaded: 5 });
-    // No list: every part is sent again and meets its own 416 (the skip is only an optimisation).
-    expect(emu.stats().requests.uploadPart - before).toBe(5);
+    const failed = await rejection(h.UploadBatch({ transfer, batch: 0 }, ctx));
+    expect(failed.name).toBe('Box.ServerError'); // retried by the state machine
     emu.faults.clear();
+    // The state machine's retry knows it is one ($$.State.RetryCount): it lists first and sends nothing.
+    const before = emu.stats().requests;
+    const again = (await h.UploadBatch({ transfer, batch: 0, retryCount: 1 }, ctx)) as UploadBatchResult;
+    expect(again).toMatchObject({ parts: 5, bytes: 5 * PART, alreadyUploaded: 5 });
+    const after = emu.stats().requests;
+    expect(after.uploadPart - before.uploadPart).toBe(0);
+    expect(after.listParts - before.listParts).toBe(1);
   });
 
   it('keeps at most partsInFlight parts of a batch in flight', async () => {

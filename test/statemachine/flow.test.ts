@@ -116,7 +116,8 @@ describe('the transfer state machine with stub handlers', () => {
     const batches = s.of('UploadBatch');
     expect(batches.map((c) => c.event.batch).sort()).toEqual([0, 1, 2, 3]);
     for (const c of batches) {
-      expect(Object.keys(c.event).sort()).toEqual(['batch', 'executionId', 'transfer']);
+      expect(Object.keys(c.event).sort()).toEqual(['batch', 'executionId', 'retryCount', 'transfer']);
+      expect(c.event.retryCount).toBe(0); // $$.State.RetryCount, supplied by the local runner
       expect(c.event.transfer).toEqual(transferContext(4));
       expect(c.event.executionId).toBe(execution.executionArn);
     }

@@ -94,7 +94,13 @@ describe('startTransfer end to end (s3rver + local Step Functions + Box emulator
 
     const repeat = (await env.handler(httpEvent({ body, headers: { 'Idempotency-Key': 'job-1' } }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
     expect(repeat.statusCode).toBe(200);
-    expect(JSON.parse(String(repeat.body))).toEqual({ executionArn: accepted.executionArn, executionName: accepted.executionName, alreadyStarted: true });
+    expect(JSON.parse(String(repeat.body))).toEqual({
+      name: accepted.executionName,
+      executionArn: accepted.executionArn,
+      executionName: accepted.executionName,
+      statusUrl: `https://abc123.execute-api.us-east-1.amazonaws.com/transfers/${accepted.executionName}`,
+      alreadyStarted: true,
+    });
 
     const bad = (await env.handler(
       httpEvent({ body: { source: { bucket: BUCKET }, destination: { folderId: env.folderId } } }),

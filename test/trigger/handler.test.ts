@@ -272,10 +272,13 @@ describe('POST /transfers', () => {
     const res = await call(httpEvent({ body }));
     expect(res.statusCode).toBe(202);
     expect(res.headers).toMatchObject({ 'Content-Type': 'application/json' });
+    const name = String(res.json.executionName);
     expect(res.json).toEqual({
+      name,
       executionArn: expect.stringMatching(/:execution:s3-to-box-test:http-[0-9a-f-]{36}$/) as unknown,
       executionName: expect.stringMatching(/^http-[0-9a-f-]{36}$/) as unknown,
       startDate: startDate.toISOString(),
+      statusUrl: `https://abc123.execute-api.us-east-1.amazonaws.com/transfers/${name}`,
     });
     expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '')).toEqual(body);
   });
@@ -287,12 +290,43 @@ describe('POST /transfers', () => {
     const name = executionNameForIdempotencyKey('order-43');
     expect(res.statusCode).toBe(200);
     expect(res.json).toEqual({
+      name,
       executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${name}`,
       executionName: name,
       startDate: earlier.toISOString(),
+      statusUrl: `https://abc123.execute-api.us-east-1.amazonaws.com/transfers/${name}`,
       alreadyStarted: true,
     });
     expect(logLines.some((l) => l.message === 'transfer already started' && l.executionName === name)).toBe(true);
+  });
+
+  it('starts the bulk state machine for a prefix or manifest source, the one-object machine otherwise', async () => {
+    const BULK = 'arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-bulk-test';
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string; stateMachineArn: string }) => ({
+      executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+      startDate: new Date(),
+    }));
+    const prefix = { source: { bucket: 'exports', prefix: 'in/2026/' }, destination: { folderId: '5' }, report: { bucket: 'reports' } };
+    const manifest = { source: { bucket: 'exports', manifest: { bucket: 'lists', key: 'm.csv', format: 'csv' } }, destination: { folderId: '5' }, report: { bucket: 'reports' } };
+    const withBulk = { ...deps, bulkStateMachineArn: BULK };
+    for (const request of [prefix, manifest]) {
+      const res = await call(httpEvent({ body: request }), withBulk);
+      expect(res.statusCode).toBe(202);
+      expect(String(res.json.executionArn)).toMatch(/:execution:s3-to-box-bulk-test:http-/);
+    }
+    await call(httpEvent({ body }), withBulk);
+    const calls = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.stateMachineArn)).toEqual([BULK, BULK, STATE_MACHINE_ARN]);
+    expect(calls.map((c) => JSON.parse(c.input ?? '') as unknown)).toEqual([prefix, manifest, body]);
+
+    // No bulk state machine configured: 500 naming the variable; no bucket: 400. Nothing started.
+    const unconfigured = await call(httpEvent({ body: prefix }));
+    expect([unconfigured.statusCode, unconfigured.json.error]).toEqual([500, 'Transfer.ConfigurationError']);
+    const noBucket = await call(httpEvent({ body: { source: { prefix: 'a/' }, destination: { folderId: '5' } } }), withBulk);
+    expect(noBucket.statusCode).toBe(400);
+    expect(noBucket.json).toEqual({ error: 'Transfer.InvalidInput', message: 'Invalid sync input: source.bucket is required' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(3);
+    expect(logLines.some((l) => l.message === 'POST /transfers refused' && JSON.stringify(l).includes('BULK_STATE_MACHINE_ARN'))).toBe(true);
   });
 
   it('always answers 202 for a request without Idempotency-Key: its random name cannot have run before', async () => {
@@ -315,8 +349,10 @@ describe('POST /transfers', () => {
     expect(first.json.executionName).toBe(name);
     expect(second.statusCode).toBe(200);
     expect(second.json).toEqual({
+      name,
       executionArn: `arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-test:${name}`,
       executionName: name,
+      statusUrl: `https://abc123.execute-api.us-east-1.amazonaws.com/transfers/${name}`,
       alreadyStarted: true,
     });
   });

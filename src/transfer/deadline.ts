@@ -1,0 +1,41 @@
+// The invocation's deadline, for Lambdas that do network work: stop starting new work when little time
+// is left, and cancel what is still in flight just before the timeout, so that Lambda never kills an
+// invocation in the middle of a request (its answer would be lost and its work unaccounted for).
+import type { LambdaContextLike } from './contract.ts';
+import { DeadlineError } from './errors.ts';
+import type { TransferSettings } from './settings.ts';
+
+export interface Deadline {
+  /** True while there is time to start another unit of work. */
+  canStart(): boolean;
+  /** Fires `deadlineFinishMarginMs` before the deadline (never, without a context). */
+  signal: AbortSignal;
+  /** True once `signal` fired. */
+  passed(): boolean;
+  /** The named, retried error the invocation ends with when it stopped early. */
+  error(what: string): DeadlineError;
+  /** Stops the timer (call when the invocation ends). */
+  dispose(): void;
+}
+
+export function deadlineOf(
+  context: LambdaContextLike | undefined,
+  settings: Pick<TransferSettings, 'deadlineStartMarginMs' | 'deadlineFinishMarginMs'>,
+): Deadline {
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : () => Number.POSITIVE_INFINITY;
+  const controller = new AbortController();
+  const left = remaining();
+  let timer: NodeJS.Timeout | undefined;
+  if (Number.isFinite(left)) {
+    const ms = Math.max(0, left - settings.deadlineFinishMarginMs);
+    timer = setTimeout(() => controller.abort(new DeadlineError(`stopped ${settings.deadlineFinishMarginMs} ms before the Lambda timeout`)), ms);
+    timer.unref?.();
+  }
+  return {
+    canStart: () => !controller.signal.aborted && remaining() > settings.deadlineStartMarginMs,
+    signal: controller.signal,
+    passed: () => controller.signal.aborted,
+    error: (what) => new DeadlineError(`${what}; stopped before the Lambda timeout (${Math.round(remaining())} ms left), to be retried`),
+    dispose: () => clearTimeout(timer),
+  };
+}

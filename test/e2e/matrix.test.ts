@@ -1,0 +1,224 @@
+// The fault matrix of RELIABILITY.md: each row is one test here, through the whole local state machine
+// (local runner + real handlers + s3rver + the Box emulator over loopback). Each asserts the bytes in Box
+// or the error's name and cause, and the upload sessions left open afterwards. Test names start with the
+// row's id (M01, ...): test/e2e/reliability-doc.test.ts checks that the table and these tests agree.
+import { afterEach, describe, expect, it } from 'vitest';
+import { BoxClient, CcgAuth } from '../../src/box/index.ts';
+import type { BoxEmulatorOptions } from '../../local/box-emulator/index.ts';
+import { makeTaskHandlers } from '../../functions/index.ts';
+import type { TransferExecutionError } from '../../local/runner/index.ts';
+import type { TaskHandler } from '../../local/runner/index.ts';
+import type { TransferSettings } from '../../src/transfer/settings.ts';
+import { inputFor, startEnv, taskRuns } from './harness.ts';
+import type { E2eEnv } from './harness.ts';
+import { sha1OfStream } from '../support/streams.ts';
+
+const partSize = 64 * 1024;
+const SIZE = 6 * partSize + 100; // 7 parts
+
+let env: E2eEnv | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+
+async function setUp(emulator: BoxEmulatorOptions = {}, settings: Partial<TransferSettings> = {}): Promise<E2eEnv> {
+  env = await startEnv({ emulator: { partSize, minChunkedFileSize: 100_000, ...emulator }, settings: { directUploadMax: 100_000, ...settings } });
+  return env;
+}
+
+/** Upload sessions by status, e.g. { committed: 1 }: what a row leaves behind in Box. */
+function sessionsByStatus(e: E2eEnv): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of e.box.listSessions()) out[s.status] = (out[s.status] ?? 0) + 1;
+  return out;
+}
+
+/** Runs `key` (SIZE bytes) into a fresh folder and checks the bytes Box holds. */
+async function transfersExactly(
+  e: E2eEnv,
+  key: string,
+  options: Parameters<E2eEnv['start']>[1] = {},
+  input: Parameters<typeof inputFor>[2] = {},
+  reader: BoxClient = e.client,
+) {
+  const folder = await e.box.createFolder(`folder-${key}`);
+  const put = await e.put(key, SIZE);
+  const execution = e.start(inputFor(key, folder.id, input), options);
+  const output = await execution.result;
+  expect(output).toMatchObject({ bytes: SIZE, file: { sha1: put.sha1 } });
+  expect(await sha1OfStream(await reader.files.downloadFile(output.file.id))).toEqual({ sha1: put.sha1, size: SIZE });
+  return { execution, output, folder };
+}
+
+describe('fault matrix (RELIABILITY.md)', () => {
+  it('M01 5xx on some parts: the client retries, then the state machine retries the batch, which lists first', async () => {
+    const e = await setUp();
+    // The client tries 3 times; 4 answers of 503 in a row make one UploadBatch invocation fail.
+    e.box.faults.inject({ operation: 'uploadPart', nth: 3, times: 4, action: { type: 'status', status: 503 } });
+    const { execution } = await transfersExactly(e, 'five-hundreds.bin', {}, { options: { partsPerBatch: 7, concurrency: 1 } });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'UploadBatch', error: 'Box.ServerError' }));
+    expect(taskRuns(execution.events)['UploadBatch']).toBe(2);
+    // The retry knew it was one ($$.State.RetryCount): it listed the parts up front and sent only the rest.
+    expect(e.box.stats().requests.uploadPart).toBe(7 + 4); // each part stored once, plus the 4 refused tries
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M02 429 storm with Retry-After: waits as told, never more parts in flight than configured', async () => {
+    const e = await setUp({ latencyMs: 5 });
+    e.box.faults.inject({ operation: 'uploadPart', times: 12, action: { type: 'status', status: 429, retryAfterSeconds: 0 } });
+    const { execution } = await transfersExactly(e, 'storm.bin', {}, { options: { partsPerBatch: 2, concurrency: 4 } });
+    expect(e.box.stats().maxPartsInFlight).toBeLessThanOrEqual(4);
+    expect(e.box.stats().requests.uploadPart).toBeGreaterThanOrEqual(7 + 12);
+    expect(execution.events.some((ev) => ev.type === 'execution-succeeded')).toBe(true);
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  for (const [id, overlapContext] of [
+    ['M03a', 'part'],
+    ['M03b', 'part-without-sha1'],
+    ['M03c', 'message-only'],
+  ] as const) {
+    it(`${id} a part stored but answered 500, retried into 416 (${overlapContext}): checked in list parts, carried on`, async () => {
+      const e = await setUp({ overlapContext });
+      e.box.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'storeThenFail', status: 500 } });
+      const { execution } = await transfersExactly(e, `stored-then-500-${overlapContext}.bin`, {}, { options: { partsPerBatch: 7, concurrency: 1 } });
+      expect(taskRuns(execution.events)['UploadBatch']).toBe(1); // resolved inside the invocation
+      expect(e.box.stats().requests.uploadPart).toBe(8); // the part twice
+      expect(e.box.stats().requests.listParts).toBeGreaterThanOrEqual(1 + 1); // the 416 checked; the commit's listing
+      expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+    });
+  }
+
+  it('M04 a connection reset mid-body: the part is sent again', async () => {
+    const e = await setUp();
+    e.box.faults.inject({ operation: 'uploadPart', nth: 3, times: 2, action: { type: 'reset' } });
+    await transfersExactly(e, 'reset.bin', {}, { options: { partsPerBatch: 4, concurrency: 2 } });
+    expect(e.box.stats().requests.uploadPart).toBeGreaterThanOrEqual(7 + 2);
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M05 commit answers 202 many times, then 201: the Wait loop commits again each time', async () => {
+    const e = await setUp({ commitProcessing: { mode: 'count', times: 12, retryAfterSeconds: 7 } });
+    const { execution } = await transfersExactly(e, 'processing.bin');
+    expect(execution.events.filter((ev) => ev.type === 'commit-wait')).toHaveLength(12);
+    expect(taskRuns(execution.events)['Commit']).toBe(13);
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M06 transient parts_mismatch at commit: waited on, then committed', async () => {
+    const e = await setUp();
+    e.box.faults.inject({ operation: 'commit', times: 2, action: { type: 'partsMismatch' } });
+    const { execution } = await transfersExactly(e, 'mismatch.bin');
+    expect(taskRuns(execution.events)['Commit']).toBe(3);
+    expect(execution.events.filter((ev) => ev.type === 'commit-wait')).toHaveLength(2);
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M09 a token that expires mid-transfer: renewed once for all the requests in flight', async () => {
+    const e = await setUp({ latencyMs: 5 });
+    const client = new BoxClient({
+      auth: new CcgAuth({ clientId: 'emulator-client-id', clientSecret: 'emulator-client-secret', enterpriseId: '1' }),
+      apiUrl: e.box.url,
+      uploadUrl: e.box.uploadUrl,
+      retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    });
+    try {
+      let expired = false;
+      const real = makeTaskHandlers({ ...e.deps, box: async () => client });
+      // Every token is expired once the first batch starts: the parts in flight all meet 401 together.
+      const uploadBatch: TaskHandler = async (event, context) => {
+        if (!expired) {
+          expired = true;
+          e.box.expireTokens();
+        }
+        return real.UploadBatch(event, context);
+      };
+      await transfersExactly(e, 'token.bin', { deps: { ...e.deps, box: async () => client }, handlers: { UploadBatch: uploadBatch } }, { options: { partsPerBatch: 7, concurrency: 4 } }, client);
+      expect(e.box.stats().requests.token).toBe(2); // the first token, and one renewal shared by every request
+      expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('M11 a Lambda killed mid-batch (Sandbox.Timedout): the retry lists the parts and sends only the missing ones', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('killed');
+    const put = await e.put('killed.bin', SIZE);
+    // The 4th part hangs past the 1 s "Lambda" timeout: the first invocation is killed after 3 parts. The
+    // batch's own deadline is pushed past the Lambda's (a negative finish margin), as for a Lambda without one.
+    e.box.faults.inject({ operation: 'uploadPart', nth: 4, action: { type: 'latency', ms: 1200 } });
+    const execution = e.start(inputFor('killed.bin', folder.id, { options: { partsPerBatch: 7, concurrency: 1 } }), {
+      lambdaTimeoutMs: { UploadBatch: 1000 },
+      deps: { ...e.deps, settings: { directUploadMax: 100_000, deadlineStartMarginMs: 0, deadlineFinishMarginMs: -60_000 } },
+    });
+    const output = await execution.result;
+    expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'UploadBatch', error: 'Sandbox.Timedout' }));
+    const done = execution.events.find((ev) => ev.type === 'batch-done');
+    expect(done?.type === 'batch-done' && done.alreadyUploaded).toBeGreaterThanOrEqual(3); // the retry found them in Box and skipped them
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M11b a batch near its Lambda timeout stops starting parts and ends with Transfer.Deadline; the retry finishes it', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('deadline');
+    const put = await e.put('deadline.bin', SIZE);
+    const real = makeTaskHandlers(e.deps);
+    // A clock that runs out after 3 parts of each invocation: then less than the start margin (120 s) is left.
+    const uploadBatch: TaskHandler = async (event, context) => {
+      const first = e.box.stats().requests.uploadPart;
+      const remaining = (): number => (e.box.stats().requests.uploadPart - first >= 3 ? 60_000 : 600_000);
+      return real.UploadBatch(event, { ...context, getRemainingTimeInMillis: remaining });
+    };
+    const execution = e.start(inputFor('deadline.bin', folder.id, { options: { partsPerBatch: 7, concurrency: 1 } }), { handlers: { UploadBatch: uploadBatch } });
+    const output = await execution.result;
+    expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
+    const failures = execution.events.filter((ev) => ev.type === 'state-failed' && ev.state === 'UploadBatch');
+    expect(failures.map((ev) => ev.type === 'state-failed' && ev.error)).toEqual(['Transfer.Deadline', 'Transfer.Deadline']); // 3 + 3 + 1 parts
+    expect(e.box.stats().requests.uploadPart).toBe(7); // no part sent twice: each retry listed first
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M13 the source overwritten mid-transfer: Transfer.SourceChanged, session aborted', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('changed');
+    await e.put('changing.bin', SIZE);
+    const real = makeTaskHandlers(e.deps);
+    let overwritten = false;
+    const uploadBatch: TaskHandler = async (event, context) => {
+      if (!overwritten) {
+        overwritten = true;
+        await e.put('changing.bin', SIZE + 1);
+      }
+      return real.UploadBatch(event, context);
+    };
+    const execution = e.start(inputFor('changing.bin', folder.id, { options: { partsPerBatch: 7 } }), { handlers: { UploadBatch: uploadBatch } });
+    const error = await execution.result.catch((err: unknown) => err);
+    expect(error).toMatchObject({ name: 'Transfer.SourceChanged' });
+    expect((error as TransferExecutionError).cause).toContain('changing.bin');
+    expect(taskRuns(execution.events)['AbortSession']).toBe(1);
+    expect(sessionsByStatus(e)).toEqual({ aborted: 1 });
+    expect(e.box.findFile(folder.id, 'changing.bin')).toBeUndefined();
+  });
+
+  it('M14 the session expired (410) before the commit: Box.SessionExpired, nothing committed', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('expired');
+    await e.put('expired.bin', SIZE);
+    const real = makeTaskHandlers(e.deps);
+    const commit: TaskHandler = async (event, context) => {
+      e.box.expireSessions();
+      return real.Commit(event, context);
+    };
+    const execution = e.start(inputFor('expired.bin', folder.id), { handlers: { Commit: commit } });
+    const error = await execution.result.catch((err: unknown) => err);
+    expect(error).toMatchObject({ name: 'Box.SessionExpired' });
+    expect((error as TransferExecutionError).cause).toContain('410');
+    expect(taskRuns(execution.events)['Commit']).toBe(1);
+    // Box refuses every call on an expired session, the abort too: nothing is left that could be committed or resumed.
+    expect(e.box.listSessions().filter((s) => s.status === 'committed')).toHaveLength(0);
+    expect(e.box.findFile(folder.id, 'expired.bin')).toBeUndefined();
+  });
+});
