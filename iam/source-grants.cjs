@@ -36,8 +36,15 @@ function objectArns(text) {
   return parseSourceBuckets(text).map(({ bucket, prefix }) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*` }));
 }
 
+/** arn:${AWS::Partition}:s3:::bucket once per bucket (s3:ListBucket for a bulk run's ItemReader). */
+function bucketArns(text) {
+  const buckets = [...new Set(parseSourceBuckets(text).map(({ bucket }) => bucket))];
+  return buckets.map((bucket) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}` }));
+}
+
 module.exports = {
   parseSourceBuckets,
+  bucketArns: async ({ resolveVariable }) => bucketArns(await resolveVariable('param:sourceBuckets')),
   objectArns: async ({ resolveVariable }) => objectArns(await resolveVariable('param:sourceBuckets')),
   objectArnsOf: objectArns,
 };

@@ -16,7 +16,10 @@ export type Operation =
   | 'downloadFile'
   | 'listFolderItems'
   | 'createFolder'
-  | 'getFolder';
+  | 'getFolder'
+  | 'getMetadata'
+  | 'createMetadata'
+  | 'updateMetadata';
 
 export const OPERATIONS: readonly Operation[] = [
   'token',
@@ -35,6 +38,9 @@ export const OPERATIONS: readonly Operation[] = [
   'listFolderItems',
   'createFolder',
   'getFolder',
+  'getMetadata',
+  'createMetadata',
+  'updateMetadata',
 ];
 
 export type CommitProcessing =
@@ -246,6 +252,8 @@ export interface BoxEmulator {
   fileContentPath(fileId: string): string;
   getFile(fileId: string): BoxFile | undefined;
   findFile(folderId: string, name: string): BoxFile | undefined;
+  /** The folder named `name` (case-insensitively) in `parentId`, if any. */
+  findFolder(parentId: string, name: string): { id: string } | undefined;
   listSessions(): SessionSummary[];
   /** Every token (developer and issued) is expired from now on. */
   expireTokens(): void;

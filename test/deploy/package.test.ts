@@ -40,9 +40,18 @@ type FunctionKey = keyof typeof FUNCTIONS;
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 /** The trigger Lambda: not a Task of the state machine, its own role. */
 const TRIGGER = 'startTransfer';
+/** The bulk state machine's Lambdas: memory, timeout, and the Task states (one per reader) that call them. */
+const BULK = {
+  planSync: { memory: 256, timeout: 60, states: ['PlanSync'] },
+  syncBatch: { memory: 1024, timeout: 900, states: ['PrefixSyncBatch', 'InventorySyncBatch', 'JsonlSyncBatch', 'CsvSyncBatch'] },
+  finishBatch: { memory: 256, timeout: 120, states: ['PrefixFinishBatch', 'InventoryFinishBatch', 'JsonlFinishBatch', 'CsvFinishBatch'] },
+  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize'] },
+} as const;
+type BulkKey = keyof typeof BULK;
+const BULK_KEYS = Object.keys(BULK) as BulkKey[];
 /** Run by EventBridge when an execution is stopped: not a Task of the state machine, its own role. */
 const STOP = 'abortOnStop';
-const ALL_KEYS = [...KEYS, TRIGGER, STOP];
+const ALL_KEYS = [...KEYS, TRIGGER, ...BULK_KEYS, STOP];
 const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
 /** The sources the package is built for (the sourceBuckets parameter is required). */
 const SOURCE_BUCKETS = 'exports,backups/finance/';
@@ -74,6 +83,10 @@ const ACCESS: Record<string, Access> = {
     ...BOX_SECRET,
     'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
   },
+  planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
+  syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
+  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'] }, // the report buckets (none given here)
   startTransfer: {
     ...ownLogs('startTransfer'),
     ...TRACING,
@@ -101,6 +114,32 @@ const MACHINE_LOGS_AND_TRACING: Access = Object.fromEntries(
 /** Every state machine's role, likewise. */
 const MACHINE_ACCESS: Record<string, Access> = {
   TransferStateMachine: { 'lambda:InvokeFunction': KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort(), ...MACHINE_LOGS_AND_TRACING },
+  // Bulk runs: its Lambdas; Distributed Map children (itself) and nested transfers (startExecution.sync:
+  // Describe/Stop and the managed rule); ItemReader on the allowed sources; manifests; ResultWriter.
+  BulkStateMachine: {
+    'lambda:InvokeFunction': BULK_KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort(),
+    'states:StartExecution': [`arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-bulk-${STAGE}`, 'Ref:TransferStateMachine'].sort(),
+    ...Object.fromEntries(
+      ['states:DescribeExecution', 'states:StopExecution'].map((a) => [
+        a,
+        [
+          `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}:*`,
+          `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}/*`,
+          `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`,
+        ].sort(),
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((a) => [
+        a,
+        [`arn:aws:events:${REGION}:123456789012:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`],
+      ]),
+    ),
+    's3:ListBucket': ['arn:aws:s3:::backups', 'arn:aws:s3:::exports'],
+    's3:GetObject': ['arn:aws:s3:::/*', ...SOURCE_ARNS].sort(), // manifests: allowed sources, report buckets (none given)
+    's3:PutObject': ['arn:aws:s3:::/*'], // ResultWriter: the report buckets (none given)
+    ...MACHINE_LOGS_AND_TRACING,
+  },
 };
 
 // Copied to the temporary service folder: everything but these (node_modules is linked).
@@ -384,7 +423,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
 
   it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {
     const machines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-    expect(machines.map(([id]) => id)).toEqual(['TransferStateMachine']);
+    expect(machines.map(([id]) => id).sort()).toEqual(['BulkStateMachine', 'TransferStateMachine']);
     const p = template.Resources.TransferStateMachine.Properties;
     expect(p.StateMachineName).toBe(`s3-to-box-${STAGE}`);
     expect(p.StateMachineType).toBe('STANDARD');
@@ -429,6 +468,54 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const lambdaTimeout = template.Resources[logicalId(key)].Properties.Timeout as number;
       expect(task.TimeoutSeconds, `${FUNCTIONS[key].state} TimeoutSeconds vs ${key} Timeout`).toBeGreaterThan(lambdaTimeout);
     }
+  });
+
+  it('compiles the bulk state machine (STANDARD, its own role): Tasks call its Lambdas, nested runs start the transfer state machine', async () => {
+    const p = template.Resources.BulkStateMachine.Properties;
+    expect(p.StateMachineName).toBe(`s3-to-box-bulk-${STAGE}`);
+    expect(p.StateMachineType).toBe('STANDARD');
+    expect(p.RoleArn).toEqual({ 'Fn::GetAtt': ['BulkMachineRole', 'Arn'] });
+    expect(p.LoggingConfiguration.IncludeExecutionData).toBe(false);
+    const definition = JSON.parse(evaluate(p.DefinitionString, ctx) as string) as { States: Record<string, any> };
+    const tasks = new Map<string, any>();
+    const maps: any[] = [];
+    const walk = (states: Record<string, any>): void => {
+      for (const [name, state] of Object.entries(states)) {
+        if (state.Type === 'Task') tasks.set(name, state);
+        if (state.ItemProcessor) {
+          if (state.ItemProcessor.ProcessorConfig?.Mode === 'DISTRIBUTED') maps.push(state);
+          walk(state.ItemProcessor.States);
+        }
+      }
+    };
+    walk(definition.States);
+    expect(maps).toHaveLength(4);
+    for (const key of BULK_KEYS) {
+      const lambdaTimeout = template.Resources[logicalId(key)].Properties.Timeout as number;
+      expect(template.Resources[logicalId(key)].Properties.MemorySize).toBe(BULK[key].memory);
+      expect(lambdaTimeout).toBe(BULK[key].timeout);
+      for (const state of BULK[key].states) {
+        expect(tasks.get(state)?.Resource, state).toBe(`GetAtt:${logicalId(key)}.Arn`);
+        expect(tasks.get(state).TimeoutSeconds, state).toBeGreaterThan(lambdaTimeout);
+      }
+    }
+    const nested = [...tasks.values()].filter((t) => t.Resource === 'arn:aws:states:::states:startExecution.sync:2');
+    expect(nested).toHaveLength(4);
+    for (const t of nested) expect(t.Parameters.StateMachineArn).toBe('Ref:TransferStateMachine');
+
+    // The role: exactly the four Lambdas, StartExecution on itself and the transfer machine, S3 for reader and writer.
+    const statements = evaluate(template.Resources.BulkMachineRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
+    const of = (action: string): string[] => statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+    expect(of('lambda:InvokeFunction').sort()).toEqual(BULK_KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
+    expect(of('states:StartExecution').sort()).toEqual([`arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-bulk-${STAGE}`, 'Ref:TransferStateMachine'].sort());
+    expect(of('s3:ListBucket').sort()).toEqual(['arn:aws:s3:::backups', 'arn:aws:s3:::exports']); // the allowed sources' buckets
+    expect(of('s3:GetObject').sort()).toEqual(['arn:aws:s3:::/*', ...SOURCE_ARNS].sort()); // manifests: allowed sources, report buckets (none given)
+    expect(of('s3:PutObject')).toEqual(['arn:aws:s3:::/*']); // no reportBuckets given: nowhere
+    expect([...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const summarizeRole = template.Resources[template.Resources.SummarizeSyncLambdaFunction.Properties.Role['Fn::GetAtt'][0]];
+    const summarize = evaluate(summarizeRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
+    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(template.Outputs.BulkStateMachineArn.Value).toEqual({ Ref: 'BulkStateMachine' });
   });
 
   it('declares the log groups (state machine and Lambdas) and outputs the state machine ARN', () => {
@@ -622,6 +709,8 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const ctx = { awsRequestId: 'req-1', functionName: 'f', getRemainingTimeInMillis: () => 60000 };
       const prepare = await import('file://' + dir + '/prepare/functions/prepare.mjs');
       try { await prepare.handler({}, ctx); out.prepare = 'resolved'; } catch (e) { out.prepareError = e.name; }
+      const planSync = await import('file://' + dir + '/planSync/functions/planSync.mjs');
+      try { await planSync.handler({ input: { source: { bucket: 'b' } }, executionName: 'x', executionId: 'y' }, ctx); out.planSync = 'resolved'; } catch (e) { out.planSyncError = [e.name, e.message]; }
       const abort = await import('file://' + dir + '/abortSession/functions/abortSession.mjs');
       const session = { id: 'S1', partSize: 8388608, totalParts: 3, endpoints: {
         uploadPart: '', commit: '', listParts: '', status: '',
@@ -675,7 +764,12 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       describeFailure: 'function',
       startTransfer: 'function',
       abortOnStop: 'function',
+      planSync: 'function',
+      syncBatch: 'function',
+      finishBatch: 'function',
+      summarizeSync: 'function',
       prepareError: 'Transfer.InvalidInput',
+      planSyncError: ['Transfer.InvalidInput', expect.stringContaining('destination is required')],
       abort: { aborted: true },
       stopped: { executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:stopped`, sessionId: 'S2', aborted: true },
       described: [
