@@ -127,6 +127,10 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
       const f = store.itemNamed(folderId, name)?.file;
       return f === undefined ? undefined : store.fileJson(f);
     },
+    findFolder: (parentId: string, name: string): { id: string } | undefined => {
+      const d = store.itemNamed(parentId, name)?.folder;
+      return d === undefined ? undefined : { id: d.id };
+    },
     listSessions: () => [...store.sessions.values()].map((s) => store.sessionSummary(s)),
     expireTokens: () => tokens.expireAll(),
     expireSessions: () => {

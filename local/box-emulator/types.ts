@@ -15,7 +15,10 @@ export type Operation =
   | 'getFile'
   | 'downloadFile'
   | 'listFolderItems'
-  | 'createFolder';
+  | 'createFolder'
+  | 'getMetadata'
+  | 'createMetadata'
+  | 'updateMetadata';
 
 export const OPERATIONS: readonly Operation[] = [
   'token',
@@ -33,6 +36,9 @@ export const OPERATIONS: readonly Operation[] = [
   'downloadFile',
   'listFolderItems',
   'createFolder',
+  'getMetadata',
+  'createMetadata',
+  'updateMetadata',
 ];
 
 export type CommitProcessing =
@@ -244,6 +250,8 @@ export interface BoxEmulator {
   fileContentPath(fileId: string): string;
   getFile(fileId: string): BoxFile | undefined;
   findFile(folderId: string, name: string): BoxFile | undefined;
+  /** The folder named `name` (case-insensitively) in `parentId`, if any. */
+  findFolder(parentId: string, name: string): { id: string } | undefined;
   listSessions(): SessionSummary[];
   /** Every token (developer and issued) is expired from now on. */
   expireTokens(): void;

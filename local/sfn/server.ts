@@ -4,7 +4,11 @@
 // i.e. the real state machine definition and the real task handlers. The real @aws-sdk/client-sfn talks
 // to it through `endpoint`.
 //
-// Operations: StartExecution, DescribeExecution, StopExecution. StartExecution follows AWS's rules for
+// A user's stop aborts the Box session as in AWS: once StopExecution has stopped an execution, the real
+// AbortOnStop handler (functions/abortOnStop.ts) runs with the event EventBridge would deliver, and reads
+// the execution's history from this same API (GetExecutionHistory); StopExecution answers after it.
+//
+// Operations: StartExecution, DescribeExecution, StopExecution, GetExecutionHistory. StartExecution follows AWS's rules for
 // names (API reference, StartExecution `name`): a name already used starts nothing; while that execution
 // is running, the same input answers 200 with the first execution's ARN and start date (idempotent) and
 // another input answers ExecutionAlreadyExists; once it has ended, any input answers ExecutionAlreadyExists.
@@ -14,8 +18,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TransferInput } from '../../src/transfer/contract.ts';
 import { MAX_EXECUTION_NAME_LENGTH } from '../../src/trigger/names.ts';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { makeAbortOnStopHandler } from '../../functions/abortOnStop.ts';
+import type { AbortOnStopResult } from '../../src/transfer/stop.ts';
 import { TransferAbortedError, TransferExecutionError, startTransfer } from '../runner/index.ts';
 import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
+import { awsHistoryEvents, historyPage } from './history.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
@@ -31,8 +39,10 @@ export interface LocalExecutionRecord {
   output?: string;
   error?: string;
   cause?: string;
-  /** Settles when the execution ends (never rejects). */
+  /** Settles when the execution ends, after a stop once AbortOnStop has run (never rejects). */
   done: Promise<void>;
+  /** After StopExecution: what AbortOnStop did with the Box session (or the error it threw). */
+  abortOnStop?: AbortOnStopResult | { error: string; message: string };
 }
 
 export interface LocalStepFunctionsOptions {
@@ -44,6 +54,8 @@ export interface LocalStepFunctionsOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
+  /** Run AbortOnStop after StopExecution, as the deployed EventBridge rule does (default true). */
+  abortOnStop?: boolean;
 }
 
 export interface LocalStepFunctions {
@@ -97,6 +109,13 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   const byName = new Map<string, string>();
   const counts = { startCalls: 0, started: 0, idempotentRepeats: 0, alreadyExists: 0 };
   let startFault: { code: string; status: number } | undefined;
+  // This API itself, for AbortOnStop's GetExecutionHistory (set once the server listens).
+  const self: { client?: SFNClient } = {};
+  const abortOnStop = makeAbortOnStopHandler(options.deps, () => {
+    if (self.client === undefined) throw new Error('the local Step Functions API is not listening');
+    return self.client;
+  });
+  const stoppedByUser = new Set<string>();
 
   function start(body: Record<string, unknown>): unknown {
     counts.startCalls += 1;
@@ -127,7 +146,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     }
 
     const run = startTransfer(parsed as TransferInput, { ...options.run, deps: options.deps, executionName: name });
-    const record = {
+    const record: LocalExecutionRecord & { run: TransferExecution } = {
       executionArn: run.executionArn,
       name,
       input,
@@ -140,8 +159,23 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       (output) => {
         Object.assign(record, { status: 'SUCCEEDED', output: JSON.stringify(output), stopDate: new Date() });
       },
-      (err: unknown) => {
-        if (err instanceof TransferAbortedError) Object.assign(record, { status: 'ABORTED', stopDate: new Date() });
+      async (err: unknown) => {
+        if (err instanceof TransferAbortedError) {
+          Object.assign(record, { status: 'ABORTED', stopDate: new Date() });
+          if (stoppedByUser.has(record.executionArn) && options.abortOnStop !== false) {
+            // What EventBridge delivers for the status change; the handler reads the history from this API.
+            const event = {
+              source: 'aws.states',
+              'detail-type': 'Step Functions Execution Status Change',
+              detail: { executionArn: record.executionArn, stateMachineArn: LOCAL_STATE_MACHINE_ARN, name, status: 'ABORTED' },
+            };
+            const context = { awsRequestId: randomUUID(), functionName: 's3-to-box-local-abortOnStop', getRemainingTimeInMillis: () => 30_000 };
+            record.abortOnStop = await abortOnStop(event, context).catch((e: unknown) => ({
+              error: e instanceof Error ? e.name : 'Error',
+              message: e instanceof Error ? e.message : String(e),
+            }));
+          }
+        }
         else if (err instanceof TransferExecutionError) Object.assign(record, { status: 'FAILED', error: err.error, cause: err.cause, stopDate: new Date() });
         else Object.assign(record, { status: 'FAILED', error: 'States.Runtime', cause: String(err), stopDate: new Date() });
       },
@@ -179,16 +213,23 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   async function stop(body: Record<string, unknown>): Promise<unknown> {
     const r = find(body);
     if (r.status === 'RUNNING') {
+      stoppedByUser.add(r.executionArn);
       r.run.abort();
       await r.done;
     }
     return { stopDate: epochSeconds(r.stopDate ?? new Date()) };
   }
 
+  function history(body: Record<string, unknown>): unknown {
+    const r = find(body);
+    return historyPage(awsHistoryEvents(r.run.eventsSoFar(), `arn:aws:iam::123456789012:role/s3-to-box-local`), body);
+  }
+
   const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
     StartExecution: start,
     DescribeExecution: describe,
     StopExecution: stop,
+    GetExecutionHistory: history,
   };
 
   const server = http.createServer((req, res) => {
@@ -235,6 +276,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   });
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  self.client = new SFNClient({ endpoint: `http://${host}:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
   return {
     endpoint: `http://${host}:${port}`,
@@ -247,6 +289,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     async close() {
       for (const record of byArn.values()) if (record.status === 'RUNNING') record.run.abort();
       await Promise.all([...byArn.values()].map((r) => r.done));
+      self.client?.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -8,6 +8,8 @@ export interface ListItemsQuery {
   offset?: number;
   /** At most 1000. */
   limit?: number;
+  /** Fields to return, e.g. `['name', 'size', 'sha1', 'metadata.global.properties']` (Box's `fields` query). */
+  fields?: string[];
 }
 
 export class FoldersManager {
@@ -23,7 +25,11 @@ export class FoldersManager {
   async listItems(folderId: string, query?: ListItemsQuery, opts?: RequestOptions): Promise<BoxItems> {
     const response = await this.#http.send({
       method: 'GET',
-      url: withQuery(`${this.#apiUrl}/2.0/folders/${idSegment(folderId)}/items`, { offset: query?.offset, limit: query?.limit }),
+      url: withQuery(`${this.#apiUrl}/2.0/folders/${idSegment(folderId)}/items`, {
+        offset: query?.offset,
+        limit: query?.limit,
+        fields: query?.fields?.join(','),
+      }),
       headers: mergeHeaders({}, opts?.extraHeaders),
       signal: opts?.signal,
       responseType: 'json',

@@ -42,7 +42,18 @@ type FunctionKey = keyof typeof FUNCTIONS;
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 /** The trigger Lambda: not a Task of the state machine, its own role. */
 const TRIGGER = 'startTransfer';
-const ALL_KEYS = [...KEYS, TRIGGER];
+/** The bulk state machine's Lambdas: memory, timeout, and the Task states (one per reader) that call them. */
+const BULK = {
+  planSync: { memory: 256, timeout: 60, states: ['PlanSync'] },
+  syncBatch: { memory: 1024, timeout: 900, states: ['PrefixSyncBatch', 'InventorySyncBatch', 'JsonlSyncBatch', 'CsvSyncBatch'] },
+  finishBatch: { memory: 256, timeout: 120, states: ['PrefixFinishBatch', 'InventoryFinishBatch', 'JsonlFinishBatch', 'CsvFinishBatch'] },
+  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize'] },
+} as const;
+type BulkKey = keyof typeof BULK;
+const BULK_KEYS = Object.keys(BULK) as BulkKey[];
+/** Run by EventBridge when an execution is stopped: not a Task of the state machine, its own role. */
+const STOP = 'abortOnStop';
+const ALL_KEYS = [...KEYS, TRIGGER, ...BULK_KEYS, STOP];
 const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
 
 // Copied to the temporary service folder: everything but these (node_modules is linked).
@@ -236,16 +247,62 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
 
   it('sends S3 Object Created events of the trigger buckets from EventBridge to startTransfer', () => {
     const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    expect(rules).toHaveLength(1);
-    const rule = rules[0].Properties;
+    expect(rules).toHaveLength(2); // this one and the stop rule (abortOnStop)
+    const s3Rules = rules.filter((r) => JSON.stringify(r.Properties.Targets).includes('StartTransferLambdaFunction'));
+    expect(s3Rules).toHaveLength(1);
+    const rule = s3Rules[0].Properties;
     // Default triggerBuckets '' -> [''], a bucket name that never occurs: the rule matches nothing.
     expect(evaluate(rule.EventPattern, ctx)).toEqual({ source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [''] } } });
     expect(rule.State).toBe('ENABLED');
     expect(rule.EventBusName).toBeUndefined(); // the default bus, where S3 sends its events
     expect(rule.Targets.map((t: any) => t.Arn)).toEqual([{ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] }]);
-    const permission = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com');
+    const permission = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com' && JSON.stringify(r.Properties.FunctionName).includes('StartTransfer'),
+    );
     expect(permission?.Properties.FunctionName).toEqual({ 'Fn::GetAtt': ['StartTransferLambdaFunction', 'Arn'] });
     expect(evaluate(permission?.Properties.SourceArn, ctx)).toBe(`arn:aws:events:${REGION}:123456789012:rule/${rule.Name}`);
+  });
+
+  it("sends the transfer state machine's stopped executions (status ABORTED) from EventBridge to abortOnStop", () => {
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes('AbortOnStopLambdaFunction'));
+    expect(rules).toHaveLength(1);
+    const rule = rules[0].Properties;
+    expect(evaluate(rule.EventPattern, ctx)).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED'], stateMachineArn: ['Ref:TransferStateMachine'] },
+    });
+    expect(rule.State).toBe('ENABLED');
+    expect(rule.EventBusName).toBeUndefined(); // the default bus, where Step Functions sends status changes
+    expect(rule.Targets.map((t: any) => t.Arn)).toEqual([{ 'Fn::GetAtt': ['AbortOnStopLambdaFunction', 'Arn'] }]);
+    const permission = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com' && JSON.stringify(r.Properties.FunctionName).includes('AbortOnStop'),
+    );
+    expect(evaluate(permission?.Properties.SourceArn, ctx)).toBe(`arn:aws:events:${REGION}:123456789012:rule/${rule.Name}`);
+
+    const p = template.Resources.AbortOnStopLambdaFunction.Properties;
+    expect([p.Handler, p.Runtime, p.Architectures, p.MemorySize, p.Timeout]).toEqual(['functions/abortOnStop.handler', 'nodejs22.x', ['arm64'], 256, 60]);
+    expect(p.Role).toEqual({ 'Fn::GetAtt': ['AbortOnStopRole', 'Arn'] });
+  });
+
+  it("gives abortOnStop's role the transfer executions' history and the Box secret only (plus its logs and X-Ray)", () => {
+    const role = template.Resources.AbortOnStopRole;
+    expect(role.Type).toBe('AWS::IAM::Role');
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
+      Effect: string;
+      Action: string | string[];
+      Resource: string | string[];
+    }[];
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:GetExecutionHistory', 'secretsmanager:GetSecretValue']);
+    const history = statements.find((s) => [s.Action].flat().includes('states:GetExecutionHistory'));
+    expect(history?.Resource).toBe(`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`);
+    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(secret?.Resource).toBe(`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`);
+    const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
+    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-abortOnStop:*`);
   });
 
   it("sends startTransfer's failed asynchronous events to the on-failure queue, with an alarm on its depth", () => {
@@ -276,7 +333,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
 
   it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {
     const machines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-    expect(machines.map(([id]) => id)).toEqual(['TransferStateMachine']);
+    expect(machines.map(([id]) => id).sort()).toEqual(['BulkStateMachine', 'TransferStateMachine']);
     const p = template.Resources.TransferStateMachine.Properties;
     expect(p.StateMachineName).toBe(`s3-to-box-${STAGE}`);
     expect(p.StateMachineType).toBe('STANDARD');
@@ -329,6 +386,53 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     );
     const invoked = (evaluate(invoke.flatMap((s: any) => s.Resource), ctx) as string[]).filter((r) => !r.endsWith(':*'));
     expect(invoked.sort()).toEqual(KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
+  });
+
+  it('compiles the bulk state machine (STANDARD, its own role): Tasks call its Lambdas, nested runs start the transfer state machine', async () => {
+    const p = template.Resources.BulkStateMachine.Properties;
+    expect(p.StateMachineName).toBe(`s3-to-box-bulk-${STAGE}`);
+    expect(p.StateMachineType).toBe('STANDARD');
+    expect(p.RoleArn).toEqual({ 'Fn::GetAtt': ['BulkStateMachineRole', 'Arn'] });
+    expect(p.LoggingConfiguration.IncludeExecutionData).toBe(false);
+    const definition = JSON.parse(evaluate(p.DefinitionString, ctx) as string) as { States: Record<string, any> };
+    const tasks = new Map<string, any>();
+    const maps: any[] = [];
+    const walk = (states: Record<string, any>): void => {
+      for (const [name, state] of Object.entries(states)) {
+        if (state.Type === 'Task') tasks.set(name, state);
+        if (state.ItemProcessor) {
+          if (state.ItemProcessor.ProcessorConfig?.Mode === 'DISTRIBUTED') maps.push(state);
+          walk(state.ItemProcessor.States);
+        }
+      }
+    };
+    walk(definition.States);
+    expect(maps).toHaveLength(4);
+    for (const key of BULK_KEYS) {
+      const lambdaTimeout = template.Resources[logicalId(key)].Properties.Timeout as number;
+      expect(template.Resources[logicalId(key)].Properties.MemorySize).toBe(BULK[key].memory);
+      expect(lambdaTimeout).toBe(BULK[key].timeout);
+      for (const state of BULK[key].states) {
+        expect(tasks.get(state)?.Resource, state).toBe(`GetAtt:${logicalId(key)}.Arn`);
+        expect(tasks.get(state).TimeoutSeconds, state).toBeGreaterThan(lambdaTimeout);
+      }
+    }
+    const nested = [...tasks.values()].filter((t) => t.Resource === 'arn:aws:states:::states:startExecution.sync:2');
+    expect(nested).toHaveLength(4);
+    for (const t of nested) expect(t.Parameters.StateMachineArn).toBe('Ref:TransferStateMachine');
+
+    // The role: exactly the four Lambdas, StartExecution on itself and the transfer machine, S3 for reader and writer.
+    const statements = evaluate(template.Resources.BulkStateMachineRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
+    const of = (action: string): string[] => statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+    expect(of('lambda:InvokeFunction').sort()).toEqual(BULK_KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
+    expect(of('states:StartExecution').sort()).toEqual([`arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-bulk-${STAGE}`, 'Ref:TransferStateMachine'].sort());
+    expect(of('s3:ListBucket')).toEqual(['arn:aws:s3:::*']);
+    expect(of('s3:PutObject')).toEqual(['arn:aws:s3:::/*']); // no reportBuckets given: nowhere
+    expect(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const summarizeRole = template.Resources[template.Resources.SummarizeSyncLambdaFunction.Properties.Role['Fn::GetAtt'][0]];
+    const summarize = evaluate(summarizeRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
+    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(template.Outputs.BulkStateMachineArn.Value).toEqual({ Ref: 'BulkStateMachine' });
   });
 
   it('gives the Lambdas read-only S3 access and GetSecretValue on the Box secret, nothing else', () => {
@@ -498,8 +602,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string };
-        sfnCalls.push({ target: req.headers['x-amz-target'] as string | undefined, body });
+        const target = req.headers['x-amz-target'] as string | undefined;
+        sfnCalls.push({ target, body });
         res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0' });
+        if (target === 'AWSStepFunctions.GetExecutionHistory') {
+          // A stopped execution whose Prepare opened session S2 (abortOnStop reads it from here).
+          const output = JSON.stringify({ transfer: { session: { id: 'S2', endpoints: { abort: `http://127.0.0.1:${port}/api/2.0/files/upload_sessions/S2` } } } });
+          res.end(JSON.stringify({ events: [{ id: 3, previousEventId: 2, timestamp: Date.now() / 1000, type: 'TaskStateExited', stateExitedEventDetails: { name: 'Prepare', output } }] }));
+          return;
+        }
         res.end(JSON.stringify({ executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:${body.name}`, startDate: Date.now() / 1000 }));
       });
     });
@@ -520,6 +631,8 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const ctx = { awsRequestId: 'req-1', functionName: 'f', getRemainingTimeInMillis: () => 60000 };
       const prepare = await import('file://' + dir + '/prepare/functions/prepare.mjs');
       try { await prepare.handler({}, ctx); out.prepare = 'resolved'; } catch (e) { out.prepareError = e.name; }
+      const planSync = await import('file://' + dir + '/planSync/functions/planSync.mjs');
+      try { await planSync.handler({ input: { source: { bucket: 'b' } }, executionName: 'x', executionId: 'y' }, ctx); out.planSync = 'resolved'; } catch (e) { out.planSyncError = [e.name, e.message]; }
       const abort = await import('file://' + dir + '/abortSession/functions/abortSession.mjs');
       const session = { id: 'S1', partSize: 8388608, totalParts: 3, endpoints: {
         uploadPart: '', commit: '', listParts: '', status: '',
@@ -530,6 +643,9 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const described = await describe.handler({ input, state: { transfer: { source: { etag: '"e"' }, destination: { fileName: 'k.bin' }, session },
         error: { Error: 'Box.ServerError', Cause: JSON.stringify({ errorType: 'Box.ServerError', errorMessage: 'Box answered 503', trace: [] }) } } }, ctx);
       out.described = [described.error, described.resumable, JSON.parse(described.cause)];
+      const stop = await import('file://' + dir + '/abortOnStop/functions/abortOnStop.mjs');
+      out.stopped = await stop.handler({ source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change',
+        detail: { executionArn: 'arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:stopped', status: 'ABORTED' } }, ctx);
       const trigger = await import('file://' + dir + '/startTransfer/functions/startTransfer.mjs');
       const post = (body) => trigger.handler({ version: '2.0', routeKey: 'POST /transfers', rawPath: '/transfers', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'deploy-test' },
         requestContext: { http: { method: 'POST', path: '/transfers' } }, body: JSON.stringify(body), isBase64Encoded: false }, ctx);
@@ -566,8 +682,15 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       abortSession: 'function',
       describeFailure: 'function',
       startTransfer: 'function',
+      abortOnStop: 'function',
+      planSync: 'function',
+      syncBatch: 'function',
+      finishBatch: 'function',
+      summarizeSync: 'function',
       prepareError: 'Transfer.InvalidInput',
+      planSyncError: ['Transfer.InvalidInput', expect.stringContaining('destination is required')],
       abort: { aborted: true },
+      stopped: { executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:stopped`, sessionId: 'S2', aborted: true },
       described: [
         'Box.ServerError',
         true,
@@ -580,14 +703,21 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       badRequest: [400, { error: 'Transfer.InvalidInput', message: 'Invalid transfer input: source.key is required' }],
       accepted: [202, expect.stringMatching(/^http-deploy-test-[0-9a-f]{32}$/)],
     });
-    // The bundled SDK called StartExecution on SFN_ENDPOINT once, for the valid request only.
+    // The bundled SDK read the stopped execution's history, and called StartExecution once, for the valid request only.
     expect(sfnCalls).toEqual([
+      {
+        target: 'AWSStepFunctions.GetExecutionHistory',
+        body: { executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:stopped`, maxResults: 1000, reverseOrder: false, includeExecutionData: true },
+      },
       {
         target: 'AWSStepFunctions.StartExecution',
         body: { stateMachineArn, name: expect.stringMatching(/^http-deploy-test-/), input: JSON.stringify({ source: { bucket: 'exports', key: 'a.bin' }, destination: { folderId: '1' } }) },
       },
     ]);
-    expect(seen).toEqual([{ method: 'DELETE', url: '/api/2.0/files/upload_sessions/S1', auth: 'Bearer deploy-test-token' }]);
+    expect(seen).toEqual([
+      { method: 'DELETE', url: '/api/2.0/files/upload_sessions/S1', auth: 'Bearer deploy-test-token' },
+      { method: 'DELETE', url: '/api/2.0/files/upload_sessions/S2', auth: 'Bearer deploy-test-token' },
+    ]);
     expect(await readFile(netLog, 'utf8')).toBe('');
   });
 });

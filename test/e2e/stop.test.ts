@@ -1,0 +1,145 @@
+// A user's stop: StopExecution on the local Step Functions API (real @aws-sdk/client-sfn over loopback)
+// stops a running transfer, and the real AbortOnStop handler, given the event EventBridge would deliver,
+// reads the execution's history from the same API and aborts the Box session. Also the core against
+// Step Functions answers it cannot get from the local API (paging, other statuses, Box errors).
+import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startLocalStepFunctions } from '../../local/sfn/index.ts';
+import type { LocalStepFunctions } from '../../local/sfn/index.ts';
+import { BoxNotFoundError, BoxServerError } from '../../src/box/errors.ts';
+import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
+import { silentLogger } from '../../src/transfer/logger.ts';
+import { abortStoppedTransfer } from '../../src/transfer/stop.ts';
+import { rejection } from '../support/rejection.ts';
+import { inputFor, startEnv } from './harness.ts';
+import type { E2eEnv } from './harness.ts';
+
+const PART = 64 * 1024;
+
+describe('StopExecution aborts the Box session (local Step Functions API)', () => {
+  let env: E2eEnv;
+  let api: LocalStepFunctions;
+  let sfn: SFNClient;
+  beforeEach(async () => {
+    env = await startEnv({ emulator: { partSize: PART, minChunkedFileSize: 100_000 }, settings: { directUploadMax: 100_000 } });
+    api = await startLocalStepFunctions({ deps: env.deps, run: { waitTimeScale: 0 } });
+    sfn = new SFNClient({ endpoint: api.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  });
+  afterEach(async () => {
+    sfn?.destroy();
+    await api?.close();
+    await env?.close();
+  });
+
+  it('a stopped transfer has its session aborted by AbortOnStop, found through GetExecutionHistory', async () => {
+    const folder = await env.box.createFolder('stopped');
+    await env.put('stop/me.bin', 30 * PART);
+    // Slow parts: the transfer is surely mid-way when it is stopped.
+    env.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 200 } });
+    const started = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: api.stateMachineArn, name: 'stop-me', input: JSON.stringify(inputFor('stop/me.bin', folder.id, { options: { concurrency: 2 } })) }),
+    );
+    for (let i = 0; i < 400 && (env.box.stats().requests.uploadPart ?? 0) < 2; i++) await sleep(25);
+    const [session] = env.box.listSessions();
+    expect(session?.status).toBe('open');
+
+    // The history so far, paged as AWS pages it: Prepare's output holds the session.
+    const first = await sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn, maxResults: 2 }));
+    expect(first.events?.map((e) => e.type)).toEqual(['ExecutionStarted', 'TaskStateEntered']);
+    expect(first.nextToken).toBeDefined();
+    const second = await sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn, maxResults: 2, nextToken: first.nextToken }));
+    expect(second.events?.[0]).toMatchObject({ type: 'TaskStateExited', id: 3, previousEventId: 2, stateExitedEventDetails: { name: 'Prepare' } });
+    expect(JSON.parse(second.events![0]!.stateExitedEventDetails!.output!)).toMatchObject({ transfer: { session: { id: session!.id } } });
+
+    await sfn.send(new StopExecutionCommand({ executionArn: started.executionArn }));
+    const record = api.executions().find((e) => e.executionArn === started.executionArn)!;
+    expect(record.status).toBe('ABORTED');
+    expect(record.abortOnStop).toEqual({ executionArn: started.executionArn, sessionId: session!.id, aborted: true });
+    expect(env.box.listSessions().map((s) => [s.id, s.status])).toEqual([[session!.id, 'aborted']]);
+    expect(env.box.findFile(folder.id, 'me.bin')).toBeUndefined();
+    const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn, reverseOrder: true, maxResults: 1 }));
+    expect(history.events?.[0]?.type).toBe('ExecutionAborted');
+  });
+
+  it('a stop before Prepare created a session aborts nothing', async () => {
+    const folder = await env.box.createFolder('early');
+    await env.put('stop/early.bin', 30 * PART);
+    env.box.faults.inject({ operation: 'createSession', action: { type: 'latency', ms: 300 } });
+    const started = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: api.stateMachineArn, name: 'stop-early', input: JSON.stringify(inputFor('stop/early.bin', folder.id)) }),
+    );
+    await sleep(50);
+    await sfn.send(new StopExecutionCommand({ executionArn: started.executionArn }));
+    const record = api.executions().find((e) => e.executionArn === started.executionArn)!;
+    expect(record.abortOnStop).toEqual({ executionArn: started.executionArn, aborted: false, reason: 'no upload session in the execution history' });
+  });
+});
+
+describe('abortStoppedTransfer against Step Functions answers', () => {
+  const executionArn = 'arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-prod:big-file';
+  const stopped = { source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change', detail: { executionArn, status: 'ABORTED' } };
+  const prepared = (id: string) => JSON.stringify({ mode: 'chunked', transfer: { session: { id, endpoints: { abort: `https://upload.box.com/api/2.0/files/upload_sessions/${id}` } } }, batches: [0] });
+
+  function fakeBox(onDelete: (how: string) => void | Promise<void>): BoxClientLike {
+    return {
+      chunkedUploads: {
+        deleteFileUploadSessionByUrl: async (url: string) => onDelete(`url ${url}`),
+        deleteFileUploadSessionById: async (id: string) => onDelete(`id ${id}`),
+      },
+    } as unknown as BoxClientLike;
+  }
+
+  it('pages through the history to Prepare\'s output and aborts by the session\'s own abort URL', async () => {
+    const sfn = mockClient(SFNClient);
+    sfn
+      .on(GetExecutionHistoryCommand, { nextToken: undefined })
+      .resolves({ events: [{ type: 'ExecutionStarted', id: 1, timestamp: new Date(), executionStartedEventDetails: { input: '{}' } }], nextToken: 'page-2' })
+      .on(GetExecutionHistoryCommand, { nextToken: 'page-2' })
+      .resolves({ events: [{ type: 'TaskStateExited', id: 5, timestamp: new Date(), stateExitedEventDetails: { name: 'Prepare', output: prepared('ABC123') } }] });
+    const deleted: string[] = [];
+    const result = await abortStoppedTransfer(stopped, { sfn: new SFNClient({}), box: async () => fakeBox((how) => void deleted.push(how)), logger: silentLogger });
+    expect(result).toEqual({ executionArn, sessionId: 'ABC123', aborted: true });
+    expect(deleted).toEqual(['url https://upload.box.com/api/2.0/files/upload_sessions/ABC123']);
+    expect(sfn.commandCalls(GetExecutionHistoryCommand).map((c) => c.args[0].input)).toEqual([
+      { executionArn, maxResults: 1000, reverseOrder: false, includeExecutionData: true, nextToken: undefined },
+      { executionArn, maxResults: 1000, reverseOrder: false, includeExecutionData: true, nextToken: 'page-2' },
+    ]);
+    sfn.restore();
+  });
+
+  it('takes a resumed execution\'s session from its input when it was stopped before Prepare finished', async () => {
+    const sfn = mockClient(SFNClient);
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [{ type: 'ExecutionStarted', id: 1, timestamp: new Date(), executionStartedEventDetails: { input: JSON.stringify({ resume: { sessionId: 'RESUMED1' } }) } }],
+    });
+    const deleted: string[] = [];
+    const result = await abortStoppedTransfer(stopped, { sfn: new SFNClient({}), box: async () => fakeBox((how) => void deleted.push(how)), logger: silentLogger });
+    expect(result).toMatchObject({ sessionId: 'RESUMED1', aborted: true });
+    expect(deleted).toEqual(['id RESUMED1']);
+    sfn.restore();
+  });
+
+  it('ignores other statuses, treats a session Box no longer has as done, and throws other Box errors (Lambda retries the event)', async () => {
+    const sfn = mockClient(SFNClient);
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [{ type: 'TaskStateExited', id: 3, timestamp: new Date(), stateExitedEventDetails: { name: 'Prepare', output: prepared('GONE1') } }],
+    });
+    const deps = (onDelete: () => void) => ({ sfn: new SFNClient({}), box: async () => fakeBox(onDelete), logger: silentLogger });
+    const failed = { ...stopped, detail: { executionArn, status: 'FAILED' } };
+    expect(await abortStoppedTransfer(failed, deps(() => undefined))).toEqual({ executionArn, aborted: false, reason: 'the execution is FAILED, not stopped' });
+    expect(await abortStoppedTransfer({}, deps(() => undefined))).toMatchObject({ aborted: false, reason: 'not an execution status change event' });
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
+
+    const gone = await abortStoppedTransfer(stopped, deps(() => {
+      throw new BoxNotFoundError('not found', { status: 404 });
+    }));
+    expect(gone).toMatchObject({ sessionId: 'GONE1', aborted: false, reason: expect.stringContaining('no such open session') as unknown });
+    const error = await rejection(abortStoppedTransfer(stopped, deps(() => {
+      throw new BoxServerError('Box answered 503', { status: 503 });
+    })));
+    expect(error).toMatchObject({ name: 'Box.ServerError' });
+    sfn.restore();
+  });
+});
