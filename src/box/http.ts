@@ -77,6 +77,12 @@ export interface HttpRequest {
   signal?: AbortSignal | undefined;
   /** How to read a successful (< 400) answer: parsed JSON (undefined when empty), nothing, or the raw stream. */
   responseType: 'json' | 'none' | 'stream';
+  /**
+   * Resend after a 5xx or a network error (default true). False for a request that may have taken effect
+   * although its answer was lost (a direct upload): the caller then finds out what landed before sending
+   * it again. 429 is always retried (Box did not process the request).
+   */
+  retryAfterServerError?: boolean;
   /** Builds the error for an answer >= 400 (default: Box's ClientError mapping). */
   toError?: (status: number, body: string, headers: Record<string, string>, request: string) => BoxError;
 }
@@ -382,6 +388,7 @@ export class BoxHttp {
 
       // A retryable failure (429, 5xx, network).
       if (!resendable || attempt >= this.#retry.maxAttempts) throw failure;
+      if (req.retryAfterServerError === false && failure.status !== 429) throw failure;
       let delayMs = this.#backoffMs(attempt);
       if (failure.retryAfterSeconds !== undefined) {
         const retryAfterMs = failure.retryAfterSeconds * 1000;

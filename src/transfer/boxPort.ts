@@ -22,6 +22,6 @@ export interface BoxClientLike {
     | 'deleteFileUploadSessionByUrl'
     | 'deleteFileUploadSessionById'
   >;
-  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion'>;
+  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile'>;
   folders: Pick<FoldersManager, 'createFolder'>;
 }

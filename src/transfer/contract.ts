@@ -85,6 +85,8 @@ export interface TransferContext {
     fileId?: string;
     /** True when the input named the file: only then is a new version also renamed to `fileName`. */
     fileNameGiven?: boolean;
+    /** Direct mode, new version of `fileId`: its current version when Prepare looked, to tell a lost upload that landed. */
+    versionSeen?: string;
   };
   onConflict: OnConflict;
   /** The input's source.onlyIfCurrent: Commit and DirectUpload first check S3's current version (./current.ts). */

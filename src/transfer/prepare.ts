@@ -46,10 +46,23 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
         `resume: s3://${source.bucket}/${source.key} has ${source.size} bytes, below the chunked minimum (${settings.directUploadMax}), so it has no upload session to resume; start it again without resume`,
       );
     }
-    log.info('prepared direct upload', { size: source.size, etag: source.etag });
+    // A new version of a known file: remember its current version, so that a retried DirectUpload can tell
+    // whether a try whose answer was lost already landed (a current version with our SHA-1, not this one).
+    const versionSeen =
+      destination.fileId === undefined ? undefined : (await (await deps.box()).files.getFile(destination.fileId)).file_version?.id;
+    log.info('prepared direct upload', { size: source.size, etag: source.etag, versionSeen });
     return {
       mode: 'direct',
-      transfer: { source, destination, onConflict, ...onlyIfCurrent, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
+      transfer: {
+        source,
+        destination: versionSeen === undefined ? destination : { ...destination, versionSeen },
+        onConflict,
+        ...onlyIfCurrent,
+        mode: 'direct',
+        partsPerBatch: 0,
+        partsInFlight: 1,
+        mapConcurrency: 1,
+      },
       batches: [],
     };
   }

@@ -168,7 +168,7 @@ describe('the transfer state machine with stub handlers', () => {
     });
     const { execution, events } = run(s.handlers);
     await expect(execution.result).resolves.toEqual({ ...output, mode: 'direct', parts: 0 });
-    expect(s.of('DirectUpload')[0]!.event).toEqual({ executionId: execution.executionArn, mode: 'direct', transfer: transferContext(1, 'direct') });
+    expect(s.of('DirectUpload')[0]!.event).toEqual({ executionId: execution.executionArn, mode: 'direct', transfer: transferContext(1, 'direct'), retryCount: 0 });
     expect(s.calls.map((c) => c.state)).toEqual(['Prepare', 'DirectUpload']);
     expect(events.some((e) => e.type === 'uploaded')).toBe(true);
   });
