@@ -1,4 +1,4 @@
-// The Box upload emulator: a local stand-in for Box's upload API (contract: notes/api-emulator.md).
+// The Box upload emulator: a local stand-in for Box's upload API (its options and behaviours: local/box-emulator/README.md).
 // Start it with startBoxEmulator(options); point a Box client at `url` (API) and `uploadUrl` (uploads).
 import http from 'node:http';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Public types of the Box upload emulator (the contract in notes/api-emulator.md).
+// Public types of the Box upload emulator (described in local/box-emulator/README.md).
 
 export type Operation =
   | 'token'

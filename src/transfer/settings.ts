@@ -1,8 +1,8 @@
 import { parseFolderIds, parseSourceRules } from './allowed.ts';
 import type { SourceRule } from './allowed.ts';
 
-// Tunables of the transfer Lambdas. Defaults are chosen for AWS (see DESIGN.md and
-// reference/limits-and-peers.md §2-3); tests and the local runner override them per deps.
+// Tunables of the transfer Lambdas. Defaults are chosen for AWS's and Box's limits (Lambda's 15 minutes,
+// Step Functions' payload and history limits, Box's part sizes); tests and the local runner override them per deps.
 
 export interface TransferSettings {
   /** Most part uploads in flight in total when the input gives no `options.concurrency`. */
