@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // Package-time helpers that osls require()s.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // src/ is the pure core: it never reaches into the Lambda wrappers or the local tooling.
     files: ['src/**/*.ts'],
     rules: {

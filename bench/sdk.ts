@@ -1,5 +1,5 @@
-// The official box-node-sdk@10 pointed at the emulator, with the Retry-After workaround of
-// reference/box-chunked-upload-api.md §7.4: the SDK looks up 'Retry-After' in lower-cased headers,
+// The official box-node-sdk@10 pointed at the emulator, with a Retry-After workaround: the SDK looks up
+// 'Retry-After' in lower-cased headers,
 // so without this a commit 202 makes uploadBigFile crash instead of waiting.
 import { BoxDeveloperTokenAuth } from 'box-node-sdk';
 import type { BoxClient } from 'box-node-sdk';

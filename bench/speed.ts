@@ -590,6 +590,11 @@ function table(head: string[], rows: (string | number)[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/** A unit price without floating-point noise (0.0000002, not 2.0000000000000002e-7). */
+function price(x: number): string {
+  return x.toFixed(10).replace(/0+$/, '').replace(/\.$/, '');
+}
+
 function dollars(x: number): string {
   return x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
 }
@@ -607,6 +612,9 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[]): string {
       'other people\'s work shared these cores throughout, so absolute times are slow and noisy; compare the ratios of runs made side by side. ' +
       '"Other load" is the cores used by processes outside the bench during a run. Every upload\'s SHA-1, as Box computed it, was checked against the source\'s.',
   );
+  out.push('');
+
+  out.push(targetsSummary(r));
   out.push('');
 
   // End to end
@@ -803,7 +811,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[]): string {
     out.push(
       'Formula, per object of G GB (scaled from that run, whose size is g GB): UploadBatch and HashObject invocations, their durations, the S3 requests and the transitions of the states that repeat (UploadBatch, HashObject, HashDone) grow as G/g; Prepare, Commit and the other states stay per transfer. ' +
         'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
-        `cost = transitions x $${PRICES.transition} + Σ(duration s x memory GB) x $${PRICES.lambdaGbSecond} + invocations x $${PRICES.lambdaRequest} + S3 requests x $${PRICES.s3Get} + G x $${PRICES.dataOutPerGB} (data out to the internet). ` +
+        `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB) x $${price(PRICES.lambdaGbSecond)} + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet). ` +
         'us-east-1 list prices, no free tier. Lambda memory as in serverless.yml (UploadBatch 3008 MB, HashObject 1769 MB, Prepare/Commit 512 MB). ' +
         'Durations are local ones on the shaped link (all Lambdas sharing 2 loaded cores): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
     );
@@ -816,11 +824,39 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[]): string {
       ),
     );
     out.push('');
-    out.push('Data sent out to Box dominates; the rest is cents. CloudWatch Logs (one line per invocation at info) and X-Ray traces are not counted.');
+    const last = lines[lines.length - 1];
+    if (last !== undefined) {
+      out.push(
+        `Data sent out to Box dominates (${fixed((100 * last.dollars.dataOut) / last.dollars.total, 0)} % at ${last.gb} GB); Lambda durations come next, Step Functions and S3 requests are cents. ` +
+          'CloudWatch Logs (one line per invocation at info) and X-Ray traces are not counted.',
+      );
+    }
     out.push('');
   }
   out.push(END);
   return out.join('\n');
+}
+
+/** The issue's targets against this run's numbers: met or not, with the number. */
+function targetsSummary(r: SpeedResults): string {
+  const rows: string[][] = [];
+  const verdict = (ok: boolean | undefined): string => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
+  const bigE2e = Math.max(0, ...r.e2e.map((x) => x.size));
+  const sdk = median(r.e2e.filter((x) => x.size === bigE2e && x.who === 'sdk').map((x) => x.ms));
+  const ours = median(r.e2e.filter((x) => x.size === bigE2e && x.who === 'pipeline').map((x) => x.ms));
+  rows.push([`end to end, ${sizeLabel(bigE2e)}, shaped link: >= 5x the SDK`, Number.isNaN(sdk / ours) ? 'n/a' : `${fixed(sdk / ours, 2)}x`, verdict(Number.isNaN(sdk / ours) ? undefined : sdk / ours >= 5)]);
+  const cpu = r.cpu.find((x) => x.checkout === 'this');
+  const perGiB = cpu === undefined ? Number.NaN : cpu.processCpuMs / 1000 / (cpu.size / GiB);
+  rows.push(['CPU per GiB of the runner process: <= 8 CPU-s', fixed(perGiB, 2), verdict(cpu === undefined ? undefined : perGiB <= 8)]);
+  const hash = median(r.hash.map((h) => h.hashObjectMiBs / h.readOnlyMiBs));
+  rows.push(['HashObject path: >= 0.8x the raw read', `${fixed(hash, 2)}x`, verdict(r.hash.length === 0 ? undefined : hash >= 0.8)]);
+  const cli = r.cli.filter((x) => x.checkout === 'this');
+  const cliMs = median(cli.map((x) => x.firstRequestMs));
+  const cliCpu = median(cli.map((x) => x.firstRequestCpuMs));
+  rows.push(['CLI to the first Box request: < 1 s', `${fixed(cliMs, 0)} ms wall, ${fixed(cliCpu, 0)} ms CPU`, verdict(cli.length === 0 ? undefined : cliMs < 1000)]);
+  rows.push(['UploadBatch peak RSS <= 2 x part x in flight + 120 MiB', `${r.batches.filter((b) => b.rssBytes <= b.boundBytes).length} of ${r.batches.length} within`, verdict(r.batches.length === 0 ? undefined : r.batches.every((b) => b.rssBytes <= b.boundBytes))]);
+  rows.push([`whole pipeline, ${r.huge ? sizeLabel(r.huge.size) : '4 GiB'}: < 1 GiB RSS`, r.huge ? mib(r.huge.rssBytes) : 'n/a', verdict(r.huge === undefined ? undefined : r.huge.rssBytes < GiB)]);
+  return `**Targets in this run** (other load on the machine shown per measurement below):\n\n${table(['target', 'measured', 'verdict'], rows)}`;
 }
 
 function sweepReading(r: SpeedResults, link: (c: number) => number): string {
@@ -878,6 +914,7 @@ export async function runSpeed(argv: string[]): Promise<void> {
     // Hash rows accumulate across CPU models: this machine's rows replace its earlier ones.
     const previous = JSON.parse(await readFile(HASH_BY_CPU, 'utf8').catch(() => '[]')) as HashRow[];
     const history = [...previous.filter((h) => h.cpu !== cpu), ...hash];
+    await writeFile(path.join(os.tmpdir(), 's3-to-box-speed-results.json'), JSON.stringify({ ...results, options: { ...o, sections: [...o.sections] } }));
     const section = renderSpeed(results, history);
     process.stdout.write(`\n${section}\n`);
     if (o.out !== undefined) {

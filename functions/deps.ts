@@ -1,9 +1,11 @@
 // Dependencies of the Lambda handlers, and how AWS Lambda builds them from its environment.
-// Box credentials come from Secrets Manager (BOX_SECRET_ARN) or BOX_* variables; they are read once
-// per container and kept for warm invocations, and never logged.
+// Box credentials come from Secrets Manager (BOX_SECRET_ARN, through Powertools Parameters: cached for
+// BOX_SECRET_MAX_AGE_SECONDS, read again at once when Box refuses them; functions/boxSecret.ts) or BOX_*
+// variables; they are never logged.
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
 import type { BoxClientLike } from '../src/transfer/boxPort.ts';
@@ -12,6 +14,7 @@ import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
 import { settingsFromEnv } from '../src/transfer/settings.ts';
+import { DEFAULT_SECRET_MAX_AGE_SECONDS, SecretBoxAuth, secretsManagerReader } from './boxSecret.ts';
 import type { TransferSettings } from '../src/transfer/settings.ts';
 import { METRIC, portLogger, processTelemetry, recordMeasurements } from './observability.ts';
 import type { Telemetry } from './observability.ts';
@@ -77,21 +80,19 @@ export function authFromEnv(env: Env): BoxAuth | undefined {
   return undefined;
 }
 
+/**
+ * The Box credentials: from the secret BOX_SECRET_ARN names (read now, so a missing or malformed secret
+ * fails here; then followed through rotations), else from BOX_* variables.
+ */
 export async function loadBoxAuth(env: Env, secrets?: SecretsManagerClient): Promise<BoxAuth> {
   const arn = env.BOX_SECRET_ARN;
   if (arn) {
-    const client = secrets ?? new SecretsManagerClient({});
-    const res = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-    const text = res.SecretString ?? (res.SecretBinary ? Buffer.from(res.SecretBinary).toString('utf8') : undefined);
-    if (text === undefined) throw new ConfigurationError('Box secret (BOX_SECRET_ARN) has no value');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // No cause: JSON.parse's message quotes the text, which is the secret.
-      throw new ConfigurationError('Box secret (BOX_SECRET_ARN) is not valid JSON');
-    }
-    return authFromSecret(parsed);
+    const maxAge = Number(env.BOX_SECRET_MAX_AGE_SECONDS);
+    const provider = new SecretsProvider(secrets ? { awsSdkV3Client: secrets } : {});
+    const read = secretsManagerReader(arn, Number.isSafeInteger(maxAge) && maxAge >= 0 ? maxAge : DEFAULT_SECRET_MAX_AGE_SECONDS, provider);
+    const auth = new SecretBoxAuth(read, authFromSecret);
+    await auth.current();
+    return auth;
   }
   const auth = authFromEnv(env);
   if (auth === undefined) {

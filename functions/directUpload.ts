@@ -6,8 +6,11 @@ import { METRIC } from './observability.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makeDirectUploadHandler(deps: DepsSource): TaskHandler<PrepareResult, TransferOutput> {
-  return makeTask<PrepareResult, TransferOutput>('DirectUpload', deps, (event, d) => directUpload(event.transfer, d), {
+/** `retryCount` is `$$.State.RetryCount`. */
+export type DirectUploadEvent = PrepareResult & { retryCount?: number };
+
+export function makeDirectUploadHandler(deps: DepsSource): TaskHandler<DirectUploadEvent, TransferOutput> {
+  return makeTask<DirectUploadEvent, TransferOutput>('DirectUpload', deps, (event, d) => directUpload(event.transfer, d, { retry: (event.retryCount ?? 0) > 0 }), {
     summary: (r) => ({ fileId: r.file.id, size: r.file.size }),
     measure: (r) => [
       { name: METRIC.bytesTransferred, unit: 'Bytes', value: r.bytes },

@@ -9,6 +9,10 @@ import { makeDirectUploadHandler } from './directUpload.ts';
 import { makeHashObjectHandler } from './hashObject.ts';
 import { makePrepareHandler } from './prepare.ts';
 import { makeUploadBatchHandler } from './uploadBatch.ts';
+import { makeFinishBatchHandler } from './finishBatch.ts';
+import { makePlanSyncHandler } from './planSync.ts';
+import { makeSummarizeSyncHandler } from './summarizeSync.ts';
+import { makeSyncBatchHandler } from './syncBatch.ts';
 
 export type { HandlerDeps } from './deps.ts';
 export { depsFromEnv, defaultDeps } from './deps.ts';
@@ -26,5 +30,18 @@ export function makeTaskHandlers(deps: HandlerDeps): Record<TaskName, (event: an
     Commit: makeCommitHandler(deps),
     AbortSession: makeAbortSessionHandler(deps),
     DescribeFailure: makeDescribeFailureHandler(deps),
+  };
+}
+
+/** The bulk state machine's Lambdas by serverless function key (their Task states carry a reader prefix). */
+export type BulkFunctionKey = 'planSync' | 'syncBatch' | 'finishBatch' | 'summarizeSync';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- events arrive as untyped JSON from the state machine
+export function makeBulkHandlers(deps: HandlerDeps): Record<BulkFunctionKey, (event: any, context: LambdaContextLike) => Promise<unknown>> {
+  return {
+    planSync: makePlanSyncHandler(deps),
+    syncBatch: makeSyncBatchHandler(deps),
+    finishBatch: makeFinishBatchHandler(deps),
+    summarizeSync: makeSummarizeSyncHandler(deps),
   };
 }

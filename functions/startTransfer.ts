@@ -20,7 +20,7 @@ import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
 import { portLogger, processTelemetry, withTelemetry } from './observability.ts';
 import type { Logger } from '../src/transfer/logger.ts';
-import { httpErrorFor, isTransfersRoute, jsonResponse, statusUrlFor, topLevelKeys } from '../src/trigger/http.ts';
+import { bodyTooLarge, httpErrorFor, isTransfersRoute, jsonResponse, statusUrlFor, topLevelKeys } from '../src/trigger/http.ts';
 import { startTransferFromRequest, startTransfersForS3Event } from '../src/trigger/start.ts';
 import type { S3TriggerResult, TriggerDeps } from '../src/trigger/start.ts';
 import { ACCEPTED_EVENTS, triggerEventKind } from '../src/trigger/events.ts';
@@ -67,12 +67,12 @@ function jsonErrors(log: (context: Context) => Logger): MiddlewareObj<APIGateway
   };
 }
 
-/** 404 for anything but POST /transfers, before the body is looked at. */
+/** 404 for anything but POST /transfers and 413 for a body too large, before the body is parsed. */
 function onlyTransfersRoute(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     before: (request) => {
       const { event } = request;
-      if (isTransfersRoute(event)) return undefined;
+      if (isTransfersRoute(event)) return bodyTooLarge(event);
       return jsonResponse(404, { error: 'Http.NotFound', message: `No route ${event.requestContext.http.method} ${event.rawPath}: use POST /transfers` });
     },
   };

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
 import { EXIT_STATUS } from './cli/exit-status.ts';
-import { parseOnConflict, parsePositiveInt, parseS3Url, parseSize } from './cli/options.ts';
+import { parseLayout, parseManifestFormat, parseOnConflict, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
 
 const program = new Command();
 // Usage errors exit 2 (commander's own default is 1); --help and --version still exit 0.
@@ -175,6 +175,50 @@ Examples:
   .action(async (nameOrArn: string, opts: Record<string, unknown>) => {
     const { runStatusCommand } = await import('./cli/status.ts');
     process.exitCode = await runStatusCommand(nameOrArn, opts as never);
+  });
+
+program
+  .command('sync')
+  .summary('copy every object of a prefix (or a manifest) into a Box folder tree (the bulk state machine, run locally)')
+  .description(
+    'Copy many S3 objects into a Box folder tree by running the bulk state machine locally (its Distributed Map ' +
+      'emulated), against any S3 and any Box: folders are created as needed, objects Box already holds are skipped, ' +
+      'small objects are uploaded in batches and big ones through the one-object transfer. A per-object report ' +
+      '(JSONL) is written under --report. Running the same sync again uploads nothing. Credentials as for transfer. ' +
+      'Exit status: 0 done, 1 the run failed, 2 bad input, 4 some objects failed (see the report).',
+  )
+  .argument('<s3-prefix>', 'the source, s3://BUCKET/PREFIX (every key starting with PREFIX; folders mirrored below its last "/"); with --manifest, s3://BUCKET', parseS3Prefix)
+  .requiredOption('--folder <id>', 'id of the destination Box folder ("0" is All Files)')
+  .requiredOption('--report <s3-prefix>', 'where results and report.jsonl go: s3://BUCKET/PREFIX (not a source bucket)', parseS3Prefix)
+  .addOption(new Option('--layout <layout>', 'mirror: key paths become Box subfolders; flat: every file in the folder').default('mirror').argParser(parseLayout))
+  .addOption(new Option('--skip <rule>', 'what Box already holds: same-content | same-name | none').default('same-content').argParser(parseSkip))
+  .option('--manifest <s3-url>', 'copy the keys listed in this object instead of a prefix: s3://BUCKET/KEY', parseS3Url)
+  .addOption(new Option('--manifest-format <format>', 'jsonl | csv | inventory (default: from the name: .jsonl, .csv, manifest.json)').argParser(parseManifestFormat))
+  .addOption(new Option('--on-conflict <policy>', 'when a copied file\'s name is taken: version | rename | fail').default('version').argParser(parseOnConflict))
+  .addOption(new Option('--objects-in-flight <n>', 'objects transferred at once (default 16)').argParser(parsePositiveInt))
+  .addOption(new Option('--uploads-per-minute <n>', "Box upload requests per minute for the run (default 240, Box's documented limit per user)").argParser(parsePositiveInt))
+  .addOption(new Option('--objects-per-batch <n>', 'objects per child workflow (default 100)').argParser(parsePositiveInt))
+  .addOption(new Option('--concurrency <n>', 'part uploads in flight for each chunked object').argParser(parsePositiveInt))
+  .option('--dry-run', 'print what would be copied or skipped, and into which folders; upload nothing, create no folder')
+  .option('--s3-endpoint <url>', 'S3-compatible endpoint (implies path-style addressing)')
+  .option('--region <region>', 'AWS region of the bucket', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
+  .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
+  .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
+  .option('--json', 'print only {summary, results} as JSON on stdout, no progress')
+  .option('--quiet', 'no progress display')
+  .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ s3-to-box sync s3://my-exports/2026/ --folder 123456789 --report s3://my-reports/s3-to-box/
+  $ s3-to-box sync s3://my-exports --manifest s3://my-exports/lists/today.jsonl --folder 0 --report s3://my-reports/ --dry-run
+  $ s3-to-box sync s3://my-exports/media/ --folder 0 --report s3://my-reports/ --objects-in-flight 64 --uploads-per-minute 1000 --json`,
+  )
+  .action(async (source: { bucket: string; key: string }, opts: Record<string, unknown>) => {
+    const { runSyncCommand } = await import('./cli/sync.ts');
+    process.exitCode = await runSyncCommand(source, opts as never);
   });
 
 program

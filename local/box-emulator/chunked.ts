@@ -1,5 +1,5 @@
 // Chunked ("multiput") upload sessions: create (new file / new version), get, upload part, list parts,
-// commit, abort, log. Rules and error rows follow reference/box-chunked-upload-api.md §2, §4 and §6.
+// commit, abort, log. Rules and error rows follow Box's chunked upload API (local/box-emulator/README.md lists what is guessed).
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';

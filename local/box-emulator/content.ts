@@ -234,7 +234,19 @@ export async function listFolderItems(ctx: RequestContext): Promise<Reply> {
   const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
   const folders = [...store.folders.values()].filter((f) => f.parentId === folderId).sort(byName);
   const files = [...store.files.values()].filter((f) => f.parentId === folderId).sort(byName);
-  const entries = [...folders.map((f) => store.folderMini(f) as unknown), ...files.map((f) => store.fileMini(f))];
+  // `fields` (Box's query): size and the global.properties metadata are returned only when asked for,
+  // as Box does; the mini fields are always there.
+  const fields = new Set((q.get('fields') ?? '').split(',').filter((f) => f !== ''));
+  const fileEntry = (f: FileRecord): Record<string, unknown> => {
+    const entry = store.fileMini(f);
+    if (fields.has('size')) entry.size = latest(f).size;
+    if (fields.has('metadata.global.properties')) {
+      const props = store.properties.get(f.id);
+      entry.metadata = { global: { properties: props === undefined ? null : propertiesInstance(f.id, props) } };
+    }
+    return entry;
+  };
+  const entries = [...folders.map((f) => store.folderMini(f) as unknown), ...files.map(fileEntry)];
   return jsonReply(200, {
     total_count: entries.length,
     entries: entries.slice(offset, offset + limit),
@@ -245,6 +257,13 @@ export async function listFolderItems(ctx: RequestContext): Promise<Reply> {
       { by: 'name', direction: 'ASC' },
     ],
   });
+}
+
+/** GET /folders/{id}: the folder with its path_collection (every ancestor from the root), as Box answers. */
+export async function getFolder(ctx: RequestContext): Promise<Reply> {
+  const folder = ctx.env.store.folder(param(ctx, 0));
+  if (folder === undefined) throw notFound();
+  return jsonReply(200, ctx.env.store.folderJson(folder));
 }
 
 /** POST /folders {name, parent:{id}}; a clash answers 409 with context_info.conflicts as a list. */
@@ -280,4 +299,71 @@ export async function token(ctx: RequestContext): Promise<Reply> {
     form = new URLSearchParams(raw);
   }
   return jsonReply(200, ctx.env.tokens.issue(form));
+}
+
+/** A global.properties instance as Box renders it: the values plus Box's `$` fields. */
+function propertiesInstance(fileId: string, props: Record<string, string>): Record<string, unknown> {
+  return { ...props, $id: `props-${fileId}`, $parent: `file_${fileId}`, $scope: 'global', $template: 'properties', $type: 'properties-0', $typeVersion: 0, $version: 0, $canEdit: true };
+}
+
+function fileForMetadata(ctx: RequestContext): FileRecord {
+  const file = ctx.env.store.files.get(param(ctx, 0));
+  if (file === undefined) throw notFound();
+  return file;
+}
+
+/** Keys and values of global.properties: string keys not starting with '$', string values. */
+function checkProperty(key: string, value: unknown): string {
+  if (key === '' || key.startsWith('$') || typeof value !== 'string') {
+    throw new BoxApiError(400, 'bad_request', `Invalid metadata value for key ${JSON.stringify(key)}`);
+  }
+  return value;
+}
+
+/** GET /files/{id}/metadata/global/properties: 404 instance_not_found when the file has none. */
+export async function getMetadata(ctx: RequestContext): Promise<Reply> {
+  const file = fileForMetadata(ctx);
+  const props = ctx.env.store.properties.get(file.id);
+  if (props === undefined) throw new BoxApiError(404, 'instance_not_found', 'Instance not found');
+  return jsonReply(200, propertiesInstance(file.id, props));
+}
+
+/** POST /files/{id}/metadata/global/properties {key: value}: 201, or 409 tuple_already_exists. */
+export async function createMetadata(ctx: RequestContext): Promise<Reply> {
+  const file = fileForMetadata(ctx);
+  const body = await readJsonObject(ctx.req, ctx.env.shaper);
+  if (ctx.env.store.properties.has(file.id)) throw new BoxApiError(409, 'tuple_already_exists', 'A resource with this value already exists');
+  const props: Record<string, string> = {};
+  for (const [key, value] of Object.entries(body)) props[key] = checkProperty(key, value);
+  ctx.env.store.properties.set(file.id, props);
+  return jsonReply(201, propertiesInstance(file.id, props));
+}
+
+/** PUT /files/{id}/metadata/global/properties with JSON Patch operations (add, replace, remove). */
+export async function updateMetadata(ctx: RequestContext): Promise<Reply> {
+  const file = fileForMetadata(ctx);
+  const props = ctx.env.store.properties.get(file.id);
+  if (props === undefined) throw new BoxApiError(404, 'instance_not_found', 'Instance not found');
+  const raw = (await readSmallBody(ctx.req, ctx.env.shaper, 1024 * 1024)).toString('utf8');
+  let ops: unknown;
+  try {
+    ops = JSON.parse(raw);
+  } catch {
+    throw badRequest('Could not parse the JSON Patch body');
+  }
+  if (!Array.isArray(ops)) throw badRequest('The body must be a JSON Patch array');
+  const next = { ...props };
+  for (const op of ops as Array<{ op?: unknown; path?: unknown; value?: unknown }>) {
+    const key = typeof op.path === 'string' && op.path.startsWith('/') ? op.path.slice(1) : '';
+    if (op.op === 'add') next[key] = checkProperty(key, op.value);
+    else if (op.op === 'replace') {
+      if (!(key in next)) throw new BoxApiError(400, 'bad_request', `No value at ${String(op.path)} to replace`);
+      next[key] = checkProperty(key, op.value);
+    } else if (op.op === 'remove') {
+      if (!(key in next)) throw new BoxApiError(400, 'bad_request', `No value at ${String(op.path)} to remove`);
+      delete next[key];
+    } else throw new BoxApiError(400, 'bad_request', `Unsupported JSON Patch operation ${JSON.stringify(op.op)}`);
+  }
+  ctx.env.store.properties.set(file.id, next);
+  return jsonReply(200, propertiesInstance(file.id, next));
 }

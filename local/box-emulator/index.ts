@@ -1,4 +1,4 @@
-// The Box upload emulator: a local stand-in for Box's upload API (contract: notes/api-emulator.md).
+// The Box upload emulator: a local stand-in for Box's upload API (its options and behaviours: local/box-emulator/README.md).
 // Start it with startBoxEmulator(options); point a Box client at `url` (API) and `uploadUrl` (uploads).
 import http from 'node:http';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -126,6 +126,10 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     findFile: (folderId: string, name: string): BoxFile | undefined => {
       const f = store.itemNamed(folderId, name)?.file;
       return f === undefined ? undefined : store.fileJson(f);
+    },
+    findFolder: (parentId: string, name: string): { id: string } | undefined => {
+      const d = store.itemNamed(parentId, name)?.folder;
+      return d === undefined ? undefined : { id: d.id };
     },
     listSessions: () => [...store.sessions.values()].map((s) => store.sessionSummary(s)),
     expireTokens: () => tokens.expireAll(),

@@ -46,8 +46,17 @@ const ROUTES: Route[] = [
     },
   },
   { pattern: new RegExp(`^/2\\.0/files/${ID}$`), methods: { GET: { operation: 'getFile', handler: content.getFile } } },
+  {
+    pattern: new RegExp(`^/2\\.0/files/${ID}/metadata/global/properties$`),
+    methods: {
+      GET: { operation: 'getMetadata', handler: content.getMetadata },
+      POST: { operation: 'createMetadata', handler: content.createMetadata },
+      PUT: { operation: 'updateMetadata', handler: content.updateMetadata },
+    },
+  },
   { pattern: new RegExp(`^/2\\.0/folders/${ID}/items$`), methods: { GET: { operation: 'listFolderItems', handler: content.listFolderItems } } },
   { pattern: /^\/2\.0\/folders$/, methods: { POST: { operation: 'createFolder', handler: content.createFolder } } },
+  { pattern: new RegExp(`^/2\\.0/folders/${ID}$`), methods: { GET: { operation: 'getFolder', handler: content.getFolder } } },
 ];
 
 function route(method: string, pathname: string): { operation: Operation; handler: Handler; params: string[] } {

@@ -118,6 +118,8 @@ export class Store {
   readonly folders = new Map<string, FolderRecord>();
   readonly files = new Map<string, FileRecord>();
   readonly sessions = new Map<string, SessionRecord>();
+  /** The global.properties metadata instance of each file that has one, by file id. */
+  readonly properties = new Map<string, Record<string, string>>();
   private nextItemId = 100000001;
   private readonly dataDir: string;
 

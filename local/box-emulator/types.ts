@@ -1,4 +1,4 @@
-// Public types of the Box upload emulator (the contract in notes/api-emulator.md).
+// Public types of the Box upload emulator (described in local/box-emulator/README.md).
 
 export type Operation =
   | 'token'
@@ -15,7 +15,11 @@ export type Operation =
   | 'getFile'
   | 'downloadFile'
   | 'listFolderItems'
-  | 'createFolder';
+  | 'createFolder'
+  | 'getFolder'
+  | 'getMetadata'
+  | 'createMetadata'
+  | 'updateMetadata';
 
 export const OPERATIONS: readonly Operation[] = [
   'token',
@@ -33,6 +37,10 @@ export const OPERATIONS: readonly Operation[] = [
   'downloadFile',
   'listFolderItems',
   'createFolder',
+  'getFolder',
+  'getMetadata',
+  'createMetadata',
+  'updateMetadata',
 ];
 
 export type CommitProcessing =
@@ -244,6 +252,8 @@ export interface BoxEmulator {
   fileContentPath(fileId: string): string;
   getFile(fileId: string): BoxFile | undefined;
   findFile(folderId: string, name: string): BoxFile | undefined;
+  /** The folder named `name` (case-insensitively) in `parentId`, if any. */
+  findFolder(parentId: string, name: string): { id: string } | undefined;
   listSessions(): SessionSummary[];
   /** Every token (developer and issued) is expired from now on. */
   expireTokens(): void;

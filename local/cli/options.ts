@@ -53,3 +53,21 @@ export function parseOnConflict(value: string): 'version' | 'rename' | 'fail' {
   if (value === 'version' || value === 'rename' || value === 'fail') return value;
   throw new InvalidArgumentError(`"${value}" is not one of version, rename, fail.`);
 }
+
+/** "s3://bucket", "s3://bucket/", "s3://bucket/some/prefix" -> { bucket, key } (key may be ""). */
+export function parseS3Prefix(value: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`"${value}" is not an S3 location: use s3://BUCKET/PREFIX.`);
+  return { bucket: m[1]!, key: m[2] ?? '' };
+}
+
+function oneOf<T extends string>(allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw new InvalidArgumentError(`"${value}" is not one of ${allowed.join(', ')}.`);
+  };
+}
+
+export const parseLayout = oneOf(['mirror', 'flat'] as const);
+export const parseSkip = oneOf(['same-content', 'same-name', 'none'] as const);
+export const parseManifestFormat = oneOf(['inventory', 'jsonl', 'csv'] as const);

@@ -105,7 +105,7 @@ export function loadLocalDefinition(options: LoadDefinitionOptions = {}): LocalD
  * of times the state already ran with that same input, which is what RetryCount is (a Retry runs the state
  * again with the same input; every loop of this definition enters its states with a changed one).
  */
-function takeRetryCountFields(state: Record<string, unknown>): string[] {
+export function takeRetryCountFields(state: Record<string, unknown>): string[] {
   const parameters = state['Parameters'];
   if (!isRecord(parameters)) return [];
   const fields: string[] = [];

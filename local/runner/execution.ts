@@ -80,6 +80,8 @@ export interface ExecutionOptions {
   definition?: LocalDefinition;
   /** Default `local-<uuid>`; shows as `$$.Execution.Name`. */
   executionName?: string;
+  /** Default `s3-to-box-local`: names the execution's ARN and `$$.StateMachine`. */
+  stateMachineName?: string;
   onEvent?: (event: TransferEvent) => void;
   /**
    * The Lambda function timeout per invocation, in ms: a number for every Task, or per state name.
@@ -160,8 +162,9 @@ const DEFAULT_TASK_TIMEOUT_SECONDS = 60; // aws-local-stepfunctions' default whe
 export function startExecution(input: TransferInput, options: ExecutionOptions): TransferExecution {
   const local = options.definition ?? loadLocalDefinition({ region: REGION, accountId: ACCOUNT });
   const executionName = options.executionName ?? `local-${randomUUID()}`;
-  const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
-  const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${STATE_MACHINE_NAME}:${executionName}`;
+  const machineName = options.stateMachineName ?? STATE_MACHINE_NAME;
+  const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machineName}`;
+  const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${machineName}:${executionName}`;
   const recorder = new HistoryRecorder({ keepEvents: options.keepEvents ?? true });
   const emit = (event: TransferEvent): void => {
     try {
@@ -283,8 +286,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   const execution = machine.run(input as never, {
     overrides,
     context: {
-      Execution: { Id: executionArn, Name: executionName, RoleArn: `arn:aws:iam::${ACCOUNT}:role/${STATE_MACHINE_NAME}` },
-      StateMachine: { Id: stateMachineArn, Name: STATE_MACHINE_NAME },
+      Execution: { Id: executionArn, Name: executionName, RoleArn: `arn:aws:iam::${ACCOUNT}:role/${machineName}` },
+      StateMachine: { Id: stateMachineArn, Name: machineName },
     },
   });
 

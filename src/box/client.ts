@@ -4,6 +4,7 @@ import type { BoxAuth } from './auth.ts';
 import { ChunkedUploadsManager } from './chunkedUploads.ts';
 import { FilesManager } from './files.ts';
 import { FoldersManager } from './folders.ts';
+import { MetadataManager } from './metadata.ts';
 import { BoxHttp, type BoxLogger, type RetryOptions, type TimeoutOptions } from './http.ts';
 import { trimBase } from './requestOptions.ts';
 
@@ -34,6 +35,7 @@ export class BoxClient {
   readonly chunkedUploads: ChunkedUploadsManager;
   readonly files: FilesManager;
   readonly folders: FoldersManager;
+  readonly metadata: MetadataManager;
   readonly #http: BoxHttp;
 
   constructor(options: BoxClientOptions) {
@@ -48,10 +50,12 @@ export class BoxClient {
       ...(options.userAgent !== undefined ? { userAgent: options.userAgent } : {}),
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}),
+      trustedUrls: [this.apiUrl, this.uploadUrl],
     });
     this.chunkedUploads = new ChunkedUploadsManager(this.#http, this.uploadUrl, options.logger);
     this.files = new FilesManager(this.#http, this.apiUrl, this.uploadUrl);
     this.folders = new FoldersManager(this.#http, this.apiUrl);
+    this.metadata = new MetadataManager(this.#http, this.apiUrl);
   }
 
   /** Closes the pooled connections (waits for requests in flight). */

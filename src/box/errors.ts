@@ -125,6 +125,15 @@ export class BoxAuthError extends BoxError {
   override name = 'Box.AuthFailed';
 }
 
+/**
+ * A URL (in an event or a Box answer) that may not receive Box credentials: not https on box.com or a host
+ * under .box.com, nor the scheme and host of the configured API or upload URL. Refused before any
+ * connection is made, so neither the token nor the client secret leaves.
+ */
+export class BoxUntrustedUrlError extends BoxError {
+  override name = 'Box.UntrustedUrl';
+}
+
 /** The source stream delivered more or fewer bytes than the declared file size. Not retryable as is. */
 export class BoxSourceSizeMismatchError extends BoxError {
   override name = 'Box.SourceSizeMismatch';

@@ -114,6 +114,9 @@ export class FilesManager {
         body: multipart.body,
         signal: opts?.signal,
         responseType: 'json',
+        // Box may have stored it although the answer was lost: sent again blindly, it would become a
+        // second version (or meet 409). The caller looks first (see src/transfer/direct.ts).
+        retryAfterServerError: false,
       });
     } catch (error) {
       // The network error of a failing source is the source's own error.

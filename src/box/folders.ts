@@ -1,4 +1,4 @@
-// FoldersManager: list a folder's items (offset paging) and create a folder.
+// FoldersManager: get a folder (with its ancestors), list its items (offset paging), create a folder.
 import { BoxIntegrityError } from './errors.ts';
 import type { BoxHttp } from './http.ts';
 import { idSegment, mergeHeaders, withQuery, type RequestOptions } from './requestOptions.ts';
@@ -8,6 +8,8 @@ export interface ListItemsQuery {
   offset?: number;
   /** At most 1000. */
   limit?: number;
+  /** Fields to return, e.g. `['name', 'size', 'sha1', 'metadata.global.properties']` (Box's `fields` query). */
+  fields?: string[];
 }
 
 export class FoldersManager {
@@ -23,7 +25,11 @@ export class FoldersManager {
   async listItems(folderId: string, query?: ListItemsQuery, opts?: RequestOptions): Promise<BoxItems> {
     const response = await this.#http.send({
       method: 'GET',
-      url: withQuery(`${this.#apiUrl}/2.0/folders/${idSegment(folderId)}/items`, { offset: query?.offset, limit: query?.limit }),
+      url: withQuery(`${this.#apiUrl}/2.0/folders/${idSegment(folderId)}/items`, {
+        offset: query?.offset,
+        limit: query?.limit,
+        fields: query?.fields?.join(','),
+      }),
       headers: mergeHeaders({}, opts?.extraHeaders),
       signal: opts?.signal,
       responseType: 'json',
@@ -33,6 +39,22 @@ export class FoldersManager {
       throw new BoxIntegrityError(`GET folder items answered ${response.status} without entries`, { status: response.status });
     }
     return items;
+  }
+
+  /** GET {apiUrl}/2.0/folders/{folderId}: the folder, with its ancestors in `path_collection`. */
+  async getFolder(folderId: string, opts?: RequestOptions): Promise<BoxFolder> {
+    const response = await this.#http.send({
+      method: 'GET',
+      url: `${this.#apiUrl}/2.0/folders/${idSegment(folderId)}`,
+      headers: mergeHeaders({}, opts?.extraHeaders),
+      signal: opts?.signal,
+      responseType: 'json',
+    });
+    const folder = response.json as BoxFolder | undefined;
+    if (!folder || typeof folder.id !== 'string') {
+      throw new BoxIntegrityError(`GET folder answered ${response.status} without a folder`, { status: response.status });
+    }
+    return folder;
   }
 
   /** POST {apiUrl}/2.0/folders. */

@@ -18,6 +18,7 @@ import {
   BoxError,
   BoxIntegrityError,
   BoxNetworkError,
+  BoxUntrustedUrlError,
   boxErrorClassFor,
 } from './errors.ts';
 import type { AccessToken, BoxClientErrorBody, OAuth2ErrorBody } from './types.ts';
@@ -62,6 +63,11 @@ export interface HttpOptions {
   logger?: BoxLogger;
   /** Use this dispatcher instead of the client's own Agent (it is then not closed by close()). */
   dispatcher?: Dispatcher;
+  /**
+   * The configured endpoints (API, upload): credentials may go to their scheme and host on any port,
+   * besides https Box hosts. The token URL is always one of them.
+   */
+  trustedUrls?: readonly string[];
 }
 
 export type HttpBody = Uint8Array | string | Readable;
@@ -74,9 +80,17 @@ export interface HttpRequest {
   body?: HttpBody | undefined;
   /** Send `Authorization: Bearer` (default true). */
   authenticated?: boolean;
+  /** The body carries credentials (the token endpoint's form): the URL is checked as for `authenticated`. */
+  sendsCredentials?: boolean;
   signal?: AbortSignal | undefined;
   /** How to read a successful (< 400) answer: parsed JSON (undefined when empty), nothing, or the raw stream. */
   responseType: 'json' | 'none' | 'stream';
+  /**
+   * Resend after a 5xx or a network error (default true). False for a request that may have taken effect
+   * although its answer was lost (a direct upload): the caller then finds out what landed before sending
+   * it again. 429 is always retried (Box did not process the request).
+   */
+  retryAfterServerError?: boolean;
   /** Builds the error for an answer >= 400 (default: Box's ClientError mapping). */
   toError?: (status: number, body: string, headers: Record<string, string>, request: string) => BoxError;
 }
@@ -107,6 +121,45 @@ export function describeRequest(method: string, url: string): string {
     return `${method} ${new URL(url).pathname}`;
   } catch {
     return method;
+  }
+}
+
+/** box.com and the hosts under it (api., upload., and any upload host Box may answer with). */
+function isBoxHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return host === 'box.com' || host.endsWith('.box.com');
+}
+
+/**
+ * Whether Box credentials (the bearer token, or the client secret at the token endpoint) may be sent to
+ * `url`: https on box.com or under .box.com, or the scheme and host of a configured endpoint (an emulator
+ * serves session endpoints on other ports of its host). Never a URL with user info in it.
+ */
+export function mayReceiveCredentials(url: string, trustedUrls: readonly string[]): boolean {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return false;
+  }
+  if (target.username !== '' || target.password !== '') return false;
+  if (target.protocol === 'https:' && isBoxHost(target.hostname)) return true;
+  return trustedUrls.some((trusted) => {
+    try {
+      const t = new URL(trusted);
+      return t.protocol === target.protocol && t.hostname.toLowerCase() === target.hostname.toLowerCase();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** `scheme://host:port` of a URL for a message (never its path or query), or a placeholder. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an unparsable URL';
   }
 }
 
@@ -264,9 +317,11 @@ export class BoxHttp {
   readonly #userAgent: string;
   readonly #logger: BoxLogger | undefined;
   readonly #tokenEndpoint: TokenEndpoint;
+  readonly #trustedUrls: readonly string[];
 
   constructor(options: HttpOptions) {
     this.#auth = options.auth;
+    this.#trustedUrls = [options.tokenUrl, ...(options.trustedUrls ?? [])];
     this.#retry = {
       maxAttempts: Math.max(1, options.retry?.maxAttempts ?? DEFAULTS.maxAttempts),
       baseDelayMs: options.retry?.baseDelayMs ?? DEFAULTS.baseDelayMs,
@@ -298,6 +353,7 @@ export class BoxHttp {
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body: new URLSearchParams(form).toString(),
           authenticated: false,
+          sendsCredentials: true,
           responseType: 'json',
           toError: authErrorFromResponse,
         });
@@ -328,6 +384,14 @@ export class BoxHttp {
     const description = describeRequest(req.method, req.url);
     const resendable = !(req.body instanceof Readable);
     const authenticated = req.authenticated ?? true;
+    // Before the token is fetched or a connection opened: a URL from an event or a Box answer that
+    // is not Box's never sees a credential.
+    if ((authenticated || req.sendsCredentials === true) && !mayReceiveCredentials(req.url, this.#trustedUrls)) {
+      throw new BoxUntrustedUrlError(
+        `${description}: refused to send Box credentials to ${originOf(req.url)}, which is neither https on box.com (or a host under .box.com) nor the configured API or upload host`,
+        { status: 0, request: description },
+      );
+    }
     let renewedAfter401 = false;
     let attempt = 0;
     for (;;) {
@@ -382,6 +446,7 @@ export class BoxHttp {
 
       // A retryable failure (429, 5xx, network).
       if (!resendable || attempt >= this.#retry.maxAttempts) throw failure;
+      if (req.retryAfterServerError === false && failure.status !== 429) throw failure;
       let delayMs = this.#backoffMs(attempt);
       if (failure.retryAfterSeconds !== undefined) {
         const retryAfterMs = failure.retryAfterSeconds * 1000;

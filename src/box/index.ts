@@ -27,6 +27,7 @@ export type { CommitTimer, UploadBigFileOptions, UploadBigFileVersionOptions, Up
 export { assertListable, MAX_LISTABLE_PARTS } from './bigUpload.ts';
 export { FilesManager, type UploadFileRequest, type UploadFileVersionRequest } from './files.ts';
 export { FoldersManager, type ListItemsQuery } from './folders.ts';
+export { MetadataManager, type MetadataInstance } from './metadata.ts';
 export {
   BOX_RETRY_MESSAGE,
   boxErrorFromResponse,

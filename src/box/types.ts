@@ -1,5 +1,5 @@
 // JSON shapes exchanged with Box, snake_case as on the wire. Typed from the upload-related schemas of
-// Box's OpenAPI description (shared/reference/box-openapi-upload-subset.json). Fields Box documents as
+// Box's public OpenAPI description (github.com/box/box-openapi). Fields Box documents as
 // always present in these responses are required; the rest are optional.
 
 /** `session_endpoints` of an upload session: absolute URLs, possibly on another upload host. */

@@ -22,6 +22,7 @@ export interface BoxClientLike {
     | 'deleteFileUploadSessionByUrl'
     | 'deleteFileUploadSessionById'
   >;
-  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion'>;
-  folders: Pick<FoldersManager, 'createFolder'>;
+  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile'>;
+  /** Prepare looks the destination's ancestors up (allowed folders) and creates destination.folderPath. */
+  folders: Pick<FoldersManager, 'getFolder' | 'createFolder'>;
 }

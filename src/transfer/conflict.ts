@@ -59,6 +59,11 @@ export interface ConflictHandlers<T> {
   create(fileName: string): Promise<T>;
   /** Upload as a new version of the file that holds the name. */
   createVersion(fileId: string): Promise<T>;
+  /**
+   * The file that holds the name, if it already holds exactly these bytes (an earlier try whose answer
+   * was lost): then that is the result, under any policy.
+   */
+  alreadyThere?(fileId: string): Promise<T | undefined>;
 }
 
 /** Runs `create`, applying the policy on item_name_in_use. */
@@ -74,6 +79,10 @@ export async function withConflictPolicy<T>(
   } catch (err) {
     const conflict = nameConflict(err);
     if (conflict === undefined) throw err;
+    if (handlers.alreadyThere !== undefined && conflict.id !== undefined && (conflict.type === undefined || conflict.type === 'file')) {
+      const same = await handlers.alreadyThere(conflict.id);
+      if (same !== undefined) return same;
+    }
     const taken = `"${fileName}" is already used in Box folder ${folderId}`;
     if (policy === 'fail') throw new NameConflictError(`${taken} (onConflict: fail)`, { cause: err });
     if (policy === 'version') {

@@ -83,8 +83,10 @@ export interface TransferContext {
     folderId: string;
     fileName: string;
     fileId?: string;
-    /** (added) True when the input named the file: only then is a new version also renamed to `fileName`. */
+    /** True when the input named the file: only then is a new version also renamed to `fileName`. */
     fileNameGiven?: boolean;
+    /** Direct mode, new version of `fileId`: its current version when Prepare looked, to tell a lost upload that landed. */
+    versionSeen?: string;
   };
   onConflict: OnConflict;
   /** The input's source.onlyIfCurrent: Commit and DirectUpload first check S3's current version (./current.ts). */
@@ -169,7 +171,7 @@ export interface CommitProgress {
   attempts: number;
   /** Total seconds waited so far; past the limit the Commit fails with Transfer.CommitGaveUp. */
   waitedSeconds: number;
-  /** (added) Transient Box parts_mismatch answers in a row; past the limit the Box error is passed on. */
+  /** Transient Box parts_mismatch answers in a row; past the limit the Box error is passed on. */
   partsMismatches?: number;
   output?: TransferOutput;
 }
@@ -200,7 +202,7 @@ export interface TransferOutput {
   mode: TransferMode;
 }
 
-/** (added) The part of AWS Lambda's Context the handlers use; the local runner passes one like it. */
+/** The part of AWS Lambda's Context the handlers use; the local runner passes one like it. */
 export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
   awsRequestId: string;

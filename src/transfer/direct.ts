@@ -13,7 +13,11 @@ import type { TransferDeps } from './deps.ts';
 import { SourceChangedError } from './errors.ts';
 import { readRange } from './s3source.ts';
 
-export async function directUpload(transfer: TransferContext, deps: TransferDeps): Promise<TransferOutput> {
+/**
+ * `retry`: this is a retry (`$$.State.RetryCount` > 0), so an earlier try may have stored the file although
+ * its answer was lost; a name conflict with a file that holds exactly these bytes is then that upload.
+ */
+export async function directUpload(transfer: TransferContext, deps: TransferDeps, opts: { retry?: boolean } = {}): Promise<TransferOutput> {
   const { source, destination } = transfer;
   const box = await deps.box();
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
@@ -27,10 +31,22 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
   if (transfer.onlyIfCurrent === true) await checkStillCurrent(deps.s3, source, log);
 
   const files = box.files;
+  // A file that already holds exactly these bytes (and, for a new version, not in the version seen before):
+  // an earlier try stored it and its answer was lost. Read from Box, never from an error body.
+  const landed = async (fileId: string, notVersion?: string): Promise<BoxFileLike | undefined> => {
+    const found = await files.getFile(fileId);
+    const same = found.sha1?.toLowerCase() === sha1 && found.size === source.size;
+    return same && (notVersion === undefined || found.file_version?.id !== notVersion) ? found : undefined;
+  };
   const renameTo = destination.fileNameGiven === true ? { fileName: destination.fileName } : {};
+  const knownFile = destination.fileId;
+  const earlier = knownFile !== undefined && destination.versionSeen !== undefined ? await landed(knownFile, destination.versionSeen) : undefined;
+  if (earlier !== undefined) log.info('direct upload already landed (an earlier try)', { fileId: earlier.id, versionId: earlier.file_version?.id });
   const file =
-    destination.fileId !== undefined
-      ? await files.uploadFileVersion(destination.fileId, { ...renameTo, ...common })
+    earlier !== undefined
+      ? earlier
+      : knownFile !== undefined
+      ? await files.uploadFileVersion(knownFile, { ...renameTo, ...common })
       : await withConflictPolicy<BoxFileLike>(
           transfer.onConflict,
           destination.fileName,
@@ -38,6 +54,7 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
           {
             create: (fileName) => files.uploadFile({ parentFolderId: destination.folderId, fileName, ...common }),
             createVersion: (fileId) => files.uploadFileVersion(fileId, common),
+            ...(opts.retry === true ? { alreadyThere: (fileId: string) => landed(fileId) } : {}),
           },
           deps.settings.maxRenameAttempts,
         );

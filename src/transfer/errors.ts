@@ -38,6 +38,23 @@ export class CommitGaveUpError extends TransferError {
   override name = 'Transfer.CommitGaveUp';
 }
 
+/** The source bucket or key is outside the deployment's allowed sources (sourceBuckets). */
+export class SourceNotAllowedError extends TransferError {
+  override name = 'Transfer.SourceNotAllowed';
+}
+/** The destination folder is not one of the allowed folders (destinationFolders) nor inside one. */
+export class DestinationNotAllowedError extends TransferError {
+  override name = 'Transfer.DestinationNotAllowed';
+}
+/** The destination folder (or file, for a new version) does not exist or the Box account cannot see it. */
+export class DestinationNotFoundError extends TransferError {
+  override name = 'Transfer.DestinationNotFound';
+}
+/** The object is larger than the deployment's maximum file size (maxFileSize). */
+export class SourceTooLargeError extends TransferError {
+  override name = 'Transfer.SourceTooLarge';
+}
+
 /**
  * An invocation came close to its Lambda timeout and stopped starting new work (requests still in
  * flight were cancelled before the deadline). Retryable: the next try lists what Box holds and skips it.

@@ -15,7 +15,7 @@ const validateFn = ajv.compile<TransferInput>(inputSchema);
 const PATTERN_MESSAGES: Record<string, string> = {
   'destination.folderId': 'must be a string of digits',
   'destination.fileId': 'must be a string of digits',
-  'destination.fileName': "must not contain '/' or '\\', start or end with a space, or be '.' or '..'",
+  'destination.fileName': "must not contain '/', '\\' or control characters, start or end with a space, or be '.' or '..'",
   'destination.folderPath':
     "must be folder names separated by single '/' (none empty, '.' or '..', none starting or ending with a space, no '\\')",
   'resume.sessionId': 'must be letters and digits (a Box upload session id)',
@@ -35,7 +35,8 @@ function join(path: string, child: string): string {
   return path === '' ? child : `${path}.${child}`;
 }
 
-function describe(err: ErrorObject): string {
+/** A message for one ajv error that names the field, e.g. "destination.folderId must be a string of digits". */
+export function describeInputError(err: ErrorObject, patternMessages: Record<string, string> = PATTERN_MESSAGES): string {
   const path = fieldPath(err.instancePath);
   const subject = path === '' ? 'the input' : path;
   const p = err.params as Record<string, unknown>;
@@ -49,7 +50,7 @@ function describe(err: ErrorObject): string {
     case 'enum':
       return `${subject} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'pattern':
-      return `${subject} ${PATTERN_MESSAGES[path] ?? `must match ${String(p.pattern)}`}`;
+      return `${subject} ${patternMessages[path] ?? `must match ${String(p.pattern)}`}`;
     case 'minLength':
       return p.limit === 1 ? `${subject} must not be empty` : `${subject} must be at least ${String(p.limit)} characters`;
     case 'maxLength':
@@ -62,7 +63,7 @@ function describe(err: ErrorObject): string {
 /** Checks `input` and returns it typed; throws Transfer.InvalidInput naming every bad field. */
 export function validateTransferInput(input: unknown): TransferInput {
   if (validateFn(input)) return input;
-  const messages = [...new Set((validateFn.errors ?? []).map(describe))];
+  const messages = [...new Set((validateFn.errors ?? []).map((e) => describeInputError(e)))];
   throw new InvalidInputError(`Invalid transfer input: ${messages.join('; ')}`);
 }
 

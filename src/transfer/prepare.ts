@@ -1,6 +1,7 @@
 // Prepare: validate the input, pin the S3 object, choose direct or chunked, open the Box session
 // (conflict policy applied) or take up the one given to resume, and plan the part batches. The result is
 // the whole state document.
+import { checkDestinationAllowed, checkSourceAllowed, checkSourceSize } from './allowed.ts';
 import type { PrepareResult, TransferContext, TransferInput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
@@ -8,7 +9,7 @@ import { resolveFolderPath } from './folders.ts';
 import { defaultFileName, validateTransferInput } from './input.ts';
 import { batchParts, planBatches } from './plan.ts';
 import { resumeSession, storedPartsOf } from './resume.ts';
-import { pinSource } from './s3source.ts';
+import { describeSource, pinSource } from './s3source.ts';
 import { openUploadSession } from './session.ts';
 
 /** The S3 location to pin: a resumed run reads the version the failed run read. */
@@ -25,11 +26,18 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
   const input = validateTransferInput(rawInput);
   const { settings } = deps;
   const fileName = input.resume?.fileName ?? input.destination.fileName ?? defaultFileName(input.source.key);
+  // The deployment's limits, before anything is read or sent: the source is not even looked at when
+  // it is not allowed, and Box sees nothing of an object that is too large.
+  checkSourceAllowed(settings.allowedSources, input.source.bucket, input.source.key);
   const source = await pinSource(deps.s3, sourceToPin(input));
+  checkSourceSize(source.size, settings.maxFileSize, describeSource(source));
+  const box = await deps.box();
+  // The given folder (or file) must exist and be allowed before any subfolder is created in it.
+  await checkDestinationAllowed(box, input.destination, settings.allowedDestinationFolders);
   // Subfolders are created only once the source is known to exist.
   const folderId = input.destination.folderPath === undefined
     ? input.destination.folderId
-    : await resolveFolderPath(await deps.box(), input.destination.folderId, input.destination.folderPath);
+    : await resolveFolderPath(box, input.destination.folderId, input.destination.folderPath);
   const destination: TransferContext['destination'] = {
     folderId,
     fileName,
@@ -46,15 +54,27 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
         `resume: s3://${source.bucket}/${source.key} has ${source.size} bytes, below the chunked minimum (${settings.directUploadMax}), so it has no upload session to resume; start it again without resume`,
       );
     }
-    log.info('prepared direct upload', { size: source.size, etag: source.etag });
+    // A new version of a known file: remember its current version, so that a retried DirectUpload can tell
+    // whether a try whose answer was lost already landed (a current version with our SHA-1, not this one).
+    const versionSeen =
+      destination.fileId === undefined ? undefined : (await (await deps.box()).files.getFile(destination.fileId)).file_version?.id;
+    log.info('prepared direct upload', { size: source.size, etag: source.etag, versionSeen });
     return {
       mode: 'direct',
-      transfer: { source, destination, onConflict, ...onlyIfCurrent, mode: 'direct', partsPerBatch: 0, partsInFlight: 1, mapConcurrency: 1 },
+      transfer: {
+        source,
+        destination: versionSeen === undefined ? destination : { ...destination, versionSeen },
+        onConflict,
+        ...onlyIfCurrent,
+        mode: 'direct',
+        partsPerBatch: 0,
+        partsInFlight: 1,
+        mapConcurrency: 1,
+      },
       batches: [],
     };
   }
 
-  const box = await deps.box();
   const resumed = input.resume !== undefined ? await resumeSession(box, input.resume, source, destination, settings, log) : undefined;
   const opened = resumed ?? (await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts));
   const concurrency = input.options?.concurrency ?? settings.defaultConcurrency;

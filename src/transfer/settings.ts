@@ -1,5 +1,8 @@
-// Tunables of the transfer Lambdas. Defaults are chosen for AWS (see DESIGN.md and
-// reference/limits-and-peers.md §2-3); tests and the local runner override them per deps.
+import { parseFolderIds, parseSourceRules } from './allowed.ts';
+import type { SourceRule } from './allowed.ts';
+
+// Tunables of the transfer Lambdas. Defaults are chosen for AWS's and Box's limits (Lambda's 15 minutes,
+// Step Functions' payload and history limits, Box's part sizes); tests and the local runner override them per deps.
 
 export interface TransferSettings {
   /** Most part uploads in flight in total when the input gives no `options.concurrency`. */
@@ -45,6 +48,12 @@ export interface TransferSettings {
   maxRenameAttempts: number;
   /** Objects smaller than this go through Box's direct upload (Box refuses chunked below 20,000,000 bytes). */
   directUploadMax: number;
+  /** Largest object Prepare accepts (the maxFileSize parameter; Box plans cap files at 250 MB to 500 GB). */
+  maxFileSize: number;
+  /** What Prepare lets transfers read (the sourceBuckets parameter); undefined: anything (local runs). */
+  allowedSources?: SourceRule[] | undefined;
+  /** Box folders transfers may write into, with their subfolders (destinationFolders); undefined: any. */
+  allowedDestinationFolders?: string[] | undefined;
   /** Resume: a session must live this long beyond the time its missing bytes need (hashing, commit, waits). */
   resumeMarginSeconds: number;
   /** Resume: the upload rate assumed for the missing bytes when checking the session's expiry (deliberately low). */
@@ -76,6 +85,9 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   maxPartsMismatches: 5,
   maxRenameAttempts: 100,
   directUploadMax: 20_000_000,
+  maxFileSize: 500 * 1024 ** 3,
+  allowedSources: undefined,
+  allowedDestinationFolders: undefined,
   resumeMarginSeconds: 3600,
   // 4 MiB/s: a fully missing 500 GB file needs ~35 h, so only a session in its last days is refused.
   resumeAssumedBytesPerSecond: 4 * 1024 * 1024,
@@ -104,13 +116,20 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_HASH_PROBE_BYTES: 'hashProbeBytes',
   TRANSFER_MAX_COMMIT_WAIT_SECONDS: 'maxCommitWaitSeconds',
   TRANSFER_MAX_COMMIT_ATTEMPTS: 'maxCommitAttempts',
+  TRANSFER_MAX_FILE_SIZE: 'maxFileSize',
   TRANSFER_RESUME_MARGIN_SECONDS: 'resumeMarginSeconds',
   TRANSFER_RESUME_BYTES_PER_SECOND: 'resumeAssumedBytesPerSecond',
 };
 
-/** Overrides from TRANSFER_* environment variables (positive integers; others ignored). */
+/**
+ * Overrides from TRANSFER_* environment variables: the tunables (positive integers; others ignored), and
+ * the deployment's limits TRANSFER_SOURCES and TRANSFER_DESTINATION_FOLDERS (set on Prepare by
+ * serverless.yml), which throw Transfer.ConfigurationError when malformed: a limit is never dropped.
+ */
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): Partial<TransferSettings> {
   const out: Partial<TransferSettings> = {};
+  if (env.TRANSFER_SOURCES !== undefined) out.allowedSources = parseSourceRules(env.TRANSFER_SOURCES);
+  if (env.TRANSFER_DESTINATION_FOLDERS !== undefined) out.allowedDestinationFolders = parseFolderIds(env.TRANSFER_DESTINATION_FOLDERS);
   for (const [name, key] of Object.entries(ENV_SETTINGS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;

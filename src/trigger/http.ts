@@ -27,6 +27,23 @@ export function httpErrorFor(err: unknown, requestId: string): HttpError {
   return httpError(500, 'Internal', `Internal error (request ${requestId}); see the function's logs`);
 }
 
+/**
+ * Largest request body accepted, in bytes: a transfer input is a few hundred bytes, and Step Functions
+ * takes at most 256 KiB of input. Checked here because an HTTP API's own payload quota (10 MB) is fixed.
+ */
+export const MAX_REQUEST_BODY_BYTES = 256 * 1024;
+
+/** 413 for a body above MAX_REQUEST_BODY_BYTES (measured decoded), before it is parsed. */
+export function bodyTooLarge(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): APIGatewayProxyStructuredResultV2 | undefined {
+  if (typeof event.body !== 'string') return undefined;
+  const bytes = Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes <= MAX_REQUEST_BODY_BYTES) return undefined;
+  return jsonResponse(413, {
+    error: 'Http.PayloadTooLarge',
+    message: `The request body has ${bytes} bytes; at most ${MAX_REQUEST_BODY_BYTES} are accepted: send one transfer input (a few hundred bytes), or a manifest in S3 for many objects`,
+  });
+}
+
 /** What an unrecognized event is made of, for its log line (its field names, never its values). */
 export function topLevelKeys(event: unknown): string[] | string {
   if (typeof event !== 'object' || event === null) return event === null ? 'null' : typeof event;

@@ -148,8 +148,9 @@ describe('BoxHttp retries', () => {
     expect(error.name).toBe('Box.NetworkError');
   });
 
-  it('never retries a direct upload from a stream, but does retry one from bytes', async () => {
-    const s = await server((_req, res) => boxError(res, 503, 'unavailable'));
+  it('never resends a direct upload after a 5xx (it may have been stored), from a stream or from bytes; a 429 is retried', async () => {
+    let status = 503;
+    const s = await server((_req, res) => boxError(res, status, status === 429 ? 'rate_limit_exceeded' : 'unavailable'));
     const c = client(s.url);
     const streamed = await rejection(
       c.files.uploadFile({ parentFolderId: '0', fileName: 'a.txt', file: Readable.from([Buffer.from('hello')]), fileSize: 5 }),
@@ -158,7 +159,11 @@ describe('BoxHttp retries', () => {
     expect(s.requests).toHaveLength(1);
     const bytes = await rejection(c.files.uploadFile({ parentFolderId: '0', fileName: 'a.txt', file: Buffer.from('hello'), fileSize: 5 }));
     expect(bytes.name).toBe('Box.ServerError');
-    expect(s.requests).toHaveLength(5);
+    expect(s.requests).toHaveLength(2);
+    status = 429; // Box did not process it: safe to send again
+    const limited = await rejection(c.files.uploadFile({ parentFolderId: '0', fileName: 'a.txt', file: Buffer.from('hello'), fileSize: 5 }));
+    expect(limited.name).toBe('Box.RateLimited');
+    expect(s.requests).toHaveLength(2 + 4);
   });
 
   it('a direct upload whose stream is shorter or longer than fileSize fails with Box.SourceSizeMismatch, not sent in full', async () => {

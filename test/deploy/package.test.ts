@@ -36,18 +36,121 @@ const FUNCTIONS = {
   abortSession: { memory: 256, timeout: 30, state: 'AbortSession' },
   describeFailure: { memory: 256, timeout: 10, state: 'DescribeFailure' },
 } as const;
-/** Task Lambdas with a role of their own instead of the shared one. */
-const OWN_ROLES: Partial<Record<string, string>> = { describeFailure: 'DescribeFailureRole' };
 type FunctionKey = keyof typeof FUNCTIONS;
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 /** The trigger Lambda: not a Task of the state machine, its own role. */
 const TRIGGER = 'startTransfer';
+/** The bulk state machine's Lambdas: memory, timeout, and the Task states (one per reader) that call them. */
+const BULK = {
+  planSync: { memory: 256, timeout: 60, states: ['PlanSync'] },
+  syncBatch: { memory: 1024, timeout: 900, states: ['PrefixSyncBatch', 'InventorySyncBatch', 'JsonlSyncBatch', 'CsvSyncBatch'] },
+  finishBatch: { memory: 256, timeout: 120, states: ['PrefixFinishBatch', 'InventoryFinishBatch', 'JsonlFinishBatch', 'CsvFinishBatch'] },
+  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize'] },
+} as const;
+type BulkKey = keyof typeof BULK;
+const BULK_KEYS = Object.keys(BULK) as BulkKey[];
 /** Run by EventBridge when an execution is stopped: not a Task of the state machine, its own role. */
 const STOP = 'abortOnStop';
 /** The status API's Lambda: its own role. */
 const STATUS = 'transferStatus';
-const ALL_KEYS = [...KEYS, TRIGGER, STOP, STATUS];
+const ALL_KEYS = [...KEYS, TRIGGER, ...BULK_KEYS, STOP, STATUS];
 const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
+/** The sources the package is built for (the sourceBuckets parameter is required). */
+const SOURCE_BUCKETS = 'exports,backups/finance/';
+
+/**
+ * Every function's role, action by action: what it may call, on which resources (evaluated). A function
+ * missing here fails the test: give a new function its own role in serverless.yml and a row here.
+ */
+type Access = Record<string, string[]>;
+const ownLogs = (key: string): Access => {
+  const group = `GetAtt:${key[0]?.toUpperCase()}${key.slice(1)}LogGroup.Arn`;
+  return { 'logs:CreateLogStream': [group], 'logs:PutLogEvents': [group] };
+};
+const TRACING: Access = { 'xray:PutTraceSegments': ['*'], 'xray:PutTelemetryRecords': ['*'] };
+const SOURCE_ARNS = ['arn:aws:s3:::backups/finance/*', 'arn:aws:s3:::exports/*'];
+const READ_SOURCES: Access = { 's3:GetObject': SOURCE_ARNS, 's3:GetObjectVersion': SOURCE_ARNS };
+const BOX_SECRET: Access = { 'secretsmanager:GetSecretValue': [`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`] };
+const ACCESS: Record<string, Access> = {
+  prepare: { ...ownLogs('prepare'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  directUpload: { ...ownLogs('directUpload'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  uploadBatch: { ...ownLogs('uploadBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  hashObject: { ...ownLogs('hashObject'), ...TRACING, ...READ_SOURCES }, // never calls Box
+  commit: { ...ownLogs('commit'), ...TRACING, ...BOX_SECRET }, // never reads S3
+  abortSession: { ...ownLogs('abortSession'), ...TRACING, ...BOX_SECRET }, // never reads S3
+  describeFailure: { ...ownLogs('describeFailure'), ...TRACING }, // pure: reads nothing, calls nothing
+  abortOnStop: {
+    ...ownLogs('abortOnStop'),
+    ...TRACING,
+    ...BOX_SECRET,
+    'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+  },
+  planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
+  syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
+  finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
+  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'] }, // the report buckets (none given here)
+  transferStatus: {
+    ...ownLogs('transferStatus'),
+    ...TRACING,
+    ...BOX_SECRET, // parts stored of a running transfer (Box's list parts)
+    'states:ListExecutions': ['Ref:TransferStateMachine'],
+    'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+    'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+  },
+  startTransfer: {
+    ...ownLogs('startTransfer'),
+    ...TRACING,
+    'states:StartExecution': ['Ref:TransferStateMachine'],
+    'sqs:SendMessage': ['GetAtt:TriggerFailuresQueue.Arn'], // Lambda's on-failure destination uses the function's role
+  },
+};
+/** What Step Functions needs for its logging and tracing configuration (AWS accepts only '*' for these). */
+const MACHINE_LOGS_AND_TRACING: Access = Object.fromEntries(
+  [
+    'logs:CreateLogDelivery',
+    'logs:GetLogDelivery',
+    'logs:UpdateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DescribeLogGroups',
+    'xray:PutTraceSegments',
+    'xray:PutTelemetryRecords',
+    'xray:GetSamplingRules',
+    'xray:GetSamplingTargets',
+  ].map((a) => [a, ['*']]),
+);
+/** Every state machine's role, likewise. */
+const MACHINE_ACCESS: Record<string, Access> = {
+  TransferStateMachine: { 'lambda:InvokeFunction': KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort(), ...MACHINE_LOGS_AND_TRACING },
+  // Bulk runs: its Lambdas; Distributed Map children (itself) and nested transfers (startExecution.sync:
+  // Describe/Stop and the managed rule); ItemReader on the allowed sources; manifests; ResultWriter.
+  BulkStateMachine: {
+    'lambda:InvokeFunction': BULK_KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort(),
+    'states:StartExecution': [`arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-bulk-${STAGE}`, 'Ref:TransferStateMachine'].sort(),
+    ...Object.fromEntries(
+      ['states:DescribeExecution', 'states:StopExecution'].map((a) => [
+        a,
+        [
+          `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}:*`,
+          `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}/*`,
+          `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`,
+        ].sort(),
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((a) => [
+        a,
+        [`arn:aws:events:${REGION}:123456789012:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`],
+      ]),
+    ),
+    's3:ListBucket': ['arn:aws:s3:::backups', 'arn:aws:s3:::exports'],
+    's3:GetObject': ['arn:aws:s3:::/*', ...SOURCE_ARNS].sort(), // manifests: allowed sources, report buckets (none given)
+    's3:PutObject': ['arn:aws:s3:::/*'], // ResultWriter: the report buckets (none given)
+    ...MACHINE_LOGS_AND_TRACING,
+  },
+};
 
 // Copied to the temporary service folder: everything but these (node_modules is linked).
 const NOT_COPIED = new Set(['node_modules', '.git', 'tmp', '.serverless', '.esbuild', 'coverage']);
@@ -77,6 +180,23 @@ let netLog: string;
 let template: Template;
 let ctx: EvalContext;
 let packaged: Run;
+
+/** A role's grants, evaluated: action -> sorted resources. Only plain Allow statements are expected. */
+function accessOf(roleId: string): Access {
+  const role = template.Resources[roleId];
+  expect(role?.Type, `${roleId} is an IAM role`).toBe('AWS::IAM::Role');
+  expect(role.Properties.ManagedPolicyArns, `${roleId} has no managed policies`).toBeUndefined();
+  const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as Record<string, unknown>[];
+  const access: Access = {};
+  for (const s of statements) {
+    expect(Object.keys(s).sort(), `${roleId}: only Effect, Action and Resource`).toEqual(['Action', 'Effect', 'Resource']);
+    expect(s.Effect).toBe('Allow');
+    for (const action of [s.Action].flat() as string[]) {
+      access[action] = [...new Set([...(access[action] ?? []), ...([s.Resource].flat() as string[])])].sort();
+    }
+  }
+  return access;
+}
 
 /** The environment of every child: no AWS credentials or config, a fresh HOME, the network guard. */
 function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -121,7 +241,7 @@ beforeAll(async () => {
   }
   await symlink(path.join(REPO, 'node_modules'), path.join(service, 'node_modules'), 'dir');
 
-  packaged = await osls(['package', '--package', artifacts]);
+  packaged = await osls(['package', '--package', artifacts, `--param=sourceBuckets=${SOURCE_BUCKETS}`]);
   if (packaged.code !== 0) throw new Error(`osls package failed (${packaged.code}):\n${packaged.stdout}\n${packaged.stderr}`);
   template = JSON.parse(await readFile(path.join(artifacts, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   ctx = { pseudo: PSEUDO, conditions: template.Conditions ?? {} };
@@ -162,24 +282,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         BOX_API_URL: '',
         BOX_UPLOAD_URL: '',
         LOG_LEVEL: 'info',
+        // Only Prepare decides what is read and where it goes.
+        ...(key === 'prepare' ? { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' } : {}),
       });
-      expect(p.Role).toEqual({ 'Fn::GetAtt': [OWN_ROLES[key] ?? 'IamRoleLambdaExecution', 'Arn'] });
+      expect(p.Role).toEqual({ 'Fn::GetAtt': [`${logicalId(key).replace(/LambdaFunction$/, '')}Role`, 'Arn'] });
     }
-  });
-
-  it("gives describeFailure a role of its own with nothing but its logs and X-Ray (it reads nothing, calls nothing)", () => {
-    const role = template.Resources.DescribeFailureRole;
-    expect(role.Type).toBe('AWS::IAM::Role');
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-    }[];
-    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
-    expect(actions).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
-    const logs = statements.find((s) => [s.Action].flat().includes('logs:PutLogEvents'));
-    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-describeFailure:*`);
   });
 
   it('declares startTransfer: small, its own role, STATE_MACHINE_ARN and TRANSFER_ROUTES', () => {
@@ -193,31 +300,51 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(template.Resources.StartTransferLogGroup.Properties).toEqual({ LogGroupName: `/aws/lambda/s3-to-box-${STAGE}-startTransfer`, RetentionInDays: 30 });
   });
 
-  it("gives startTransfer's role StartExecution on the transfer state machine only (plus its logs and X-Ray)", () => {
-    const role = template.Resources.StartTransferRole;
-    expect(role.Type).toBe('AWS::IAM::Role');
-    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ]);
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-    }[];
-    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:StartExecution', 'sqs:SendMessage']);
-    const start = statements.find((s) => [s.Action].flat().includes('states:StartExecution'));
-    expect(start?.Resource).toBe('Ref:TransferStateMachine');
-    const send = statements.find((s) => [s.Action].flat().includes('sqs:SendMessage'));
-    expect(send?.Resource).toBe('GetAtt:TriggerFailuresQueue.Arn');
-    const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
-    expect([logs?.Action].flat().sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
-    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-startTransfer:*`);
-    // Nothing else may start executions or read the sources through this function.
-    const shared = JSON.stringify(template.Resources.IamRoleLambdaExecution);
-    expect(shared).not.toContain('states:');
+  it('gives every function a role of its own, allowed exactly the actions and resources it uses', () => {
+    const roleOf = new Map<string, string>();
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::Lambda::Function') continue;
+      const key = String(r.Properties.FunctionName).replace(`s3-to-box-${STAGE}-`, '');
+      expect(ACCESS, `${id}: give it its own role and a row in ACCESS`).toHaveProperty(key);
+      const roleId = r.Properties.Role?.['Fn::GetAtt']?.[0] as string;
+      expect([...roleOf.values()], `${key} shares a role`).not.toContain(roleId);
+      roleOf.set(key, roleId);
+      expect({ key, access: accessOf(roleId) }).toEqual({ key, access: ACCESS[key] });
+    }
+    expect([...roleOf.keys()].sort()).toEqual(Object.keys(ACCESS).sort());
+    // No provider-wide role that a function without its own would fall back to.
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it('gives every state machine an explicit role: it invokes its own Lambdas, nothing else (no plugin-made grants)', () => {
+    const machines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+    expect(machines.map(([id]) => id).sort()).toEqual(Object.keys(MACHINE_ACCESS).sort());
+    const machineRoles: string[] = [];
+    for (const [id, r] of machines) {
+      const roleId = r.Properties.RoleArn?.['Fn::GetAtt']?.[0] as string;
+      expect(roleId, `${id} must name its role`).toMatch(/Role$/);
+      expect(roleId).not.toBe(`${id}Role`); // the name serverless-step-functions gives the role it generates
+      machineRoles.push(roleId);
+      expect({ id, access: accessOf(roleId) }).toEqual({ id, access: MACHINE_ACCESS[id] });
+      expect(template.Resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+      ]);
+    }
+    // No role, policy or managed policy besides these.
+    const lambdaRoles = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .map((r) => r.Properties.Role['Fn::GetAtt'][0] as string);
+    const iam = Object.entries(template.Resources).filter(([, r]) => String(r.Type).startsWith('AWS::IAM::'));
+    expect(iam.map(([id]) => id).sort()).toEqual([...lambdaRoles, ...machineRoles].sort());
+  });
+
+  it('keeps every HTTP API route IAM-only and throttles the stage (default route settings)', () => {
+    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) expect([route.Properties.RouteKey, route.Properties.AuthorizationType]).toEqual([route.Properties.RouteKey, 'AWS_IAM']);
+    const stages = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    expect(stages[0].Properties.DefaultRouteSettings).toEqual({ DetailedMetricsEnabled: false, ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
   });
 
   it('routes POST /transfers to startTransfer and GET /transfers(/{name}) to transferStatus, all with IAM authorization (payload 2.0)', () => {
@@ -295,26 +422,6 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(p.Role).toEqual({ 'Fn::GetAtt': ['AbortOnStopRole', 'Arn'] });
   });
 
-  it("gives abortOnStop's role the transfer executions' history and the Box secret only (plus its logs and X-Ray)", () => {
-    const role = template.Resources.AbortOnStopRole;
-    expect(role.Type).toBe('AWS::IAM::Role');
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-    }[];
-    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['states:GetExecutionHistory', 'secretsmanager:GetSecretValue']);
-    const history = statements.find((s) => [s.Action].flat().includes('states:GetExecutionHistory'));
-    expect(history?.Resource).toBe(`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`);
-    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    expect(secret?.Resource).toBe(`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`);
-    const logs = statements.find((s) => [s.Action].flat().some((a) => a.startsWith('logs:')));
-    expect(logs?.Resource).toBe(`arn:aws:logs:${REGION}:123456789012:log-group:/aws/lambda/s3-to-box-${STAGE}-abortOnStop:*`);
-  });
-
   it("sends startTransfer's failed asynchronous events to the on-failure queue, with an alarm on its depth", () => {
     const configs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
     expect(configs).toHaveLength(1);
@@ -343,7 +450,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
 
   it('compiles one STANDARD state machine whose Tasks call the right Lambdas, each with TimeoutSeconds above the Lambda timeout', async () => {
     const machines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-    expect(machines.map(([id]) => id)).toEqual(['TransferStateMachine']);
+    expect(machines.map(([id]) => id).sort()).toEqual(['BulkStateMachine', 'TransferStateMachine']);
     const p = template.Resources.TransferStateMachine.Properties;
     expect(p.StateMachineName).toBe(`s3-to-box-${STAGE}`);
     expect(p.StateMachineType).toBe('STANDARD');
@@ -388,35 +495,54 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const lambdaTimeout = template.Resources[logicalId(key)].Properties.Timeout as number;
       expect(task.TimeoutSeconds, `${FUNCTIONS[key].state} TimeoutSeconds vs ${key} Timeout`).toBeGreaterThan(lambdaTimeout);
     }
-
-    // The state machine's role may invoke exactly these functions (and their versions).
-    const smRole = template.Resources[p.RoleArn['Fn::GetAtt'][0]];
-    const invoke = smRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement).filter((s: any) =>
-      [s.Action].flat().includes('lambda:InvokeFunction'),
-    );
-    const invoked = (evaluate(invoke.flatMap((s: any) => s.Resource), ctx) as string[]).filter((r) => !r.endsWith(':*'));
-    expect(invoked.sort()).toEqual(KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
   });
 
-  it('gives the Lambdas read-only S3 access and GetSecretValue on the Box secret, nothing else', () => {
-    const role = template.Resources.IamRoleLambdaExecution;
-    const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-    }[];
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
-    expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
-    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
-    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
-    // Apart from those, only CloudWatch Logs and X-Ray (tracing).
-    expect(actions.filter((a) => !/^(s3|secretsmanager|logs|xray):/.test(a))).toEqual([]);
+  it('compiles the bulk state machine (STANDARD, its own role): Tasks call its Lambdas, nested runs start the transfer state machine', async () => {
+    const p = template.Resources.BulkStateMachine.Properties;
+    expect(p.StateMachineName).toBe(`s3-to-box-bulk-${STAGE}`);
+    expect(p.StateMachineType).toBe('STANDARD');
+    expect(p.RoleArn).toEqual({ 'Fn::GetAtt': ['BulkMachineRole', 'Arn'] });
+    expect(p.LoggingConfiguration.IncludeExecutionData).toBe(false);
+    const definition = JSON.parse(evaluate(p.DefinitionString, ctx) as string) as { States: Record<string, any> };
+    const tasks = new Map<string, any>();
+    const maps: any[] = [];
+    const walk = (states: Record<string, any>): void => {
+      for (const [name, state] of Object.entries(states)) {
+        if (state.Type === 'Task') tasks.set(name, state);
+        if (state.ItemProcessor) {
+          if (state.ItemProcessor.ProcessorConfig?.Mode === 'DISTRIBUTED') maps.push(state);
+          walk(state.ItemProcessor.States);
+        }
+      }
+    };
+    walk(definition.States);
+    expect(maps).toHaveLength(4);
+    for (const key of BULK_KEYS) {
+      const lambdaTimeout = template.Resources[logicalId(key)].Properties.Timeout as number;
+      expect(template.Resources[logicalId(key)].Properties.MemorySize).toBe(BULK[key].memory);
+      expect(lambdaTimeout).toBe(BULK[key].timeout);
+      for (const state of BULK[key].states) {
+        expect(tasks.get(state)?.Resource, state).toBe(`GetAtt:${logicalId(key)}.Arn`);
+        expect(tasks.get(state).TimeoutSeconds, state).toBeGreaterThan(lambdaTimeout);
+      }
+    }
+    const nested = [...tasks.values()].filter((t) => t.Resource === 'arn:aws:states:::states:startExecution.sync:2');
+    expect(nested).toHaveLength(4);
+    for (const t of nested) expect(t.Parameters.StateMachineArn).toBe('Ref:TransferStateMachine');
 
-    const s3 = statements.find((s) => [s.Action].flat().includes('s3:GetObject'));
-    expect([s3?.Resource].flat()).toEqual(['arn:aws:s3:::*/*']); // default sourceBuckets '*'
-    const secret = statements.find((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    expect([secret?.Resource].flat()).toEqual([`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`]);
+    // The role: exactly the four Lambdas, StartExecution on itself and the transfer machine, S3 for reader and writer.
+    const statements = evaluate(template.Resources.BulkMachineRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
+    const of = (action: string): string[] => statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+    expect(of('lambda:InvokeFunction').sort()).toEqual(BULK_KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
+    expect(of('states:StartExecution').sort()).toEqual([`arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-bulk-${STAGE}`, 'Ref:TransferStateMachine'].sort());
+    expect(of('s3:ListBucket').sort()).toEqual(['arn:aws:s3:::backups', 'arn:aws:s3:::exports']); // the allowed sources' buckets
+    expect(of('s3:GetObject').sort()).toEqual(['arn:aws:s3:::/*', ...SOURCE_ARNS].sort()); // manifests: allowed sources, report buckets (none given)
+    expect(of('s3:PutObject')).toEqual(['arn:aws:s3:::/*']); // no reportBuckets given: nowhere
+    expect([...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const summarizeRole = template.Resources[template.Resources.SummarizeSyncLambdaFunction.Properties.Role['Fn::GetAtt'][0]];
+    const summarize = evaluate(summarizeRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
+    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(template.Outputs.BulkStateMachineArn.Value).toEqual({ Ref: 'BulkStateMachine' });
   });
 
   it('declares the log groups (state machine and Lambdas) and outputs the state machine ARN', () => {
@@ -496,17 +622,19 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     }
   });
 
-  it('narrows the IAM resources to the buckets and secret given with --param', async () => {
+  it('narrows the IAM resources to the sources and secret given with --param, and passes the limits to Prepare', async () => {
     const secretArn = `arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/prod/box-AbCdEf`;
     const routes = '[{"bucket":"exports-a","prefix":"in/","folderId":"123"}]';
     const printed = await osls([
       'print',
       '--format',
       'json',
-      `--param=sourceBuckets=exports-a,exports-b`,
+      `--param=sourceBuckets=exports-a, exports-b/finance/2024-`,
       `--param=boxSecretArn=${secretArn}`,
       '--param=triggerBuckets=exports-a,exports-b',
       `--param=transferRoutes=${routes}`,
+      '--param=destinationFolders=123,456',
+      '--param=maxFileSize=1000000',
       `--param=alarmTopicArn=arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`,
     ]);
     expect(printed.code, printed.stderr).toBe(0);
@@ -517,12 +645,17 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       resources: { Conditions: Record<string, unknown>; Resources: Record<string, any> };
     };
     const c: EvalContext = { pseudo: PSEUDO, conditions: config.resources.Conditions };
-    const statements = evaluate(config.provider.iam.role.statements, c) as { Action: string[]; Resource: string | string[] }[];
+    const statements = evaluate(config.resources.Resources.PrepareRole.Properties.Policies[0].PolicyDocument.Statement, c) as { Action: string[]; Resource: string | string[] }[];
     const s3 = statements.find((s) => s.Action.includes('s3:GetObject'));
-    expect(s3?.Resource).toEqual(['arn:aws:s3:::exports-a/*', 'arn:aws:s3:::exports-b/*']);
+    expect(s3?.Resource).toEqual(['arn:aws:s3:::exports-a/*', 'arn:aws:s3:::exports-b/finance/2024-*']);
     const secret = statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
     expect(secret?.Resource).toBe(secretArn);
     expect((evaluate(config.provider.environment, c) as Record<string, string>).BOX_SECRET_ARN).toBe(secretArn);
+    expect(config.functions.prepare.environment).toEqual({
+      TRANSFER_SOURCES: 'exports-a, exports-b/finance/2024-',
+      TRANSFER_DESTINATION_FOLDERS: '123,456',
+      TRANSFER_MAX_FILE_SIZE: '1000000',
+    });
     // The trigger: the EventBridge rule names the trigger buckets; the routes reach the function as given.
     const trigger = config.functions.startTransfer;
     expect(trigger.environment.TRANSFER_ROUTES).toBe(routes);
@@ -532,7 +665,16 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
     expect(alarms).toHaveLength(6);
     for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
-  });
+  }, 180_000); // one osls run
+
+  it('refuses to package without sourceBuckets, or with a wildcard in it (no default grants every bucket)', async () => {
+    const missing = await osls(['print', '--format', 'json']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout + missing.stderr).toContain('The sourceBuckets parameter is required');
+    const wildcard = await osls(['print', '--format', 'json', '--param=sourceBuckets=*']);
+    expect(wildcard.code).not.toBe(0);
+    expect(wildcard.stdout + wildcard.stderr).toContain('is not an S3 bucket name');
+  }, 240_000); // two osls runs: slow on a busy machine
 
   it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {
     const unzipped = path.join(tmp, 'unzipped');
@@ -594,6 +736,8 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const ctx = { awsRequestId: 'req-1', functionName: 'f', getRemainingTimeInMillis: () => 60000 };
       const prepare = await import('file://' + dir + '/prepare/functions/prepare.mjs');
       try { await prepare.handler({}, ctx); out.prepare = 'resolved'; } catch (e) { out.prepareError = e.name; }
+      const planSync = await import('file://' + dir + '/planSync/functions/planSync.mjs');
+      try { await planSync.handler({ input: { source: { bucket: 'b' } }, executionName: 'x', executionId: 'y' }, ctx); out.planSync = 'resolved'; } catch (e) { out.planSyncError = [e.name, e.message]; }
       const abort = await import('file://' + dir + '/abortSession/functions/abortSession.mjs');
       const session = { id: 'S1', partSize: 8388608, totalParts: 3, endpoints: {
         uploadPart: '', commit: '', listParts: '', status: '',
@@ -621,6 +765,9 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       env: offlineEnv({
         AWS_REGION: REGION,
         BOX_DEVELOPER_TOKEN: 'deploy-test-token',
+        // The stand-in is the configured Box: credentials go to no other host (Box.UntrustedUrl).
+        BOX_API_URL: `http://127.0.0.1:${port}`,
+        BOX_UPLOAD_URL: `http://127.0.0.1:${port}/api`,
         LOG_LEVEL: 'silent',
         NO_NETWORK_ALLOW_LOOPBACK: '1',
         STATE_MACHINE_ARN: stateMachineArn,
@@ -645,7 +792,12 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       startTransfer: 'function',
       abortOnStop: 'function',
       transferStatus: 'function',
+      planSync: 'function',
+      syncBatch: 'function',
+      finishBatch: 'function',
+      summarizeSync: 'function',
       prepareError: 'Transfer.InvalidInput',
+      planSyncError: ['Transfer.InvalidInput', expect.stringContaining('destination is required')],
       abort: { aborted: true },
       stopped: { executionArn: `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:stopped`, sessionId: 'S2', aborted: true },
       described: [

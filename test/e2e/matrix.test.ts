@@ -115,6 +115,38 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 
+  it('M08a a lost direct upload 201 (new file): the retry meets 409 with our bytes, which is the upload itself', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('lost-direct');
+    const put = await e.put('small.bin', 50_000);
+    e.box.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'storeThenFail', status: 500 } });
+    const execution = e.start(inputFor('small.bin', folder.id));
+    const output = await execution.result;
+    expect(output).toMatchObject({ mode: 'direct', file: { sha1: put.sha1 } });
+    expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: 50_000 });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'DirectUpload', error: 'Box.ServerError' }));
+    // One file, one version: not a second version (onConflict version), not a rename.
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0', name: 'small.bin' });
+    expect(e.box.findFile(folder.id, 'small (1).bin')).toBeUndefined();
+    expect(e.box.stats().requests).toMatchObject({ uploadFile: 2, uploadFileVersion: 0 });
+    expect(e.box.listSessions()).toEqual([]);
+  });
+
+  it('M08b a lost direct upload 201 (new version of a known file): a current version with our bytes, not the one seen before, is success', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('lost-version');
+    const old = Buffer.alloc(1000, 1);
+    const existing = await e.client.files.uploadFile({ parentFolderId: folder.id, fileName: 'doc.bin', file: old, fileSize: old.length });
+    const put = await e.put('doc.bin', 50_000);
+    e.box.faults.inject({ operation: 'uploadFileVersion', nth: 1, action: { type: 'storeThenFail', status: 500 } });
+    const execution = e.start(inputFor('doc.bin', folder.id, { destination: { folderId: folder.id, fileId: existing.id } }));
+    const output = await execution.result;
+    expect(output).toMatchObject({ mode: 'direct', file: { id: existing.id, sha1: put.sha1 } });
+    expect(await e.download(existing.id)).toEqual({ sha1: put.sha1, size: 50_000 });
+    expect(e.box.getFile(existing.id)).toMatchObject({ sequence_id: '1' }); // the original and ours: no third version
+    expect(e.box.stats().requests.uploadFileVersion).toBe(1);
+  });
+
   it('M09 a token that expires mid-transfer: renewed once for all the requests in flight', async () => {
     const e = await setUp({ latencyMs: 5 });
     const client = new BoxClient({

@@ -109,8 +109,8 @@ describe('depsFromEnv against s3rver and the Box emulator', () => {
     };
     const lines: string[] = [];
     const deps = depsFromEnv(env, { logger: createJsonLogger({ level: 'debug', write: (l) => lines.push(l) }) });
-    // One 503 on the first direct upload: the Box client's retry warning must come through the same logger.
-    emu.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'status', status: 503 } });
+    // One 429 on the first direct upload: the Box client's retry warning must come through the same logger.
+    emu.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 0 } });
     expect(deps.settings).toEqual({ hashReadAhead: 2 });
     const h = makeTaskHandlers(deps);
     const bytes = testBytes(2000, 3);

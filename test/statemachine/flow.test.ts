@@ -168,7 +168,7 @@ describe('the transfer state machine with stub handlers', () => {
     });
     const { execution, events } = run(s.handlers);
     await expect(execution.result).resolves.toEqual({ ...output, mode: 'direct', parts: 0 });
-    expect(s.of('DirectUpload')[0]!.event).toEqual({ executionId: execution.executionArn, mode: 'direct', transfer: transferContext(1, 'direct') });
+    expect(s.of('DirectUpload')[0]!.event).toEqual({ executionId: execution.executionArn, mode: 'direct', transfer: transferContext(1, 'direct'), retryCount: 0 });
     expect(s.calls.map((c) => c.state)).toEqual(['Prepare', 'DirectUpload']);
     expect(events.some((e) => e.type === 'uploaded')).toBe(true);
   });
@@ -219,10 +219,13 @@ describe('the transfer state machine with stub handlers', () => {
 
   it('starts no invocation once the execution has ended; idle waits for the ones still running', async () => {
     let slowReturned = false;
+    // Batch 0 returns only when the test lets it (after the execution has failed), however slow the machine.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     const s = stubs(6, {
       UploadBatch: async (event: { batch: number }) => {
         if (event.batch === 0) {
-          await sleep(150);
+          await held;
           slowReturned = true;
         }
         if (event.batch === 1) throw new NamedError('Box.IntegrityError', 'part 1 differs');
@@ -233,6 +236,7 @@ describe('the transfer state machine with stub handlers', () => {
     await expect(execution.result).rejects.toMatchObject({ name: 'Box.IntegrityError' });
     const callsAtEnd = s.calls.length;
     expect(slowReturned).toBe(false); // batch 0 is still running, as a Lambda would be
+    release();
     await execution.idle;
     expect(slowReturned).toBe(true);
     await sleep(50);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHashObjectHandler } from '../../functions/hashObject.ts';
 import { makePrepareHandler } from '../../functions/prepare.ts';
+import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
 import type { HashProgress, PrepareResult, TransferContext } from '../../src/transfer/contract.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import { lambdaContext, startTestS3, testBytes } from './helpers.ts';
@@ -14,13 +15,15 @@ const bytes = testBytes(SIZE, 7);
 const expected = createHash('sha1').update(bytes).digest('base64');
 let s3: TestS3;
 let transfer: TransferContext;
+/** Of Box, Prepare's direct path only looks the destination folder up. */
+const folderOnlyBox = { folders: { getFolder: async (id: string) => ({ type: 'folder', id, path_collection: { total_count: 0, entries: [] } }) } } as unknown as BoxClientLike;
 
 beforeAll(async () => {
   s3 = await startTestS3([BUCKET]);
   await s3.put(BUCKET, 'dir/obj.bin', bytes);
   await s3.put(BUCKET, 'empty.bin', new Uint8Array(0));
   // Prepare pins the object (direct mode for this size; the source is what HashObject needs).
-  const prepare = makePrepareHandler({ s3: s3.s3, box: () => Promise.reject(new Error('no Box here')), logger: silentLogger });
+  const prepare = makePrepareHandler({ s3: s3.s3, box: async () => folderOnlyBox, logger: silentLogger });
   const r = (await prepare({ source: { bucket: BUCKET, key: 'dir/obj.bin' }, destination: { folderId: '0' } }, lambdaContext())) as PrepareResult;
   transfer = r.transfer;
   expect(transfer.source).toMatchObject({ bucket: BUCKET, key: 'dir/obj.bin', size: SIZE });
@@ -159,7 +162,7 @@ describe('HashObject over s3rver', () => {
 
   it('a source overwritten after Prepare fails with Transfer.SourceChanged', async () => {
     await s3.put(BUCKET, 'changing.bin', testBytes(300_000, 1));
-    const prepare = makePrepareHandler({ s3: s3.s3, box: () => Promise.reject(new Error('unused')), logger: silentLogger });
+    const prepare = makePrepareHandler({ s3: s3.s3, box: async () => folderOnlyBox, logger: silentLogger });
     const r = (await prepare({ source: { bucket: BUCKET, key: 'changing.bin' }, destination: { folderId: '0' } }, lambdaContext())) as PrepareResult;
     await s3.put(BUCKET, 'changing.bin', testBytes(300_000, 2));
     const handler = makeHashObjectHandler({ s3: s3.s3, box: () => Promise.reject(new Error('unused')), logger: silentLogger });

@@ -227,6 +227,7 @@ describe('Prepare with resume', () => {
         deleteFileUploadSessionByUrl: (url: string) => cu.deleteFileUploadSessionByUrl(url),
         getAllFileUploadSessionPartsByUrl: async () => [...listed, ...listed],
       },
+      folders: client.folders,
     } as unknown as BoxClientLike;
     const prepared = await prepareTransfer({ ...input, resume }, { ...deps(), box: async () => twice });
     expect([...Array(PARTS).keys()].filter(storedPartsOf(prepared.transfer.storedParts))).toEqual([3]);

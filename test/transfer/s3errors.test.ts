@@ -15,7 +15,12 @@ function s3Error(name: string, status: number): S3ServiceException {
 const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 600_000 };
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
 const s3Mock = mockClient(s3);
-const box = { chunkedUploads: {}, files: {} } as unknown as BoxClientLike;
+// Of Box, Prepare's direct path only looks the destination folder up.
+const box = {
+  chunkedUploads: {},
+  files: {},
+  folders: { getFolder: async (id: string) => ({ type: 'folder', id, path_collection: { total_count: 0, entries: [] } }) },
+} as unknown as BoxClientLike;
 const handlers = makeTaskHandlers({ s3, box: async () => box, logger: silentLogger });
 
 const transfer: TransferContext = {

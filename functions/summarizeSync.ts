@@ -1,0 +1,21 @@
+// Summarize Lambda (bulk state machine): { plan, mapRun } -> SyncSummary; writes report.jsonl.
+import type { SyncSummary } from '../src/bulk/contract.ts';
+import { summarizeSync } from '../src/bulk/report.ts';
+import type { SummarizeEvent } from '../src/bulk/report.ts';
+import { defaultDeps } from './deps.ts';
+import { makeTask } from './task.ts';
+import type { DepsSource, TaskHandler } from './task.ts';
+
+export function makeSummarizeSyncHandler(deps: DepsSource): TaskHandler<SummarizeEvent, SyncSummary> {
+  return makeTask<SummarizeEvent, SyncSummary>(
+    'Summarize',
+    deps,
+    (event, d) => summarizeSync(event, d),
+    {
+      fields: (event) => ({ runId: event?.plan?.batchInput?.runId }),
+      summary: (s) => ({ objects: s.objects, copied: s.copied, skipped: s.skipped, failed: s.failed }),
+    },
+  );
+}
+
+export const handler = makeSummarizeSyncHandler(defaultDeps);

@@ -1,0 +1,50 @@
+// Resolves the IAM resources of the `sourceBuckets` parameter at package time (serverless.yml:
+// ${file(iam/source-grants.cjs):objectArns}). Each comma-separated entry is a bucket (every key) or
+// bucket/prefix (keys starting with the prefix, literally: end it with '/' to mean a folder).
+// The same rules are applied at run time by Prepare (src/transfer/allowed.ts); a test keeps the two in step.
+'use strict';
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// IAM wildcards and CloudFormation's ${} cannot be part of a literal prefix.
+const PREFIX_FORBIDDEN = /[*?$]/;
+
+/** [{ bucket, prefix }] from the parameter's text; throws a message saying what to fix. */
+function parseSourceBuckets(text) {
+  const value = typeof text === 'string' ? text.trim() : '';
+  if (value === '') {
+    throw new Error(
+      'The sourceBuckets parameter is required: the buckets (and optional key prefixes) transfers may read, ' +
+        'e.g. --param="sourceBuckets=my-exports,my-backups/finance/"',
+    );
+  }
+  return value.split(',').map((raw) => {
+    const entry = raw.trim();
+    const slash = entry.indexOf('/');
+    const bucket = slash < 0 ? entry : entry.slice(0, slash);
+    const prefix = slash < 0 ? '' : entry.slice(slash + 1);
+    if (!BUCKET.test(bucket)) {
+      throw new Error(`sourceBuckets entry ${JSON.stringify(entry)}: ${JSON.stringify(bucket)} is not an S3 bucket name (3-63 of a-z 0-9 . -; no wildcards)`);
+    }
+    if (slash >= 0 && prefix === '') throw new Error(`sourceBuckets entry ${JSON.stringify(entry)}: write the bucket alone to allow all of it`);
+    if (PREFIX_FORBIDDEN.test(prefix)) throw new Error(`sourceBuckets entry ${JSON.stringify(entry)}: a prefix cannot contain * ? or $`);
+    return { bucket, prefix };
+  });
+}
+
+/** arn:${AWS::Partition}:s3:::bucket/prefix* for each entry (Fn::Sub resolves the partition). */
+function objectArns(text) {
+  return parseSourceBuckets(text).map(({ bucket, prefix }) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*` }));
+}
+
+/** arn:${AWS::Partition}:s3:::bucket once per bucket (s3:ListBucket for a bulk run's ItemReader). */
+function bucketArns(text) {
+  const buckets = [...new Set(parseSourceBuckets(text).map(({ bucket }) => bucket))];
+  return buckets.map((bucket) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}` }));
+}
+
+module.exports = {
+  parseSourceBuckets,
+  bucketArns: async ({ resolveVariable }) => bucketArns(await resolveVariable('param:sourceBuckets')),
+  objectArns: async ({ resolveVariable }) => objectArns(await resolveVariable('param:sourceBuckets')),
+  objectArnsOf: objectArns,
+};

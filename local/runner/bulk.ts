@@ -1,0 +1,244 @@
+// Runs the bulk state machine (statemachine/bulk.asl.yml) locally: the parent through the local runner
+// with each Distributed Map emulated (distributed-map.ts), each child workflow (a batch) as an execution
+// of the Map's ItemProcessor, and each `startExecution.sync:2` Task as a real nested execution of the
+// transfer state machine (statemachine/transfer.asl.yml) run by the same runner. Every Task state is bound
+// to the real Lambda handler. Every execution's history is counted as AWS would count it.
+//
+//   const summary = await runSync(input, { deps });          // SyncSummary, or throws TransferExecutionError
+import { randomUUID } from 'node:crypto';
+import { makeBulkHandlers } from '../../functions/index.ts';
+import type { BulkFunctionKey, HandlerDeps } from '../../functions/index.ts';
+import type { ObjectResult, SyncBatchResult, SyncSummary, BatchOutput } from '../../src/bulk/contract.ts';
+import type { TransferInput } from '../../src/transfer/contract.ts';
+import { LOCAL_BULK_STATE_MACHINE, LOCAL_DISTRIBUTED_MAP_RESOURCE, LOCAL_TRANSFER_STATE_MACHINE, LOCAL_TRANSFER_STATE_MACHINE_ARN, START_EXECUTION_SYNC, loadBulkDefinition } from './bulk-definition.ts';
+import type { LocalBulkDefinition } from './bulk-definition.ts';
+import { DistributedMapError, runDistributedMap } from './distributed-map.ts';
+import { startExecution, TransferExecutionError } from './execution.ts';
+import type { ExecutionOptions, TaskHandler, TaskHandlers, TransferEvent } from './execution.ts';
+import type { ExecutionHistory } from './history.ts';
+import { loadLocalDefinition } from './definition.ts';
+import { startTransfer } from './index.ts';
+
+/** Progress of a bulk run, for a live display or a test. */
+export type SyncEvent =
+  | { type: 'listed'; objects: number; bytes: number }
+  | { type: 'objects'; results: ObjectResult[] }
+  | { type: 'handed-over'; objects: number }
+  | { type: 'bytes'; bytes: number }
+  | { type: 'child-failed'; error: string; cause: string };
+
+/** History budgets of every execution a run made (AWS: 25,000 events per Standard execution). */
+export interface SyncHistory {
+  parent: ExecutionHistory;
+  /** Per child workflow (batch): AWS history events. */
+  children: number[];
+  /** Per nested transfer execution. */
+  transfers: number[];
+  /** The largest count of any execution above. */
+  maxEvents: number;
+  /** The largest state payload of any execution, in bytes. */
+  maxPayloadBytes: number;
+}
+
+export interface RunSyncOptions {
+  deps: HandlerDeps;
+  executionName?: string;
+  onEvent?: (event: SyncEvent) => void;
+  /** As for transfers: 0 = no Wait/Retry waiting (tests). */
+  waitTimeScale?: number;
+  /** For the nested transfer executions (e.g. a short HashObject limit). */
+  lambdaTimeoutMs?: ExecutionOptions['lambdaTimeoutMs'];
+  /** Replace some Lambdas by function key (tests). */
+  handlers?: Partial<Record<BulkFunctionKey, TaskHandler>>;
+  /** Replace some transfer Lambdas by state name (tests). */
+  transferHandlers?: Partial<TaskHandlers>;
+  definition?: LocalBulkDefinition;
+  signal?: AbortSignal;
+}
+
+export interface SyncExecution {
+  executionName: string;
+  executionArn: string;
+  result: Promise<SyncSummary>;
+  history: Promise<SyncHistory>;
+  abort(): void;
+}
+
+export function startSync(input: unknown, options: RunSyncOptions): SyncExecution {
+  const local = options.definition ?? loadBulkDefinition();
+  // Loaded once: every nested transfer runs the same (validated once) definition.
+  const transferDefinition = loadLocalDefinition();
+  const executionName = options.executionName ?? `sync-${randomUUID()}`;
+  const controller = new AbortController();
+  if (options.signal) {
+    if (options.signal.aborted) controller.abort();
+    else options.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  }
+  const emit = (event: SyncEvent): void => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A broken progress display must not break the run.
+    }
+  };
+  const bulk = { ...makeBulkHandlers(options.deps), ...options.handlers } as Record<BulkFunctionKey, TaskHandler>;
+  const children: number[] = [];
+  const transfers: number[] = [];
+  const pending: Promise<unknown>[] = [];
+  let maxPayloadBytes = 0;
+
+  const byFunctionKey = (functionKey: string): TaskHandler => {
+    const handler = bulk[functionKey as BulkFunctionKey];
+    if (handler === undefined) throw new Error(`No local handler for the Lambda ${functionKey}`);
+    return handler;
+  };
+
+  // Nested transfer executions (startExecution.sync:2): the Task's Parameters are {StateMachineArn, Input}.
+  const runNestedTransfer: TaskHandler = async (event: { StateMachineArn?: string; Input?: TransferInput; Name?: string }) => {
+    if (event.StateMachineArn !== LOCAL_TRANSFER_STATE_MACHINE_ARN) {
+      throw new DistributedMapError('StepFunctions.StateMachineDoesNotExistException', `no local state machine ${String(event.StateMachineArn)}`);
+    }
+    const name = event.Name ?? randomUUID();
+    const startDate = Date.now();
+    const run = startTransfer(event.Input as TransferInput, {
+      deps: options.deps,
+      executionName: name,
+      definition: transferDefinition,
+      keepEvents: false,
+      signal: controller.signal,
+      ...(options.waitTimeScale !== undefined ? { waitTimeScale: options.waitTimeScale } : {}),
+      ...(options.lambdaTimeoutMs !== undefined ? { lambdaTimeoutMs: options.lambdaTimeoutMs } : {}),
+      ...(options.transferHandlers !== undefined ? { handlers: options.transferHandlers } : {}),
+      onEvent: (e: TransferEvent) => {
+        if (e.type === 'batch-done') emit({ type: 'bytes', bytes: e.bytes });
+      },
+    });
+    const counted = run.history.then((h) => {
+      transfers.push(h.awsEventCount);
+      maxPayloadBytes = Math.max(maxPayloadBytes, h.maxPayloadBytes);
+    });
+    pending.push(counted);
+    const describe = {
+      ExecutionArn: run.executionArn,
+      Input: JSON.stringify(event.Input),
+      InputDetails: { Included: true },
+      Name: name,
+      StartDate: startDate,
+      StateMachineArn: LOCAL_TRANSFER_STATE_MACHINE_ARN,
+    };
+    try {
+      const output = await run.result;
+      await counted;
+      return { ...describe, Output: output, OutputDetails: { Included: true }, Status: 'SUCCEEDED', StopDate: Date.now() };
+    } catch (err) {
+      await counted;
+      if (!(err instanceof TransferExecutionError)) throw err;
+      // As Step Functions reports a failed child of a .sync Task: States.TaskFailed, the DescribeExecution as Cause.
+      throw new DistributedMapError('States.TaskFailed', JSON.stringify({ ...describe, Error: err.error, Cause: err.cause, Status: 'FAILED', StopDate: Date.now() }));
+    }
+  };
+
+  const childHandlers = (mapName: string): TaskHandlers => {
+    const spec = local.maps.get(mapName);
+    if (spec === undefined) throw new Error(`no Distributed Map ${mapName}`);
+    const handlers: TaskHandlers = {};
+    for (const task of spec.processor.tasks.values()) {
+      if (task.resource === START_EXECUTION_SYNC) handlers[task.name] = runNestedTransfer;
+      else {
+        const handler = byFunctionKey(task.functionKey);
+        handlers[task.name] =
+          task.functionKey === 'syncBatch'
+            ? async (event, context) => {
+                const result = (await handler(event, context)) as SyncBatchResult;
+                emit({ type: 'objects', results: result.results });
+                if (result.transfers.length > 0) emit({ type: 'handed-over', objects: result.transfers.length });
+                return result;
+              }
+            : task.functionKey === 'finishBatch'
+              ? async (event: { results?: unknown[] }, context) => {
+                  const result = (await handler(event, context)) as BatchOutput;
+                  emit({ type: 'objects', results: result.results.slice(event.results?.length ?? 0) });
+                  return result;
+                }
+              : handler;
+      }
+    }
+    return handlers;
+  };
+
+  const parentHandlers: TaskHandlers = {};
+  for (const task of local.parent.tasks.values()) {
+    if (task.resource !== LOCAL_DISTRIBUTED_MAP_RESOURCE) {
+      parentHandlers[task.name] = byFunctionKey(task.functionKey);
+      continue;
+    }
+    const spec = local.maps.get(task.name);
+    if (spec === undefined) throw new Error(`no Distributed Map ${task.name}`);
+    const handlers = childHandlers(task.name);
+    parentHandlers[task.name] = async (stateInput: unknown) => {
+      const mapRunArn = `arn:aws:states:us-east-1:123456789012:mapRun:${LOCAL_BULK_STATE_MACHINE}/${task.name}:${randomUUID()}`;
+      return runDistributedMap({
+        s3: options.deps.s3,
+        spec,
+        input: stateInput,
+        mapRunArn,
+        signal: controller.signal,
+        onListed: (items) =>
+          emit({ type: 'listed', objects: items.length, bytes: items.reduce<number>((n, i) => n + (Number((i as { Size?: unknown }).Size ?? (i as { size?: unknown }).size) || 0), 0) }),
+        runChild: (childInput, index, signal) => {
+          const name = `${executionName}-${task.name}-${index}`;
+          const child = startExecution(childInput as TransferInput, {
+            handlers,
+            definition: spec.processor,
+            executionName: name,
+            stateMachineName: `${LOCAL_BULK_STATE_MACHINE}/${task.name}`,
+            keepEvents: false,
+            signal,
+            ...(options.waitTimeScale !== undefined ? { waitTimeScale: options.waitTimeScale } : {}),
+          });
+          const counted = child.history.then((h) => {
+            children.push(h.awsEventCount);
+            maxPayloadBytes = Math.max(maxPayloadBytes, h.maxPayloadBytes);
+          });
+          pending.push(counted);
+          const result = child.result.catch((err: unknown) => {
+            if (err instanceof TransferExecutionError) emit({ type: 'child-failed', error: err.error, cause: err.cause });
+            throw err;
+          });
+          return { executionArn: child.executionArn, name, stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${LOCAL_BULK_STATE_MACHINE}/${task.name}`, result };
+        },
+      });
+    };
+  }
+
+  const parent = startExecution(input as TransferInput, {
+    handlers: parentHandlers,
+    definition: local.parent,
+    executionName,
+    stateMachineName: LOCAL_BULK_STATE_MACHINE,
+    signal: controller.signal,
+    ...(options.waitTimeScale !== undefined ? { waitTimeScale: options.waitTimeScale } : {}),
+  });
+  const history = (async (): Promise<SyncHistory> => {
+    const parentHistory = await parent.history;
+    await Promise.allSettled(pending);
+    const all = [parentHistory.awsEventCount, ...children, ...transfers];
+    return {
+      parent: parentHistory,
+      children,
+      transfers,
+      maxEvents: Math.max(...all),
+      maxPayloadBytes: Math.max(maxPayloadBytes, parentHistory.maxPayloadBytes),
+    };
+  })();
+  const result = parent.result as unknown as Promise<SyncSummary>;
+  result.catch(() => undefined);
+  return { executionName, executionArn: parent.executionArn, result, history, abort: () => controller.abort() };
+}
+
+/** Run a bulk sync to its end: its SyncSummary, or a TransferExecutionError (name = Error, message = Cause). */
+export function runSync(input: unknown, options: RunSyncOptions): Promise<SyncSummary> {
+  return startSync(input, options).result;
+}
+
+export { LOCAL_TRANSFER_STATE_MACHINE };

@@ -1,0 +1,68 @@
+// Bulk-run harness: the e2e environment (s3rver + Box emulator + real handlers) plus a report bucket, a
+// count of the S3 requests that read object bytes, and helpers to run the bulk state machine locally.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ensureBucket } from '../../local/runner/index.ts';
+import { startSync } from '../../local/runner/bulk.ts';
+import type { RunSyncOptions, SyncEvent, SyncExecution } from '../../local/runner/bulk.ts';
+import type { ObjectResult, SyncInput } from '../../src/bulk/contract.ts';
+import { BUCKET, startEnv } from '../e2e/harness.ts';
+import type { E2eEnv } from '../e2e/harness.ts';
+
+export { BUCKET };
+export const REPORT_BUCKET = 'report-bucket';
+
+export interface BulkEnv extends E2eEnv {
+  /** S3 requests by command name since the start (GetObject counts reads of object bytes and of manifests). */
+  s3Calls: Record<string, number>;
+  /** GetObject calls on the source bucket (object bytes read). */
+  sourceReads(): number;
+  sync(input: SyncInput, options?: Partial<RunSyncOptions>): SyncExecution & { events: SyncEvent[] };
+  readReport(bucket: string, key: string): Promise<ObjectResult[]>;
+}
+
+/** Counts every command the client sends, and GetObjects on the source bucket. */
+function countCalls(client: S3Client, calls: Record<string, number>, sourceGets: { n: number }): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? 'unknown';
+      calls[name] = (calls[name] ?? 0) + 1;
+      if (name === 'GetObjectCommand' && (args.input as { Bucket?: string }).Bucket === BUCKET) sourceGets.n++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'bulkTestCallCounter' },
+  );
+}
+
+export async function startBulkEnv(options: Parameters<typeof startEnv>[0] = {}): Promise<BulkEnv> {
+  const env = await startEnv(options);
+  await ensureBucket(env.s3.client, REPORT_BUCKET);
+  const s3Calls: Record<string, number> = {};
+  const sourceGets = { n: 0 };
+  countCalls(env.s3.client, s3Calls, sourceGets);
+  return Object.assign(env, {
+    s3Calls,
+    sourceReads: () => sourceGets.n,
+    sync(input: SyncInput, runOptions: Partial<RunSyncOptions> = {}) {
+      const events: SyncEvent[] = [];
+      const execution = startSync(input, {
+        waitTimeScale: 0,
+        ...runOptions,
+        deps: runOptions.deps ?? env.deps,
+        onEvent: (e) => {
+          events.push(e);
+          runOptions.onEvent?.(e);
+        },
+      });
+      return Object.assign(execution, { events });
+    },
+    async readReport(bucket: string, key: string): Promise<ObjectResult[]> {
+      const res = await env.s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const text = (await res.Body?.transformToString('utf8')) ?? '';
+      return text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as ObjectResult);
+    },
+  });
+}
