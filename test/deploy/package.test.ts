@@ -100,7 +100,7 @@ const ACCESS: Record<string, Access> = {
   startTransfer: {
     ...ownLogs('startTransfer'),
     ...TRACING,
-    'states:StartExecution': ['Ref:TransferStateMachine'],
+    'states:StartExecution': ['Ref:BulkStateMachine', 'Ref:TransferStateMachine'], // POST /transfers: one object, or a bulk run
     'sqs:SendMessage': ['GetAtt:TriggerFailuresQueue.Arn'], // Lambda's on-failure destination uses the function's role
   },
 };
@@ -296,7 +296,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect([p.Runtime, p.Architectures, p.MemorySize, p.Timeout]).toEqual(['nodejs22.x', ['arm64'], 256, 15]);
     expect(p.Role).toEqual({ 'Fn::GetAtt': ['StartTransferRole', 'Arn'] });
     const env = evaluate(p.Environment.Variables, ctx) as Record<string, string>;
-    expect(env).toMatchObject({ STATE_MACHINE_ARN: 'Ref:TransferStateMachine', TRANSFER_ROUTES: '[]', LOG_LEVEL: 'info' });
+    expect(env).toMatchObject({ STATE_MACHINE_ARN: 'Ref:TransferStateMachine', BULK_STATE_MACHINE_ARN: 'Ref:BulkStateMachine', TRANSFER_ROUTES: '[]', LOG_LEVEL: 'info' });
     expect(template.Resources.StartTransferLogGroup.Properties).toEqual({ LogGroupName: `/aws/lambda/s3-to-box-${STAGE}-startTransfer`, RetentionInDays: 30 });
   });
 
