@@ -254,7 +254,7 @@ Examples:
     process.exitCode = await runReplayCommand(opts as never);
   });
 
-program.addCommand(emulatorCommand());
+program.addCommand(emulatorCommand().exitOverride()); // addCommand does not pass the exit override on: usage errors exit 2 here too
 
 try {
   await program.parseAsync(process.argv);

@@ -83,18 +83,22 @@ describe('s3-to-box --help', () => {
     }
   });
 
-  it('rejects bad arguments with a clear message and a non-zero exit', async () => {
+  it('rejects bad arguments with a clear message and exit status 2 (bad usage)', async () => {
     const badUrl = await cli(['transfer', 'bucket/key', '--folder', '0']);
-    expect(badUrl.code).not.toBe(0);
+    expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain('is not an S3 URL');
 
     const badPolicy = await cli(['transfer', 's3://b/k', '--folder', '0', '--on-conflict', 'overwrite']);
-    expect(badPolicy.code).not.toBe(0);
+    expect(badPolicy.code).toBe(2);
     expect(badPolicy.stderr).toContain('is not one of version, rename, fail');
 
     const noFolder = await cli(['transfer', 's3://b/k']);
-    expect(noFolder.code).not.toBe(0);
+    expect(noFolder.code).toBe(2);
     expect(noFolder.stderr).toContain('--folder');
+
+    // The emulator command is added whole (addCommand), and exits 2 on bad usage like the others.
+    const badPort = await cli(['emulator', '--port', 'abc']);
+    expect(badPort.code).toBe(2);
   });
 });
 
