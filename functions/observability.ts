@@ -171,7 +171,7 @@ export function withTelemetry<E, R, C>(
   handler: (event: E, context: C) => Promise<R>,
   telemetryOf: () => Telemetry | undefined,
 ): (event: E, context: C) => Promise<R> {
-  const wrapped = middy<E, R>(undefined, { timeoutEarlyInMillis: 0 })
+  const wrapped = middy<E, R>({ timeoutEarlyInMillis: 0 }) // the plugin config is the first argument when no handler is given
     .use(telemetryMiddleware<E, R>(telemetryOf))
     .handler((event: E, context: Context) => handler(event, context as C));
   return (event, context) => wrapped(event, context as Context);

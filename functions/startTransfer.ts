@@ -95,7 +95,7 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
   const invocationLogger = (context: { awsRequestId: string }, deps?: TriggerDeps): Logger =>
     (deps?.logger ?? (fallbackLogger ??= createJsonLogger())).child({ task: 'StartTransfer', requestId: context.awsRequestId });
 
-  const http = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(undefined, { timeoutEarlyInMillis: 0 })
+  const http = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
     .use(onlyTransfersRoute())
     .use(httpHeaderNormalizer())
     .use(httpJsonBodyParser())
@@ -111,7 +111,7 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
       return alreadyStarted ? jsonResponse(200, { ...answer, alreadyStarted: true }) : jsonResponse(202, answer);
     });
 
-  const s3 = middy<unknown, S3TriggerResult>(undefined, { timeoutEarlyInMillis: 0 }).handler(async (event: unknown, context: Context) => {
+  const s3 = middy<unknown, S3TriggerResult>({ timeoutEarlyInMillis: 0 }).handler(async (event: unknown, context: Context) => {
     const kind = triggerEventKind(event);
     if (kind === 's3-test-event') {
       invocationLogger(context, tryResolve()).info('S3 test event ignored');

@@ -49,7 +49,7 @@ export type TransferStatusHandler = (event: APIGatewayProxyEventV2, context: Lam
 
 export function makeTransferStatusHandler(depsSource: TransferStatusDeps | (() => TransferStatusDeps)): TransferStatusHandler {
   const fallback = createJsonLogger();
-  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(undefined, { timeoutEarlyInMillis: 0 })
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
     .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify({ error: 'Internal', message: 'Internal error' }) }))
     .use({
       onError: (request) => {

@@ -197,6 +197,24 @@ describe('S3 events', () => {
   });
 });
 
+describe('no early timeout', () => {
+  it('runs a start to its end with only milliseconds left (middy\'s early-timeout race is off), for S3 events and HTTP', async () => {
+    sfn.on(StartExecutionCommand).callsFake(async (input: { name: string }) => {
+      await new Promise((r) => setTimeout(r, 50)); // longer than what the context says is left
+      return started(input.name);
+    });
+    const handler = makeStartTransferHandler(deps);
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => 10 };
+    const result = (await handler(s3Notification([{ bucket: 'exports', key: 'in/a.bin', sequencer: '0A' }]), context)) as S3TriggerResult;
+    expect(result).toMatchObject({ started: 1 });
+    const answer = (await handler(
+      httpEvent({ body: { source: { bucket: 'exports', key: 'in/b.bin' }, destination: { folderId: '77' } } }),
+      context,
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(answer.statusCode).toBe(202);
+  });
+});
+
 describe('StartExecution errors', () => {
   const ARN = STATE_MACHINE_ARN;
   it.each([
