@@ -5,9 +5,8 @@
 // Catch, Next/End) whose local handler is the emulation in distributed-map.ts; the Map's own fields and
 // its ItemProcessor are kept aside, the processor as a definition of its own for the child executions.
 import { fileURLToPath } from 'node:url';
-import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { fakeLambdaArn, readDefinitionFile, resolveGetAtt, takeRetryCountFields, walkStates } from './definition.ts';
-import type { LocalDefinition, TaskStateInfo } from './definition.ts';
+import { fakeLambdaArn, indexDefinition, readDefinitionFile, resolveGetAtt } from './definition.ts';
+import type { LocalDefinition } from './definition.ts';
 
 export const BULK_DEFINITION_PATH = fileURLToPath(new URL('../../statemachine/bulk.asl.yml', import.meta.url));
 /** The resource the rewritten Distributed Map states carry (never called as a Lambda). */
@@ -60,27 +59,6 @@ function resolveRefs(value: unknown): unknown {
     throw new Error(`Unsupported Ref in the bulk definition: ${value['Ref']}`);
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v)]));
-}
-
-/** Tasks and state types of a machine (or a Map processor), as the local runner indexes them. */
-export function indexDefinition(definition: Record<string, unknown>, functionKeys: Map<string, string>): LocalDefinition {
-  const tasks = new Map<string, TaskStateInfo>();
-  const stateTypes = new Map<string, string>();
-  for (const [name, state] of walkStates(definition)) {
-    if (stateTypes.has(name)) throw new Error(`State name ${name} is used twice; local handlers are keyed by state name`);
-    stateTypes.set(name, String(state['Type']));
-    if (state['Type'] !== 'Task') continue;
-    const resource = String(state['Resource']);
-    const timeout = state['TimeoutSeconds'];
-    tasks.set(name, {
-      name,
-      functionKey: functionKeys.get(resource) ?? resource,
-      resource,
-      timeoutSeconds: typeof timeout === 'number' ? timeout : undefined,
-      retryCountFields: takeRetryCountFields(state),
-    });
-  }
-  return { definition: definition as unknown as StateMachineDefinition, tasks, stateTypes };
 }
 
 const KEPT_ON_TASK = ['Comment', 'InputPath', 'OutputPath', 'ResultPath', 'ResultSelector', 'Retry', 'Catch', 'Next', 'End'];

@@ -78,10 +78,14 @@ export function loadLocalDefinition(options: LoadDefinitionOptions = {}): LocalD
     functionKeys.set(arn, key);
     return arn;
   };
-  const definition = resolveGetAtt(raw, arnOf) as StateMachineDefinition;
+  return indexDefinition(resolveGetAtt(raw, arnOf) as Record<string, unknown>, functionKeys);
+}
+
+/** Tasks and state types of a machine (or a Map processor), as the local runner indexes them. */
+export function indexDefinition(definition: Record<string, unknown>, functionKeys: Map<string, string>): LocalDefinition {
   const tasks = new Map<string, TaskStateInfo>();
   const stateTypes = new Map<string, string>();
-  for (const [name, state] of walkStates(definition as unknown as Record<string, unknown>)) {
+  for (const [name, state] of walkStates(definition)) {
     if (stateTypes.has(name)) throw new Error(`State name ${name} is used twice; local handlers are keyed by state name`);
     stateTypes.set(name, String(state['Type']));
     if (state['Type'] !== 'Task') continue;
@@ -95,7 +99,7 @@ export function loadLocalDefinition(options: LoadDefinitionOptions = {}): LocalD
       retryCountFields: takeRetryCountFields(state),
     });
   }
-  return { definition, tasks, stateTypes };
+  return { definition: definition as unknown as StateMachineDefinition, tasks, stateTypes };
 }
 
 /**
