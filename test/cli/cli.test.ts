@@ -171,14 +171,14 @@ describe('s3-to-box transfer', () => {
     expect(wrong.stderr).not.toContain('not-a-token');
   });
 
-  it('fails clearly (exit 1, error name) on a missing object', async () => {
+  it('fails clearly (exit 2, bad input, and the error name) on a missing object', async () => {
     const run = await cli(['transfer', 's3://cli-bucket/no/such/key.bin', '--folder', '0', '--box-token', box.token, ...boxArgs], env);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toContain('Transfer.SourceNotFound');
     expect(run.stderr).not.toContain(box.token);
   });
 
-  it('fails clearly without Box credentials', async () => {
+  it('fails clearly without Box credentials (exit 2: the configuration must change)', async () => {
     await putGeneratedObject(s3.client, { bucket: 'cli-bucket', key: 'small.bin', size: 10 });
     const run = await cli(['transfer', 's3://cli-bucket/small.bin', '--folder', '0', ...boxArgs], {
       ...env,
@@ -186,8 +186,8 @@ describe('s3-to-box transfer', () => {
       BOX_CLIENT_ID: '',
       BOX_CLIENT_SECRET: '',
     });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('No Box credentials');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Transfer.ConfigurationError: No Box credentials');
   });
 });
 
