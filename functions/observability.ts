@@ -124,13 +124,21 @@ function flushMetrics(metrics: Metrics): MiddlewareObj {
   };
 }
 
+export interface TelemetryOptions {
+  /**
+   * The event carries a caller's credentials (an API request's Authorization header and session token):
+   * it is never logged whole, even when POWERTOOLS_LOGGER_LOG_EVENT asks Powertools to log every event.
+   */
+  eventHoldsCredentials?: boolean;
+}
+
 /**
  * Powertools around an invocation, as middy middlewares: Lambda context and cold start on the logs
  * (temporary keys reset), metrics flushed after it, a traced handler. They belong to the Telemetry the
  * dependencies carry, which may be built on the first invocation, so they are made then; without
  * Telemetry (the local runner, tests) this does nothing and prints nothing.
  */
-export function telemetryMiddleware<E, R>(telemetryOf: () => Telemetry | undefined): MiddlewareObj<E, R> {
+export function telemetryMiddleware<E, R>(telemetryOf: () => Telemetry | undefined, options: TelemetryOptions = {}): MiddlewareObj<E, R> {
   let made: { of: Telemetry; chain: MiddlewareObj[] } | undefined;
   const chain = (): MiddlewareObj[] => {
     const t = telemetryOf();
@@ -139,7 +147,7 @@ export function telemetryMiddleware<E, R>(telemetryOf: () => Telemetry | undefin
       made = {
         of: t,
         chain: [
-          injectLambdaContext(t.logger, { resetKeys: true }) as MiddlewareObj,
+          injectLambdaContext(t.logger, { resetKeys: true, ...(options.eventHoldsCredentials ? { logEvent: false } : {}) }) as MiddlewareObj,
           flushMetrics(t.metrics),
           captureLambdaHandler(t.tracer, { captureResponse: false }) as MiddlewareObj,
         ],
@@ -170,9 +178,10 @@ export function processTelemetry(): Telemetry {
 export function withTelemetry<E, R, C>(
   handler: (event: E, context: C) => Promise<R>,
   telemetryOf: () => Telemetry | undefined,
+  options: TelemetryOptions = {},
 ): (event: E, context: C) => Promise<R> {
   const wrapped = middy<E, R>({ timeoutEarlyInMillis: 0 }) // the plugin config is the first argument when no handler is given
-    .use(telemetryMiddleware<E, R>(telemetryOf))
+    .use(telemetryMiddleware<E, R>(telemetryOf, options))
     .handler((event: E, context: Context) => handler(event, context as C));
   return (event, context) => wrapped(event, context as Context);
 }
