@@ -2,35 +2,13 @@
 // under this Node, against s3rver and the Box emulator started here. Every input error name of the
 // transfer and the bulk run (local/cli/exit-status.ts INPUT_ERROR_NAMES) reaches the user as exit 2 with
 // its name on stderr (or in the --json failure document), and nothing is created in Box.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitStatusForError, INPUT_ERROR_NAMES } from '../../local/cli/exit-status.ts';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { ensureBucket, putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+import { cli } from './run-cli.ts';
 
 /** Runs `jobs` a few at a time: each is a Node process loading the sources, on two shared cores. */
 async function inTurn<T>(jobs: Array<() => Promise<T>>, width = 3): Promise<T[]> {
