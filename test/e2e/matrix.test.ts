@@ -265,6 +265,25 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 
+  it('M12 a Box request that hangs as Commit nears its Lambda timeout: cancelled before it (Transfer.Deadline), retried, committed', async () => {
+    const e = await setUp();
+    const real = makeTaskHandlers(e.deps);
+    // Box holds the first list-parts answer for an hour; the first Commit invocation has 5.1 s left, so
+    // its request budget (less the 5 s finish margin) ends 100 ms in: never killed mid-request.
+    e.box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'latency', ms: 3_600_000 } });
+    let first = true;
+    const commit: TaskHandler = async (event, context) => {
+      const remaining = first ? 5_100 : 600_000;
+      first = false;
+      return real.Commit(event, { ...context, getRemainingTimeInMillis: () => remaining });
+    };
+    const { execution } = await transfersExactly(e, 'commit-deadline.bin', { handlers: { Commit: commit } });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Transfer.Deadline' }));
+    expect(taskRuns(execution.events)['Commit']).toBe(2);
+    expect(e.box.stats().requests.commit).toBe(1);
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
   it('M13 the source overwritten mid-transfer: Transfer.SourceChanged, session aborted', async () => {
     const e = await setUp();
     const folder = await e.box.createFolder('changed');
