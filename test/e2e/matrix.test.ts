@@ -12,6 +12,8 @@ import type { TransferSettings } from '../../src/transfer/settings.ts';
 import { inputFor, startEnv, taskRuns } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 import { sha1OfStream } from '../support/streams.ts';
+import { startS3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { localS3Client } from '../../local/runner/index.ts';
 
 const partSize = 64 * 1024;
 const SIZE = 6 * partSize + 100; // 7 parts
@@ -225,6 +227,34 @@ describe('fault matrix (RELIABILITY.md)', () => {
       await client.close();
     }
   });
+
+  for (const [id, what, range] of [
+    // UploadBatch's ranged read of part 3 (offset 3 x 64 KiB).
+    ['M10a', 'a part read (UploadBatch)', `bytes=${3 * partSize}-${4 * partSize - 1}`],
+    // HashObject's read of the whole object (one chunk: the object is smaller than hashChunkBytes).
+    ['M10b', 'the hash read (HashObject)', `bytes=0-${SIZE - 1}`],
+  ] as const) {
+    it(`${id} S3 SlowDown (503) on ranged reads, ${what}: past the SDK's retries Transfer.S3Throttled, retried by the state machine`, async () => {
+      const e = await setUp();
+      // S3 answers SlowDown to that ranged GET 3 times in a row: the SDK's own 3 attempts all meet it.
+      const proxy = await startS3FaultProxy(e.s3.endpoint);
+      const s3 = localS3Client(proxy.endpoint);
+      try {
+        proxy.inject({ method: 'GET', range, times: 3 });
+        const state = id === 'M10a' ? 'UploadBatch' : 'HashObject';
+        const { execution } = await transfersExactly(e, `slowdown-${id}.bin`, { deps: { ...e.deps, s3 } }, { options: { partsPerBatch: 7, concurrency: 1 } });
+        expect(proxy.stats().slowDowns).toBe(3);
+        expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state, error: 'Transfer.S3Throttled' }));
+        expect(taskRuns(execution.events)[state]).toBe(2); // the failed try and its retry
+        // The retried batch listed Box's parts first: each part was sent once.
+        expect(e.box.stats().requests.uploadPart).toBe(7);
+        expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+      } finally {
+        s3.destroy();
+        await proxy.close();
+      }
+    });
+  }
 
   it('M11 a Lambda killed mid-batch (Sandbox.Timedout): the retry lists the parts and sends only the missing ones', async () => {
     const e = await setUp();
