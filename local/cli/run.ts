@@ -142,7 +142,14 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
     try {
       return await execution.result;
     } catch (err) {
-      if (err instanceof TransferAbortedError && controller.signal.aborted) throw new TransferStoppedError(input, resume);
+      if (err instanceof TransferAbortedError && controller.signal.aborted) {
+        // As in Lambda, the invocations already running run to their end (nothing new starts): a Prepare
+        // still creating the session reports it then, so that it is kept and printed rather than lost.
+        display.stop();
+        process.stderr.write('Stopping: waiting for the steps still running to end (Ctrl-C again quits at once)\n');
+        await execution.idle;
+        throw new TransferStoppedError(input, resume);
+      }
       throw err;
     }
   } finally {

@@ -267,6 +267,54 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
   });
 });
 
+describe('s3-to-box transfer, Ctrl-C while Prepare creates the session', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  let s3: LocalS3;
+  let box: BoxEmulator;
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['cli-stop'] });
+    box = await startBoxEmulator({ partSize: PART });
+  });
+  afterAll(async () => {
+    await box?.close();
+    await s3?.close();
+  });
+
+  it('waits for Prepare to end, then keeps and prints the session it created: exit 3, and nothing more was sent', async () => {
+    const folder = await box.createFolder('stop-in-prepare');
+    await putGeneratedObject(s3.client, { bucket: 'cli-stop', key: 'early.bin', size: SIZE });
+    // The create-session request is held at Box until the CLI has taken the Ctrl-C.
+    let release!: () => void;
+    box.faults.inject({ operation: 'createSession', action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', BOX_SECRET_ARN: '', BOX_DEVELOPER_TOKEN: box.token };
+    const child = spawnCli(
+      ['transfer', 's3://cli-stop/early.bin', '--folder', folder.id, '--json', '--s3-endpoint', s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl],
+      env,
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const run = finished(child);
+    try {
+      for (let i = 0; i < 2400 && box.stats().requests.createSession < 1; i++) await sleep(25);
+      expect(box.stats().requests.createSession).toBe(1);
+      child.kill('SIGINT');
+      for (let i = 0; i < 2400 && !stderr.includes('Stopping: waiting for the steps still running to end'); i++) await sleep(25);
+      expect(stderr).toContain('Stopping: waiting for the steps still running to end');
+      release();
+      const stopped = await run;
+      expect(stopped.code, stopped.stderr).toBe(3);
+      const [session] = box.listSessions();
+      const failure = JSON.parse(stopped.stdout) as FailureDocument;
+      expect(failure).toMatchObject({ error: { name: 'Transfer.Stopped' }, resumable: true, resumeInput: { resume: { sessionId: session!.id, fileName: 'early.bin' } } });
+      expect(session).toMatchObject({ status: 'open', partsUploaded: 0 });
+      // Nothing started after the stop: no part was sent.
+      expect(box.stats().requests.uploadPart).toBe(0);
+    } finally {
+      release?.();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('s3-to-box abort', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let box: BoxEmulator;
   beforeAll(async () => {
