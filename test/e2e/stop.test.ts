@@ -40,12 +40,14 @@ describe('StopExecution aborts the Box session (local Step Functions API)', () =
   it('a stopped transfer has its session aborted by AbortOnStop, found through GetExecutionHistory', async () => {
     const folder = await env.box.createFolder('stopped');
     await env.put('stop/me.bin', 30 * PART);
-    // Slow parts: the transfer is surely mid-way when it is stopped.
-    env.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 200 } });
+    // Every part upload is held at Box until the stop has been handled: the transfer is surely mid-way.
+    let release!: () => void;
+    env.box.faults.inject({ operation: 'uploadPart', action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
     const started = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: api.stateMachineArn, name: 'stop-me', input: JSON.stringify(inputFor('stop/me.bin', folder.id, { options: { concurrency: 2 } })) }),
     );
-    for (let i = 0; i < 400 && (env.box.stats().requests.uploadPart ?? 0) < 2; i++) await sleep(25);
+    for (let i = 0; i < 2400 && (env.box.stats().requests.uploadPart ?? 0) < 2; i++) await sleep(25);
+    expect(env.box.stats().requests.uploadPart).toBe(2); // two in flight (concurrency 2), both held
     const [session] = env.box.listSessions();
     expect(session?.status).toBe('open');
 
@@ -61,6 +63,9 @@ describe('StopExecution aborts the Box session (local Step Functions API)', () =
     const record = api.executions().find((e) => e.executionArn === started.executionArn)!;
     expect(record.status).toBe('ABORTED');
     expect(record.abortOnStop).toEqual({ executionArn: started.executionArn, sessionId: session!.id, aborted: true });
+    // The two parts still in flight go on as a running Lambda's would, and meet the aborted session.
+    release();
+    await record.idle;
     expect(env.box.listSessions().map((s) => [s.id, s.status])).toEqual([[session!.id, 'aborted']]);
     expect(env.box.findFile(folder.id, 'me.bin')).toBeUndefined();
     const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn, reverseOrder: true, maxResults: 1 }));
