@@ -292,8 +292,8 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         BOX_API_URL: '',
         BOX_UPLOAD_URL: '',
         LOG_LEVEL: 'info',
-        // The functions that decide what is read and where it goes get the deployment's limits.
-        ...(key === 'prepare' || key === 'planSync' || key === 'syncBatch' ? { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' } : {}),
+        // Prepare decides what is read and where it goes (for bulk runs, PlanSync and SyncBatch: below).
+        ...(key === 'prepare' ? { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' } : {}),
       });
       expect(p.Role).toEqual({ 'Fn::GetAtt': [`${logicalId(key).replace(/LambdaFunction$/, '')}Role`, 'Arn'] });
     }
