@@ -563,19 +563,23 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
   });
 
-  it('alarms on failed, timed-out and aborted executions and on any Lambda error or throttle, notifying no topic by default', () => {
+  it('alarms on failed, timed-out and aborted executions (transfers and bulk runs) and on any Lambda error or throttle, notifying no topic by default', () => {
     const c = ctx;
-    for (const [id, metric] of [
-      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed'],
-      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut'],
-      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted'],
+    for (const [id, metric, machine, name] of [
+      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed', 'TransferStateMachine', 'ExecutionsFailed'],
+      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut', 'TransferStateMachine', 'ExecutionsTimedOut'],
+      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted', 'TransferStateMachine', 'ExecutionsAborted'],
+      ['BulkExecutionsFailedAlarm', 'ExecutionsFailed', 'BulkStateMachine', 'BulkExecutionsFailed'],
+      ['BulkExecutionsTimedOutAlarm', 'ExecutionsTimedOut', 'BulkStateMachine', 'BulkExecutionsTimedOut'],
+      ['BulkExecutionsAbortedAlarm', 'ExecutionsAborted', 'BulkStateMachine', 'BulkExecutionsAborted'],
     ] as const) {
       const alarm = template.Resources[id];
       expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+      expect(evaluate(alarm.Properties.AlarmName, c)).toBe(`s3-to-box-${STAGE}-${name}`);
       expect(alarm.Properties).toMatchObject({
         Namespace: 'AWS/States',
         MetricName: metric,
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'TransferStateMachine' } }],
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
         Statistic: 'Sum',
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -663,7 +667,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
     // Every alarm notifies the topic given.
     const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
   }, 180_000); // one osls run
 
