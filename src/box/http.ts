@@ -93,6 +93,8 @@ export interface HttpRequest {
   retryAfterServerError?: boolean;
   /** Builds the error for an answer >= 400 (default: Box's ClientError mapping). */
   toError?: (status: number, body: string, headers: Record<string, string>, request: string) => BoxError;
+  /** Called with each failure that is about to be retried (a caller that must know whether an earlier try may have landed). */
+  onRetry?: (failure: BoxError) => void;
 }
 
 export interface HttpResponse {
@@ -453,6 +455,7 @@ export class BoxHttp {
         if (retryAfterMs > this.#retry.maxRetryAfterMs) throw failure;
         delayMs = retryAfterMs;
       }
+      req.onRetry?.(failure);
       this.#logger?.warn?.(BOX_RETRY_MESSAGE, {
         request: description,
         attempt,
