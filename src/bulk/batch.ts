@@ -98,6 +98,12 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
       if (listed.bucket !== undefined && listed.bucket !== b.sourceBucket) {
         throw new InvalidInputError(`manifest item ${JSON.stringify(key)} names bucket ${listed.bucket}, not the run's source bucket ${b.sourceBucket}`);
       }
+      // An inventory of all versions also lists older versions and delete markers: only current objects are copied.
+      const notCurrent = notCurrentReason(item);
+      if (notCurrent !== undefined) {
+        results[index] = { key, outcome: b.dryRun ? 'would-skip' : 'skipped', bytes, path: '', reason: notCurrent };
+        return;
+      }
       results[index] = await syncObject({ ...listed, bucket: b.sourceBucket }, (p) => (path = p));
     } catch (err) {
       log.warn('object failed', { key, error: { name: (err as Error).name, message: (err as Error).message } });
@@ -201,6 +207,13 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
   const settled = results.filter((r): r is ObjectResult => r !== undefined);
   log.info('batch done', { objects: event.Items.length, settled: settled.length, handedOver: transfers.length, uploads: stats.uploads, hashed: stats.hashed });
   return { results: settled, transfers };
+}
+
+/** S3 Inventory rows (IsLatest, IsDeleteMarker: "true"/"false") of a version that is not the key's current object. */
+function notCurrentReason(item: Record<string, unknown>): string | undefined {
+  if (String(item['IsDeleteMarker']).toLowerCase() === 'true') return 'delete-marker';
+  if (String(item['IsLatest']).toLowerCase() === 'false') return 'not-latest-version';
+  return undefined;
 }
 
 function identityOf(source: SourceObject, sha1Hex: string | undefined): SourceIdentity {
