@@ -14,7 +14,7 @@ import { openObjectStream, pinSource } from '../transfer/s3source.ts';
 import { asBulkBox } from './boxPort.ts';
 import type { BulkBoxLike } from './boxPort.ts';
 import type { NestedTransfer, ObjectResult, SourceIdentity, SyncBatchEvent, SyncBatchInput, SyncBatchResult } from './contract.ts';
-import { failureOf, TRANSIENT_ERRORS } from './failure.ts';
+import { failureOf, oneObjectInput, TRANSIENT_ERRORS } from './failure.ts';
 import { FolderTree } from './folders.ts';
 import type { BoxEntry } from './folders.ts';
 import { identityProperties, normalizeEtag, sameSource } from './identity.ts';
@@ -107,7 +107,13 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
       results[index] = await syncObject({ ...listed, bucket: b.sourceBucket }, (p) => (path = p));
     } catch (err) {
       log.warn('object failed', { key, error: { name: (err as Error).name, message: (err as Error).message } });
-      results[index] = { key, outcome: 'failed', bytes, path, failure: failureOf(err) };
+      let input: TransferInput | undefined;
+      try {
+        input = oneObjectInput(b, key, typeof item['VersionId'] === 'string' && item['VersionId'] !== '' ? item['VersionId'] : typeof item['versionId'] === 'string' ? item['versionId'] : undefined);
+      } catch {
+        input = undefined; // a key that has no place (outside the prefix): nothing to copy alone
+      }
+      results[index] = { key, outcome: 'failed', bytes, path, failure: failureOf(err), ...(input !== undefined ? { input } : {}) };
     }
   };
 

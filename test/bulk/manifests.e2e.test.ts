@@ -32,7 +32,7 @@ beforeAll(async () => {
   for (const o of OBJECTS) {
     const put = await putGeneratedObject(env.s3.client, { bucket: BUCKET, key: o.key, size: o.size });
     sha1s.set(o.key, put.sha1);
-    etags.set(o.key, put.etag);
+    etags.set(o.key, put.etag ?? '');
   }
   // An object that no manifest names: nothing may copy it.
   await putGeneratedObject(env.s3.client, { bucket: BUCKET, key: 'exports/not listed.txt', size: 5 });

@@ -45,7 +45,7 @@ const BULK = {
   planSync: { memory: 256, timeout: 60, states: ['PlanSync'] },
   syncBatch: { memory: 1024, timeout: 900, states: ['PrefixSyncBatch', 'InventorySyncBatch', 'JsonlSyncBatch', 'CsvSyncBatch'] },
   finishBatch: { memory: 256, timeout: 120, states: ['PrefixFinishBatch', 'InventoryFinishBatch', 'JsonlFinishBatch', 'CsvFinishBatch'] },
-  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize'] },
+  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize', 'SummarizeFailedRun'] },
 } as const;
 type BulkKey = keyof typeof BULK;
 const BULK_KEYS = Object.keys(BULK) as BulkKey[];
@@ -88,7 +88,8 @@ const ACCESS: Record<string, Access> = {
   planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
   syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
-  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'] }, // the report buckets (none given here)
+  // The report buckets (none given here): results read, report written (multipart), a failed run's results listed.
+  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'], 's3:AbortMultipartUpload': ['arn:aws:s3:::/*'], 's3:ListBucket': ['arn:aws:s3:::'] },
   transferStatus: {
     ...ownLogs('transferStatus'),
     ...TRACING,
