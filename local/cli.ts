@@ -97,6 +97,7 @@ program
   .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
   .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
   .option('--resume <session-id>', 'continue the Box upload session a failed run left open: only the missing parts are sent')
+  .option('--resume-etag <etag>', 'with --resume: the ETag the failed run read; an object that no longer has it is refused (Transfer.SourceChanged) before anything is sent. The printed resume command carries it')
   .option('--resume-input <file>', "the failed run's resumeInput (or its whole failure document) as JSON, from a file or - for stdin; replaces s3-url and the input options")
   .option('--json', 'print only the transfer output as JSON on stdout, no progress; on failure, the failure document')
   .option('--quiet', 'no progress display')
@@ -106,7 +107,9 @@ program
     `
 A failed transfer exits 3 when its Box upload session is kept for a resume (and prints how to resume
 or discard it), 1 when there is nothing to resume, 2 for bad usage or input. Ctrl-C stops the run and
-keeps the session the same way.
+keeps the session the same way. The printed resume command carries what the failed run pinned and
+settled: the S3 version or ETag, the Box file name (after --on-conflict rename) and the file id of a new
+version.
 
 Examples:
   $ BOX_DEVELOPER_TOKEN=... s3-to-box transfer "s3://my-exports/2026/backup.tar" --folder 123456789

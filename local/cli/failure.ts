@@ -6,7 +6,7 @@ import { EXIT_STATUS } from './exit-status.ts';
 
 export { EXIT_STATUS };
 
-/** A run stopped by the user (Ctrl-C, SIGTERM): like StopExecution, the failure document says what resumes it. */
+/** A run stopped by the user (Ctrl-C, SIGTERM): the session is kept (unlike StopExecution in AWS), and the failure document says what resumes it. */
 export class TransferStoppedError extends Error {
   override name = 'Transfer.Stopped';
   readonly failure: FailureDocument;

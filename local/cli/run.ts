@@ -121,7 +121,7 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
     for (const u of [updates ?? []].flat()) display.update(u);
   };
   const deps: HandlerDeps = { ...fromEnv, box, onProgress: (e) => show(feed.fromHandlers(e)) };
-  // Ctrl-C (or SIGTERM) stops the execution like StopExecution, and keeps the Box session for a resume.
+  // Ctrl-C (or SIGTERM) stops the local execution and, unlike StopExecution in AWS (which aborts it), keeps the Box session for a resume.
   // A second Ctrl-C ends the process at once (the handlers are registered once).
   const controller = new AbortController();
   const onSignal = () => controller.abort();

@@ -2,7 +2,8 @@
 // A failed run exits 3 when its Box session is kept (resume it with --resume or --resume-input), and
 // prints the failure document on stdout with --json.
 import { readFile } from 'node:fs/promises';
-import type { TransferInput, OnConflict } from '../../src/transfer/contract.ts';
+import type { OnConflict, ResumeRef, TransferInput } from '../../src/transfer/contract.ts';
+import { defaultFileName } from '../../src/transfer/input.ts';
 import { EXIT_STATUS, UsageError } from './exit-status.ts';
 import { exitStatusFor, failureOf, resumeHint } from './failure.ts';
 import { runWithProgress } from './run.ts';
@@ -25,6 +26,8 @@ export interface TransferCommandOptions {
   verbose?: boolean;
   /** --resume: the Box upload session a failed run left open. */
   resume?: string;
+  /** --resume-etag: with --resume, the ETag the failed run read (resume.etag). */
+  resumeEtag?: string;
   /** --resume-input: a file (or `-`, stdin) with a failure document's resumeInput (or the whole document). */
   resumeInput?: string;
   /** Names of the options given on the command line (not defaults), as commander reports them. */
@@ -66,12 +69,12 @@ export function transferInputFor(source: { bucket: string; key: string }, opts: 
     },
     onConflict: opts.onConflict,
     options: { concurrency: opts.concurrency, ...(opts.partsPerBatch ? { partsPerBatch: opts.partsPerBatch } : {}) },
-    ...(opts.resume ? { resume: { sessionId: opts.resume } } : {}),
+    ...(opts.resume ? { resume: { sessionId: opts.resume, ...(opts.resumeEtag ? { etag: opts.resumeEtag } : {}) } } : {}),
   };
 }
 
 /** Options that shape the input, which --resume-input brings whole. */
-const INPUT_OPTIONS = ['folder', 'name', 'fileId', 'versionId', 'onConflict', 'partsPerBatch', 'resume'] as const;
+const INPUT_OPTIONS = ['folder', 'name', 'fileId', 'versionId', 'onConflict', 'partsPerBatch', 'resume', 'resumeEtag'] as const;
 const FLAG: Record<string, string> = {
   folder: '--folder',
   name: '--name',
@@ -80,6 +83,7 @@ const FLAG: Record<string, string> = {
   onConflict: '--on-conflict',
   partsPerBatch: '--parts-per-batch',
   resume: '--resume',
+  resumeEtag: '--resume-etag',
   concurrency: '--concurrency',
 };
 
@@ -106,14 +110,26 @@ async function readInput(from: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** An ETag as a command-line word: S3's quotes dropped (a resumed run compares ETags without them). */
+function bareEtag(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
 /**
- * The transfer input the command line asks for, and the arguments that rebuild it for a printed resume
- * command (undefined when it came whole from --resume-input).
+ * The arguments of the command that resumes `ref` (all but `--resume ID`, which resumeHint adds): the
+ * options given, with what the failed run resolved and pinned in place of what was typed: the Box file
+ * name (after onConflict 'rename'), the file a session makes a new version of, the S3 version and ETag.
+ */
+export type ResumeArgs = (ref: ResumeRef) => string[];
+
+/**
+ * The transfer input the command line asks for, and how to print the command that resumes it
+ * (undefined when the input came whole from --resume-input: the resume input itself is printed then).
  */
 export async function commandInput(
   source: { bucket: string; key: string } | undefined,
   opts: TransferCommandOptions,
-): Promise<{ input: TransferInput; resumeArgs: string[] | undefined }> {
+): Promise<{ input: TransferInput; resumeArgs: ResumeArgs | undefined }> {
   const given = new Set(opts.given ?? []);
   if (opts.resumeInput !== undefined) {
     const clash = [...INPUT_OPTIONS.filter((o) => given.has(o)).map((o) => FLAG[o]), ...(source ? ['s3://BUCKET/KEY'] : [])];
@@ -131,17 +147,31 @@ export async function commandInput(
   }
   if (source === undefined) throw new UsageError('s3://BUCKET/KEY is required (or --resume-input)');
   if (opts.folder === undefined) throw new UsageError("required option '--folder <id>' not specified (or --resume-input)");
+  if (opts.resumeEtag !== undefined && opts.resume === undefined) throw new UsageError('--resume-etag pins the object of a resumed run: give it with --resume');
   const input = transferInputFor(source, { ...opts, folder: opts.folder });
-  const args = [`s3://${source.bucket}/${source.key}`];
-  for (const o of ['folder', 'name', 'fileId', 'versionId', 'onConflict', 'concurrency', 'partsPerBatch'] as const) {
-    const value = opts[o];
-    if (value !== undefined && (given.has(o) || o === 'folder')) args.push(FLAG[o]!, String(value));
-  }
-  if (opts.s3Endpoint) args.push('--s3-endpoint', opts.s3Endpoint);
-  if (given.has('region')) args.push('--region', opts.region);
-  if (given.has('boxApiUrl')) args.push('--box-api-url', opts.boxApiUrl);
-  if (given.has('boxUploadUrl')) args.push('--box-upload-url', opts.boxUploadUrl);
-  return { input, resumeArgs: args };
+  const typed = (o: 'name' | 'fileId' | 'versionId'): string | undefined => (given.has(o) ? opts[o] : undefined);
+  const resumeArgs: ResumeArgs = (ref) => {
+    const args = [`s3://${source.bucket}/${source.key}`, FLAG.folder!, opts.folder!];
+    // The name the session was created for: given when it is not what the key alone would give.
+    const name = ref.fileName ?? typed('name');
+    if (name !== undefined && (typed('name') !== undefined || name !== defaultFileName(source.key))) args.push(FLAG.name!, name);
+    const fileId = ref.fileId ?? typed('fileId');
+    if (fileId !== undefined) args.push(FLAG.fileId!, fileId);
+    const versionId = ref.versionId ?? typed('versionId');
+    if (versionId !== undefined) args.push(FLAG.versionId!, versionId);
+    for (const o of ['onConflict', 'concurrency', 'partsPerBatch'] as const) {
+      const value = opts[o];
+      if (value !== undefined && given.has(o)) args.push(FLAG[o]!, String(value));
+    }
+    if (opts.s3Endpoint) args.push('--s3-endpoint', opts.s3Endpoint);
+    if (given.has('region')) args.push('--region', opts.region);
+    if (given.has('boxApiUrl')) args.push('--box-api-url', opts.boxApiUrl);
+    if (given.has('boxUploadUrl')) args.push('--box-upload-url', opts.boxUploadUrl);
+    // Without a version, the ETag is what tells the resumed run that the object is the one the parts came from.
+    if (ref.etag !== undefined) args.push(FLAG.resumeEtag!, bareEtag(ref.etag));
+    return args;
+  };
+  return { input, resumeArgs };
 }
 
 export async function runTransferCommand(source: { bucket: string; key: string } | undefined, opts: TransferCommandOptions): Promise<number> {
@@ -177,10 +207,9 @@ export async function runTransferCommand(source: { bucket: string; key: string }
     } else {
       const stopped = failure.error.name === 'Transfer.Stopped';
       process.stderr.write(`${stopped ? 'Transfer stopped' : 'Transfer failed'}: ${failure.error.name}: ${failure.error.message}\n`);
-      // The printed command pins the version the failed run read, so the resumed run reads the same bytes.
-      const pinned = failure.resumeInput?.resume.versionId;
-      const args = resumeArgs !== undefined && pinned !== undefined && opts.versionId === undefined ? [...resumeArgs, '--version-id', pinned] : resumeArgs;
-      process.stderr.write(resumeHint(failure, args));
+      // The printed command carries what the failed run pinned and resolved (version, ETag, name, file id).
+      const ref = failure.resumeInput?.resume;
+      process.stderr.write(resumeHint(failure, ref !== undefined ? resumeArgs?.(ref) : undefined));
     }
     return exitStatusFor(failure);
   }

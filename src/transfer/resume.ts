@@ -4,8 +4,9 @@
 // or name it was made for. So Prepare checks what it can before sending anything:
 //   - the session exists (404 Box.NotFound) and has not expired (410 Box.SessionExpired);
 //   - total_parts == ceil(size / part_size) for the object as it is now, and every stored part sits on a
-//     part boundary with that part's size;
-//   - with a pin (resume.etag from the failure document), the object is the one the parts were read
+//     part boundary with that part's size (else Transfer.InvalidInput, and the session is left alone: it
+//     may be another transfer's, whatever the pin says);
+//   - then, with a pin (resume.etag from the failure document), the object is the one the parts were read
 //     from (Transfer.SourceChanged; the session is then aborted: it can never be committed);
 //   - the session lives long enough for the rest: the missing bytes at an assumed rate plus a margin
 //     (Transfer.SessionExpiring; aborted too).
@@ -113,13 +114,8 @@ export async function resumeSession(
     }
   };
 
-  if (resume.etag !== undefined && normalizeEtag(resume.etag) !== normalizeEtag(source.etag)) {
-    await abort('source changed');
-    throw new SourceChangedError(
-      `s3://${source.bucket}/${source.key} changed since the failed run (ETag ${source.etag}, pinned ${resume.etag}); ` +
-        `its Box session ${session.id} was aborted. Start the transfer again without resume`,
-    );
-  }
+  // The fit checks come first: a session that does not fit this object may belong to another transfer
+  // (mixed-up ids), so it is never aborted here, whatever the pin says.
   if (!(session.partSize > 0) || session.totalParts !== partCount(source.size, session.partSize)) {
     throw new InvalidInputError(
       `resume.sessionId: Box session ${session.id} has part_size ${session.partSize} and total_parts ${session.totalParts}, ` +
@@ -135,6 +131,14 @@ export async function resumeSession(
   }
 
   const stored = storedPartsBitmap(await listAllParts(box, session), session, source.size);
+  // It fits: with a pin that no longer matches, the parts were read from other bytes and can never be committed.
+  if (resume.etag !== undefined && normalizeEtag(resume.etag) !== normalizeEtag(source.etag)) {
+    await abort('source changed');
+    throw new SourceChangedError(
+      `s3://${source.bucket}/${source.key} changed since the failed run (ETag ${source.etag}, pinned ${resume.etag}); ` +
+        `its Box session ${session.id} was aborted. Start the transfer again without resume`,
+    );
+  }
   const needed = secondsNeeded(source.size - stored.bytes, settings);
   if (Number.isFinite(expiresAt) && expiresAt - now < needed * 1000) {
     await abort('expires too soon');

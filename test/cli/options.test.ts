@@ -3,7 +3,11 @@ import { parseOnConflict, parsePositiveInt, parseS3Url, parseSize } from '../../
 import { ProgressTotals, formatBytes } from '../../local/cli/progress.ts';
 import type { ProgressUpdate } from '../../local/cli/progress.ts';
 import { ProgressFeed, topLevelStates } from '../../local/cli/run.ts';
-import { lambdaEnvFor, transferInputFor } from '../../local/cli/transfer.ts';
+import { commandInput, lambdaEnvFor, transferInputFor } from '../../local/cli/transfer.ts';
+import { UsageError } from '../../local/cli/exit-status.ts';
+import { resumeHint } from '../../local/cli/failure.ts';
+import { rejection } from '../support/rejection.ts';
+import type { OnConflict } from '../../src/transfer/contract.ts';
 
 describe('option parsers', () => {
   it('parses sizes in bytes, decimal and binary units', () => {
@@ -66,6 +70,48 @@ describe('transfer command wiring', () => {
     expect(overridden).toMatchObject({ BOX_DEVELOPER_TOKEN: 'cli' });
     expect(overridden).not.toHaveProperty('BOX_SECRET_ARN');
     expect(overridden).not.toHaveProperty('BOX_CLIENT_ID');
+  });
+});
+
+describe('the printed resume command', () => {
+  const base = {
+    folder: '123',
+    onConflict: 'version' as OnConflict,
+    concurrency: 8,
+    region: 'us-east-1',
+    boxApiUrl: 'https://api.box.com',
+    boxUploadUrl: 'https://upload.box.com/api',
+  };
+  const source = { bucket: 'exports', key: 'dir/big.bin' };
+  const SESSION = 'F971964745A5CD0C001BBE4E58196BFD';
+  async function printed(opts: Partial<typeof base> & Record<string, unknown>, resume: Record<string, string>): Promise<string> {
+    const { input, resumeArgs } = await commandInput(source, { ...base, ...opts } as never);
+    const failure = { error: { name: 'Box.ServerError', message: 'm' }, resumable: true, resumeInput: { ...input, resume: { sessionId: SESSION, ...resume } } };
+    const line = resumeHint(failure, resumeArgs?.(failure.resumeInput.resume)).split('\n').find((l) => l.startsWith('  resume:'));
+    return line!.slice('  resume:  '.length);
+  }
+
+  it('carries the name a rename settled, the pinned ETag (without quotes) and the version, with --resume last', async () => {
+    const after = await printed({ onConflict: 'rename', given: ['folder', 'onConflict'] }, { etag: '"9b2c"', fileName: 'big (1).bin', versionId: 'v-7' });
+    expect(after).toBe(`s3-to-box transfer s3://exports/dir/big.bin --folder 123 --name 'big (1).bin' --version-id v-7 --on-conflict rename --resume-etag 9b2c --resume ${SESSION}`);
+  });
+
+  it('carries the file id of a session that makes a new version, and no --name when the key gives the name', async () => {
+    expect(await printed({ given: ['folder'] }, { etag: 'e-3', fileName: 'big.bin', fileId: '4711' })).toBe(
+      `s3-to-box transfer s3://exports/dir/big.bin --folder 123 --file-id 4711 --resume-etag e-3 --resume ${SESSION}`,
+    );
+    // A typed name is kept even when it equals the key's.
+    expect(await printed({ name: 'big.bin', given: ['folder', 'name'] }, { fileName: 'big.bin' })).toBe(
+      `s3-to-box transfer s3://exports/dir/big.bin --folder 123 --name big.bin --resume ${SESSION}`,
+    );
+  });
+
+  it('turns --resume and --resume-etag into the input\'s resume, and refuses --resume-etag alone', async () => {
+    const { input } = await commandInput(source, { ...base, resume: SESSION, resumeEtag: '9b2c', given: ['folder', 'resume', 'resumeEtag'] });
+    expect(input.resume).toEqual({ sessionId: SESSION, etag: '9b2c' });
+    const error = await rejection(commandInput(source, { ...base, resumeEtag: '9b2c', given: ['folder', 'resumeEtag'] }));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toContain('give it with --resume');
   });
 });
 

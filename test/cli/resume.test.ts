@@ -12,6 +12,7 @@ import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
+import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import type { FailureDocument } from '../../src/transfer/contract.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
@@ -27,6 +28,15 @@ interface Run {
 
 function spawnCli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: 'pipe' });
+}
+
+/** A printed command line run by a shell, as a user pastes it, with `s3-to-box` being this CLI. */
+function spawnShell(line: string, env: Record<string, string>): ChildProcessWithoutNullStreams {
+  const script = `s3-to-box() { "$S3_TO_BOX_NODE" "$S3_TO_BOX_BIN" "$@"; }\n${line}`;
+  return spawn('bash', ['-c', script], {
+    env: { ...process.env, ...env, NO_COLOR: '1', S3_TO_BOX_NODE: process.execPath, S3_TO_BOX_BIN: BIN },
+    stdio: 'pipe',
+  });
 }
 
 function finished(child: ChildProcessWithoutNullStreams, stdin?: string): Promise<Run> {
@@ -127,6 +137,55 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
     expect(resumed.stdout).toMatch(/^Done: .* \(chunked, 6 parts\)\n$/);
     const file = box.findFile(folder.id, `run ${keys}.bin`);
     expect(await sha1Of(file!.id)).toBe(source.sha1);
+  });
+
+  it('after --on-conflict rename, the printed command resumes into the renamed file, pinned to the ETag the failed run read', async () => {
+    const folder = await box.createFolder('rename-resume');
+    const source = await object();
+    const name = `run ${keys}.bin`;
+    // The name is taken, so the session is created for "run N (1).bin".
+    const client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl });
+    const taken = await client.files.uploadFile({ parentFolderId: folder.id, fileName: name, file: Buffer.from('first'), fileSize: 5 });
+    await client.close();
+    const renamed = `run ${keys} (1).bin`;
+    box.faults.inject({ operation: 'uploadPart', nth: 3, times: 1_000, action: { type: 'status', status: 409, code: 'conflict' } });
+    const failed = await cli(['transfer', source.url, '--folder', folder.id, '--on-conflict', 'rename', '--concurrency', '1', '--quiet', ...boxArgs]);
+    expect(failed.code, failed.stderr).toBe(3);
+    const [session] = box.listSessions().filter((s) => s.folderId === folder.id);
+    expect(session).toMatchObject({ fileName: renamed, status: 'open', partsUploaded: 2 });
+    const line = /^ {2}resume: {2}(s3-to-box transfer .*)$/m.exec(failed.stderr)?.[1];
+    expect(line, failed.stderr).toBeDefined();
+    expect(line).toContain(`--name '${renamed}'`);
+    expect(line).toMatch(/ --resume-etag [0-9a-f]{32}(-\d+)? /);
+    expect(line).toMatch(new RegExp(`--resume ${session!.id}$`));
+
+    // The printed command, pasted into a shell, fails again (still in the renamed file's session) with a
+    // document that still names the renamed file and carries the pin.
+    box.faults.clear();
+    box.faults.inject({ operation: 'uploadPart', nth: 2, times: 1_000, action: { type: 'status', status: 409, code: 'conflict' } });
+    box.resetStats();
+    const again = await finished(spawnShell(`${line!} --json`, env));
+    expect(again.code, again.stderr).toBe(3);
+    const failure = JSON.parse(again.stdout) as FailureDocument;
+    expect(failure.resumeInput).toMatchObject({
+      destination: { folderId: folder.id, fileName: renamed },
+      resume: { sessionId: session!.id, fileName: renamed, etag: expect.stringMatching(/[0-9a-f]{32}/) as unknown },
+    });
+    expect(box.stats().requests.createSession ?? 0).toBe(0);
+    expect(box.stats().requests.uploadPart).toBe(2); // one stored, one refused
+
+    // And the same printed command completes it: only the missing parts are sent, into the renamed file.
+    box.faults.clear();
+    box.resetStats();
+    const resumed = await finished(spawnShell(line!, env));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`"${renamed}"`);
+    expect(box.stats().requests.uploadPart).toBe(6 - 3);
+    const file = box.findFile(folder.id, renamed);
+    expect(file?.id).not.toBe(taken.id);
+    expect(await sha1Of(file!.id)).toBe(source.sha1);
+    expect((await box.readFileContent(taken.id)).toString()).toBe('first');
+    expect(box.listSessions().find((s) => s.id === session!.id)?.status).toBe('committed');
   });
 
   it('exits 1 when nothing can be resumed (a terminal error aborts the session), 2 for bad usage or input', async () => {

@@ -1,5 +1,6 @@
 // The failure policy and the failure document: which errors are terminal, what a failed execution's Cause
 // holds, and the input that resumes a kept session.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TransferContext, TransferInput } from '../../src/transfer/contract.ts';
 import {
@@ -125,5 +126,17 @@ describe('describeFailure and parseFailureCause', () => {
     expect(parseFailureCause('{"error":{"name":"X","message":"y"},"resumable":true}')).toBeUndefined();
     expect(parseFailureCause('{"error":{"name":"X","message":"y"},"resumable":false}')).toEqual({ error: { name: 'X', message: 'y' }, resumable: false });
     expect(parseFailureCause(undefined)).toBeUndefined();
+  });
+});
+
+describe('the README', () => {
+  it('names every terminal error in its list of failures that abort the session, and no other', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('**Which failures abort the session.**');
+    const end = readme.indexOf('**Every other failure keeps the session**', start);
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    const listed = new Set(readme.slice(start, end).match(/`(?:Box|Transfer)\.[A-Za-z]+`/g)?.map((n) => n.slice(1, -1)));
+    expect([...listed].sort()).toEqual([...TERMINAL_ERRORS].sort());
   });
 });

@@ -176,6 +176,28 @@ describe('Prepare with resume', () => {
     expect(statusOf(resume.sessionId)).toBe('open');
   });
 
+  it('with a pin that differs, still leaves alone a session that does not fit the object (another transfer\'s parts)', async () => {
+    // Session and pin of one object, given with another object (mixed-up ids): the pin differs, but the
+    // session provably was not made for this object, so it is refused without aborting it.
+    const other = await failedHalfWay([0, 1]);
+    const { input } = await failedHalfWay([]);
+    await s3.put(BUCKET, input.source.key, testBytes(SIZE + 3 * PART, 7)); // 13 parts: the plan does not fit
+    const error = await expectRejection(prepareTransfer({ ...input, resume: other.resume }, deps()), 'Transfer.InvalidInput');
+    expect(error.message).toContain('it was made for another object');
+    expect(statusOf(other.resume.sessionId)).toBe('open');
+    expect(emu.listSessions().find((s) => s.id === other.resume.sessionId)?.partsUploaded).toBe(2);
+  });
+
+  it('with a pin that differs, leaves alone a session whose stored parts are not this object\'s parts', async () => {
+    // Same number of parts, but the last part of the session's object is longer than this object's.
+    const other = await failedHalfWay([PARTS - 1]);
+    const { input } = await failedHalfWay([]);
+    await s3.put(BUCKET, input.source.key, testBytes(SIZE - 50, 8));
+    const error = await expectRejection(prepareTransfer({ ...input, resume: other.resume }, deps()), 'Transfer.InvalidInput');
+    expect(error.message).toContain(`holds a part at offset ${(PARTS - 1) * PART}`);
+    expect(statusOf(other.resume.sessionId)).toBe('open');
+  });
+
   it('refuses a session that has expired (Box.SessionExpired) or is unknown (Box.NotFound)', async () => {
     const { input, resume } = await failedHalfWay([0]);
     await expectRejection(prepareTransfer({ ...input, resume: { sessionId: 'F971964745A5CD0C001BBE4E58196BFD' } }, deps()), 'Box.NotFound');
