@@ -40,10 +40,13 @@ function asFailureDocument(value: unknown): FailureDocument | undefined {
 export function nestedFailure(error: { Error: string; Cause: string }): FailureDocument {
   let name = error.Error;
   let message = error.Cause;
-  const described = parseJson(error.Cause) as { Error?: unknown; Cause?: unknown } | undefined;
-  if (typeof described?.Error === 'string') {
-    name = described.Error;
-    message = typeof described.Cause === 'string' ? described.Cause : '';
+  // DescribeExecution's fields, as the .sync:2 integration spells them (Error, Cause) or as the API does (error, cause).
+  const described = parseJson(error.Cause) as { Error?: unknown; Cause?: unknown; error?: unknown; cause?: unknown } | undefined;
+  const describedError = described?.Error ?? described?.error;
+  if (typeof describedError === 'string') {
+    name = describedError;
+    const describedCause = described?.Cause ?? described?.cause;
+    message = typeof describedCause === 'string' ? describedCause : '';
   }
   const document = asFailureDocument(parseJson(message));
   if (document !== undefined) return document;

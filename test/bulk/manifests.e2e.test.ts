@@ -132,6 +132,29 @@ describe('bulk runs from manifests (through the bulk state machine)', () => {
     expectAllCopied(root, report);
   }, 180_000);
 
+  it('JSONL with layout flat: every object into the one folder; two keys with one name meet onConflict (rename), neither is lost', async () => {
+    const same = [
+      { key: 'flat/a/same name.txt', size: 31 },
+      { key: 'flat/b/same name.txt', size: 32 },
+    ];
+    const sums = new Map<string, string>();
+    for (const o of same) sums.set(o.key, (await putGeneratedObject(env.s3.client, { bucket: BUCKET, key: o.key, size: o.size })).sha1);
+    await put(LISTS, 'manifests/flat.jsonl', `${same.map((o) => JSON.stringify({ key: o.key })).join('\n')}\n`);
+    const root = await folder('flat');
+    const summary = await env.sync({
+      source: { bucket: BUCKET, manifest: { bucket: LISTS, key: 'manifests/flat.jsonl', format: 'jsonl' } },
+      destination: { folderId: root },
+      layout: 'flat',
+      onConflict: 'rename',
+      report: { bucket: REPORT_BUCKET, prefix: 'flat/' },
+      options: { uploadsPerMinute: 100_000 },
+    }).result;
+    expect(summary).toMatchObject({ objects: 2, copied: 2, failed: 0 });
+    const files = [env.box.findFile(root, 'same name.txt'), env.box.findFile(root, 'same name (1).txt')];
+    expect(files.map((f) => String(f?.sha1)).sort()).toEqual([...sums.values()].sort());
+    expect(env.box.findFolder(root, 'a')).toBeUndefined();
+  }, 180_000);
+
   it('JSONL: one {key, size?} a line; a key that does not exist fails alone, with its failure document in the report', async () => {
     const lines = [...OBJECTS.map((o, i) => JSON.stringify(i % 2 === 0 ? { key: o.key } : { key: o.key, size: o.size })), JSON.stringify({ key: 'exports/missing.txt' })];
     await put(LISTS, 'manifests/list.jsonl', `${lines.join('\n')}\n`);
