@@ -115,7 +115,7 @@ const out: string[] = [];
 out.push(`### Bulk runs: ${SMALL} objects of 100 KiB and ${BIG} of 64 MiB, WAN-like link (+${latencyMs} ms per Box request, ${(bandwidth / MiB).toFixed(0)} MiB/s per connection)`);
 out.push('');
 out.push(`\`node bench/bulk.ts${process.argv.slice(2).map((a) => ` ${a}`).join('')}\` on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z. ` +
-  'The machine was shared with other jobs during the run (load average shown per row): compare the ratios within this run, not the absolute rates across runs. ' +
+  `The load average is shown per row (above ${os.availableParallelism()}, other jobs competed for the cores): compare the ratios within this run, not the absolute rates across runs. ` +
   'Both sides read the objects from the same s3rver and write into the same emulator; the sync rows run the bulk state machine through the local runner (real handlers).');
 out.push('');
 out.push('| objects | uploader | seconds | objects/s | MiB/s | vs SDK | load avg (1/5/15 min) |');

@@ -2,6 +2,7 @@
 // reading is computed from the numbers measured in this run; nothing here states a figure not measured.
 import { defaultPartSize } from '../local/box-emulator/index.ts';
 import type { MemoryPeaks, Uploader } from './jobs.ts';
+import { endMarker, startMarker } from './sections.ts';
 import { MiB, fixed, markdownTable, median, mib, mibPerSecond, sizeLabel, spread, textTable } from './stats.ts';
 
 export interface Settings {
@@ -414,6 +415,9 @@ function settingsLines(r: BenchResults): string[] {
   ];
 }
 
+/** The uploader comparison's section of BENCHMARKS.md. */
+export const UPLOADS_SECTION = 'uploads';
+
 export function renderReport(r: BenchResults): { text: string; markdown: string } {
   const tables = [...throughputTables(r), memoryTable(r), pipelineTable(r), hashTable(r)];
   const m = r.machine;
@@ -445,11 +449,10 @@ export function renderReport(r: BenchResults): { text: string; markdown: string 
   ]);
 
   const markdown = [
-    '# Benchmarks',
+    startMarker(UPLOADS_SECTION, 'written by npm run bench -- --only uploads'),
+    '## uploadBigFile against the official SDK (client library alone, files on local disk)',
     '',
-    'Written by `npm run bench` (bench/run.ts); the numbers below are from the run described here, nothing else.',
-    '',
-    '## Run',
+    '### Run',
     '',
     `- Command: \`${command}\``,
     `- Machine: ${machineLine}`,
@@ -457,24 +460,25 @@ export function renderReport(r: BenchResults): { text: string; markdown: string 
     `- Date: ${m.date}; the bench took ${fixed(r.totalSeconds, 0)} s`,
     `- Load average (1, 5, 15 min): ${m.loadAverageAtStart.map((x) => fixed(x, 2)).join(', ')} at the start, ${(m.loadAverageAtEnd ?? []).map((x) => fixed(x, 2)).join(', ')} at the end`,
     '',
-    '## Settings',
+    '### Settings',
     '',
     ...settingsLines(r).map((l) => `- ${l}`),
     '',
-    '## Results',
+    '### Results',
     '',
-    ...tables.flatMap((t) => [`### ${t.title}`, '', markdownTable(t.header, t.rows), '']),
-    '## Reading',
+    ...tables.flatMap((t) => [`#### ${t.title}`, '', markdownTable(t.header, t.rows), '']),
+    '### Reading',
     '',
     ...read.flatMap((l) => [l, '']),
-    '## Caveats',
+    '### Caveats',
     '',
     ...CAVEATS.map((c) => `- ${c}`),
     '',
-    '## Every upload',
+    '### Every upload',
     '',
     markdownTable(['link', 'file', 'uploader', 'run', 'seconds', 'MiB/s', 'parts phase MiB/s', 'peak RSS', 'peak ArrayBuffers', 'CPU s uploader / emulator', 'other load (cores)', 'parts in flight (max)', 'part PUTs / commits'], rawRows),
     '',
+    endMarker(UPLOADS_SECTION),
   ].join('\n');
   return { text, markdown };
 }

@@ -1,10 +1,15 @@
-// `npm run bench`: our uploadBigFile against the official box-node-sdk@10's, on a loopback link and a
-// WAN-like shaped link of the Box emulator; memory of each uploader at two file sizes; the whole
-// pipeline through the local runner; the resumable hash against node:crypto. Every measurement runs
-// in its own child process (bench/child.ts), against a fresh emulator; the servers stay in this one. Every uploaded file is
+// `npm run bench`: every benchmark, each writing its own section of BENCHMARKS.md as soon as it is done
+// (bench/sections.ts: a bench replaces its section and leaves the others as they are), in this order:
+//   speed    the whole pipeline's speed targets (bench/speed.ts);
+//   bulk     many objects, `s3-to-box sync` against the official SDK one by one (bench/bulk.ts);
+//   uploads  our uploadBigFile against the official box-node-sdk@10's, on a loopback link and a
+//            WAN-like shaped link of the Box emulator; memory of each uploader at two file sizes; the
+//            whole pipeline through the local runner; the resumable hash against node:crypto (below).
+// `--only speed,bulk` runs some of them. Every measurement runs in its own child process
+// (bench/child.ts), against a fresh emulator; the servers stay in this one. Every uploaded file is
 // downloaded back and its SHA-1 compared with the source's: a mismatch stops the bench with exit 1.
-// Prints the tables and writes BENCHMARKS.md (unless --no-write).
-import { mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +21,8 @@ import { downloadedSha1, writeSourceFile } from './data.ts';
 import type { SourceFile } from './data.ts';
 import { runChild, runMeasured } from './jobs.ts';
 import type { Job, JobResult, Uploader } from './jobs.ts';
-import { renderReport } from './report.ts';
+import { renderReport, UPLOADS_SECTION } from './report.ts';
+import { endMarker, startMarker, writeSection } from './sections.ts';
 import type { BenchResults, Contestant, HashRun, MachineInfo, PipelineRun, Settings, Shape, UploadRun } from './report.ts';
 import { parsePositiveSize as parseSize } from '../local/cli/options.ts';
 import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
@@ -24,6 +30,17 @@ import type { EmulatorTarget } from './sdk.ts';
 
 const HELP = `npm run bench [-- options]
 
+Runs every bench (speed, bulk, uploads, in that order); each writes its own section of BENCHMARKS.md
+as soon as it is done and leaves the other sections as they are.
+
+  --only LIST         some of the benches, comma-separated: speed, bulk, uploads
+  --before DIR        speed: an earlier checkout (with node_modules) measured side by side
+  --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles, memory, huge)
+  --bulk-small N      bulk: objects of 100 KiB (default 1000)
+  --bulk-big N        bulk: objects of 64 MiB (default 20)
+  --skip-default-budget  bulk: leave out the row at the default upload budget (240 a minute)
+
+The uploader comparison (uploads):
   --size SIZE         file size of the upload comparison and the pipeline (default 256MiB)
   --memory-size SIZE  the second, larger file size of the memory comparison (default 4 x --size)
   --repeat N          runs per measurement (default 3)
@@ -35,10 +52,8 @@ const HELP = `npm run bench [-- options]
                       (default /dev/shm when it is a tmpfs with room, else the OS temp folder)
   --out FILE          where to write the report (default BENCHMARKS.md at the project root)
   --no-write          print only
-  --only speed        only the pipeline's speed targets (bench/speed.ts): end to end against the SDK on
-                      a shaped link, concurrency sweep, CPU per GiB with profiles, hash vs raw read, CLI
-                      start, Lambda bundles, memory, cost model; --before DIR adds an earlier checkout
-                      side by side; writes its own section of BENCHMARKS.md
+
+--quick makes every bench a smoke run (smaller sizes, one run each) that writes nothing unless --out is given.
 `;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -65,30 +80,33 @@ function settingsFromArgs(argv: string[]): Omit<Settings, 'workDir'> & { out: st
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
+    // The other benches' options (--only, --before, --sections, --bulk-*) pass through.
+    strict: false,
   });
   if (values.help) {
     process.stdout.write(HELP);
     process.exit(0);
   }
-  const size = values.size !== undefined ? parseSize(values.size) : values.quick ? 64 * MiB : 256 * MiB;
-  const repeat = values.repeat !== undefined ? Number(values.repeat) : values.quick ? 1 : 3;
+  const text = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+  const size = text(values.size) !== undefined ? parseSize(text(values.size) as string) : values.quick === true ? 64 * MiB : 256 * MiB;
+  const repeat = text(values.repeat) !== undefined ? Number(values.repeat) : values.quick === true ? 1 : 3;
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${values.repeat}`);
-  const latencyMs = values['latency-ms'] !== undefined ? Number(values['latency-ms']) : 30;
+  const latencyMs = text(values['latency-ms']) !== undefined ? Number(values['latency-ms']) : 30;
   if (!(latencyMs >= 0)) throw new Error(`--latency-ms must be >= 0, got ${values['latency-ms']}`);
   if (size < 20_000_000) throw new Error('--size must be at least 20,000,000 bytes (Box chunked uploads start there)');
   return {
     size,
-    memorySize: values['memory-size'] !== undefined ? parseSize(values['memory-size']) : 4 * size,
+    memorySize: text(values['memory-size']) !== undefined ? parseSize(text(values['memory-size']) as string) : 4 * size,
     repeat,
     latencyMs,
-    bandwidthBytesPerSecond: values.bandwidth !== undefined ? parseSize(values.bandwidth) : 32 * MiB,
+    bandwidthBytesPerSecond: text(values.bandwidth) !== undefined ? parseSize(text(values.bandwidth) as string) : 32 * MiB,
     concurrencies: [1, 4, 8],
     hashSliceBytes: 64 * MiB,
     commit202: COMMIT_202,
     argv,
     // A smoke run (--quick) never replaces the committed report unless --out names a file.
-    out: values['no-write'] || (values.quick && values.out === undefined) ? undefined : path.resolve(ROOT, values.out ?? 'BENCHMARKS.md'),
-    dir: values.dir,
+    out: values['no-write'] === true || (values.quick === true && values.out === undefined) ? undefined : path.resolve(ROOT, text(values.out) ?? 'BENCHMARKS.md'),
+    dir: text(values.dir),
   };
 }
 
@@ -349,8 +367,8 @@ async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ p
   return { pipeline, hash };
 }
 
-async function main(): Promise<void> {
-  const args = settingsFromArgs(process.argv.slice(2));
+async function uploads(argv: string[]): Promise<void> {
+  const args = settingsFromArgs(argv);
   // Sources (size + memorySize), one emulator's copy and one download of the bigger file at a time.
   const workDir = await workDirFor(args.dir, args.size + 3 * args.memorySize);
   const settings = { ...args, workDir };
@@ -386,20 +404,68 @@ async function main(): Promise<void> {
     const report = renderReport(results);
     process.stdout.write(`\n${report.text}\n`);
     if (settings.out !== undefined) {
-      // The speed section (--only speed) is kept as it is.
-      const previous = await readFile(settings.out, 'utf8').catch(() => '');
-      const speed = /<!-- speed:start[\s\S]*<!-- speed:end -->/.exec(previous)?.[0];
-      await writeFile(settings.out, speed === undefined ? report.markdown : `${report.markdown.trimEnd()}\n\n${speed}\n`);
-      log(`\nwrote ${path.relative(process.cwd(), settings.out) || settings.out}`);
+      await writeSection(settings.out, UPLOADS_SECTION, report.markdown);
+      log(`\nwrote the ${UPLOADS_SECTION} section of ${path.relative(process.cwd(), settings.out) || settings.out}`);
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-// `--only speed`: the pipeline's speed targets (bench/speed.ts), written into their own section of BENCHMARKS.md.
-const only = process.argv.indexOf('--only');
-(only >= 0 && process.argv[only + 1] === 'speed' ? import('./speed.ts').then((m) => m.runSpeed(process.argv.slice(2))) : main()).then(
+/** bench/bulk.ts in a child process; its Markdown (stdout) becomes the bulk section. */
+async function bulk(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, out: { type: 'string' }, 'no-write': { type: 'boolean' }, 'bulk-small': { type: 'string' }, 'bulk-big': { type: 'string' }, 'skip-default-budget': { type: 'boolean' } }, strict: false });
+  const args = [
+    ...(values.quick === true ? ['--quick'] : []),
+    ...(typeof values['bulk-small'] === 'string' ? ['--small', values['bulk-small']] : []),
+    ...(typeof values['bulk-big'] === 'string' ? ['--big', values['bulk-big']] : []),
+    ...(values['skip-default-budget'] === true ? ['--skip-default-budget'] : []),
+  ];
+  log(`\nbulk runs: node bench/bulk.ts ${args.join(' ')}`);
+  const markdown = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(ROOT, 'bench/bulk.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`bench/bulk.ts exited with ${code}`))));
+  });
+  process.stdout.write(`\n${markdown}\n`);
+  const out = values['no-write'] === true || (values.quick === true && values.out === undefined) ? undefined : path.resolve(ROOT, typeof values.out === 'string' ? values.out : 'BENCHMARKS.md');
+  if (out === undefined) return;
+  const section = [startMarker(BULK_SECTION, 'written by npm run bench -- --only bulk'), '## Bulk runs (`s3-to-box sync`)', '', `Run by \`npm run bench\` as \`node bench/bulk.ts${args.map((a) => ` ${a}`).join('')}\`.`, '', markdown.trim(), '', endMarker(BULK_SECTION)].join('\n');
+  await writeSection(out, BULK_SECTION, section);
+  log(`\nwrote the ${BULK_SECTION} section of ${path.relative(process.cwd(), out) || out}`);
+}
+
+const BULK_SECTION = 'bulk';
+const BENCHES = ['speed', 'bulk', 'uploads'] as const;
+
+/** The benches --only names (all of them by default), in their fixed order. */
+function benchesToRun(argv: string[]): (typeof BENCHES)[number][] {
+  const { values } = parseArgs({ args: argv, options: { only: { type: 'string' } }, strict: false });
+  if (typeof values.only !== 'string') return [...BENCHES];
+  const asked = values.only.split(',').map((x) => x.trim());
+  const unknown = asked.filter((x) => !(BENCHES as readonly string[]).includes(x));
+  if (unknown.length > 0) throw new Error(`--only: unknown bench ${unknown.join(', ')} (known: ${BENCHES.join(', ')})`);
+  return BENCHES.filter((b) => asked.includes(b));
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const benches = benchesToRun(argv);
+  for (const bench of benches) {
+    const started = Date.now();
+    if (bench === 'speed') await (await import('./speed.ts')).runSpeed(argv);
+    else if (bench === 'bulk') await bulk(argv);
+    else await uploads(argv);
+    log(`\n${bench}: done in ${fixed((Date.now() - started) / 60_000, 1)} minutes`);
+  }
+}
+
+main(process.argv.slice(2)).then(
   () => process.exit(0),
   (error: unknown) => {
     log(`\nBENCH FAILED: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);

@@ -31,14 +31,15 @@ import type { BundleRow } from './bundles.ts';
 import { runMeasured } from './jobs.ts';
 import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
+import { endMarker, startMarker, writeSection } from './sections.ts';
 import type { ProfileBreakdown } from './profile.ts';
 import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
 import type { EmulatorTarget } from './sdk.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GiB = 1024 * MiB;
-const START = '<!-- speed:start (written by npm run bench -- --only speed) -->';
-const END = '<!-- speed:end -->';
+const START = startMarker('speed', 'written by npm run bench -- --only speed');
+const END = endMarker('speed');
 const HASH_BY_CPU = path.join(ROOT, 'bench/hash-by-cpu.json');
 
 function log(line: string): void {
@@ -57,6 +58,8 @@ interface Options {
   partSize: number;
   /** Which measurements to make (all by default): e2e, sweep, cpu, hash, cli, bundles, memory, huge. */
   sections: Set<string>;
+  /** How this run was started, for the report (an earlier checkout's path shown as a placeholder). */
+  command: string;
   cliRuns: number;
   bundleRuns: number;
 }
@@ -92,6 +95,7 @@ function options(argv: string[]): Options {
     bandwidth: 25 * MiB,
     partSize: 12 * MiB,
     sections: new Set(typeof values.sections === 'string' ? values.sections.split(',') : SECTIONS),
+    command: `npm run bench${argv.length > 0 ? ` -- ${argv.map((a, i) => (argv[i - 1] === '--before' ? '<checkout of the earlier commit>' : a)).join(' ')}` : ''}`,
     cliRuns: quick ? 2 : 5,
     bundleRuns: quick ? 2 : 5,
   };
@@ -599,20 +603,35 @@ function dollars(x: number): string {
   return x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
 }
 
-export function renderSpeed(r: SpeedResults, hashHistory: HashRow[]): string {
+/** The largest load from other processes during any measurement of this run (cores). */
+function maxOtherLoad(r: SpeedResults): number {
+  const loads = [...r.e2e, ...r.sweep, ...r.cpu, ...r.hash, ...r.batches, ...(r.huge ? [r.huge] : [])].map((x) => x.otherCores).filter(Number.isFinite);
+  return loads.length === 0 ? Number.NaN : Math.max(...loads);
+}
+
+export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = true): string {
   const o = r.options;
   const out: string[] = [];
   out.push(START);
   out.push('## Speed of the whole pipeline (issue 9 targets)');
   out.push('');
+  const other = maxOtherLoad(r);
+  const loadNote = Number.isNaN(other)
+    ? ''
+    : other < 0.25
+      ? `Processes outside the bench used at most ${fixed(other, 2)} cores during any measurement: the machine was otherwise idle. `
+      : `Processes outside the bench used up to ${fixed(other, 2)} of the ${r.machine.cores} cores during the measurements (per run below): absolute times are slow and noisy then; compare the ratios of runs made side by side. `;
   out.push(
-    `Command: \`npm run bench -- --only speed${o.before ? ' --before <checkout of the earlier commit>' : ''}${o.quick ? ' --quick' : ''}\`. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ` +
+    `Command: \`${o.command}\`. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ` +
       `${mib(r.machine.memoryBytes)} RAM, Node ${r.machine.node}; ${r.machine.date}; ${fixed(r.seconds / 60, 1)} minutes. ` +
-      `Load average at start ${r.machine.loadStart.map((x) => x.toFixed(1)).join(' / ')}, at end ${r.machine.loadEnd.map((x) => x.toFixed(1)).join(' / ')}: ` +
-      'other people\'s work shared these cores throughout, so absolute times are slow and noisy; compare the ratios of runs made side by side. ' +
+      `Load average at start ${r.machine.loadStart.map((x) => x.toFixed(1)).join(' / ')}, at end ${r.machine.loadEnd.map((x) => x.toFixed(1)).join(' / ')}. ${loadNote}` +
       '"Other load" is the cores used by processes outside the bench during a run. Every upload\'s SHA-1, as Box computed it, was checked against the source\'s.',
   );
   out.push('');
+  if (!final) {
+    out.push(`**Written while the run was still going** (after ${fixed(r.seconds / 60, 1)} minutes): what is marked "not measured" or left empty below had not been measured yet.`);
+    out.push('');
+  }
 
   out.push(targetsSummary(r));
   out.push('');
@@ -813,7 +832,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[]): string {
         'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
         `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB) x $${price(PRICES.lambdaGbSecond)} + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet). ` +
         'us-east-1 list prices, no free tier. Lambda memory as in serverless.yml (UploadBatch 3008 MB, HashObject 1769 MB, Prepare/Commit 512 MB). ' +
-        'Durations are local ones on the shaped link (all Lambdas sharing 2 loaded cores): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
+        'Durations are local ones on the shaped link (all Lambdas sharing the machine\'s cores in one process): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
     );
     out.push('');
     const lines = costModel(costRun, [10, 100, 500]);
@@ -896,36 +915,61 @@ export async function runSpeed(argv: string[]): Promise<void> {
   const dataRoot = await mkdtemp(path.join('/dev/shm', 's3-to-box-speed-'));
   const s3 = await startLocalS3({ buckets: ['speed'], dir: path.join(dataRoot, 's3rver') });
   const env: Env = { s3, bucket: 'speed', objects: new Map(), dataRoot };
+  // The section is written again after each measurement, so that a run cut short keeps what it measured
+  // (the measurements not reached yet show as not measured).
+  const results: SpeedResults = { options: o, machine, e2e: [], sweep: [], cpu: [], hash: [], cli: [], bundles: [], batches: [], huge: undefined, seconds: 0 };
+  const previous = JSON.parse(await readFile(HASH_BY_CPU, 'utf8').catch(() => '[]')) as HashRow[];
+  const save = async (final: boolean): Promise<void> => {
+    machine.loadEnd = os.loadavg();
+    results.seconds = (Date.now() - started) / 1000;
+    // Hash rows accumulate across CPU models: this machine's rows replace its earlier ones.
+    const history = [...previous.filter((h) => h.cpu !== cpu), ...results.hash];
+    const section = renderSpeed(results, history, final);
+    if (final) {
+      await writeFile(path.join(os.tmpdir(), 's3-to-box-speed-results.json'), JSON.stringify({ ...results, options: { ...o, sections: [...o.sections] } }));
+      process.stdout.write(`\n${section}\n`);
+    }
+    if (o.out !== undefined) {
+      if (results.hash.length > 0) await writeFile(HASH_BY_CPU, `${JSON.stringify(history, null, 1)}\n`);
+      await writeSection(o.out, 'speed', section);
+      log(`${final ? '\n' : '  '}wrote the speed section of ${path.relative(process.cwd(), o.out) || o.out}${final ? '' : ' (so far)'}`);
+    }
+  };
   try {
     const on = (section: string): boolean => o.sections.has(section);
-    const e2e = on('e2e') ? await endToEnd(env, o) : [];
-    const sweepRuns = on('sweep') ? await sweep(env, o) : [];
-    const cpuRuns = on('cpu') ? await cpuPerGiB(env, o) : [];
-    const hash = on('hash') ? await hashRows(env, o, cpu) : [];
-    const cli = on('cli') ? await cliFirstRequest(env, o) : [];
-    if (on('bundles')) log(`\nLambda bundles: building and importing each (${o.bundleRuns} imports per variant)`);
-    const bundles = on('bundles') ? await measureBundles(o.bundleRuns) : [];
-    const batches = on('memory') ? await batchMemory(env, o) : [];
+    if (on('e2e')) {
+      results.e2e = await endToEnd(env, o);
+      await save(false);
+    }
+    if (on('sweep')) {
+      results.sweep = await sweep(env, o);
+      await save(false);
+    }
+    if (on('cpu')) {
+      results.cpu = await cpuPerGiB(env, o);
+      await save(false);
+    }
+    if (on('hash')) {
+      results.hash = await hashRows(env, o, cpu);
+      await save(false);
+    }
+    if (on('cli')) {
+      results.cli = await cliFirstRequest(env, o);
+      await save(false);
+    }
+    if (on('bundles')) {
+      log(`\nLambda bundles: building and importing each (${o.bundleRuns} imports per variant)`);
+      results.bundles = await measureBundles(o.bundleRuns);
+      await save(false);
+    }
+    if (on('memory')) {
+      results.batches = await batchMemory(env, o);
+      await save(false);
+    }
     // Free the smaller objects before the big one.
     for (const size of [...env.objects.keys()]) await dropObject(env, size);
-    const huge = on('huge') ? await hugePipeline(env, o) : undefined;
-    machine.loadEnd = os.loadavg();
-    const results: SpeedResults = { options: o, machine, e2e, sweep: sweepRuns, cpu: cpuRuns, hash, cli, bundles, batches, huge, seconds: (Date.now() - started) / 1000 };
-    // Hash rows accumulate across CPU models: this machine's rows replace its earlier ones.
-    const previous = JSON.parse(await readFile(HASH_BY_CPU, 'utf8').catch(() => '[]')) as HashRow[];
-    const history = [...previous.filter((h) => h.cpu !== cpu), ...hash];
-    await writeFile(path.join(os.tmpdir(), 's3-to-box-speed-results.json'), JSON.stringify({ ...results, options: { ...o, sections: [...o.sections] } }));
-    const section = renderSpeed(results, history);
-    process.stdout.write(`\n${section}\n`);
-    if (o.out !== undefined) {
-      await writeFile(HASH_BY_CPU, `${JSON.stringify(history, null, 1)}\n`);
-      const current = await readFile(o.out, 'utf8').catch(() => '');
-      const a = current.indexOf(START);
-      const b = current.indexOf(END);
-      const next = a >= 0 && b > a ? current.slice(0, a) + section + current.slice(b + END.length) : `${current.trimEnd()}\n\n${section}\n`;
-      await writeFile(o.out, next);
-      log(`\nwrote the speed section of ${path.relative(process.cwd(), o.out) || o.out}`);
-    }
+    if (on('huge')) results.huge = await hugePipeline(env, o);
+    await save(true);
   } finally {
     await s3.close();
     await rm(dataRoot, { recursive: true, force: true });

@@ -4,7 +4,7 @@
 // endpoint, or Box.Unauthorized that the current credentials cannot renew. One forced read is shared by
 // every request that meets the refusal, and it happens once: when the secret has not changed, the
 // error is raised. Nothing here logs or repeats the secret's text.
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { BoxAuth, TokenEndpoint } from '../src/box/index.ts';
 import { ConfigurationError } from '../src/transfer/errors.ts';
 
@@ -15,7 +15,7 @@ export type SecretReader = (force: boolean) => Promise<string>;
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 
 /** A SecretReader over Powertools' SecretsProvider, caching for `maxAgeSeconds`. */
-export function secretsManagerReader(secretId: string, maxAgeSeconds: number, provider: SecretsProvider = new SecretsProvider()): SecretReader {
+export function secretsManagerReader(secretId: string, maxAgeSeconds: number, provider: SecretsProvider): SecretReader {
   return async (force) => {
     const value = await provider.get(secretId, { maxAge: maxAgeSeconds, forceFetch: force });
     if (typeof value === 'string') return value;

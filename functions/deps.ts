@@ -4,7 +4,6 @@
 // variables; they are never logged.
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
@@ -82,12 +81,15 @@ export function authFromEnv(env: Env): BoxAuth | undefined {
 
 /**
  * The Box credentials: from the secret BOX_SECRET_ARN names (read now, so a missing or malformed secret
- * fails here; then followed through rotations), else from BOX_* variables.
+ * fails here; then followed through rotations), else from BOX_* variables. Powertools Parameters and the
+ * Secrets Manager client are imported only here, when a secret is named: the CLI and a container with
+ * BOX_* variables never load them.
  */
 export async function loadBoxAuth(env: Env, secrets?: SecretsManagerClient): Promise<BoxAuth> {
   const arn = env.BOX_SECRET_ARN;
   if (arn) {
     const maxAge = Number(env.BOX_SECRET_MAX_AGE_SECONDS);
+    const { SecretsProvider } = await import('@aws-lambda-powertools/parameters/secrets');
     const provider = new SecretsProvider(secrets ? { awsSdkV3Client: secrets } : {});
     const read = secretsManagerReader(arn, Number.isSafeInteger(maxAge) && maxAge >= 0 ? maxAge : DEFAULT_SECRET_MAX_AGE_SECONDS, provider);
     const auth = new SecretBoxAuth(read, authFromSecret);

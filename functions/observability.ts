@@ -2,11 +2,14 @@
 // structured JSON logs (cold start, request id, correlation ids), CloudWatch metrics in EMF, and
 // X-Ray traces. Only functions/ imports this: the core in src/ logs through its own small Logger port,
 // which portLogger backs with Powertools here; the local runner and the CLI back it with their display.
+//
+// The Tracer is imported only where tracing runs (LazyTracer): importing it loads the X-Ray SDK, whose
+// cls-hooked context installs async hooks that slow every promise of the process many times over
+// (BENCHMARKS.md: CPU per GiB), whether or not anything is traced.
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import middy from '@middy/core';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -50,10 +53,68 @@ export interface Measurement {
 export interface Telemetry {
   logger: PowertoolsLogger;
   metrics: Metrics;
-  tracer: Tracer;
+  tracer: LazyTracer;
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Does X-Ray tracing run here? Powertools Tracer's own rule: in a Lambda execution environment
+ * (AWS_EXECUTION_ENV), not SAM CLI or the Amplify mock, and POWERTOOLS_TRACE_ENABLED not "false".
+ */
+export function tracingRuns(env: Env): boolean {
+  const executionEnv = env.AWS_EXECUTION_ENV ?? '';
+  if ((env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() === 'false') return false;
+  return executionEnv !== '' && executionEnv !== 'AWS_Lambda_amplify-mock' && (env.AWS_SAM_LOCAL ?? '') === '';
+}
+
+type AwsClient = Parameters<Tracer['captureAWSv3Client']>[0];
+
+/**
+ * Powertools Tracer, imported and built by the first invocation (load(), from telemetryMiddleware)
+ * where tracing runs, and never elsewhere. AWS SDK clients handed to captureAWSv3Client before then
+ * are traced from that moment.
+ */
+export class LazyTracer {
+  readonly enabled: boolean;
+  readonly #serviceName: string;
+  #tracer: Tracer | undefined;
+  #loading: Promise<Tracer | undefined> | undefined;
+  readonly #waiting: AwsClient[] = [];
+
+  constructor(enabled: boolean, serviceName: string) {
+    this.enabled = enabled;
+    this.#serviceName = serviceName;
+  }
+
+  /** The Tracer once loaded; undefined before the first invocation and wherever tracing does not run. */
+  get tracer(): Tracer | undefined {
+    return this.#tracer;
+  }
+
+  /** Imports and builds the Tracer (once) when tracing runs; resolves undefined otherwise. */
+  load(): Promise<Tracer | undefined> {
+    if (!this.enabled) return Promise.resolve(undefined);
+    this.#loading ??= import('@aws-lambda-powertools/tracer').then(({ Tracer: PowertoolsTracer }) => {
+      const tracer = new PowertoolsTracer({ serviceName: this.#serviceName });
+      for (const client of this.#waiting.splice(0)) tracer.captureAWSv3Client(client);
+      this.#tracer = tracer;
+      return tracer;
+    });
+    return this.#loading;
+  }
+
+  /** Traces the client's requests: now if the Tracer is loaded, else from when it is. Returns the client. */
+  captureAWSv3Client<T extends AwsClient>(client: T): T {
+    if (this.#tracer !== undefined) return this.#tracer.captureAWSv3Client(client);
+    if (this.enabled) this.#waiting.push(client);
+    return client;
+  }
+
+  putAnnotation(key: string, value: string): void {
+    this.#tracer?.putAnnotation(key, value);
+  }
+}
 
 const LEVELS = new Set(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']);
 
@@ -65,7 +126,7 @@ export function createTelemetry(env: Env = process.env): Telemetry {
   return {
     logger,
     metrics: new Metrics({ serviceName, namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE, logger }),
-    tracer: new Tracer({ serviceName }),
+    tracer: new LazyTracer(tracingRuns(env), serviceName),
   };
 }
 
@@ -97,7 +158,7 @@ export function recordMeasurements(metrics: Metrics, measurements: Measurement[]
 }
 
 /** Correlation ids on the trace, searchable in X-Ray (annotations take strings, numbers, booleans). */
-export function annotate(tracer: Tracer, fields: LogFields): void {
+export function annotate(tracer: LazyTracer, fields: LogFields): void {
   for (const key of ['task', 'executionName', 'sessionId', 'key'] as const) {
     const value = fields[key];
     if (typeof value === 'string' && value !== '') tracer.putAnnotation(key, value);
@@ -126,30 +187,26 @@ function flushMetrics(metrics: Metrics): MiddlewareObj {
 
 /**
  * Powertools around an invocation, as middy middlewares: Lambda context and cold start on the logs
- * (temporary keys reset), metrics flushed after it, a traced handler. They belong to the Telemetry the
- * dependencies carry, which may be built on the first invocation, so they are made then; without
- * Telemetry (the local runner, tests) this does nothing and prints nothing.
+ * (temporary keys reset), metrics flushed after it, a traced handler where tracing runs. They belong to
+ * the Telemetry the dependencies carry, which may be built on the first invocation, so they are made
+ * then (the Tracer and its middleware imported then too); without Telemetry (the local runner, tests)
+ * this does nothing and prints nothing.
  */
 export function telemetryMiddleware<E, R>(telemetryOf: () => Telemetry | undefined): MiddlewareObj<E, R> {
   let made: { of: Telemetry; chain: MiddlewareObj[] } | undefined;
-  const chain = (): MiddlewareObj[] => {
+  const chain = async (): Promise<MiddlewareObj[]> => {
     const t = telemetryOf();
     if (t === undefined) return [];
     if (made?.of !== t) {
-      made = {
-        of: t,
-        chain: [
-          injectLambdaContext(t.logger, { resetKeys: true }) as MiddlewareObj,
-          flushMetrics(t.metrics),
-          captureLambdaHandler(t.tracer, { captureResponse: false }) as MiddlewareObj,
-        ],
-      };
+      const tracer = await t.tracer.load();
+      const traced = tracer === undefined ? [] : [(await import('@aws-lambda-powertools/tracer/middleware')).captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj];
+      made = { of: t, chain: [injectLambdaContext(t.logger, { resetKeys: true }) as MiddlewareObj, flushMetrics(t.metrics), ...traced] };
     }
     return made.chain;
   };
   type Request = Parameters<NonNullable<MiddlewareObj['before']>>[0];
   const run = async (phase: 'before' | 'after' | 'onError', request: Request): Promise<void> => {
-    const list = phase === 'before' ? chain() : [...chain()].reverse();
+    const list = phase === 'before' ? await chain() : [...(await chain())].reverse();
     for (const m of list) await m[phase]?.(request);
   };
   return {

@@ -72,7 +72,7 @@ function overlapDetails(existing: PartRecord, variant: OverlapContext): { contex
 const rangeError = (message: string): BoxApiError => new BoxApiError(416, 'requested_range_not_satisfiable', message);
 
 /** A session the caller may use; 400/404/410/403 otherwise. Committed sessions are returned. */
-function sessionFor(ctx: RequestContext, opts: { allowExpired?: boolean; allowAborted?: boolean } = {}): SessionRecord {
+function sessionFor(ctx: RequestContext, opts: { allowExpired?: boolean; allowAborted?: boolean; allowCommitted?: boolean } = {}): SessionRecord {
   const id = param(ctx, 0);
   if (!SESSION_ID.test(id)) throw badRequest('Invalid upload session id', 'invalid_upload_session_id');
   const s = ctx.env.store.sessions.get(id);
@@ -83,7 +83,31 @@ function sessionFor(ctx: RequestContext, opts: { allowExpired?: boolean; allowAb
   if (!opts.allowExpired && s.status === 'open' && Date.now() >= s.expiresAt) {
     throw new BoxApiError(410, 'session_expired', 'The upload session has expired');
   }
+  if (s.status === 'committed' && opts.allowCommitted !== true) committedSessionGone(ctx);
   return s;
+}
+
+/** A committed session that the `committedSession` option says is gone: 404 or 410 to every call but DELETE. */
+function committedSessionGone(ctx: RequestContext): void {
+  const answer = ctx.env.config.committedSession;
+  if (answer === 'not-found') throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');
+  if (answer === 'session-gone') throw new BoxApiError(410, 'upload_failed', 'The upload session is no longer available');
+}
+
+/** A repeated commit of a committed session, as the `committedSession` option says Box answers it. */
+function repeatedCommit(ctx: RequestContext, s: SessionRecord, file: FileRecord): void {
+  switch (ctx.env.config.committedSession) {
+    case 'name-in-use':
+      throw new BoxApiError(409, 'item_name_in_use', 'Item with the same name already exists', {
+        contextInfo: { conflicts: ctx.env.store.fileMini(file) },
+      });
+    case 'parts-mismatch':
+      throw partsMismatch(`No matching part found on server for the parts of session ${s.id}`);
+    case 'bad-request':
+      throw badRequest('The upload session has already been committed');
+    default:
+      break;
+  }
 }
 
 /** How many parts the (simulated) background processing has finished. */
@@ -346,7 +370,7 @@ export async function logEvent(ctx: RequestContext): Promise<Reply> {
 
 /** DELETE /files/upload_sessions/{id}: 204, also after a commit (the SDK's own tests rely on it) or a first abort. */
 export async function abortSession(ctx: RequestContext): Promise<Reply> {
-  const s = sessionFor(ctx, { allowExpired: true, allowAborted: true });
+  const s = sessionFor(ctx, { allowExpired: true, allowAborted: true, allowCommitted: true });
   if (s.status === 'open') {
     s.status = 'aborted';
     await rm(s.dataPath, { force: true });
@@ -480,15 +504,18 @@ export async function commit(ctx: RequestContext): Promise<Reply> {
 async function commitLocked(ctx: RequestContext, s: SessionRecord, digestB64: string, body: Record<string, unknown>): Promise<Reply> {
   const { store, config } = ctx.env;
   if (s.status === 'aborted') throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');
-  checkCommitParts(s, body.parts);
   if (s.status === 'committed') {
-    // The same commit again (its answer was lost): answer as before, if it is the same content.
+    // The same commit again (its answer was lost): answer as the committedSession option says; by
+    // default as before, if it is the same content.
     const file = s.committedFileId === undefined ? undefined : store.files.get(s.committedFileId);
     if (file === undefined) throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');
+    repeatedCommit(ctx, s, file);
+    checkCommitParts(s, body.parts);
     const sha1 = Buffer.from(latest(file).sha1, 'hex').toString('base64');
     if (sha1 !== digestB64) throw badRequest(`File digest was incorrect. Actual: ${sha1} Expected: ${digestB64}`, 'digest_mismatch');
     return filesReply(ctx, file);
   }
+  checkCommitParts(s, body.parts);
   const existing = s.fileId !== undefined ? store.files.get(s.fileId) : store.itemNamed(s.folderId, s.fileName)?.file;
   if (s.fileId !== undefined && existing === undefined) throw new BoxApiError(404, 'not_found', 'The file of this upload session no longer exists');
   checkPreconditions(ctx, existing);

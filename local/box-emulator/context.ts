@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Principal, TokenStore } from './auth.ts';
 import type { LinkShaper } from './shaping.ts';
 import type { Store } from './store.ts';
-import type { CommitProcessing, OverlapContext } from './types.ts';
+import type { CommitProcessing, CommittedSessionAnswer, OverlapContext } from './types.ts';
 
 export interface EmulatorConfig {
   partSizeFor: (fileSize: number) => number;
@@ -13,6 +13,7 @@ export interface EmulatorConfig {
   sessionTtlMs: number;
   partDigestMismatchStatus: number;
   overlapContext: OverlapContext;
+  committedSession: CommittedSessionAnswer;
 }
 
 export interface EmulatorEnv {

@@ -9,7 +9,7 @@ interface ActiveRule {
   fired: number;
 }
 
-const ACTION_TYPES = new Set(['status', 'storeThenFail', 'reset', 'partsMismatch', 'expireToken', 'latency']);
+const ACTION_TYPES = new Set(['status', 'storeThenFail', 'storeThenReset', 'emptyListing', 'reset', 'partsMismatch', 'expireToken', 'latency']);
 
 /** Checks a rule that arrived as JSON (admin endpoint); throws a 400 otherwise. */
 export function parseFaultRule(input: unknown): FaultRule {

@@ -11,10 +11,11 @@ import { FaultInjector } from './faults.ts';
 import { Counters, createRequestHandler } from './server.ts';
 import { LinkShaper } from './shaping.ts';
 import { ROOT_FOLDER_ID, Store, latest, userMini, validateItemName } from './store.ts';
-import type { BoxEmulator, BoxEmulatorOptions, BoxFile, CommitProcessing } from './types.ts';
+import { COMMITTED_SESSION_ANSWERS } from './types.ts';
+import type { BoxEmulator, BoxEmulatorOptions, BoxFile, CommitProcessing, CommittedSessionAnswer } from './types.ts';
 
 export type * from './types.ts';
-export { OPERATIONS } from './types.ts';
+export { COMMITTED_SESSION_ANSWERS, OPERATIONS } from './types.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MIN_CHUNKED_FILE_SIZE = 20_000_000;
@@ -32,6 +33,11 @@ function checkCommitProcessing(cp: CommitProcessing): CommitProcessing {
   if (cp.mode === 'proportional' && !(cp.bytesPerSecond > 0)) throw new RangeError('commitProcessing.bytesPerSecond must be > 0');
   if (cp.mode !== 'none' && !(cp.retryAfterSeconds >= 0)) throw new RangeError('commitProcessing.retryAfterSeconds must be >= 0');
   return cp;
+}
+
+function checkCommittedSession(answer: CommittedSessionAnswer): CommittedSessionAnswer {
+  if (!COMMITTED_SESSION_ANSWERS.includes(answer)) throw new RangeError(`committedSession must be one of ${COMMITTED_SESSION_ANSWERS.join(', ')}`);
+  return answer;
 }
 
 export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promise<BoxEmulator> {
@@ -52,6 +58,7 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     sessionTtlMs: (options.sessionTtlSeconds ?? 7 * 24 * 3600) * 1000,
     partDigestMismatchStatus: options.partDigestMismatchStatus ?? 412,
     overlapContext: options.overlapContext ?? 'part',
+    committedSession: checkCommittedSession(options.committedSession ?? 'same-file'),
   };
   const lifetime = new AbortController();
   const store = new Store(dataDir);

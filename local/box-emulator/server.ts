@@ -230,6 +230,9 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         case 'expireToken':
           if (auth !== undefined) env.tokens.expire(auth.token);
           throw expiredTokenError();
+        case 'emptyListing':
+          await send(res, { status: 200, json: { total_count: 0, entries: [], offset: 0, limit: 100, order: [] } }, requestId);
+          return;
         case 'partsMismatch':
           throw new BoxApiError(400, 'parts_mismatch', 'No matching part found on server for the given parts list; the parts may still be processing');
         default:
@@ -237,6 +240,11 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       }
       const ctx: RequestContext = { req, url, params: target.params, auth, env };
       let reply = await target.handler(ctx);
+      if (fault?.type === 'storeThenReset') {
+        // Done, but the answer never arrives (as when a connection breaks after Box acted).
+        req.socket.destroy();
+        return;
+      }
       if (fault?.type === 'storeThenFail') {
         const err = new BoxApiError(fault.status);
         reply = { status: err.status, json: err.body(requestId), headers: err.headers };

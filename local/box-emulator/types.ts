@@ -59,6 +59,10 @@ export type FaultAction =
   | { type: 'storeThenFail'; status: number }
   /** Destroy the socket mid-request (after part of the body was read, when there is one). */
   | { type: 'reset' }
+  /** Do what was asked (store the part, commit the session, ...), then drop the connection without an answer: a lost 2xx. */
+  | { type: 'storeThenReset' }
+  /** listFolderItems: an empty page, as a listing that lags behind a file just created would be. */
+  | { type: 'emptyListing' }
   /** commit: a transient 400 parts_mismatch. */
   | { type: 'partsMismatch' }
   /** The bearer token used by the request is expired from now on; this request gets 401. */
@@ -76,6 +80,16 @@ export interface FaultRule {
 }
 
 export type OverlapContext = 'part' | 'part-without-sha1' | 'message-only';
+
+/**
+ * How a session that was committed answers (Box's behaviour is not documented): `same-file` (default) a
+ * repeated commit answers 201 with the same file; `not-found` the session is gone after its commit (404 to
+ * commit, get and list parts); `session-gone` 410 `upload_failed` likewise; `name-in-use` a repeated commit
+ * meets 409 `item_name_in_use` naming the file it made; `parts-mismatch` 400 `parts_mismatch` (the parts
+ * are consumed); `bad-request` 400 `bad_request`.
+ */
+export type CommittedSessionAnswer = 'same-file' | 'not-found' | 'session-gone' | 'name-in-use' | 'parts-mismatch' | 'bad-request';
+export const COMMITTED_SESSION_ANSWERS: readonly CommittedSessionAnswer[] = ['same-file', 'not-found', 'session-gone', 'name-in-use', 'parts-mismatch', 'bad-request'];
 
 export interface BoxEmulatorOptions {
   port?: number;
@@ -111,6 +125,8 @@ export interface BoxEmulatorOptions {
    * `message-only` no context_info at all. Box's real answer is unconfirmed, so clients must handle all three.
    */
   overlapContext?: OverlapContext;
+  /** How a committed session answers another commit (and get / list parts); default `same-file`. */
+  committedSession?: CommittedSessionAnswer;
   /** Called for each API request (method, path, status) — for debugging. */
   onRequest?: (entry: { method: string; path: string; status: number; operation: Operation | undefined }) => void;
 }

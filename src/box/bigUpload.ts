@@ -4,22 +4,18 @@
 // - keeps up to `concurrency` parts in flight, started in ascending offset order; while every slot is
 //   busy it stops reading, so memory stays at about (concurrency + 1) × part_size whatever the file size;
 // - checks each stored part (offset, size, sha1) against what was sent;
-// - commits, looping on 202 (Retry-After, but at least 1 s apart) and on a transient 400 parts_mismatch, up to a total wait;
+// - commits with the one commit policy of ./commitLoop.ts (202, transient parts_mismatch, a lost answer
+//   checked against Box before committing again), up to a total wait;
 // - on any fatal error (or the caller's AbortSignal) cancels the parts in flight, aborts the session
 //   with DELETE, and rethrows the original error.
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ChunkedUploadsManager } from './chunkedUploads.ts';
-import {
-  BoxAbortedError,
-  BoxCommitTimeoutError,
-  BoxIntegrityError,
-  BoxPartsMismatchError,
-  BoxSourceSizeMismatchError,
-  BoxTooManyPartsError,
-} from './errors.ts';
-import { contentRangeHeader, digestHeader, partCount } from './helpers.ts';
+import { commitUntilDone, DEFAULT_COMMIT_POLICY, type CommitTimer } from './commitLoop.ts';
+import { BoxAbortedError, BoxIntegrityError, BoxSourceSizeMismatchError, BoxTooManyPartsError } from './errors.ts';
+import { base64ToHex, contentRangeHeader, digestHeader, partCount } from './helpers.ts';
 import { abortableSleep, abortedError, raceAbort, type BoxLogger } from './http.ts';
+import { findLandedFile, type LandedLookups, type UploadTarget } from './landed.ts';
 import type { BoxFile, UploadPart, UploadSession } from './types.ts';
 
 export interface UploadProgress {
@@ -42,7 +38,7 @@ export interface UploadBigFileOptions {
   attributes?: Record<string, unknown>;
   /** Total time to keep re-trying the commit on 202 / transient parts_mismatch (default 900 s), then Box.CommitTimeout. */
   maxCommitWaitSeconds?: number;
-  /** First wait after a 400 parts_mismatch at commit (default 1000 ms, doubling, at most 10 s). */
+  /** First wait after a 400 parts_mismatch at commit (default 2000 ms, doubling, at most 10 s; 8 in a row at most). */
   partsMismatchRetryDelayMs?: number;
   /** Added to every request of the upload. */
   extraHeaders?: Record<string, string>;
@@ -50,11 +46,7 @@ export interface UploadBigFileOptions {
   commitTimer?: CommitTimer;
 }
 
-export interface CommitTimer {
-  now(): number;
-  /** Resolves after `ms`, or rejects when the signal fires first. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+export type { CommitTimer };
 
 export interface UploadBigFileVersionOptions extends UploadBigFileOptions {
   /** Rename the file with the new version. */
@@ -64,11 +56,6 @@ export interface UploadBigFileVersionOptions extends UploadBigFileOptions {
 }
 
 const DEFAULT_CONCURRENCY = 4;
-const DEFAULT_MAX_COMMIT_WAIT_SECONDS = 900;
-const DEFAULT_PARTS_MISMATCH_DELAY_MS = 1000;
-const MAX_PARTS_MISMATCH_DELAY_MS = 10_000;
-/** A 202 with Retry-After 0 (or none, or an unreadable one) must not make us re-commit in a tight loop. */
-export const MIN_COMMIT_INTERVAL_MS = 1000;
 const REAL_TIMER: CommitTimer = { now: () => Date.now(), sleep: abortableSleep };
 /** The DELETE that cleans up after a failure gets its own deadline (the caller's signal may have fired). */
 const ABORT_SESSION_TIMEOUT_MS = 30_000;
@@ -109,10 +96,11 @@ export async function runChunkedUpload(
   fileSize: number,
   options: UploadBigFileVersionOptions,
   logger: BoxLogger | undefined,
+  landed?: { lookups: LandedLookups; target: UploadTarget },
 ): Promise<BoxFile> {
   try {
     const parts = await uploadParts(manager, session, file, fileSize, options);
-    return await commitLoop(manager, session, parts.list, parts.sha1Base64, options);
+    return await commitParts(manager, session, parts.list, parts.sha1Base64, fileSize, options, landed);
   } catch (error) {
     try {
       await manager.deleteFileUploadSessionByUrl(session.session_endpoints.abort, {
@@ -252,55 +240,41 @@ async function uploadParts(
   return { list: stored, sha1Base64: whole.digest('base64') };
 }
 
-async function commitLoop(
+async function commitParts(
   manager: ChunkedUploadsManager,
   session: UploadSession,
   parts: UploadPart[],
   sha1Base64: string,
+  fileSize: number,
   options: UploadBigFileVersionOptions,
+  landed: { lookups: LandedLookups; target: UploadTarget } | undefined,
 ): Promise<BoxFile> {
-  const timer = options.commitTimer ?? REAL_TIMER;
-  const maxWaitMs = (options.maxCommitWaitSeconds ?? DEFAULT_MAX_COMMIT_WAIT_SECONDS) * 1000;
-  const deadline = timer.now() + maxWaitMs;
-  let mismatchDelayMs = options.partsMismatchRetryDelayMs ?? DEFAULT_PARTS_MISMATCH_DELAY_MS;
   const request = options.attributes === undefined ? { parts } : { parts, attributes: options.attributes };
   const headers = options.ifMatch === undefined ? { digest: digestHeader(sha1Base64) } : { digest: digestHeader(sha1Base64), ifMatch: options.ifMatch };
-  let attempts = 0;
-  for (;;) {
-    attempts++;
-    let waitMs: number;
-    let lastAnswer: string;
-    let cause: unknown;
-    try {
-      const result = await manager.createFileUploadSessionCommitByUrl(session.session_endpoints.commit, request, headers, {
-        extraHeaders: options.extraHeaders,
-        signal: options.signal,
-      });
-      if (result.status === 'committed') {
-        const file = result.files.entries[0];
-        if (file === undefined) throw new BoxIntegrityError(`commit of session ${session.id} answered without a file`, { status: 201 });
-        return file;
-      }
-      waitMs = Math.max(result.retryAfterSeconds * 1000, MIN_COMMIT_INTERVAL_MS);
-      lastAnswer = `202 (Retry-After ${result.retryAfterSeconds} s)`;
-    } catch (error) {
-      // Right after the last part, Box sometimes does not see every part yet (rclone meets this too).
-      if (!(error instanceof BoxPartsMismatchError)) throw error;
-      // The caller's partsMismatchRetryDelayMs is the spacing here (default 1 s, doubling).
-      waitMs = Math.max(0, mismatchDelayMs);
-      mismatchDelayMs = Math.min(mismatchDelayMs * 2, MAX_PARTS_MISMATCH_DELAY_MS);
-      lastAnswer = '400 parts_mismatch';
-      cause = error;
-    }
-    // The last wait is cut at the deadline so that one more attempt is made there, unless less than
-    // the minimum spacing (1 s, or a shorter parts_mismatch delay) is left: then the total bound wins.
-    const remainingMs = deadline - timer.now();
-    if (remainingMs <= 0 || remainingMs < Math.min(waitMs, MIN_COMMIT_INTERVAL_MS)) {
-      throw new BoxCommitTimeoutError(
-        `commit of session ${session.id} still not done after ${attempts} attempts over ${Math.round(maxWaitMs / 1000)} s; last answer ${lastAnswer}`,
-        { status: cause === undefined ? 202 : 400, cause, request: 'POST commit upload session' },
-      );
-    }
-    await timer.sleep(Math.min(waitMs, remainingMs), options.signal);
+  const policy = {
+    ...DEFAULT_COMMIT_POLICY,
+    ...(options.maxCommitWaitSeconds !== undefined ? { maxWaitMs: options.maxCommitWaitSeconds * 1000 } : {}),
+    ...(options.partsMismatchRetryDelayMs !== undefined ? { partsMismatchFirstDelayMs: Math.max(0, options.partsMismatchRetryDelayMs) } : {}),
+  };
+  // A new version: the version current before the first commit, so a lost commit's version is told apart.
+  let target = landed?.target;
+  if (landed !== undefined && target?.fileId !== undefined && target.versionSeen === undefined) {
+    target = { ...target, versionSeen: (await landed.lookups.files.getFile(target.fileId, { extraHeaders: options.extraHeaders, signal: options.signal })).file_version?.id };
   }
+  return commitUntilDone(
+    {
+      sessionId: session.id,
+      send: () =>
+        manager.createFileUploadSessionCommitByUrl(session.session_endpoints.commit, request, headers, {
+          extraHeaders: options.extraHeaders,
+          signal: options.signal,
+        }),
+      ...(landed !== undefined && target !== undefined
+        ? { landed: () => findLandedFile(landed.lookups, target, base64ToHex(sha1Base64), fileSize) }
+        : {}),
+    },
+    policy,
+    options.commitTimer ?? REAL_TIMER,
+    options.signal,
+  );
 }

@@ -6,6 +6,7 @@ import { assertFileSize, releaseSource, runChunkedUpload, type UploadBigFileOpti
 import { BoxConflictError, BoxIntegrityError, BoxRangeError } from './errors.ts';
 import { base64ToHex, parseContentRange, parseSha1Digest, sha1Hex } from './helpers.ts';
 import { parseRetryAfter, type BoxHttp, type BoxLogger } from './http.ts';
+import type { LandedLookups } from './landed.ts';
 import { idSegment, mergeHeaders, withQuery, type RequestOptions } from './requestOptions.ts';
 import type { BoxFile, CommitResult, Files, UploadedPart, UploadPart, UploadParts, UploadSession } from './types.ts';
 
@@ -98,12 +99,18 @@ export class ChunkedUploadsManager {
   readonly #http: BoxHttp;
   readonly #uploadUrl: string;
   readonly #logger: BoxLogger | undefined;
+  readonly #lookups: LandedLookups | undefined;
 
-  /** @param uploadUrl the upload base, e.g. `https://upload.box.com/api` (the manager appends `/2.0/...`). */
-  constructor(http: BoxHttp, uploadUrl: string, logger?: BoxLogger) {
+  /**
+   * @param uploadUrl the upload base, e.g. `https://upload.box.com/api` (the manager appends `/2.0/...`).
+   * @param lookups file and folder reads with which uploadBigFile finds out whether a commit whose answer
+   *   was lost landed (BoxClient passes its own managers); without them such a commit is simply sent again.
+   */
+  constructor(http: BoxHttp, uploadUrl: string, logger?: BoxLogger, lookups?: LandedLookups) {
     this.#http = http;
     this.#uploadUrl = uploadUrl;
     this.#logger = logger;
+    this.#lookups = lookups;
   }
 
   #sessionUrl(uploadSessionId: string): string {
@@ -297,7 +304,9 @@ export class ChunkedUploadsManager {
 
   /**
    * POST session_endpoints.commit. 201 → `committed` with the files; 202 → `processing` with the
-   * seconds Box asked to wait (Retry-After). Parts are sent sorted by offset.
+   * seconds Box asked to wait (Retry-After). Parts are sent sorted by offset. A 429 is retried (Box did
+   * not process it); a 5xx or a network error is not: the commit may have landed although its answer was
+   * lost, so the caller finds out before committing again (uploadBigFile and the Commit Lambda do).
    */
   async createFileUploadSessionCommitByUrl(url: string, request: CommitRequest, headers: CommitHeaders, opts?: RequestOptions): Promise<CommitResult> {
     const body: Record<string, unknown> = { parts: [...request.parts].sort((a, b) => a.offset - b.offset) };
@@ -312,6 +321,7 @@ export class ChunkedUploadsManager {
       body: JSON.stringify(body),
       signal: opts?.signal,
       responseType: 'json',
+      retryAfterServerError: false,
     });
     if (response.status === 202) {
       const retryAfterSeconds = parseRetryAfter(response.headers['retry-after']) ?? DEFAULT_COMMIT_RETRY_AFTER_SECONDS;
@@ -348,7 +358,8 @@ export class ChunkedUploadsManager {
       releaseSource(file);
       throw error;
     });
-    return runChunkedUpload(this, session, file, fileSize, options, this.#logger);
+    const landed = this.#lookups === undefined ? undefined : { lookups: this.#lookups, target: { folderId: parentFolderId, fileName } };
+    return runChunkedUpload(this, session, file, fileSize, options, this.#logger, landed);
   }
 
   /** Like uploadBigFile, as a new version of file `fileId` (optionally renamed to options.fileName). */
@@ -367,6 +378,8 @@ export class ChunkedUploadsManager {
       releaseSource(file);
       throw error;
     });
-    return runChunkedUpload(this, session, file, fileSize, options, this.#logger);
+    // The session names its file; a rename travels with it. The folder is the file's own.
+    const landed = this.#lookups === undefined ? undefined : { lookups: this.#lookups, target: { folderId: '', fileName: options.fileName ?? '', fileId } };
+    return runChunkedUpload(this, session, file, fileSize, options, this.#logger, landed);
   }
 }

@@ -52,9 +52,9 @@ export class BoxClient {
       ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}),
       trustedUrls: [this.apiUrl, this.uploadUrl],
     });
-    this.chunkedUploads = new ChunkedUploadsManager(this.#http, this.uploadUrl, options.logger);
     this.files = new FilesManager(this.#http, this.apiUrl, this.uploadUrl);
     this.folders = new FoldersManager(this.#http, this.apiUrl);
+    this.chunkedUploads = new ChunkedUploadsManager(this.#http, this.uploadUrl, options.logger, { files: this.files, folders: this.folders });
     this.metadata = new MetadataManager(this.#http, this.apiUrl);
   }
 

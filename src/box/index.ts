@@ -54,3 +54,15 @@ export {
 } from './helpers.ts';
 export * from './errors.ts';
 export type * from './types.ts';
+export {
+  commitAnswerMayBeLost,
+  commitStep,
+  commitUntilDone,
+  DEFAULT_COMMIT_POLICY,
+  FIRST_COMMIT,
+  type CommitPolicy,
+  type CommitState,
+  type CommitStep,
+  type CommitTry,
+} from './commitLoop.ts';
+export { findLandedFile, type LandedLookups, type UploadTarget } from './landed.ts';

@@ -24,6 +24,9 @@ export interface BoxClientLike {
     | 'deleteFileUploadSessionById'
   >;
   files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile'>;
-  /** Prepare looks the destination's ancestors up (allowed folders) and creates destination.folderPath. */
-  folders: Pick<FoldersManager, 'getFolder' | 'createFolder'>;
+  /**
+   * Prepare looks the destination's ancestors up (allowed folders) and creates destination.folderPath;
+   * Commit lists the folder to find a file a lost commit made.
+   */
+  folders: Pick<FoldersManager, 'getFolder' | 'createFolder' | 'listItems'>;
 }

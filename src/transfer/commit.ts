@@ -1,11 +1,16 @@
-// Commit: the parts list is rebuilt from Box's list-parts (never carried through state), checked
-// to cover [0, size) exactly, and committed with the whole-file digest. Box's 202 and a transient
-// parts_mismatch become { status: 'processing' } for the state machine's Wait, within a bounded total.
-import { BoxIntegrityError } from '../box/errors.ts';
+// Commit: one try per invocation of the commit policy shared with uploadBigFile (src/box/commitLoop.ts).
+// The parts list is rebuilt from Box's list-parts (never carried through state), checked to cover
+// [0, size) exactly, and committed with the whole-file digest. Box's 202 and a transient parts_mismatch
+// become { status: 'processing' } for the state machine's Wait. A try after one whose answer was lost
+// (a retried invocation: network error, 5xx, timeout) first looks whether that commit landed.
+import { commitStep, DEFAULT_COMMIT_POLICY, type CommitPolicy, type CommitState } from '../box/commitLoop.ts';
+import { BoxCommitTimeoutError, BoxIntegrityError } from '../box/errors.ts';
 import { base64ToHex, digestHeader } from '../box/helpers.ts';
+import { findLandedFile } from '../box/landed.ts';
 import type { BoxClientLike, BoxFileLike, UploadPartLike } from './boxPort.ts';
 import type { CommitEvent, CommitProgress, SessionRef, TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
+import type { TransferSettings } from './settings.ts';
 import { nameConflict } from './conflict.ts';
 import { checkStillCurrent } from './current.ts';
 import { CommitGaveUpError, InvalidInputError, NameConflictError, PartsIncompleteError } from './errors.ts';
@@ -65,6 +70,21 @@ export function transferOutput(file: BoxFileLike, transfer: TransferContext, par
   };
 }
 
+/** The shared commit policy with this deployment's limits; waits in whole seconds (the Wait state's unit). */
+export function commitPolicyOf(settings: TransferSettings): CommitPolicy {
+  return {
+    ...DEFAULT_COMMIT_POLICY,
+    maxWaitMs: settings.maxCommitWaitSeconds * 1000,
+    maxAttempts: settings.maxCommitAttempts,
+    partsMismatchFirstDelayMs: settings.partsMismatchRetrySeconds * 1000,
+    maxPartsMismatches: settings.maxPartsMismatches,
+    granularityMs: 1000,
+  };
+}
+
+/** The state machine's first entry into Commit carries this (the Parameters need the field to exist). */
+export const NO_COMMIT_YET: CommitProgress = { status: 'processing', retryAfterSeconds: 0, attempts: 0, waitedSeconds: 0 };
+
 export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Promise<CommitProgress> {
   const { transfer, sha1 } = event;
   const session = transfer.session;
@@ -73,63 +93,93 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
     throw new InvalidInputError('Commit needs sha1: the base64 SHA-1 of the whole object');
   }
   const { settings } = deps;
-  const previous = event.commit;
-  const attempts = (previous?.attempts ?? 0) + 1;
-  const waitedSeconds = previous?.waitedSeconds ?? 0;
-  const log = deps.logger.child({ sessionId: session.id, attempt: attempts });
-  // Newest write wins: checked before the first commit request only (after it, Box may hold the file).
-  if (transfer.onlyIfCurrent === true && previous === undefined) await checkStillCurrent(deps.s3, transfer.source, log);
-  const box = await deps.box();
-
-  const parts = await listAllParts(box, session);
-  checkCoverage(parts, session, transfer.source.size);
-
-  const later = (seconds: number, why: string, partsMismatches: number): CommitProgress => {
-    const wait = Math.max(1, Math.ceil(seconds));
-    if (waitedSeconds + wait > settings.maxCommitWaitSeconds || attempts >= settings.maxCommitAttempts) {
-      throw new CommitGaveUpError(
-        `Box session ${session.id} was still ${why} after ${attempts} commit attempts and ${waitedSeconds} s of waiting (limits: ${settings.maxCommitAttempts} attempts, ${settings.maxCommitWaitSeconds} s)`,
-      );
-    }
-    log.info('commit not done yet', { why, retryAfterSeconds: wait, waitedSeconds });
-    return { status: 'processing', retryAfterSeconds: wait, attempts, waitedSeconds: waitedSeconds + wait, partsMismatches };
+  const previous = event.commit !== undefined && event.commit.attempts > 0 ? event.commit : undefined;
+  // $$.State.RetryCount > 0: the last invocation failed, perhaps after Box took its commit.
+  const retried = typeof event.retryCount === 'number' && event.retryCount > 0;
+  const state: CommitState = {
+    attempts: previous?.attempts ?? 0,
+    waitedMs: (previous?.waitedSeconds ?? 0) * 1000,
+    partsMismatches: previous?.partsMismatches ?? 0,
+    lostAnswers: 0,
+    answerLost: previous?.answerLost === true || retried,
   };
+  const log = deps.logger.child({ sessionId: session.id, attempt: state.attempts + 1, ...(retried ? { retryCount: event.retryCount } : {}) });
+  // Newest write wins: on every try that Box has not accepted yet (not after a 202), just before the
+  // commit request, S3 is asked whether this is still the key's current version.
+  const acceptedBefore = previous !== undefined && previous.status === 'processing' && (previous.partsMismatches ?? 0) === 0;
+  const checkCurrent = transfer.onlyIfCurrent === true && !acceptedBefore;
+  const box = await deps.box();
+  const expectedHex = base64ToHex(sha1);
+  const { destination } = transfer;
 
-  let result;
+  let step;
   try {
-    result = await box.chunkedUploads.createFileUploadSessionCommitByUrl(
-      session.endpoints.commit,
+    step = await commitStep(
       {
-        parts: parts.map((p) => ({ part_id: p.part_id, offset: p.offset, size: p.size, sha1: p.sha1 ?? null })),
-        attributes: { content_modified_at: boxTimestamp(transfer.source.lastModified) },
+        sessionId: session.id,
+        send: async () => {
+          const parts = await listAllParts(box, session);
+          checkCoverage(parts, session, transfer.source.size);
+          if (checkCurrent) await checkStillCurrent(deps.s3, transfer.source, log);
+          return box.chunkedUploads.createFileUploadSessionCommitByUrl(
+            session.endpoints.commit,
+            {
+              parts: parts.map((p) => ({ part_id: p.part_id, offset: p.offset, size: p.size, sha1: p.sha1 ?? null })),
+              attributes: { content_modified_at: boxTimestamp(transfer.source.lastModified) },
+            },
+            { digest: digestHeader(sha1) },
+          );
+        },
+        landed: () =>
+          findLandedFile(
+            box,
+            { folderId: destination.folderId, fileName: destination.fileName, fileId: destination.fileId, versionSeen: destination.versionSeen },
+            expectedHex,
+            transfer.source.size,
+          ),
       },
-      { digest: digestHeader(sha1) },
+      state,
+      commitPolicyOf(settings),
     );
   } catch (err) {
-    if (err instanceof Error && err.name === 'Box.PartsMismatch') {
-      const mismatches = (previous?.partsMismatches ?? 0) + 1;
-      if (mismatches > settings.maxPartsMismatches) throw err;
-      return later(settings.partsMismatchRetrySeconds, 'answering parts_mismatch', mismatches);
-    }
+    if (err instanceof BoxCommitTimeoutError) throw new CommitGaveUpError(err.message, { cause: err });
     if (nameConflict(err) !== undefined) {
       // The name was free when the session was created and got taken while the parts uploaded; the
       // session is bound to that name, so no onConflict policy can apply any more.
       throw new NameConflictError(
-        `"${transfer.destination.fileName}" was taken in Box folder ${transfer.destination.folderId} while the parts uploaded; the upload session cannot be committed under it (onConflict ${transfer.onConflict} applies only when the session is created)`,
+        `"${destination.fileName}" was taken in Box folder ${destination.folderId} while the parts uploaded; the upload session cannot be committed under it (onConflict ${transfer.onConflict} applies only when the session is created)`,
         { cause: err },
       );
     }
     throw err;
   }
-  if (result.status === 'processing') return later(result.retryAfterSeconds, 'processing (202)', 0);
-
-  const file = result.files.entries[0];
-  if (file === undefined) throw new BoxIntegrityError(`Box committed session ${session.id} but returned no file`, { status: 201 });
-  const expectedHex = base64ToHex(sha1);
+  const progress = {
+    attempts: step.state.attempts,
+    waitedSeconds: Math.round(step.state.waitedMs / 1000),
+    ...(step.state.partsMismatches > 0 ? { partsMismatches: step.state.partsMismatches } : {}),
+    ...(step.state.answerLost ? { answerLost: true } : {}),
+  };
+  if (step.status === 'lost') {
+    // Thrown as is (Box.ServerError / Box.NetworkError): the state machine retries Commit, and the retry
+    // ($$.State.RetryCount > 0) looks whether this commit landed before sending it again.
+    log.warn('commit answer lost; it may have landed', { error: step.error.name });
+    throw step.error;
+  }
+  if (step.status === 'wait') {
+    const retryAfterSeconds = Math.max(1, Math.ceil(step.waitMs / 1000));
+    log.info('commit not done yet', { why: step.lastAnswer, retryAfterSeconds, waitedSeconds: previous?.waitedSeconds ?? 0 });
+    return { status: 'processing', retryAfterSeconds, ...progress };
+  }
+  const file = step.file;
   if (file.sha1 !== undefined && file.sha1.toLowerCase() !== expectedHex) {
     throw new BoxIntegrityError(`Box file ${file.id} has SHA-1 ${file.sha1}, expected ${expectedHex}`, { status: 201 });
   }
   const output = transferOutput(file, transfer, session.totalParts);
-  log.info('committed', { fileId: output.file.id, versionId: output.file.versionId, name: output.file.name, size: output.file.size });
-  return { status: 'committed', retryAfterSeconds: 0, attempts, waitedSeconds, output };
+  log.info(step.landedEarlier ? 'committed (an earlier try had landed; its answer was lost)' : 'committed', {
+    fileId: output.file.id,
+    versionId: output.file.versionId,
+    name: output.file.name,
+    size: output.file.size,
+  });
+  return { status: 'committed', retryAfterSeconds: 0, ...progress, ...(step.landedEarlier ? { landedEarlier: true } : {}), output };
 }

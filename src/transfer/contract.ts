@@ -85,7 +85,7 @@ export interface TransferContext {
     fileId?: string;
     /** True when the input named the file: only then is a new version also renamed to `fileName`. */
     fileNameGiven?: boolean;
-    /** Direct mode, new version of `fileId`: its current version when Prepare looked, to tell a lost upload that landed. */
+    /** A new version of `fileId`: its current version when Prepare looked, to tell a lost upload or commit that landed. */
     versionSeen?: string;
   };
   onConflict: OnConflict;
@@ -157,12 +157,14 @@ export interface HashProgress {
   wasmOnly?: boolean;
 }
 
-/** Commit loop: each invocation tries once; `commit` carries what earlier tries saw. */
+/** Commit loop: each invocation tries once; `commit` carries what earlier tries saw (attempts 0: none yet). */
 export interface CommitEvent {
   transfer: TransferContext;
   /** Base64 SHA-1 of the whole object. */
   sha1: string;
   commit?: CommitProgress;
+  /** `$$.State.RetryCount`: above 0 the last try failed, perhaps after Box took the commit, so Commit looks first. */
+  retryCount?: number;
 }
 export interface CommitProgress {
   status: 'committed' | 'processing';
@@ -173,6 +175,10 @@ export interface CommitProgress {
   waitedSeconds: number;
   /** Transient Box parts_mismatch answers in a row; past the limit the Box error is passed on. */
   partsMismatches?: number;
+  /** A try's answer was lost: the next one looks whether that commit landed before committing again. */
+  answerLost?: boolean;
+  /** Committed by an earlier try whose answer was lost (found in Box). */
+  landedEarlier?: boolean;
   output?: TransferOutput;
 }
 

@@ -1,12 +1,14 @@
 // Newest write wins (source.onlyIfCurrent, set by the triggers): just before a transfer makes its bytes
-// Box's current version (the first commit try, the direct upload), it asks S3 whether the version it
-// copies is still the key's current one. If a newer write exists, this transfer fails with
-// Transfer.Superseded (the session is aborted): the newer write's own event started a transfer that
-// will commit after this check. So whichever order the executions finish in, Box ends at S3's newest.
+// Box's current version (right before each commit request Box has not accepted yet, after the parts were
+// listed; before the direct upload), it asks S3 whether the version it copies is still the key's current
+// one. If a newer write exists, this transfer fails with Transfer.Superseded (the session is aborted): the
+// newer write's own event started a transfer that will commit after this check. So whichever order the
+// executions finish in, Box ends at S3's newest.
 //
-// The race accepted: between this check and Box accepting the commit (one HEAD and one request, well
-// under a second) a newer write's whole transfer would have to start, upload and commit; only then could
-// the older commit land last. A deleted key (no current version) does not stop the transfer.
+// The race accepted: between this check and Box accepting the commit (the commit request itself: well
+// under a second, but up to the client's 429 retries with their Retry-After waits when Box throttles) a
+// newer write's whole transfer would have to start, upload and commit; only then could the older commit
+// land last. A deleted key (no current version) does not stop the transfer.
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SourceObject } from './contract.ts';

@@ -82,6 +82,12 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps, opt
 
   const resumed = input.resume !== undefined ? await resumeSession(box, input.resume, source, destination, settings, log) : undefined;
   const opened = resumed ?? (await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts, options.retryCount));
+  // A new version: the file's current version before our commit, so that a retried Commit can tell
+  // whether a commit whose answer was lost landed (a current version with our bytes that is not this one).
+  const versionSeen =
+    opened.destination.fileId === undefined || opened.destination.versionSeen !== undefined
+      ? opened.destination.versionSeen
+      : (await box.files.getFile(opened.destination.fileId)).file_version?.id;
   const concurrency = input.options?.concurrency ?? settings.defaultConcurrency;
   const plan = planBatches(opened.session.totalParts, opened.session.partSize, concurrency, settings, input.options?.partsPerBatch);
   if (resumed !== undefined) {
@@ -118,7 +124,7 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps, opt
     mode: 'chunked',
     transfer: {
       source,
-      destination: opened.destination,
+      destination: versionSeen === undefined ? opened.destination : { ...opened.destination, versionSeen },
       onConflict,
       ...onlyIfCurrent,
       mode: 'chunked',

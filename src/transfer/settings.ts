@@ -1,3 +1,4 @@
+import { DEFAULT_COMMIT_POLICY } from '../box/commitLoop.ts';
 import { parseFolderIds, parseSourceRules } from './allowed.ts';
 import type { SourceRule } from './allowed.ts';
 
@@ -40,7 +41,7 @@ export interface TransferSettings {
   maxCommitWaitSeconds: number;
   /** Most Commit attempts before Transfer.CommitGaveUp (bounds history events of the commit loop). */
   maxCommitAttempts: number;
-  /** Wait after a transient parts_mismatch at commit. */
+  /** First wait after a transient parts_mismatch at commit (doubling, at most 10 s: src/box/commitLoop.ts). */
   partsMismatchRetrySeconds: number;
   /** Most transient parts_mismatch answers in a row before the error is passed on. */
   maxPartsMismatches: number;
@@ -81,8 +82,9 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   hashProbeBytes: 64 * 1024 * 1024,
   maxCommitWaitSeconds: 3600,
   maxCommitAttempts: 300,
-  partsMismatchRetrySeconds: 2,
-  maxPartsMismatches: 5,
+  // The commit policy shared with uploadBigFile (src/box/commitLoop.ts).
+  partsMismatchRetrySeconds: DEFAULT_COMMIT_POLICY.partsMismatchFirstDelayMs / 1000,
+  maxPartsMismatches: DEFAULT_COMMIT_POLICY.maxPartsMismatches,
   maxRenameAttempts: 100,
   directUploadMax: 20_000_000,
   maxFileSize: 500 * 1024 ** 3,

@@ -103,6 +103,29 @@ describe('uploadBigFile against the emulator', () => {
     expect(h.box.stats().requests.commit).toBe(3);
   });
 
+  it('a commit whose 201 was lost is looked for in Box (the file of that name, our SHA-1 and size) instead of being sent again', async () => {
+    const h = await start({ committedSession: 'not-found' });
+    h.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
+    const timer = fakeCommitTimer();
+    const file = await uploadAndVerify(h, 3 * MiB + 5, { commitTimer: timer });
+    expect(h.box.stats().requests).toMatchObject({ commit: 1, listFolderItems: 1, getFile: 1 });
+    expect(timer.waits).toEqual([1000]);
+    expect(h.box.getFile(file.id)).toMatchObject({ sequence_id: '0' });
+    expect(h.box.listSessions()[0]?.status).toBe('committed');
+  });
+
+  it('a new version whose commit 201 was lost: a current version with our bytes, not the one before, is the result', async () => {
+    const h = await start({ committedSession: 'session-gone' });
+    const old = Buffer.alloc(100, 7);
+    const existing = await h.client.files.uploadFile({ parentFolderId: '0', fileName: 'v.bin', file: old, fileSize: old.length });
+    h.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
+    const source = randomSource(2 * MiB);
+    const file = await h.client.chunkedUploads.uploadBigFileVersion(existing.id, source.stream, 2 * MiB, { commitTimer: fakeCommitTimer() });
+    expect(file).toMatchObject({ id: existing.id, sha1: source.sha1() });
+    expect(h.box.getFile(existing.id)).toMatchObject({ sequence_id: '1' }); // no third version
+    expect(h.box.stats().requests.commit).toBe(1);
+  });
+
   it('a part "stored, then 500" is retried, meets 416 with the same sha1, and the upload completes byte-exact', async () => {
     const h = await start();
     h.box.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'storeThenFail', status: 500 } });

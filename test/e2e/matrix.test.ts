@@ -115,6 +115,58 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 
+  it('M07a a lost commit 201 (new file): the retried Commit finds the file of that name with our SHA-1 and does not commit again', async () => {
+    const e = await setUp();
+    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
+    const { execution, output, folder } = await transfersExactly(e, 'lost-commit.bin');
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Box.NetworkError' }));
+    expect(taskRuns(execution.events)['Commit']).toBe(2);
+    expect(e.box.stats().requests.commit).toBe(1); // found in Box: not sent again
+    expect(e.box.stats().requests.listFolderItems).toBeGreaterThanOrEqual(1);
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0', name: 'lost-commit.bin', parent: { id: folder.id } });
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M07b a lost commit 201 (new version of a known file): a current version with our bytes, not the one Prepare saw, is success', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('lost-commit-version');
+    const old = Buffer.alloc(1000, 1);
+    const existing = await e.client.files.uploadFile({ parentFolderId: folder.id, fileName: 'big.bin', file: old, fileSize: old.length });
+    const put = await e.put('big.bin', SIZE);
+    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
+    const execution = e.start(inputFor('big.bin', folder.id, { destination: { folderId: folder.id, fileId: existing.id } }));
+    const output = await execution.result;
+    expect(output).toMatchObject({ mode: 'chunked', file: { id: existing.id, sha1: put.sha1 } });
+    expect(await e.download(existing.id)).toEqual({ sha1: put.sha1, size: SIZE });
+    expect(taskRuns(execution.events)['Commit']).toBe(2);
+    expect(e.box.stats().requests.commit).toBe(1);
+    expect(e.box.getFile(existing.id)).toMatchObject({ sequence_id: '1' }); // the original and ours: no third version
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  for (const [id, committedSession] of [
+    ['M07c', 'same-file'],
+    ['M07d', 'not-found'],
+    ['M07e', 'session-gone'],
+    ['M07f', 'name-in-use'],
+    ['M07g', 'parts-mismatch'],
+    ['M07h', 'bad-request'],
+  ] as const) {
+    it(`${id} a lost commit 201 whose file the first look does not see, committed again (Box answers ${committedSession}): looked up again, success`, async () => {
+      const e = await setUp({ committedSession });
+      e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
+      // The retried Commit's first look misses the file (a listing that lags), so it commits again.
+      e.box.faults.inject({ operation: 'listFolderItems', nth: 1, action: { type: 'emptyListing' } });
+      const { execution, output } = await transfersExactly(e, `lost-commit-${committedSession}.bin`);
+      expect(taskRuns(execution.events)['Commit']).toBe(2);
+      expect(e.box.stats().requests.listFolderItems).toBe(committedSession === 'same-file' ? 1 : 2);
+      // Committed sessions that Box calls gone refuse the listing of parts before the commit is sent.
+      expect(e.box.stats().requests.commit).toBe(committedSession === 'not-found' || committedSession === 'session-gone' ? 1 : 2);
+      expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+      expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+    });
+  }
+
   it('M08a a lost direct upload 201 (new file): the retry meets 409 with our bytes, which is the upload itself', async () => {
     const e = await setUp();
     const folder = await e.box.createFolder('lost-direct');

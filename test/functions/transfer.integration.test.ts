@@ -328,15 +328,17 @@ describe('chunked transfer', () => {
     const size = 4 * PART + 1;
     await s3.put(BUCKET, 'slow-commit.bin', testBytes(size, 14));
     const folder = await emu.createFolder('chunked-gaveup');
-    const h = handlersWith({ maxCommitWaitSeconds: 4 });
+    const h = handlersWith({ maxCommitWaitSeconds: 3 });
     const ctx = lambdaContext();
     const { transfer, batches } = (await h.Prepare({ source: { bucket: BUCKET, key: 'slow-commit.bin' }, destination: { folderId: folder.id } }, ctx)) as PrepareResult;
     for (const batch of batches) await h.UploadBatch({ transfer, batch }, ctx);
     const sha1 = createHash('sha1').update(testBytes(size, 14)).digest('base64');
     const first = (await h.Commit({ transfer, sha1 }, ctx)) as CommitProgress;
-    expect(first).toMatchObject({ status: 'processing', waitedSeconds: 3 });
+    expect(first).toMatchObject({ status: 'processing', retryAfterSeconds: 3, waitedSeconds: 3 });
+    // The second 202 finds the whole allowed wait used up.
     const err = await errorOf(h.Commit({ transfer, sha1, commit: first }, ctx));
     expect(err.name).toBe('Transfer.CommitGaveUp');
+    expect(err.message).toContain('after 2 attempts and 3 s of waiting');
   });
 
   it('a source changed mid-transfer fails with Transfer.SourceChanged, and AbortSession leaves no open session', async () => {

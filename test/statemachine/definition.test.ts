@@ -88,16 +88,20 @@ describe('statemachine/transfer.asl.yml', () => {
     for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'Commit', 'AbortSession']) {
       expect(retried(states().get(name)!), name).toEqual(expect.arrayContaining(['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError']));
     }
-    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject']) {
+    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject', 'Commit']) {
       expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
     }
     // States.Timeout only where running twice is harmless (Prepare reuses its session through
-    // session_conflict, idempotent batches, a resumable read, the abort, a pure function); never Commit or DirectUpload.
+    // session_conflict, idempotent batches, a resumable read, a commit that looks whether the lost one
+    // landed, the abort, a pure function); never DirectUpload, whose lost answer is a 5xx or no answer.
     for (const [name, state] of states()) {
       if (retried(state).includes('States.Timeout')) {
-        expect(['Prepare', 'UploadBatch', 'HashObject', 'AbortSession', 'DescribeFailure']).toContain(name);
+        expect(['Prepare', 'UploadBatch', 'HashObject', 'Commit', 'AbortSession', 'DescribeFailure']).toContain(name);
       }
     }
+    // Commit knows a retry ($$.State.RetryCount), so it looks for a commit that landed before sending another.
+    expect(states().get('Commit')!['Parameters']).toMatchObject({ 'retryCount.$': '$$.State.RetryCount', 'commit.$': '$.commit' });
+    expect(retried(states().get('Commit')!)).toEqual(expect.arrayContaining(['States.Timeout', 'Sandbox.Timedout']));
   });
 
   it('writes each shared Retry block once (YAML anchors) and every Task uses the same Lambda-service retrier', () => {

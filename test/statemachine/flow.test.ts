@@ -9,6 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { makeDescribeFailureHandler } from '../../functions/describeFailure.ts';
 import type { CommitProgress, HashProgress, TransferContext, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
+import { NO_COMMIT_YET } from '../../src/transfer/commit.ts';
 
 const input: TransferInput = { source: { bucket: 'bucket', key: 'dir/big.bin' }, destination: { folderId: '0' } };
 
@@ -131,7 +132,13 @@ describe('the transfer state machine with stub handlers', () => {
 
     const commits = s.of('Commit');
     expect(commits).toHaveLength(2);
-    expect(commits[0]!.event).toEqual({ executionId: execution.executionArn, transfer: transferContext(4), sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=' });
+    expect(commits[0]!.event).toEqual({
+      executionId: execution.executionArn,
+      transfer: transferContext(4),
+      sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=',
+      commit: NO_COMMIT_YET,
+      retryCount: 0,
+    });
     expect(commits[1]!.event.commit).toMatchObject({ status: 'processing', retryAfterSeconds: 7, attempts: 1 });
     expect(s.of('AbortSession')).toHaveLength(0);
 
