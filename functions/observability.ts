@@ -185,6 +185,14 @@ function flushMetrics(metrics: Metrics): MiddlewareObj {
   };
 }
 
+export interface TelemetryOptions {
+  /**
+   * The event carries a caller's credentials (an API request's Authorization header and session token):
+   * it is never logged whole, even when POWERTOOLS_LOGGER_LOG_EVENT asks Powertools to log every event.
+   */
+  eventHoldsCredentials?: boolean;
+}
+
 /**
  * Powertools around an invocation, as middy middlewares: Lambda context and cold start on the logs
  * (temporary keys reset), metrics flushed after it, a traced handler where tracing runs. They belong to
@@ -192,7 +200,7 @@ function flushMetrics(metrics: Metrics): MiddlewareObj {
  * then (the Tracer and its middleware imported then too); without Telemetry (the local runner, tests)
  * this does nothing and prints nothing.
  */
-export function telemetryMiddleware<E, R>(telemetryOf: () => Telemetry | undefined): MiddlewareObj<E, R> {
+export function telemetryMiddleware<E, R>(telemetryOf: () => Telemetry | undefined, options: TelemetryOptions = {}): MiddlewareObj<E, R> {
   let made: { of: Telemetry; chain: MiddlewareObj[] } | undefined;
   const chain = async (): Promise<MiddlewareObj[]> => {
     const t = telemetryOf();
@@ -200,7 +208,8 @@ export function telemetryMiddleware<E, R>(telemetryOf: () => Telemetry | undefin
     if (made?.of !== t) {
       const tracer = await t.tracer.load();
       const traced = tracer === undefined ? [] : [(await import('@aws-lambda-powertools/tracer/middleware')).captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj];
-      made = { of: t, chain: [injectLambdaContext(t.logger, { resetKeys: true }) as MiddlewareObj, flushMetrics(t.metrics), ...traced] };
+      const logContext = injectLambdaContext(t.logger, { resetKeys: true, ...(options.eventHoldsCredentials ? { logEvent: false } : {}) }) as MiddlewareObj;
+      made = { of: t, chain: [logContext, flushMetrics(t.metrics), ...traced] };
     }
     return made.chain;
   };
@@ -227,9 +236,10 @@ export function processTelemetry(): Telemetry {
 export function withTelemetry<E, R, C>(
   handler: (event: E, context: C) => Promise<R>,
   telemetryOf: () => Telemetry | undefined,
+  options: TelemetryOptions = {},
 ): (event: E, context: C) => Promise<R> {
   const wrapped = middy<E, R>({ timeoutEarlyInMillis: 0 }) // the plugin config is the first argument when no handler is given
-    .use(telemetryMiddleware<E, R>(telemetryOf))
+    .use(telemetryMiddleware<E, R>(telemetryOf, options))
     .handler((event: E, context: Context) => handler(event, context as C));
   return (event, context) => wrapped(event, context as Context);
 }

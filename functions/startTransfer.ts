@@ -152,5 +152,7 @@ export function defaultStartTransferDeps(): StartTransferDeps {
   return processDeps;
 }
 
-// In Lambda: Powertools logs (cold start, request id), metrics and traces around every event kind.
-export const handler = withTelemetry(makeStartTransferHandler(defaultStartTransferDeps), processTelemetry);
+// In Lambda: Powertools logs (cold start, request id), metrics and traces around every event kind. The
+// event itself is never logged: a POST /transfers request carries the caller's SigV4 Authorization header
+// and session token.
+export const handler = withTelemetry(makeStartTransferHandler(defaultStartTransferDeps), processTelemetry, { eventHoldsCredentials: true });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
-import { EXIT_STATUS } from './cli/exit-status.ts';
+import { EXIT_STATUS, exitStatusForError } from './cli/exit-status.ts';
 import { parseLayout, parseManifestFormat, parseOnConflict, parsePercentage, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
 
 const program = new Command();
@@ -25,7 +25,9 @@ program
 Exit status (every command):
   ${EXIT_STATUS.done}  done
   ${EXIT_STATUS.failed}  failed, nothing to resume
-  ${EXIT_STATUS.usage}  bad usage or bad input (the message says what to change)
+  ${EXIT_STATUS.usage}  bad usage or bad input (the message says what to change): Transfer.InvalidInput,
+     SourceNotFound, SourceNotAllowed, SourceTooLarge, DestinationNotFound, DestinationNotAllowed,
+     ConfigurationError
   ${EXIT_STATUS.resumable}  failed, and the Box upload session is kept: the resume command or input is printed
   ${EXIT_STATUS.someFailed}  a bulk run finished with some objects failed
 
@@ -143,7 +145,7 @@ program
     'after',
     `
 Exits 0 once Box has deleted the session, 1 when Box has no such open session (already committed,
-aborted or expired) or refused, 2 for bad usage.
+aborted or expired) or refused, 2 for bad usage or missing Box credentials.
 
 Examples:
   $ BOX_DEVELOPER_TOKEN=... s3-to-box abort F971964745A5CD0C001BBE4E58196BFD`,
@@ -160,7 +162,7 @@ program
     'Show a transfer\'s state (RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT, PENDING_REDRIVE), start and stop ' +
       'times, its output (the Box file) or its failure document, as GET /transfers/{name} answers (without the ' +
       'parts stored of a running transfer, which needs the Box credentials). Reads DescribeExecution and ' +
-      'GetExecutionHistory. Exit status: 0 found, 1 not found or Step Functions failed, 2 bad usage.',
+      'GetExecutionHistory. Exit status: 0 found, 1 not found or Step Functions failed, 2 bad usage or a malformed name.',
   )
   .argument('<name-or-arn>', 'the execution name that POST /transfers returned, or the execution ARN')
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
@@ -271,6 +273,6 @@ try {
   } else {
     const e = err as Error;
     console.error(`${e.name}: ${e.message}`);
-    process.exitCode = 1;
+    process.exitCode = exitStatusForError(e.name);
   }
 }

@@ -1,7 +1,7 @@
 // `s3-to-box abort SESSION_ID`: discard the Box upload session a failed or stopped transfer kept.
 import { depsFromEnv } from '../../functions/deps.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
-import { EXIT_STATUS } from './exit-status.ts';
+import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 import { withBoxToken } from './transfer.ts';
 
 export interface AbortCommandOptions {
@@ -35,7 +35,7 @@ export async function runAbortCommand(sessionId: string, opts: AbortCommandOptio
         : `${e.name}: ${e.message}`;
     if (opts.json) process.stdout.write(`${JSON.stringify({ sessionId, aborted: false, error: { name: e.name, message: why } })}\n`);
     process.stderr.write(`Abort failed: ${why}\n`);
-    return EXIT_STATUS.failed;
+    return exitStatusForError(e.name);
   } finally {
     await (client as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);
     deps.s3.destroy();

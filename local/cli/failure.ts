@@ -2,7 +2,7 @@
 // see"), the failure document for --json, and, without --json, how to resume or discard the kept session.
 import type { FailureDocument, ResumeRef, TransferInput } from '../../src/transfer/contract.ts';
 import { TransferAbortedError, TransferExecutionError } from '../runner/execution.ts';
-import { EXIT_STATUS } from './exit-status.ts';
+import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 
 export { EXIT_STATUS };
 
@@ -31,11 +31,10 @@ export function failureOf(err: unknown): FailureDocument {
   return { error: { name: 'Error', message: String(err) }, resumable: false };
 }
 
-/** 3 when the session is kept for a resume, 2 for bad input, else 1. */
+/** 3 when the session is kept for a resume, 2 for bad input (exit-status.ts INPUT_ERROR_NAMES), else 1. */
 export function exitStatusFor(failure: FailureDocument): number {
   if (failure.resumable) return EXIT_STATUS.resumable;
-  if (failure.error.name === 'Transfer.InvalidInput') return EXIT_STATUS.usage;
-  return EXIT_STATUS.failed;
+  return exitStatusForError(failure.error.name);
 }
 
 /** A word as a POSIX shell reads it: unquoted when safe, else in single quotes. */

@@ -6,6 +6,7 @@ import { ConfigurationError } from '../../src/transfer/errors.ts';
 import { createJsonLogger, silentLogger } from '../../src/transfer/logger.ts';
 import { replayFailedEvents } from '../../src/trigger/replay.ts';
 import { parseRoutes } from '../../src/trigger/routes.ts';
+import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 
 export interface ReplayCommandOptions {
   queueUrl: string;
@@ -29,7 +30,7 @@ export async function runReplayCommand(opts: ReplayCommandOptions, env: Record<s
     if (routes.length === 0) throw new ConfigurationError('--routes (or TRANSFER_ROUTES) is required: the transferRoutes the stack was deployed with');
   } catch (err) {
     console.error(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
-    return 2;
+    return EXIT_STATUS.usage;
   }
   const sqs = new SQSClient({ region: opts.region, ...(opts.sqsEndpoint ? { endpoint: opts.sqsEndpoint } : {}) });
   const sfn = new SFNClient({ region: opts.region, ...(opts.sfnEndpoint ? { endpoint: opts.sfnEndpoint } : {}) });
@@ -47,7 +48,11 @@ export async function runReplayCommand(opts: ReplayCommandOptions, env: Record<s
       }
       console.log(`${summary.replayed} replayed, ${summary.failed} failed again (kept in the queue), ${summary.unreadable} unreadable (kept)`);
     }
-    return summary.failed + summary.unreadable > 0 ? 1 : 0;
+    return summary.failed + summary.unreadable > 0 ? EXIT_STATUS.failed : EXIT_STATUS.done;
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    console.error(`${e.name}: ${e.message}`);
+    return exitStatusForError(e.name);
   } finally {
     sqs.destroy();
     sfn.destroy();

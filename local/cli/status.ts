@@ -3,6 +3,7 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { getTransferStatus } from '../../src/trigger/status.ts';
 import type { TransferStatus } from '../../src/trigger/status.ts';
+import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 
 export interface StatusCommandOptions {
   stateMachineArn?: string;
@@ -31,7 +32,7 @@ export async function runStatusCommand(nameOrArn: string, opts: StatusCommandOpt
   const stateMachineArn = opts.stateMachineArn ?? env.STATE_MACHINE_ARN;
   if (!stateMachineArn && !nameOrArn.startsWith('arn:')) {
     console.error('--state-machine-arn (or STATE_MACHINE_ARN) is required with an execution name; or give the execution ARN');
-    return 2;
+    return EXIT_STATUS.usage;
   }
   // An ARN names its state machine: derive it when none is given.
   const machine = stateMachineArn ?? nameOrArn.split(':').slice(0, 7).join(':').replace(':execution:', ':stateMachine:');
@@ -40,11 +41,11 @@ export async function runStatusCommand(nameOrArn: string, opts: StatusCommandOpt
     const bulk = opts.bulkStateMachineArn ?? env.BULK_STATE_MACHINE_ARN;
     const status = await getTransferStatus({ sfn, stateMachineArn: machine, ...(bulk ? { bulkStateMachineArn: bulk } : {}) }, nameOrArn);
     console.log(opts.json ? JSON.stringify(status) : describeLine(status).join('\n'));
-    return 0;
+    return EXIT_STATUS.done;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     console.error(`${e.name}: ${e.message}`);
-    return e.name === 'Transfer.InvalidInput' ? 2 : 1;
+    return exitStatusForError(e.name);
   } finally {
     sfn.destroy();
   }

@@ -10,7 +10,7 @@ import { reportKeysOf } from '../../src/bulk/report.ts';
 import { startSync } from '../runner/bulk.ts';
 import type { SyncEvent } from '../runner/bulk.ts';
 import { formatBytes } from './progress.ts';
-import { EXIT_STATUS } from './exit-status.ts';
+import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 import { describeError } from './run.ts';
 import { lambdaEnvFor } from './transfer.ts';
 
@@ -209,7 +209,7 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
       }
       return EXIT.someFailed;
     }
-    return (err as Error).name === 'Transfer.InvalidInput' ? EXIT.badInput : EXIT.failed;
+    return exitStatusForError(err instanceof Error ? err.name : 'Error');
   } finally {
     if (timer !== undefined) clearInterval(timer);
     await boxClient?.close?.().catch(() => undefined);

@@ -6,6 +6,7 @@
 // too little time left). Nothing is thrown for one object: its failure is its result.
 import { createHash } from 'node:crypto';
 import type { LambdaContextLike, SourceObject, TransferContext, TransferInput } from '../transfer/contract.ts';
+import { checkSourceAllowed } from '../transfer/allowed.ts';
 import type { TransferDeps } from '../transfer/deps.ts';
 import { directUpload } from '../transfer/direct.ts';
 import { InvalidInputError } from '../transfer/errors.ts';
@@ -98,6 +99,8 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
       if (listed.bucket !== undefined && listed.bucket !== b.sourceBucket) {
         throw new InvalidInputError(`manifest item ${JSON.stringify(key)} names bucket ${listed.bucket}, not the run's source bucket ${b.sourceBucket}`);
       }
+      // A manifest may list keys outside the allowed prefixes: refused here, before any read.
+      checkSourceAllowed(deps.settings.allowedSources, b.sourceBucket, key);
       // An inventory of all versions also lists older versions and delete markers: only current objects are copied.
       const notCurrent = notCurrentReason(item);
       if (notCurrent !== undefined) {

@@ -1,8 +1,8 @@
 // Plan: the bulk run's first step. Validates the input, checks the destination folder, fills in every
 // default, and derives the Distributed Map's settings (which reader, concurrency, batch size, each child's
 // share of the upload budget) and where results and the report go. Nothing is listed before this passes.
+import { checkDestinationAllowed, checkSourceListingAllowed } from '../transfer/allowed.ts';
 import type { TransferDeps } from '../transfer/deps.ts';
-import { asBulkBox } from './boxPort.ts';
 import type { SyncInput, SyncPlan } from './contract.ts';
 import { validateSyncInput } from './input.ts';
 import { basePrefixOf } from './layout.ts';
@@ -32,9 +32,11 @@ export async function planSync(event: PlanEvent, deps: TransferDeps): Promise<Sy
   const perChild = Math.min(SYNC_DEFAULTS.objectsPerChild, objectsInFlight);
   const maxConcurrency = Math.ceil(objectsInFlight / perChild);
   const uploadsPerMinute = options.uploadsPerMinute ?? SYNC_DEFAULTS.uploadsPerMinute;
-  // The destination must exist and be readable: Box.NotFound / Box.Forbidden here, before any listing.
-  await asBulkBox(await deps.box()).folders.listItems(input.destination.folderId, { limit: 1 });
   const source = input.source;
+  // Like Prepare for one object, before anything is listed or read: the source must be allowed, and the
+  // destination folder must exist and lie inside an allowed folder.
+  checkSourceListingAllowed(deps.settings.allowedSources, source.bucket, 'prefix' in source ? source.prefix : undefined);
+  await checkDestinationAllowed(await deps.box(), input.destination, deps.settings.allowedDestinationFolders);
   const reader = 'manifest' in source ? source.manifest.format : 'prefix';
   const prefix = 'prefix' in source ? source.prefix : '';
   const resultsPrefix = `${input.report.prefix ?? ''}${event.executionName}`;

@@ -63,6 +63,21 @@ export function checkSourceAllowed(rules: readonly SourceRule[] | undefined, buc
   );
 }
 
+/**
+ * Before a bulk run lists anything: with a prefix, every key it can list must be allowed (the prefix starts
+ * with an allowed prefix of that bucket); with a manifest (prefix undefined), the bucket must be allowed at
+ * all, and each listed key is checked again before it is read. Throws Transfer.SourceNotAllowed.
+ */
+export function checkSourceListingAllowed(rules: readonly SourceRule[] | undefined, bucket: string, prefix: string | undefined): void {
+  if (rules === undefined) return;
+  if (rules.some((r) => r.bucket === bucket && (prefix === undefined || prefix.startsWith(r.prefix)))) return;
+  const allowed = rules.map((r) => `${r.bucket}/${r.prefix}`).join(', ');
+  const what = prefix === undefined ? `bucket ${bucket}` : `s3://${bucket}/${prefix} (every key under it)`;
+  throw new SourceNotAllowedError(
+    `${what} is not an allowed source of this deployment (allowed: ${allowed}); list a prefix inside one of those, or redeploy with it in sourceBuckets`,
+  );
+}
+
 /** Throws Transfer.SourceTooLarge when `size` is above `maxFileSize`. */
 export function checkSourceSize(size: number, maxFileSize: number | undefined, where: string): void {
   if (maxFileSize === undefined || size <= maxFileSize) return;

@@ -5,6 +5,7 @@ import type { ErrorObject } from 'ajv';
 import inputSchema from './input.schema.json' with { type: 'json' };
 import type { TransferInput } from './contract.ts';
 import { InvalidInputError } from './errors.ts';
+import { isBoxName, MAX_BOX_NAME_LENGTH } from '../bulk/names.ts';
 
 export { inputSchema };
 
@@ -60,19 +61,63 @@ export function describeInputError(err: ErrorObject, patternMessages: Record<str
   }
 }
 
+/** Why Box would refuse `name` as an item name, or undefined when it accepts it (the rules of src/bulk/names.ts). */
+export function boxNameProblem(name: string): string | undefined {
+  if (isBoxName(name)) return undefined;
+  if (name === '') return 'is empty';
+  if (name === '.' || name === '..') return `is ${JSON.stringify(name)}`;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what Box refuses
+  if (/[\\\u0000-\u001f\u007f]/.test(name)) return "holds a '\\' or a control character";
+  if (name.trim() !== name) return 'starts or ends with whitespace';
+  if (name.length > MAX_BOX_NAME_LENGTH) return `is ${name.length} characters long (Box takes at most ${MAX_BOX_NAME_LENGTH})`;
+  return 'is not a name Box accepts';
+}
+
+/** A name as a message shows it: JSON-quoted (control characters visible), long ones cut. */
+function shown(name: string): string {
+  return name.length > 40 ? `${JSON.stringify(name.slice(0, 40))}...` : JSON.stringify(name);
+}
+
+/**
+ * The typed Box names of a schema-valid input that Box would refuse (DESIGN.md "Names Box would reject"):
+ * each segment of destination.folderPath, destination.fileName and resume.fileName. Checked before
+ * anything is created in Box, so a bad segment never leaves the folders before it behind.
+ */
+function boxNameMessages(input: TransferInput): string[] {
+  const messages: string[] = [];
+  const { folderPath, fileName } = input.destination;
+  if (folderPath !== undefined) {
+    folderPath.split('/').forEach((segment, i) => {
+      const problem = boxNameProblem(segment);
+      if (problem !== undefined) messages.push(`destination.folderPath segment ${i + 1} ${shown(segment)} ${problem}`);
+    });
+  }
+  for (const [field, name] of [
+    ['destination.fileName', fileName],
+    ['resume.fileName', input.resume?.fileName],
+  ] as const) {
+    const problem = name === undefined ? undefined : boxNameProblem(name);
+    if (problem !== undefined) messages.push(`${field} ${shown(name as string)} ${problem}`);
+  }
+  return messages;
+}
+
 /** Checks `input` and returns it typed; throws Transfer.InvalidInput naming every bad field. */
 export function validateTransferInput(input: unknown): TransferInput {
-  if (validateFn(input)) return input;
-  const messages = [...new Set((validateFn.errors ?? []).map((e) => describeInputError(e)))];
+  const messages = validateFn(input)
+    ? boxNameMessages(input)
+    : [...new Set((validateFn.errors ?? []).map((e) => describeInputError(e)))];
+  if (messages.length === 0) return input as TransferInput;
   throw new InvalidInputError(`Invalid transfer input: ${messages.join('; ')}`);
 }
 
 /** The Box file name for a key: its last '/'-separated segment. */
 export function defaultFileName(key: string): string {
   const name = key.slice(key.lastIndexOf('/') + 1);
-  if (name === '' || name === '.' || name === '..' || name.trim() !== name) {
+  const problem = boxNameProblem(name);
+  if (problem !== undefined) {
     throw new InvalidInputError(
-      `destination.fileName is required: the last segment of source.key ${JSON.stringify(key)} is not a usable Box file name`,
+      `destination.fileName is required: the last segment of source.key ${JSON.stringify(key)} is not a usable Box file name (it ${problem})`,
     );
   }
   return name;

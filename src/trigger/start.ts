@@ -5,6 +5,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { TransferInput } from '../transfer/contract.ts';
 import { ConfigurationError, InvalidInputError, TransferError } from '../transfer/errors.ts';
+import { isSyncInput, validateSyncInput } from '../bulk/input.ts';
 import { defaultFileName, validateTransferInput } from '../transfer/input.ts';
 import type { Logger } from '../transfer/logger.ts';
 import { errorFields } from '../transfer/logger.ts';
@@ -222,34 +223,19 @@ export async function startTransfersForS3Event(event: unknown, kind: 's3-notific
   };
 }
 
-/** True when a request asks for many objects (`source.prefix` or `source.manifest`): a bulk run. */
-export function isBulkRequest(body: unknown): boolean {
-  const source = (body as { source?: unknown } | null)?.source;
-  return typeof source === 'object' && source !== null && ('prefix' in source || 'manifest' in source);
-}
-
-/**
- * The checks a bulk request gets here: its shape (an object with `source.bucket`). The bulk state
- * machine validates the whole input in its first step and fails the run with Transfer.InvalidInput.
- */
-function checkBulkRequest(body: unknown): Record<string, unknown> {
-  const source = (body as { source?: { bucket?: unknown } }).source;
-  if (typeof source?.bucket !== 'string' || source.bucket === '') throw new InvalidInputError('Invalid sync input: source.bucket is required');
-  return body as Record<string, unknown>;
-}
-
 /**
  * POST /transfers. A one-object body is validated as a TransferInput (Transfer.InvalidInput names the
- * field) and starts the transfer state machine; a body with a prefix or manifest source starts the bulk
- * state machine. The execution is named from the Idempotency-Key when given (a retry with the same key
+ * field) and starts the transfer state machine; a body with a prefix or manifest source is validated as
+ * the bulk input (src/bulk/input.ts, the same message) and starts the bulk state machine. The execution is named from the Idempotency-Key when given (a retry with the same key
  * starts nothing new).
  */
 export async function startTransferFromRequest(body: unknown, idempotencyKey: string | undefined, deps: TriggerDeps): Promise<StartResult> {
-  const bulk = isBulkRequest(body);
+  const bulk = isSyncInput(body);
   let input: TransferInput | Record<string, unknown>;
   let target = deps;
   if (bulk) {
-    input = checkBulkRequest(body);
+    // The bulk run's own validator (PlanSync runs it again): a bad body is a 400 naming the field, never a run.
+    input = validateSyncInput(body) as unknown as Record<string, unknown>;
     if (deps.bulkStateMachineArn === undefined) {
       throw new ConfigurationError('BULK_STATE_MACHINE_ARN is not set: this deployment cannot start bulk runs (prefix or manifest sources)');
     }

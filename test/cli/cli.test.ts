@@ -3,35 +3,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { BIN, cli } from './run-cli.ts';
 
 describe('s3-to-box --help', () => {
   it('lists the commands and their options', async () => {
@@ -171,14 +148,14 @@ describe('s3-to-box transfer', () => {
     expect(wrong.stderr).not.toContain('not-a-token');
   });
 
-  it('fails clearly (exit 1, error name) on a missing object', async () => {
+  it('fails clearly (exit 2, bad input, and the error name) on a missing object', async () => {
     const run = await cli(['transfer', 's3://cli-bucket/no/such/key.bin', '--folder', '0', '--box-token', box.token, ...boxArgs], env);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toContain('Transfer.SourceNotFound');
     expect(run.stderr).not.toContain(box.token);
   });
 
-  it('fails clearly without Box credentials', async () => {
+  it('fails clearly without Box credentials (exit 2: the configuration must change)', async () => {
     await putGeneratedObject(s3.client, { bucket: 'cli-bucket', key: 'small.bin', size: 10 });
     const run = await cli(['transfer', 's3://cli-bucket/small.bin', '--folder', '0', ...boxArgs], {
       ...env,
@@ -186,8 +163,8 @@ describe('s3-to-box transfer', () => {
       BOX_CLIENT_ID: '',
       BOX_CLIENT_SECRET: '',
     });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('No Box credentials');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Transfer.ConfigurationError: No Box credentials');
   });
 });
 

@@ -1,27 +1,12 @@
 // `s3-to-box sync`, run as a user runs it (a child process) against s3rver and the Box emulator.
-import { spawn } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { ensureBucket, putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
 import { SyncProgress, manifestFormatOf, syncInputFor } from '../../local/cli/sync.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { cli } from './run-cli.ts';
 
 describe('s3-to-box sync (options)', () => {
   it('builds the bulk input from the command line', () => {

@@ -16,6 +16,9 @@ import { evaluate } from './cfn.ts';
 import type { EvalContext } from './cfn.ts';
 import { readZip } from './zip.ts';
 import { METRIC, SERVICE_NAME } from '../../functions/observability.ts';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startBoxEmulator } from '../../local/box-emulator/index.ts';
+import { putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const NODE22 = path.join(REPO, 'node_modules/.bin/node');
@@ -175,6 +178,8 @@ function run(file: string, args: string[], opts: { cwd: string; env: NodeJS.Proc
 }
 
 let tmp: string;
+/** What the packager left in its TMPDIR (the test's folder, not the machine's /tmp). */
+let packagerTemp: string[];
 let service: string;
 let artifacts: string;
 let netLog: string;
@@ -217,6 +222,9 @@ function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     PATH: `${path.join(REPO, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
     NODE_OPTIONS: `--import=${pathToFileURL(GUARD).href}`,
     NO_NETWORK_LOG: netLog,
+    // serverless-esbuild stages each function in os.tmpdir()/<function>-<pid>-<time>-<random>/ and never
+    // removes it: inside the test's folder, afterAll removes them.
+    TMPDIR: path.join(tmp, 'tmpdir'),
     ...extra,
   };
 }
@@ -235,6 +243,7 @@ beforeAll(async () => {
   artifacts = path.join(tmp, 'artifacts');
   netLog = path.join(tmp, 'network-attempts.log');
   await mkdir(path.join(tmp, 'home'), { recursive: true });
+  await mkdir(path.join(tmp, 'tmpdir'));
   await writeFile(netLog, '');
   await mkdir(service);
   for (const entry of await readdir(REPO)) {
@@ -244,6 +253,7 @@ beforeAll(async () => {
 
   packaged = await osls(['package', '--package', artifacts, `--param=sourceBuckets=${SOURCE_BUCKETS}`]);
   if (packaged.code !== 0) throw new Error(`osls package failed (${packaged.code}):\n${packaged.stdout}\n${packaged.stderr}`);
+  packagerTemp = await readdir(path.join(tmp, 'tmpdir'));
   template = JSON.parse(await readFile(path.join(artifacts, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   ctx = { pseudo: PSEUDO, conditions: template.Conditions ?? {} };
 }, 300_000);
@@ -833,5 +843,92 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       { method: 'DELETE', url: '/api/2.0/files/upload_sessions/S2', auth: 'Bearer deploy-test-token' },
     ]);
     expect(await readFile(netLog, 'utf8')).toBe('');
+
+    // The other bundles do real work, against s3rver and the Box emulator on loopback: Prepare, then
+    // DirectUpload of a small object; Prepare, every UploadBatch, the HashObject loop and the Commit loop of
+    // a chunked one; SyncBatch copying a small object, FinishBatch, SummarizeSync writing its report; and
+    // TransferStatus answering a request.
+    const s3 = await startLocalS3({ buckets: ['exports'] });
+    const emulator = await startBoxEmulator();
+    try {
+      const small = await putGeneratedObject(s3.client, { bucket: 'exports', key: 'small.bin', size: 1000 });
+      const big = await putGeneratedObject(s3.client, { bucket: 'exports', key: 'big.bin', size: 20_000_001 });
+      const one = await putGeneratedObject(s3.client, { bucket: 'exports', key: 'sync/one.txt', size: 10 });
+      const reported = { key: 'sync/one.txt', outcome: 'copied', bytes: 10, path: 'one.txt', fileId: '1', sha1: one.sha1 };
+      await s3.client.send(new PutObjectCommand({ Bucket: 'exports', Key: 'runs/r1/results/SUCCEEDED_0.json', Body: JSON.stringify([{ Status: 'SUCCEEDED', Output: JSON.stringify({ results: [reported] }) }]) }));
+      await s3.client.send(new PutObjectCommand({ Bucket: 'exports', Key: 'runs/r1/results/manifest.json', Body: JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key: 'runs/r1/results/SUCCEEDED_0.json' }], FAILED: [], PENDING: [] } }) }));
+      const work = `
+        const dir = ${JSON.stringify(unzipped)};
+        const load = (key) => import('file://' + dir + '/' + key + '/functions/' + key + '.mjs').then((m) => m.handler);
+        const ctx = { awsRequestId: 'req-2', functionName: 'f', getRemainingTimeInMillis: () => 600000 };
+        const executionId = 'arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:bundles';
+        const out = {};
+        const [prepare, directUpload, uploadBatch, hashObject, commit, syncBatch, finishBatch, summarizeSync, transferStatus] = await Promise.all(
+          ['prepare', 'directUpload', 'uploadBatch', 'hashObject', 'commit', 'syncBatch', 'finishBatch', 'summarizeSync', 'transferStatus'].map(load));
+        const direct = await prepare({ input: { source: { bucket: 'exports', key: 'small.bin' }, destination: { folderId: '0' } }, executionId }, ctx);
+        const uploaded = await directUpload({ executionId, mode: direct.mode, transfer: direct.transfer, retryCount: 0 }, ctx);
+        out.direct = [direct.mode, uploaded.file.size, uploaded.file.sha1];
+        const chunked = await prepare({ input: { source: { bucket: 'exports', key: 'big.bin' }, destination: { folderId: '0' } }, executionId }, ctx);
+        let parts = 0;
+        for (const batch of chunked.batches) parts += (await uploadBatch({ executionId, transfer: chunked.transfer, batch, retryCount: 0 }, ctx)).parts;
+        let hash;
+        do hash = await hashObject({ executionId, transfer: chunked.transfer, ...(hash ? { hash } : {}) }, ctx); while (!hash.done);
+        const state = { transfer: chunked.transfer, sha1: hash.sha1 };
+        do state.commit = await commit(state, ctx); while (state.commit.status === 'processing');
+        out.chunked = [chunked.mode, parts, state.commit.output.file.size, state.commit.output.file.sha1];
+        const run = { runId: 'r1', reader: 'prefix', sourceBucket: 'exports', basePrefix: 'sync/', folderId: '0', layout: 'mirror', skip: 'same-content',
+          onConflict: 'version', objectsInFlight: 1, uploadsPerMinute: 1000, dryRun: false };
+        const batch = await syncBatch({ Items: [{ Key: 'sync/one.txt', Size: 10, ETag: ${JSON.stringify(one.etag)} }], BatchInput: { run } }, ctx);
+        const finished = await finishBatch({ results: batch.results, transferResults: [] }, ctx);
+        out.synced = finished.results.map((r) => [r.key, r.outcome, r.sha1]);
+        const summary = await summarizeSync({ plan: { results: { bucket: 'exports', prefix: 'runs/r1' }, batchInput: run }, mapRun: { ResultWriterDetails: { Bucket: 'exports', Key: 'runs/r1/results/manifest.json' } } }, ctx);
+        out.summary = [summary.objects, summary.copied, summary.report];
+        const status = await transferStatus({ version: '2.0', routeKey: 'GET /transfers/{name}', rawPath: '/transfers/not%20a%20name', pathParameters: { name: 'not a name' },
+          headers: {}, requestContext: { http: { method: 'GET', path: '/transfers/not%20a%20name' } }, isBase64Encoded: false }, ctx);
+        out.status = [status.statusCode, JSON.parse(status.body).error];
+        console.log(JSON.stringify(out));
+      `;
+      const worked = await run(NODE22, ['--input-type=module', '-e', work], {
+        cwd: tmp,
+        env: offlineEnv({
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          S3_ENDPOINT: s3.endpoint,
+          S3_FORCE_PATH_STYLE: 'true',
+          BOX_DEVELOPER_TOKEN: emulator.token,
+          BOX_API_URL: emulator.url,
+          BOX_UPLOAD_URL: emulator.uploadUrl,
+          STATE_MACHINE_ARN: stateMachineArn,
+          SFN_ENDPOINT: `http://127.0.0.1:${sfnPort}`,
+          LOG_LEVEL: 'silent',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          NO_NETWORK_ALLOW_LOOPBACK: '1',
+        }),
+        timeout: 120_000,
+      });
+      expect(worked.code, worked.stderr).toBe(0);
+      const done = JSON.parse(worked.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+      expect(done).toEqual({
+        direct: ['direct', 1000, small.sha1],
+        chunked: ['chunked', 3, 20_000_001, big.sha1],
+        synced: [['sync/one.txt', 'copied', one.sha1]],
+        summary: [1, 1, { bucket: 'exports', key: 'runs/r1/report.jsonl' }],
+        status: [400, 'Transfer.InvalidInput'],
+      });
+      // What Box holds is what S3 held, byte for byte.
+      for (const [name, sha1] of [['small.bin', small.sha1], ['big.bin', big.sha1]] as const) expect(emulator.findFile('0', name)?.sha1).toBe(sha1);
+      const report = await s3.client.send(new GetObjectCommand({ Bucket: 'exports', Key: 'runs/r1/report.jsonl' }));
+      expect(JSON.parse((await report.Body?.transformToString('utf8')) ?? '')).toEqual(reported);
+      expect(await readFile(netLog, 'utf8')).toBe('');
+    } finally {
+      await emulator.close();
+      await s3.close();
+    }
+  }, 240_000);
+
+  it('keeps the packager\'s temporary folders inside the test\'s own folder (removed after the run)', () => {
+    // One staging folder per function, named <function>-<pid>-<time>-<random>: here, not in the machine's /tmp.
+    for (const key of ALL_KEYS) expect(packagerTemp.some((name) => name.startsWith(`${key}-`)), key).toBe(true);
   });
 });

@@ -8,6 +8,8 @@ import { createTelemetry, METRIC, portLogger } from '../../functions/observabili
 import type { Telemetry } from '../../functions/observability.ts';
 import { makeTask } from '../../functions/task.ts';
 import type { HandlerDeps } from '../../functions/deps.ts';
+import { depsFromEnv } from '../../functions/deps.ts';
+import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 
 let lines: string[];
 let invocation = 0;
@@ -140,5 +142,33 @@ describe('Powertools around every task handler', () => {
     });
     expect(await handler({ executionId }, lambdaContext())).toEqual({ ok: true });
     expect(lines).toEqual([]);
+  });
+
+  it('counts every Box request the client retries as BoxRetries (the hook on the Box client\'s retry line), and nothing without retries', async () => {
+    const emu = await startBoxEmulator();
+    try {
+      // Box answers the first two folder reads 503: the client retries twice, then succeeds.
+      emu.faults.inject({ operation: 'getFolder', nth: 1, times: 2, action: { type: 'status', status: 503, code: 'unavailable' } });
+      const telemetry = createTelemetry({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
+      const deps = depsFromEnv({ AWS_REGION: 'eu-west-1', BOX_DEVELOPER_TOKEN: emu.token, BOX_API_URL: emu.url, BOX_UPLOAD_URL: emu.uploadUrl }, { telemetry });
+      const box = await deps.box();
+      try {
+        expect((await box.folders.getFolder('0')).id).toBe('0');
+        expect(emu.stats().requests.getFolder).toBe(3);
+        telemetry.metrics.publishStoredMetrics();
+        const retries = emf().filter((m) => METRIC.boxRetries in m);
+        expect(retries).toHaveLength(1);
+        expect([retries[0]?.[METRIC.boxRetries]].flat().reduce((n: number, v) => n + Number(v), 0)).toBe(2);
+        expect(retries[0]?._aws).toMatchObject({ CloudWatchMetrics: [{ Namespace: 'S3ToBox', Metrics: [{ Name: METRIC.boxRetries, Unit: 'Count' }] }] });
+
+        lines.length = 0;
+        await box.folders.getFolder('0');
+        expect(telemetry.metrics.hasStoredMetrics()).toBe(false);
+      } finally {
+        await (box as { close?: () => Promise<void> }).close?.();
+      }
+    } finally {
+      await emu.close();
+    }
   });
 });

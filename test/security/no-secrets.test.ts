@@ -1,20 +1,25 @@
-// Nothing secret in any log or answer: a full transfer, failed authentications (a wrong developer
-// token, a wrong client secret, an unreadable JWT key) and their failure documents, with every log line
-// captured at debug level (the handlers' logger and anything written to stdout/stderr), checked for the
-// developer token, the client secret, the private key, every access token Box issued, and any
-// Authorization header value.
+// Nothing secret in any log or answer: a full transfer (with a retried Box request), failed
+// authentications (a wrong developer token, a wrong client secret, an unreadable JWT key) and their
+// failure documents, and failing triggers (POST /transfers and an S3 event whose start fails), with every
+// line the Lambdas write captured: Powertools Logger at DEBUG with event logging on
+// (POWERTOOLS_LOGGER_LOG_EVENT), its EMF metrics, and anything else written to stdout/stderr. Checked for
+// the developer token, the client secret, the private key, every access token Box issued, any
+// Authorization header value, and the API caller's SigV4 signature and session token.
 import { generateKeyPairSync } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { depsFromEnv, loadBoxAuth } from '../../functions/deps.ts';
+import { depsFromEnv, loadBoxAuth, once } from '../../functions/deps.ts';
+import { createTelemetry, portLogger } from '../../functions/observability.ts';
+import type { Telemetry } from '../../functions/observability.ts';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3, startTransfer } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
 import { BoxClient } from '../../src/box/index.ts';
 import type { BoxAuth, TokenEndpoint } from '../../src/box/index.ts';
-import { createJsonLogger } from '../../src/transfer/logger.ts';
+import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
+import { httpEvent, lambdaContext, s3Notification } from '../trigger/events.ts';
 
 const BUCKET = 'secret-bucket';
 const DEV_TOKEN = 'dev-TOKEN-7f3a9c21e5';
@@ -37,6 +42,9 @@ beforeAll(async () => {
   await putGeneratedObject(s3.client, { bucket: BUCKET, key: 'in/big.bin', size: 300_000 });
   lines = [];
   issued = [];
+  // Powertools logs every incoming event when asked to: the hardest setting for this test.
+  vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
+  vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
   // Anything written to the process's output during these tests counts as a log line too.
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
@@ -47,6 +55,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   restoreOutput?.();
+  vi.unstubAllEnvs();
   smMock.restore();
   await box?.close();
   await s3?.close();
@@ -68,15 +77,44 @@ function recording(auth: BoxAuth): BoxAuth {
   };
 }
 
-/** Runs one transfer through the state machine with the Lambdas' own deps from `env`; the answer as text. */
+/** Powertools for one test, as in Lambda, at its most talkative. */
+function telemetry(): Telemetry {
+  return createTelemetry({ POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+}
+
+/** The lines Powertools wrote (JSON with its service key), parsed. */
+function powertoolsLines(): Record<string, unknown>[] {
+  return lines
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.service === 's3-to-box' || l._aws !== undefined);
+}
+
+/**
+ * Runs one transfer through the state machine with the Lambdas' own deps from `env`, logging through
+ * Powertools (the Box client through it too, as in Lambda); the answer and the execution history as text.
+ */
 async function transferWith(env: Record<string, string>): Promise<string> {
-  const logger = createJsonLogger({ level: 'debug', write: (line) => lines.push(line) });
   const base = { BOX_API_URL: box.url, BOX_UPLOAD_URL: box.uploadUrl, AWS_REGION: 'eu-west-1', ...env };
-  const deps = depsFromEnv(base, { logger, s3: s3.client });
-  const auth = recording(await loadBoxAuth(base));
-  const client = new BoxClient({ auth, apiUrl: box.url, uploadUrl: box.uploadUrl, retry: { maxAttempts: 2, baseDelayMs: 1 } });
+  const t = telemetry();
+  const deps = depsFromEnv(base, { telemetry: t, s3: s3.client });
+  const boxLog = portLogger(t.logger).child({ component: 'box' });
+  let client: BoxClient | undefined;
+  // Built on first use, like the Lambdas' client: credentials that cannot be loaded fail inside Prepare.
+  const boxClient = once(async (): Promise<BoxClientLike> => {
+    const auth = recording(await loadBoxAuth(base));
+    client = new BoxClient({
+      auth,
+      apiUrl: box.url,
+      uploadUrl: box.uploadUrl,
+      retry: { maxAttempts: 2, baseDelayMs: 1 },
+      logger: { debug: (m, d) => boxLog.debug(m, d), warn: (m, d) => boxLog.warn(m, d) },
+    });
+    return client;
+  });
   try {
-    const execution = startTransfer({ source: { bucket: BUCKET, key: 'in/big.bin' }, destination: { folderId: '0', fileName: `f-${lines.length}.bin` } }, { deps: { ...deps, box: async () => client }, waitTimeScale: 0 });
+    const execution = startTransfer({ source: { bucket: BUCKET, key: 'in/big.bin' }, destination: { folderId: '0', fileName: `f-${lines.length}.bin` } }, { deps: { ...deps, settings: { ...deps.settings, directUploadMax: 100_000 }, box: boxClient }, waitTimeScale: 0 });
     const answer = await execution.result.then(
       (output) => JSON.stringify(output),
       (error: Error & { cause?: unknown }) => JSON.stringify({ name: error.name, message: error.message, cause: String(error.cause ?? '') }),
@@ -84,7 +122,7 @@ async function transferWith(env: Record<string, string>): Promise<string> {
     const history = await execution.history;
     return `${answer}\n${JSON.stringify(history.events)}`;
   } finally {
-    await client.close();
+    await client?.close();
   }
 }
 
@@ -100,10 +138,17 @@ function expectNoSecret(texts: string[]): void {
 
 describe('nothing secret in any log or answer', () => {
   it('a full transfer with client credentials (CCG): tokens issued and used, none logged or answered', async () => {
+    // One part answered 503 once: the client's retry logs the request it repeats.
+    box.faults.inject({ operation: 'uploadPart', nth: 2, times: 1, action: { type: 'status', status: 503, code: 'unavailable' } });
     const answer = await transferWith({ BOX_CLIENT_ID: 'app-id', BOX_CLIENT_SECRET: CLIENT_SECRET, BOX_ENTERPRISE_ID: '42' });
+    box.faults.clear();
     expect(answer).toContain('"size":300000');
     expect(issued.length).toBeGreaterThan(0);
-    expect(lines.length).toBeGreaterThan(0);
+    // What was captured is Powertools' output: the events it logged, the Box client's retry, EMF.
+    const logged = powertoolsLines();
+    expect(logged.some((l) => l.message === 'Lambda invocation event' && l.event !== undefined)).toBe(true);
+    expect(logged.some((l) => l.component === 'box' && l.level === 'WARN')).toBe(true);
+    expect(logged.some((l) => l._aws !== undefined)).toBe(true);
     expectNoSecret([answer, ...lines]);
   });
 
@@ -134,8 +179,53 @@ describe('nothing secret in any log or answer', () => {
       (e: Error) => e,
     );
     expect(error?.name).toBe('Transfer.ConfigurationError');
-    const answer = JSON.stringify({ name: error?.name, message: error?.message, cause: String((error as { cause?: unknown })?.cause ?? '') });
+    const direct = JSON.stringify({ name: error?.name, message: error?.message, cause: String((error as { cause?: unknown })?.cause ?? '') });
+    // The same secret met by the Lambdas: Prepare fails, Powertools logs the failure and the execution's answer.
+    const before = powertoolsLines().length;
+    const answer = `${direct}\n${await transferWith({ BOX_SECRET_ARN: ARN })}`;
+    expect(answer).toContain('Transfer.ConfigurationError');
+    expect(powertoolsLines().slice(before).some((l) => l.level === 'ERROR' && String(l.message).includes('Prepare failed'))).toBe(true);
     expectNoSecret([answer, ...lines]);
     expect(answer).not.toContain('pass-PHRASE-x1');
+  });
+
+  it('failing triggers: neither the API caller\'s signature nor its session token is logged or answered, even with event logging on', async () => {
+    const SIGNATURE = 'f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f';
+    const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE-session-TOKEN-5c7e';
+    const authorization = `AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEKEYID/20261124/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=${SIGNATURE}`;
+    const headers = { Authorization: authorization, 'X-Amz-Security-Token': SESSION_TOKEN, 'X-Amz-Date': '20261124T030000Z' };
+    // The deployed handler itself (functions/startTransfer.ts), its deps from the environment as in Lambda;
+    // StartExecution goes to a port where nothing listens, so every start fails.
+    vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:s3-to-box-test');
+    vi.stubEnv('TRANSFER_ROUTES', JSON.stringify([{ bucket: BUCKET, folderId: '0' }]));
+    vi.stubEnv('SFN_ENDPOINT', 'http://127.0.0.1:9');
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'aws-SECRET-access-key-3e9f');
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
+    const { handler } = await import('../../functions/startTransfer.ts');
+    const before = powertoolsLines().length;
+    const answers: string[] = [];
+    const answerOf = async (event: unknown): Promise<void> => {
+      answers.push(JSON.stringify(await handler(event, lambdaContext(`req-${answers.length}`) as never).catch((e: Error) => ({ thrown: e.name, message: e.message }))));
+    };
+    await answerOf(httpEvent({ headers, body: { source: { bucket: BUCKET, key: 'in/big.bin' }, destination: { folderId: '0' } } }));
+    await answerOf(httpEvent({ headers, body: { source: { bucket: BUCKET, key: 'in/big.bin' }, destination: { folderId: 'x' }, extra: 1 } }));
+    await answerOf(httpEvent({ headers, rawBody: '{not json' }));
+    await answerOf(httpEvent({ headers, method: 'GET', path: '/secrets' }));
+    await answerOf(s3Notification([{ bucket: BUCKET, key: 'in/big.bin', versionId: 'v1', sequencer: '01' }]));
+    expect(answers[0]).toMatch(/"statusCode":5\d\d/);
+    expect(answers[1]).toContain('"statusCode":400');
+    expect(answers[4]).toContain('"thrown"');
+    const logged = powertoolsLines().slice(before);
+    expect(logged.some((l) => l.level === 'ERROR' && l.function_request_id === 'req-0')).toBe(true);
+    expect(logged.some((l) => l.message === 'S3 event failed')).toBe(true);
+    const all = [...answers, ...lines].join('\n');
+    expect(all).not.toContain(SIGNATURE);
+    expect(all).not.toContain(SESSION_TOKEN);
+    expect(all).not.toContain('AWS4-HMAC-SHA256');
+    expect(all).not.toContain('aws-SECRET-access-key-3e9f');
+    expectNoSecret([...answers, ...lines]);
   });
 });

@@ -52,6 +52,39 @@ describe('validateTransferInput', () => {
     expect(messageOf(input)).toContain(expected);
   });
 
+  // Names Box would reject (DESIGN.md), beyond what the schema's patterns see: every folderPath segment,
+  // fileName and resume.fileName go through isBoxName (src/bulk/names.ts) and the message names the segment.
+  it.each([
+    [{ folderId: '1', folderPath: 'a/\u0001b' }, 'destination.folderPath segment 2 "\\u0001b" holds a \'\\\' or a control character'],
+    [{ folderId: '1', folderPath: `a/${'x'.repeat(256)}/c` }, 'destination.folderPath segment 2 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"... is 256 characters long (Box takes at most 255)'],
+    [{ folderId: '1', folderPath: 'a/b\t' }, 'destination.folderPath segment 2 "b\\t" holds'],
+    [{ folderId: '1', folderPath: '\tb/c' }, 'destination.folderPath segment 1 "\\tb" holds'],
+    [{ folderId: '1', folderPath: 'a/\u00a0b' }, 'destination.folderPath segment 2 "\u00a0b" starts or ends with whitespace'],
+    [{ folderId: '1', folderPath: 'a/./b' }, 'destination.folderPath must be folder names'],
+    [{ folderId: '1', folderPath: 'a/../b' }, 'destination.folderPath must be folder names'],
+    [{ folderId: '1', fileName: 'report\u0007.pdf' }, 'destination.fileName must not contain'],
+    [{ folderId: '1', fileName: 'report.pdf\t' }, 'destination.fileName must not contain'],
+    [{ folderId: '1', fileName: '\u2003report.pdf' }, 'destination.fileName "\u2003report.pdf" starts or ends with whitespace'],
+  ])('refuses a typed name Box would reject, naming it: %j', (destination, expected) => {
+    expect(messageOf({ ...good, destination })).toContain(expected);
+  });
+
+  it.each([
+    ['b\t', 'resume.fileName "b\\t" holds'],
+    ['\u0001', 'resume.fileName "\\u0001" holds'],
+    ['x'.repeat(256), 'resume.fileName must be at most 255 characters'],
+    ['..', 'resume.fileName must not contain'],
+    ['.', 'resume.fileName must not contain'],
+    ['\u00a0name', 'resume.fileName "\u00a0name" starts or ends with whitespace'],
+  ])('refuses a resume.fileName Box would reject: %j', (fileName, expected) => {
+    expect(messageOf({ ...good, resume: { sessionId: 'ABC123', fileName } })).toContain(expected);
+  });
+
+  it('accepts the names Box takes: unicode, inner spaces, + and %, 255 characters', () => {
+    const destination = { folderId: '1', folderPath: `sales/2026 Q1/é+%/${'y'.repeat(255)}`, fileName: `${'z'.repeat(251)}.bin` };
+    expect(validateTransferInput({ ...good, destination, resume: { sessionId: 'ABC123', fileName: 'a b+c%.bin' } })).toMatchObject({ destination });
+  });
+
   it('reports every bad field at once', () => {
     const msg = messageOf({ source: { bucket: 'b' }, destination: { folderId: 'x' }, onConflict: 'nope' });
     expect(msg).toContain('source.key is required');
@@ -76,5 +109,10 @@ describe('defaultFileName', () => {
   });
   it('refuses a key that ends with a slash', () => {
     expect(() => defaultFileName('folder/')).toThrow(/destination.fileName is required/);
+  });
+  it('refuses a last segment Box would reject, saying why', () => {
+    expect(() => defaultFileName('a/b\t')).toThrow(/destination.fileName is required: .* \(it holds a '\\' or a control character\)/);
+    expect(() => defaultFileName(`a/${'x'.repeat(256)}`)).toThrow(/is 256 characters long/);
+    expect(() => defaultFileName('a/..')).toThrow(/\(it is "\.\."\)/);
   });
 });

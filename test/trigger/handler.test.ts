@@ -340,11 +340,31 @@ describe('POST /transfers', () => {
     // No bulk state machine configured: 500 naming the variable; no bucket: 400. Nothing started.
     const unconfigured = await call(httpEvent({ body: prefix }));
     expect([unconfigured.statusCode, unconfigured.json.error]).toEqual([500, 'Transfer.ConfigurationError']);
-    const noBucket = await call(httpEvent({ body: { source: { prefix: 'a/' }, destination: { folderId: '5' } } }), withBulk);
+    const noBucket = await call(httpEvent({ body: { source: { prefix: 'a/' }, destination: { folderId: '5' }, report: { bucket: 'reports' } } }), withBulk);
     expect(noBucket.statusCode).toBe(400);
     expect(noBucket.json).toEqual({ error: 'Transfer.InvalidInput', message: 'Invalid sync input: source.bucket is required' });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(3);
     expect(logLines.some((l) => l.message === 'POST /transfers refused' && JSON.stringify(l).includes('BULK_STATE_MACHINE_ARN'))).toBe(true);
+  });
+
+  // REVIEW #18a: a bulk body gets the bulk run's own validator at the door, so bad input is a 400 that names
+  // the field, never a run that fails later.
+  it.each([
+    [{ source: { bucket: 'exports', prefix: 5 }, destination: { folderId: '5' }, report: { bucket: 'reports' }, oops: 1 }, ['source.prefix must be a string', 'oops is not a known field']],
+    [{ source: { bucket: 'exports', key: 'in/a.bin', prefix: 'in/' }, destination: { folderId: '5' }, report: { bucket: 'reports' } }, ['source.key is not a known field']],
+    [{ source: { bucket: 'exports', prefix: 'in/', manifest: { bucket: 'lists', key: 'm.csv', format: 'csv' } }, destination: { folderId: '5' }, report: { bucket: 'reports' } }, ['exactly one of prefix and manifest']],
+    [{ source: { bucket: 'exports', manifest: { bucket: 'lists', key: 'm.csv', format: 'xlsx' } }, destination: { folderId: '5' }, report: { bucket: 'reports' } }, ['source.manifest.format must be one of']],
+    [{ source: { bucket: 'exports', prefix: 'in/' }, destination: { folderId: 'five' }, report: { bucket: 'reports' } }, ['destination.folderId must be a string of digits']],
+    [{ source: { bucket: 'exports', prefix: 'in/' }, destination: { folderId: '5' } }, ['report is required']],
+    [{ source: { bucket: 'exports', prefix: 'in/' }, destination: { folderId: '5' }, report: { bucket: 'reports' }, options: { objectsInFlight: '8' } }, ['options.objectsInFlight must be an integer']],
+    [{ source: { bucket: 'exports', prefix: 'in/' }, destination: { folderId: '5' }, report: { bucket: 'reports' }, layout: 'tree' }, ['layout must be one of']],
+  ])('refuses a bad bulk body with 400 Transfer.InvalidInput naming the field, and starts nothing: %j', async (request, expected) => {
+    const withBulk = { ...deps, bulkStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-bulk-test' };
+    const res = await call(httpEvent({ body: request }), withBulk);
+    expect(res.statusCode).toBe(400);
+    expect(res.json.error).toBe('Transfer.InvalidInput');
+    for (const part of expected) expect(String(res.json.message)).toContain(part);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   it('always answers 202 for a request without Idempotency-Key: its random name cannot have run before', async () => {

@@ -1,0 +1,132 @@
+// Bad input exits 2 in every command (DESIGN.md "CLI exit status"), run as a user runs it: a child process
+// under this Node, against s3rver and the Box emulator started here. Every input error name of the
+// transfer and the bulk run (local/cli/exit-status.ts INPUT_ERROR_NAMES) reaches the user as exit 2 with
+// its name on stderr (or in the --json failure document), and nothing is created in Box.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitStatusForError, INPUT_ERROR_NAMES } from '../../local/cli/exit-status.ts';
+import { startBoxEmulator } from '../../local/box-emulator/index.ts';
+import type { BoxEmulator } from '../../local/box-emulator/index.ts';
+import { ensureBucket, putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
+import type { LocalS3 } from '../../local/runner/index.ts';
+import { cli } from './run-cli.ts';
+
+/** Runs `jobs` a few at a time: each is a Node process loading the sources, on two shared cores. */
+async function inTurn<T>(jobs: Array<() => Promise<T>>, width = 3): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        out[i] = await jobs[i]!();
+      }
+    }),
+  );
+  return out;
+}
+
+// Each case starts a CLI process (a second or more of CPU on a busy machine); the cases run three at a time.
+const TIMEOUT_MS = 240_000;
+const NO_BOX_CREDENTIALS = { BOX_DEVELOPER_TOKEN: '', BOX_CLIENT_ID: '', BOX_CLIENT_SECRET: '', BOX_SECRET_ARN: '' };
+
+describe('every input error name is exit 2', () => {
+  it('in the mapping every command uses: input errors 2, anything else 1', () => {
+    for (const name of ['Transfer.InvalidInput', 'Transfer.SourceNotFound', 'Transfer.SourceNotAllowed', 'Transfer.SourceTooLarge', 'Transfer.DestinationNotFound', 'Transfer.DestinationNotAllowed', 'Transfer.ConfigurationError']) {
+      expect(INPUT_ERROR_NAMES.has(name)).toBe(true);
+      expect(exitStatusForError(name)).toBe(2);
+    }
+    for (const name of ['Box.ServerError', 'Box.Forbidden', 'Box.NotFound', 'Transfer.NameConflict', 'Transfer.SourceChanged', 'Transfer.NotFound', 'Error']) {
+      expect(exitStatusForError(name)).toBe(1);
+    }
+  });
+});
+
+describe('s3-to-box commands exit 2 on bad input (child processes)', { timeout: TIMEOUT_MS }, () => {
+  let s3: LocalS3;
+  let box: BoxEmulator;
+  let env: Record<string, string>;
+  let boxArgs: string[];
+  let folder: { id: string };
+  let otherFolder: { id: string };
+
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['in-bucket'] });
+    await ensureBucket(s3.client, 'report-bucket');
+    box = await startBoxEmulator();
+    folder = await box.createFolder('allowed');
+    otherFolder = await box.createFolder('other');
+    await putGeneratedObject(s3.client, { bucket: 'in-bucket', key: 'dir/file.bin', size: 1000 });
+    env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', ...NO_BOX_CREDENTIALS, BOX_DEVELOPER_TOKEN: box.token };
+    boxArgs = ['--s3-endpoint', s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl];
+  }, 60_000);
+  afterAll(async () => {
+    await box?.close();
+    await s3?.close();
+  });
+
+  it('transfer: each refusal of the input, with its name, as text and as the --json failure document; nothing reaches Box', async () => {
+    const source = 's3://in-bucket/dir/file.bin';
+    const cases: Array<{ name: string; args: string[]; env?: Record<string, string>; stdin?: string; message: string }> = [
+      { name: 'Transfer.InvalidInput', args: [source, '--folder', 'abc'], message: 'destination.folderId must be a string of digits' },
+      { name: 'Transfer.InvalidInput', args: [source, '--folder', folder.id, '--name', 'report.bin\t'], message: 'destination.fileName' },
+      {
+        name: 'Transfer.InvalidInput',
+        args: ['--resume-input', '-'],
+        stdin: JSON.stringify({ source: { bucket: 'in-bucket', key: 'dir/file.bin' }, destination: { folderId: folder.id, folderPath: `kept/${'x'.repeat(256)}` } }),
+        message: 'destination.folderPath segment 2',
+      },
+      { name: 'Transfer.SourceNotFound', args: ['s3://in-bucket/no/such.bin', '--folder', folder.id], message: 's3://in-bucket/no/such.bin' },
+      { name: 'Transfer.SourceNotAllowed', args: [source, '--folder', folder.id], env: { TRANSFER_SOURCES: 'in-bucket/other/' }, message: 'is not an allowed source' },
+      { name: 'Transfer.SourceTooLarge', args: [source, '--folder', folder.id], env: { TRANSFER_MAX_FILE_SIZE: '999' }, message: 'maxFileSize' },
+      { name: 'Transfer.DestinationNotFound', args: [source, '--folder', '987654321'], message: 'Box folder 987654321' },
+      { name: 'Transfer.DestinationNotAllowed', args: [source, '--folder', otherFolder.id], env: { TRANSFER_DESTINATION_FOLDERS: folder.id }, message: 'not in an allowed destination folder' },
+      { name: 'Transfer.ConfigurationError', args: [source, '--folder', folder.id], env: NO_BOX_CREDENTIALS, message: 'No Box credentials' },
+    ];
+    box.resetStats();
+    const runs = await inTurn(
+      cases.flatMap((c) => [
+        () => cli(['transfer', ...c.args, '--quiet', ...boxArgs], { ...env, ...c.env }, c.stdin),
+        () => cli(['transfer', ...c.args, '--json', ...boxArgs], { ...env, ...c.env }, c.stdin),
+      ]),
+    );
+    cases.forEach((c, i) => {
+      const [text, json] = [runs[2 * i]!, runs[2 * i + 1]!];
+      expect({ case: c.args.join(' '), code: text.code }).toEqual({ case: c.args.join(' '), code: 2 });
+      expect(text.stderr).toContain(`Transfer failed: ${c.name}: `);
+      expect(text.stderr).toContain(c.message);
+      expect({ case: c.args.join(' '), code: json.code }).toEqual({ case: c.args.join(' '), code: 2 });
+      expect(JSON.parse(json.stdout)).toEqual({ error: { name: c.name, message: expect.stringContaining(c.message) as unknown }, resumable: false });
+    });
+    const requests = box.stats().requests;
+    expect({ createFolder: requests.createFolder, createSession: requests.createSession, uploadFile: requests.uploadFile }).toEqual({
+      createFolder: 0,
+      createSession: 0,
+      uploadFile: 0,
+    });
+    expect(box.findFolder(folder.id, 'kept')).toBeUndefined();
+  });
+
+  it('sync, status, abort and replay-failed-events: bad input and missing configuration exit 2', async () => {
+    const report = ['--report', 's3://report-bucket/runs/'];
+    const [notAllowed, notFound, badFolder, statusName, statusArn, abortNoCredentials, replayNoRoutes, replayBadRoutes] = await inTurn([
+      () => cli(['sync', 's3://in-bucket/dir/', '--folder', folder.id, ...report, ...boxArgs], { ...env, TRANSFER_SOURCES: 'in-bucket/other/' }),
+      () => cli(['sync', 's3://in-bucket/dir/', '--folder', '987654321', ...report, ...boxArgs], env),
+      () => cli(['sync', 's3://in-bucket/dir/', '--folder', folder.id, ...report, ...boxArgs], { ...env, TRANSFER_DESTINATION_FOLDERS: otherFolder.id }),
+      () => cli(['status', 'not a name!', '--state-machine-arn', 'arn:aws:states:us-east-1:123456789012:stateMachine:s3-to-box-test', '--sfn-endpoint', 'http://127.0.0.1:9'], env),
+      () => cli(['status', 'arn:aws:states:us-east-1:123456789012:execution:m', '--sfn-endpoint', 'http://127.0.0.1:9'], env),
+      () => cli(['abort', 'ABC123', '--box-api-url', box.url, '--box-upload-url', box.uploadUrl], { ...env, ...NO_BOX_CREDENTIALS }),
+      () => cli(['replay-failed-events', '--queue-url', 'http://127.0.0.1:9/q', '--state-machine-arn', 'arn:aws:states:us-east-1:123456789012:stateMachine:m', '--sqs-endpoint', 'http://127.0.0.1:9', '--sfn-endpoint', 'http://127.0.0.1:9'], { ...env, TRANSFER_ROUTES: '' }),
+      () => cli(['replay-failed-events', '--queue-url', 'http://127.0.0.1:9/q', '--state-machine-arn', 'arn:aws:states:us-east-1:123456789012:stateMachine:m', '--routes', '{not json', '--sqs-endpoint', 'http://127.0.0.1:9', '--sfn-endpoint', 'http://127.0.0.1:9'], env),
+    ]);
+    expect(notAllowed).toMatchObject({ code: 2, stderr: expect.stringContaining('Sync failed: Transfer.SourceNotAllowed') as unknown });
+    expect(notFound).toMatchObject({ code: 2, stderr: expect.stringContaining('Sync failed: Transfer.DestinationNotFound') as unknown });
+    expect(badFolder).toMatchObject({ code: 2, stderr: expect.stringContaining('Sync failed: Transfer.DestinationNotAllowed') as unknown });
+    expect(statusName).toMatchObject({ code: 2, stderr: expect.stringContaining('Transfer.InvalidInput') as unknown });
+    expect(statusArn).toMatchObject({ code: 2, stderr: expect.stringContaining('is not an execution ARN') as unknown });
+    expect(abortNoCredentials).toMatchObject({ code: 2, stderr: expect.stringContaining('Transfer.ConfigurationError: No Box credentials') as unknown });
+    expect(replayNoRoutes).toMatchObject({ code: 2, stderr: expect.stringContaining('--routes (or TRANSFER_ROUTES) is required') as unknown });
+    expect(replayBadRoutes?.code).toBe(2);
+    expect(replayBadRoutes?.stderr).toMatch(/^Transfer\.\w+: .*routes/im);
+    expect(box.findFolder(folder.id, 'dir')).toBeUndefined();
+  });
+});
