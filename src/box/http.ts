@@ -316,6 +316,7 @@ export class BoxHttp {
   readonly #auth: BoxAuth;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  #destroyed = false;
   readonly #retry: Required<RetryOptions>;
   readonly #userAgent: string;
   readonly #logger: BoxLogger | undefined;
@@ -370,7 +371,14 @@ export class BoxHttp {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    if (this.#ownsDispatcher && !this.#destroyed) await this.#dispatcher.close();
+  }
+
+  /** Ends every connection at once: requests in flight fail (close() would wait for their answers). */
+  async destroy(): Promise<void> {
+    if (!this.#ownsDispatcher || this.#destroyed) return;
+    this.#destroyed = true;
+    await this.#dispatcher.destroy();
   }
 
   /** Full jitter: a random delay in [0, min(maxDelay, base * 2^(retry-1))]. */
