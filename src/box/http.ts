@@ -9,7 +9,7 @@
 // cannot be resent (a stream) must never be retried; and a body read that breaks after the headers
 // (connection reset mid-response) must be retried like any network error.
 import { Readable } from 'node:stream';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, request as undiciRequest } from './undici.ts';
 import type { Dispatcher } from 'undici';
 import type { BoxAuth, TokenEndpoint } from './auth.ts';
 import { currentRequestBudget } from './budget.ts';
