@@ -9,7 +9,7 @@ import type { DepsSource, TaskHandler } from './task.ts';
  * The state machine passes `{ input, executionId }` (the execution's input and its id, for the logs);
  * a direct invocation may pass the TransferInput itself.
  */
-export function transferInputOf(event: unknown): unknown {
+function transferInputOf(event: unknown): unknown {
   if (typeof event === 'object' && event !== null && 'input' in event && 'executionId' in event && Object.keys(event).length === 2) {
     return (event as { input: unknown }).input;
   }

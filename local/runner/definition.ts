@@ -27,7 +27,7 @@ export interface TaskStateInfo {
 }
 
 /** The context path aws-local-stepfunctions does not know (it has no `$$.State`). */
-export const RETRY_COUNT_PATH = '$$.State.RetryCount';
+const RETRY_COUNT_PATH = '$$.State.RetryCount';
 
 export interface LocalDefinition {
   /** Runnable by aws-local-stepfunctions: no CloudFormation objects left. */
@@ -109,7 +109,7 @@ export function indexDefinition(definition: Record<string, unknown>, functionKey
  * of times the state already ran with that same input, which is what RetryCount is (a Retry runs the state
  * again with the same input; every loop of this definition enters its states with a changed one).
  */
-export function takeRetryCountFields(state: Record<string, unknown>): string[] {
+function takeRetryCountFields(state: Record<string, unknown>): string[] {
   const parameters = state['Parameters'];
   if (!isRecord(parameters)) return [];
   const fields: string[] = [];

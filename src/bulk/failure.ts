@@ -1,4 +1,4 @@
-// Failure documents (DESIGN.md "Contracts that users see") for objects of a bulk run.
+// Failure documents (README "Failures and resuming") for objects of a bulk run.
 import type { FailureDocument } from './contract.ts';
 
 /** Errors a later try may not meet: the object was handed to the transfer state machine (which retries them). */

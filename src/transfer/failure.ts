@@ -1,4 +1,4 @@
-// The failure policy and the failure document (DESIGN.md "Contracts that users see").
+// The failure policy and the failure document (README "Failures and resuming").
 //
 // Terminal failures are those after which the upload can never be committed as asked: the state machine
 // aborts the Box session (AbortSession) and fails. Every other failure (429, 5xx, network, timeouts, a
