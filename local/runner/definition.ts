@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { isRecord } from '../../src/transfer/json.ts';
 
 export const DEFINITION_PATH = fileURLToPath(new URL('../../statemachine/transfer.asl.yml', import.meta.url));
 
@@ -136,8 +137,4 @@ export function* walkStates(machine: Record<string, unknown>): Generator<[string
       for (const branch of branches) if (isRecord(branch)) yield* walkStates(branch);
     }
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
