@@ -149,7 +149,9 @@ export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3
     return new BoxClient({
       auth,
       // A Retry-After longer than this is not slept inside the Lambda (whose timeout is short):
-      // the error goes to the state machine, whose Retry waits instead.
+      // the error goes to the state machine, whose Retry waits instead. Whatever these allow, each
+      // invocation's requests and retry waits also stay inside its own remaining time (functions/task.ts,
+      // src/box/budget.ts), so the worst case of 5 attempts x 30 s never outlasts a 30 s AbortSession.
       retry: { maxRetryAfterMs: 30_000 },
       ...(env.BOX_API_URL ? { apiUrl: env.BOX_API_URL } : {}),
       ...(env.BOX_UPLOAD_URL ? { uploadUrl: env.BOX_UPLOAD_URL } : {}),

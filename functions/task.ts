@@ -4,7 +4,9 @@
 // In Lambda the dependencies carry Powertools Telemetry (functions/observability.ts); locally they don't.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { withRequestBudget } from '../src/box/budget.ts';
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
+import { deadlineOf } from '../src/transfer/deadline.ts';
 import type { TransferDeps } from '../src/transfer/deps.ts';
 import { errorFields, silentLogger } from '../src/transfer/logger.ts';
 import type { LogFields } from '../src/transfer/logger.ts';
@@ -67,14 +69,27 @@ export function makeTask<E, R>(
       if (hd.telemetry) annotate(hd.telemetry.tracer, correlation);
       const deps: TransferDeps = { s3: hd.s3, box: hd.box, settings: resolveSettings(hd.settings), logger, onProgress: hd.onProgress };
       const started = Date.now();
+      // Every Box request of this invocation fits its Lambda timeout (src/box/budget.ts): cancelled
+      // deadlineFinishMarginMs before it, and no retry wait that would end after that.
+      const deadline = deadlineOf(context, deps.settings);
       try {
-        const result = await core(event, deps, context);
+        const result = await withRequestBudget(deadline, async () => {
+          try {
+            return await core(event, deps, context);
+          } catch (err) {
+            // A request cancelled by the deadline: the named, retried error (the retry looks at what landed).
+            if (deadline.passed() && (err as { name?: unknown })?.name === 'Box.Aborted') throw deadline.error(`${task}: ${(err as Error).message}`);
+            throw err;
+          }
+        });
         logger.info(`${task} succeeded`, { ms: Date.now() - started, ...summary(result) });
         if (hd.telemetry) recordMeasurements(hd.telemetry.metrics, measure(result, event));
         return result;
       } catch (err) {
         logger.error(`${task} failed`, { ms: Date.now() - started, error: errorFields(err) });
         throw err;
+      } finally {
+        deadline.dispose();
       }
     });
   return (event, context) => handler(event, context as Context);

@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { BoxAuth, TokenEndpoint } from './auth.ts';
+import { currentRequestBudget } from './budget.ts';
 import {
   BoxAbortedError,
   BoxAuthError,
@@ -392,15 +393,18 @@ export class BoxHttp {
         { status: 0, request: description },
       );
     }
+    // The invocation's budget (./budget.ts), when the caller runs inside one: it cancels this request too.
+    const budget = currentRequestBudget();
+    const signal = budget === undefined ? req.signal : req.signal === undefined ? budget.signal : AbortSignal.any([req.signal, budget.signal]);
     let renewedAfter401 = false;
     let attempt = 0;
     for (;;) {
       attempt++;
-      if (req.signal?.aborted) throw abortedError(req.signal, description);
+      if (signal?.aborted) throw abortedError(signal, description);
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
       let token: string | undefined;
       if (authenticated) {
-        token = await raceAbort(this.#auth.getAccessToken(this.#tokenEndpoint), req.signal);
+        token = await raceAbort(this.#auth.getAccessToken(this.#tokenEndpoint), signal);
         headers.authorization = `Bearer ${token}`;
       }
 
@@ -410,7 +414,7 @@ export class BoxHttp {
           method: req.method,
           headers,
           body: req.body ?? null,
-          signal: req.signal ?? null,
+          signal: signal ?? null,
           dispatcher: this.#dispatcher,
         });
         const status = res.statusCode;
@@ -429,7 +433,7 @@ export class BoxHttp {
         if (status === 401 && authenticated && token !== undefined && !renewedAfter401) {
           renewedAfter401 = true;
           // Renewed even when this request cannot be resent (a stream body), so that the next call works.
-          const renewed = await raceAbort(this.#auth.renewAfterUnauthorized(this.#tokenEndpoint, token), req.signal);
+          const renewed = await raceAbort(this.#auth.renewAfterUnauthorized(this.#tokenEndpoint, token), signal);
           if (renewed !== undefined) this.#logger?.debug?.('box token renewed after 401', { request: description });
           if (renewed !== undefined && resendable) {
             attempt--; // a renewal is not a retry
@@ -440,7 +444,7 @@ export class BoxHttp {
         if (!isRetryableStatus(status)) throw failure;
       } catch (error) {
         if (error instanceof BoxError && !(error instanceof BoxNetworkError)) throw error;
-        if (req.signal?.aborted) throw abortedError(req.signal, description);
+        if (signal?.aborted) throw abortedError(signal, description);
         failure = new BoxNetworkError(`${description}: ${networkErrorDescription(error)}`, { status: 0, request: description, cause: error });
       }
 
@@ -453,6 +457,18 @@ export class BoxHttp {
         if (retryAfterMs > this.#retry.maxRetryAfterMs) throw failure;
         delayMs = retryAfterMs;
       }
+      if (budget !== undefined && delayMs >= budget.remainingMs()) {
+        // The wait would outlast the invocation: the caller's own retry (the state machine's) takes over.
+        this.#logger?.warn?.('box request not retried: the wait would outlast the invocation', {
+          request: description,
+          attempt,
+          status: failure.status,
+          error: failure.name,
+          delayMs: Math.round(delayMs),
+          remainingMs: Math.round(budget.remainingMs()),
+        });
+        throw failure;
+      }
       this.#logger?.warn?.(BOX_RETRY_MESSAGE, {
         request: description,
         attempt,
@@ -461,7 +477,7 @@ export class BoxHttp {
         error: failure.name,
         delayMs: Math.round(delayMs),
       });
-      await abortableSleep(delayMs, req.signal);
+      await abortableSleep(delayMs, signal);
     }
   }
 }

@@ -12,6 +12,8 @@ export interface Deadline {
   signal: AbortSignal;
   /** True once `signal` fired. */
   passed(): boolean;
+  /** Milliseconds until `signal` fires (infinite without a context): what requests and retry waits may still use. */
+  remainingMs(): number;
   /** The named, retried error the invocation ends with when it stopped early. */
   error(what: string): DeadlineError;
   /** Stops the timer (call when the invocation ends). */
@@ -27,14 +29,20 @@ export function deadlineOf(
   const left = remaining();
   let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(left)) {
-    const ms = Math.max(0, left - settings.deadlineFinishMarginMs);
-    timer = setTimeout(() => controller.abort(new DeadlineError(`stopped ${settings.deadlineFinishMarginMs} ms before the Lambda timeout`)), ms);
-    timer.unref?.();
+    const ms = left - settings.deadlineFinishMarginMs;
+    const stop = (): void => controller.abort(new DeadlineError(`stopped ${settings.deadlineFinishMarginMs} ms before the Lambda timeout`));
+    // Already inside the margin: nothing may start, not even before a timer could fire.
+    if (ms <= 0) stop();
+    else {
+      timer = setTimeout(stop, ms);
+      timer.unref?.();
+    }
   }
   return {
     canStart: () => !controller.signal.aborted && remaining() > settings.deadlineStartMarginMs,
     signal: controller.signal,
     passed: () => controller.signal.aborted,
+    remainingMs: () => (controller.signal.aborted ? 0 : remaining() - settings.deadlineFinishMarginMs),
     error: (what) => new DeadlineError(`${what}; stopped before the Lambda timeout (${Math.round(remaining())} ms left), to be retried`),
     dispose: () => clearTimeout(timer),
   };

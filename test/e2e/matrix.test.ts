@@ -12,6 +12,8 @@ import type { TransferSettings } from '../../src/transfer/settings.ts';
 import { inputFor, startEnv, taskRuns } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 import { sha1OfStream } from '../support/streams.ts';
+import { startS3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { localS3Client } from '../../local/runner/index.ts';
 
 const partSize = 64 * 1024;
 const SIZE = 6 * partSize + 100; // 7 parts
@@ -226,6 +228,34 @@ describe('fault matrix (RELIABILITY.md)', () => {
     }
   });
 
+  for (const [id, what, range] of [
+    // UploadBatch's ranged read of part 3 (offset 3 x 64 KiB).
+    ['M10a', 'a part read (UploadBatch)', `bytes=${3 * partSize}-${4 * partSize - 1}`],
+    // HashObject's read of the whole object (one chunk: the object is smaller than hashChunkBytes).
+    ['M10b', 'the hash read (HashObject)', `bytes=0-${SIZE - 1}`],
+  ] as const) {
+    it(`${id} S3 SlowDown (503) on ranged reads, ${what}: past the SDK's retries Transfer.S3Throttled, retried by the state machine`, async () => {
+      const e = await setUp();
+      // S3 answers SlowDown to that ranged GET 3 times in a row: the SDK's own 3 attempts all meet it.
+      const proxy = await startS3FaultProxy(e.s3.endpoint);
+      const s3 = localS3Client(proxy.endpoint);
+      try {
+        proxy.inject({ method: 'GET', range, times: 3 });
+        const state = id === 'M10a' ? 'UploadBatch' : 'HashObject';
+        const { execution } = await transfersExactly(e, `slowdown-${id}.bin`, { deps: { ...e.deps, s3 } }, { options: { partsPerBatch: 7, concurrency: 1 } });
+        expect(proxy.stats().slowDowns).toBe(3);
+        expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state, error: 'Transfer.S3Throttled' }));
+        expect(taskRuns(execution.events)[state]).toBe(2); // the failed try and its retry
+        // The retried batch listed Box's parts first: each part was sent once.
+        expect(e.box.stats().requests.uploadPart).toBe(7);
+        expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+      } finally {
+        s3.destroy();
+        await proxy.close();
+      }
+    });
+  }
+
   it('M11 a Lambda killed mid-batch (Sandbox.Timedout): the retry lists the parts and sends only the missing ones', async () => {
     const e = await setUp();
     const folder = await e.box.createFolder('killed');
@@ -262,6 +292,25 @@ describe('fault matrix (RELIABILITY.md)', () => {
     const failures = execution.events.filter((ev) => ev.type === 'state-failed' && ev.state === 'UploadBatch');
     expect(failures.map((ev) => ev.type === 'state-failed' && ev.error)).toEqual(['Transfer.Deadline', 'Transfer.Deadline']); // 3 + 3 + 1 parts
     expect(e.box.stats().requests.uploadPart).toBe(7); // no part sent twice: each retry listed first
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M12 a Box request that hangs as Commit nears its Lambda timeout: cancelled before it (Transfer.Deadline), retried, committed', async () => {
+    const e = await setUp();
+    const real = makeTaskHandlers(e.deps);
+    // Box holds the first list-parts answer for an hour; the first Commit invocation has 5.1 s left, so
+    // its request budget (less the 5 s finish margin) ends 100 ms in: never killed mid-request.
+    e.box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'latency', ms: 3_600_000 } });
+    let first = true;
+    const commit: TaskHandler = async (event, context) => {
+      const remaining = first ? 5_100 : 600_000;
+      first = false;
+      return real.Commit(event, { ...context, getRemainingTimeInMillis: () => remaining });
+    };
+    const { execution } = await transfersExactly(e, 'commit-deadline.bin', { handlers: { Commit: commit } });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Transfer.Deadline' }));
+    expect(taskRuns(execution.events)['Commit']).toBe(2);
+    expect(e.box.stats().requests.commit).toBe(1);
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 

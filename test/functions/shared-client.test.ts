@@ -1,0 +1,98 @@
+// One invocation's failure never closes or destroys the Box client that other invocations in the same
+// process share (AWS reuses warm containers; the local runner runs every invocation in one process).
+// Issue seen once: while a batch failed, other part uploads failed with UND_ERR_DESTROYED "The client is
+// destroyed". Here invocation B holds the shared client across the failures of invocation A (a request
+// cancelled mid-flight by A's deadline, a terminal Box answer, a bad input): B is held on a gate (its
+// next ranged S3 read) until A has failed every way, then carries on with the same client.
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startBoxEmulator, type BoxEmulator } from '../../local/box-emulator/index.ts';
+import { localS3Client } from '../../local/runner/index.ts';
+import { makeTaskHandlers } from '../../functions/index.ts';
+import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
+import type { PrepareResult } from '../../src/transfer/contract.ts';
+import { silentLogger } from '../../src/transfer/logger.ts';
+import { rejection } from '../support/rejection.ts';
+import { lambdaContext, startTestS3, testBytes, type TestS3 } from '../transfer/helpers.ts';
+
+const BUCKET = 'shared-bucket';
+const PART = 64 * 1024;
+const SIZE = 4 * PART + 10;
+
+let box: BoxEmulator | undefined;
+let s3: TestS3 | undefined;
+let client: BoxClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  await box?.close();
+  await s3?.close();
+  box = s3 = client = undefined;
+});
+
+describe('a shared Box client', () => {
+  it('stays usable for the other invocations whatever one invocation fails with', async () => {
+    s3 = await startTestS3([BUCKET]);
+    box = await startBoxEmulator({ partSize: PART, minChunkedFileSize: 100_000 });
+    client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+    const close = vi.spyOn(client, 'close');
+    const shared = client;
+    const settings = { directUploadMax: 100_000 };
+    const handlers = makeTaskHandlers({ s3: s3.s3, box: async () => shared, logger: silentLogger, settings });
+    await s3.put(BUCKET, 'b.bin', testBytes(SIZE, 1));
+    await s3.put(BUCKET, 'a.bin', testBytes(SIZE, 2));
+    const folder = await box.createFolder('shared');
+    const ctx = lambdaContext();
+    const b = (await handlers.Prepare({ source: { bucket: BUCKET, key: 'b.bin' }, destination: { folderId: folder.id } }, ctx)) as PrepareResult;
+    const a = (await handlers.Prepare({ source: { bucket: BUCKET, key: 'a.bin' }, destination: { folderId: folder.id } }, ctx)) as PrepareResult;
+
+    // B reads S3 through a client of its own whose read of part 2 waits on a gate; its Box client is the shared one.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reachedGate!: () => void;
+    const atGate = new Promise<void>((resolve) => (reachedGate = resolve));
+    const gatedS3 = localS3Client(s3.endpoint);
+    gatedS3.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Range?: string };
+        if (args.input !== undefined && input.Range === `bytes=${2 * PART}-${3 * PART - 1}`) {
+          reachedGate();
+          await gate;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'gate' },
+    );
+    const bHandlers = makeTaskHandlers({ s3: gatedS3, box: async () => shared, logger: silentLogger, settings });
+    const bTransfer = { ...b.transfer, partsInFlight: 1, partsPerBatch: b.transfer.session!.totalParts };
+    const bDone = bHandlers.UploadBatch({ transfer: bTransfer, batch: 0 }, ctx);
+    let bSettled = false;
+    void bDone.finally(() => (bSettled = true)).catch(() => undefined);
+    await atGate; // B has stored parts 0 and 1 through the shared client and waits for part 2's bytes
+
+    // A fails every way an invocation can while B is held:
+    // a Box request cancelled mid-flight by its deadline (the undici request is aborted),
+    box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'latency', ms: 3_600_000 } });
+    const aSha1 = createHash('sha1').update(testBytes(SIZE, 2)).digest('base64');
+    expect(await rejection(handlers.Commit({ transfer: a.transfer, sha1: aSha1 }, lambdaContext(() => 5_050)))).toMatchObject({ name: 'Transfer.Deadline' });
+    // a terminal Box answer in the middle of a batch (403 on a part),
+    box.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 403, code: 'forbidden' } });
+    expect(await rejection(handlers.UploadBatch({ transfer: { ...a.transfer, partsInFlight: 1 }, batch: 0 }, ctx))).toMatchObject({ name: 'Box.Forbidden' });
+    // a connection reset under a request that is then given up, and a bad input.
+    box.faults.inject({ operation: 'getFile', action: { type: 'reset' } });
+    expect(await rejection(shared.files.getFile('1'))).toMatchObject({ name: 'Box.NetworkError' });
+    box.faults.clear();
+    expect(await rejection(handlers.Commit({ transfer: a.transfer, sha1: 'not a digest' }, ctx))).toMatchObject({ name: 'Transfer.InvalidInput' });
+    expect(bSettled).toBe(false);
+
+    // B carries on with the same client, as does any new invocation.
+    release();
+    await expect(bDone).resolves.toMatchObject({ parts: 5, bytes: SIZE });
+    const bSha1 = createHash('sha1').update(testBytes(SIZE, 1)).digest('base64');
+    await expect(handlers.Commit({ transfer: b.transfer, sha1: bSha1 }, ctx)).resolves.toMatchObject({ status: 'committed', output: { bytes: SIZE } });
+    await expect(shared.folders.getFolder(folder.id)).resolves.toMatchObject({ id: folder.id });
+    expect(close).not.toHaveBeenCalled();
+    gatedS3.destroy();
+    // Nothing B sent was refused: 5 parts for B; A's one refused part.
+    expect(box.stats().requests.uploadPart).toBe(5 + 1);
+  });
+});
