@@ -275,6 +275,8 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
 }
 
 async function main(): Promise<void> {
+  // As bin/s3-to-box.js does for the CLI: Node's on-disk cache of compiled code, before any module of the job loads.
+  (await import('node:module')).enableCompileCache?.();
   const job = JSON.parse(process.argv[2] ?? '') as Job;
   const stop = startMemorySampler();
   const result = await runJob(job);

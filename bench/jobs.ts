@@ -1,5 +1,7 @@
 // What the parent asks a child process to measure, what comes back, and how a child is run.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineCpuTimes, otherCores, waitForQuiet } from './load.ts';
 import type { EmulatorTarget } from './sdk.ts';
@@ -79,13 +81,25 @@ export async function runMeasured(job: Job, options: { child?: string; nodeArgs?
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
+/** The V8 flags a checkout's CLI starts its process with (local/runner/node-flags.json; none in checkouts without it). */
+export function runnerNodeFlags(checkout: string): string[] {
+  try {
+    return (JSON.parse(readFileSync(path.join(checkout, 'local/runner/node-flags.json'), 'utf8')) as { flags: string[] }).flags;
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Runs one job in a fresh Node process (the same Node as the parent); rejects with its stderr on failure.
  * `child` is another checkout's bench/child.ts (a before/after comparison); `nodeArgs` go before it (--cpu-prof).
  */
 export function runChild(job: Job, options: { child?: string; nodeArgs?: string[] } = {}): Promise<JobResult> {
+  const childPath = options.child ?? CHILD;
+  // A pipeline child stands for the local runner's process: it starts with the V8 flags that checkout's CLI uses.
+  const runnerFlags = job.kind === 'pipeline' ? runnerNodeFlags(path.join(path.dirname(childPath), '..')) : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...(options.nodeArgs ?? []), options.child ?? CHILD, JSON.stringify(job)], {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...runnerFlags, ...(options.nodeArgs ?? []), childPath, JSON.stringify(job)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

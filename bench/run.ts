@@ -19,7 +19,7 @@ import type { BoxEmulator, BoxEmulatorOptions } from '../local/box-emulator/inde
 import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import { downloadedSha1, writeSourceFile } from './data.ts';
 import type { SourceFile } from './data.ts';
-import { runChild, runMeasured } from './jobs.ts';
+import { runChild, runMeasured, runnerNodeFlags } from './jobs.ts';
 import type { Job, JobResult, Uploader } from './jobs.ts';
 import { renderReport, UPLOADS_SECTION } from './report.ts';
 import { endMarker, startMarker, writeSection } from './sections.ts';
@@ -423,7 +423,8 @@ async function bulk(argv: string[]): Promise<void> {
   ];
   log(`\nbulk runs: node bench/bulk.ts ${args.join(' ')}`);
   const markdown = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(ROOT, 'bench/bulk.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // bench/bulk.ts runs the bulk state machine in its own process, as `s3-to-box sync` does: with the runner's V8 flags.
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...runnerNodeFlags(ROOT), path.join(ROOT, 'bench/bulk.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', reject);

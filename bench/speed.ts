@@ -28,7 +28,7 @@ import type { PrepareResult } from '../src/transfer/contract.ts';
 import { buildShipped, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { BundleRow } from './bundles.ts';
-import { runMeasured } from './jobs.ts';
+import { runMeasured, runnerNodeFlags } from './jobs.ts';
 import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
 import { endMarker, startMarker, writeSection } from './sections.ts';
@@ -199,6 +199,8 @@ interface HashRow {
   resumableMiBs: number;
   engine: string;
   otherCores: number;
+  /** The child ran with the local runner's V8 flags (as the CLI runs HashObject); unset: as the HashObject Lambda runs, without. */
+  runnerFlags?: boolean;
 }
 interface CliRun {
   checkout: 'this' | 'before';
@@ -342,8 +344,15 @@ async function hashRows(env: Env, o: Options, cpu: string): Promise<HashRow[]> {
   log(`\nwhole-file hash: HashObject path against a raw read of the same object, ${sizeLabel(size)}`);
   const reps = o.quick ? 1 : 2;
   const rows: HashRow[] = [];
-  for (let rep = 1; rep <= reps; rep++) {
-    const { result: r, otherCores } = await runMeasured({ kind: 'hash-s3', s3Endpoint: env.s3.endpoint, bucket: env.bucket, key }, NOW);
+  // As the HashObject Lambda runs (no V8 flags: NODE_OPTIONS cannot carry them), then once as the local
+  // runner's process runs it (local/runner/node-flags.json), which shows what the heap flags change.
+  const plan: boolean[] = [...Array.from({ length: reps }, () => false), true];
+  for (const [i, flagged] of plan.entries()) {
+    const rep = i + 1;
+    const { result: r, otherCores } = await runMeasured(
+      { kind: 'hash-s3', s3Endpoint: env.s3.endpoint, bucket: env.bucket, key },
+      { ...NOW, ...(flagged ? { nodeArgs: runnerNodeFlags(ROOT) } : {}) },
+    );
     if (r.sha1 !== sha1) throw new IntegrityFailure(`hash: got ${r.sha1}, the object's SHA-1 is ${sha1}`);
     const m = r.marks ?? {};
     const row: HashRow = {
@@ -356,9 +365,10 @@ async function hashRows(env: Env, o: Options, cpu: string): Promise<HashRow[]> {
       resumableMiBs: mibPerSecond(size, m.hashWasmSlicesMs ?? Number.NaN),
       engine: m.hashSliceNodeCrypto === 1 ? 'node:crypto' : 'hash-wasm',
       otherCores,
+      ...(flagged ? { runnerFlags: true } : {}),
     };
     log(
-      `  [hash #${rep}] raw read ${fixed(row.readOnlyMiBs)} MiB/s; HashObject path (${row.engine}) ${fixed(row.hashObjectMiBs)} MiB/s = ${fixed(row.hashObjectMiBs / row.readOnlyMiBs, 2)}x; ` +
+      `  [hash #${rep}${flagged ? ', runner V8 flags' : ''}] raw read ${fixed(row.readOnlyMiBs)} MiB/s; HashObject path (${row.engine}) ${fixed(row.hashObjectMiBs)} MiB/s = ${fixed(row.hashObjectMiBs / row.readOnlyMiBs, 2)}x; ` +
         `resumable slices (hash-wasm) ${fixed(row.resumableMiBs)} MiB/s; node:crypto on one stream ${fixed(row.nodeStreamMiBs)} MiB/s; other load ${fixed(otherCores, 2)}`,
     );
     rows.push(row);
@@ -603,6 +613,26 @@ function dollars(x: number): string {
   return x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
 }
 
+/**
+ * Before against this checkout in words: CPU per GiB, and the categories whose CPU changed most, each
+ * category's CPU estimated as its share of the profile times the process's CPU seconds.
+ */
+function cpuChangeReading(before: CpuRun, now: CpuRun): string {
+  const perGiB = (x: CpuRun): number => x.processCpuMs / 1000 / (x.size / GiB);
+  const cpuOf = (x: CpuRun, category: string): number =>
+    ((x.profile.categories.find((c) => c.category === category)?.ms ?? 0) / x.profile.totalMs) * (x.processCpuMs / 1000) / (x.size / GiB);
+  const categories = [...new Set([...before.profile.categories, ...now.profile.categories].map((c) => c.category))];
+  const changes = categories
+    .map((c) => ({ c, from: cpuOf(before, c), to: cpuOf(now, c) }))
+    .sort((a, b) => Math.abs(b.to - b.from) - Math.abs(a.to - a.from))
+    .slice(0, 4);
+  return (
+    `**Reading.** From the earlier checkout to this one, in the same run: ${fixed(perGiB(before), 2)} -> ${fixed(perGiB(now), 2)} CPU-s per GiB ` +
+    `(${fixed((100 * (perGiB(now) - perGiB(before))) / perGiB(before), 0)} %). Largest changes, in CPU-s per GiB (a category's share of its profile times the process's CPU): ` +
+    `${changes.map((x) => `${x.c} ${fixed(x.from, 2)} -> ${fixed(x.to, 2)}`).join('; ')}.`
+  );
+}
+
 /** The largest load from other processes during any measurement of this run (cores). */
 function maxOtherLoad(r: SpeedResults): number {
   const loads = [...r.e2e, ...r.sweep, ...r.cpu, ...r.hash, ...r.batches, ...(r.huge ? [r.huge] : [])].map((x) => x.otherCores).filter(Number.isFinite);
@@ -738,19 +768,24 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
     out.push(`Top functions (${x.checkout === 'this' ? 'this one' : 'before'}): ${x.profile.top.slice(0, 8).map((t) => `${t.fn} (${t.where || 'native'}) ${fixed((100 * t.ms) / x.profile.totalMs, 1)} %`).join('; ')}.`);
     out.push('');
   }
+  const before = r.cpu.find((x) => x.checkout === 'before');
+  const now = r.cpu.find((x) => x.checkout === 'this');
+  if (before !== undefined && now !== undefined) out.push(`${cpuChangeReading(before, now)}`, '');
 
   // Hash
   out.push('### Whole-file hash: the HashObject path against a raw read of the same object (same s3rver, same run)');
   out.push('');
   out.push(
     'Raw read: one GetObject stream, read and dropped. HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left (8 MiB ranged GETs, 4 ahead, node:crypto since the object fits the deadline). ' +
-      'Resumable: the same object in four slices through saved hash-wasm states, as an object that must cross invocations hashes. One row per run; rows from other CPU models are kept (bench/hash-by-cpu.json).',
+      'Resumable: the same object in four slices through saved hash-wasm states, as an object that must cross invocations hashes. ' +
+      'Process: "Lambda" runs the child as the HashObject Lambda runs (no V8 flags; the target is judged on these rows), "runner flags" with the local runner\'s V8 flags (local/runner/node-flags.json), as the CLI runs HashObject. ' +
+      'One row per run; rows from other CPU models are kept (bench/hash-by-cpu.json).',
   );
   out.push('');
   out.push(
     table(
-      ['CPU', 'date', 'object', 'raw read MiB/s', 'HashObject path MiB/s', 'x raw read', 'resumable (hash-wasm) MiB/s', 'node:crypto on one stream MiB/s', 'other load'],
-      hashHistory.map((h) => [h.cpu, h.date, sizeLabel(h.size), fixed(h.readOnlyMiBs), fixed(h.hashObjectMiBs), `**${fixed(h.hashObjectMiBs / h.readOnlyMiBs, 2)}x**`, fixed(h.resumableMiBs), fixed(h.nodeStreamMiBs), fixed(h.otherCores, 2)]),
+      ['CPU', 'date', 'process', 'object', 'raw read MiB/s', 'HashObject path MiB/s', 'x raw read', 'resumable (hash-wasm) MiB/s', 'node:crypto on one stream MiB/s', 'other load'],
+      hashHistory.map((h) => [h.cpu, h.date, h.runnerFlags === true ? 'runner flags' : 'Lambda', sizeLabel(h.size), fixed(h.readOnlyMiBs), fixed(h.hashObjectMiBs), `**${fixed(h.hashObjectMiBs / h.readOnlyMiBs, 2)}x**`, fixed(h.resumableMiBs), fixed(h.nodeStreamMiBs), fixed(h.otherCores, 2)]),
     ),
   );
   out.push('');
@@ -867,8 +902,14 @@ function targetsSummary(r: SpeedResults): string {
   const cpu = r.cpu.find((x) => x.checkout === 'this');
   const perGiB = cpu === undefined ? Number.NaN : cpu.processCpuMs / 1000 / (cpu.size / GiB);
   rows.push(['CPU per GiB of the runner process: <= 8 CPU-s', fixed(perGiB, 2), verdict(cpu === undefined ? undefined : perGiB <= 8)]);
-  const hash = median(r.hash.map((h) => h.hashObjectMiBs / h.readOnlyMiBs));
-  rows.push(['HashObject path: >= 0.8x the raw read', `${fixed(hash, 2)}x`, verdict(r.hash.length === 0 ? undefined : hash >= 0.8)]);
+  const lambdaRows = r.hash.filter((h) => h.runnerFlags !== true);
+  const hash = median(lambdaRows.map((h) => h.hashObjectMiBs / h.readOnlyMiBs));
+  const flagged = r.hash.filter((h) => h.runnerFlags === true).map((h) => h.hashObjectMiBs / h.readOnlyMiBs);
+  rows.push([
+    'HashObject path: >= 0.8x the raw read (as the Lambda runs)',
+    `${fixed(hash, 2)}x${flagged.length > 0 ? ` (with the runner's V8 flags: ${fixed(median(flagged), 2)}x)` : ''}`,
+    verdict(lambdaRows.length === 0 ? undefined : hash >= 0.8),
+  ]);
   const cli = r.cli.filter((x) => x.checkout === 'this');
   const cliMs = median(cli.map((x) => x.firstRequestMs));
   const cliCpu = median(cli.map((x) => x.firstRequestCpuMs));

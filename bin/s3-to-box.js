@@ -8,6 +8,12 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
+// V8 flags can only be given when a process starts: re-execute this one (same pid, stdio and signals)
+// with the runner's flags (local/runner/node-flags.json says why) when they are missing and Node can.
+const { default: runnerNode } = await import('../local/runner/node-flags.json', { with: { type: 'json' } });
+if (typeof process.execve === 'function' && !runnerNode.flags.every((flag) => process.execArgv.includes(flag))) {
+  process.execve(process.execPath, [process.execPath, ...runnerNode.flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
+}
 // Node's on-disk cache of compiled code (in the OS temp folder) makes later starts cheaper.
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();

@@ -47,6 +47,8 @@ export interface TaskOptions<E, R> {
   summary?: (result: R) => LogFields;
   /** Metrics of the result (Powertools Metrics, CloudWatch EMF, in Lambda). */
   measure?: (result: R, event: E) => Measurement[];
+  /** Metrics of a failed invocation (the work it did before it failed). */
+  measureFailure?: (error: unknown, event: E) => Measurement[];
 }
 
 export function makeTask<E, R>(
@@ -55,7 +57,7 @@ export function makeTask<E, R>(
   core: (event: E, deps: TransferDeps, context: LambdaContextLike) => Promise<R>,
   options: TaskOptions<E, R> = {},
 ): TaskHandler<E, R> {
-  const { fields = transferFields, summary = () => ({}), measure = () => [] } = options;
+  const { fields = transferFields, summary = () => ({}), measure = () => [], measureFailure = () => [] } = options;
   const depsOf = (): HandlerDeps => (typeof depsSource === 'function' ? depsSource() : depsSource);
   // The cores watch their own deadline (HashObject) and the state machine sets TimeoutSeconds,
   // so middy's early-timeout race (which would leave the core running) is off. (middy reads its plugin
@@ -87,6 +89,7 @@ export function makeTask<E, R>(
         return result;
       } catch (err) {
         logger.error(`${task} failed`, { ms: Date.now() - started, error: errorFields(err) });
+        if (hd.telemetry) recordMeasurements(hd.telemetry.metrics, measureFailure(err, event));
         throw err;
       } finally {
         deadline.dispose();

@@ -101,15 +101,9 @@ export interface EmulatorIo {
 export async function serveBoxEmulator(options: BoxEmulatorOptions, io: EmulatorIo = {}): Promise<void> {
   const log = io.log ?? ((line: string) => console.log(line));
   const box = await startBoxEmulator(options);
-  log(`Box emulator listening`);
-  log(`  API base URL:    ${box.url}        (e.g. ${box.url}/2.0/files/{id})`);
-  log(`  Upload base URL: ${box.uploadUrl}    (e.g. ${box.uploadUrl}/2.0/files/upload_sessions)`);
-  log(`  Token URL:       ${box.url}/oauth2/token`);
-  log(`  Admin:           ${box.url}/_emulator/stats, ${box.url}/_emulator/faults`);
-  log(`  Data folder:     ${box.dataDir}`);
-  log(`Press Ctrl+C to stop.`);
-  io.onStarted?.(box);
-  await new Promise<void>((resolve) => {
+  // Listening for the stop before the URLs are printed: a Ctrl+C (or a script's SIGINT) that follows them
+  // at once still closes the emulator cleanly.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -121,6 +115,15 @@ export async function serveBoxEmulator(options: BoxEmulatorOptions, io: Emulator
     if (io.signal?.aborted) stop();
     else io.signal?.addEventListener('abort', stop, { once: true });
   });
+  log(`Box emulator listening`);
+  log(`  API base URL:    ${box.url}        (e.g. ${box.url}/2.0/files/{id})`);
+  log(`  Upload base URL: ${box.uploadUrl}    (e.g. ${box.uploadUrl}/2.0/files/upload_sessions)`);
+  log(`  Token URL:       ${box.url}/oauth2/token`);
+  log(`  Admin:           ${box.url}/_emulator/stats, ${box.url}/_emulator/faults`);
+  log(`  Data folder:     ${box.dataDir}`);
+  log(`Press Ctrl+C to stop.`);
+  io.onStarted?.(box);
+  await stopped;
   await box.close();
   log('Box emulator stopped.');
 }

@@ -9,7 +9,11 @@ interface ActiveRule {
   fired: number;
 }
 
-const ACTION_TYPES = new Set(['status', 'storeThenFail', 'storeThenReset', 'emptyListing', 'reset', 'partsMismatch', 'expireToken', 'latency']);
+const ACTION_TYPES = new Set(['status', 'storeThenFail', 'storeThenReset', 'emptyListing', 'reset', 'partsMismatch', 'expireToken', 'latency', 'hold']);
+/** Actions that only delay a request, which then proceeds (or meets another action). */
+export function isDelay(action: FaultAction): action is Extract<FaultAction, { type: 'latency' | 'hold' }> {
+  return action.type === 'latency' || action.type === 'hold';
+}
 
 /** Checks a rule that arrived as JSON (admin endpoint); throws a 400 otherwise. */
 function parseFaultRule(input: unknown): FaultRule {
@@ -32,6 +36,9 @@ function parseFaultRule(input: unknown): FaultRule {
     throw bad('action.status must be an HTTP status');
   }
   if (a.type === 'latency' && (typeof a.ms !== 'number' || a.ms < 0)) throw bad('action.ms must be >= 0');
+  if (a.type === 'hold' && typeof (a.until as { then?: unknown } | undefined)?.then !== 'function') {
+    throw bad('action.until must be a promise (a hold is injected in-process, with faults.inject)');
+  }
   return input as FaultRule;
 }
 
@@ -50,7 +57,7 @@ export class FaultInjector {
     return this.rules.map((r) => ({ ...r.rule, calls: r.calls, fired: r.fired }));
   }
 
-  /** Counts one call of `operation` and returns the actions that fire for it (latencies first). */
+  /** Counts one call of `operation` and returns the actions that fire for it (delays first). */
   actionsFor(operation: Operation): FaultAction[] {
     const fired: FaultAction[] = [];
     for (const r of this.rules) {
@@ -64,6 +71,6 @@ export class FaultInjector {
         fired.push(r.rule.action);
       }
     }
-    return fired.sort((x, y) => Number(y.type === 'latency') - Number(x.type === 'latency'));
+    return fired.sort((x, y) => Number(isDelay(y)) - Number(isDelay(x)));
   }
 }

@@ -7,10 +7,11 @@ import * as content from './content.ts';
 import type { EmulatorEnv, RequestContext } from './context.ts';
 import { BoxApiError, OAuthError, defaultCode, newRequestId } from './errors.ts';
 import { expiredTokenError } from './auth.ts';
+import { isDelay } from './faults.ts';
 import type { FaultInjector } from './faults.ts';
 import { readJsonObject, RequestAbortedError } from './http-util.ts';
 import type { Reply } from './http-util.ts';
-import { sleep } from './shaping.ts';
+import { held, sleep } from './shaping.ts';
 import type { BoxStats, FaultRule, Operation } from './types.ts';
 import { OPERATIONS } from './types.ts';
 
@@ -199,8 +200,11 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       if (deps.latencyMs > 0) await sleep(deps.latencyMs, env.signal);
       const auth = operation === 'token' ? undefined : env.tokens.authenticate(req);
       const actions = faults.actionsFor(operation);
-      for (const a of actions) if (a.type === 'latency') await sleep(a.ms, env.signal);
-      const fault = actions.find((a) => a.type !== 'latency');
+      for (const a of actions) {
+        if (a.type === 'latency') await sleep(a.ms, env.signal);
+        else if (a.type === 'hold') await held(a.until, env.signal);
+      }
+      const fault = actions.find((a) => !isDelay(a));
       switch (fault?.type) {
         case 'reset':
           await resetMidBody(req);

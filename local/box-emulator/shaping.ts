@@ -9,6 +9,20 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
   await sleepTimer(ms, undefined, { signal });
 }
 
+/** Waits until `until` settles (a test's gate), or until `signal` fires (the emulator closes). */
+export async function held(until: PromiseLike<unknown>, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    Promise.resolve(until).then(settle, settle);
+  });
+}
+
 /** A token bucket per connection: bytes may pass at `bytesPerSecond`, with a little burst. */
 export class ConnectionBucket {
   private readonly bytesPerSecond: number;

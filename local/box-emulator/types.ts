@@ -68,7 +68,12 @@ export type FaultAction =
   /** The bearer token used by the request is expired from now on; this request gets 401. */
   | { type: 'expireToken' }
   /** Delay the answer by `ms` (the request then proceeds normally). */
-  | { type: 'latency'; ms: number };
+  | { type: 'latency'; ms: number }
+  /**
+   * Hold the request until `until` settles (then it proceeds normally): a test decides when, instead of
+   * racing a latency. In-process only (a promise cannot come through the admin endpoint).
+   */
+  | { type: 'hold'; until: PromiseLike<unknown> };
 
 export interface FaultRule {
   operation: Operation;

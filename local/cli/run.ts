@@ -110,10 +110,10 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   // The Lambdas' dependencies as in AWS, logging (Box client included) through the display.
   const fromEnv = depsFromEnv(opts.env, { logger, s3 });
   // Remember the Box client once the Lambdas built one, to close its keep-alive pool at the end.
-  let boxClient: { close?: () => Promise<void> } | undefined;
+  let boxClient: { close?: () => Promise<void>; destroy?: () => Promise<void> } | undefined;
   const box: HandlerDeps['box'] = async () => {
     const client = await fromEnv.box();
-    boxClient = client as { close?: () => Promise<void> };
+    boxClient = client as { close?: () => Promise<void>; destroy?: () => Promise<void> };
     return client;
   };
   const feed = new ProgressFeed();
@@ -142,13 +142,25 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
     try {
       return await execution.result;
     } catch (err) {
-      if (err instanceof TransferAbortedError && controller.signal.aborted) throw new TransferStoppedError(input, resume);
+      if (err instanceof TransferAbortedError && controller.signal.aborted) {
+        if (resume === undefined) {
+          // Stopped before Prepare reported a session: nothing else runs yet, and a Prepare still creating
+          // the session would leave it unreported. Let Prepare end (as a Lambda would), so that the session
+          // is kept and printed. Parts in flight are not waited for: the resume lists what Box holds.
+          display.stop();
+          process.stderr.write('Stopping: waiting for Prepare, still running, to end (Ctrl-C again quits at once)\n');
+          await execution.idle;
+        }
+        throw new TransferStoppedError(input, resume);
+      }
       throw err;
     }
   } finally {
     display.stop();
-    // Let the process exit promptly: close the Box client's keep-alive pool if one was built.
-    await boxClient?.close?.().catch(() => undefined);
+    // Let the process exit promptly: close the Box client's keep-alive pool if one was built. After a
+    // stop, the requests of the steps left running are not waited for (a resume lists what Box holds).
+    const ending = controller.signal.aborted && boxClient?.destroy !== undefined ? boxClient.destroy() : boxClient?.close?.();
+    await ending?.catch(() => undefined);
     if (!opts.s3) s3.destroy();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -92,6 +92,12 @@ export interface ExecutionOptions {
    */
   lambdaTimeoutMs?: number | Partial<Record<string, number>>;
   /**
+   * Tests: ends an invocation as Lambda's timeout does (`Sandbox.Timedout`, the invocation abandoned) once
+   * the promise returned for it resolves, so that a test decides when a Lambda dies instead of racing the
+   * clock. Called with the Task state's name and the invocation's request id (its context's awsRequestId).
+   */
+  killInvocation?: (task: string, awsRequestId: string) => Promise<void> | undefined;
+  /**
    * Scale Wait and Retry delays: 0 = no waiting, 0.01 = a hundredth. Commit waits (SecondsPath) are scaled
    * from Box's Retry-After; Retry intervals become IntervalSeconds x scale (without the backoff growth).
    */
@@ -203,8 +209,9 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
         for (const field of task.retryCountFields) event[field] = retryCount;
       }
       const context = lambdaContext(task, Date.now() + limitMs.ms, executionName);
+      const killed = options.killInvocation?.(task.name, context.awsRequestId);
       const invocation = activity.track(handler(event, context));
-      const raw = limitMs.enforced ? await withDeadline(invocation, limitMs.ms) : await invocation;
+      const raw = limitMs.enforced || killed !== undefined ? await withDeadline(invocation, limitMs.enforced ? limitMs.ms : undefined, killed) : await invocation;
       const resultJson = JSON.stringify(raw) ?? 'null';
       recorder.notePayload(`${task.name} result`, Buffer.byteLength(resultJson, 'utf8'));
       const result: unknown = JSON.parse(resultJson);
@@ -445,10 +452,12 @@ function lambdaContext(task: TaskStateInfo, deadline: number, executionName: str
   };
 }
 
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+/** `work`, or Sandbox.Timedout after `ms` or once `killed` resolves, whichever comes first. */
+async function withDeadline<T>(work: Promise<T>, ms: number | undefined, killed?: Promise<void>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LambdaTimeoutError(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`)), ms);
+    if (ms !== undefined) timer = setTimeout(() => reject(new LambdaTimeoutError(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`)), ms);
+    void killed?.then(() => reject(new LambdaTimeoutError('Task timed out (the invocation was killed)')));
   });
   try {
     return await Promise.race([work, deadline]);

@@ -43,6 +43,11 @@ export interface LocalExecutionRecord {
   cause?: string;
   /** Settles when the execution ends, after a stop once AbortOnStop has run (never rejects). */
   done: Promise<void>;
+  /**
+   * Settles once the execution has ended and its last Lambda invocation has returned: after a stop, an
+   * invocation already running runs to its end, as in AWS.
+   */
+  idle: Promise<void>;
   /** After StopExecution: what AbortOnStop did with the Box session (or the error it threw). */
   abortOnStop?: AbortOnStopResult | { error: string; message: string };
 }
@@ -156,6 +161,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       startDate: new Date(),
       run,
       done: Promise.resolve(),
+      idle: run.idle,
     };
     record.done = run.result.then(
       (output) => {

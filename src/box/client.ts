@@ -62,4 +62,9 @@ export class BoxClient {
   close(): Promise<void> {
     return this.#http.close();
   }
+
+  /** Ends the client's connections at once, failing the requests in flight (a run stopped by its user). */
+  destroy(): Promise<void> {
+    return this.#http.destroy();
+  }
 }

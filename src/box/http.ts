@@ -9,7 +9,7 @@
 // cannot be resent (a stream) must never be retried; and a body read that breaks after the headers
 // (connection reset mid-response) must be retried like any network error.
 import { Readable } from 'node:stream';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, request as undiciRequest } from './undici.ts';
 import type { Dispatcher } from 'undici';
 import type { BoxAuth, TokenEndpoint } from './auth.ts';
 import { currentRequestBudget } from './budget.ts';
@@ -314,6 +314,7 @@ export class BoxHttp {
   readonly #auth: BoxAuth;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  #destroyed = false;
   readonly #retry: Required<RetryOptions>;
   readonly #userAgent: string;
   readonly #logger: BoxLogger | undefined;
@@ -368,7 +369,14 @@ export class BoxHttp {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    if (this.#ownsDispatcher && !this.#destroyed) await this.#dispatcher.close();
+  }
+
+  /** Ends every connection at once: requests in flight fail (close() would wait for their answers). */
+  async destroy(): Promise<void> {
+    if (!this.#ownsDispatcher || this.#destroyed) return;
+    this.#destroyed = true;
+    await this.#dispatcher.destroy();
   }
 
   /** Full jitter: a random delay in [0, min(maxDelay, base * 2^(retry-1))]. */

@@ -125,8 +125,11 @@ export interface UploadBatchEvent {
 export interface UploadBatchResult {
   batch: number;
   parts: number;
+  /** Bytes of the batch's parts now in Box (sent by this invocation or found stored). */
   bytes: number;
-  /** Parts that Box already held with the same SHA-1 (a retried batch). */
+  /** Bytes of the parts this invocation's PUTs stored: what it transferred (the BytesTransferred metric). */
+  sentBytes: number;
+  /** Parts that Box already held with the same SHA-1 (a resumed session, a retried batch). */
   alreadyUploaded: number;
 }
 

@@ -1,7 +1,7 @@
 // Validation of the transfer input against the published JSON Schema (input.schema.json),
 // with messages that name the field, e.g. "destination.folderId must be a string of digits".
 import { Ajv } from 'ajv';
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import inputSchema from './input.schema.json' with { type: 'json' };
 import type { TransferInput } from './contract.ts';
 import { InvalidInputError } from './errors.ts';
@@ -9,8 +9,16 @@ import { isBoxName, MAX_BOX_NAME_LENGTH } from '../bulk/names.ts';
 
 export { inputSchema };
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: false });
-const validateFn = ajv.compile<TransferInput>(inputSchema);
+// Compiled on first use: compiling costs more than a hundred ms of CPU, which every process that only
+// imports this module (the other Lambdas, the CLI's other commands) would pay at start.
+let compiled: ValidateFunction<TransferInput> | undefined;
+function validateFn(input: unknown): input is TransferInput {
+  compiled ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: false }).compile<TransferInput>(inputSchema);
+  return compiled(input);
+}
+function validationErrors(): ErrorObject[] {
+  return compiled?.errors ?? [];
+}
 
 /** Messages for `pattern` failures, by field path. */
 const PATTERN_MESSAGES: Record<string, string> = {
@@ -106,7 +114,7 @@ function boxNameMessages(input: TransferInput): string[] {
 export function validateTransferInput(input: unknown): TransferInput {
   const messages = validateFn(input)
     ? boxNameMessages(input)
-    : [...new Set((validateFn.errors ?? []).map((e) => describeInputError(e)))];
+    : [...new Set(validationErrors().map((e) => describeInputError(e)))];
   if (messages.length === 0) return input as TransferInput;
   throw new InvalidInputError(`Invalid transfer input: ${messages.join('; ')}`);
 }

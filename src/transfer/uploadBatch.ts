@@ -25,6 +25,19 @@ import { forEachLimit } from './pool.ts';
 import { storedPartsOf } from './resume.ts';
 import { readRange } from './s3source.ts';
 
+/** What a failed invocation had stored before it failed: kept beside its error, which passes through unchanged. */
+const storedBeforeFailure = new WeakMap<object, { sentBytes: number; sentParts: number }>();
+
+/** The bytes and parts an UploadBatch invocation that failed with `error` had stored in Box (its metrics). */
+export function storedBeforeFailing(error: unknown): { sentBytes: number; sentParts: number } | undefined {
+  return typeof error === 'object' && error !== null ? storedBeforeFailure.get(error) : undefined;
+}
+
+function noteStored<E>(error: E, sentBytes: number, sentParts: number): E {
+  if (typeof error === 'object' && error !== null && sentParts > 0) storedBeforeFailure.set(error, { sentBytes, sentParts });
+  return error;
+}
+
 export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, context?: LambdaContextLike): Promise<UploadBatchResult> {
   const { transfer, batch } = event;
   const session = transfer.session;
@@ -39,6 +52,9 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   const log = deps.logger.child({ sessionId: session.id, batch, ...(retry ? { retryCount: event.retryCount } : {}) });
   let bytes = 0;
   let alreadyUploaded = 0;
+  // Only what this invocation's PUTs stored: parts found in Box were counted by the run that sent them.
+  let sentBytes = 0;
+  let sentParts = 0;
   // A resumed session: Prepare listed the parts Box holds (transfer.storedParts); they are not sent again.
   const resumedStored = storedPartsOf(transfer.storedParts);
   const parts = all.filter((part) => {
@@ -93,21 +109,26 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
         alreadyUploaded++;
         // This batch ran before: learn which of its other parts landed, before this slot takes the next one.
         await storedParts();
+      } else {
+        sentBytes += part.size;
+        sentParts++;
       }
       bytes += part.size;
       deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
     });
   } catch (err) {
-    if (deadline.passed()) throw deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`);
-    throw err;
+    if (deadline.passed()) {
+      throw noteStored(deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`), sentBytes, sentParts);
+    }
+    throw noteStored(err, sentBytes, sentParts);
   } finally {
     deadline.dispose();
   }
   if (stoppedEarly) {
-    log.warn('batch stopped before the Lambda timeout', { parts: all.length, bytes, alreadyUploaded });
-    throw deadline.error(`batch ${batch}: ${bytes} bytes of its ${all.length} parts are in Box`);
+    log.warn('batch stopped before the Lambda timeout', { parts: all.length, bytes, sentBytes, alreadyUploaded });
+    throw noteStored(deadline.error(`batch ${batch}: ${bytes} bytes of its ${all.length} parts are in Box`), sentBytes, sentParts);
   }
 
-  log.info('batch uploaded', { parts: all.length, bytes, alreadyUploaded, listed: stored !== undefined, firstPart: all[0]?.index });
-  return { batch, parts: all.length, bytes, alreadyUploaded };
+  log.info('batch uploaded', { parts: all.length, bytes, sentBytes, alreadyUploaded, listed: stored !== undefined, firstPart: all[0]?.index });
+  return { batch, parts: all.length, bytes, sentBytes, alreadyUploaded };
 }

@@ -49,18 +49,23 @@ describe('uploadBigFile against the emulator', () => {
 
   it('reaches the configured concurrency (parts in flight at the emulator), never more', async () => {
     const h = await start();
-    // Each part is held 1 s at the emulator and the source is in memory: starting every slot takes a few
-    // ms, so all of them are in flight before the first part returns, even on a loaded machine. One part
-    // more than the concurrency shows that a freed slot is refilled but never exceeded.
-    h.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 1000 } });
+    // Every part is held at the emulator until as many as the concurrency are in flight there (the client
+    // starts no more while they are held); then they go on. One part more than the concurrency shows that
+    // a freed slot is refilled but never exceeded.
     for (const [size, concurrency, expected] of [
       [7 * MiB, 6, 6],
       [4 * MiB + 3, undefined, 4], // the default; 5 parts
     ] as const) {
+      h.box.faults.clear();
       h.box.resetStats();
+      let release!: () => void;
+      h.box.faults.inject({ operation: 'uploadPart', action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
       const content = randomBytes(size);
       const chunks = Array.from({ length: Math.ceil(size / 100_000) }, (_, i) => content.subarray(i * 100_000, (i + 1) * 100_000));
-      const file = await h.client.chunkedUploads.uploadBigFile(Readable.from(chunks), `c-${size}.bin`, size, '0', concurrency === undefined ? {} : { concurrency });
+      const uploading = h.client.chunkedUploads.uploadBigFile(Readable.from(chunks), `c-${size}.bin`, size, '0', concurrency === undefined ? {} : { concurrency });
+      while (h.box.stats().partsInFlight < expected) await new Promise((resolve) => setTimeout(resolve, 5));
+      release();
+      const file = await uploading;
       expect(file.sha1).toBe(sha1Hex(content));
       expect(h.box.stats().requests.uploadPart).toBe(Math.ceil(size / MiB));
       expect(h.box.stats().maxPartsInFlight).toBe(expected);

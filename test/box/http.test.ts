@@ -53,6 +53,18 @@ const session = (base: string, id = 'ABCDEF0123456789ABCDEF0123456789') => ({
   },
 });
 
+describe('closing the client', () => {
+  it('destroy() fails the requests in flight at once (close() would wait for their answers); close() after it does nothing', async () => {
+    const s = await server(() => undefined); // never answers
+    const c = client(s.url, { retry: { maxAttempts: 1 } });
+    const inFlight = rejection(c.files.getFile('1'));
+    while (s.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await c.destroy();
+    expect(await inFlight).toMatchObject({ name: 'Box.NetworkError', status: 0 });
+    await c.close();
+  });
+});
+
 describe('BoxHttp retries', () => {
   it('honours Retry-After in any header case on 429 and 503, then succeeds', async () => {
     let calls = 0;

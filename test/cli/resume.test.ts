@@ -71,6 +71,21 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
     return { key, sha1: put.sha1, url: `s3://cli-resume/${key}` };
   }
 
+  /** Holds every part upload from the `nth` on at Box, until `release()`. */
+  function holdParts(nth: number): { nth: number; release: () => void } {
+    let release!: () => void;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    box.faults.inject({ operation: 'uploadPart', nth, times: 1_000, action: { type: 'hold', until } });
+    return { nth, release: () => release() };
+  }
+
+  /** Ctrl-C once the held part has reached Box (one part at a time, --concurrency 1: the held one is the last). */
+  async function stopWhileHeld(child: ChildProcessWithoutNullStreams, hold: { nth: number }): Promise<void> {
+    for (let i = 0; i < 2400 && box.stats().requests.uploadPart < hold.nth; i++) await sleep(25);
+    expect(box.stats().requests.uploadPart).toBe(hold.nth);
+    child.kill('SIGINT');
+  }
+
   beforeAll(async () => {
     s3 = await startLocalS3({ buckets: ['cli-resume'] });
     box = await startBoxEmulator({ partSize: PART });
@@ -217,15 +232,13 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
   it('Ctrl-C stops the run and keeps the session: exit 3, the failure document says how to resume, and the resume completes', async () => {
     const folder = await box.createFolder('ctrl-c');
     const source = await object();
-    // Slow parts, so that the run is surely mid-way when it is stopped.
-    box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 400 } });
+    // From the 3rd on, parts are held at Box until the CLI has taken the Ctrl-C: the run is surely mid-way.
+    const hold = holdParts(3);
     box.resetStats();
     const child = spawnCli(['transfer', source.url, '--folder', folder.id, '--concurrency', '1', '--json', ...boxArgs], env);
     const run = finished(child);
     try {
-      for (let i = 0; i < 800 && (box.stats().requests.uploadPart ?? 0) < 2; i++) await sleep(25);
-      expect(box.stats().requests.uploadPart).toBeGreaterThanOrEqual(2);
-      child.kill('SIGINT');
+      await stopWhileHeld(child, hold);
       const stopped = await run;
       expect(stopped.code, stopped.stderr).toBe(3);
       const failure = JSON.parse(stopped.stdout) as FailureDocument;
@@ -240,6 +253,7 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
       const output = JSON.parse(resumed.stdout) as { file: { id: string } };
       expect(await sha1Of(output.file.id)).toBe(source.sha1);
     } finally {
+      hold.release();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
@@ -247,14 +261,12 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
   it('Ctrl-C without --json prints how to resume or discard', async () => {
     const folder = await box.createFolder('ctrl-c-text');
     const source = await object();
-    box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 400 } });
+    const hold = holdParts(2);
     box.resetStats();
     const child = spawnCli(['transfer', source.url, '--folder', folder.id, '--concurrency', '1', '--quiet', ...boxArgs], env);
     const run = finished(child);
     try {
-      for (let i = 0; i < 800 && (box.stats().requests.uploadPart ?? 0) < 1; i++) await sleep(25);
-      expect(box.stats().requests.uploadPart).toBeGreaterThanOrEqual(1);
-      child.kill('SIGINT');
+      await stopWhileHeld(child, hold);
       const stopped = await run;
       expect(stopped.code).toBe(3);
       const [session] = box.listSessions().filter((s) => s.folderId === folder.id);
@@ -262,6 +274,55 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
       expect(stopped.stderr).toContain(`--resume ${session!.id}`);
       expect(stopped.stderr).toContain(`discard: s3-to-box abort ${session!.id}`);
     } finally {
+      hold.release();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('s3-to-box transfer, Ctrl-C while Prepare creates the session', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  let s3: LocalS3;
+  let box: BoxEmulator;
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['cli-stop'] });
+    box = await startBoxEmulator({ partSize: PART });
+  });
+  afterAll(async () => {
+    await box?.close();
+    await s3?.close();
+  });
+
+  it('waits for Prepare to end, then keeps and prints the session it created: exit 3, and nothing more was sent', async () => {
+    const folder = await box.createFolder('stop-in-prepare');
+    await putGeneratedObject(s3.client, { bucket: 'cli-stop', key: 'early.bin', size: SIZE });
+    // The create-session request is held at Box until the CLI has taken the Ctrl-C.
+    let release!: () => void;
+    box.faults.inject({ operation: 'createSession', action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', BOX_SECRET_ARN: '', BOX_DEVELOPER_TOKEN: box.token };
+    const child = spawnCli(
+      ['transfer', 's3://cli-stop/early.bin', '--folder', folder.id, '--json', '--s3-endpoint', s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl],
+      env,
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const run = finished(child);
+    try {
+      for (let i = 0; i < 2400 && box.stats().requests.createSession < 1; i++) await sleep(25);
+      expect(box.stats().requests.createSession).toBe(1);
+      child.kill('SIGINT');
+      for (let i = 0; i < 2400 && !stderr.includes('Stopping: waiting for Prepare'); i++) await sleep(25);
+      expect(stderr).toContain('Stopping: waiting for Prepare, still running, to end');
+      release();
+      const stopped = await run;
+      expect(stopped.code, stopped.stderr).toBe(3);
+      const [session] = box.listSessions();
+      const failure = JSON.parse(stopped.stdout) as FailureDocument;
+      expect(failure).toMatchObject({ error: { name: 'Transfer.Stopped' }, resumable: true, resumeInput: { resume: { sessionId: session!.id, fileName: 'early.bin' } } });
+      expect(session).toMatchObject({ status: 'open', partsUploaded: 0 });
+      // Nothing started after the stop: no part was sent.
+      expect(box.stats().requests.uploadPart).toBe(0);
+    } finally {
+      release?.();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });

@@ -2,6 +2,7 @@
 // BoxClient, and the real state machine through the local runner. Each test starts its own environment
 // (both servers start in milliseconds) so no test sees another's files, faults or settings.
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
+import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import type { TransferSettings } from '../../src/transfer/settings.ts';
 import type { TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
@@ -94,4 +95,28 @@ export function taskRuns(events: TransferEvent[]): Record<string, number> {
     }
   }
   return runs;
+}
+
+/**
+ * `client`, whose `chunkedUploads[method]` first awaits `before(args)`: a test holds a request where it
+ * chooses, then lets it go (or fails it) when it chooses. Everything else is the client's own.
+ */
+export function holdingBoxCall(client: BoxClientLike, method: string, before: (args: unknown[]) => Promise<void>): BoxClientLike {
+  const bound = <T extends object>(target: T, prop: string | symbol): unknown => {
+    const value: unknown = Reflect.get(target, prop);
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  };
+  const cu = client.chunkedUploads;
+  const chunkedUploads = new Proxy(cu, {
+    get(target, prop) {
+      const value = bound(target, prop);
+      if (prop !== method || typeof value !== 'function') return value;
+      const call = value as (...args: unknown[]) => unknown;
+      return async (...args: unknown[]) => {
+        await before(args);
+        return call(...args);
+      };
+    },
+  });
+  return new Proxy(client, { get: (target, prop) => (prop === 'chunkedUploads' ? chunkedUploads : bound(target, prop)) });
 }

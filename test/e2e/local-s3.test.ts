@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { generatedBytes, putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import { writeWhole } from '../../local/runner/s3rver-durable.ts';
@@ -68,6 +69,23 @@ describe('startLocalS3 / putGeneratedObject', () => {
   });
 });
 
+/**
+ * Waits until a temporary file of writeWhole below `dir` holds at least `bytes`: proof that the new body is
+ * being written (not a pause that a busy machine may outlast before the write has even begun).
+ */
+async function writingStarted(dir: string, bytes: number): Promise<void> {
+  const deadline = Date.now() + 60_000; // only so that a broken store fails the test rather than hangs it
+  for (;;) {
+    const entries = await readdir(dir, { recursive: true });
+    for (const entry of entries.filter((e) => e.includes('.writing-'))) {
+      const size = await stat(join(dir, entry)).then((s) => s.size, () => 0);
+      if (size >= bytes) return;
+    }
+    if (Date.now() > deadline) throw new Error(`no temporary file of ${bytes} bytes appeared below ${dir}`);
+    await sleep(10);
+  }
+}
+
 describe('the local S3 stores an object whole before it answers (as S3 does)', () => {
   it('writeWhole keeps the old bytes until the new ones are all written, then replaces them at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 's3-to-box-whole-'));
@@ -84,8 +102,8 @@ describe('the local S3 stores an object whole before it answers (as S3 does)', (
         })(),
       );
       const writing = writeWhole(target, body);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      // Half-way: a reader still sees the old object, whole.
+      await writingStarted(dir, 70_000);
+      // Half-way (the first 70,000 bytes are on disk): a reader still sees the old object, whole.
       expect((await readFile(target)).toString()).toBe('old bytes');
       release();
       const stored = await writing;
@@ -138,7 +156,8 @@ describe('the local S3 stores an object whole before it answers (as S3 does)', (
           ),
         }),
       );
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The first 200,000 bytes are on disk, in the temporary file beside the object.
+      await writingStarted(s3.dir, 200_000);
       const during = await s3.client.send(new HeadObjectCommand({ Bucket: 'whole-bucket', Key: 'k' }));
       expect({ size: during.ContentLength, etag: during.ETag }).toEqual({ size: 300_000, etag: old.etag });
       release();

@@ -9,7 +9,7 @@ import { makeTaskHandlers } from '../../functions/index.ts';
 import type { TransferExecutionError } from '../../local/runner/index.ts';
 import type { TaskHandler } from '../../local/runner/index.ts';
 import type { TransferSettings } from '../../src/transfer/settings.ts';
-import { inputFor, startEnv, taskRuns } from './harness.ts';
+import { holdingBoxCall, inputFor, startEnv, taskRuns } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 import { sha1OfStream } from '../support/streams.ts';
 import { startS3FaultProxy } from '../support/s3-fault-proxy.ts';
@@ -260,18 +260,37 @@ describe('fault matrix (RELIABILITY.md)', () => {
     const e = await setUp();
     const folder = await e.box.createFolder('killed');
     const put = await e.put('killed.bin', SIZE);
-    // The 4th part hangs past the 1 s "Lambda" timeout: the first invocation is killed after 3 parts. The
-    // batch's own deadline is pushed past the Lambda's (a negative finish margin), as for a Lambda without one.
-    e.box.faults.inject({ operation: 'uploadPart', nth: 4, action: { type: 'latency', ms: 1200 } });
+    // The first invocation's 4th part gets no answer: the test kills that invocation there, as Lambda's
+    // timeout would, after exactly 3 parts reached Box (an event the test controls, not a race with a clock).
+    const kills = new Map<string, () => void>();
+    const killInvocation = (task: string, requestId: string) =>
+      task === 'UploadBatch' ? new Promise<void>((resolve) => kills.set(requestId, resolve)) : undefined;
+    let letGo!: () => void;
+    const gone = new Promise<void>((resolve) => (letGo = resolve));
+    let invocations = 0;
+    const uploadBatch: TaskHandler = async (event, context) => {
+      if (++invocations > 1) return makeTaskHandlers(e.deps).UploadBatch(event, context);
+      let parts = 0;
+      const dying = holdingBoxCall(await e.deps.box(), 'uploadFilePartByUrl', async () => {
+        if (++parts < 4) return;
+        kills.get(context.awsRequestId)!();
+        await gone;
+        throw new Error('this invocation was killed'); // a dead Lambda sends nothing more
+      });
+      return makeTaskHandlers({ ...e.deps, box: async () => dying }).UploadBatch(event, context);
+    };
     const execution = e.start(inputFor('killed.bin', folder.id, { options: { partsPerBatch: 7, concurrency: 1 } }), {
-      lambdaTimeoutMs: { UploadBatch: 1000 },
-      deps: { ...e.deps, settings: { directUploadMax: 100_000, deadlineStartMarginMs: 0, deadlineFinishMarginMs: -60_000 } },
+      handlers: { UploadBatch: uploadBatch },
+      killInvocation,
     });
-    const output = await execution.result;
+    const output = await execution.result.finally(letGo);
     expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
-    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'UploadBatch', error: 'Sandbox.Timedout' }));
+    const failures = execution.events.filter((ev) => ev.type === 'state-failed' && ev.state === 'UploadBatch');
+    expect(failures).toEqual([expect.objectContaining({ error: 'Sandbox.Timedout' })]);
     const done = execution.events.find((ev) => ev.type === 'batch-done');
-    expect(done?.type === 'batch-done' && done.alreadyUploaded).toBeGreaterThanOrEqual(3); // the retry found them in Box and skipped them
+    expect(done).toMatchObject({ parts: 7, alreadyUploaded: 3 }); // the retry found them in Box and skipped them
+    expect(invocations).toBe(2);
+    expect(e.box.stats().requests.uploadPart).toBe(3 + 4); // no part sent twice
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 

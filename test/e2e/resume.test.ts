@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransferExecutionError } from '../../local/runner/index.ts';
 import type { Operation } from '../../local/box-emulator/index.ts';
-import { inputFor, startEnv, taskRuns } from './harness.ts';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { BUCKET, inputFor, startEnv, taskRuns } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 
 const PART = 64 * 1024;
@@ -71,5 +72,32 @@ describe('resume after an outage', () => {
     const done = resumed.events.filter((e) => e.type === 'batch-done');
     expect(done.reduce((n, e) => n + (e.type === 'batch-done' ? e.alreadyUploaded : 0), 0)).toBe(STORED_BEFORE_OUTAGE - 5); // batch 0 is complete and not run
     expect(taskRuns(resumed.events)['UploadBatch']).toBe(3);
+  });
+
+  it('without a pin, an object overwritten with the same size is caught at commit: Box.DigestMismatch, the session aborted, no file', async () => {
+    const folder = await env.box.createFolder('changed');
+    await env.put('exports/changed.bin', SIZE);
+    env.box.faults.inject({ operation: 'uploadPart', nth: STORED_BEFORE_OUTAGE + 1, times: 1_000_000, action: { type: 'status', status: 503, code: 'unavailable' } });
+    const input = inputFor('exports/changed.bin', folder.id, { options: { concurrency: 4, partsPerBatch: 5 } });
+    const first = env.start(input);
+    const error = (await first.result.catch((e: unknown) => e)) as TransferExecutionError;
+    expect(error.failure?.resumable).toBe(true);
+    await first.idle;
+    const [session] = env.box.listSessions();
+    expect(session).toMatchObject({ status: 'open', partsUploaded: STORED_BEFORE_OUTAGE });
+
+    // Overwritten meanwhile with other bytes of the same size; resumed by session id alone (no ETag pin),
+    // as a hand-written input might: Prepare cannot tell, so the missing parts go up from the new bytes,
+    // and Box's whole-file digest check at commit refuses the mix.
+    await env.s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'exports/changed.bin', Body: Buffer.alloc(SIZE, 7) }));
+    env.box.faults.clear();
+    const resumed = env.start({ ...input, resume: { sessionId: session!.id } });
+    const refused = (await resumed.result.catch((e: unknown) => e)) as TransferExecutionError;
+    expect(refused).toBeInstanceOf(TransferExecutionError);
+    expect(refused).toMatchObject({ name: 'Box.DigestMismatch', failure: { resumable: false } });
+    expect(refused.cause).toContain('digest');
+    expect(taskRuns(resumed.events)['AbortSession']).toBe(1);
+    expect(env.box.listSessions().map((s) => [s.id, s.status])).toEqual([[session!.id, 'aborted']]);
+    expect(env.box.findFile(folder.id, 'changed.bin')).toBeUndefined();
   });
 });

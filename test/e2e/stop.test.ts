@@ -13,7 +13,7 @@ import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import { abortStoppedTransfer } from '../../src/transfer/stop.ts';
 import { rejection } from '../support/rejection.ts';
-import { inputFor, startEnv } from './harness.ts';
+import { holdingBoxCall, inputFor, startEnv } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 
 const PART = 64 * 1024;
@@ -22,9 +22,13 @@ describe('StopExecution aborts the Box session (local Step Functions API)', () =
   let env: E2eEnv;
   let api: LocalStepFunctions;
   let sfn: SFNClient;
+  /** What the Lambdas' Box client goes through in a test (default: the client itself). */
+  let boxSeenBy: (client: BoxClientLike) => BoxClientLike;
   beforeEach(async () => {
     env = await startEnv({ emulator: { partSize: PART, minChunkedFileSize: 100_000 }, settings: { directUploadMax: 100_000 } });
-    api = await startLocalStepFunctions({ deps: env.deps, run: { waitTimeScale: 0 } });
+    boxSeenBy = (client) => client;
+    const deps = { ...env.deps, box: async () => boxSeenBy(await env.deps.box()) };
+    api = await startLocalStepFunctions({ deps, run: { waitTimeScale: 0 } });
     sfn = new SFNClient({ endpoint: api.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   });
   afterEach(async () => {
@@ -36,12 +40,14 @@ describe('StopExecution aborts the Box session (local Step Functions API)', () =
   it('a stopped transfer has its session aborted by AbortOnStop, found through GetExecutionHistory', async () => {
     const folder = await env.box.createFolder('stopped');
     await env.put('stop/me.bin', 30 * PART);
-    // Slow parts: the transfer is surely mid-way when it is stopped.
-    env.box.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 200 } });
+    // Every part upload is held at Box until the stop has been handled: the transfer is surely mid-way.
+    let release!: () => void;
+    env.box.faults.inject({ operation: 'uploadPart', action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
     const started = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: api.stateMachineArn, name: 'stop-me', input: JSON.stringify(inputFor('stop/me.bin', folder.id, { options: { concurrency: 2 } })) }),
     );
-    for (let i = 0; i < 400 && (env.box.stats().requests.uploadPart ?? 0) < 2; i++) await sleep(25);
+    for (let i = 0; i < 2400 && (env.box.stats().requests.uploadPart ?? 0) < 2; i++) await sleep(25);
+    expect(env.box.stats().requests.uploadPart).toBe(2); // two in flight (concurrency 2), both held
     const [session] = env.box.listSessions();
     expect(session?.status).toBe('open');
 
@@ -57,23 +63,44 @@ describe('StopExecution aborts the Box session (local Step Functions API)', () =
     const record = api.executions().find((e) => e.executionArn === started.executionArn)!;
     expect(record.status).toBe('ABORTED');
     expect(record.abortOnStop).toEqual({ executionArn: started.executionArn, sessionId: session!.id, aborted: true });
+    // The two parts still in flight go on as a running Lambda's would, and meet the aborted session.
+    release();
+    await record.idle;
     expect(env.box.listSessions().map((s) => [s.id, s.status])).toEqual([[session!.id, 'aborted']]);
     expect(env.box.findFile(folder.id, 'me.bin')).toBeUndefined();
     const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn, reverseOrder: true, maxResults: 1 }));
     expect(history.events?.[0]?.type).toBe('ExecutionAborted');
   });
 
-  it('a stop before Prepare created a session aborts nothing', async () => {
+  it('a stop while Prepare is creating the session aborts nothing; that session is left open (to expire)', async () => {
     const folder = await env.box.createFolder('early');
     await env.put('stop/early.bin', 30 * PART);
-    env.box.faults.inject({ operation: 'createSession', action: { type: 'latency', ms: 300 } });
+    // Prepare's create-session request is held until the test lets it go (after the stop has been handled).
+    let reached!: () => void;
+    const atCreate = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    boxSeenBy = (client) =>
+      holdingBoxCall(client, 'createFileUploadSession', async () => {
+        reached();
+        await held;
+      });
     const started = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: api.stateMachineArn, name: 'stop-early', input: JSON.stringify(inputFor('stop/early.bin', folder.id)) }),
     );
-    await sleep(50);
+    await atCreate;
     await sfn.send(new StopExecutionCommand({ executionArn: started.executionArn }));
     const record = api.executions().find((e) => e.executionArn === started.executionArn)!;
+    expect(record.status).toBe('ABORTED');
     expect(record.abortOnStop).toEqual({ executionArn: started.executionArn, aborted: false, reason: 'no upload session in the execution history' });
+    expect(env.box.listSessions()).toEqual([]);
+
+    // Prepare, already running, runs to its end as a Lambda would: the session it creates is reported
+    // by nothing and left for Box to delete when it expires (README, "A user's stop").
+    release();
+    await record.idle;
+    expect(env.box.listSessions().map((s) => [s.folderId, s.status])).toEqual([[folder.id, 'open']]);
+    expect(env.box.findFile(folder.id, 'early.bin')).toBeUndefined();
   });
 });
 

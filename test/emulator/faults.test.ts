@@ -31,6 +31,25 @@ describe('faults', () => {
     expect((await folderItems()).status).toBe(200);
   });
 
+  it('hold: the request waits until the test lets it go (counted when it arrives), then proceeds', async () => {
+    let release!: () => void;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    box.faults.inject({ operation: 'getFile', nth: 1, action: { type: 'hold', until } });
+    let answered = false;
+    const holding = call(box, 'GET', '/2.0/files/1').then((r) => {
+      answered = true;
+      return r;
+    });
+    while (box.stats().requests.getFile < 1) await new Promise((resolve) => setImmediate(resolve));
+    // It has arrived and waits: a second request of the same operation (not held) is answered meanwhile.
+    expect((await call(box, 'GET', '/2.0/files/2')).status).toBe(404);
+    expect(answered).toBe(false);
+    release();
+    expect((await holding).status).toBe(404);
+    // A hold is in-process only: the admin endpoint cannot carry a promise.
+    expectBoxError(await call(box, 'POST', '/_emulator/faults', { token: null, json: { operation: 'getFile', action: { type: 'hold' } } }), 400, 'bad_request');
+  });
+
   it('without nth: every call (or the first `times` calls)', async () => {
     box.faults.inject({ operation: 'getFile', times: 2, action: { type: 'status', status: 500 } });
     const answers = [];

@@ -136,6 +136,17 @@ describe('Powertools around every task handler', () => {
     expect(logLines()).toEqual([]);
   });
 
+  it('a failed invocation reports the metrics of the work it did before failing (measureFailure)', async () => {
+    const telemetry = createTelemetry({ LOG_LEVEL: 'error' });
+    const failing = makeTask('UploadBatch', depsWith(telemetry), async () => {
+      throw Object.assign(new Error('out of time'), { name: 'Transfer.Deadline', sent: 8192 });
+    }, {
+      measureFailure: (err) => [{ name: METRIC.bytesTransferred, unit: 'Bytes', value: (err as { sent: number }).sent }],
+    });
+    await expect(failing({ executionId, transfer, batch: 1 }, lambdaContext())).rejects.toThrow('out of time');
+    expect(emf().filter((m) => 'BytesTransferred' in m)).toEqual([expect.objectContaining({ BytesTransferred: 8192, service: 's3-to-box' })]);
+  });
+
   it('without telemetry (the local runner, the CLI) Powertools prints nothing', async () => {
     const handler = makeTask('Prepare', { s3: {} as never, box: async () => ({}) as never }, async () => ({ ok: true }), {
       measure: () => [{ name: METRIC.transfersSucceeded, unit: 'Count', value: 1 }],

@@ -263,12 +263,16 @@ describe('chunked transfer', () => {
     )) as PrepareResult;
     expect(batches).toEqual([0]);
     expect(transfer).toMatchObject({ partsInFlight: 3, mapConcurrency: 1 });
-    emu.faults.inject({ operation: 'uploadPart', action: { type: 'latency', ms: 40 } });
+    // Parts are held at Box until 3 are in flight there (no more start while they are held), then go on.
+    let release!: () => void;
+    emu.faults.inject({ operation: 'uploadPart', action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
     emu.resetStats();
-    const r = (await h.UploadBatch({ transfer, batch: 0 }, ctx)) as UploadBatchResult;
+    const uploading = h.UploadBatch({ transfer, batch: 0 }, ctx) as Promise<UploadBatchResult>;
+    while (emu.stats().partsInFlight < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    const r = await uploading;
     expect(r).toMatchObject({ parts: 8, bytes: size });
-    expect(emu.stats().maxPartsInFlight).toBeLessThanOrEqual(3);
-    expect(emu.stats().maxPartsInFlight).toBeGreaterThanOrEqual(2);
+    expect(emu.stats().maxPartsInFlight).toBe(3);
   });
 
   it('Commit before every part landed fails with Transfer.PartsIncomplete; a transient parts_mismatch waits', async () => {

@@ -14,7 +14,8 @@ import { prepareTransfer } from '../../src/transfer/prepare.ts';
 import { isPartStored, secondsNeeded, storedPartsBitmap, storedPartsOf } from '../../src/transfer/resume.ts';
 import { resolveSettings } from '../../src/transfer/settings.ts';
 import type { TransferSettings } from '../../src/transfer/settings.ts';
-import { uploadBatch } from '../../src/transfer/uploadBatch.ts';
+import { storedBeforeFailing, uploadBatch } from '../../src/transfer/uploadBatch.ts';
+import { measureFailedUploadBatch, measureUploadBatch } from '../../functions/uploadBatch.ts';
 import { rejection } from '../support/rejection.ts';
 import { startTestS3, testBytes } from './helpers.ts';
 import type { TestS3 } from './helpers.ts';
@@ -143,6 +144,31 @@ describe('Prepare with resume', () => {
       [3, 2, 0],
       [4, 2, 1],
     ]);
+    // BytesTransferred counts only what these invocations sent (parts 3, 4, 6, 7, 8), not the stored parts.
+    expect(results.map((r) => r.sentBytes)).toEqual([PART, PART, 2 * PART, PART]);
+    expect(results.map((r) => r.bytes)).toEqual([2 * PART, 2 * PART, 2 * PART, PART + (SIZE - 9 * PART)]);
+    const metrics = results.flatMap((r) => measureUploadBatch(r));
+    const total = (name: string) => metrics.filter((m) => m.name === name).reduce((sum, m) => sum + m.value, 0);
+    expect(total('BytesTransferred')).toBe(5 * PART);
+    expect(total('PartsUploaded')).toBe(5);
+    expect(total('PartsAlreadyStored')).toBe(3);
+  });
+
+  it('a batch that fails after storing parts still reports the bytes it sent (and only those)', async () => {
+    const { input, resume } = await failedHalfWay([0]);
+    const prepared = await prepareTransfer({ ...input, resume, options: { partsPerBatch: 4, concurrency: 1 } }, deps());
+    expect(prepared.transfer.partsInFlight).toBe(1);
+    // Batch 0 holds parts 0 (stored) to 3: parts 1 and 2 are stored by this invocation, part 3 is refused.
+    emu.faults.inject({ operation: 'uploadPart', nth: 3, times: 100, action: { type: 'status', status: 409, code: 'conflict' } });
+    const error = await rejection(uploadBatch({ transfer: prepared.transfer, batch: 0 }, deps()));
+    expect(error).toMatchObject({ name: 'Box.Conflict' });
+    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 2 * PART, sentParts: 2 });
+    expect(measureFailedUploadBatch(error)).toEqual([
+      { name: 'BytesTransferred', unit: 'Bytes', value: 2 * PART },
+      { name: 'PartsUploaded', unit: 'Count', value: 2 },
+    ]);
+    // An error before anything was stored reports nothing.
+    expect(measureFailedUploadBatch(new Error('no parts'))).toEqual([]);
   });
 
   it('with every part stored, plans no batch at all (only the hash and the commit are left)', async () => {

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { S3TriggerResult } from '../../src/trigger/start.ts';
-import type { TransferOutput } from '../../src/transfer/contract.ts';
+import type { FailureDocument, TransferOutput } from '../../src/transfer/contract.ts';
 import { BUCKET, CHUNKED_FROM, startTriggerEnv } from './harness.ts';
 import type { TriggerEnv } from './harness.ts';
 import { encodeS3EventKey, eventBridgeEvent, httpEvent, lambdaContext } from './events.ts';
@@ -111,6 +111,30 @@ describe('startTransfer end to end (s3rver + local Step Functions + Box emulator
 
     expect(env.sfnServer.stats()).toMatchObject({ startCalls: 2, started: 1, alreadyExists: 1 });
     expect(await folderNames()).toEqual(['from-api.bin']);
+  });
+
+  it('POST /transfers with a failed execution\'s resumeInput continues its Box session: only the missing parts are sent', async () => {
+    const PART = 64 * 1024;
+    const put = await env.put('inbox/resumed.bin', 6 * PART + 10); // 7 parts
+    // Box stores two parts, then refuses every other part with an error nothing retries: the session is kept.
+    env.box.faults.inject({ operation: 'uploadPart', nth: 3, times: 1_000, action: { type: 'status', status: 409, code: 'conflict' } });
+    const body = { source: { bucket: BUCKET, key: 'inbox/resumed.bin' }, destination: { folderId: env.folderId }, options: { concurrency: 1, partsPerBatch: 7 } };
+    const first = (await env.handler(httpEvent({ body }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+    expect(first.statusCode).toBe(202);
+    const failed = await env.waitForExecution((JSON.parse(String(first.body)) as { executionArn: string }).executionArn);
+    expect({ status: failed.status, error: failed.error }).toEqual({ status: 'FAILED', error: 'Box.Conflict' });
+    const failure = JSON.parse(failed.cause ?? '{}') as FailureDocument;
+    expect(failure).toMatchObject({ resumable: true, resumeInput: { ...body, resume: { fileName: 'resumed.bin' } } });
+    const [session] = env.box.listSessions();
+    expect(session).toMatchObject({ id: failure.resumeInput!.resume.sessionId, status: 'open', partsUploaded: 2 });
+
+    env.box.faults.clear();
+    env.box.resetStats();
+    const resumed = (await env.handler(httpEvent({ body: failure.resumeInput }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+    expect(resumed.statusCode).toBe(202);
+    await expectBoxFile((JSON.parse(String(resumed.body)) as { executionArn: string }).executionArn, put, 'resumed.bin');
+    expect(env.box.stats().requests).toMatchObject({ uploadPart: 7 - 2, createSession: 0 });
+    expect(env.box.listSessions().map((s) => [s.id, s.status])).toEqual([[session!.id, 'committed']]);
   });
 
   it('a transfer that fails in the state machine shows as FAILED with its error name', async () => {
