@@ -256,10 +256,19 @@ async function commitParts(
     ...(options.maxCommitWaitSeconds !== undefined ? { maxWaitMs: options.maxCommitWaitSeconds * 1000 } : {}),
     ...(options.partsMismatchRetryDelayMs !== undefined ? { partsMismatchFirstDelayMs: Math.max(0, options.partsMismatchRetryDelayMs) } : {}),
   };
+  // The lookups carry the upload's headers and signal too.
+  const opts = { extraHeaders: options.extraHeaders, signal: options.signal };
+  const lookups: LandedLookups | undefined =
+    landed === undefined
+      ? undefined
+      : {
+          files: { getFile: (id) => landed.lookups.files.getFile(id, opts) },
+          folders: { listItems: (folderId, query) => landed.lookups.folders.listItems(folderId, query, opts) },
+        };
   // A new version: the version current before the first commit, so a lost commit's version is told apart.
   let target = landed?.target;
-  if (landed !== undefined && target?.fileId !== undefined && target.versionSeen === undefined) {
-    target = { ...target, versionSeen: (await landed.lookups.files.getFile(target.fileId, { extraHeaders: options.extraHeaders, signal: options.signal })).file_version?.id };
+  if (lookups !== undefined && target?.fileId !== undefined && target.versionSeen === undefined) {
+    target = { ...target, versionSeen: (await lookups.files.getFile(target.fileId)).file_version?.id };
   }
   return commitUntilDone(
     {
@@ -269,9 +278,7 @@ async function commitParts(
           extraHeaders: options.extraHeaders,
           signal: options.signal,
         }),
-      ...(landed !== undefined && target !== undefined
-        ? { landed: () => findLandedFile(landed.lookups, target, base64ToHex(sha1Base64), fileSize) }
-        : {}),
+      ...(lookups !== undefined && target !== undefined ? { landed: () => findLandedFile(lookups, target, base64ToHex(sha1Base64), fileSize) } : {}),
     },
     policy,
     options.commitTimer ?? REAL_TIMER,

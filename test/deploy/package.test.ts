@@ -48,7 +48,7 @@ const BULK = {
   planSync: { memory: 256, timeout: 60, states: ['PlanSync'] },
   syncBatch: { memory: 1024, timeout: 900, states: ['PrefixSyncBatch', 'InventorySyncBatch', 'JsonlSyncBatch', 'CsvSyncBatch'] },
   finishBatch: { memory: 256, timeout: 120, states: ['PrefixFinishBatch', 'InventoryFinishBatch', 'JsonlFinishBatch', 'CsvFinishBatch'] },
-  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize'] },
+  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize', 'SummarizeFailedRun'] },
 } as const;
 type BulkKey = keyof typeof BULK;
 const BULK_KEYS = Object.keys(BULK) as BulkKey[];
@@ -79,7 +79,7 @@ const ACCESS: Record<string, Access> = {
   directUpload: { ...ownLogs('directUpload'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   uploadBatch: { ...ownLogs('uploadBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   hashObject: { ...ownLogs('hashObject'), ...TRACING, ...READ_SOURCES }, // never calls Box
-  commit: { ...ownLogs('commit'), ...TRACING, ...BOX_SECRET }, // never reads S3
+  commit: { ...ownLogs('commit'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET }, // HeadObject: newest write wins
   abortSession: { ...ownLogs('abortSession'), ...TRACING, ...BOX_SECRET }, // never reads S3
   describeFailure: { ...ownLogs('describeFailure'), ...TRACING }, // pure: reads nothing, calls nothing
   abortOnStop: {
@@ -91,7 +91,8 @@ const ACCESS: Record<string, Access> = {
   planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
   syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
-  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'] }, // the report buckets (none given here)
+  // The report buckets (none given here): results read, report written (multipart), a failed run's results listed.
+  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'], 's3:AbortMultipartUpload': ['arn:aws:s3:::/*'], 's3:ListBucket': ['arn:aws:s3:::'] },
   transferStatus: {
     ...ownLogs('transferStatus'),
     ...TRACING,
@@ -292,7 +293,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         BOX_API_URL: '',
         BOX_UPLOAD_URL: '',
         LOG_LEVEL: 'info',
-        // Only Prepare decides what is read and where it goes.
+        // Prepare decides what is read and where it goes (for bulk runs, PlanSync and SyncBatch: below).
         ...(key === 'prepare' ? { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' } : {}),
       });
       expect(p.Role).toEqual({ 'Fn::GetAtt': [`${logicalId(key).replace(/LambdaFunction$/, '')}Role`, 'Arn'] });
@@ -536,6 +537,13 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         expect(tasks.get(state).TimeoutSeconds, state).toBeGreaterThan(lambdaTimeout);
       }
     }
+    // Box has no IAM: the bulk functions that list sources, create folders and upload get the same limits as Prepare.
+    const limits = { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' };
+    for (const key of BULK_KEYS) {
+      const env = evaluate(template.Resources[logicalId(key)].Properties.Environment.Variables, ctx) as Record<string, string>;
+      if (key === 'planSync' || key === 'syncBatch') expect(env, key).toMatchObject(limits);
+      else expect(env, key).not.toHaveProperty('TRANSFER_SOURCES');
+    }
     const nested = [...tasks.values()].filter((t) => t.Resource === 'arn:aws:states:::states:startExecution.sync:2');
     expect(nested).toHaveLength(4);
     for (const t of nested) expect(t.Parameters.StateMachineArn).toBe('Ref:TransferStateMachine');
@@ -551,7 +559,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect([...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     const summarizeRole = template.Resources[template.Resources.SummarizeSyncLambdaFunction.Properties.Role['Fn::GetAtt'][0]];
     const summarize = evaluate(summarizeRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
-    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(template.Outputs.BulkStateMachineArn.Value).toEqual({ Ref: 'BulkStateMachine' });
   });
 
@@ -573,19 +581,23 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
   });
 
-  it('alarms on failed, timed-out and aborted executions and on any Lambda error or throttle, notifying no topic by default', () => {
+  it('alarms on failed, timed-out and aborted executions (transfers and bulk runs) and on any Lambda error or throttle, notifying no topic by default', () => {
     const c = ctx;
-    for (const [id, metric] of [
-      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed'],
-      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut'],
-      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted'],
+    for (const [id, metric, machine, name] of [
+      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed', 'TransferStateMachine', 'ExecutionsFailed'],
+      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut', 'TransferStateMachine', 'ExecutionsTimedOut'],
+      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted', 'TransferStateMachine', 'ExecutionsAborted'],
+      ['BulkExecutionsFailedAlarm', 'ExecutionsFailed', 'BulkStateMachine', 'BulkExecutionsFailed'],
+      ['BulkExecutionsTimedOutAlarm', 'ExecutionsTimedOut', 'BulkStateMachine', 'BulkExecutionsTimedOut'],
+      ['BulkExecutionsAbortedAlarm', 'ExecutionsAborted', 'BulkStateMachine', 'BulkExecutionsAborted'],
     ] as const) {
       const alarm = template.Resources[id];
       expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+      expect(evaluate(alarm.Properties.AlarmName, c)).toBe(`s3-to-box-${STAGE}-${name}`);
       expect(alarm.Properties).toMatchObject({
         Namespace: 'AWS/States',
         MetricName: metric,
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'TransferStateMachine' } }],
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
         Statistic: 'Sum',
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -673,7 +685,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
     // Every alarm notifies the topic given.
     const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
   }, 180_000); // one osls run
 

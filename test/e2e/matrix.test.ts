@@ -146,6 +146,31 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 
+  it('M07i a commit stored but answered 500: not resent by the client; the retried Commit finds the file', async () => {
+    const e = await setUp();
+    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenFail', status: 500 } });
+    const { execution, output } = await transfersExactly(e, 'commit-500.bin');
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Box.ServerError' }));
+    expect(e.box.stats().requests.commit).toBe(1);
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M07j a Commit killed mid-commit (Sandbox.Timedout): retried, and the retry takes the commit that landed', async () => {
+    const e = await setUp();
+    // The commit request is held 1.5 s, past the 1 s "Lambda" timeout; Box commits it anyway. The Commit's own
+    // deadline is pushed past the Lambda's (a negative finish margin), as for a Lambda without one.
+    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'latency', ms: 1500 } });
+    const { execution, output } = await transfersExactly(e, 'commit-killed.bin', {
+      lambdaTimeoutMs: { Commit: 1000 },
+      deps: { ...e.deps, settings: { directUploadMax: 100_000, deadlineFinishMarginMs: -60_000 } },
+    });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Sandbox.Timedout' }));
+    // Whether the retry's look came before or after Box finished the first commit, one file with one version.
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
   for (const [id, committedSession] of [
     ['M07c', 'same-file'],
     ['M07d', 'not-found'],

@@ -35,6 +35,7 @@ describe('a shared Box client', () => {
     box = await startBoxEmulator({ partSize: PART, minChunkedFileSize: 100_000 });
     client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
     const close = vi.spyOn(client, 'close');
+    const destroy = vi.spyOn(client, 'destroy');
     const shared = client;
     const settings = { directUploadMax: 100_000 };
     const handlers = makeTaskHandlers({ s3: s3.s3, box: async () => shared, logger: silentLogger, settings });
@@ -91,6 +92,7 @@ describe('a shared Box client', () => {
     await expect(handlers.Commit({ transfer: b.transfer, sha1: bSha1 }, ctx)).resolves.toMatchObject({ status: 'committed', output: { bytes: SIZE } });
     await expect(shared.folders.getFolder(folder.id)).resolves.toMatchObject({ id: folder.id });
     expect(close).not.toHaveBeenCalled();
+    expect(destroy).not.toHaveBeenCalled();
     gatedS3.destroy();
     // Nothing B sent was refused: 5 parts for B; A's one refused part.
     expect(box.stats().requests.uploadPart).toBe(5 + 1);
