@@ -6,21 +6,27 @@ import { executionNameOf, makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
 /**
- * The state machine passes `{ input, executionId }` (the execution's input and its id, for the logs);
- * a direct invocation may pass the TransferInput itself.
+ * The state machine passes `{ input, executionId, retryCount }` (the execution's input, its id for the
+ * logs, and `$$.State.RetryCount`); a direct invocation may pass the TransferInput itself.
  */
+function isStateMachineEvent(event: unknown): event is { input: unknown; executionId: unknown; retryCount?: unknown } {
+  if (typeof event !== 'object' || event === null || !('input' in event) || !('executionId' in event)) return false;
+  return Object.keys(event).every((k) => k === 'input' || k === 'executionId' || k === 'retryCount');
+}
+
 export function transferInputOf(event: unknown): unknown {
-  if (typeof event === 'object' && event !== null && 'input' in event && 'executionId' in event && Object.keys(event).length === 2) {
-    return (event as { input: unknown }).input;
-  }
-  return event;
+  return isStateMachineEvent(event) ? event.input : event;
+}
+
+function retryCountOf(event: unknown): number {
+  return isStateMachineEvent(event) && typeof event.retryCount === 'number' ? event.retryCount : 0;
 }
 
 export function makePrepareHandler(deps: DepsSource): TaskHandler<unknown, PrepareResult> {
   return makeTask<unknown, PrepareResult>(
     'Prepare',
     deps,
-    (event, d) => prepareTransfer(transferInputOf(event), d),
+    (event, d) => prepareTransfer(transferInputOf(event), d, { retryCount: retryCountOf(event) }),
     {
       fields: (event) => {
         const src = (transferInputOf(event) as { source?: { bucket?: unknown; key?: unknown } } | undefined)?.source;

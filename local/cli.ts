@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
 import { EXIT_STATUS, exitStatusForError } from './cli/exit-status.ts';
-import { parseLayout, parseManifestFormat, parseOnConflict, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
+import { parseLayout, parseManifestFormat, parseOnConflict, parsePercentage, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
 
 const program = new Command();
 // Usage errors exit 2 (commander's own default is 1); --help and --version still exit 0.
@@ -203,6 +203,9 @@ program
   .addOption(new Option('--objects-in-flight <n>', 'objects transferred at once (default 16)').argParser(parsePositiveInt))
   .addOption(new Option('--uploads-per-minute <n>', "Box upload requests per minute for the run (default 240, Box's documented limit per user)").argParser(parsePositiveInt))
   .addOption(new Option('--objects-per-batch <n>', 'objects per child workflow (default 100)').argParser(parsePositiveInt))
+  .addOption(
+    new Option('--tolerated-failures <percent>', 'objects that may fail, in percent, before the run fails (exit 4, report written; default 100)').argParser(parsePercentage),
+  )
   .addOption(new Option('--concurrency <n>', 'part uploads in flight for each chunked object').argParser(parsePositiveInt))
   .option('--dry-run', 'print what would be copied or skipped, and into which folders; upload nothing, create no folder')
   .option('--s3-endpoint <url>', 'S3-compatible endpoint (implies path-style addressing)')

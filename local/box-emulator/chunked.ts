@@ -1,7 +1,8 @@
 // Chunked ("multiput") upload sessions: create (new file / new version), get, upload part, list parts,
 // commit, abort, log. Rules and error rows follow Box's chunked upload API (local/box-emulator/README.md lists what is guessed).
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { param, principalOf } from './context.ts';
 import type { RequestContext } from './context.ts';
@@ -536,6 +537,11 @@ async function commitLocked(ctx: RequestContext, s: SessionRecord, digestB64: st
   const attrs = uploadAttributes(body.attributes);
   const user = userMini(principalOf(ctx));
   const now = Date.now();
+  const versionId = store.newItemId();
+  const versionPath = store.versionPath(versionId);
+  await mkdir(path.dirname(versionPath), { recursive: true });
+  // From the name check to the insertion in one turn of the event loop (renameSync): two commits of one
+  // name at once cannot both pass the check.
   let file: FileRecord;
   if (s.fileId === undefined) {
     store.assertNameFree(s.folderId, s.fileName);
@@ -544,10 +550,7 @@ async function commitLocked(ctx: RequestContext, s: SessionRecord, digestB64: st
     file = existing!;
     store.assertNameFree(s.folderId, s.fileName, file.id);
   }
-  const versionId = store.newItemId();
-  const versionPath = store.versionPath(versionId);
-  await mkdir(path.dirname(versionPath), { recursive: true });
-  await rename(s.dataPath, versionPath);
+  renameSync(s.dataPath, versionPath);
   file.versions.push({ id: versionId, sha1: Buffer.from(actual, 'base64').toString('hex'), size: s.fileSize, path: versionPath });
   if (s.fileId === undefined) {
     store.files.set(file.id, file);

@@ -1,8 +1,8 @@
 // Everything that is not a chunked session: direct (multipart) uploads, file info and download,
 // folders, and the OAuth2 token endpoint.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createReadStream, renameSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { filesReply, uploadAttributes } from './chunked.ts';
@@ -99,11 +99,17 @@ function parentIdOf(attributes: Record<string, unknown>): string {
   return String(id);
 }
 
-async function storeVersion(ctx: RequestContext, upload: ReceivedUpload): Promise<{ id: string; path: string; size: number; sha1: string }> {
+/**
+ * Moves the upload into place as a version. `checkThen` runs right before the move, and the move and the
+ * caller's insertion happen in the same turn of the event loop (renameSync), so two uploads of one name
+ * at once cannot both pass the name check (Box answers the second 409 item_name_in_use).
+ */
+async function storeVersion(ctx: RequestContext, upload: ReceivedUpload, checkThen: () => void): Promise<{ id: string; path: string; size: number; sha1: string }> {
   const id = ctx.env.store.newItemId();
   const dest = ctx.env.store.versionPath(id);
   await mkdir(path.dirname(dest), { recursive: true });
-  await rename(upload.tempPath, dest);
+  checkThen();
+  renameSync(upload.tempPath, dest);
   return { id, path: dest, size: upload.size, sha1: upload.sha1 };
 }
 
@@ -120,9 +126,10 @@ export async function uploadFile(ctx: RequestContext): Promise<Reply> {
   };
   const upload = await receiveUpload(ctx, check);
   try {
-    const { name, parentId } = check(upload.attributes); // again: the folder may have changed meanwhile
+    let { name, parentId } = check(upload.attributes); // again: the folder may have changed meanwhile
     const attrs = uploadAttributes(upload.attributes);
-    const version = await storeVersion(ctx, upload);
+    // And once more with the insertion (same turn): another upload of the name may have finished meanwhile.
+    const version = await storeVersion(ctx, upload, () => ({ name, parentId } = check(upload.attributes)));
     const user = userMini(principalOf(ctx));
     const file: FileRecord = store.newFileRecord(name, parentId, attrs, user, [version]);
     store.files.set(file.id, file);
@@ -150,9 +157,9 @@ export async function uploadFileVersion(ctx: RequestContext): Promise<Reply> {
   const upload = await receiveUpload(ctx, check);
   try {
     if (!store.files.has(file.id)) throw notFound();
-    const name = check(upload.attributes);
+    let name = check(upload.attributes);
     const attrs = uploadAttributes(upload.attributes);
-    file.versions.push(await storeVersion(ctx, upload));
+    file.versions.push(await storeVersion(ctx, upload, () => (name = check(upload.attributes))));
     const now = Date.now();
     file.name = name;
     file.modifiedAt = now;

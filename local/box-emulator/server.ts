@@ -13,7 +13,7 @@ import { readJsonObject, RequestAbortedError } from './http-util.ts';
 import type { Reply } from './http-util.ts';
 import { held, sleep } from './shaping.ts';
 import type { BoxStats, FaultRule, Operation } from './types.ts';
-import { OPERATIONS } from './types.ts';
+import { OPERATIONS, UPLOAD_OPERATIONS } from './types.ts';
 
 type Handler = (ctx: RequestContext) => Promise<Reply>;
 
@@ -81,14 +81,23 @@ export class Counters {
   requests = zeroCounts();
   partsInFlight = 0;
   maxPartsInFlight = 0;
+  uploadsInFlight = 0;
+  maxUploadsInFlight = 0;
 
   snapshot(): BoxStats {
-    return { requests: { ...this.requests }, maxPartsInFlight: this.maxPartsInFlight, partsInFlight: this.partsInFlight };
+    return {
+      requests: { ...this.requests },
+      maxPartsInFlight: this.maxPartsInFlight,
+      partsInFlight: this.partsInFlight,
+      maxUploadsInFlight: this.maxUploadsInFlight,
+      uploadsInFlight: this.uploadsInFlight,
+    };
   }
 
   reset(): void {
     this.requests = zeroCounts();
     this.maxPartsInFlight = this.partsInFlight;
+    this.maxUploadsInFlight = this.uploadsInFlight;
   }
 }
 
@@ -184,6 +193,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     let operation: Operation | undefined;
     let countedPart = false;
+    let countedUpload = false;
     try {
       if (url.pathname.startsWith('/_emulator/')) {
         await handleAdmin(req, res, url.pathname, requestId);
@@ -196,6 +206,11 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         countedPart = true;
         counters.partsInFlight += 1;
         counters.maxPartsInFlight = Math.max(counters.maxPartsInFlight, counters.partsInFlight);
+      }
+      if (UPLOAD_OPERATIONS.includes(operation)) {
+        countedUpload = true;
+        counters.uploadsInFlight += 1;
+        counters.maxUploadsInFlight = Math.max(counters.maxUploadsInFlight, counters.uploadsInFlight);
       }
       if (deps.latencyMs > 0) await sleep(deps.latencyMs, env.signal);
       const auth = operation === 'token' ? undefined : env.tokens.authenticate(req);
@@ -252,6 +267,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       }
     } finally {
       if (countedPart) counters.partsInFlight -= 1;
+      if (countedUpload) counters.uploadsInFlight -= 1;
       // An early answer leaves part of the body unread: drain it so the connection stays usable.
       if (!req.complete && !req.socket.destroyed) req.resume();
       deps.onRequest?.({ method, path: url.pathname, status: res.statusCode, operation });

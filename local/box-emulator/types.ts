@@ -140,7 +140,13 @@ export interface BoxStats {
   requests: Record<Operation, number>;
   maxPartsInFlight: number;
   partsInFlight: number;
+  /** Requests that create a file or a version (direct uploads, upload session creates) being answered now, and the most at once. */
+  uploadsInFlight: number;
+  maxUploadsInFlight: number;
 }
+
+/** The operations Box's upload rate limit counts: each creates a file or a version. */
+export const UPLOAD_OPERATIONS: readonly Operation[] = ['uploadFile', 'uploadFileVersion', 'createSession', 'createVersionSession'];
 
 export interface BoxUserMini {
   type: 'user';

@@ -42,6 +42,13 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** A percentage from 0 to 100 (decimals allowed). */
+export function parsePercentage(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError(`"${value}" is not a percentage from 0 to 100.`);
+  return n;
+}
+
 /** "s3://bucket/some/key.bin" -> { bucket, key }. Keys keep spaces and any Unicode as given. */
 export function parseS3Url(value: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);

@@ -6,6 +6,7 @@ import type { HandlerDeps } from '../../functions/deps.ts';
 import type { ManifestFormat, ObjectResult, SkipRule, SyncInput, SyncLayout, SyncSummary } from '../../src/bulk/contract.ts';
 import type { OnConflict } from '../../src/transfer/contract.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
+import { reportKeysOf } from '../../src/bulk/report.ts';
 import { startSync } from '../runner/bulk.ts';
 import type { SyncEvent } from '../runner/bulk.ts';
 import { formatBytes } from './progress.ts';
@@ -24,6 +25,7 @@ export interface SyncCommandOptions {
   objectsInFlight?: number;
   uploadsPerMinute?: number;
   objectsPerBatch?: number;
+  toleratedFailures?: number;
   concurrency?: number;
   dryRun?: boolean;
   s3Endpoint?: string;
@@ -53,6 +55,7 @@ export function syncInputFor(source: { bucket: string; key: string }, opts: Sync
     ...(opts.objectsInFlight !== undefined ? { objectsInFlight: opts.objectsInFlight } : {}),
     ...(opts.uploadsPerMinute !== undefined ? { uploadsPerMinute: opts.uploadsPerMinute } : {}),
     ...(opts.objectsPerBatch !== undefined ? { objectsPerBatch: opts.objectsPerBatch } : {}),
+    ...(opts.toleratedFailures !== undefined ? { toleratedFailurePercentage: opts.toleratedFailures } : {}),
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.dryRun ? { dryRun: true } : {}),
   };
@@ -116,6 +119,12 @@ async function readReport(s3: S3Client, summary: SyncSummary): Promise<ObjectRes
   return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as ObjectResult);
 }
 
+/** summary.json of a run, beside its report (`<report prefix><execution name>/`). */
+async function readSummary(s3: S3Client, report: SyncInput['report'], executionName: string): Promise<SyncSummary> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: report.bucket, Key: reportKeysOf(`${report.prefix ?? ''}${executionName}`).summary }));
+  return JSON.parse((await res.Body?.transformToString('utf8')) ?? 'null') as SyncSummary;
+}
+
 export async function runSyncCommand(source: { bucket: string; key: string }, opts: SyncCommandOptions): Promise<number> {
   let input: SyncInput;
   try {
@@ -153,6 +162,7 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const timer = quiet ? undefined : setInterval(() => draw(), tty ? 250 : 5000);
+  let executionName: string | undefined;
   try {
     const run = startSync(input, {
       deps,
@@ -162,6 +172,7 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
         draw();
       },
     });
+    executionName = run.executionName;
     const summary = await run.result;
     draw(true);
     if (!quiet) process.stderr.write('\n');
@@ -182,6 +193,22 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
   } catch (err) {
     if (!quiet) process.stderr.write('\n');
     process.stderr.write(`Sync failed: ${describeError(err)}\n`);
+    if ((err as Error).name === 'Transfer.TooManyFailures' && executionName !== undefined) {
+      // The run failed past its tolerated failures after writing its report and summary: show them.
+      const summary = await readSummary(s3, input.report, executionName).catch(() => undefined);
+      if (summary !== undefined) {
+        if (opts.json) {
+          const results = await readReport(s3, summary);
+          process.stdout.write(`${JSON.stringify({ summary, results, error: { name: (err as Error).name, message: (err as Error).message } }, null, 2)}\n`);
+        } else {
+          process.stdout.write(
+            `Stopped: ${summary.objects} objects, ${summary.copied} copied (${formatBytes(summary.bytesCopied)}), ${summary.skipped} skipped, ` +
+              `${summary.failed} failed; report s3://${summary.report.bucket}/${summary.report.key}\n`,
+          );
+        }
+      }
+      return EXIT.someFailed;
+    }
     return exitStatusForError(err instanceof Error ? err.name : 'Error');
   } finally {
     if (timer !== undefined) clearInterval(timer);

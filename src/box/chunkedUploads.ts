@@ -118,6 +118,9 @@ export class ChunkedUploadsManager {
   }
 
   async #createSession(url: string, body: Record<string, unknown>, opts: RequestOptions | undefined): Promise<UploadSession> {
+    // Whether an earlier attempt of this create may have reached Box (a 5xx or a network error; a 429
+    // was not processed).
+    let earlierAttemptMayHaveLanded = false;
     try {
       const response = await this.#http.send({
         method: 'POST',
@@ -126,12 +129,18 @@ export class ChunkedUploadsManager {
         body: JSON.stringify(body),
         signal: opts?.signal,
         responseType: 'json',
+        onRetry: (failure) => {
+          if (failure.status !== 429) earlierAttemptMayHaveLanded = true;
+        },
       });
       return expectJson<UploadSession>(response.json, 'upload session', 'POST create upload session', response.status);
     } catch (error) {
-      // Box answers session_conflict when the same create arrives twice (e.g. a retry after a lost
-      // answer); the session it names is the one we asked for. Box's own web uploader does the same.
-      const session = error instanceof BoxConflictError && error.code === 'session_conflict' ? error.contextInfo?.session : undefined;
+      // Box answers session_conflict when a session for the same folder, name and size is open. After an
+      // attempt of this very create whose answer was lost, that session is the one we asked for (Box's web
+      // uploader reuses it too). Otherwise it belongs to someone else (another upload of the same name and
+      // size) and the 409 is thrown: sharing it would mix two uploads' parts.
+      const session =
+        earlierAttemptMayHaveLanded && error instanceof BoxConflictError && error.code === 'session_conflict' ? error.contextInfo?.session : undefined;
       if (typeof session === 'object' && session !== null && 'session_endpoints' in session) {
         this.#logger?.debug?.('box create session: reusing the session of a session_conflict', { request: error instanceof BoxConflictError ? error.request : undefined });
         return session as UploadSession;

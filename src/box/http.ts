@@ -94,6 +94,8 @@ export interface HttpRequest {
   retryAfterServerError?: boolean;
   /** Builds the error for an answer >= 400 (default: Box's ClientError mapping). */
   toError?: (status: number, body: string, headers: Record<string, string>, request: string) => BoxError;
+  /** Called with each failure that is about to be retried (a caller that must know whether an earlier try may have landed). */
+  onRetry?: (failure: BoxError) => void;
 }
 
 export interface HttpResponse {
@@ -477,6 +479,7 @@ export class BoxHttp {
         });
         throw failure;
       }
+      req.onRetry?.(failure);
       this.#logger?.warn?.(BOX_RETRY_MESSAGE, {
         request: description,
         attempt,

@@ -15,7 +15,7 @@ import { openObjectStream, pinSource } from '../transfer/s3source.ts';
 import { asBulkBox } from './boxPort.ts';
 import type { BulkBoxLike } from './boxPort.ts';
 import type { NestedTransfer, ObjectResult, SourceIdentity, SyncBatchEvent, SyncBatchInput, SyncBatchResult } from './contract.ts';
-import { failureOf, TRANSIENT_ERRORS } from './failure.ts';
+import { failureOf, oneObjectInput, TRANSIENT_ERRORS } from './failure.ts';
 import { FolderTree } from './folders.ts';
 import type { BoxEntry } from './folders.ts';
 import { identityProperties, normalizeEtag, sameSource } from './identity.ts';
@@ -101,10 +101,22 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
       }
       // A manifest may list keys outside the allowed prefixes: refused here, before any read.
       checkSourceAllowed(deps.settings.allowedSources, b.sourceBucket, key);
+      // An inventory of all versions also lists older versions and delete markers: only current objects are copied.
+      const notCurrent = notCurrentReason(item);
+      if (notCurrent !== undefined) {
+        results[index] = { key, outcome: b.dryRun ? 'would-skip' : 'skipped', bytes, path: '', reason: notCurrent };
+        return;
+      }
       results[index] = await syncObject({ ...listed, bucket: b.sourceBucket }, (p) => (path = p));
     } catch (err) {
       log.warn('object failed', { key, error: { name: (err as Error).name, message: (err as Error).message } });
-      results[index] = { key, outcome: 'failed', bytes, path, failure: failureOf(err) };
+      let input: TransferInput | undefined;
+      try {
+        input = oneObjectInput(b, key, typeof item['VersionId'] === 'string' && item['VersionId'] !== '' ? item['VersionId'] : typeof item['versionId'] === 'string' ? item['versionId'] : undefined);
+      } catch {
+        input = undefined; // a key that has no place (outside the prefix): nothing to copy alone
+      }
+      results[index] = { key, outcome: 'failed', bytes, path, failure: failureOf(err), ...(input !== undefined ? { input } : {}) };
     }
   };
 
@@ -204,6 +216,13 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
   const settled = results.filter((r): r is ObjectResult => r !== undefined);
   log.info('batch done', { objects: event.Items.length, settled: settled.length, handedOver: transfers.length, uploads: stats.uploads, hashed: stats.hashed });
   return { results: settled, transfers };
+}
+
+/** S3 Inventory rows (IsLatest, IsDeleteMarker: "true"/"false") of a version that is not the key's current object. */
+function notCurrentReason(item: Record<string, unknown>): string | undefined {
+  if (String(item['IsDeleteMarker']).toLowerCase() === 'true') return 'delete-marker';
+  if (String(item['IsLatest']).toLowerCase() === 'false') return 'not-latest-version';
+  return undefined;
 }
 
 function identityOf(source: SourceObject, sha1Hex: string | undefined): SourceIdentity {

@@ -56,7 +56,11 @@ export interface SyncOptions {
   uploadsPerMinute?: number;
   /** Objects per child workflow (ItemBatcher MaxItemsPerBatch; default 100). */
   objectsPerBatch?: number;
-  /** Percentage of child workflows that may fail before the run fails (default 100: every object ends in the report). */
+  /**
+   * Percentage of objects that may fail before the run fails with Transfer.TooManyFailures, its report
+   * written all the same (default 100: a failed object is a line of the report, not the end of the run).
+   * The Distributed Map applies it to child workflows that fail as a whole, and stops starting new ones past it.
+   */
   toleratedFailurePercentage?: number;
   /** Part uploads in flight for each chunked object (the transfer's options.concurrency). */
   concurrency?: number;

@@ -1,5 +1,8 @@
-// Failure documents (DESIGN.md "Contracts that users see") for objects of a bulk run.
-import type { FailureDocument } from './contract.ts';
+// Failure documents (DESIGN.md "Contracts that users see") for objects of a bulk run, and the one-object
+// transfer input that copies a failed object alone.
+import type { TransferInput } from '../transfer/contract.ts';
+import type { FailureDocument, SyncBatchInput } from './contract.ts';
+import { isFolderMarker, placementOf } from './layout.ts';
 
 /** Errors a later try may not meet: the object was handed to the transfer state machine (which retries them). */
 export const TRANSIENT_ERRORS = new Set(['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError', 'Transfer.S3Throttled', 'Sandbox.Timedout', 'States.Timeout']);
@@ -37,12 +40,29 @@ function asFailureDocument(value: unknown): FailureDocument | undefined {
 export function nestedFailure(error: { Error: string; Cause: string }): FailureDocument {
   let name = error.Error;
   let message = error.Cause;
-  const described = parseJson(error.Cause) as { Error?: unknown; Cause?: unknown } | undefined;
-  if (typeof described?.Error === 'string') {
-    name = described.Error;
-    message = typeof described.Cause === 'string' ? described.Cause : '';
+  // DescribeExecution's fields, as the .sync:2 integration spells them (Error, Cause) or as the API does (error, cause).
+  const described = parseJson(error.Cause) as { Error?: unknown; Cause?: unknown; error?: unknown; cause?: unknown } | undefined;
+  const describedError = described?.Error ?? described?.error;
+  if (typeof describedError === 'string') {
+    name = describedError;
+    const describedCause = described?.Cause ?? described?.cause;
+    message = typeof describedCause === 'string' ? describedCause : '';
   }
   const document = asFailureDocument(parseJson(message));
   if (document !== undefined) return document;
   return { error: { name, message }, resumable: false };
+}
+
+/**
+ * The one-object transfer input that copies `key` where the run would have put it (its mirrored folders
+ * as destination.folderPath), or undefined for a key that is no object to copy.
+ */
+export function oneObjectInput(run: Pick<SyncBatchInput, 'sourceBucket' | 'folderId' | 'basePrefix' | 'layout' | 'onConflict'>, key: string, versionId?: string): TransferInput | undefined {
+  if (key === '' || isFolderMarker(key) || !key.startsWith(run.basePrefix)) return undefined;
+  const placement = placementOf(key, run.basePrefix, run.layout);
+  return {
+    source: { bucket: run.sourceBucket, key, ...(versionId !== undefined ? { versionId } : {}) },
+    destination: { folderId: run.folderId, ...(placement.folders.length > 0 ? { folderPath: placement.folders.join('/') } : {}), fileName: placement.fileName },
+    onConflict: run.onConflict,
+  };
 }

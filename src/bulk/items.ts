@@ -41,7 +41,10 @@ export function normalizeItem(item: SyncItem): ListedObject {
   return out;
 }
 
-/** Inventory and CSV rows URL-encode keys (S3 Inventory does, for CSV); ListObjectsV2 and JSONL do not. */
+/**
+ * S3 Inventory URL-encodes the keys in its CSV files (form encoding: a space is `+`, a `+` is `%2B`).
+ * ListObjectsV2, JSONL and CSV manifests give keys as they are.
+ */
 export function decodeInventoryKey(key: string): string {
   try {
     return decodeURIComponent(key.replace(/\+/g, ' '));

@@ -17,6 +17,7 @@ export interface BoxClientLike {
     | 'createFileUploadSessionForExistingFile'
     | 'getFileUploadSessionById'
     | 'uploadFilePartByUrl'
+    | 'getFileUploadSessionPartsByUrl'
     | 'getAllFileUploadSessionPartsByUrl'
     | 'createFileUploadSessionCommitByUrl'
     | 'deleteFileUploadSessionByUrl'

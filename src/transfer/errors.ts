@@ -68,6 +68,16 @@ export class SessionExpiringError extends TransferError {
   override name = 'Transfer.SessionExpiring';
 }
 
+/**
+ * Box holds an open upload session for the same folder, name and size that this transfer did not create
+ * (409 session_conflict): another transfer of a same-size file to that name is under way. Retryable: once
+ * that one has committed, the name is taken and this transfer follows its onConflict policy (a new
+ * version, by default). Sharing the session would mix the two uploads' parts.
+ */
+export class SessionInUseError extends TransferError {
+  override name = 'Transfer.SessionInUse';
+}
+
 /** Names of transfer errors worth retrying (Step Functions `Retry`). */
 export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
 

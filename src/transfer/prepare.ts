@@ -22,7 +22,12 @@ function sourceToPin(input: TransferInput): TransferInput['source'] {
   return { ...input.source, versionId: pinned };
 }
 
-export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Promise<PrepareResult> {
+export interface PrepareOptions {
+  /** `$$.State.RetryCount`: above 0 an earlier try of this Prepare may have created the upload session. */
+  retryCount?: number;
+}
+
+export async function prepareTransfer(rawInput: unknown, deps: TransferDeps, options: PrepareOptions = {}): Promise<PrepareResult> {
   const input = validateTransferInput(rawInput);
   const { settings } = deps;
   const fileName = input.resume?.fileName ?? input.destination.fileName ?? defaultFileName(input.source.key);
@@ -76,7 +81,7 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps): Pr
   }
 
   const resumed = input.resume !== undefined ? await resumeSession(box, input.resume, source, destination, settings, log) : undefined;
-  const opened = resumed ?? (await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts));
+  const opened = resumed ?? (await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts, options.retryCount));
   // A new version: the file's current version before our commit, so that a retried Commit can tell
   // whether a commit whose answer was lost landed (a current version with our bytes that is not this one).
   const versionSeen =

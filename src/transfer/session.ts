@@ -1,5 +1,6 @@
 // Opening the Box upload session for a chunked transfer, with the conflict policy applied.
 import { BoxIntegrityError } from '../box/errors.ts';
+import { SessionInUseError } from './errors.ts';
 import type { BoxClientLike, UploadSessionLike } from './boxPort.ts';
 import { conflictingSession, withConflictPolicy } from './conflict.ts';
 import type { OnConflict, SessionRef, TransferContext } from './contract.ts';
@@ -21,14 +22,38 @@ export function sessionRef(s: UploadSessionLike): SessionRef {
   };
 }
 
-/** A retried create meets 409 session_conflict carrying the session the first try created: use it. */
-async function acceptSessionConflict(create: () => Promise<UploadSessionLike>): Promise<UploadSessionLike> {
+/**
+ * Box answers 409 session_conflict when an upload session for the same folder, name and size is open.
+ * The client already takes it as its own when an earlier attempt of the same request may have created it.
+ * Here: on a retry of Prepare (`retryCount` > 0, `$$.State.RetryCount`), an earlier try may have created
+ * it and died before handing it on; such a session has no parts (nobody had it to upload to), so it is
+ * taken when it holds none. Any other conflicting session is another transfer's: Transfer.SessionInUse
+ * (retried by the state machine until that transfer has committed; then this one meets the taken name
+ * and follows onConflict).
+ */
+async function acceptSessionConflict(
+  box: BoxClientLike,
+  create: () => Promise<UploadSessionLike>,
+  retryCount: number,
+  what: string,
+): Promise<UploadSessionLike> {
   try {
     return await create();
   } catch (err) {
     const existing = conflictingSession<UploadSessionLike>(err);
-    if (existing !== undefined) return existing;
-    throw err;
+    if (existing === undefined) throw err;
+    const inUse = (why: string): SessionInUseError =>
+      new SessionInUseError(
+        `Box already has an open upload session (${existing.id}) for ${what} that this transfer did not create (${why}): another transfer of a file of the same name and size is under way; this one is retried, and once that one has committed it follows onConflict`,
+        { cause: err },
+      );
+    if (retryCount <= 0) throw inUse('first try');
+    if ((existing.num_parts_processed ?? 0) > 0) throw inUse('it holds parts');
+    const listPartsUrl = existing.session_endpoints?.list_parts;
+    if (listPartsUrl === undefined) throw inUse('its parts cannot be listed');
+    const page = await box.chunkedUploads.getFileUploadSessionPartsByUrl(listPartsUrl, { offset: 0, limit: 1 });
+    if (page.entries.length > 0 || (page.total_count ?? 0) > 0) throw inUse('it holds parts');
+    return existing;
   }
 }
 
@@ -43,11 +68,16 @@ export async function openUploadSession(
   fileSize: number,
   onConflict: OnConflict,
   maxRenameAttempts: number,
+  /** `$$.State.RetryCount` of Prepare: above 0 an earlier try may have created the session (see acceptSessionConflict). */
+  retryCount = 0,
 ): Promise<OpenedSession> {
   const cu = box.chunkedUploads;
   const versionOf = async (fileId: string, fileName?: string): Promise<OpenedSession> => {
-    const s = await acceptSessionConflict(() =>
-      cu.createFileUploadSessionForExistingFile(fileId, { fileSize, ...(fileName !== undefined ? { fileName } : {}) }),
+    const s = await acceptSessionConflict(
+      box,
+      () => cu.createFileUploadSessionForExistingFile(fileId, { fileSize, ...(fileName !== undefined ? { fileName } : {}) }),
+      retryCount,
+      `a new version of file ${fileId} (${fileSize} bytes)`,
     );
     return { session: await checkedRef(box, s, fileSize), destination: { ...destination, fileId } };
   };
@@ -60,8 +90,11 @@ export async function openUploadSession(
     destination.folderId,
     {
       create: async (fileName) => {
-        const s = await acceptSessionConflict(() =>
-          cu.createFileUploadSession({ folderId: destination.folderId, fileSize, fileName }),
+        const s = await acceptSessionConflict(
+          box,
+          () => cu.createFileUploadSession({ folderId: destination.folderId, fileSize, fileName }),
+          retryCount,
+          `"${fileName}" (${fileSize} bytes) in Box folder ${destination.folderId}`,
         );
         return { session: await checkedRef(box, s, fileSize), destination: { ...destination, fileName } };
       },

@@ -173,7 +173,7 @@ describe('direct upload integrity', () => {
 });
 
 describe('error rows mapped to classes', () => {
-  it('create: file_size_too_small below 20,000,000 bytes, missing folder, name in use, session_conflict reuse', async () => {
+  it('create: file_size_too_small below 20,000,000 bytes, missing folder, name in use, session_conflict (not ours unless a try was lost)', async () => {
     const { client } = await start({ minChunkedFileSize: 20_000_000 });
     const small = await rejection(client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 19_999_999, fileName: 'x.bin' }));
     expect(small).toMatchObject({ name: 'Box.InvalidRequest', status: 400, code: 'file_size_too_small' });
@@ -186,9 +186,11 @@ describe('error rows mapped to classes', () => {
     expect(conflict).toMatchObject({ name: 'Box.Conflict', status: 409, code: 'item_name_in_use' });
     const conflicts = conflict.contextInfo?.conflicts as { id?: string } | Array<{ id?: string }>;
     expect(Array.isArray(conflicts) ? conflicts[0]?.id : conflicts.id).toBe(taken.id);
+    // A second create of the same name and size while the first session is open: another upload's session.
     const s1 = await client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 20_000_000, fileName: 'same.bin' });
-    const s2 = await client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 20_000_000, fileName: 'same.bin' });
-    expect(s2.id).toBe(s1.id);
+    const second = await rejection(client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 20_000_000, fileName: 'same.bin' }));
+    expect(second).toMatchObject({ name: 'Box.Conflict', status: 409, code: 'session_conflict' });
+    expect((second.contextInfo?.session as { id?: string } | undefined)?.id).toBe(s1.id);
     const invalid = await rejection(client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 20_000_000, fileName: 'a/b' }));
     expect(invalid).toMatchObject({ name: 'Box.InvalidRequest', code: 'item_name_invalid' });
   });

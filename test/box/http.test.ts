@@ -334,13 +334,31 @@ describe('commit, parts and session URLs', () => {
     expect(s.requests.slice(before).map((r) => r.path.split('?')[0])).toEqual(['/up/SID', '/list/SID']);
   });
 
-  it('treats 409 session_conflict on create as the session asked for', async () => {
-    const s = await server((_req, res) => boxError(res, 409, 'session_conflict', { context_info: { session: session('http://x') } }));
+  it('treats 409 session_conflict on create as the session asked for only after an attempt whose answer was lost', async () => {
+    // First attempt 500 (Box may have created the session), the retry meets session_conflict: ours.
+    let calls = 0;
+    const s = await server((_req, res) =>
+      ++calls === 1 ? boxError(res, 500, 'internal_server_error') : boxError(res, 409, 'session_conflict', { context_info: { session: session('http://x') } }),
+    );
     const c = client(s.url);
     const created = await c.chunkedUploads.createFileUploadSessionForExistingFile('123', { fileSize: 12 });
     expect(created.id).toBe('ABCDEF0123456789ABCDEF0123456789');
-    expect(s.requests[0]?.path).toBe('/api/2.0/files/123/upload_sessions');
-    expect(JSON.parse(s.requests[0]!.body.toString())).toEqual({ file_size: 12 });
+    expect(s.requests.map((r) => r.path)).toEqual(['/api/2.0/files/123/upload_sessions', '/api/2.0/files/123/upload_sessions']);
+    expect(JSON.parse(s.requests[1]!.body.toString())).toEqual({ file_size: 12 });
+  });
+
+  it('throws 409 session_conflict on a first attempt, or after a 429 (Box processed nothing): the session is someone else\'s', async () => {
+    let calls = 0;
+    const conflictOnly = await server((_req, res) => boxError(res, 409, 'session_conflict', { context_info: { session: session('http://x') } }));
+    const first = await rejection(client(conflictOnly.url).chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 12, fileName: 'a.bin' }));
+    expect(first).toMatchObject({ name: 'Box.Conflict', status: 409, code: 'session_conflict' });
+    expect(conflictOnly.requests).toHaveLength(1);
+    const after429 = await server((_req, res) =>
+      ++calls === 1 ? boxError(res, 429, 'rate_limit_exceeded') : boxError(res, 409, 'session_conflict', { context_info: { session: session('http://x') } }),
+    );
+    const again = await rejection(client(after429.url).chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 12, fileName: 'a.bin' }));
+    expect(again).toMatchObject({ name: 'Box.Conflict', code: 'session_conflict' });
+    expect(after429.requests).toHaveLength(2);
   });
 });
 

@@ -155,6 +155,12 @@ describe('nestedFailure', () => {
     const doc = { error: { name: 'Box.ServerError', message: 'down' }, resumable: true, resumeInput: { ...input, resume: { sessionId: 'S' } } };
     expect(nestedFailure({ Error: 'States.TaskFailed', Cause: JSON.stringify({ Error: 'Box.ServerError', Cause: JSON.stringify(doc) }) })).toEqual(doc);
     expect(nestedFailure({ Error: 'Box.NotFound', Cause: 'plain' }).error).toEqual({ name: 'Box.NotFound', message: 'plain' });
+    // DescribeExecution as the API spells it (lower case), with a failure document inside.
+    expect(nestedFailure({ Error: 'States.TaskFailed', Cause: JSON.stringify({ status: 'FAILED', error: 'Box.ServerError', cause: JSON.stringify(doc) }) })).toEqual(doc);
+    expect(nestedFailure({ Error: 'States.TaskFailed', Cause: JSON.stringify({ status: 'FAILED', error: 'Transfer.SourceChanged', cause: 'it changed' }) }).error).toEqual({
+      name: 'Transfer.SourceChanged',
+      message: 'it changed',
+    });
     // resumable without a resumeInput is not resumable
     expect(nestedFailure({ Error: 'X', Cause: JSON.stringify({ error: { name: 'X', message: 'm' }, resumable: true }) }).resumable).toBe(false);
   });

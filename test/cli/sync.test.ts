@@ -95,7 +95,13 @@ describe('s3-to-box sync (a child process against s3rver and the emulator)', () 
     expect(m.summary).toMatchObject({ failed: 1, copied: 1 });
     expect(box.findFile(box.findFolder('0', 'in')!.id, 'a.txt')?.size).toBe(10);
     expect(m.results.find((r) => r.key === 'in/missing.txt')?.failure?.error.name).toBe('Transfer.SourceNotFound');
-  }, 120_000);
+
+    // Past --tolerated-failures (1 of 2 objects is 50 %): the run fails, exit 4, the report written and named.
+    const stopped = await cli(['sync', 's3://src-bucket', '--manifest', 's3://src-bucket/lists/keys.jsonl', ...common(), '--tolerated-failures', '10', '--quiet']);
+    expect(stopped.code, stopped.stderr).toBe(4);
+    expect(stopped.stderr).toContain('Transfer.TooManyFailures');
+    expect(stopped.stdout).toMatch(/^Stopped: 2 objects, 0 copied .* 1 skipped, 1 failed; report s3:\/\/report-bucket\/runs\/.*\/report\.jsonl\n$/);
+  }, 180_000);
 
   it('refuses bad options with exit status 2 or a usage error', async () => {
     const bad = await cli(['sync', 's3://src-bucket/in/', '--folder', 'abc', '--report', 's3://report-bucket/', '--s3-endpoint', s3.endpoint, '--box-token', 'x', '--box-api-url', box.url]);

@@ -48,7 +48,7 @@ const BULK = {
   planSync: { memory: 256, timeout: 60, states: ['PlanSync'] },
   syncBatch: { memory: 1024, timeout: 900, states: ['PrefixSyncBatch', 'InventorySyncBatch', 'JsonlSyncBatch', 'CsvSyncBatch'] },
   finishBatch: { memory: 256, timeout: 120, states: ['PrefixFinishBatch', 'InventoryFinishBatch', 'JsonlFinishBatch', 'CsvFinishBatch'] },
-  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize'] },
+  summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize', 'SummarizeFailedRun'] },
 } as const;
 type BulkKey = keyof typeof BULK;
 const BULK_KEYS = Object.keys(BULK) as BulkKey[];
@@ -91,7 +91,8 @@ const ACCESS: Record<string, Access> = {
   planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
   syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
-  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'] }, // the report buckets (none given here)
+  // The report buckets (none given here): results read, report written (multipart), a failed run's results listed.
+  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'], 's3:AbortMultipartUpload': ['arn:aws:s3:::/*'], 's3:ListBucket': ['arn:aws:s3:::'] },
   transferStatus: {
     ...ownLogs('transferStatus'),
     ...TRACING,
@@ -551,7 +552,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect([...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     const summarizeRole = template.Resources[template.Resources.SummarizeSyncLambdaFunction.Properties.Role['Fn::GetAtt'][0]];
     const summarize = evaluate(summarizeRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
-    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(template.Outputs.BulkStateMachineArn.Value).toEqual({ Ref: 'BulkStateMachine' });
   });
 
@@ -573,19 +574,23 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     for (const [id, group] of groups) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
   });
 
-  it('alarms on failed, timed-out and aborted executions and on any Lambda error or throttle, notifying no topic by default', () => {
+  it('alarms on failed, timed-out and aborted executions (transfers and bulk runs) and on any Lambda error or throttle, notifying no topic by default', () => {
     const c = ctx;
-    for (const [id, metric] of [
-      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed'],
-      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut'],
-      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted'],
+    for (const [id, metric, machine, name] of [
+      ['TransferExecutionsFailedAlarm', 'ExecutionsFailed', 'TransferStateMachine', 'ExecutionsFailed'],
+      ['TransferExecutionsTimedOutAlarm', 'ExecutionsTimedOut', 'TransferStateMachine', 'ExecutionsTimedOut'],
+      ['TransferExecutionsAbortedAlarm', 'ExecutionsAborted', 'TransferStateMachine', 'ExecutionsAborted'],
+      ['BulkExecutionsFailedAlarm', 'ExecutionsFailed', 'BulkStateMachine', 'BulkExecutionsFailed'],
+      ['BulkExecutionsTimedOutAlarm', 'ExecutionsTimedOut', 'BulkStateMachine', 'BulkExecutionsTimedOut'],
+      ['BulkExecutionsAbortedAlarm', 'ExecutionsAborted', 'BulkStateMachine', 'BulkExecutionsAborted'],
     ] as const) {
       const alarm = template.Resources[id];
       expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+      expect(evaluate(alarm.Properties.AlarmName, c)).toBe(`s3-to-box-${STAGE}-${name}`);
       expect(alarm.Properties).toMatchObject({
         Namespace: 'AWS/States',
         MetricName: metric,
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'TransferStateMachine' } }],
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
         Statistic: 'Sum',
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -673,7 +678,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(evaluate(bridge.pattern.detail.bucket.name, c)).toEqual(['exports-a', 'exports-b']);
     // Every alarm notifies the topic given.
     const alarms = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) expect(evaluate(alarm.Properties.AlarmActions, c)).toEqual([`arn:aws:sns:${REGION}:123456789012:s3-to-box-alarms`]);
   }, 180_000); // one osls run
 

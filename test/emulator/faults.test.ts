@@ -181,7 +181,7 @@ describe('admin endpoint', () => {
 
     const stats = await call(box, 'GET', '/_emulator/stats', { token: null });
     expect(stats.status).toBe(200);
-    expect(stats.json).toMatchObject({ requests: { getFile: 2 }, partsInFlight: 0, maxPartsInFlight: 0 });
+    expect(stats.json).toMatchObject({ requests: { getFile: 2 }, partsInFlight: 0, maxPartsInFlight: 0, uploadsInFlight: 0, maxUploadsInFlight: 0 });
     expect((await call(box, 'DELETE', '/_emulator/stats', { token: null })).status).toBe(204);
     expect((await call(box, 'GET', '/_emulator/stats', { token: null })).json.requests.getFile).toBe(0);
     expect((await call(box, 'GET', '/_emulator/sessions', { token: null })).json).toEqual({ sessions: [] });

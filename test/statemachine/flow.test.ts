@@ -113,7 +113,7 @@ describe('the transfer state machine with stub handlers', () => {
     await expect(execution.result).resolves.toEqual(output);
 
     expect(s.of('Prepare')).toHaveLength(1);
-    expect(s.of('Prepare')[0]!.event).toEqual({ input, executionId: execution.executionArn });
+    expect(s.of('Prepare')[0]!.event).toEqual({ input, executionId: execution.executionArn, retryCount: 0 });
     const batches = s.of('UploadBatch');
     expect(batches.map((c) => c.event.batch).sort()).toEqual([0, 1, 2, 3]);
     for (const c of batches) {
