@@ -79,7 +79,7 @@ const ACCESS: Record<string, Access> = {
   directUpload: { ...ownLogs('directUpload'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   uploadBatch: { ...ownLogs('uploadBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   hashObject: { ...ownLogs('hashObject'), ...TRACING, ...READ_SOURCES }, // never calls Box
-  commit: { ...ownLogs('commit'), ...TRACING, ...BOX_SECRET }, // never reads S3
+  commit: { ...ownLogs('commit'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET }, // HeadObject: newest write wins
   abortSession: { ...ownLogs('abortSession'), ...TRACING, ...BOX_SECRET }, // never reads S3
   describeFailure: { ...ownLogs('describeFailure'), ...TRACING }, // pure: reads nothing, calls nothing
   abortOnStop: {
@@ -293,7 +293,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         BOX_API_URL: '',
         BOX_UPLOAD_URL: '',
         LOG_LEVEL: 'info',
-        // Only Prepare decides what is read and where it goes.
+        // Prepare decides what is read and where it goes (for bulk runs, PlanSync and SyncBatch: below).
         ...(key === 'prepare' ? { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' } : {}),
       });
       expect(p.Role).toEqual({ 'Fn::GetAtt': [`${logicalId(key).replace(/LambdaFunction$/, '')}Role`, 'Arn'] });
@@ -536,6 +536,13 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         expect(tasks.get(state)?.Resource, state).toBe(`GetAtt:${logicalId(key)}.Arn`);
         expect(tasks.get(state).TimeoutSeconds, state).toBeGreaterThan(lambdaTimeout);
       }
+    }
+    // Box has no IAM: the bulk functions that list sources, create folders and upload get the same limits as Prepare.
+    const limits = { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' };
+    for (const key of BULK_KEYS) {
+      const env = evaluate(template.Resources[logicalId(key)].Properties.Environment.Variables, ctx) as Record<string, string>;
+      if (key === 'planSync' || key === 'syncBatch') expect(env, key).toMatchObject(limits);
+      else expect(env, key).not.toHaveProperty('TRANSFER_SOURCES');
     }
     const nested = [...tasks.values()].filter((t) => t.Resource === 'arn:aws:states:::states:startExecution.sync:2');
     expect(nested).toHaveLength(4);

@@ -347,7 +347,7 @@ describe('POST /transfers', () => {
     expect(logLines.some((l) => l.message === 'POST /transfers refused' && JSON.stringify(l).includes('BULK_STATE_MACHINE_ARN'))).toBe(true);
   });
 
-  // REVIEW #18a: a bulk body gets the bulk run's own validator at the door, so bad input is a 400 that names
+  // A bulk body gets the bulk run's own validator at the door, so bad input is a 400 that names
   // the field, never a run that fails later.
   it.each([
     [{ source: { bucket: 'exports', prefix: 5 }, destination: { folderId: '5' }, report: { bucket: 'reports' }, oops: 1 }, ['source.prefix must be a string', 'oops is not a known field']],
