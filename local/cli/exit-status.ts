@@ -1,4 +1,4 @@
-// The CLI's exit statuses (DESIGN.md "Contracts that users see"); a module of its own so that the
+// The CLI's exit statuses, the same for every command (README "The command line"); a module of its own so that the
 // command line can name them without loading the runner.
 export const EXIT_STATUS = {
   done: 0,
@@ -14,7 +14,7 @@ export const EXIT_STATUS = {
 
 /**
  * Error names that mean the input (or the command line's configuration) must change before a run can
- * succeed: what was asked is refused, nothing was uploaded. Every command exits 2 on them.
+ * succeed: what was asked is refused, nothing reaches Box as a file. Every command exits 2 on them.
  */
 export const INPUT_ERROR_NAMES: ReadonlySet<string> = new Set([
   'Transfer.InvalidInput',
