@@ -13,7 +13,7 @@ import type { DepsSource, TaskHandler } from './task.ts';
 type Env = Record<string, string | undefined>;
 
 /** The Step Functions client: SFN_ENDPOINT points it at a stand-in (the local Step Functions API). */
-export function sfnClientFromEnv(env: Env = process.env): SFNClientType {
+function sfnClientFromEnv(env: Env = process.env): SFNClientType {
   return new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {});
 }
 

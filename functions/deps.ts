@@ -66,7 +66,7 @@ export function authFromSecret(secret: unknown): BoxAuth {
 }
 
 /** Box credentials from BOX_* environment variables (no Secrets Manager), or undefined if none are set. */
-export function authFromEnv(env: Env): BoxAuth | undefined {
+function authFromEnv(env: Env): BoxAuth | undefined {
   if (env.BOX_DEVELOPER_TOKEN) return new DeveloperTokenAuth(env.BOX_DEVELOPER_TOKEN);
   if (env.BOX_CLIENT_ID || env.BOX_CLIENT_SECRET) {
     return authFromSecret({

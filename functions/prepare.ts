@@ -14,7 +14,7 @@ function isStateMachineEvent(event: unknown): event is { input: unknown; executi
   return Object.keys(event).every((k) => k === 'input' || k === 'executionId' || k === 'retryCount');
 }
 
-export function transferInputOf(event: unknown): unknown {
+function transferInputOf(event: unknown): unknown {
   return isStateMachineEvent(event) ? event.input : event;
 }
 

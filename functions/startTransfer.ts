@@ -78,11 +78,15 @@ function onlyTransfersRoute(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayP
   };
 }
 
-export function makeStartTransferHandler(depsSource: DepsSource): StartTransferHandler {
+/**
+ * `fallbackLogger` logs what happens when the deps give no logger or cannot be built (a configuration
+ * error): in Lambda, Powertools, so that such a line has the request id and cold start like every other.
+ */
+export function makeStartTransferHandler(depsSource: DepsSource, makeFallbackLogger: () => Logger = () => createJsonLogger()): StartTransferHandler {
   let fallbackLogger: Logger | undefined;
   const resolve = (): TriggerDeps => {
     const d = typeof depsSource === 'function' ? depsSource() : depsSource;
-    fallbackLogger ??= createJsonLogger();
+    fallbackLogger ??= makeFallbackLogger();
     return { ...d, logger: d.logger ?? fallbackLogger };
   };
   const tryResolve = (): TriggerDeps | undefined => {
@@ -93,7 +97,7 @@ export function makeStartTransferHandler(depsSource: DepsSource): StartTransferH
     }
   };
   const invocationLogger = (context: { awsRequestId: string }, deps?: TriggerDeps): Logger =>
-    (deps?.logger ?? (fallbackLogger ??= createJsonLogger())).child({ task: 'StartTransfer', requestId: context.awsRequestId });
+    (deps?.logger ?? (fallbackLogger ??= makeFallbackLogger())).child({ task: 'StartTransfer', requestId: context.awsRequestId });
 
   const http = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
     .use(onlyTransfersRoute())
@@ -155,4 +159,8 @@ export function defaultStartTransferDeps(): StartTransferDeps {
 // In Lambda: Powertools logs (cold start, request id), metrics and traces around every event kind. The
 // event itself is never logged: a POST /transfers request carries the caller's SigV4 Authorization header
 // and session token.
-export const handler = withTelemetry(makeStartTransferHandler(defaultStartTransferDeps), processTelemetry, { eventHoldsCredentials: true });
+export const handler = withTelemetry(
+  makeStartTransferHandler(defaultStartTransferDeps, () => portLogger(processTelemetry().logger)),
+  processTelemetry,
+  { eventHoldsCredentials: true },
+);

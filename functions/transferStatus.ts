@@ -20,7 +20,7 @@ type Env = Record<string, string | undefined>;
 export type TransferStatusDeps = StatusDeps & { logger?: Logger };
 
 /** From the Lambda environment: STATE_MACHINE_ARN (required), BULK_STATE_MACHINE_ARN, SFN_ENDPOINT, and the Box settings. */
-export function transferStatusDepsFromEnv(env: Env = process.env): TransferStatusDeps {
+function transferStatusDepsFromEnv(env: Env = process.env): TransferStatusDeps {
   const stateMachineArn = env.STATE_MACHINE_ARN;
   if (!stateMachineArn) throw new ConfigurationError('STATE_MACHINE_ARN is not set: the ARN of the transfer state machine');
   const sfn = new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {});

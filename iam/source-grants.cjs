@@ -1,7 +1,7 @@
 // Resolves the IAM resources of the `sourceBuckets` parameter at package time (serverless.yml:
 // ${file(iam/source-grants.cjs):objectArns}). Each comma-separated entry is a bucket (every key) or
 // bucket/prefix (keys starting with the prefix, literally: end it with '/' to mean a folder).
-// The same rules are applied at run time by Prepare (src/transfer/allowed.ts); a test keeps the two in step.
+// Prepare and PlanSync apply the same parser at run time (src/transfer/allowed.ts imports it).
 'use strict';
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

@@ -1,6 +1,8 @@
 // Tokens: developer tokens given in the options, and access tokens issued by POST /oauth2/token
-// (client credentials, or a JWT assertion whose signature is not checked).
-import { randomBytes } from 'node:crypto';
+// (client credentials, or a JWT assertion: its signature checked against the app's public keys when the
+// emulator is given them).
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BoxApiError, OAuthError } from './errors.ts';
 
@@ -28,11 +30,15 @@ export class TokenStore {
   private readonly clientId: string;
   private readonly clientSecret: string;
   private readonly ttlSeconds: number;
+  /** Public keys by `kid`; undefined: JWT signatures are not checked. */
+  private readonly jwtKeys: Map<string, KeyObject> | undefined;
 
-  constructor(options: { devTokens: string[]; clientId: string; clientSecret: string; ttlSeconds: number }) {
+  constructor(options: { devTokens: string[]; clientId: string; clientSecret: string; ttlSeconds: number; jwtPublicKeys?: Record<string, string> }) {
     this.clientId = options.clientId;
     this.clientSecret = options.clientSecret;
     this.ttlSeconds = options.ttlSeconds;
+    this.jwtKeys =
+      options.jwtPublicKeys === undefined ? undefined : new Map(Object.entries(options.jwtPublicKeys).map(([kid, pem]) => [kid, createPublicKey(pem)]));
     options.devTokens.forEach((token, i) => {
       this.tokens.set(token, {
         principal: this.principal(`dev:${i}`, i === 0 ? 'Emulator Developer' : `Emulator Developer ${i + 1}`),
@@ -101,7 +107,9 @@ export class TokenStore {
       if (form.get('client_id') !== this.clientId || form.get('client_secret') !== this.clientSecret) {
         throw new OAuthError(400, 'invalid_grant', 'Grant credentials are invalid');
       }
-      const claims = decodeJwtClaims(form.get('assertion'));
+      const assertion = form.get('assertion');
+      if (this.jwtKeys !== undefined) checkJwtSignature(assertion, this.jwtKeys);
+      const claims = decodeJwtClaims(assertion);
       if (claims.iss !== this.clientId) throw new OAuthError(400, 'invalid_grant', 'Please check the \'iss\' claim.');
       subjectType = typeof claims.box_sub_type === 'string' ? claims.box_sub_type : null;
       subjectId = typeof claims.sub === 'string' ? claims.sub : null;
@@ -130,6 +138,26 @@ export function expiredTokenError(): BoxApiError {
       'www-authenticate': `${REALM}, error="expired_token", error_description="The access token provided has expired."`,
     },
   });
+}
+
+const JWT_HASHES: Record<string, string> = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512' };
+
+/** As Box does: the header's `kid` names a registered key, and the RSA signature verifies with it. */
+function checkJwtSignature(assertion: string | null, keys: Map<string, KeyObject>): void {
+  const [header, payload, signature] = assertion?.split('.') ?? [];
+  let parsed: { alg?: unknown; kid?: unknown } = {};
+  try {
+    parsed = JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as typeof parsed;
+  } catch {
+    // an unreadable header fails below
+  }
+  const key = typeof parsed.kid === 'string' ? keys.get(parsed.kid) : undefined;
+  if (key === undefined) throw new OAuthError(400, 'invalid_grant', 'Please check the \'kid\' header: no public key of the app has that id.');
+  const hash = typeof parsed.alg === 'string' ? JWT_HASHES[parsed.alg] : undefined;
+  if (hash === undefined || payload === undefined || signature === undefined) throw new OAuthError(400, 'invalid_grant', 'Invalid JWT assertion');
+  if (!verify(hash, Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))) {
+    throw new OAuthError(400, 'invalid_grant', 'Signature verification error. The public key identified by "kid" must correspond to the private key used for signing.');
+  }
 }
 
 function decodeJwtClaims(assertion: string | null): Record<string, unknown> {

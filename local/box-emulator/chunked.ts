@@ -40,7 +40,7 @@ function parseFileSize(ctx: RequestContext, value: unknown): number {
 }
 
 /** Parses `Digest: sha=<b64>[, sha-256=<b64>]` (algorithm names are case-insensitive). */
-export function parseDigest(value: string | undefined, allowSha256: boolean): { alg: 'sha1' | 'sha256'; b64: string } {
+function parseDigest(value: string | undefined, allowSha256: boolean): { alg: 'sha1' | 'sha256'; b64: string } {
   if (value === undefined || value.trim() === '') throw badRequest('Missing Digest header');
   let sha256: string | undefined;
   for (const item of value.split(',')) {

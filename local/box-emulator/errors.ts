@@ -1,7 +1,7 @@
 // Box's ClientError body and the exception that carries it through the emulator's handlers.
 import { randomBytes } from 'node:crypto';
 
-export const HELP_URL = 'https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/';
+const HELP_URL = 'https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/';
 
 /** Default `code` for a status, as Box's common-errors guide lists them. */
 export function defaultCode(status: number): string {

@@ -16,7 +16,7 @@ export function isDelay(action: FaultAction): action is Extract<FaultAction, { t
 }
 
 /** Checks a rule that arrived as JSON (admin endpoint); throws a 400 otherwise. */
-export function parseFaultRule(input: unknown): FaultRule {
+function parseFaultRule(input: unknown): FaultRule {
   const bad = (msg: string): BoxApiError => new BoxApiError(400, 'bad_request', `Invalid fault rule: ${msg}`);
   if (input === null || typeof input !== 'object') throw bad('expected an object');
   const r = input as Record<string, unknown>;

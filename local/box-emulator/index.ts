@@ -67,6 +67,7 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     clientId: options.clientId ?? 'emulator-client-id',
     clientSecret: options.clientSecret ?? 'emulator-client-secret',
     ttlSeconds: options.tokenTtlSeconds ?? 3600,
+    ...(options.jwtPublicKeys !== undefined ? { jwtPublicKeys: options.jwtPublicKeys } : {}),
   });
   const faults = new FaultInjector();
   const counters = new Counters();

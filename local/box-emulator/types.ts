@@ -105,6 +105,12 @@ export interface BoxEmulatorOptions {
   tokens?: string[];
   clientId?: string;
   clientSecret?: string;
+  /**
+   * The app's registered public keys (PEM) by id: when given, a JWT assertion must name one of them in its
+   * `kid` header and be signed (RS256/384/512) with the matching private key, as Box checks; otherwise
+   * 400 invalid_grant. Default: signatures are not checked.
+   */
+  jwtPublicKeys?: Record<string, string>;
   /** Lifetime of tokens issued by /oauth2/token; default 3600. */
   tokenTtlSeconds?: number;
   /** Default: smallest power of two >= 8 MiB with total parts <= 10,000. */

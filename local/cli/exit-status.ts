@@ -1,4 +1,4 @@
-// The CLI's exit statuses (DESIGN.md "Contracts that users see"); a module of its own so that the
+// The CLI's exit statuses, the same for every command (README "The command line"); a module of its own so that the
 // command line can name them without loading the runner.
 export const EXIT_STATUS = {
   done: 0,

@@ -1,5 +1,5 @@
-// How the CLI reports a transfer that did not finish: the exit status (DESIGN.md "Contracts that users
-// see"), the failure document for --json, and, without --json, how to resume or discard the kept session.
+// How the CLI reports a transfer that did not finish: the exit status (README "The command line"),
+// the failure document for --json, and, without --json, how to resume or discard the kept session.
 import type { FailureDocument, ResumeRef, TransferInput } from '../../src/transfer/contract.ts';
 import { TransferAbortedError, TransferExecutionError } from '../runner/execution.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
@@ -38,7 +38,7 @@ export function exitStatusFor(failure: FailureDocument): number {
 }
 
 /** A word as a POSIX shell reads it: unquoted when safe, else in single quotes. */
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -38,7 +38,7 @@ export interface SyncCommandOptions {
   verbose?: boolean;
 }
 
-/** The exit statuses of DESIGN.md: 0 done, 1 failed, 2 bad input, 4 some objects failed. */
+/** The exit statuses (README "The command line"): 0 done, 1 failed, 2 bad input, 4 some objects failed. */
 const EXIT = { ok: EXIT_STATUS.done, failed: EXIT_STATUS.failed, badInput: EXIT_STATUS.usage, someFailed: EXIT_STATUS.someFailed } as const;
 
 /** The manifest's format from --manifest-format, else from its name (.jsonl, .csv, manifest.json). */

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { fakeLambdaArn, indexDefinition, readDefinitionFile, resolveGetAtt } from './definition.ts';
 import type { LocalDefinition } from './definition.ts';
+import { isRecord } from '../../src/transfer/json.ts';
 
 export const BULK_DEFINITION_PATH = fileURLToPath(new URL('../../statemachine/bulk.asl.yml', import.meta.url));
 /** The resource the rewritten Distributed Map states carry (never called as a Lambda). */
@@ -44,10 +45,6 @@ export interface LocalBulkDefinition {
   parent: LocalDefinition;
   /** By the Distributed Map state's name. */
   maps: Map<string, DistributedMapSpec>;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `Ref: TransferStateMachine` becomes the local transfer state machine's ARN (a deep copy). */

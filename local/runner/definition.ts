@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { isRecord } from '../../src/transfer/json.ts';
 
 export const DEFINITION_PATH = fileURLToPath(new URL('../../statemachine/transfer.asl.yml', import.meta.url));
 
@@ -27,7 +28,7 @@ export interface TaskStateInfo {
 }
 
 /** The context path aws-local-stepfunctions does not know (it has no `$$.State`). */
-export const RETRY_COUNT_PATH = '$$.State.RetryCount';
+const RETRY_COUNT_PATH = '$$.State.RetryCount';
 
 export interface LocalDefinition {
   /** Runnable by aws-local-stepfunctions: no CloudFormation objects left. */
@@ -109,7 +110,7 @@ export function indexDefinition(definition: Record<string, unknown>, functionKey
  * of times the state already ran with that same input, which is what RetryCount is (a Retry runs the state
  * again with the same input; every loop of this definition enters its states with a changed one).
  */
-export function takeRetryCountFields(state: Record<string, unknown>): string[] {
+function takeRetryCountFields(state: Record<string, unknown>): string[] {
   const parameters = state['Parameters'];
   if (!isRecord(parameters)) return [];
   const fields: string[] = [];
@@ -136,8 +137,4 @@ export function* walkStates(machine: Record<string, unknown>): Generator<[string
       for (const branch of branches) if (isRecord(branch)) yield* walkStates(branch);
     }
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

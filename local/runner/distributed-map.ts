@@ -21,16 +21,13 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DistributedMapSpec } from './bulk-definition.ts';
+import { isRecord } from '../../src/transfer/json.ts';
 
 export class DistributedMapError extends Error {
   constructor(name: string, message: string) {
     super(message);
     this.name = name;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Resolves a JSONPath reference path ($, $.a.b, $.a[0], $['a b']) against `root`. */

@@ -23,6 +23,7 @@ import { loadLocalDefinition, walkStates } from './definition.ts';
 import type { LocalDefinition, TaskStateInfo } from './definition.ts';
 import { HistoryRecorder } from './history.ts';
 import type { ExecutionHistory, LocalEvent } from './history.ts';
+import { isRecord } from '../../src/transfer/json.ts';
 
 /** The part of aws-lambda's Context that the handlers use (declared with the transfer contract). */
 export type { LambdaContextLike };
@@ -509,8 +510,4 @@ function buildRetryOverrides(
     }
   }
   return { ...overrides, ...explicit };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

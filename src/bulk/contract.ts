@@ -131,7 +131,7 @@ export interface ObjectResult {
   sha1?: string;
   /** Why it was skipped: `same-size-and-identity`, `same-sha1`, `same-name`, ... */
   reason?: string;
-  /** For a failure: the failure document (DESIGN.md), its resumeInput when the nested transfer can be resumed. */
+  /** For a failure: the failure document (README "Failures and resuming"), its resumeInput when the nested transfer can be resumed. */
   failure?: FailureDocument;
   /** For a failure: the one-object transfer input that copies this object alone. */
   input?: TransferInput;

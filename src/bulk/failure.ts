@@ -1,4 +1,4 @@
-// Failure documents (DESIGN.md "Contracts that users see") for objects of a bulk run, and the one-object
+// Failure documents (README "Failures and resuming") for objects of a bulk run, and the one-object
 // transfer input that copies a failed object alone.
 import type { TransferInput } from '../transfer/contract.ts';
 import type { FailureDocument, SyncBatchInput } from './contract.ts';

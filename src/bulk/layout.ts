@@ -28,8 +28,3 @@ export function placementOf(key: string, basePrefix: string, layout: SyncLayout)
   const fileName = segments.pop() ?? '_';
   return { folders: layout === 'flat' ? [] : segments, fileName };
 }
-
-/** "a/b/c.txt" style display path of a placement. */
-export function placementPath(p: Placement): string {
-  return [...p.folders, p.fileName].join('/');
-}

@@ -1,6 +1,6 @@
 // Box names from S3 keys. A key is '/'-separated; each segment becomes a Box folder name (or, the last,
 // the file name). Box refuses some names; a segment Box would refuse is mapped in one predictable way
-// (DESIGN.md: never skipped silently), documented in README "Names from keys":
+// (never skipped silently), documented in README "Names from keys":
 //   - an empty segment (`a//b`, or a key starting with '/')  -> `_`
 //   - `.` and `..`                                              -> `_` and `__`
 //   - `\` and control characters (U+0000-U+001F, U+007F)       -> `_`

@@ -1,8 +1,8 @@
 // What a deployment lets transfers read and write: the sources (sourceBuckets: buckets and key
 // prefixes), the destination folders (destinationFolders: each with its subfolders) and the largest
 // object (maxFileSize). Prepare applies them to every execution, whatever started it, besides IAM.
-// The entry syntax is the one iam/source-grants.cjs turns into the IAM grant at package time; a test
-// keeps the two parsers in step.
+// The entry syntax is parsed by iam/source-grants.cjs, which also turns it into the IAM grant at package time.
+import sourceGrants from '../../iam/source-grants.cjs';
 import type { BoxClientLike } from './boxPort.ts';
 import {
   ConfigurationError,
@@ -18,27 +18,16 @@ export interface SourceRule {
   prefix: string;
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const PREFIX_FORBIDDEN = /[*?$]/;
-
-/** Parses `bucket` / `bucket/prefix` entries, comma-separated; throws Transfer.ConfigurationError saying what to fix. */
+/**
+ * Parses `bucket` / `bucket/prefix` entries, comma-separated, with the parser that makes the IAM grant at
+ * package time (one syntax, one implementation); throws Transfer.ConfigurationError saying what to fix.
+ */
 export function parseSourceRules(text: string): SourceRule[] {
-  const value = text.trim();
-  if (value === '') {
-    throw new ConfigurationError('The sourceBuckets parameter is required: the buckets (and optional key prefixes) transfers may read, e.g. my-exports,my-backups/finance/');
+  try {
+    return sourceGrants.parseSourceBuckets(text);
+  } catch (err) {
+    throw new ConfigurationError(err instanceof Error ? err.message : String(err));
   }
-  return value.split(',').map((raw) => {
-    const entry = raw.trim();
-    const slash = entry.indexOf('/');
-    const bucket = slash < 0 ? entry : entry.slice(0, slash);
-    const prefix = slash < 0 ? '' : entry.slice(slash + 1);
-    if (!BUCKET.test(bucket)) {
-      throw new ConfigurationError(`sourceBuckets entry ${JSON.stringify(entry)}: ${JSON.stringify(bucket)} is not an S3 bucket name (3-63 of a-z 0-9 . -; no wildcards)`);
-    }
-    if (slash >= 0 && prefix === '') throw new ConfigurationError(`sourceBuckets entry ${JSON.stringify(entry)}: write the bucket alone to allow all of it`);
-    if (PREFIX_FORBIDDEN.test(prefix)) throw new ConfigurationError(`sourceBuckets entry ${JSON.stringify(entry)}: a prefix cannot contain * ? or $`);
-    return { bucket, prefix };
-  });
 }
 
 /** Parses comma-separated Box folder ids; '' means no restriction (undefined). */

@@ -78,9 +78,6 @@ export class SessionInUseError extends TransferError {
   override name = 'Transfer.SessionInUse';
 }
 
-/** Names of transfer errors worth retrying (Step Functions `Retry`). */
-export const RETRYABLE_TRANSFER_ERRORS = ['Transfer.S3Throttled'] as const;
-
 /** The Lambda's configuration is unusable (missing or malformed Box credentials, bad environment). */
 export class ConfigurationError extends TransferError {
   override name = 'Transfer.ConfigurationError';

@@ -1,4 +1,4 @@
-// The failure policy and the failure document (DESIGN.md "Contracts that users see").
+// The failure policy and the failure document (README "Failures and resuming").
 //
 // Terminal failures are those after which the upload can never be committed as asked: the state machine
 // aborts the Box session (AbortSession) and fails. Every other failure (429, 5xx, network, timeouts, a
@@ -12,6 +12,7 @@
 // behind on every failure. Throwing the parts away instead would turn a 20-minute outage at part 6,000
 // into sending 6,000 parts again.
 import type { FailureDocument, ResumeRef, TransferContext, TransferInput } from './contract.ts';
+import { isRecord } from './json.ts';
 
 /**
  * Errors after which the session is aborted. `statemachine/transfer.asl.yml` catches exactly these
@@ -87,10 +88,6 @@ export function errorMessageOf(cause: unknown): string {
 
 function clip(text: string): string {
   return text.length <= MAX_FAILURE_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_FAILURE_MESSAGE_LENGTH - 1)}…`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** What a resumed run needs to continue the session of `transfer`: its id and what the run pinned and resolved. */

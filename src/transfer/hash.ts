@@ -34,7 +34,7 @@ export interface HashSliceOptions {
 }
 
 /** SHA-1 works on 64-byte blocks: a slice that ends on one leaves nothing of the object buffered. */
-export const SHA1_BLOCK_BYTES = 64;
+const SHA1_BLOCK_BYTES = 64;
 /**
  * hash-wasm 4.13.0's SHA-1 save() layout (96 bytes): 4 bytes identifying the wasm build, the five
  * 32-bit state words, the 64-bit message length, then the 64-byte block buffer. The package is pinned

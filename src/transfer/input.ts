@@ -70,7 +70,7 @@ export function describeInputError(err: ErrorObject, patternMessages: Record<str
 }
 
 /** Why Box would refuse `name` as an item name, or undefined when it accepts it (the rules of src/bulk/names.ts). */
-export function boxNameProblem(name: string): string | undefined {
+function boxNameProblem(name: string): string | undefined {
   if (isBoxName(name)) return undefined;
   if (name === '') return 'is empty';
   if (name === '.' || name === '..') return `is ${JSON.stringify(name)}`;
@@ -87,7 +87,7 @@ function shown(name: string): string {
 }
 
 /**
- * The typed Box names of a schema-valid input that Box would refuse (DESIGN.md "Names Box would reject"):
+ * The typed Box names of a schema-valid input that Box would refuse (a typed name is refused, never mapped: README "Input"):
  * each segment of destination.folderPath, destination.fileName and resume.fileName. Checked before
  * anything is created in Box, so a bad segment never leaves the folders before it behind.
  */

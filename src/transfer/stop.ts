@@ -60,7 +60,7 @@ function sessionInInput(input: unknown): StoppedSession | undefined {
 }
 
 /** Reads the execution's history from its start until it finds the session (usually on the first page). */
-export async function findStoppedSession(sfn: Pick<SFNClient, 'send'>, executionArn: string): Promise<StoppedSession | undefined> {
+async function findStoppedSession(sfn: Pick<SFNClient, 'send'>, executionArn: string): Promise<StoppedSession | undefined> {
   let fromInput: StoppedSession | undefined;
   let nextToken: string | undefined;
   do {

@@ -2,6 +2,7 @@
 // (`Records[].s3`), EventBridge "Object Created" events from S3, and API Gateway HTTP API (payload 2.0)
 // requests. S3 events become a list of created objects with their keys decoded.
 import { InvalidInputError } from '../transfer/errors.ts';
+import { isRecord } from '../transfer/json.ts';
 
 /** One created S3 object, as an event names it. */
 export interface CreatedObject {
@@ -30,10 +31,6 @@ export interface IgnoredRecord {
  * API or payload 1.0 integration); `unknown`: anything else.
  */
 export type TriggerEventKind = 's3-notification' | 's3-test-event' | 'eventbridge' | 'http' | 'http-unsupported' | 'unknown';
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function optionalString(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;

@@ -13,7 +13,7 @@ import { boxNameForSegment } from '../bulk/names.ts';
 /** `mirror`, `flat`, or a file name template with at least one placeholder. */
 export type RouteLayout = string;
 
-export const TEMPLATE_PLACEHOLDERS = ['dir', 'name', 'stem', 'ext'] as const;
+const TEMPLATE_PLACEHOLDERS = ['dir', 'name', 'stem', 'ext'] as const;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 
 /** Why `layout` is unusable (a sentence to follow the field name), or undefined when it is fine. */

@@ -22,7 +22,7 @@ function sha256Hex(parts: readonly string[]): string {
 }
 
 /** `text` reduced to [A-Za-z0-9-_] (other runs become one '-'), trimmed to `max` characters. */
-export function readablePart(text: string, max: number): string {
+function readablePart(text: string, max: number): string {
   return text
     .replace(/[^A-Za-z0-9_-]+/g, '-')
     .replace(/^-+|-+$/g, '')
@@ -56,7 +56,7 @@ export function executionNameForObject(object: CreatedObject): string | undefine
 }
 
 /** Most characters an Idempotency-Key may have. */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 /** The execution name for an HTTP request's Idempotency-Key: `http-<readable key>-<sha256 of key>`. */
 export function executionNameForIdempotencyKey(key: string): string {

@@ -63,7 +63,7 @@ export interface ReplaySummary {
 }
 
 /** The original event of an on-failure record, or why it cannot be replayed. */
-export function parseOnFailureRecord(body: string | undefined): { record: OnFailureRecord } | { problem: string } {
+function parseOnFailureRecord(body: string | undefined): { record: OnFailureRecord } | { problem: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body ?? '');

@@ -13,7 +13,7 @@ export class TransferNotFoundError extends TransferError {
   override name = 'Transfer.NotFound';
 }
 
-export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'PENDING_REDRIVE'] as const;
+const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'PENDING_REDRIVE'] as const;
 export type ExecutionStatusName = (typeof EXECUTION_STATUSES)[number];
 
 /** The part of SFNClient the status reader uses. */
@@ -76,7 +76,7 @@ function parseJson(text: string | undefined): unknown {
 }
 
 /** The failure document of an ended execution: its Cause when that is one, else built from Error and Cause. */
-export function failureDocumentOf(error: string | undefined, cause: string | undefined, status: string): FailureDocument {
+function failureDocumentOf(error: string | undefined, cause: string | undefined, status: string): FailureDocument {
   const parsed = parseJson(cause);
   if (typeof parsed === 'object' && parsed !== null && typeof (parsed as FailureDocument).error?.name === 'string') return parsed as FailureDocument;
   const name = error ?? (status === 'TIMED_OUT' ? 'States.Timeout' : status === 'ABORTED' ? 'States.Aborted' : 'States.Runtime');

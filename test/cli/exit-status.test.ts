@@ -1,4 +1,4 @@
-// Bad input exits 2 in every command (DESIGN.md "CLI exit status"), run as a user runs it: a child process
+// Bad input exits 2 in every command (README "The command line": exit status), run as a user runs it: a child process
 // under this Node, against s3rver and the Box emulator started here. Every input error name of the
 // transfer and the bulk run (local/cli/exit-status.ts INPUT_ERROR_NAMES) reaches the user as exit 2 with
 // its name on stderr (or in the --json failure document), and nothing is created in Box.

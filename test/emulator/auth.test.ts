@@ -1,6 +1,8 @@
 // Tokens: developer tokens, POST /oauth2/token (client credentials, JWT assertion), 401s with
 // WWW-Authenticate, expiry (TTL, expireTokens, admin endpoint).
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BoxClient, JwtAuth } from '../../src/box/index.ts';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { call, expectBoxError } from './helpers.ts';
@@ -63,6 +65,38 @@ describe('POST /oauth2/token', () => {
     expect(r.status).toBe(200);
     const bad = `${enc({ alg: 'RS256' })}.${enc({ iss: 'nope', sub: '1', box_sub_type: 'enterprise' })}.sig`;
     expect((await tokenRequest({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: bad, client_id: 'cid', client_secret: 'csecret' })).json.error).toBe('invalid_grant');
+  });
+});
+
+describe('JWT signatures, when the emulator is given the app\'s public keys', () => {
+  const pair = (): { privateKey: string; publicKey: string } =>
+    generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+
+  it('issues a token for an assertion signed with the registered key (each RS algorithm); 400 invalid_grant for another key, an unknown kid or no signature', async () => {
+    const registered = pair();
+    const other = pair();
+    const checking = await startBoxEmulator({ clientId: 'cid', clientSecret: 'csecret', jwtPublicKeys: { k1: registered.publicKey } });
+    try {
+      const folderWith = async (auth: JwtAuth): Promise<string> => {
+        const client = new BoxClient({ auth, apiUrl: checking.url, uploadUrl: checking.uploadUrl, retry: { maxAttempts: 1 } });
+        try {
+          return (await client.folders.getFolder('0')).id;
+        } finally {
+          await client.close();
+        }
+      };
+      const jwt = (privateKey: string, publicKeyId = 'k1', algorithm: 'RS256' | 'RS384' | 'RS512' = 'RS256'): JwtAuth =>
+        new JwtAuth({ clientId: 'cid', clientSecret: 'csecret', publicKeyId, privateKey: privateKey, algorithm, enterpriseId: '42' });
+      for (const algorithm of ['RS256', 'RS384', 'RS512'] as const) expect(await folderWith(jwt(registered.privateKey, 'k1', algorithm))).toBe('0');
+      await expect(folderWith(jwt(other.privateKey))).rejects.toMatchObject({ name: 'Box.AuthFailed', message: expect.stringContaining('Signature verification error') as unknown });
+      await expect(folderWith(jwt(registered.privateKey, 'k2'))).rejects.toMatchObject({ name: 'Box.AuthFailed', message: expect.stringContaining("'kid'") as unknown });
+      const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const unsigned = `${enc({ alg: 'RS256', kid: 'k1' })}.${enc({ iss: 'cid', sub: '42', box_sub_type: 'enterprise' })}.`;
+      const r = await tokenRequest({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: unsigned, client_id: 'cid', client_secret: 'csecret' }, checking);
+      expect([r.status, r.json.error]).toEqual([400, 'invalid_grant']);
+    } finally {
+      await checking.close();
+    }
   });
 });
 

@@ -55,6 +55,15 @@ describe('direct upload POST /files/content', () => {
     expect(r.json.context_info.conflicts).toMatchObject({ type: 'file', id: first.json.entries[0].id, sha1: sha1hex(bytes(10)) });
   });
 
+  it('of many uploads of one name at once, one makes the file and every other meets 409 item_name_in_use', async () => {
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => directUpload(box, bytes(10 + i, i + 1), { name: 'race.bin', parent: { id: '0' } })));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, ...Array.from({ length: 23 }, () => 409)]);
+    const made = answers.find((r) => r.status === 201)!.json.entries[0];
+    for (const r of answers.filter((a) => a.status === 409)) expect(r.json.context_info.conflicts).toMatchObject({ id: made.id });
+    const items = await call(box, 'GET', '/2.0/folders/0/items');
+    expect(items.json.entries.filter((e: { name: string }) => e.name === 'race.bin')).toHaveLength(1);
+  });
+
   it('answers 404 for a missing parent folder and 400 for bad names or a missing part', async () => {
     expectBoxError(await directUpload(box, bytes(10), { name: 'x', parent: { id: '424242' } }), 404, 'not_found');
     expectBoxError(await directUpload(box, bytes(10), { name: 'a/b', parent: { id: '0' } }), 400, 'item_name_invalid');

@@ -155,6 +155,22 @@ describe('Powertools around every task handler', () => {
     expect(lines).toEqual([]);
   });
 
+  it('startTransfer without its configuration logs the refusal through Powertools, with the request id, not as a bare JSON line', async () => {
+    vi.stubEnv('STATE_MACHINE_ARN', '');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+    const { handler } = await import('../../functions/startTransfer.ts');
+    const event = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'exports' }, object: { key: 'a.bin', size: 1, sequencer: '01' } } }] };
+    await expect(handler(event, lambdaContext() as never)).rejects.toMatchObject({ name: 'Transfer.ConfigurationError' });
+    const refusal = logLines().find((l) => l.message === 'S3 event failed');
+    expect(refusal).toMatchObject({
+      level: 'ERROR',
+      service: 's3-to-box',
+      function_request_id: `req-${invocation}`,
+      task: 'StartTransfer',
+      error: { name: 'Transfer.ConfigurationError', message: expect.stringContaining('STATE_MACHINE_ARN is not set') as unknown },
+    });
+  });
+
   it('counts every Box request the client retries as BoxRetries (the hook on the Box client\'s retry line), and nothing without retries', async () => {
     const emu = await startBoxEmulator();
     try {

@@ -1,10 +1,10 @@
-// Nothing secret in any log or answer: a full transfer (with a retried Box request), failed
-// authentications (a wrong developer token, a wrong client secret, an unreadable JWT key) and their
-// failure documents, and failing triggers (POST /transfers and an S3 event whose start fails), with every
-// line the Lambdas write captured: Powertools Logger at DEBUG with event logging on
-// (POWERTOOLS_LOGGER_LOG_EVENT), its EMF metrics, and anything else written to stdout/stderr. Checked for
-// the developer token, the client secret, the private key, every access token Box issued, any
-// Authorization header value, and the API caller's SigV4 signature and session token.
+// Nothing secret in any log or answer: a full transfer (with a retried Box request), a JWT transfer,
+// failed authentications (a wrong developer token, a wrong client secret, a JWT key Box does not know,
+// an unreadable JWT key) and their failure documents, and failing triggers (POST /transfers and an S3
+// event whose start fails), with every line the Lambdas write captured: Powertools Logger at DEBUG with
+// event logging on (POWERTOOLS_LOGGER_LOG_EVENT), its EMF metrics, and anything else written to
+// stdout/stderr. Checked for the developer token, the client secret, the private keys, every access token
+// Box issued, any Authorization header value, and the API caller's SigV4 signature and session token.
 import { generateKeyPairSync } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -25,7 +25,12 @@ const BUCKET = 'secret-bucket';
 const DEV_TOKEN = 'dev-TOKEN-7f3a9c21e5';
 const CLIENT_SECRET = 'client-SECRET-b81d4e6f02';
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:s3-to-box/test/box-AbCdEf';
-const { privateKey: PRIVATE_KEY } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const keyPair = (): { privateKey: string; publicKey: string } =>
+  generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+/** The JWT app's key, registered with the emulator as "kid"; OTHER_KEY is a valid key Box does not know. */
+const { privateKey: PRIVATE_KEY, publicKey: PUBLIC_KEY } = keyPair();
+const OTHER_KEY = keyPair().privateKey;
+const OTHER_KEY_BODY = OTHER_KEY.split('\n')[3] ?? '';
 /** A line of the key's body: distinctive, and what a leak would show. */
 const KEY_BODY = PRIVATE_KEY.split('\n')[3] ?? '';
 
@@ -38,7 +43,7 @@ let restoreOutput: () => void;
 
 beforeAll(async () => {
   s3 = await startLocalS3({ buckets: [BUCKET] });
-  box = await startBoxEmulator({ tokens: [DEV_TOKEN], clientId: 'app-id', clientSecret: CLIENT_SECRET, partSize: 64 * 1024, minChunkedFileSize: 100_000 });
+  box = await startBoxEmulator({ tokens: [DEV_TOKEN], clientId: 'app-id', clientSecret: CLIENT_SECRET, jwtPublicKeys: { kid: PUBLIC_KEY }, partSize: 64 * 1024, minChunkedFileSize: 100_000 });
   await putGeneratedObject(s3.client, { bucket: BUCKET, key: 'in/big.bin', size: 300_000 });
   lines = [];
   issued = [];
@@ -166,9 +171,24 @@ describe('nothing secret in any log or answer', () => {
     expect([answer, ...lines].join('\n')).not.toContain(`${CLIENT_SECRET}-wrong`);
   });
 
-  it('a bad JWT key in the secret: a configuration error that names no part of the key or the secret', async () => {
-    // The key cut short: it does not parse (Box would refuse a wrong key at the token endpoint, which
-    // the emulator does not check, so this is the failure the Lambdas themselves meet).
+  it('JWT from the secret: the right key transfers; a key Box does not know fails with Box.AuthFailed; neither key, passphrase nor secret appears', async () => {
+    const appSettings = (privateKey: string): string =>
+      JSON.stringify({ boxAppSettings: { clientID: 'app-id', clientSecret: CLIENT_SECRET, appAuth: { publicKeyID: 'kid', privateKey, passphrase: 'pass-PHRASE-x1' } }, enterpriseID: '42' });
+    smMock.on(GetSecretValueCommand).resolves({ SecretString: appSettings(PRIVATE_KEY) });
+    const good = await transferWith({ BOX_SECRET_ARN: ARN });
+    expect(good).toContain('"size":300000');
+    smMock.on(GetSecretValueCommand).resolves({ SecretString: appSettings(OTHER_KEY) });
+    const refused = await transferWith({ BOX_SECRET_ARN: ARN });
+    expect(refused).toContain('Box.AuthFailed');
+    expect(refused).toContain('Signature verification error');
+    const all = [good, refused, ...lines];
+    expectNoSecret(all);
+    expect(all.join('\n')).not.toContain(OTHER_KEY_BODY);
+    expect(all.join('\n')).not.toContain('pass-PHRASE-x1');
+  });
+
+  it('an unreadable JWT key in the secret: a configuration error that names no part of the key or the secret', async () => {
+    // The key cut short: it does not parse, so the Lambdas fail before Box is asked.
     const keyLines = PRIVATE_KEY.trim().split('\n');
     const broken = [...keyLines.slice(0, 6), keyLines.at(-1)].join('\n');
     smMock.on(GetSecretValueCommand).resolves({

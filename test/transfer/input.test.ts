@@ -52,7 +52,7 @@ describe('validateTransferInput', () => {
     expect(messageOf(input)).toContain(expected);
   });
 
-  // Names Box would reject (DESIGN.md), beyond what the schema's patterns see: every folderPath segment,
+  // Names Box would reject, beyond what the schema's patterns see: every folderPath segment,
   // fileName and resume.fileName go through isBoxName (src/bulk/names.ts) and the message names the segment.
   it.each([
     [{ folderId: '1', folderPath: 'a/\u0001b' }, 'destination.folderPath segment 2 "\\u0001b" holds a \'\\\' or a control character'],

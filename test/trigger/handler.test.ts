@@ -406,6 +406,12 @@ describe('POST /transfers', () => {
     const noName = await call(httpEvent({ body: { source: { bucket: 'exports', key: 'dir/' }, destination: { folderId: '1' } } }));
     expect(noName.statusCode).toBe(400);
     expect(noName.json.message).toMatch(/^destination.fileName is required/);
+    // A typed Box name Box would reject (REVIEW #9): refused at the door, naming the segment.
+    const badSegment = await call(httpEvent({ body: { source: { bucket: 'exports', key: 'a' }, destination: { folderId: '1', folderPath: `ok/${'x'.repeat(256)}` } } }));
+    expect([badSegment.statusCode, badSegment.json.error]).toEqual([400, 'Transfer.InvalidInput']);
+    expect(badSegment.json.message).toContain('destination.folderPath segment 2');
+    const nbspName = await call(httpEvent({ body: { source: { bucket: 'exports', key: 'a' }, destination: { folderId: '1', fileName: '\u00a0a.bin' } } }));
+    expect(nbspName.json.message).toContain('destination.fileName "\u00a0a.bin" starts or ends with whitespace');
     const badKey = await call(httpEvent({ body, headers: { 'Idempotency-Key': 'two words' } }));
     expect(badKey.statusCode).toBe(400);
     expect(badKey.json.message).toMatch(/^Idempotency-Key header/);
