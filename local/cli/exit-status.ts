@@ -14,7 +14,7 @@ export const EXIT_STATUS = {
 
 /**
  * Error names that mean the input (or the command line's configuration) must change before a run can
- * succeed: what was asked is refused, nothing was uploaded. Every command exits 2 on them.
+ * succeed: what was asked is refused, nothing reaches Box as a file. Every command exits 2 on them.
  */
 export const INPUT_ERROR_NAMES: ReadonlySet<string> = new Set([
   'Transfer.InvalidInput',
