@@ -100,7 +100,7 @@ export async function runChunkedUpload(
 ): Promise<BoxFile> {
   try {
     const parts = await uploadParts(manager, session, file, fileSize, options);
-    return await commitParts(manager, session, parts.list, parts.sha1Base64, fileSize, options, landed);
+    return await commitParts(manager, session, parts.list, parts.sha1Base64, fileSize, options, landed, logger);
   } catch (error) {
     try {
       await manager.deleteFileUploadSessionByUrl(session.session_endpoints.abort, {
@@ -248,6 +248,7 @@ async function commitParts(
   fileSize: number,
   options: UploadBigFileVersionOptions,
   landed: { lookups: LandedLookups; target: UploadTarget } | undefined,
+  logger: BoxLogger | undefined,
 ): Promise<BoxFile> {
   const request = options.attributes === undefined ? { parts } : { parts, attributes: options.attributes };
   const headers = options.ifMatch === undefined ? { digest: digestHeader(sha1Base64) } : { digest: digestHeader(sha1Base64), ifMatch: options.ifMatch };
@@ -265,10 +266,18 @@ async function commitParts(
           files: { getFile: (id) => landed.lookups.files.getFile(id, opts) },
           folders: { listItems: (folderId, query) => landed.lookups.folders.listItems(folderId, query, opts) },
         };
-  // A new version: the version current before the first commit, so a lost commit's version is told apart.
+  const probeFailed = (error: unknown): void => {
+    logger?.warn?.('looking whether a lost commit landed failed; committing again', {
+      session: session.id,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  };
+  // A new version: the version current before the first commit, so a lost commit's version is told apart
+  // (unknown if this look fails: a lost commit is then sent again rather than guessed as landed).
   let target = landed?.target;
   if (lookups !== undefined && target?.fileId !== undefined && target.versionSeen === undefined) {
-    target = { ...target, versionSeen: (await lookups.files.getFile(target.fileId)).file_version?.id };
+    const fileId = target.fileId;
+    target = { ...target, versionSeen: await lookups.files.getFile(fileId).then((f) => f.file_version?.id, (error: unknown) => (probeFailed(error), undefined)) };
   }
   return commitUntilDone(
     {
@@ -278,7 +287,9 @@ async function commitParts(
           extraHeaders: options.extraHeaders,
           signal: options.signal,
         }),
-      ...(lookups !== undefined && target !== undefined ? { landed: () => findLandedFile(lookups, target, base64ToHex(sha1Base64), fileSize) } : {}),
+      ...(lookups !== undefined && target !== undefined
+        ? { landed: () => findLandedFile(lookups, target, base64ToHex(sha1Base64), fileSize), onLandedError: probeFailed }
+        : {}),
     },
     policy,
     options.commitTimer ?? REAL_TIMER,

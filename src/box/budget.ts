@@ -24,3 +24,12 @@ export function withRequestBudget<T>(budget: RequestBudget, work: () => Promise<
 export function currentRequestBudget(): RequestBudget | undefined {
   return budgets.getStore();
 }
+
+/**
+ * Runs `work` outside any invocation's budget: for work shared by every invocation in the process (the
+ * one token renewal all requests wait on), which one invocation's deadline must not cancel. Each waiter
+ * still races the shared promise against its own signal.
+ */
+export function outsideRequestBudget<T>(work: () => T): T {
+  return budgets.exit(work);
+}

@@ -74,6 +74,8 @@ export interface CommitTry {
   send(): Promise<CommitResult>;
   /** The file, if this session's commit has already landed in Box (read from Box, never from an error body). */
   landed?: () => Promise<BoxFile | undefined>;
+  /** Told when the `landed` probe itself failed; the try goes on as if nothing landed. */
+  onLandedError?: (error: unknown) => void;
 }
 
 export type CommitStep =
@@ -125,7 +127,15 @@ export async function commitStep(t: CommitTry, state: CommitState, policy: Commi
   const tried: CommitState = { ...state, attempts: state.attempts + 1 };
   const landedNow = async (): Promise<CommitStep | undefined> => {
     if (!state.answerLost || t.landed === undefined) return undefined;
-    const file = await t.landed();
+    let file: BoxFile | undefined;
+    try {
+      file = await t.landed();
+    } catch (error) {
+      // The probe is a look, not the upload: its failure (a listing past the client's retries) must not end
+      // the try. Sending the commit again is safe for the same session (a repeated commit's refusal is probed again).
+      t.onLandedError?.(error);
+      return undefined;
+    }
     return file === undefined ? undefined : { status: 'committed', file, state: { ...tried, answerLost: false, lostAnswers: 0 }, landedEarlier: true };
   };
   // An earlier try's answer was lost: it may have committed. Look before sending it again.

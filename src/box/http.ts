@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { Agent, request as undiciRequest } from './undici.ts';
 import type { Dispatcher } from 'undici';
 import type { BoxAuth, TokenEndpoint } from './auth.ts';
-import { currentRequestBudget } from './budget.ts';
+import { currentRequestBudget, outsideRequestBudget } from './budget.ts';
 import {
   BoxAbortedError,
   BoxAuthError,
@@ -351,7 +351,8 @@ export class BoxHttp {
     this.#tokenEndpoint = {
       tokenUrl,
       requestToken: async (form) => {
-        const response = await this.send({
+        // Shared by every waiter: never bound to the budget of the invocation that happened to start it.
+        const response = await outsideRequestBudget(() => this.send({
           method: 'POST',
           url: tokenUrl,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -360,7 +361,7 @@ export class BoxHttp {
           sendsCredentials: true,
           responseType: 'json',
           toError: authErrorFromResponse,
-        });
+        }));
         const token = response.json as AccessToken | undefined;
         if (!token || typeof token.access_token !== 'string' || token.access_token === '') {
           throw new BoxAuthError('token endpoint answered without an access_token', { status: response.status, request: describeRequest('POST', tokenUrl) });

@@ -40,10 +40,13 @@ export async function fileIdNamed(folders: LandedLookups['folders'], folderId: s
 
 /** The file, if it holds `sha1Hex` and `size` (in another version than `target.versionSeen`, for a new version). */
 export async function findLandedFile(lookups: LandedLookups, target: UploadTarget, sha1Hex: string, size: number): Promise<BoxFile | undefined> {
+  // A new version whose version before the upload is unknown cannot be told from a file that already held
+  // our bytes: not found (the commit is sent; a repeated commit of a committed session is handled by its refusal).
+  if (target.fileId !== undefined && target.versionSeen === undefined) return undefined;
   const id = target.fileId ?? (await fileIdNamed(lookups.folders, target.folderId, target.fileName));
   if (id === undefined) return undefined;
   const file = await lookups.files.getFile(id);
   const same = file.sha1?.toLowerCase() === sha1Hex.toLowerCase() && file.size === size;
-  const newVersion = target.fileId === undefined || target.versionSeen === undefined || file.file_version?.id !== target.versionSeen;
+  const newVersion = target.fileId === undefined || file.file_version?.id !== target.versionSeen;
   return same && newVersion ? file : undefined;
 }

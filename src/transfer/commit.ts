@@ -137,6 +137,10 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
             expectedHex,
             transfer.source.size,
           ),
+        onLandedError: (error) =>
+          log.warn('looking whether a lost commit landed failed; committing again', {
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          }),
       },
       state,
       commitPolicyOf(settings),

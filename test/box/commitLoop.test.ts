@@ -12,11 +12,13 @@ import {
   commitStep,
   commitUntilDone,
   DEFAULT_COMMIT_POLICY,
+  findLandedFile,
   FIRST_COMMIT,
   type BoxFile,
   type CommitPolicy,
   type CommitState,
   type CommitTry,
+  type LandedLookups,
 } from '../../src/box/index.ts';
 import type { CommitResult } from '../../src/box/types.ts';
 import { fakeCommitTimer } from './fakeTimer.ts';
@@ -160,9 +162,45 @@ describe('commitStep: one try under the shared policy', () => {
     expect(digest.calls).toEqual(['landed', 'send']);
   });
 
+  it('a failing probe is reported and taken as "not found": the commit is sent (before, and after a refusal the refusal is passed on)', async () => {
+    const failures: unknown[] = [];
+    const probeError = new BoxServerError('503 on the folder listing', { status: 503 });
+    const failingProbe = (answers: Array<CommitResult | Error>) => {
+      const { t, calls } = scripted(answers);
+      return {
+        calls,
+        t: { ...t, landed: async () => (calls.push('landed'), Promise.reject(probeError)), onLandedError: (e: unknown) => failures.push(e) } satisfies CommitTry,
+      };
+    };
+    const ok = failingProbe([committed]);
+    expect(await commitStep(ok.t, { ...FIRST_COMMIT, attempts: 1, answerLost: true })).toMatchObject({ status: 'committed', file: FILE, landedEarlier: false });
+    expect(ok.calls).toEqual(['landed', 'send']);
+    const refused = failingProbe([new BoxNotFoundError('404', { status: 404, code: 'not_found' })]);
+    expect(await rejectionOf(commitStep(refused.t, { ...FIRST_COMMIT, attempts: 1, answerLost: true }))).toBeInstanceOf(BoxNotFoundError);
+    expect(refused.calls).toEqual(['landed', 'send', 'landed']);
+    expect(failures).toEqual([probeError, probeError, probeError]);
+  });
+
   it('a 201 without a file is Box.IntegrityError', async () => {
     const { t } = scripted([{ status: 'committed', files: { total_count: 0, entries: [] } }]);
     expect(await rejectionOf(commitStep(t, FIRST_COMMIT))).toMatchObject({ name: 'Box.IntegrityError' });
+  });
+});
+
+describe('findLandedFile: the lost-commit probe', () => {
+  const ours = { type: 'file', id: '7', name: 'v.bin', size: 10, sha1: 'AB12', file_version: { type: 'file_version', id: 'v1' } } as BoxFile;
+  const lookups = {
+    files: { getFile: async () => ours },
+    folders: { listItems: async () => ({ total_count: 1, entries: [ours], offset: 0, limit: 1000 }) },
+  } as unknown as LandedLookups;
+
+  it('a new version whose version before the upload is unknown is never reported landed (the commit is sent instead)', async () => {
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7' }, 'ab12', 10)).toBeUndefined();
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7', versionSeen: 'v1' }, 'ab12', 10)).toBeUndefined();
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7', versionSeen: 'v0' }, 'ab12', 10)).toBe(ours);
+    // A new file found by name, with our bytes: landed.
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'V.bin' }, 'ab12', 10)).toBe(ours);
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin' }, 'ab12', 11)).toBeUndefined();
   });
 });
 

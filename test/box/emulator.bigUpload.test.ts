@@ -131,6 +131,28 @@ describe('uploadBigFile against the emulator', () => {
     expect(h.box.stats().requests.commit).toBe(1);
   });
 
+  it('a lost commit whose probe fails (the folder listing refused) is sent again: the upload completes, the session is not aborted', async () => {
+    const warnings: string[] = [];
+    const h = await start({ committedSession: 'not-found' }, { logger: { warn: (m) => warnings.push(m) } });
+    h.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'reset' } });
+    h.box.faults.inject({ operation: 'listFolderItems', nth: 1, times: 5, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
+    await uploadAndVerify(h, 3 * MiB + 5, { commitTimer: fakeCommitTimer() });
+    expect(h.box.stats().requests).toMatchObject({ commit: 2, listFolderItems: 1 });
+    expect(h.box.listSessions()[0]?.status).toBe('committed');
+    expect(warnings).toContain('looking whether a lost commit landed failed; committing again');
+  });
+
+  it('a new version whose look at the current version fails still commits (the lost-commit probe then sends the commit again)', async () => {
+    const h = await start();
+    const old = Buffer.alloc(100, 7);
+    const existing = await h.client.files.uploadFile({ parentFolderId: '0', fileName: 'w.bin', file: old, fileSize: old.length });
+    h.box.faults.inject({ operation: 'getFile', nth: 1, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
+    const source = randomSource(2 * MiB);
+    const file = await h.client.chunkedUploads.uploadBigFileVersion(existing.id, source.stream, 2 * MiB, { commitTimer: fakeCommitTimer() });
+    expect(file).toMatchObject({ id: existing.id, sha1: source.sha1() });
+    expect(h.box.listSessions()[0]?.status).toBe('committed');
+  });
+
   it('a part "stored, then 500" is retried, meets 416 with the same sha1, and the upload completes byte-exact', async () => {
     const h = await start();
     h.box.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'storeThenFail', status: 500 } });
