@@ -971,7 +971,8 @@ export async function runSpeed(argv: string[]): Promise<void> {
       process.stdout.write(`\n${section}\n`);
     }
     if (o.out !== undefined) {
-      if (results.hash.length > 0) await writeFile(HASH_BY_CPU, `${JSON.stringify(history, null, 1)}\n`);
+      // The per-CPU history keeps full runs only: a smoke run's rows (smaller object, one run) would replace them.
+      if (results.hash.length > 0 && !o.quick) await writeFile(HASH_BY_CPU, `${JSON.stringify(history, null, 1)}\n`);
       await writeSection(o.out, 'speed', section);
       log(`${final ? '\n' : '  '}wrote the speed section of ${path.relative(process.cwd(), o.out) || o.out}${final ? '' : ' (so far)'}`);
     }

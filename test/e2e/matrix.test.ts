@@ -342,12 +342,15 @@ describe('fault matrix (RELIABILITY.md)', () => {
   it('M12 a Box request that hangs as Commit nears its Lambda timeout: cancelled before it (Transfer.Deadline), retried, committed', async () => {
     const e = await setUp();
     const real = makeTaskHandlers(e.deps);
-    // Box holds the first list-parts answer for an hour; the first Commit invocation has 5.1 s left, so
-    // its request budget (less the 5 s finish margin) ends 100 ms in: never killed mid-request.
-    e.box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'latency', ms: 3_600_000 } });
+    // Box holds every list-parts answer for an hour until the retry; the first Commit invocation has 5.1 s
+    // left, so its request budget (less the 5 s finish margin) ends 100 ms in: never killed mid-request.
+    // (Held for every request, not only the first: on a busy machine the first invocation may reach its
+    // deadline before its request left, and the retry must not meet the hour-long hold then.)
+    e.box.faults.inject({ operation: 'listParts', nth: 1, times: 1_000_000, action: { type: 'latency', ms: 3_600_000 } });
     let first = true;
     const commit: TaskHandler = async (event, context) => {
       const remaining = first ? 5_100 : 600_000;
+      if (!first) e.box.faults.clear();
       first = false;
       return real.Commit(event, { ...context, getRemainingTimeInMillis: () => remaining });
     };
