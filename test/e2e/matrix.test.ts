@@ -158,14 +158,26 @@ describe('fault matrix (RELIABILITY.md)', () => {
 
   it('M07j a Commit killed mid-commit (Sandbox.Timedout): retried, and the retry takes the commit that landed', async () => {
     const e = await setUp();
-    // The commit request is held 1.5 s, past the 1 s "Lambda" timeout; Box commits it anyway. The Commit's own
-    // deadline is pushed past the Lambda's (a negative finish margin), as for a Lambda without one.
-    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'latency', ms: 1500 } });
-    const { execution, output } = await transfersExactly(e, 'commit-killed.bin', {
-      lambdaTimeoutMs: { Commit: 1000 },
-      deps: { ...e.deps, settings: { directUploadMax: 100_000, deadlineFinishMarginMs: -60_000 } },
-    });
+    // The commit request reaches Box and is held there; the test then kills that Commit invocation (as Lambda's
+    // timeout would, mid-request) and lets Box go on: Box commits, and nobody hears the answer. Events the test
+    // controls, not a race with a clock.
+    let arrived!: () => void;
+    const atBox = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const until: PromiseLike<void> = {
+      then: (onDone, onFail) => {
+        arrived();
+        return released.then(onDone, onFail);
+      },
+    };
+    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'hold', until } });
+    let commits = 0;
+    const killInvocation = (task: string): Promise<void> | undefined => (task === 'Commit' && commits++ === 0 ? atBox : undefined);
+    void atBox.then(() => setImmediate(release));
+    const { execution, output } = await transfersExactly(e, 'commit-killed.bin', { killInvocation });
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Sandbox.Timedout' }));
+    expect(taskRuns(execution.events)['Commit']).toBe(2);
     // Whether the retry's look came before or after Box finished the first commit, one file with one version.
     expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
