@@ -76,11 +76,16 @@ export interface CommitTry {
   landed?: () => Promise<BoxFile | undefined>;
   /** Told when the `landed` probe itself failed; the try goes on as if nothing landed. */
   onLandedError?: (error: unknown) => void;
+  /**
+   * A refusal that cannot have committed and is worth waiting on (the Commit Lambda: a 429, S3 throttling):
+   * the wait wanted, in ms. The try then ends as a 'wait' within the policy's bounds instead of throwing.
+   */
+  waitAfter?: (error: unknown) => number | undefined;
 }
 
 export type CommitStep =
   | { status: 'committed'; file: BoxFile; state: CommitState; /** found in Box after a lost answer */ landedEarlier: boolean }
-  | { status: 'wait'; waitMs: number; lastAnswer: string; state: CommitState }
+  | { status: 'wait'; waitMs: number; lastAnswer: string; state: CommitState; /** refused by `waitAfter`: nothing was accepted */ refused?: true }
   /** No answer (or a 5xx): the commit may have landed; `state.answerLost` is set for the next try. */
   | { status: 'lost'; error: BoxError; state: CommitState };
 
@@ -148,6 +153,13 @@ export async function commitStep(t: CommitTry, state: CommitState, policy: Commi
   } catch (error) {
     if (commitAnswerMayBeLost(error)) {
       return { status: 'lost', error, state: { ...tried, answerLost: true, lostAnswers: state.lostAnswers + 1 } };
+    }
+    const refusedMs = t.waitAfter?.(error);
+    if (refusedMs !== undefined) {
+      const next: CommitState = { ...tried, lostAnswers: 0 };
+      const lastAnswer = `${error instanceof Error ? error.name : 'refused'} (not committed)`;
+      const waitMs = waitOrGiveUp(t.sessionId, next, Math.max(refusedMs, policy.minIntervalMs), lastAnswer, policy, error);
+      return { status: 'wait', waitMs, lastAnswer, refused: true, state: { ...next, waitedMs: next.waitedMs + waitMs } };
     }
     // A repeated commit of a session that did commit may be refused in any of these ways.
     if (mayBeRepeatedCommitAnswer(error)) {

@@ -1,10 +1,10 @@
 // Commit: one try per invocation of the commit policy shared with uploadBigFile (src/box/commitLoop.ts).
 // The parts list is rebuilt from Box's list-parts (never carried through state), checked to cover
-// [0, size) exactly, and committed with the whole-file digest. Box's 202 and a transient parts_mismatch
-// become { status: 'processing' } for the state machine's Wait. A try after one whose answer was lost
+// [0, size) exactly, and committed with the whole-file digest. Box's 202, a transient parts_mismatch and
+// a throttled try (429, S3 SlowDown: nothing committed) become { status: 'processing' } for the state machine's Wait. A try after one whose answer was lost
 // (a retried invocation: network error, 5xx, timeout) first looks whether that commit landed.
 import { commitStep, DEFAULT_COMMIT_POLICY, type CommitPolicy, type CommitState } from '../box/commitLoop.ts';
-import { BoxCommitTimeoutError, BoxIntegrityError } from '../box/errors.ts';
+import { BoxCommitTimeoutError, BoxIntegrityError, BoxRateLimitedError } from '../box/errors.ts';
 import { base64ToHex, digestHeader } from '../box/helpers.ts';
 import { findLandedFile } from '../box/landed.ts';
 import type { BoxClientLike, BoxFileLike, UploadPartLike } from './boxPort.ts';
@@ -13,7 +13,7 @@ import type { TransferDeps } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
 import { nameConflict } from './conflict.ts';
 import { checkStillCurrent } from './current.ts';
-import { CommitGaveUpError, InvalidInputError, NameConflictError, PartsIncompleteError } from './errors.ts';
+import { CommitGaveUpError, InvalidInputError, NameConflictError, PartsIncompleteError, S3ThrottledError } from './errors.ts';
 import { partRange } from './plan.ts';
 
 /** Every part Box holds for the session, sorted by offset (the client pages list-parts). */
@@ -94,7 +94,9 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
   }
   const { settings } = deps;
   const previous = event.commit !== undefined && event.commit.attempts > 0 ? event.commit : undefined;
-  // $$.State.RetryCount > 0: the last invocation failed, perhaps after Box took its commit.
+  // $$.State.RetryCount > 0: the last invocation failed, perhaps after Box took its commit. A refusal that
+  // cannot have committed (429, S3 throttling) is not retried by the state machine but waited on (below),
+  // so a retry follows a lost answer, a timeout or a deadline (or a 5xx listing the parts, to be safe).
   const retried = typeof event.retryCount === 'number' && event.retryCount > 0;
   const state: CommitState = {
     attempts: previous?.attempts ?? 0,
@@ -106,7 +108,8 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
   const log = deps.logger.child({ sessionId: session.id, attempt: state.attempts + 1, ...(retried ? { retryCount: event.retryCount } : {}) });
   // Newest write wins: on every try that Box has not accepted yet (not after a 202), just before the
   // commit request, S3 is asked whether this is still the key's current version.
-  const acceptedBefore = previous !== undefined && previous.status === 'processing' && (previous.partsMismatches ?? 0) === 0;
+  const acceptedBefore =
+    previous !== undefined && previous.status === 'processing' && (previous.partsMismatches ?? 0) === 0 && previous.checkSourceAgain !== true;
   const checkCurrent = transfer.onlyIfCurrent === true && !acceptedBefore;
   const box = await deps.box();
   const expectedHex = base64ToHex(sha1);
@@ -137,6 +140,10 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
             expectedHex,
             transfer.source.size,
           ),
+        // Throttled: nothing was committed; the Wait state waits (Box's Retry-After, else 5 s), and the next
+        // try is not a retry, so it does not look for a landed commit.
+        waitAfter: (error) =>
+          error instanceof BoxRateLimitedError ? Math.max(1, error.retryAfterSeconds ?? 5) * 1000 : error instanceof S3ThrottledError ? 5000 : undefined,
         onLandedError: (error) =>
           log.warn('looking whether a lost commit landed failed; committing again', {
             error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -172,7 +179,7 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
   if (step.status === 'wait') {
     const retryAfterSeconds = Math.max(1, Math.ceil(step.waitMs / 1000));
     log.info('commit not done yet', { why: step.lastAnswer, retryAfterSeconds, waitedSeconds: previous?.waitedSeconds ?? 0 });
-    return { status: 'processing', retryAfterSeconds, ...progress };
+    return { status: 'processing', retryAfterSeconds, ...progress, ...(step.refused === true && checkCurrent ? { checkSourceAgain: true } : {}) };
   }
   const file = step.file;
   if (file.sha1 !== undefined && file.sha1.toLowerCase() !== expectedHex) {

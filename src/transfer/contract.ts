@@ -180,6 +180,8 @@ export interface CommitProgress {
   partsMismatches?: number;
   /** A try's answer was lost: the next one looks whether that commit landed before committing again. */
   answerLost?: boolean;
+  /** The last try was refused (a 429, S3 throttling) before Box accepted the commit: the next one checks the source again. */
+  checkSourceAgain?: boolean;
   /** Committed by an earlier try whose answer was lost (found in Box). */
   landedEarlier?: boolean;
   output?: TransferOutput;

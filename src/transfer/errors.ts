@@ -78,6 +78,17 @@ export class SessionInUseError extends TransferError {
   override name = 'Transfer.SessionInUse';
 }
 
+/**
+ * Box holds an open upload session for the same folder, name and size that this transfer did not create,
+ * and its stored parts did not change while Prepare watched it (settings.sessionProgressWindowMs): most
+ * likely kept by an earlier transfer that failed resumably. Not retried (waiting would not end it before
+ * Box expires it) and not terminal (no session of ours exists; that session is left as it is): the
+ * message names the session and the ways out (resume it, or abort it and run again).
+ */
+export class SessionAbandonedError extends TransferError {
+  override name = 'Transfer.SessionAbandoned';
+}
+
 /** The Lambda's configuration is unusable (missing or malformed Box credentials, bad environment). */
 export class ConfigurationError extends TransferError {
   override name = 'Transfer.ConfigurationError';

@@ -81,7 +81,10 @@ export async function prepareTransfer(rawInput: unknown, deps: TransferDeps, opt
   }
 
   const resumed = input.resume !== undefined ? await resumeSession(box, input.resume, source, destination, settings, log) : undefined;
-  const opened = resumed ?? (await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts, options.retryCount));
+  const opened = resumed ?? (await openUploadSession(box, destination, source.size, onConflict, settings.maxRenameAttempts, options.retryCount, {
+      windowMs: settings.sessionProgressWindowMs,
+      pollMs: settings.sessionProgressPollMs,
+    }));
   // A new version: the file's current version before our commit, so that a retried Commit can tell
   // whether a commit whose answer was lost landed (a current version with our bytes that is not this one).
   const versionSeen =

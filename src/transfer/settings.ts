@@ -59,6 +59,14 @@ export interface TransferSettings {
   resumeMarginSeconds: number;
   /** Resume: the upload rate assumed for the missing bytes when checking the session's expiry (deliberately low). */
   resumeAssumedBytesPerSecond: number;
+  /**
+   * Prepare meets another open session for the same name and size (session_conflict): how long it watches
+   * that session's stored parts for progress before calling it abandoned (Transfer.SessionAbandoned).
+   * Well inside Prepare's 120 s timeout.
+   */
+  sessionProgressWindowMs: number;
+  /** How often Prepare lists that session's parts inside the window. */
+  sessionProgressPollMs: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
@@ -93,6 +101,9 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   resumeMarginSeconds: 3600,
   // 4 MiB/s: a fully missing 500 GB file needs ~35 h, so only a session in its last days is refused.
   resumeAssumedBytesPerSecond: 4 * 1024 * 1024,
+  // A live transfer stores a part every few seconds; 60 s of none leaves Prepare 55 s of its 120 s.
+  sessionProgressWindowMs: 60_000,
+  sessionProgressPollMs: 1_000,
 });
 
 export function resolveSettings(overrides?: Partial<TransferSettings>): TransferSettings {
@@ -121,6 +132,8 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_MAX_FILE_SIZE: 'maxFileSize',
   TRANSFER_RESUME_MARGIN_SECONDS: 'resumeMarginSeconds',
   TRANSFER_RESUME_BYTES_PER_SECOND: 'resumeAssumedBytesPerSecond',
+  TRANSFER_SESSION_PROGRESS_WINDOW_MS: 'sessionProgressWindowMs',
+  TRANSFER_SESSION_PROGRESS_POLL_MS: 'sessionProgressPollMs',
 };
 
 /**

@@ -8,6 +8,7 @@ import {
   BoxNetworkError,
   BoxNotFoundError,
   BoxPartsMismatchError,
+  BoxRateLimitedError,
   BoxServerError,
   commitStep,
   commitUntilDone,
@@ -179,6 +180,19 @@ describe('commitStep: one try under the shared policy', () => {
     expect(await rejectionOf(commitStep(refused.t, { ...FIRST_COMMIT, attempts: 1, answerLost: true }))).toBeInstanceOf(BoxNotFoundError);
     expect(refused.calls).toEqual(['landed', 'send', 'landed']);
     expect(failures).toEqual([probeError, probeError, probeError]);
+  });
+
+  it('a refusal the caller waits on (waitAfter: a 429) is a wait within the bounds, keeping what an earlier lost answer left open', async () => {
+    const throttled = new BoxRateLimitedError('429', { status: 429, retryAfterSeconds: 3 });
+    const { t, calls } = scripted([throttled], [undefined]);
+    const waiting = { ...t, waitAfter: (e: unknown) => (e instanceof BoxRateLimitedError ? (e.retryAfterSeconds ?? 5) * 1000 : undefined) };
+    const step = await commitStep(waiting, { ...FIRST_COMMIT, attempts: 1, answerLost: true });
+    expect(step).toMatchObject({ status: 'wait', waitMs: 3000, refused: true, state: { attempts: 2, waitedMs: 3000, answerLost: true } });
+    expect(calls).toEqual(['landed', 'send']);
+    // Without waitAfter (uploadBigFile) it is passed on; past maxWaitMs it is Box.CommitTimeout.
+    expect(await rejectionOf(commitStep(scripted([throttled]).t, FIRST_COMMIT))).toBe(throttled);
+    const late = { ...scripted([throttled]).t, waitAfter: () => 3000 };
+    expect(await rejectionOf(commitStep(late, { ...FIRST_COMMIT, waitedMs: 900_000 }))).toMatchObject({ name: 'Box.CommitTimeout' });
   });
 
   it('a 201 without a file is Box.IntegrityError', async () => {

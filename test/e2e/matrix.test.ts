@@ -158,14 +158,26 @@ describe('fault matrix (RELIABILITY.md)', () => {
 
   it('M07j a Commit killed mid-commit (Sandbox.Timedout): retried, and the retry takes the commit that landed', async () => {
     const e = await setUp();
-    // The commit request is held 1.5 s, past the 1 s "Lambda" timeout; Box commits it anyway. The Commit's own
-    // deadline is pushed past the Lambda's (a negative finish margin), as for a Lambda without one.
-    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'latency', ms: 1500 } });
-    const { execution, output } = await transfersExactly(e, 'commit-killed.bin', {
-      lambdaTimeoutMs: { Commit: 1000 },
-      deps: { ...e.deps, settings: { directUploadMax: 100_000, deadlineFinishMarginMs: -60_000 } },
-    });
+    // The commit request reaches Box and is held there; the test then kills that Commit invocation (as Lambda's
+    // timeout would, mid-request) and lets Box go on: Box commits, and nobody hears the answer. Events the test
+    // controls, not a race with a clock.
+    let arrived!: () => void;
+    const atBox = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const until: PromiseLike<void> = {
+      then: (onDone, onFail) => {
+        arrived();
+        return released.then(onDone, onFail);
+      },
+    };
+    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'hold', until } });
+    let commits = 0;
+    const killInvocation = (task: string): Promise<void> | undefined => (task === 'Commit' && commits++ === 0 ? atBox : undefined);
+    void atBox.then(() => setImmediate(release));
+    const { execution, output } = await transfersExactly(e, 'commit-killed.bin', { killInvocation });
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Sandbox.Timedout' }));
+    expect(taskRuns(execution.events)['Commit']).toBe(2);
     // Whether the retry's look came before or after Box finished the first commit, one file with one version.
     expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
@@ -342,12 +354,15 @@ describe('fault matrix (RELIABILITY.md)', () => {
   it('M12 a Box request that hangs as Commit nears its Lambda timeout: cancelled before it (Transfer.Deadline), retried, committed', async () => {
     const e = await setUp();
     const real = makeTaskHandlers(e.deps);
-    // Box holds the first list-parts answer for an hour; the first Commit invocation has 5.1 s left, so
-    // its request budget (less the 5 s finish margin) ends 100 ms in: never killed mid-request.
-    e.box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'latency', ms: 3_600_000 } });
+    // Box holds every list-parts answer for an hour until the retry; the first Commit invocation has 5.1 s
+    // left, so its request budget (less the 5 s finish margin) ends 100 ms in: never killed mid-request.
+    // (Held for every request, not only the first: on a busy machine the first invocation may reach its
+    // deadline before its request left, and the retry must not meet the hour-long hold then.)
+    e.box.faults.inject({ operation: 'listParts', nth: 1, times: 1_000_000, action: { type: 'latency', ms: 3_600_000 } });
     let first = true;
     const commit: TaskHandler = async (event, context) => {
       const remaining = first ? 5_100 : 600_000;
+      if (!first) e.box.faults.clear();
       first = false;
       return real.Commit(event, { ...context, getRemainingTimeInMillis: () => remaining });
     };

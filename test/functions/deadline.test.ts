@@ -9,7 +9,7 @@ import { startBoxEmulator, type BoxEmulator } from '../../local/box-emulator/ind
 import { makeTaskHandlers } from '../../functions/index.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import { withRequestBudget } from '../../src/box/budget.ts';
-import type { PrepareResult, TransferInput } from '../../src/transfer/contract.ts';
+import type { CommitProgress, PrepareResult, TransferInput } from '../../src/transfer/contract.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import { rejection } from '../support/rejection.ts';
 import { lambdaContext, startTestS3, testBytes, type TestS3 } from '../transfer/helpers.ts';
@@ -75,7 +75,7 @@ describe('Prepare, Commit, DirectUpload and AbortSession near their Lambda timeo
     return { ...env, input, folder };
   }
 
-  it('a 429 whose Retry-After outlasts the invocation fails at once with the retried Box.RateLimited (one request each)', async () => {
+  it('a 429 whose Retry-After outlasts the invocation fails at once with the retried Box.RateLimited (one request each; Commit waits it in the state machine)', async () => {
     const { box, handlers, input } = await prepared('big.bin', 3 * PART + 1);
     const ctx = leaving(60_000);
     box.faults.inject({ operation: 'createSession', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 29 } });
@@ -88,8 +88,18 @@ describe('Prepare, Commit, DirectUpload and AbortSession near their Lambda timeo
     box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 29 } });
     const sha1 = (await import('node:crypto')).createHash('sha1').update(testBytes(3 * PART + 1, 5)).digest('base64');
     const before = box.stats().requests.listParts;
-    expect(await rejection(handlers.Commit({ transfer: p.transfer, sha1 }, leaving(30_000)))).toMatchObject({ name: 'Box.RateLimited' });
+    // A 429 cannot have committed: Commit answers processing with Box's Retry-After (the Wait state waits),
+    // and the next try, not a retry, commits without looking for a landed commit (no folder listing).
+    const waited = await handlers.Commit({ transfer: p.transfer, sha1 }, leaving(30_000));
+    expect(waited).toMatchObject({ status: 'processing', retryAfterSeconds: 29, attempts: 1 });
+    expect(waited).not.toHaveProperty('answerLost');
     expect(box.stats().requests.listParts).toBe(before + 1);
+    const listingsBefore = box.stats().requests.listFolderItems ?? 0;
+    await expect(handlers.Commit({ transfer: p.transfer, sha1, commit: waited as CommitProgress, retryCount: 0 }, leaving(60_000))).resolves.toMatchObject({
+      status: 'committed',
+      attempts: 2,
+    });
+    expect(box.stats().requests.listFolderItems ?? 0).toBe(listingsBefore);
 
     box.faults.inject({ operation: 'abortSession', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 29 } });
     const abortEvent = { transfer: p.transfer, error: { Error: 'X', Cause: 'y' } };

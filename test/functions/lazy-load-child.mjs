@@ -20,9 +20,13 @@ export function initialize(data) { port = data.port; }
 export async function load(url, context, next) { port.postMessage(url); return next(url, context); }`;
 register(`data:text/javascript,${encodeURIComponent(hooks)}`, { data: { port: port2 }, transferList: [port2] });
 
-// The load hook runs on its own thread: let its messages arrive before looking.
+// The load hook runs on its own thread and its messages arrive in order: import a module of our own and wait
+// until its URL has arrived; every module loaded before it has then been reported.
+let sentinels = 0;
 async function settle() {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  const sentinel = new URL(`data:text/javascript,${encodeURIComponent(`export default ${++sentinels};`)}`).href;
+  await import(sentinel);
+  while (!loaded.includes(sentinel)) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
 async function observe() {

@@ -135,6 +135,23 @@ describe('where Commit checks (onlyIfCurrent)', () => {
     expect(order).toEqual(['listParts', 'commit']);
   });
 
+  it('again after a throttled try (a 429 the state machine waits on: Box took nothing), not after a 202 then a 429', async () => {
+    const { order, commit } = await uploaded({ commitProcessing: { mode: 'count', times: 1, retryAfterSeconds: 1 } });
+    box!.faults.inject({ operation: 'commit', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 2 } });
+    const first = await commit();
+    expect(first).toMatchObject({ status: 'processing', retryAfterSeconds: 2, checkSourceAgain: true });
+    const second = await commit(first);
+    expect(order).toEqual(['listParts', 'HeadObject', 'commit']);
+    expect(second).toMatchObject({ status: 'processing', retryAfterSeconds: 1 }); // the 202
+    box!.faults.inject({ operation: 'commit', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 2 } });
+    const third = await commit(second);
+    expect(third).toMatchObject({ status: 'processing', retryAfterSeconds: 2 });
+    expect(third).not.toHaveProperty('checkSourceAgain');
+    expect(order).toEqual(['listParts', 'commit']);
+    await expect(commit(third)).resolves.toMatchObject({ status: 'committed' });
+    expect(order).toEqual(['listParts', 'commit']);
+  });
+
   it('a newer write found there stops the transfer before any commit request', async () => {
     const { order, commit } = await uploaded();
     s3Mock.on(HeadObjectCommand).callsFake(() => {
