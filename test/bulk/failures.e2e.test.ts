@@ -10,7 +10,7 @@ import type { LocalLambdaContext } from '../../local/runner/execution.ts';
 import { putGeneratedObject } from '../../local/runner/index.ts';
 import type { ObjectResult, SyncBatchEvent, SyncInput, SyncSummary } from '../../src/bulk/contract.ts';
 import type { TransferInput } from '../../src/transfer/contract.ts';
-import { BUCKET, REPORT_BUCKET, startBulkEnv } from './harness.ts';
+import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt as boxFileIn } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
 import { rejection } from '../support/rejection.ts';
 
@@ -32,19 +32,7 @@ async function readJson<T>(key: string): Promise<T> {
   return JSON.parse((await res.Body?.transformToString('utf8')) ?? 'null') as T;
 }
 
-/** The Box file at `path` below folder 0 (the emulator's own view). */
-function boxFileAt(path: string): { sha1: string; size: number } | undefined {
-  const segments = path.split('/');
-  const name = segments.pop() as string;
-  let folder = '0';
-  for (const s of segments) {
-    const f = env.box.findFolder(folder, s);
-    if (f === undefined) return undefined;
-    folder = f.id;
-  }
-  const file = env.box.findFile(folder, name);
-  return file === undefined ? undefined : { sha1: String(file.sha1), size: Number(file.size) };
-}
+const boxFileAt = (path: string) => boxFileIn(env.box, path);
 
 describe('a bulk run with failed objects: the tolerated-failure threshold', () => {
   const KEYS = Array.from({ length: 10 }, (_, i) => `t/file ${i}.txt`);

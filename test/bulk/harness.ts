@@ -66,3 +66,17 @@ export async function startBulkEnv(options: Parameters<typeof startEnv>[0] = {})
     },
   });
 }
+
+/** The Box file at `path` below folder `rootId`, through the emulator's own view; undefined when a folder or the file is missing. */
+export function boxFileAt(box: E2eEnv['box'], path: string, rootId = '0'): { sha1: string; size: number } | undefined {
+  const segments = path.split('/');
+  const name = segments.pop() as string;
+  let folder = rootId;
+  for (const segment of segments) {
+    const found = box.findFolder(folder, segment);
+    if (found === undefined) return undefined;
+    folder = found.id;
+  }
+  const file = box.findFile(folder, name);
+  return file === undefined ? undefined : { sha1: String(file.sha1), size: Number(file.size) };
+}

@@ -8,7 +8,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBucket, putGeneratedObject } from '../../local/runner/index.ts';
 import type { ManifestFormat, ObjectResult, SyncInput } from '../../src/bulk/contract.ts';
-import { BUCKET, REPORT_BUCKET, startBulkEnv } from './harness.ts';
+import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt as boxFileIn } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
 
 const MiB = 1024 * 1024;
@@ -57,18 +57,7 @@ async function folder(name: string): Promise<string> {
   return (await env.client.folders.createFolder(name, '0')).id;
 }
 
-function boxFileAt(rootId: string, path: string): { sha1: string; size: number } | undefined {
-  const segments = path.split('/');
-  const name = segments.pop() as string;
-  let id = rootId;
-  for (const s of segments) {
-    const f = env.box.findFolder(id, s);
-    if (f === undefined) return undefined;
-    id = f.id;
-  }
-  const file = env.box.findFile(id, name);
-  return file === undefined ? undefined : { sha1: String(file.sha1), size: Number(file.size) };
-}
+const boxFileAt = (rootId: string, path: string) => boxFileIn(env.box, path, rootId);
 
 async function runManifest(format: ManifestFormat, key: string, folderId: string): Promise<{ report: ObjectResult[]; summary: Awaited<ReturnType<BulkEnv['sync']>['result']> }> {
   const input: SyncInput = {

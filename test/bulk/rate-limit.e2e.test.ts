@@ -4,7 +4,7 @@
 // never failed). Real bulk state machine (local runner), real emulator, real s3rver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putGeneratedObject } from '../../local/runner/index.ts';
-import { BUCKET, REPORT_BUCKET, startBulkEnv } from './harness.ts';
+import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt as boxFileIn } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
 
 const MiB = 1024 * 1024;
@@ -33,18 +33,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-function boxFileAt(path: string): { sha1: string; size: number } | undefined {
-  const segments = path.split('/');
-  const name = segments.pop() as string;
-  let folder = '0';
-  for (const s of segments) {
-    const f = env.box.findFolder(folder, s);
-    if (f === undefined) return undefined;
-    folder = f.id;
-  }
-  const file = env.box.findFile(folder, name);
-  return file === undefined ? undefined : { sha1: String(file.sha1), size: Number(file.size) };
-}
+const boxFileAt = (path: string) => boxFileIn(env.box, path);
 
 describe('a 429 storm through the bulk state machine', () => {
   it(`keeps at most ${OBJECTS_IN_FLIGHT} upload requests in flight through 429s with Retry-After, and lands every object`, async () => {

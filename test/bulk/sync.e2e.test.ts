@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putGeneratedObject } from '../../local/runner/index.ts';
 import type { SyncInput } from '../../src/bulk/contract.ts';
-import { BUCKET, REPORT_BUCKET, startBulkEnv } from './harness.ts';
+import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt as boxFileIn } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
 
 const MiB = 1024 * 1024;
@@ -52,19 +52,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** The Box file at `path` below folder 0, through the emulator's own view. */
-function boxFileAt(path: string): { id: string; sha1: string; size: number } | undefined {
-  const segments = path.split('/');
-  const name = segments.pop() as string;
-  let folder = '0';
-  for (const s of segments) {
-    const f = env.box.findFolder(folder, s);
-    if (f === undefined) return undefined;
-    folder = f.id;
-  }
-  const file = env.box.findFile(folder, name);
-  return file === undefined ? undefined : { id: file.id, sha1: String(file.sha1), size: Number(file.size) };
-}
+const boxFileAt = (path: string) => boxFileIn(env.box, path);
 
 const input = (): SyncInput => ({
   source: { bucket: BUCKET, prefix: PREFIX },
