@@ -13,8 +13,9 @@ import { formatBytes } from './progress.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 import { describeError } from './run.ts';
 import { lambdaEnvFor } from './transfer.ts';
+import type { S3AndBoxOptions } from './transfer.ts';
 
-export interface SyncCommandOptions {
+export interface SyncCommandOptions extends S3AndBoxOptions {
   folder: string;
   report: { bucket: string; key: string };
   layout: SyncLayout;
@@ -28,14 +29,6 @@ export interface SyncCommandOptions {
   toleratedFailures?: number;
   concurrency?: number;
   dryRun?: boolean;
-  s3Endpoint?: string;
-  region: string;
-  boxApiUrl: string;
-  boxUploadUrl: string;
-  boxToken?: string;
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
 }
 
 /** The exit statuses (README "The command line"): 0 done, 1 failed, 2 bad input, 4 some objects failed. */
@@ -133,7 +126,7 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
     process.stderr.write(`Transfer.InvalidInput: ${(err as Error).message}\n`);
     return EXIT.badInput;
   }
-  const env = lambdaEnvFor(opts as never);
+  const env = lambdaEnvFor(opts);
   const quiet = opts.quiet === true || opts.json === true;
   const tty = process.stderr.isTTY === true;
   const progress = new SyncProgress();

@@ -8,14 +8,8 @@ import { EXIT_STATUS, UsageError } from './exit-status.ts';
 import { exitStatusFor, failureOf, resumeHint } from './failure.ts';
 import { runWithProgress } from './run.ts';
 
-export interface TransferCommandOptions {
-  folder?: string;
-  name?: string;
-  fileId?: string;
-  versionId?: string;
-  onConflict: OnConflict;
-  concurrency: number;
-  partsPerBatch?: number;
+/** The S3, Box and output options every command that runs the state machine locally takes. */
+export interface S3AndBoxOptions {
   s3Endpoint?: string;
   region: string;
   boxApiUrl: string;
@@ -24,6 +18,16 @@ export interface TransferCommandOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+}
+
+export interface TransferCommandOptions extends S3AndBoxOptions {
+  folder?: string;
+  name?: string;
+  fileId?: string;
+  versionId?: string;
+  onConflict: OnConflict;
+  concurrency: number;
+  partsPerBatch?: number;
   /** --resume: the Box upload session a failed run left open. */
   resume?: string;
   /** --resume-etag: with --resume, the ETag the failed run read (resume.etag). */
@@ -44,7 +48,7 @@ export function withBoxToken(env: Record<string, string | undefined>, token: str
 }
 
 /** The Lambdas' environment for this run: what AWS would give them, from the CLI's options. */
-export function lambdaEnvFor(opts: TransferCommandOptions, base: Record<string, string | undefined> = process.env) {
+export function lambdaEnvFor(opts: S3AndBoxOptions, base: Record<string, string | undefined> = process.env) {
   const env: Record<string, string | undefined> = {
     ...base,
     AWS_REGION: opts.region,
