@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
@@ -14,21 +13,12 @@ import { putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import type { FailureDocument } from '../../src/transfer/contract.ts';
+import { BIN, finished, spawnCli } from './run-cli.ts';
+import type { CliRun as Run } from './run-cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
 const MiB = 1024 * 1024;
 const PART = 4 * MiB;
 const SIZE = 20 * MiB + 12_345; // 6 parts
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnCli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: 'pipe' });
-}
 
 /** A printed command line run by a shell, as a user pastes it, with `s3-to-box` being this CLI. */
 function spawnShell(line: string, env: Record<string, string>): ChildProcessWithoutNullStreams {
@@ -36,19 +26,6 @@ function spawnShell(line: string, env: Record<string, string>): ChildProcessWith
   return spawn('bash', ['-c', script], {
     env: { ...process.env, ...env, NO_COLOR: '1', S3_TO_BOX_NODE: process.execPath, S3_TO_BOX_BIN: BIN },
     stdio: 'pipe',
-  });
-}
-
-function finished(child: ChildProcessWithoutNullStreams, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    if (stdin !== undefined) child.stdin.end(stdin);
-    else child.stdin.end();
   });
 }
 
