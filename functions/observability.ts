@@ -4,8 +4,8 @@
 // which portLogger backs with Powertools here; the local runner and the CLI back it with their display.
 //
 // The Tracer is imported only where tracing runs (LazyTracer): importing it loads the X-Ray SDK, whose
-// cls-hooked context installs async hooks that slow every promise of the process many times over
-// (BENCHMARKS.md: CPU per GiB), whether or not anything is traced.
+// cls-hooked context installs async hooks that slow every promise of the process, whether or not
+// anything is traced.
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
