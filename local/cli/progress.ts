@@ -128,7 +128,7 @@ export function createProgressDisplay(opts: { stream?: NodeJS.WriteStream; quiet
       detail: `${totals.partsDone}/${totals.totalParts} parts, ${formatBytes(totals.bytesDone)}, ${totals.rate(now).toFixed(1)} MiB/s`,
     });
     hash?.update(totals.hashed, { detail: formatBytes(totals.hashed) });
-    const commit = totals.commitWaits > 0 ? ` (commit: Box processing, waited ${totals.commitWaitedSeconds}s)` : '';
+    const commit = totals.commitWaits > 0 ? ` (commit waited ${totals.commitWaitedSeconds}s)` : '';
     status.update(0, { detail: `${totals.state}${commit}` });
   };
 

@@ -3,7 +3,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { depsFromEnv, s3ConfigFromEnv } from '../../functions/deps.ts';
 import type { HandlerDeps } from '../../functions/deps.ts';
-import type { ResumeRef, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
+import type { CommitWaitReason, ResumeRef, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
 import type { LogLevel } from '../../src/transfer/logger.ts';
 import type { TransferProgressEvent } from '../../src/transfer/deps.ts';
@@ -83,12 +83,19 @@ export function storedIndices(bitmap: string, totalParts: number): number[] {
   return Array.from({ length: totalParts }, (_, i) => i).filter(stored);
 }
 
+/** What the CLI says while a commit waits, by why it waits. */
+export const COMMIT_WAIT_NOTES: Readonly<Record<CommitWaitReason, string>> = {
+  'box-processing': 'Box is still processing the file',
+  'parts-mismatch': 'Box does not list every stored part yet (400 parts_mismatch)',
+  throttled: 'the commit was throttled (Box 429 or S3 SlowDown), nothing committed',
+};
+
 function noteFor(e: TransferEvent): string | undefined {
   switch (e.type) {
     case 'state-retried':
       return `retrying ${e.state} (attempt ${e.attempt})`;
     case 'commit-wait':
-      return `Box is still processing the file: commit again in ${e.seconds}s (try ${e.attempts})`;
+      return `${COMMIT_WAIT_NOTES[e.reason]}: commit again in ${e.seconds}s (try ${e.attempts})`;
     case 'session-aborted':
       return e.aborted ? 'Box upload session aborted' : `Box upload session not aborted: ${e.reason ?? 'unknown'}`;
     case 'prepared':

@@ -13,6 +13,7 @@ import type {
   LambdaContextLike,
   AbortSessionResult,
   CommitProgress,
+  CommitWaitReason,
   HashProgress,
   PrepareResult,
   TransferInput,
@@ -67,7 +68,7 @@ export type TransferEvent =
     }
   | { type: 'batch-done'; batch: number; parts: number; bytes: number; alreadyUploaded: number }
   | { type: 'hash-progress'; bytes: number; size: number; done: boolean; via: HashProgress['via']; invocations: number }
-  | { type: 'commit-wait'; seconds: number; waitMs: number; attempts: number; waitedSeconds: number }
+  | { type: 'commit-wait'; seconds: number; waitMs: number; attempts: number; waitedSeconds: number; reason: CommitWaitReason }
   | { type: 'committed'; output: TransferOutput }
   | { type: 'uploaded'; output: TransferOutput }
   | { type: 'session-aborted'; aborted: boolean; reason?: string }
@@ -258,7 +259,8 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
         if (commit.status === 'processing') {
           commitWait.lastRetryAfterSeconds = commit.retryAfterSeconds;
           const waitMs = options.waitTimeOverrides?.['WaitForCommit'] ?? waitMsFor(commit.retryAfterSeconds);
-          emit({ type: 'commit-wait', seconds: commit.retryAfterSeconds, waitMs, attempts: commit.attempts, waitedSeconds: commit.waitedSeconds });
+          const reason = commit.waitReason ?? 'box-processing';
+          emit({ type: 'commit-wait', seconds: commit.retryAfterSeconds, waitMs, attempts: commit.attempts, waitedSeconds: commit.waitedSeconds, reason });
         } else if (commit.status === 'committed' && commit.output) {
           emit({ type: 'committed', output: commit.output });
         }

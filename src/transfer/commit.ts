@@ -8,7 +8,7 @@ import { BoxCommitTimeoutError, BoxIntegrityError, BoxRateLimitedError } from '.
 import { base64ToHex, digestHeader } from '../box/helpers.ts';
 import { findLandedFile } from '../box/landed.ts';
 import type { BoxClientLike, BoxFileLike, UploadPartLike } from './boxPort.ts';
-import type { CommitEvent, CommitProgress, SessionRef, TransferContext, TransferOutput } from './contract.ts';
+import type { CommitEvent, CommitProgress, CommitWaitReason, SessionRef, TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
 import { nameConflict } from './conflict.ts';
@@ -179,7 +179,9 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
   if (step.status === 'wait') {
     const retryAfterSeconds = Math.max(1, Math.ceil(step.waitMs / 1000));
     log.info('commit not done yet', { why: step.lastAnswer, retryAfterSeconds, waitedSeconds: previous?.waitedSeconds ?? 0 });
-    return { status: 'processing', retryAfterSeconds, ...progress, ...(step.refused === true && checkCurrent ? { checkSourceAgain: true } : {}) };
+    // A refused try keeps the parts_mismatch count it found, so `refused` is asked first.
+    const waitReason: CommitWaitReason = step.refused === true ? 'throttled' : step.state.partsMismatches > 0 ? 'parts-mismatch' : 'box-processing';
+    return { status: 'processing', retryAfterSeconds, waitReason, ...progress, ...(step.refused === true && checkCurrent ? { checkSourceAgain: true } : {}) };
   }
   const file = step.file;
   if (file.sha1 !== undefined && file.sha1.toLowerCase() !== expectedHex) {

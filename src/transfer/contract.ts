@@ -169,6 +169,8 @@ export interface CommitEvent {
   /** `$$.State.RetryCount`: above 0 the last try failed, perhaps after Box took the commit, so Commit looks first. */
   retryCount?: number;
 }
+export type CommitWaitReason = 'box-processing' | 'parts-mismatch' | 'throttled';
+
 export interface CommitProgress {
   status: 'committed' | 'processing';
   /** Seconds the Wait state waits before the next try (Box's Retry-After). */
@@ -180,6 +182,11 @@ export interface CommitProgress {
   partsMismatches?: number;
   /** A try's answer was lost: the next one looks whether that commit landed before committing again. */
   answerLost?: boolean;
+  /**
+   * Why a processing answer waits: Box answered 202 (`box-processing`), a transient parts_mismatch, or the
+   * try was throttled (a 429, S3 SlowDown) before Box took anything. Absent in progress from older versions.
+   */
+  waitReason?: CommitWaitReason;
   /** The last try was refused (a 429, S3 throttling) before Box accepted the commit: the next one checks the source again. */
   checkSourceAgain?: boolean;
   /** Committed by an earlier try whose answer was lost (found in Box). */

@@ -132,7 +132,7 @@ describe('progress', () => {
     apply(feed.fromHandlers({ type: 'hashed', offset: MiB, size: 3 * MiB }));
     apply(feed.fromRunner({ type: 'state-entered', state: 'HashObject', stateType: 'Task' }));
     apply(feed.fromHandlers({ type: 'part-uploaded', offset: 2 * MiB, size: MiB, alreadyUploaded: false }));
-    apply(feed.fromRunner({ type: 'commit-wait', seconds: 3, waitMs: 3000, attempts: 1, waitedSeconds: 3 }));
+    apply(feed.fromRunner({ type: 'commit-wait', seconds: 3, waitMs: 3000, attempts: 1, waitedSeconds: 3, reason: 'box-processing' }));
     expect(totals.totalParts).toBe(3);
     expect(totals.partsDone).toBe(3);
     expect(totals.bytesDone).toBe(3 * MiB);

@@ -90,14 +90,34 @@ describe('failures, retries and waits', () => {
     expect(await env.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
     const waits = execution.events.filter((e) => e.type === 'commit-wait');
     expect(waits).toEqual([
-      { type: 'commit-wait', seconds: 3, waitMs: 30, attempts: 1, waitedSeconds: 3 },
-      { type: 'commit-wait', seconds: 3, waitMs: 30, attempts: 2, waitedSeconds: 6 },
+      { type: 'commit-wait', seconds: 3, waitMs: 30, attempts: 1, waitedSeconds: 3, reason: 'box-processing' },
+      { type: 'commit-wait', seconds: 3, waitMs: 30, attempts: 2, waitedSeconds: 6, reason: 'box-processing' },
     ]);
     expect(taskRuns(execution.events)['Commit']).toBe(3);
     const history = await execution.history;
     expect(history.awsEventTypes['WaitStateEntered']).toBe(2);
     expect(history.awsEventTypes['WaitStateExited']).toBe(2);
     expect(env.box.stats().requests.commit).toBe(3);
+  });
+
+  it('a commit wait says why it waits: a transient parts_mismatch, then a 429 (nothing committed), each waited in the Wait state', async () => {
+    const folder = await env.box.createFolder('commit-waits');
+    const put = await env.put('waits.bin', SIZE);
+    env.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'partsMismatch' } });
+    // Past the client's 3 attempts (this env's retry setting): Box.RateLimited reaches Commit.
+    env.box.faults.inject({ operation: 'commit', nth: 2, times: 3, action: { type: 'status', status: 429, retryAfterSeconds: 0 } });
+    const execution = env.start(inputFor('waits.bin', folder.id), { waitTimeScale: 0.01 });
+    const output = await execution.result;
+    expect(await env.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
+    const waits = execution.events.filter((e) => e.type === 'commit-wait');
+    // Then this env's two 202s.
+    expect(waits.map((e) => e.type === 'commit-wait' && [e.reason, e.attempts])).toEqual([
+      ['parts-mismatch', 1],
+      ['throttled', 2],
+      ['box-processing', 3],
+      ['box-processing', 4],
+    ]);
+    expect(env.box.stats().requests.commit).toBe(7);
   });
 
   it('an object overwritten in S3 mid-transfer fails with Transfer.SourceChanged and the session is aborted', async () => {

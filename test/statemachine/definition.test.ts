@@ -85,12 +85,17 @@ describe('statemachine/transfer.asl.yml', () => {
         expect(retrier['ErrorEquals'], name).not.toContain('States.TaskFailed');
       }
     }
-    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'Commit', 'AbortSession']) {
+    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'AbortSession']) {
       expect(retried(states().get(name)!), name).toEqual(expect.arrayContaining(['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError']));
     }
-    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject', 'Commit']) {
+    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject']) {
       expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
     }
+    // Commit turns a throttled try (429, S3 SlowDown: nothing committed) into processing for WaitForCommit
+    // (test/transfer/current.test.ts, test/functions/deadline.test.ts); only a lost answer is retried.
+    expect(retried(states().get('Commit')!)).toEqual(expect.arrayContaining(['Box.ServerError', 'Box.NetworkError']));
+    expect(retried(states().get('Commit')!)).not.toContain('Box.RateLimited');
+    expect(retried(states().get('Commit')!)).not.toContain('Transfer.S3Throttled');
     // States.Timeout only where running twice is harmless (Prepare reuses its session through
     // session_conflict, idempotent batches, a resumable read, a commit that looks whether the lost one
     // landed, the abort, a pure function); never DirectUpload, whose lost answer is a 5xx or no answer.

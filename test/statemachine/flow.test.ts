@@ -144,7 +144,7 @@ describe('the transfer state machine with stub handlers', () => {
 
     expect(events.filter((e) => e.type === 'batch-done')).toHaveLength(4);
     expect(events.filter((e) => e.type === 'hash-progress').map((e) => e.type === 'hash-progress' && e.bytes)).toEqual([1000, 4000]);
-    expect(events).toContainEqual({ type: 'commit-wait', seconds: 7, waitMs: 0, attempts: 1, waitedSeconds: 7 });
+    expect(events).toContainEqual({ type: 'commit-wait', seconds: 7, waitMs: 0, attempts: 1, waitedSeconds: 7, reason: 'box-processing' });
     expect(events).toContainEqual({ type: 'committed', output });
     expect(events).toContainEqual(expect.objectContaining({ type: 'prepared', mode: 'chunked', totalParts: 4, batches: 4, concurrency: 2 }));
     expect(events).toContainEqual({ type: 'state-entered', state: 'WaitForCommit', stateType: 'Wait' });

@@ -126,10 +126,10 @@ describe('where Commit checks (onlyIfCurrent)', () => {
     const { order, commit } = await uploaded({ commitProcessing: { mode: 'count', times: 1, retryAfterSeconds: 1 } });
     box!.faults.inject({ operation: 'commit', nth: 1, action: { type: 'partsMismatch' } });
     const first = await commit();
-    expect(first).toMatchObject({ status: 'processing', partsMismatches: 1 });
+    expect(first).toMatchObject({ status: 'processing', partsMismatches: 1, waitReason: 'parts-mismatch' });
     expect(order).toEqual(['listParts', 'HeadObject', 'commit']);
     const second = await commit(first);
-    expect(second).toMatchObject({ status: 'processing', retryAfterSeconds: 1 }); // the 202
+    expect(second).toMatchObject({ status: 'processing', retryAfterSeconds: 1, waitReason: 'box-processing' }); // the 202
     expect(order).toEqual(['listParts', 'HeadObject', 'commit']);
     await expect(commit(second)).resolves.toMatchObject({ status: 'committed' });
     expect(order).toEqual(['listParts', 'commit']);
@@ -139,7 +139,7 @@ describe('where Commit checks (onlyIfCurrent)', () => {
     const { order, commit } = await uploaded({ commitProcessing: { mode: 'count', times: 1, retryAfterSeconds: 1 } });
     box!.faults.inject({ operation: 'commit', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 2 } });
     const first = await commit();
-    expect(first).toMatchObject({ status: 'processing', retryAfterSeconds: 2, checkSourceAgain: true });
+    expect(first).toMatchObject({ status: 'processing', retryAfterSeconds: 2, checkSourceAgain: true, waitReason: 'throttled' });
     const second = await commit(first);
     expect(order).toEqual(['listParts', 'HeadObject', 'commit']);
     expect(second).toMatchObject({ status: 'processing', retryAfterSeconds: 1 }); // the 202
@@ -150,6 +150,24 @@ describe('where Commit checks (onlyIfCurrent)', () => {
     expect(order).toEqual(['listParts', 'commit']);
     await expect(commit(third)).resolves.toMatchObject({ status: 'committed' });
     expect(order).toEqual(['listParts', 'commit']);
+  });
+
+  it('a throttled HeadObject (S3 SlowDown) is a wait, not an error: nothing was committed, and the next try checks again', async () => {
+    const { order, commit } = await uploaded();
+    s3Mock.on(HeadObjectCommand).callsFakeOnce(() => {
+      order.push('HeadObject');
+      throw s3Error('SlowDown', 503);
+    });
+    const first = await commit();
+    expect(first).toMatchObject({ status: 'processing', retryAfterSeconds: 5, checkSourceAgain: true, waitReason: 'throttled' });
+    expect(first).not.toHaveProperty('answerLost');
+    expect(order).toEqual(['listParts', 'HeadObject']);
+    s3Mock.on(HeadObjectCommand).callsFake(() => {
+      order.push('HeadObject');
+      return { VersionId: 'v-1' };
+    });
+    await expect(commit(first)).resolves.toMatchObject({ status: 'committed' });
+    expect(order).toEqual(['listParts', 'HeadObject', 'commit']);
   });
 
   it('a newer write found there stops the transfer before any commit request', async () => {
