@@ -82,7 +82,7 @@ async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omi
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
   const { makeTaskHandlers } = await import('../functions/index.ts');
   const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
-  const { silentLogger } = await import('../src/transfer/index.ts');
+  const { silentLogger } = await import('../src/transfer/logger.ts');
   const s3 = localS3Client(job.s3Endpoint);
   const counts: PipelineCounts = { transitions: 0, statesEntered: {}, invocations: {}, s3Requests: {} };
   // Counts every S3 request by command (the cost model's S3 line).
@@ -232,7 +232,9 @@ async function runHashCpu(job: Extract<Job, { kind: 'hash-cpu' }>): Promise<Omit
 /** The HashObject code path (hashSlice: ranged GETs with read-ahead, hash-wasm) over the s3rver object. */
 async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
-  const { hashSlice, pinSource, openObjectStream, DEFAULT_SETTINGS } = await import('../src/transfer/index.ts');
+  const { hashSlice } = await import('../src/transfer/hash.ts');
+  const { pinSource, openObjectStream } = await import('../src/transfer/s3source.ts');
+  const { DEFAULT_SETTINGS } = await import('../src/transfer/settings.ts');
   const s3 = localS3Client(job.s3Endpoint);
   try {
     const source = await pinSource(s3, { bucket: job.bucket, key: job.key });

@@ -29,7 +29,7 @@ export async function writeSourceFile(dir: string, size: number, seed: string): 
   return { path: file, size, sha1: hash.digest('hex') };
 }
 
-export async function sha1OfFile(file: string): Promise<string> {
+async function sha1OfFile(file: string): Promise<string> {
   const hash = createHash('sha1');
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');

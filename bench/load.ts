@@ -24,7 +24,7 @@ export function machineCpuTimes(): CpuTimes | undefined {
 }
 
 /** Cores busy on the whole machine between two readings (NaN when unknown). */
-export function busyCoresBetween(before: CpuTimes | undefined, after: CpuTimes | undefined): number {
+function busyCoresBetween(before: CpuTimes | undefined, after: CpuTimes | undefined): number {
   if (before === undefined || after === undefined || after.total <= before.total) return Number.NaN;
   return ((after.busy - before.busy) / (after.total - before.total)) * os.availableParallelism();
 }

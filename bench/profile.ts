@@ -49,7 +49,7 @@ function categorize(fn: string, url: string, stack: string): string {
   return 'other';
 }
 
-export function breakdown(profile: CpuProfile): ProfileBreakdown {
+function breakdown(profile: CpuProfile): ProfileBreakdown {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of profile.nodes) {

@@ -457,7 +457,7 @@ async function batchMemory(env: Env, o: Options): Promise<BatchRun[]> {
   const bundle = await buildShipped('uploadBatch', bundleDir);
   const { makePrepareHandler } = await import('../functions/prepare.ts');
   const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
-  const { silentLogger } = await import('../src/transfer/index.ts');
+  const { silentLogger } = await import('../src/transfer/logger.ts');
   for (const partSize of partSizes) {
     for (const inFlight of [1, 2, 4, 8]) {
       const parts = Math.max(2, 2 * inFlight);

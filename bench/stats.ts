@@ -8,11 +8,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export function min(values: number[]): number {
+function min(values: number[]): number {
   return values.length === 0 ? Number.NaN : Math.min(...values);
 }
 
-export function max(values: number[]): number {
+function max(values: number[]): number {
   return values.length === 0 ? Number.NaN : Math.max(...values);
 }
 

@@ -32,13 +32,7 @@ export interface HandlerDeps {
 
 type Env = Record<string, string | undefined>;
 
-/** The secret's JSON: a developer token, client credentials (CCG), or a JWT app's settings file. */
-export type BoxSecret =
-  | { developerToken: string }
-  | { clientId: string; clientSecret: string; enterpriseId?: string; userId?: string }
-  | (BoxAppSettings & { userId?: string });
-
-/** Builds a BoxAuth from the secret's JSON. Messages name the missing fields, never their values. */
+/** Builds a BoxAuth from the secret's JSON (a developer token, client credentials (CCG), or a JWT app's settings file). Messages name the missing fields, never their values. */
 export function authFromSecret(secret: unknown): BoxAuth {
   if (typeof secret !== 'object' || secret === null) throw new ConfigurationError('Box secret must be a JSON object');
   const s = secret as Record<string, unknown>;

@@ -15,7 +15,6 @@ import { makeSummarizeSyncHandler } from './summarizeSync.ts';
 import { makeSyncBatchHandler } from './syncBatch.ts';
 
 export type { HandlerDeps } from './deps.ts';
-export { depsFromEnv, defaultDeps } from './deps.ts';
 export type { LambdaContextLike };
 
 export type TaskName = 'Prepare' | 'DirectUpload' | 'UploadBatch' | 'HashObject' | 'Commit' | 'AbortSession' | 'DescribeFailure';

@@ -19,7 +19,7 @@ import type { LogFields, Logger } from '../src/transfer/logger.ts';
 /** The service name on every log line, metric and trace (POWERTOOLS_SERVICE_NAME overrides it). */
 export const SERVICE_NAME = 's3-to-box';
 /** The CloudWatch namespace of the metrics (POWERTOOLS_METRICS_NAMESPACE overrides it). */
-export const METRICS_NAMESPACE = 'S3ToBox';
+const METRICS_NAMESPACE = 'S3ToBox';
 
 /**
  * The metrics the handlers emit; the dashboard in serverless.yml reads these names. A transfer's duration

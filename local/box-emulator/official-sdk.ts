@@ -12,7 +12,7 @@ function retryAfterHeader(r: FetchResponse): string | undefined {
 }
 
 /** Honours a lower-case retry-after, and retries a commit 202 that carries one (up to 20 times). */
-export class RetryAfterAware extends BoxRetryStrategy {
+class RetryAfterAware extends BoxRetryStrategy {
   override async shouldRetry(o: FetchOptions, r: FetchResponse, attempt: number): Promise<boolean> {
     if (r.status === 202 && retryAfterHeader(r) !== undefined) return attempt < 20;
     return super.shouldRetry(o, r, attempt);

@@ -4,7 +4,6 @@ import type { FailureDocument, ResumeRef, TransferInput } from '../../src/transf
 import { TransferAbortedError, TransferExecutionError } from '../runner/execution.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 
-export { EXIT_STATUS };
 
 /** A run stopped by the user (Ctrl-C, SIGTERM): the session is kept (unlike StopExecution in AWS), and the failure document says what resumes it. */
 export class TransferStoppedError extends Error {

@@ -78,13 +78,13 @@ export class ProgressFeed {
 }
 
 /** The part indices marked in a stored-parts bitmap (TransferContext.storedParts). */
-export function storedIndices(bitmap: string, totalParts: number): number[] {
+function storedIndices(bitmap: string, totalParts: number): number[] {
   const stored = storedPartsOf(bitmap);
   return Array.from({ length: totalParts }, (_, i) => i).filter(stored);
 }
 
 /** What the CLI says while a commit waits, by why it waits. */
-export const COMMIT_WAIT_NOTES: Readonly<Record<CommitWaitReason, string>> = {
+const COMMIT_WAIT_NOTES: Readonly<Record<CommitWaitReason, string>> = {
   'box-processing': 'Box is still processing the file',
   'parts-mismatch': 'Box does not list every stored part yet (400 parts_mismatch)',
   throttled: 'the commit was throttled (Box 429 or S3 SlowDown), nothing committed',

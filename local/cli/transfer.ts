@@ -92,7 +92,7 @@ const FLAG: Record<string, string> = {
 };
 
 /** A resume input as given: a failure document's resumeInput, or the whole document. */
-export function parseResumeInput(text: string, from: string): TransferInput {
+function parseResumeInput(text: string, from: string): TransferInput {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -16,7 +16,7 @@ export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
-export const LOCAL_TRANSFER_STATE_MACHINE = 's3-to-box-local';
+const LOCAL_TRANSFER_STATE_MACHINE = 's3-to-box-local';
 export const LOCAL_BULK_STATE_MACHINE = 's3-to-box-bulk-local';
 export const LOCAL_TRANSFER_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${LOCAL_TRANSFER_STATE_MACHINE}`;
 

@@ -10,7 +10,7 @@ import { makeBulkHandlers } from '../../functions/index.ts';
 import type { BulkFunctionKey, HandlerDeps } from '../../functions/index.ts';
 import type { ObjectResult, SyncBatchResult, SyncSummary, BatchOutput } from '../../src/bulk/contract.ts';
 import type { TransferInput } from '../../src/transfer/contract.ts';
-import { LOCAL_BULK_STATE_MACHINE, LOCAL_DISTRIBUTED_MAP_RESOURCE, LOCAL_TRANSFER_STATE_MACHINE, LOCAL_TRANSFER_STATE_MACHINE_ARN, START_EXECUTION_SYNC, loadBulkDefinition } from './bulk-definition.ts';
+import { LOCAL_BULK_STATE_MACHINE, LOCAL_DISTRIBUTED_MAP_RESOURCE, LOCAL_TRANSFER_STATE_MACHINE_ARN, START_EXECUTION_SYNC, loadBulkDefinition } from './bulk-definition.ts';
 import type { LocalBulkDefinition } from './bulk-definition.ts';
 import { DistributedMapError, runDistributedMap } from './distributed-map.ts';
 import { startExecution, TransferExecutionError } from './execution.ts';
@@ -241,4 +241,3 @@ export function runSync(input: unknown, options: RunSyncOptions): Promise<SyncSu
   return startSync(input, options).result;
 }
 
-export { LOCAL_TRANSFER_STATE_MACHINE };

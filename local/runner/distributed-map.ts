@@ -31,7 +31,7 @@ export class DistributedMapError extends Error {
 }
 
 /** Resolves a JSONPath reference path ($, $.a.b, $.a[0], $['a b']) against `root`. */
-export function resolvePath(root: unknown, path: string, context?: Record<string, unknown>): unknown {
+function resolvePath(root: unknown, path: string, context?: Record<string, unknown>): unknown {
   let target = root;
   let rest: string;
   if (path.startsWith('$$')) {
@@ -51,7 +51,7 @@ export function resolvePath(root: unknown, path: string, context?: Record<string
 }
 
 /** A payload template: fields named `x.$` take the value at their path; others are copied (recursively). */
-export function evaluateTemplate(template: unknown, input: unknown, context?: Record<string, unknown>): unknown {
+function evaluateTemplate(template: unknown, input: unknown, context?: Record<string, unknown>): unknown {
   if (Array.isArray(template)) return template.map((v) => evaluateTemplate(v, input, context));
   if (!isRecord(template)) return template;
   const out: Record<string, unknown> = {};
@@ -82,7 +82,7 @@ async function getText(s3: S3Client, bucket: string, key: string): Promise<Buffe
 }
 
 /** RFC 4180 CSV: quoted fields with "" escapes and embedded newlines. */
-export function parseCsv(text: string): string[][] {
+function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
@@ -119,7 +119,7 @@ function rowsToItems(rows: string[][], headers: string[]): Record<string, string
 }
 
 /** Reads the items as the ItemReader would. */
-export async function readItems(s3: S3Client, reader: Record<string, unknown>, input: unknown): Promise<unknown[]> {
+async function readItems(s3: S3Client, reader: Record<string, unknown>, input: unknown): Promise<unknown[]> {
   const resource = String(reader['Resource']);
   const params = evaluateTemplate(reader['Parameters'] ?? {}, input) as Record<string, unknown>;
   const config = (isRecord(reader['ReaderConfig']) ? reader['ReaderConfig'] : {}) as Record<string, unknown>;
@@ -178,7 +178,7 @@ export async function readItems(s3: S3Client, reader: Record<string, unknown>, i
 }
 
 /** Groups items into child inputs as the ItemBatcher would (or one child per item without one). */
-export function batchItems(spec: DistributedMapSpec, items: unknown[], input: unknown): unknown[] {
+function batchItems(spec: DistributedMapSpec, items: unknown[], input: unknown): unknown[] {
   const batcher = spec.itemBatcher;
   if (batcher === undefined) return items;
   const maxItems = numberField(batcher, input, 'MaxItemsPerBatch', 'MaxItemsPerBatchPath', 0) || Number.POSITIVE_INFINITY;

@@ -99,7 +99,7 @@ export function commitAnswerMayBeLost(error: unknown): error is BoxError {
  * documented): the session is gone (404, 410), the name is now taken by our own file (409), or it is
  * refused as a bad request (400). A 201 with the file needs no special case.
  */
-export function mayBeRepeatedCommitAnswer(error: unknown): boolean {
+function mayBeRepeatedCommitAnswer(error: unknown): boolean {
   return (
     error instanceof BoxNotFoundError ||
     error instanceof BoxSessionExpiredError ||

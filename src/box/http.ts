@@ -200,7 +200,7 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 }
 
 /** A header value by name in any case. */
-export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === wanted && value !== undefined) return Array.isArray(value) ? value.join(', ') : value;
@@ -250,7 +250,7 @@ export function boxErrorFromResponse(status: number, bodyText: string, headers: 
 }
 
 /** Maps a token endpoint refusal (OAuth2Error JSON) to Box.AuthFailed; 429/5xx keep their usual class. */
-export function authErrorFromResponse(status: number, bodyText: string, headers: Record<string, string>, request: string): BoxError {
+function authErrorFromResponse(status: number, bodyText: string, headers: Record<string, string>, request: string): BoxError {
   if (isRetryableStatus(status)) return boxErrorFromResponse(status, bodyText, headers, request);
   const body = (parseJsonObject(bodyText) ?? {}) as OAuth2ErrorBody;
   const error = typeof body.error === 'string' ? body.error : undefined;

@@ -29,7 +29,7 @@ function sameName(a: string, b: string): boolean {
 const PAGE = 1000;
 
 /** The id of the file named `fileName` in `folderId`, if there is one (pages through the folder). */
-export async function fileIdNamed(folders: LandedLookups['folders'], folderId: string, fileName: string): Promise<string | undefined> {
+async function fileIdNamed(folders: LandedLookups['folders'], folderId: string, fileName: string): Promise<string | undefined> {
   for (let offset = 0; ; offset += PAGE) {
     const page = await folders.listItems(folderId, { offset, limit: PAGE });
     const hit = page.entries.find((e) => e.type === 'file' && typeof e.name === 'string' && sameName(e.name, fileName));

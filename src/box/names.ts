@@ -11,7 +11,7 @@
 // Everything else (unicode, spaces inside, `+`, `%`) is kept as is.
 import { createHash } from 'node:crypto';
 
-export const MAX_BOX_NAME_LENGTH = 255;
+const MAX_BOX_NAME_LENGTH = 255;
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what Box refuses
 const CONTROL_OR_BACKSLASH = /[\\\u0000-\u001f\u007f]/g;

@@ -26,7 +26,7 @@ import { boxNameForSegment } from '../box/names.ts';
 import { UploadPacer } from './pacer.ts';
 
 /** Objects not yet started when fewer ms than this remain go to the transfer state machine instead. */
-export const BATCH_DEADLINE_MARGIN_MS = 60_000;
+const BATCH_DEADLINE_MARGIN_MS = 60_000;
 
 /** What the skip rule decided, and from what. */
 export type SkipDecision = { skip: true; reason: string } | { skip: false; reason: string };

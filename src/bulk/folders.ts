@@ -19,7 +19,7 @@ export interface BoxEntry {
   identity?: SourceIdentity;
 }
 
-export const LIST_FIELDS = ['type', 'id', 'name', 'size', 'sha1', 'metadata.global.properties'];
+const LIST_FIELDS = ['type', 'id', 'name', 'size', 'sha1', 'metadata.global.properties'];
 const PAGE = 1000;
 
 /** Lists every entry of a folder (offset paging), keyed by lower-cased name: Box compares names case-insensitively. */

@@ -7,7 +7,6 @@ import { InvalidInputError } from '../transfer/errors.ts';
 import type { SyncInput } from './contract.ts';
 import syncInputSchema from './input.schema.json' with { type: 'json' };
 
-export { syncInputSchema };
 
 // Compiled on first use: compiling costs more than a hundred ms of CPU, which every process that only
 // imports this module (the other Lambdas, the CLI's other commands) would pay at start.

@@ -7,7 +7,7 @@ import type { SyncInput, SyncPlan } from './contract.ts';
 import { validateSyncInput } from './input.ts';
 import { basePrefixOf } from './layout.ts';
 
-export const SYNC_DEFAULTS = Object.freeze({
+const SYNC_DEFAULTS = Object.freeze({
   objectsInFlight: 16,
   /** Box documents 240 upload requests per minute per user. */
   uploadsPerMinute: 240,

@@ -27,7 +27,7 @@ import { decodeInventoryKey, normalizeItem } from './items.ts';
  * More objects failed than `options.toleratedFailurePercentage` allows (or the Distributed Map stopped at
  * that threshold): the run fails with this error after its report is written (the message says where).
  */
-export class TooManyFailuresError extends TransferError {
+class TooManyFailuresError extends TransferError {
   override name = 'Transfer.TooManyFailures';
 }
 
@@ -74,7 +74,7 @@ async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T
  * is held (a ResultWriter file may hold thousands of child executions). The elements must be objects or
  * arrays, as a ResultWriter file's are.
  */
-export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<unknown> {
+async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<unknown> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let started = false;
   let ended = false;
@@ -139,7 +139,7 @@ async function* resultFileElements(s3: S3Client, bucket: string, key: string): A
 }
 
 /** Every object's result from the ResultWriter's files, one at a time. */
-export async function* mapResults(s3: S3Client, bucket: string, manifestKey: string): AsyncGenerator<ObjectResult> {
+async function* mapResults(s3: S3Client, bucket: string, manifestKey: string): AsyncGenerator<ObjectResult> {
   const manifest = await readJson<ResultManifest>(s3, bucket, manifestKey);
   for (const file of manifest.ResultFiles.SUCCEEDED ?? []) {
     for await (const child of resultFileElements(s3, bucket, file.Key)) {
@@ -178,10 +178,10 @@ export async function* mapResults(s3: S3Client, bucket: string, manifestKey: str
 }
 
 /** S3's smallest multipart part (but the last) is 5 MiB; 8 MiB keeps a 10,000-part report up to 78 GiB. */
-export const REPORT_PART_BYTES = 8 * 1024 * 1024;
+const REPORT_PART_BYTES = 8 * 1024 * 1024;
 
 /** Writes an object line by line: one PutObject when it stays below one part, else a multipart upload. */
-export class StreamingObjectWriter {
+class StreamingObjectWriter {
   readonly #s3: S3Client;
   readonly #bucket: string;
   readonly #key: string;
@@ -235,7 +235,7 @@ export class StreamingObjectWriter {
 }
 
 /** The counts of a run, added up one object at a time. */
-export class SummaryTally {
+class SummaryTally {
   objects = 0;
   copied = 0;
   skipped = 0;

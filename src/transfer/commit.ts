@@ -71,7 +71,7 @@ export function transferOutput(file: BoxFileLike, transfer: TransferContext, par
 }
 
 /** The shared commit policy with this deployment's limits; waits in whole seconds (the Wait state's unit). */
-export function commitPolicyOf(settings: TransferSettings): CommitPolicy {
+function commitPolicyOf(settings: TransferSettings): CommitPolicy {
   return {
     ...DEFAULT_COMMIT_POLICY,
     maxWaitMs: settings.maxCommitWaitSeconds * 1000,

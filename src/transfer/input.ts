@@ -7,7 +7,6 @@ import type { TransferInput } from './contract.ts';
 import { InvalidInputError } from './errors.ts';
 import { boxNameProblem } from '../box/names.ts';
 
-export { inputSchema };
 
 // Compiled on first use: compiling costs more than a hundred ms of CPU, which every process that only
 // imports this module (the other Lambdas, the CLI's other commands) would pay at start.

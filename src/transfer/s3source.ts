@@ -111,7 +111,7 @@ export async function pinSource(s3: S3Client, loc: SourceLocation): Promise<Sour
  * S3's SHA-1 is the whole object's only when it is a FULL_OBJECT checksum (single-part uploads);
  * multipart objects carry a COMPOSITE one ("<b64>-N"), useless for Box.
  */
-export function fullObjectSha1(checksumSha1: string | undefined, checksumType: string | undefined): string | undefined {
+function fullObjectSha1(checksumSha1: string | undefined, checksumType: string | undefined): string | undefined {
   if (checksumSha1 === undefined || checksumSha1 === '') return undefined;
   if (checksumType === 'FULL_OBJECT') return checksumSha1;
   if (checksumType === undefined && /^[A-Za-z0-9+/]{27}=$/.test(checksumSha1)) return checksumSha1;

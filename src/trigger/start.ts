@@ -123,7 +123,7 @@ export function startExecutionError(err: unknown, stateMachineArn: string): Erro
  * follows its first call within the tolerance still reads as started (with the same ARN).
  * A random name (`nameCanRepeat` false) cannot have been used before, so its 200 is always a new start.
  */
-export async function startExecutionOnce(
+async function startExecutionOnce(
   deps: TriggerDeps,
   executionName: string,
   input: TransferInput | Record<string, unknown>,
@@ -154,7 +154,7 @@ export async function startExecutionOnce(
  * reject are mapped, never skipped), and committed only while it is the key's newest version in S3.
  * Throws Transfer.InvalidInput if it could not be valid.
  */
-export function transferInputForObject(object: CreatedObject, route: TransferRoute): TransferInput {
+function transferInputForObject(object: CreatedObject, route: TransferRoute): TransferInput {
   const placement = placementFor(object.key, route.prefix, route.layout);
   const input: TransferInput = {
     source: { bucket: object.bucket, key: object.key, ...(object.versionId !== undefined ? { versionId: object.versionId } : {}), onlyIfCurrent: true },

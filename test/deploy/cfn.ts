@@ -37,7 +37,7 @@ function sub(template: string, vars: Record<string, Json>, ctx: EvalContext): st
   });
 }
 
-export function conditionHolds(name: string, ctx: EvalContext): boolean {
+function conditionHolds(name: string, ctx: EvalContext): boolean {
   const def = ctx.conditions?.[name];
   if (def === undefined) throw new Error(`unknown condition ${name}`);
   const v = evaluate(def, ctx);

@@ -97,7 +97,7 @@ export function putPart(box: BoxEmulator, session: UploadSessionJson, data: Buff
 
 const sizes = new WeakMap<UploadSessionJson, number>();
 /** Remember a session's file size so putPart can build Content-Range. */
-export function withSize(session: UploadSessionJson, fileSize: number): UploadSessionJson {
+function withSize(session: UploadSessionJson, fileSize: number): UploadSessionJson {
   sizes.set(session, fileSize);
   return session;
 }
