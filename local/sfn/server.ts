@@ -14,10 +14,8 @@
 // names (API reference, StartExecution `name`): a name already used starts nothing; while that execution
 // is running, the same input answers 200 with the first execution's ARN and start date (idempotent) and
 // another input answers ExecutionAlreadyExists; once it has ended, any input answers ExecutionAlreadyExists.
-// Requests are not authenticated (SigV4 signatures are accepted unchecked): loopback and tests only.
+// The HTTP plumbing is local/aws-json/server.ts; requests are not authenticated: loopback and tests only.
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TransferInput } from '../../src/transfer/contract.ts';
 import { MAX_EXECUTION_NAME_LENGTH } from '../../src/trigger/names.ts';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -26,6 +24,7 @@ import type { AbortOnStopResult } from '../../src/transfer/stop.ts';
 import { TransferAbortedError, TransferExecutionError, startTransfer } from '../runner/index.ts';
 import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
 import { awsHistoryEvents, historyPage } from './history.ts';
+import { AwsJsonError as ApiError, startAwsJsonServer } from '../aws-json/server.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
@@ -90,16 +89,6 @@ const MAX_INPUT_BYTES = 256 * 1024;
 // StartExecution `name`: 1-80 characters, none of: whitespace, < > { } [ ], ? *, " # % \ ^ | ~ ` $ & , ; : /, control characters.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what AWS refuses
 const INVALID_NAME_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
-
-class ApiError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(code: string, message: string, status = 400) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
 
 function epochSeconds(date: Date): number {
   return date.getTime() / 1000;
@@ -279,54 +268,24 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     GetExecutionHistory: history,
   };
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const requestId = randomUUID();
-        const send = (status: number, payload: unknown): void => {
-          const body = JSON.stringify(payload);
-          res.writeHead(status, {
-            'Content-Type': 'application/x-amz-json-1.0',
-            'Content-Length': Buffer.byteLength(body),
-            'x-amzn-RequestId': requestId,
-          });
-          res.end(body);
-        };
-        try {
-          const target = String(req.headers['x-amz-target'] ?? '');
-          const op = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
-          if (req.method !== 'POST' || op === undefined) throw new ApiError('UnknownOperationException', `Unsupported operation ${target || '(none)'}`);
-          if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.0')) {
-            throw new ApiError('SerializationException', 'Content-Type must be application/x-amz-json-1.0');
-          }
-          let body: unknown;
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-          } catch {
-            throw new ApiError('SerializationException', 'The request body is not valid JSON');
-          }
-          if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('SerializationException', 'The request body must be a JSON object');
-          send(200, await op(body as Record<string, unknown>));
-        } catch (err) {
-          if (err instanceof ApiError) send(err.status, { __type: `com.amazonaws.swf.service.v2.model#${err.code}`, message: err.message });
-          else send(500, { __type: 'InternalFailure', message: err instanceof Error ? err.message : String(err) });
-        }
-      })();
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
-  self.client = new SFNClient({ endpoint: `http://${host}:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const server = await startAwsJsonServer(
+    {
+      targetPrefix: TARGET_PREFIX,
+      operations,
+      unknownOperationCode: 'UnknownOperationException',
+      malformedBodyCode: 'SerializationException',
+      requireJsonContentType: true,
+      errorAnswer: (err) =>
+        err instanceof ApiError
+          ? { status: err.status, body: { __type: `com.amazonaws.swf.service.v2.model#${err.code}`, message: err.message } }
+          : { status: 500, body: { __type: 'InternalFailure', message: err instanceof Error ? err.message : String(err) } },
+    },
+    options,
+  );
+  self.client = new SFNClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
   return {
-    endpoint: `http://${host}:${port}`,
+    endpoint: server.endpoint,
     stateMachineArn: LOCAL_STATE_MACHINE_ARN,
     executions: () => [...byArn.values()].map(({ run: _run, ...record }) => record),
     stats: () => ({ ...counts }),
@@ -337,8 +296,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       for (const record of byArn.values()) if (record.status === 'RUNNING') record.run.abort();
       await Promise.all([...byArn.values()].map((r) => r.done));
       self.client?.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }

@@ -2,11 +2,10 @@
 // server speaking the AWS JSON 1.0 protocol that @aws-sdk/client-sqs uses (POST with
 // `X-Amz-Target: AmazonSQS.<Operation>`), for SendMessage, ReceiveMessage (visibility timeout, no long
 // polling), DeleteMessage and GetQueueAttributes (ApproximateNumberOfMessages*) on any number of queues,
-// created on first use. Bodies carry MD5OfBody as SQS does (the SDK checks it). Requests are not
-// authenticated (SigV4 signatures are accepted unchecked): loopback and tests only.
+// created on first use. Bodies carry MD5OfBody as SQS does (the SDK checks it). The HTTP plumbing is
+// local/aws-json/server.ts (unauthenticated: loopback and tests only).
 import { createHash, randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AwsJsonError as SqsError, startAwsJsonServer } from '../aws-json/server.ts';
 
 interface StoredMessage {
   id: string;
@@ -32,21 +31,10 @@ const ACCOUNT = '123456789012';
 const TARGET_PREFIX = 'AmazonSQS.';
 const DEFAULT_VISIBILITY_SECONDS = 30;
 
-class SqsError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(code: string, message: string, status = 400) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
-
 const md5 = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
 
 export async function startLocalSqs(options: { host?: string; port?: number } = {}): Promise<LocalSqs> {
   const queues = new Map<string, StoredMessage[]>();
-  let endpoint = '';
   const queueOf = (body: Record<string, unknown>): StoredMessage[] => {
     const url = body.QueueUrl;
     if (typeof url !== 'string' || url === '') throw new SqsError('MissingParameter', 'The request must contain the parameter QueueUrl.');
@@ -102,49 +90,26 @@ export async function startLocalSqs(options: { host?: string; port?: number } = 
     },
   };
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const send = (status: number, payload: unknown, extra: Record<string, string> = {}): void => {
-        const text = JSON.stringify(payload);
-        res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'Content-Length': Buffer.byteLength(text), 'x-amzn-RequestId': randomUUID(), ...extra });
-        res.end(text);
-      };
-      try {
-        const target = String(req.headers['x-amz-target'] ?? '');
-        const op = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
-        if (req.method !== 'POST' || op === undefined) throw new SqsError('UnsupportedOperation', `Unsupported operation ${target || '(none)'}`);
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        } catch {
-          throw new SqsError('InvalidParameterValue', 'The request body is not valid JSON');
-        }
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SqsError('InvalidParameterValue', 'The request body must be a JSON object');
-        send(200, op(body as Record<string, unknown>));
-      } catch (err) {
+  const server = await startAwsJsonServer(
+    {
+      targetPrefix: TARGET_PREFIX,
+      operations,
+      unknownOperationCode: 'UnsupportedOperation',
+      malformedBodyCode: 'InvalidParameterValue',
+      errorAnswer(err) {
         const e = err instanceof SqsError ? err : new SqsError('InternalError', err instanceof Error ? err.message : String(err), 500);
         // awsQueryCompatible: the SDK reads the error code from this header too.
-        send(e.status, { __type: `com.amazonaws.sqs#${e.code}`, message: e.message }, { 'x-amzn-query-error': `${e.code};Sender` });
-      }
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
-  endpoint = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+        return { status: e.status, body: { __type: `com.amazonaws.sqs#${e.code}`, message: e.message }, headers: { 'x-amzn-query-error': `${e.code};Sender` } };
+      },
+    },
+    options,
+  );
+  const { endpoint } = server;
 
   return {
     endpoint,
     queueUrl: (name) => `${endpoint}/${ACCOUNT}/${name}`,
     bodies: (name) => (queues.get(name) ?? []).map((m) => m.body),
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
 }

@@ -1,17 +1,13 @@
 // Event builders for the trigger tests, in the shapes AWS sends (S3 User Guide "Event message structure"
 // and "EventBridge event message structure"; API Gateway HTTP API payload format 2.0).
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { CreatedObject } from '../../src/trigger/events.ts';
 
-export interface ObjectSpec {
-  bucket: string;
+/** An object as an event names it: what the trigger parses it into, but with the key as the event carries it. */
+export type ObjectSpec = Omit<CreatedObject, 'key' | 'via'> & {
   /** As it appears in the event (URL-encoded the way S3 encodes it). */
   key: string;
-  versionId?: string;
-  sequencer?: string;
-  eTag?: string;
-  size?: number;
-  eventName?: string;
-}
+};
 
 /** S3 URL-encodes keys in events as an HTML form does: ' ' -> '+', others percent-encoded; '/' stays. */
 export function encodeS3EventKey(key: string): string {
