@@ -1,12 +1,13 @@
 // The s3-to-box command line: the local demo (`npm start`), transfers against any S3 and any Box,
 // and the Box upload emulator. Every command runs the same state machine and Lambdas as AWS does.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
+import { CliCommand } from './cli/command.ts';
 import { EXIT_STATUS, exitStatusForError } from './cli/exit-status.ts';
 import { parseLayout, parseManifestFormat, parseOnConflict, parsePercentage, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
 
-const program = new Command();
+const program = new CliCommand();
 // Usage errors exit 2 (commander's own default is 1); --help and --version still exit 0.
 program.exitOverride();
 
@@ -57,8 +58,7 @@ program
   .addOption(new Option('--concurrency <n>', 'most part uploads in flight in total').default(8).argParser(parsePositiveInt))
   .addOption(new Option('--part-size <size>', 'part size the Box emulator hands out (default: Box-like policy, 8 MiB and up)').argParser(parseSize))
   .option('--json', 'print only the transfer output (and the verification) as JSON on stdout, no progress')
-  .option('--quiet', 'no progress display')
-  .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .displayOptions()
   .addHelpText(
     'after',
     `
@@ -93,17 +93,13 @@ program
   .addOption(new Option('--on-conflict <policy>', 'when the name is taken: version | rename | fail').default('version').argParser(parseOnConflict))
   .addOption(new Option('--concurrency <n>', 'most part uploads in flight in total').default(8).argParser(parsePositiveInt))
   .addOption(new Option('--parts-per-batch <n>', 'parts per UploadBatch invocation (default: planned from the part count)').argParser(parsePositiveInt))
-  .option('--s3-endpoint <url>', 'S3-compatible endpoint (implies path-style addressing)')
-  .option('--region <region>', 'AWS region of the bucket', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
-  .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
-  .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
-  .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
+  .s3Options()
+  .boxOptions()
   .option('--resume <session-id>', 'continue the Box upload session a failed run left open: only the missing parts are sent')
   .option('--resume-etag <etag>', 'with --resume: the ETag the failed run read; an object that no longer has it is refused (Transfer.SourceChanged) before anything is sent. The printed resume command carries it')
   .option('--resume-input <file>', "the failed run's resumeInput (or its whole failure document) as JSON, from a file or - for stdin; replaces s3-url and the input options")
   .option('--json', 'print only the transfer output as JSON on stdout, no progress; on failure, the failure document')
-  .option('--quiet', 'no progress display')
-  .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .displayOptions()
   .addHelpText(
     'after',
     `
@@ -121,7 +117,7 @@ Examples:
   $ s3-to-box transfer s3://demo/file.bin --folder 0 --s3-endpoint http://127.0.0.1:4568 \\
       --box-api-url http://127.0.0.1:8088 --box-upload-url http://127.0.0.1:8088/api --box-token dev-token`,
   )
-  .action(async (source: { bucket: string; key: string } | undefined, opts: Record<string, unknown>, command: Command) => {
+  .action(async (source: { bucket: string; key: string } | undefined, opts: Record<string, unknown>, command: CliCommand) => {
     const { runTransferCommand } = await import('./cli/transfer.ts');
     const given = command.options.map((o) => o.attributeName()).filter((name) => command.getOptionValueSource(name) === 'cli');
     process.exitCode = await runTransferCommand(source, { ...opts, given } as never);
@@ -136,10 +132,8 @@ program
       'it now. Box credentials as for transfer.',
   )
   .argument('<session-id>', 'the Box upload session id (the failure document\'s resumeInput.resume.sessionId)')
-  .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
-  .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
-  .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
-  .option('--region <region>', 'AWS region of BOX_SECRET_ARN', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .boxOptions()
+  .regionOption('BOX_SECRET_ARN')
   .option('--json', 'print {"sessionId", "aborted"} as JSON on stdout')
   .addHelpText(
     'after',
@@ -167,7 +161,7 @@ program
   .argument('<name-or-arn>', 'the execution name that POST /transfers returned, or the execution ARN')
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
   .option('--bulk-state-machine-arn <arn>', 'the bulk state machine, to find bulk runs by name (default BULK_STATE_MACHINE_ARN)')
-  .option('--region <region>', 'AWS region of the stack', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .regionOption('the stack')
   .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in: local/sfn)')
   .option('--json', 'print the status document as JSON')
   .addHelpText(
@@ -208,14 +202,10 @@ program
   )
   .addOption(new Option('--concurrency <n>', 'part uploads in flight for each chunked object').argParser(parsePositiveInt))
   .option('--dry-run', 'print what would be copied or skipped, and into which folders; upload nothing, create no folder')
-  .option('--s3-endpoint <url>', 'S3-compatible endpoint (implies path-style addressing)')
-  .option('--region <region>', 'AWS region of the bucket', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
-  .option('--box-api-url <url>', 'Box API base URL', process.env.BOX_API_URL ?? 'https://api.box.com')
-  .option('--box-upload-url <url>', 'Box upload base URL', process.env.BOX_UPLOAD_URL ?? 'https://upload.box.com/api')
-  .option('--box-token <token>', 'Box developer token; wins over any credentials in the environment')
+  .s3Options()
+  .boxOptions()
   .option('--json', 'print only {summary, results} as JSON on stdout, no progress')
-  .option('--quiet', 'no progress display')
-  .option('--verbose', 'also print the Lambdas\' info logs (JSON lines)')
+  .displayOptions()
   .addHelpText(
     'after',
     `
@@ -241,7 +231,7 @@ program
   .requiredOption('--queue-url <url>', 'the queue (stack output TriggerFailuresQueueUrl)')
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
   .option('--routes <json>', 'the transferRoutes the stack was deployed with (default TRANSFER_ROUTES)')
-  .option('--region <region>', 'AWS region of the stack', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+  .regionOption('the stack')
   .addOption(new Option('--max <n>', 'replay at most this many queued events').argParser(parsePositiveInt))
   .option('--sqs-endpoint <url>', 'SQS endpoint (a local stand-in)')
   .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in)')
