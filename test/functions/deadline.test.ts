@@ -4,39 +4,19 @@
 // deadlineFinishMarginMs before the timeout (Transfer.Deadline), and another invocation in the same
 // process, sharing the client, is not affected. Clocks are synthetic (getRemainingTimeInMillis) and
 // Box's answers are held far beyond them, so nothing here depends on how fast the machine is.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startBoxEmulator, type BoxEmulator } from '../../local/box-emulator/index.ts';
-import { makeTaskHandlers } from '../../functions/index.ts';
-import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
+import { describe, expect, it } from 'vitest';
 import { withRequestBudget } from '../../src/box/budget.ts';
 import type { CommitProgress, PrepareResult, TransferInput } from '../../src/transfer/contract.ts';
-import { silentLogger } from '../../src/transfer/logger.ts';
 import { rejection } from '../support/rejection.ts';
-import { lambdaContext, startTestS3, testBytes, type TestS3 } from '../transfer/helpers.ts';
+import { lambdaContext, testBytes } from '../transfer/helpers.ts';
+import { PART, taskEnv } from './task-env.ts';
 
 const BUCKET = 'deadline-bucket';
-const PART = 64 * 1024;
 const HOUR_MS = 3_600_000;
 
-let box: BoxEmulator | undefined;
-let s3: TestS3 | undefined;
-let client: BoxClient | undefined;
-afterEach(async () => {
-  await client?.close();
-  await box?.close();
-  await s3?.close();
-  box = s3 = client = undefined;
-});
-
-async function setUp() {
-  s3 = await startTestS3([BUCKET]);
-  box = await startBoxEmulator({ partSize: PART, minChunkedFileSize: 100_000 });
-  // The deployed client's retry settings (functions/deps.ts): Retry-After up to 30 s is waited for.
-  client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl, retry: { maxRetryAfterMs: 30_000 } });
-  const c = client;
-  const handlers = makeTaskHandlers({ s3: s3.s3, box: async () => c, logger: silentLogger, settings: { directUploadMax: 100_000 } });
-  return { box, s3, client, handlers };
-}
+const startEnv = taskEnv(BUCKET);
+// The deployed client's retry settings (functions/deps.ts): Retry-After up to 30 s is waited for.
+const setUp = () => startEnv({ maxRetryAfterMs: 30_000 });
 
 /** A Lambda with `ms` left (the finish margin is 5 s: the budget is ms - 5000). */
 const leaving = (ms: number) => lambdaContext(() => ms);

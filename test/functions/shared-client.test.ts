@@ -5,40 +5,23 @@
 // cancelled mid-flight by A's deadline, a terminal Box answer, a bad input): B is held on a gate (its
 // next ranged S3 read) until A has failed every way, then carries on with the same client.
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startBoxEmulator, type BoxEmulator } from '../../local/box-emulator/index.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { localS3Client } from '../../local/runner/index.ts';
-import { makeTaskHandlers } from '../../functions/index.ts';
-import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import type { PrepareResult } from '../../src/transfer/contract.ts';
-import { silentLogger } from '../../src/transfer/logger.ts';
 import { rejection } from '../support/rejection.ts';
-import { lambdaContext, startTestS3, testBytes, type TestS3 } from '../transfer/helpers.ts';
+import { lambdaContext, testBytes } from '../transfer/helpers.ts';
+import { PART, taskEnv } from './task-env.ts';
 
 const BUCKET = 'shared-bucket';
-const PART = 64 * 1024;
 const SIZE = 4 * PART + 10;
 
-let box: BoxEmulator | undefined;
-let s3: TestS3 | undefined;
-let client: BoxClient | undefined;
-afterEach(async () => {
-  await client?.close();
-  await box?.close();
-  await s3?.close();
-  box = s3 = client = undefined;
-});
+const startEnv = taskEnv(BUCKET);
 
 describe('a shared Box client', () => {
   it('stays usable for the other invocations whatever one invocation fails with', async () => {
-    s3 = await startTestS3([BUCKET]);
-    box = await startBoxEmulator({ partSize: PART, minChunkedFileSize: 100_000 });
-    client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+    const { s3, box, client, handlers, handlersWith } = await startEnv({ maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 });
     const close = vi.spyOn(client, 'close');
     const destroy = vi.spyOn(client, 'destroy');
-    const shared = client;
-    const settings = { directUploadMax: 100_000 };
-    const handlers = makeTaskHandlers({ s3: s3.s3, box: async () => shared, logger: silentLogger, settings });
     await s3.put(BUCKET, 'b.bin', testBytes(SIZE, 1));
     await s3.put(BUCKET, 'a.bin', testBytes(SIZE, 2));
     const folder = await box.createFolder('shared');
@@ -63,7 +46,7 @@ describe('a shared Box client', () => {
       },
       { step: 'initialize', name: 'gate' },
     );
-    const bHandlers = makeTaskHandlers({ s3: gatedS3, box: async () => shared, logger: silentLogger, settings });
+    const bHandlers = handlersWith(gatedS3);
     const bTransfer = { ...b.transfer, partsInFlight: 1, partsPerBatch: b.transfer.session!.totalParts };
     const bDone = bHandlers.UploadBatch({ transfer: bTransfer, batch: 0 }, ctx);
     let bSettled = false;
@@ -80,7 +63,7 @@ describe('a shared Box client', () => {
     expect(await rejection(handlers.UploadBatch({ transfer: { ...a.transfer, partsInFlight: 1 }, batch: 0 }, ctx))).toMatchObject({ name: 'Box.Forbidden' });
     // a connection reset under a request that is then given up, and a bad input.
     box.faults.inject({ operation: 'getFile', action: { type: 'reset' } });
-    expect(await rejection(shared.files.getFile('1'))).toMatchObject({ name: 'Box.NetworkError' });
+    expect(await rejection(client.files.getFile('1'))).toMatchObject({ name: 'Box.NetworkError' });
     box.faults.clear();
     expect(await rejection(handlers.Commit({ transfer: a.transfer, sha1: 'not a digest' }, ctx))).toMatchObject({ name: 'Transfer.InvalidInput' });
     expect(bSettled).toBe(false);
@@ -90,7 +73,7 @@ describe('a shared Box client', () => {
     await expect(bDone).resolves.toMatchObject({ parts: 5, bytes: SIZE });
     const bSha1 = createHash('sha1').update(testBytes(SIZE, 1)).digest('base64');
     await expect(handlers.Commit({ transfer: b.transfer, sha1: bSha1 }, ctx)).resolves.toMatchObject({ status: 'committed', output: { bytes: SIZE } });
-    await expect(shared.folders.getFolder(folder.id)).resolves.toMatchObject({ id: folder.id });
+    await expect(client.folders.getFolder(folder.id)).resolves.toMatchObject({ id: folder.id });
     expect(close).not.toHaveBeenCalled();
     expect(destroy).not.toHaveBeenCalled();
     gatedS3.destroy();
