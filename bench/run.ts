@@ -14,10 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startBoxEmulator } from '../local/box-emulator/index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from '../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import { downloadedSha1, writeSourceFile } from './data.ts';
+import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import type { SourceFile } from './data.ts';
 import { runChild, runMeasured, runnerNodeFlags } from './jobs.ts';
 import type { Job, JobResult, Uploader } from './jobs.ts';
@@ -145,10 +145,6 @@ async function machineInfo(): Promise<MachineInfo> {
   };
 }
 
-function targetOf(box: BoxEmulator): EmulatorTarget {
-  return { apiUrl: box.url, uploadUrl: box.uploadUrl, token: box.token };
-}
-
 class IntegrityFailure extends Error {
   override name = 'Bench.IntegrityFailure';
 }
@@ -175,19 +171,9 @@ const MAX_ATTEMPTS = 3;
 /** The measurements set aside for other load (reported as a count and listed). */
 const repeatedForLoad: UploadRun[] = [];
 
-/** A fresh emulator for each measurement: its files go with it, so stored uploads do not pile up (page cache, writeback) under later runs. */
-async function withEmulator<T>(options: BoxEmulatorOptions, use: (box: BoxEmulator) => Promise<T>): Promise<T> {
-  const dataDir = await mkdtemp(path.join(dataRoot, 'box-emulator-'));
-  try {
-    const box = await startBoxEmulator({ ...options, dataDir });
-    try {
-      return await use(box);
-    } finally {
-      await box.close();
-    }
-  } finally {
-    await rm(dataDir, { recursive: true, force: true });
-  }
+/** A fresh emulator for each measurement (bench/emulator.ts), under dataRoot. */
+function withEmulator<T>(options: BoxEmulatorOptions, use: (box: BoxEmulator) => Promise<T>): Promise<T> {
+  return withEmulatorIn(dataRoot, options, use);
 }
 
 /** Where emulators and s3rver keep their data: set by main() under the work folder. */
@@ -210,7 +196,7 @@ async function measureUpload(
       else if (e.operation === 'uploadPart' && e.status === 200) seen.lastPartAt = performance.now();
     };
     const { result, serverCpuMs, otherCores, stats } = await withEmulator({ ...emulatorOptions, onRequest }, async (box) => {
-      const target = targetOf(box);
+      const target = emulatorTarget(box);
       const job: Job = {
         kind: 'upload',
         uploader: who.uploader,
@@ -285,7 +271,7 @@ async function memoryComparison(settings: Settings, big: SourceFile, scratch: st
   const options: BoxEmulatorOptions = { commitProcessing: settings.commit202 };
   const idle: Record<Uploader, JobResult['memory'][]> = { sdk: [], ours: [] };
   await withEmulator(options, async (box) => {
-    const target = targetOf(box);
+    const target = emulatorTarget(box);
     for (let rep = 1; rep <= settings.repeat; rep++) {
       for (const uploader of ['sdk', 'ours'] as const) idle[uploader].push((await runChild({ kind: 'idle', uploader, target })).memory);
     }
@@ -310,7 +296,7 @@ async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ p
     const object = await putGeneratedObject(s3.client, { bucket, key, size: settings.size });
     for (let rep = 1; rep <= settings.repeat; rep++) {
       const { result, serverCpuMs, otherCores, stats } = await withEmulator({ commitProcessing: settings.commit202 }, async (box) => {
-        const target = targetOf(box);
+        const target = emulatorTarget(box);
         const measured = await runMeasured({ kind: 'pipeline', target, s3Endpoint: s3.endpoint, bucket, key, name: `pipeline-${rep}.bin`, concurrency: 8 });
         const stats = box.stats();
         await verify(`pipeline (run ${rep})`, target, measured.result, settings.size, object.sha1, scratch);

@@ -19,7 +19,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startBoxEmulator } from '../local/box-emulator/index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from '../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import type { LocalS3 } from '../local/runner/index.ts';
@@ -34,7 +33,7 @@ import { breakdownFile } from './profile.ts';
 import { endMarker, startMarker, writeSection } from './sections.ts';
 import type { ProfileBreakdown } from './profile.ts';
 import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
-import type { EmulatorTarget } from './sdk.ts';
+import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GiB = 1024 * MiB;
@@ -110,22 +109,8 @@ interface Env {
   dataRoot: string;
 }
 
-async function withEmulator<T>(env: Env, options: BoxEmulatorOptions, use: (box: BoxEmulator) => Promise<T>, root = env.dataRoot): Promise<T> {
-  const dataDir = await mkdtemp(path.join(root, 'box-'));
-  try {
-    const box = await startBoxEmulator({ ...options, dataDir });
-    try {
-      return await use(box);
-    } finally {
-      await box.close();
-    }
-  } finally {
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-function target(box: BoxEmulator): EmulatorTarget {
-  return { apiUrl: box.url, uploadUrl: box.uploadUrl, token: box.token };
+function withEmulator<T>(env: Env, options: BoxEmulatorOptions, use: (box: BoxEmulator) => Promise<T>, root = env.dataRoot): Promise<T> {
+  return withEmulatorIn(root, options, use);
 }
 
 async function object(env: Env, size: number): Promise<{ key: string; sha1: string }> {
@@ -259,7 +244,7 @@ function logRun(label: string, r: E2eRun): void {
 
 async function pipelineJob(env: Env, box: BoxEmulator, size: number, concurrency: number, name: string): Promise<Job> {
   const o = await object(env, size);
-  return { kind: 'pipeline', target: target(box), s3Endpoint: env.s3.endpoint, bucket: env.bucket, key: o.key, name, concurrency };
+  return { kind: 'pipeline', target: emulatorTarget(box), s3Endpoint: env.s3.endpoint, bucket: env.bucket, key: o.key, name, concurrency };
 }
 
 async function endToEnd(env: Env, o: Options): Promise<E2eRun[]> {
@@ -277,7 +262,7 @@ async function endToEnd(env: Env, o: Options): Promise<E2eRun[]> {
           const name = `e2e-${who}-${size}-${rep}.bin`;
           const job: Job =
             who === 'sdk'
-              ? { kind: 'sdk-s3', target: target(box), s3Endpoint: env.s3.endpoint, bucket: env.bucket, key, name }
+              ? { kind: 'sdk-s3', target: emulatorTarget(box), s3Endpoint: env.s3.endpoint, bucket: env.bucket, key, name }
               : await pipelineJob(env, box, size, 8, name);
           const measured = await runMeasured(job, NOW);
           checkSha1(`${who} ${sizeLabel(size)}`, measured.result, sha1);

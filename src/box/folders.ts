@@ -48,34 +48,27 @@ export class FoldersManager {
   }
 
   /** GET {apiUrl}/2.0/folders/{folderId}: the folder, with its ancestors in `path_collection`. */
-  async getFolder(folderId: string, opts?: RequestOptions): Promise<BoxFolder> {
-    const response = await this.#http.send({
-      method: 'GET',
-      url: `${this.#apiUrl}/2.0/folders/${idSegment(folderId)}`,
-      headers: mergeHeaders({}, opts?.extraHeaders),
-      signal: opts?.signal,
-      responseType: 'json',
-    });
-    const folder = response.json as BoxFolder | undefined;
-    if (!folder || typeof folder.id !== 'string') {
-      throw new BoxIntegrityError(`GET folder answered ${response.status} without a folder`, { status: response.status });
-    }
-    return folder;
+  getFolder(folderId: string, opts?: RequestOptions): Promise<BoxFolder> {
+    return this.#folderAnswer('GET folder', { method: 'GET', url: `${this.#apiUrl}/2.0/folders/${idSegment(folderId)}` }, opts);
   }
 
   /** POST {apiUrl}/2.0/folders. */
-  async createFolder(name: string, parentId: string, opts?: RequestOptions): Promise<BoxFolder> {
+  createFolder(name: string, parentId: string, opts?: RequestOptions): Promise<BoxFolder> {
+    const body = JSON.stringify({ name, parent: { id: parentId } });
+    return this.#folderAnswer('POST folders', { method: 'POST', url: `${this.#apiUrl}/2.0/folders`, body }, opts);
+  }
+
+  /** Sends a request Box answers with one folder; an answer without one is Box.IntegrityError. */
+  async #folderAnswer(what: string, request: { method: 'GET' | 'POST'; url: string; body?: string }, opts?: RequestOptions): Promise<BoxFolder> {
     const response = await this.#http.send({
-      method: 'POST',
-      url: `${this.#apiUrl}/2.0/folders`,
-      headers: mergeHeaders({ 'content-type': 'application/json' }, opts?.extraHeaders),
-      body: JSON.stringify({ name, parent: { id: parentId } }),
+      ...request,
+      headers: mergeHeaders(request.body === undefined ? {} : { 'content-type': 'application/json' }, opts?.extraHeaders),
       signal: opts?.signal,
       responseType: 'json',
     });
     const folder = response.json as BoxFolder | undefined;
     if (!folder || typeof folder.id !== 'string') {
-      throw new BoxIntegrityError(`POST folders answered ${response.status} without a folder`, { status: response.status });
+      throw new BoxIntegrityError(`${what} answered ${response.status} without a folder`, { status: response.status });
     }
     return folder;
   }
