@@ -139,6 +139,34 @@ export async function uploadFile(ctx: RequestContext): Promise<Reply> {
   }
 }
 
+/**
+ * OPTIONS /files/content {name, parent:{id}, size?}: the preflight check. 200 with an upload URL when a
+ * direct upload would be accepted; a name already taken answers 409 item_name_in_use in the shape the
+ * `preflight` option says (Box's is not confirmed).
+ */
+export async function preflightCheck(ctx: RequestContext): Promise<Reply> {
+  const { store, config } = ctx.env;
+  const body = await readJsonObject(ctx.req, ctx.env.shaper);
+  const name = validateItemName(body.name, 'bad_request');
+  const parentId = parentIdOf(body);
+  if (store.folder(parentId) === undefined) throw notFound('Could not find the specified parent folder');
+  if (body.size !== undefined && (typeof body.size !== 'number' || !Number.isSafeInteger(body.size) || body.size < 0)) throw badRequest('Invalid size');
+  if (typeof body.size === 'number' && body.size > config.maxFileSize) {
+    throw new BoxApiError(403, 'file_size_limit_exceeded', "File size exceeds the folder owner's file size limit");
+  }
+  if (config.preflight !== 'no-name-check') {
+    try {
+      store.assertNameFree(parentId, name);
+    } catch (err) {
+      if (!(err instanceof BoxApiError) || err.contextInfo === undefined) throw err;
+      if (config.preflight === 'no-context') throw new BoxApiError(409, err.code, err.message);
+      if (config.preflight === 'conflicts-list') throw new BoxApiError(409, err.code, err.message, { contextInfo: { conflicts: [err.contextInfo.conflicts] } });
+      throw err;
+    }
+  }
+  return jsonReply(200, { upload_url: `${ctx.env.baseUrl}/api/2.0/files/content` });
+}
+
 /** POST /files/{id}/content: a new version (attributes optional: name, content_modified_at). */
 export async function uploadFileVersion(ctx: RequestContext): Promise<Reply> {
   const { store } = ctx.env;
@@ -226,13 +254,32 @@ export async function downloadFile(ctx: RequestContext): Promise<Reply> {
   };
 }
 
-/** GET /folders/{id}/items (offset/limit paging; folders first, then files). */
+/** A marker (opaque to clients) for the page that starts at `offset`. */
+function markerFor(offset: number): string {
+  return Buffer.from(`offset:${offset}`).toString('base64url');
+}
+
+function offsetOfMarker(marker: string): number {
+  const m = /^offset:(\d+)$/.exec(Buffer.from(marker, 'base64url').toString('utf8'));
+  if (m === null) throw badRequest('Invalid marker', 'invalid_parameter');
+  return Number(m[1]);
+}
+
+/**
+ * GET /folders/{id}/items (folders first, then files). Offset/limit paging, or with `usemarker=true`
+ * marker paging: `next_marker` instead of `total_count`/`offset`/`order`, its last page as the
+ * `markerPaging` option says.
+ */
 export async function listFolderItems(ctx: RequestContext): Promise<Reply> {
   const { store } = ctx.env;
   const folderId = param(ctx, 0);
   if (store.folder(folderId) === undefined) throw notFound();
   const q = ctx.url.searchParams;
-  const offset = Number(q.get('offset') ?? 0);
+  const paging = ctx.env.config.markerPaging;
+  const byMarker = q.get('usemarker') === 'true' && paging !== 'ignored';
+  if (byMarker && q.has('offset')) throw badRequest('Only one pagination method can be used at a time', 'invalid_parameter');
+  const marker = byMarker ? q.get('marker') : null;
+  const offset = marker !== null && marker !== '' ? offsetOfMarker(marker) : Number(q.get('offset') ?? 0);
   const limitRaw = Number(q.get('limit') ?? 100);
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limitRaw) || limitRaw < 0) {
     throw badRequest('Invalid offset or limit');
@@ -254,9 +301,15 @@ export async function listFolderItems(ctx: RequestContext): Promise<Reply> {
     return entry;
   };
   const entries = [...folders.map((f) => store.folderMini(f) as unknown), ...files.map(fileEntry)];
+  const page = entries.slice(offset, offset + limit);
+  if (byMarker) {
+    const more = offset + page.length < entries.length;
+    const end = paging === 'empty-at-end' ? { next_marker: '' } : paging === 'absent-at-end' ? {} : { next_marker: null };
+    return jsonReply(200, { entries: page, limit, ...(more ? { next_marker: markerFor(offset + page.length) } : end) });
+  }
   return jsonReply(200, {
     total_count: entries.length,
-    entries: entries.slice(offset, offset + limit),
+    entries: page,
     offset,
     limit,
     order: [

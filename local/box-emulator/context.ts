@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Principal, TokenStore } from './auth.ts';
 import type { LinkShaper } from './shaping.ts';
 import type { Store } from './store.ts';
-import type { CommitProcessing, CommittedSessionAnswer, OverlapContext } from './types.ts';
+import type { CommitProcessing, CommittedSessionAnswer, MarkerPaging, OverlapContext, PreflightAnswer } from './types.ts';
 
 export interface EmulatorConfig {
   partSizeFor: (fileSize: number) => number;
@@ -14,6 +14,8 @@ export interface EmulatorConfig {
   partDigestMismatchStatus: number;
   overlapContext: OverlapContext;
   committedSession: CommittedSessionAnswer;
+  preflight: PreflightAnswer;
+  markerPaging: MarkerPaging;
 }
 
 export interface EmulatorEnv {

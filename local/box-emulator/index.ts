@@ -11,11 +11,11 @@ import { FaultInjector } from './faults.ts';
 import { Counters, createRequestHandler } from './server.ts';
 import { LinkShaper } from './shaping.ts';
 import { ROOT_FOLDER_ID, Store, latest, userMini, validateItemName } from './store.ts';
-import { COMMITTED_SESSION_ANSWERS } from './types.ts';
+import { COMMITTED_SESSION_ANSWERS, MARKER_PAGINGS, PREFLIGHT_ANSWERS } from './types.ts';
 import type { BoxEmulator, BoxEmulatorOptions, BoxFile, CommitProcessing, CommittedSessionAnswer } from './types.ts';
 
 export type * from './types.ts';
-export { COMMITTED_SESSION_ANSWERS, OPERATIONS } from './types.ts';
+export { COMMITTED_SESSION_ANSWERS, MARKER_PAGINGS, OPERATIONS, PREFLIGHT_ANSWERS } from './types.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MIN_CHUNKED_FILE_SIZE = 20_000_000;
@@ -40,6 +40,11 @@ function checkCommittedSession(answer: CommittedSessionAnswer): CommittedSession
   return answer;
 }
 
+function oneOf<T extends string>(option: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) throw new RangeError(`${option} must be one of ${allowed.join(', ')}`);
+  return value;
+}
+
 export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promise<BoxEmulator> {
   const host = options.host ?? '127.0.0.1';
   const ownsDataDir = options.dataDir === undefined;
@@ -59,6 +64,8 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     partDigestMismatchStatus: options.partDigestMismatchStatus ?? 412,
     overlapContext: options.overlapContext ?? 'part',
     committedSession: checkCommittedSession(options.committedSession ?? 'same-file'),
+    preflight: oneOf('preflight', options.preflight ?? 'conflicts-object', PREFLIGHT_ANSWERS),
+    markerPaging: oneOf('markerPaging', options.markerPaging ?? 'null-at-end', MARKER_PAGINGS),
   };
   const lifetime = new AbortController();
   const store = new Store(dataDir);

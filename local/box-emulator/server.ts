@@ -37,7 +37,10 @@ const ROUTES: Route[] = [
   { pattern: new RegExp(`^/2\\.0/files/upload_sessions/${ID}/parts$`), methods: { GET: { operation: 'listParts', handler: chunked.listParts } } },
   { pattern: new RegExp(`^/2\\.0/files/upload_sessions/${ID}/commit$`), methods: { POST: { operation: 'commit', handler: chunked.commit } } },
   { pattern: new RegExp(`^/2\\.0/files/upload_sessions/${ID}/log$`), methods: { POST: { operation: 'logEvent', handler: chunked.logEvent } } },
-  { pattern: /^\/2\.0\/files\/content$/, methods: { POST: { operation: 'uploadFile', handler: content.uploadFile } } },
+  {
+    pattern: /^\/2\.0\/files\/content$/,
+    methods: { POST: { operation: 'uploadFile', handler: content.uploadFile }, OPTIONS: { operation: 'preflightCheck', handler: content.preflightCheck } },
+  },
   { pattern: new RegExp(`^/2\\.0/files/${ID}/upload_sessions$`), methods: { POST: { operation: 'createVersionSession', handler: chunked.createVersionSession } } },
   {
     pattern: new RegExp(`^/2\\.0/files/${ID}/content$`),
@@ -235,7 +238,9 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
           if (auth !== undefined) env.tokens.expire(auth.token);
           throw expiredTokenError();
         case 'emptyListing':
-          await send(res, { status: 200, json: { total_count: 0, entries: [], offset: 0, limit: 100, order: [] } }, requestId);
+          // As an index that lags behind a file just created would answer: the preflight check finds the name free.
+          if (operation === 'preflightCheck') await send(res, { status: 200, json: { upload_url: `${env.baseUrl}/api/2.0/files/content` } }, requestId);
+          else await send(res, { status: 200, json: { total_count: 0, entries: [], offset: 0, limit: 100, order: [] } }, requestId);
           return;
         case 'partsMismatch':
           throw new BoxApiError(400, 'parts_mismatch', 'No matching part found on server for the given parts list; the parts may still be processing');

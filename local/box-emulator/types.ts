@@ -10,6 +10,7 @@ export type Operation =
   | 'listParts'
   | 'commit'
   | 'logEvent'
+  | 'preflightCheck'
   | 'uploadFile'
   | 'uploadFileVersion'
   | 'getFile'
@@ -31,6 +32,7 @@ export const OPERATIONS: readonly Operation[] = [
   'listParts',
   'commit',
   'logEvent',
+  'preflightCheck',
   'uploadFile',
   'uploadFileVersion',
   'getFile',
@@ -61,7 +63,10 @@ export type FaultAction =
   | { type: 'reset' }
   /** Do what was asked (store the part, commit the session, ...), then drop the connection without an answer: a lost 2xx. */
   | { type: 'storeThenReset' }
-  /** listFolderItems: an empty page, as a listing that lags behind a file just created would be. */
+  /**
+   * listFolderItems: an empty page; preflightCheck: 200 (the name looks free). As an index that lags behind
+   * a file just created would answer.
+   */
   | { type: 'emptyListing' }
   /** commit: a transient 400 parts_mismatch. */
   | { type: 'partsMismatch' }
@@ -95,6 +100,23 @@ export type OverlapContext = 'part' | 'part-without-sha1' | 'message-only';
  */
 export type CommittedSessionAnswer = 'same-file' | 'not-found' | 'session-gone' | 'name-in-use' | 'parts-mismatch' | 'bad-request';
 export const COMMITTED_SESSION_ANSWERS: readonly CommittedSessionAnswer[] = ['same-file', 'not-found', 'session-gone', 'name-in-use', 'parts-mismatch', 'bad-request'];
+
+/**
+ * How the preflight check (OPTIONS /files/content) answers a name already taken (Box's body is not
+ * confirmed): `conflicts-object` (default) 409 `item_name_in_use` with `context_info.conflicts` the item
+ * (as clients read it); `conflicts-list` the same item in a list (the OpenAPI ConflictError); `no-context`
+ * 409 without `context_info`; `no-name-check` 200 whatever the name (a check that looks at permissions only).
+ */
+export type PreflightAnswer = 'conflicts-object' | 'conflicts-list' | 'no-context' | 'no-name-check';
+export const PREFLIGHT_ANSWERS: readonly PreflightAnswer[] = ['conflicts-object', 'conflicts-list', 'no-context', 'no-name-check'];
+
+/**
+ * How folder listings with `usemarker=true` end (Box's last page is not documented): `null-at-end` (default)
+ * `next_marker: null`; `empty-at-end` `next_marker: ""`; `absent-at-end` no `next_marker`; `ignored` Box
+ * ignores `usemarker` and answers with offset paging (`total_count`, `offset`, no marker).
+ */
+export type MarkerPaging = 'null-at-end' | 'empty-at-end' | 'absent-at-end' | 'ignored';
+export const MARKER_PAGINGS: readonly MarkerPaging[] = ['null-at-end', 'empty-at-end', 'absent-at-end', 'ignored'];
 
 export interface BoxEmulatorOptions {
   port?: number;
@@ -138,6 +160,10 @@ export interface BoxEmulatorOptions {
   overlapContext?: OverlapContext;
   /** How a committed session answers another commit (and get / list parts); default `same-file`. */
   committedSession?: CommittedSessionAnswer;
+  /** How the preflight check answers a name already taken; default `conflicts-object`. */
+  preflight?: PreflightAnswer;
+  /** How marker-paged folder listings end; default `null-at-end`. */
+  markerPaging?: MarkerPaging;
   /** Called for each API request (method, path, status) — for debugging. */
   onRequest?: (entry: { method: string; path: string; status: number; operation: Operation | undefined }) => void;
 }

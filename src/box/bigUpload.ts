@@ -263,7 +263,10 @@ async function commitParts(
     landed === undefined
       ? undefined
       : {
-          files: { getFile: (id) => landed.lookups.files.getFile(id, opts) },
+          files: {
+            getFile: (id) => landed.lookups.files.getFile(id, opts),
+            preflightCheck: (request) => landed.lookups.files.preflightCheck(request, opts),
+          },
           folders: { listItems: (folderId, query) => landed.lookups.folders.listItems(folderId, query, opts) },
         };
   const probeFailed = (error: unknown): void => {
@@ -288,7 +291,7 @@ async function commitParts(
           signal: options.signal,
         }),
       ...(lookups !== undefined && target !== undefined
-        ? { landed: () => findLandedFile(lookups, target, base64ToHex(sha1Base64), fileSize), onLandedError: probeFailed }
+        ? { landed: (look) => findLandedFile(lookups, target, base64ToHex(sha1Base64), fileSize, look), onLandedError: probeFailed }
         : {}),
     },
     policy,

@@ -20,6 +20,7 @@ import {
   BoxServerError,
   BoxSessionExpiredError,
 } from './errors.ts';
+import type { LandedLook } from './landed.ts';
 import type { BoxFile, CommitResult } from './types.ts';
 
 export interface CommitPolicy {
@@ -72,8 +73,11 @@ export interface CommitTry {
   sessionId: string;
   /** Sends the commit request once (the caller builds it: parts list, digest, checks just before). */
   send(): Promise<CommitResult>;
-  /** The file, if this session's commit has already landed in Box (read from Box, never from an error body). */
-  landed?: () => Promise<BoxFile | undefined>;
+  /**
+   * The file, if this session's commit has already landed in Box (read from Box, never from an error body).
+   * `trustFreeName` is false for the look after a refused repeated commit (see LandedLook).
+   */
+  landed?: (look: LandedLook) => Promise<BoxFile | undefined>;
   /** Told when the `landed` probe itself failed; the try goes on as if nothing landed. */
   onLandedError?: (error: unknown) => void;
   /**
@@ -130,11 +134,11 @@ function waitOrGiveUp(sessionId: string, state: CommitState, desiredMs: number, 
 /** One commit try under `policy`, continuing from `state`. */
 export async function commitStep(t: CommitTry, state: CommitState, policy: CommitPolicy = DEFAULT_COMMIT_POLICY): Promise<CommitStep> {
   const tried: CommitState = { ...state, attempts: state.attempts + 1 };
-  const landedNow = async (): Promise<CommitStep | undefined> => {
+  const landedNow = async (look: LandedLook): Promise<CommitStep | undefined> => {
     if (!state.answerLost || t.landed === undefined) return undefined;
     let file: BoxFile | undefined;
     try {
-      file = await t.landed();
+      file = await t.landed(look);
     } catch (error) {
       // The probe is a look, not the upload: its failure (a listing past the client's retries) must not end
       // the try. Sending the commit again is safe for the same session (a repeated commit's refusal is probed again).
@@ -144,7 +148,7 @@ export async function commitStep(t: CommitTry, state: CommitState, policy: Commi
     return file === undefined ? undefined : { status: 'committed', file, state: { ...tried, answerLost: false, lostAnswers: 0 }, landedEarlier: true };
   };
   // An earlier try's answer was lost: it may have committed. Look before sending it again.
-  const before = await landedNow();
+  const before = await landedNow({ trustFreeName: true });
   if (before !== undefined) return before;
 
   let result: CommitResult;
@@ -163,7 +167,7 @@ export async function commitStep(t: CommitTry, state: CommitState, policy: Commi
     }
     // A repeated commit of a session that did commit may be refused in any of these ways.
     if (mayBeRepeatedCommitAnswer(error)) {
-      const after = await landedNow();
+      const after = await landedNow({ trustFreeName: false });
       if (after !== undefined) return after;
     }
     if (!(error instanceof BoxPartsMismatchError)) throw error;

@@ -1,4 +1,4 @@
-// FoldersManager: get a folder (with its ancestors), list its items (offset paging), create a folder.
+// FoldersManager: get a folder (with its ancestors), list its items (offset or marker paging), create a folder.
 import { BoxIntegrityError } from './errors.ts';
 import type { BoxHttp } from './http.ts';
 import { idSegment, mergeHeaders, withQuery, type RequestOptions } from './requestOptions.ts';
@@ -6,6 +6,10 @@ import type { BoxFolder, BoxItems } from './types.ts';
 
 export interface ListItemsQuery {
   offset?: number;
+  /** Marker paging instead of offsets (Box: offset paging "may fail for large datasets"); pages then carry `next_marker`. */
+  usemarker?: boolean;
+  /** Where the next page starts: a page's `next_marker` (with `usemarker`). */
+  marker?: string;
   /** At most 1000. */
   limit?: number;
   /** Fields to return, e.g. `['name', 'size', 'sha1', 'metadata.global.properties']` (Box's `fields` query). */
@@ -27,6 +31,8 @@ export class FoldersManager {
       method: 'GET',
       url: withQuery(`${this.#apiUrl}/2.0/folders/${idSegment(folderId)}/items`, {
         offset: query?.offset,
+        usemarker: query?.usemarker === true ? 'true' : undefined,
+        marker: query?.marker,
         limit: query?.limit,
         fields: query?.fields?.join(','),
       }),

@@ -74,7 +74,7 @@ export interface HttpOptions {
 export type HttpBody = Uint8Array | string | Readable;
 
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS';
   url: string;
   headers?: Record<string, string> | undefined;
   /** Uint8Array and string bodies are resent on retry; a Readable is sent once and never retried. */

@@ -150,9 +150,12 @@ export type BoxItem = BoxFile | BoxFolder | BoxWebLinkMini;
 
 /** `Items`: one page of a folder listing (offset paging). */
 export interface BoxItems {
+  /** Offset paging only (Box omits it with `usemarker`). */
   total_count: number;
   limit: number;
   offset: number;
+  /** Marker paging: where the next page starts; null, empty or absent on the last page (Box's end-of-list form is not documented). */
+  next_marker?: string | null;
   order?: Array<{ by: string; direction: 'ASC' | 'DESC' }>;
   entries: BoxItem[];
 }

@@ -22,7 +22,7 @@ import { identityProperties, normalizeEtag, sameSource } from './identity.ts';
 import { decodeInventoryKey, normalizeItem } from './items.ts';
 import type { ListedObject } from './items.ts';
 import { isFolderMarker, placementOf } from './layout.ts';
-import { boxNameForSegment } from './names.ts';
+import { boxNameForSegment } from '../box/names.ts';
 import { UploadPacer } from './pacer.ts';
 
 /** Objects not yet started when fewer ms than this remain go to the transfer state machine instead. */

@@ -2,7 +2,7 @@
 // from its key, the run's base prefix and the layout.
 import { InvalidInputError } from '../transfer/errors.ts';
 import type { SyncLayout } from './contract.ts';
-import { boxNameForSegment } from './names.ts';
+import { boxNameForSegment } from '../box/names.ts';
 
 export interface Placement {
   /** Folder names from the destination folder down (empty: the destination folder itself). */

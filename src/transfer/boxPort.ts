@@ -23,7 +23,7 @@ export interface BoxClientLike {
     | 'deleteFileUploadSessionByUrl'
     | 'deleteFileUploadSessionById'
   >;
-  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile'>;
+  files: Pick<FilesManager, 'uploadFile' | 'uploadFileVersion' | 'getFile' | 'preflightCheck'>;
   /**
    * Prepare looks the destination's ancestors up (allowed folders) and creates destination.folderPath;
    * Commit lists the folder to find a file a lost commit made.

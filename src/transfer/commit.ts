@@ -133,12 +133,13 @@ export async function commitTransfer(event: CommitEvent, deps: TransferDeps): Pr
             { digest: digestHeader(sha1) },
           );
         },
-        landed: () =>
+        landed: (look) =>
           findLandedFile(
             box,
             { folderId: destination.folderId, fileName: destination.fileName, fileId: destination.fileId, versionSeen: destination.versionSeen },
             expectedHex,
             transfer.source.size,
+            look,
           ),
         // Throttled: nothing was committed; the Wait state waits (Box's Retry-After, else 5 s), and the next
         // try is not a retry, so it does not look for a landed commit.

@@ -5,7 +5,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import inputSchema from './input.schema.json' with { type: 'json' };
 import type { TransferInput } from './contract.ts';
 import { InvalidInputError } from './errors.ts';
-import { isBoxName, MAX_BOX_NAME_LENGTH } from '../bulk/names.ts';
+import { boxNameProblem } from '../box/names.ts';
 
 export { inputSchema };
 
@@ -67,18 +67,6 @@ export function describeInputError(err: ErrorObject, patternMessages: Record<str
     default:
       return `${subject} ${err.message ?? 'is invalid'}`;
   }
-}
-
-/** Why Box would refuse `name` as an item name, or undefined when it accepts it (the rules of src/bulk/names.ts). */
-function boxNameProblem(name: string): string | undefined {
-  if (isBoxName(name)) return undefined;
-  if (name === '') return 'is empty';
-  if (name === '.' || name === '..') return `is ${JSON.stringify(name)}`;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what Box refuses
-  if (/[\\\u0000-\u001f\u007f]/.test(name)) return "holds a '\\' or a control character";
-  if (name.trim() !== name) return 'starts or ends with whitespace';
-  if (name.length > MAX_BOX_NAME_LENGTH) return `is ${name.length} characters long (Box takes at most ${MAX_BOX_NAME_LENGTH})`;
-  return 'is not a name Box accepts';
 }
 
 /** A name as a message shows it: JSON-quoted (control characters visible), long ones cut. */

@@ -1,5 +1,5 @@
 // Where a routed object lands below its route's Box folder. Names come from the key's segments, mapped
-// by boxNameForSegment (src/bulk/names.ts, shared with bulk runs) when Box would reject them.
+// by boxNameForSegment (src/box/names.ts, shared with bulk runs) when Box would reject them.
 //
 //   mirror (default)  the key's path below the route prefix's last '/' becomes Box subfolders:
 //                     route prefix "exports/", key "exports/sales/q1/report.csv" -> sales/q1/report.csv
@@ -8,7 +8,7 @@
 //   a template        one file name from placeholders: {dir} (the folders below the prefix joined by
 //                     "_"), {name} (the last segment), {stem} and {ext} (the name without and with only
 //                     its extension, ".csv"); e.g. "{dir}_{name}" -> sales_q1_report.csv, in the folder
-import { boxNameForSegment } from '../bulk/names.ts';
+import { boxNameForSegment } from '../box/names.ts';
 
 /** `mirror`, `flat`, or a file name template with at least one placeholder. */
 export type RouteLayout = string;

@@ -204,8 +204,14 @@ describe('commitStep: one try under the shared policy', () => {
 describe('findLandedFile: the lost-commit probe', () => {
   const ours = { type: 'file', id: '7', name: 'v.bin', size: 10, sha1: 'AB12', file_version: { type: 'file_version', id: 'v1' } } as BoxFile;
   const lookups = {
-    files: { getFile: async () => ours },
-    folders: { listItems: async () => ({ total_count: 1, entries: [ours], offset: 0, limit: 1000 }) },
+    files: {
+      getFile: async () => ours,
+      // A 409 without the item that holds the name: the look falls back to listing.
+      preflightCheck: async () => {
+        throw new BoxConflictError('409 item_name_in_use', { status: 409, code: 'item_name_in_use' });
+      },
+    },
+    folders: { listItems: async () => ({ entries: [ours], next_marker: null, limit: 1000 }) },
   } as unknown as LandedLookups;
 
   it('a new version whose version before the upload is unknown is never reported landed (the commit is sent instead)', async () => {

@@ -113,7 +113,8 @@ describe('uploadBigFile against the emulator', () => {
     h.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
     const timer = fakeCommitTimer();
     const file = await uploadAndVerify(h, 3 * MiB + 5, { commitTimer: timer });
-    expect(h.box.stats().requests).toMatchObject({ commit: 1, listFolderItems: 1, getFile: 1 });
+    // Found by Box's preflight check (409 naming the file), without listing the folder.
+    expect(h.box.stats().requests).toMatchObject({ commit: 1, preflightCheck: 1, listFolderItems: 0, getFile: 1 });
     expect(timer.waits).toEqual([1000]);
     expect(h.box.getFile(file.id)).toMatchObject({ sequence_id: '0' });
     expect(h.box.listSessions()[0]?.status).toBe('committed');
@@ -131,13 +132,14 @@ describe('uploadBigFile against the emulator', () => {
     expect(h.box.stats().requests.commit).toBe(1);
   });
 
-  it('a lost commit whose probe fails (the folder listing refused) is sent again: the upload completes, the session is not aborted', async () => {
+  it('a lost commit whose probe fails (the preflight check and the folder listing refused) is sent again: the upload completes, the session is not aborted', async () => {
     const warnings: string[] = [];
     const h = await start({ committedSession: 'not-found' }, { logger: { warn: (m) => warnings.push(m) } });
     h.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'reset' } });
+    h.box.faults.inject({ operation: 'preflightCheck', nth: 1, times: 5, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
     h.box.faults.inject({ operation: 'listFolderItems', nth: 1, times: 5, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
     await uploadAndVerify(h, 3 * MiB + 5, { commitTimer: fakeCommitTimer() });
-    expect(h.box.stats().requests).toMatchObject({ commit: 2, listFolderItems: 1 });
+    expect(h.box.stats().requests).toMatchObject({ commit: 2, preflightCheck: 1, listFolderItems: 1 });
     expect(h.box.listSessions()[0]?.status).toBe('committed');
     expect(warnings).toContain('looking whether a lost commit landed failed; committing again');
   });

@@ -10,7 +10,6 @@ import type { BulkBoxLike } from '../../src/bulk/boxPort.ts';
 import { identityFromProperties, identityProperties, sameSource } from '../../src/bulk/identity.ts';
 import { isSyncInput, validateSyncInput } from '../../src/bulk/input.ts';
 import { basePrefixOf, placementOf } from '../../src/bulk/layout.ts';
-import { boxNameForSegment, isBoxName } from '../../src/bulk/names.ts';
 import { UploadPacer } from '../../src/bulk/pacer.ts';
 import { BoxError } from '../../src/box/errors.ts';
 import type { SourceObject } from '../../src/transfer/contract.ts';
@@ -41,25 +40,7 @@ describe('validateSyncInput', () => {
   });
 });
 
-describe('names from keys', () => {
-  it('keeps names Box accepts and maps the others predictably', () => {
-    for (const ok of ['report.csv', 'café ünïcode.txt', 'a+b c.bin', '100%.txt', 'x']) expect(boxNameForSegment(ok)).toBe(ok);
-    expect(boxNameForSegment('')).toBe('_');
-    expect(boxNameForSegment('.')).toBe('_');
-    expect(boxNameForSegment('..')).toBe('__');
-    expect(boxNameForSegment('a\\b')).toBe('a_b');
-    expect(boxNameForSegment('tab\there\u0001')).toBe('tab_here_');
-    expect(boxNameForSegment(' lead and trail  ')).toBe('_lead and trail__');
-    expect(boxNameForSegment('   ')).toBe('___');
-    const long = `${'é'.repeat(300)}.pdf`;
-    const mapped = boxNameForSegment(long);
-    expect(mapped.length).toBeLessThanOrEqual(255);
-    expect(mapped).toMatch(/^é+~[0-9a-f]{8}\.pdf$/);
-    expect(boxNameForSegment(long)).toBe(mapped);
-    expect(boxNameForSegment(`${'é'.repeat(300)}x.pdf`)).not.toBe(mapped);
-    expect(isBoxName(mapped)).toBe(true);
-  });
-
+describe('placement of keys', () => {
   it('places keys below the prefix (mirror) or in the folder (flat)', () => {
     expect(basePrefixOf('exports/2026/rep')).toBe('exports/2026/');
     expect(basePrefixOf('rep')).toBe('');

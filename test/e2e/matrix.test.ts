@@ -124,7 +124,8 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Box.NetworkError' }));
     expect(taskRuns(execution.events)['Commit']).toBe(2);
     expect(e.box.stats().requests.commit).toBe(1); // found in Box: not sent again
-    expect(e.box.stats().requests.listFolderItems).toBeGreaterThanOrEqual(1);
+    // Looked up by name with Box's preflight check (409 naming the file), without listing the folder.
+    expect(e.box.stats().requests).toMatchObject({ preflightCheck: 1, listFolderItems: 0 });
     expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0', name: 'lost-commit.bin', parent: { id: folder.id } });
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
@@ -194,13 +195,32 @@ describe('fault matrix (RELIABILITY.md)', () => {
     it(`${id} a lost commit 201 whose file the first look does not see, committed again (Box answers ${committedSession}): looked up again, success`, async () => {
       const e = await setUp({ committedSession });
       e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
-      // The retried Commit's first look misses the file (a listing that lags), so it commits again.
-      e.box.faults.inject({ operation: 'listFolderItems', nth: 1, action: { type: 'emptyListing' } });
+      // The retried Commit's first look misses the file (a preflight check that lags finds the name free), so it
+      // commits again; after a refusal the second look finds it (the preflight check names it: no listing).
+      e.box.faults.inject({ operation: 'preflightCheck', nth: 1, action: { type: 'emptyListing' } });
       const { execution, output } = await transfersExactly(e, `lost-commit-${committedSession}.bin`);
       expect(taskRuns(execution.events)['Commit']).toBe(2);
-      expect(e.box.stats().requests.listFolderItems).toBe(committedSession === 'same-file' ? 1 : 2);
+      expect(e.box.stats().requests.preflightCheck).toBe(committedSession === 'same-file' ? 1 : 2);
+      expect(e.box.stats().requests.listFolderItems).toBe(0);
       // Committed sessions that Box calls gone refuse the listing of parts before the commit is sent.
       expect(e.box.stats().requests.commit).toBe(committedSession === 'not-found' || committedSession === 'session-gone' ? 1 : 2);
+      expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+      expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+    });
+  }
+
+  for (const [id, preflight, markerPaging, fault] of [
+    ['M07k', 'conflicts-list', 'null-at-end', undefined],
+    ['M07l', 'no-context', 'empty-at-end', undefined],
+    ['M07m', 'conflicts-object', 'ignored', 405],
+  ] as const) {
+    it(`${id} a lost commit 201 (new file) where the preflight check answers ${fault ?? preflight}: found (listing pages ${markerPaging}), not committed again`, async () => {
+      const e = await setUp({ preflight, markerPaging });
+      e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
+      if (fault !== undefined) e.box.faults.inject({ operation: 'preflightCheck', action: { type: 'status', status: fault, code: 'method_not_allowed' } });
+      const { execution, output } = await transfersExactly(e, `lost-commit-${id}.bin`);
+      expect(taskRuns(execution.events)['Commit']).toBe(2);
+      expect(e.box.stats().requests).toMatchObject({ commit: 1, preflightCheck: 1, listFolderItems: preflight === 'conflicts-list' ? 0 : 1 });
       expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
       expect(sessionsByStatus(e)).toEqual({ committed: 1 });
     });

@@ -89,17 +89,17 @@ describe('Prepare, Commit, DirectUpload and AbortSession near their Lambda timeo
     const sha1 = (await import('node:crypto')).createHash('sha1').update(testBytes(3 * PART + 1, 5)).digest('base64');
     const before = box.stats().requests.listParts;
     // A 429 cannot have committed: Commit answers processing with Box's Retry-After (the Wait state waits),
-    // and the next try, not a retry, commits without looking for a landed commit (no folder listing).
+    // and the next try, not a retry, commits without looking for a landed commit (no preflight check, no folder listing).
     const waited = await handlers.Commit({ transfer: p.transfer, sha1 }, leaving(30_000));
     expect(waited).toMatchObject({ status: 'processing', retryAfterSeconds: 29, attempts: 1 });
     expect(waited).not.toHaveProperty('answerLost');
     expect(box.stats().requests.listParts).toBe(before + 1);
-    const listingsBefore = box.stats().requests.listFolderItems ?? 0;
+    const looksBefore = { preflightCheck: box.stats().requests.preflightCheck, listFolderItems: box.stats().requests.listFolderItems };
     await expect(handlers.Commit({ transfer: p.transfer, sha1, commit: waited as CommitProgress, retryCount: 0 }, leaving(60_000))).resolves.toMatchObject({
       status: 'committed',
       attempts: 2,
     });
-    expect(box.stats().requests.listFolderItems ?? 0).toBe(listingsBefore);
+    expect({ preflightCheck: box.stats().requests.preflightCheck, listFolderItems: box.stats().requests.listFolderItems }).toEqual(looksBefore);
 
     box.faults.inject({ operation: 'abortSession', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 29 } });
     const abortEvent = { transfer: p.transfer, error: { Error: 'X', Cause: 'y' } };

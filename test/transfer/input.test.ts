@@ -53,7 +53,7 @@ describe('validateTransferInput', () => {
   });
 
   // Names Box would reject, beyond what the schema's patterns see: every folderPath segment,
-  // fileName and resume.fileName go through isBoxName (src/bulk/names.ts) and the message names the segment.
+  // fileName and resume.fileName go through isBoxName (src/box/names.ts) and the message names the segment.
   it.each([
     [{ folderId: '1', folderPath: 'a/\u0001b' }, 'destination.folderPath segment 2 "\\u0001b" holds a \'\\\' or a control character'],
     [{ folderId: '1', folderPath: `a/${'x'.repeat(256)}/c` }, 'destination.folderPath segment 2 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"... is 256 characters long (Box takes at most 255)'],

@@ -1,6 +1,7 @@
-// Box names from S3 keys. A key is '/'-separated; each segment becomes a Box folder name (or, the last,
-// the file name). Box refuses some names; a segment Box would refuse is mapped in one predictable way
-// (never skipped silently), documented in README "Names from keys":
+// Box's item-name rules, for every entry point. A typed name Box would refuse is refused with a message
+// (boxNameProblem, README "Input"); a name taken from an S3 key is mapped instead: a key is '/'-separated,
+// each segment becomes a Box folder name (or, the last, the file name), and a segment Box would refuse is
+// mapped in one predictable way (never skipped silently), documented in README "Names from keys":
 //   - an empty segment (`a//b`, or a key starting with '/')  -> `_`
 //   - `.` and `..`                                              -> `_` and `__`
 //   - `\` and control characters (U+0000-U+001F, U+007F)       -> `_`
@@ -43,4 +44,15 @@ export function boxNameForSegment(segment: string): string {
 /** True when Box would accept `name` as an item name (the rules boxNameForSegment maps away). */
 export function isBoxName(name: string): boolean {
   return boxNameForSegment(name) === name;
+}
+
+/** Why Box would refuse `name` as an item name, or undefined when it accepts it. */
+export function boxNameProblem(name: string): string | undefined {
+  if (isBoxName(name)) return undefined;
+  if (name === '') return 'is empty';
+  if (name === '.' || name === '..') return `is ${JSON.stringify(name)}`;
+  if (name.search(CONTROL_OR_BACKSLASH) !== -1) return "holds a '\\' or a control character";
+  if (name.trim() !== name) return 'starts or ends with whitespace';
+  if (name.length > MAX_BOX_NAME_LENGTH) return `is ${name.length} characters long (Box takes at most ${MAX_BOX_NAME_LENGTH})`;
+  return 'is not a name Box accepts';
 }
