@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The folder the stripped sources of `root` (a folder URL ending in /) go to, unless the env names one. */
-export function typeScriptCacheDir(root, env = process.env) {
+function typeScriptCacheDir(root, env = process.env) {
   return env.S3_TO_BOX_TS_CACHE_DIR || join(fileURLToPath(root), 'node_modules', '.cache', 's3-to-box-ts', process.version);
 }
 
