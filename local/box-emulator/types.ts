@@ -201,17 +201,14 @@ export interface BoxFileVersionMini {
   sha1: string;
 }
 
-/** A File as Box returns it (the fields the emulator fills). */
-export interface BoxFile {
-  type: 'file';
+/** The fields a full file and a full folder share (Box's `File--Full` / `Folder--Full`, as the emulator answers them). */
+interface BoxItemFull {
   id: string;
   etag: string;
   sequence_id: string;
   name: string;
   description: string;
   size: number;
-  sha1: string;
-  file_version: BoxFileVersionMini;
   path_collection: { total_count: number; entries: BoxFolderMini[] };
   created_at: string;
   modified_at: string;
@@ -223,31 +220,21 @@ export interface BoxFile {
   modified_by: BoxUserMini;
   owned_by: BoxUserMini;
   shared_link: null;
-  parent: BoxFolderMini;
   item_status: 'active';
 }
 
-export interface BoxFolder {
+/** A File as Box returns it (the fields the emulator fills). */
+export interface BoxFile extends BoxItemFull {
+  type: 'file';
+  sha1: string;
+  file_version: BoxFileVersionMini;
+  parent: BoxFolderMini;
+}
+
+export interface BoxFolder extends BoxItemFull {
   type: 'folder';
-  id: string;
-  etag: string;
-  sequence_id: string;
-  name: string;
-  description: string;
-  size: number;
-  path_collection: { total_count: number; entries: BoxFolderMini[] };
-  created_at: string;
-  modified_at: string;
-  content_created_at: string;
-  content_modified_at: string;
-  trashed_at: null;
-  purged_at: null;
-  created_by: BoxUserMini;
-  modified_by: BoxUserMini;
-  owned_by: BoxUserMini;
-  shared_link: null;
+  /** null for the root folder. */
   parent: BoxFolderMini | null;
-  item_status: 'active';
 }
 
 export type SessionStatus = 'open' | 'committed' | 'aborted';
