@@ -2,21 +2,12 @@
 // parallelism, 202 loop, transient parts_mismatch, stored-then-500 retries, abort on failure, AbortSignal.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha1Hex, type UploadProgress } from '../../src/box/index.ts';
 import { fakeCommitTimer } from './fakeTimer.ts';
-import { hashStream, MiB, randomSource, rejection, startHarness, type Harness } from './emulatorHarness.ts';
+import { hashStream, MiB, randomSource, rejection, harnessPerTest, type Harness } from './emulatorHarness.ts';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(...args: Parameters<typeof startHarness>): Promise<Harness> {
-  harness = await startHarness(...args);
-  return harness;
-}
+const start = harnessPerTest();
 
 /** Uploads `size` random bytes and checks the downloaded bytes' SHA-1 and Box's sha1. */
 async function uploadAndVerify(h: Harness, size: number, options: Parameters<Harness['client']['chunkedUploads']['uploadBigFile']>[4] = {}) {

@@ -2,7 +2,7 @@
 // over real loopback HTTP against the Box upload emulator.
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   contentRangeHeader,
   DeveloperTokenAuth,
@@ -13,18 +13,9 @@ import {
   type UploadPart,
   type UploadSession,
 } from '../../src/box/index.ts';
-import { hashStream, MiB, rejection, startHarness, type Harness } from './emulatorHarness.ts';
+import { hashStream, MiB, rejection, harnessPerTest } from './emulatorHarness.ts';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(...args: Parameters<typeof startHarness>): Promise<Harness> {
-  harness = await startHarness(...args);
-  return harness;
-}
+const start = harnessPerTest();
 
 /** Uploads `content` part by part, alternating the by-id and the by-URL operation. */
 async function uploadAllParts(client: BoxClient, session: UploadSession, content: Buffer): Promise<UploadPart[]> {

@@ -1,20 +1,11 @@
 // Retries, Retry-After, connection resets and token renewal, against the Box upload emulator.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CcgAuth, JwtAuth, contentRangeHeader, digestHeader, sha1Base64, sha1Hex } from '../../src/box/index.ts';
-import { MiB, rejection, startHarness, type Harness } from './emulatorHarness.ts';
+import { MiB, rejection, harnessPerTest } from './emulatorHarness.ts';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(...args: Parameters<typeof startHarness>): Promise<Harness> {
-  harness = await startHarness(...args);
-  return harness;
-}
+const start = harnessPerTest();
 
 // A backoff of ten minutes: these calls only finish in time if the client waits the server's short Retry-After instead.
 const HONOUR_RETRY_AFTER = { retry: { maxAttempts: 5, baseDelayMs: 600_000, maxDelayMs: 600_000 } };

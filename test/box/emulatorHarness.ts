@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { afterEach } from 'vitest';
 import { startBoxEmulator, type BoxEmulator, type BoxEmulatorOptions } from '../../local/box-emulator/index.ts';
 import { BoxClient, DeveloperTokenAuth, type BoxClientOptions, type BoxError } from '../../src/box/index.ts';
 import { rejection as rejectionOf } from '../support/rejection.ts';
@@ -58,6 +59,20 @@ export async function startHarness(emulator: BoxEmulatorOptions = {}, client: Pa
 }
 
 /** Random bytes generated on the fly (never held whole), with the SHA-1 of what was produced. */
+/** A starter of harnesses for one test file (same arguments as startHarness); each is closed after its test. */
+export function harnessPerTest(): (...args: Parameters<typeof startHarness>) => Promise<Harness> {
+  let open: Harness | undefined;
+  afterEach(async () => {
+    const h = open;
+    open = undefined;
+    await h?.close();
+  });
+  return async (...args) => {
+    open = await startHarness(...args);
+    return open;
+  };
+}
+
 export function randomSource(size: number, chunkSize = 256 * 1024): { stream: AsyncIterable<Uint8Array>; sha1: () => string } {
   const hash = createHash('sha1');
   let digest: string | undefined;
