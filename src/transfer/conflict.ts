@@ -74,15 +74,18 @@ export async function withConflictPolicy<T>(
   handlers: ConflictHandlers<T>,
   maxRenameAttempts: number,
 ): Promise<T> {
+  /** The file that holds the name, if it is this upload (stored by an earlier try whose answer was lost). */
+  const ours = async (conflict: { id?: string; type?: string }): Promise<T | undefined> =>
+    handlers.alreadyThere !== undefined && conflict.id !== undefined && (conflict.type === undefined || conflict.type === 'file')
+      ? handlers.alreadyThere(conflict.id)
+      : undefined;
   try {
     return await handlers.create(fileName);
   } catch (err) {
     const conflict = nameConflict(err);
     if (conflict === undefined) throw err;
-    if (handlers.alreadyThere !== undefined && conflict.id !== undefined && (conflict.type === undefined || conflict.type === 'file')) {
-      const same = await handlers.alreadyThere(conflict.id);
-      if (same !== undefined) return same;
-    }
+    const same = await ours(conflict);
+    if (same !== undefined) return same;
     const taken = `"${fileName}" is already used in Box folder ${folderId}`;
     if (policy === 'fail') throw new NameConflictError(`${taken} (onConflict: fail)`, { cause: err });
     if (policy === 'version') {
@@ -95,7 +98,11 @@ export async function withConflictPolicy<T>(
       try {
         return await handlers.create(renamedName(fileName, n));
       } catch (again) {
-        if (nameConflict(again) === undefined) throw again;
+        const taken = nameConflict(again);
+        if (taken === undefined) throw again;
+        // The earlier try may have renamed too: "name (n).ext" holding our bytes is that upload.
+        const landed = await ours(taken);
+        if (landed !== undefined) return landed;
       }
     }
     throw new NameConflictError(`${taken}, and so are "${renamedName(fileName, 1)}" to "${renamedName(fileName, maxRenameAttempts)}"`, {
