@@ -66,6 +66,12 @@ export interface ConflictHandlers<T> {
   alreadyThere?(fileId: string): Promise<T | undefined>;
 }
 
+/** The conflicting item, if it is a file that `alreadyThere` recognises as this upload. */
+async function ours<T>(handlers: ConflictHandlers<T>, conflict: { id?: string; type?: string }): Promise<T | undefined> {
+  if (handlers.alreadyThere === undefined || conflict.id === undefined || (conflict.type !== undefined && conflict.type !== 'file')) return undefined;
+  return handlers.alreadyThere(conflict.id);
+}
+
 /** Runs `create`, applying the policy on item_name_in_use. */
 export async function withConflictPolicy<T>(
   policy: OnConflict,
@@ -74,17 +80,12 @@ export async function withConflictPolicy<T>(
   handlers: ConflictHandlers<T>,
   maxRenameAttempts: number,
 ): Promise<T> {
-  /** The file that holds the name, if it is this upload (stored by an earlier try whose answer was lost). */
-  const ours = async (conflict: { id?: string; type?: string }): Promise<T | undefined> =>
-    handlers.alreadyThere !== undefined && conflict.id !== undefined && (conflict.type === undefined || conflict.type === 'file')
-      ? handlers.alreadyThere(conflict.id)
-      : undefined;
   try {
     return await handlers.create(fileName);
   } catch (err) {
     const conflict = nameConflict(err);
     if (conflict === undefined) throw err;
-    const same = await ours(conflict);
+    const same = await ours(handlers, conflict);
     if (same !== undefined) return same;
     const taken = `"${fileName}" is already used in Box folder ${folderId}`;
     if (policy === 'fail') throw new NameConflictError(`${taken} (onConflict: fail)`, { cause: err });
@@ -100,9 +101,9 @@ export async function withConflictPolicy<T>(
       } catch (again) {
         const taken = nameConflict(again);
         if (taken === undefined) throw again;
-        // The earlier try may have renamed too: "name (n).ext" holding our bytes is that upload.
-        const landed = await ours(taken);
-        if (landed !== undefined) return landed;
+        // An earlier try may have stored the file under this renamed name: that is the result, not name (n+1).
+        const renamedOurs = await ours(handlers, taken);
+        if (renamedOurs !== undefined) return renamedOurs;
       }
     }
     throw new NameConflictError(`${taken}, and so are "${renamedName(fileName, 1)}" to "${renamedName(fileName, maxRenameAttempts)}"`, {
