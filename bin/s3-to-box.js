@@ -14,7 +14,10 @@ const { default: runnerNode } = await import('../local/runner/node-flags.json', 
 if (typeof process.execve === 'function' && !runnerNode.flags.every((flag) => process.execArgv.includes(flag))) {
   process.execve(process.execPath, [process.execPath, ...runnerNode.flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
-// Node's on-disk cache of compiled code (in the OS temp folder) makes later starts cheaper.
+// Node's on-disk cache of compiled code (in the OS temp folder) and our cache of the stripped TypeScript
+// (bin/ts-cache.js) make later starts cheaper.
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
+const { registerTypeScriptCache } = await import('./ts-cache.js');
+registerTypeScriptCache(new URL('../', import.meta.url).href);
 await import('../local/cli.ts');
