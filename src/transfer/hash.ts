@@ -18,6 +18,7 @@ import type { IHasher } from 'hash-wasm';
 import type { HashProgress, SourceObject } from './contract.ts';
 import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
+import { DeadlineError } from './errors.ts';
 import { readRange } from './s3source.ts';
 
 export type HashSettings = Pick<
@@ -134,7 +135,14 @@ export async function hashSlice(
       const next = queue.shift();
       if (next === undefined) break;
       if (hashedAny && !timeLeft() && hashers.wasm !== undefined) break;
-      const bytes = await next.read;
+      let bytes: Buffer;
+      try {
+        bytes = await next.read;
+      } catch (err) {
+        // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps what it hashed so far.
+        if (err instanceof DeadlineError && hashedAny && hashers.wasm !== undefined) break;
+        throw err;
+      }
       hashers.update(bytes);
       free.push(next.buffer);
       offset += bytes.byteLength;
