@@ -1,5 +1,7 @@
-// The whole-file SHA-1, beside the part fan-out. Each invocation keeps several ranged GETs in flight,
-// read into reused buffers, and feeds them to one hasher in order.
+// The whole-file SHA-1, beside the part fan-out. Each invocation keeps several ranged GETs in flight and
+// hashes each one's socket chunks as they arrive, in order, copying nothing: the GETs ahead are sent and
+// their answers wait on their connections until their turn (TCP holds the bytes back), so they hide
+// S3's latency without holding the object's bytes in memory.
 //
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
@@ -18,7 +20,7 @@ import type { IHasher } from 'hash-wasm';
 import type { HashProgress, SourceObject } from './contract.ts';
 import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
-import { readRange } from './s3source.ts';
+import { streamRange } from './s3source.ts';
 
 export type HashSettings = Pick<
   TransferSettings,
@@ -61,14 +63,47 @@ export function cleanState(state: Uint8Array, hashedBytes: number): Uint8Array {
 
 type Engine = NonNullable<HashProgress['engine']>;
 
-/** Feeds both hashers during the probe, then the chosen one. */
+/**
+ * Feeds both hashers during the probe, then the chosen one. hash-wasm gets whole 64-byte blocks only
+ * (the rest of a chunk waits for the next one), so its state can be saved whenever `carried` is 0.
+ */
 class Hashers {
   node: Hash | undefined;
   wasm: IHasher | undefined;
-  update(bytes: Uint8Array): void {
+  private readonly carry = Buffer.alloc(SHA1_BLOCK_BYTES);
+  private carried = 0;
+  update(bytes: Buffer): void {
     this.node?.update(bytes);
-    this.wasm?.update(bytes);
+    if (this.wasm === undefined) return;
+    let at = 0;
+    if (this.carried > 0) {
+      at = Math.min(SHA1_BLOCK_BYTES - this.carried, bytes.byteLength);
+      bytes.copy(this.carry, this.carried, 0, at);
+      this.carried += at;
+      if (this.carried < SHA1_BLOCK_BYTES) return;
+      this.wasm.update(this.carry);
+      this.carried = 0;
+    }
+    const rest = (bytes.byteLength - at) % SHA1_BLOCK_BYTES;
+    if (bytes.byteLength - rest > at) this.wasm.update(bytes.subarray(at, bytes.byteLength - rest));
+    if (rest > 0) {
+      bytes.copy(this.carry, 0, bytes.byteLength - rest);
+      this.carried = rest;
+    }
   }
+  /** Hands hash-wasm what it still carries: the object's last bytes, before the digest. */
+  flush(): void {
+    if (this.wasm !== undefined && this.carried > 0) this.wasm.update(this.carry.subarray(0, this.carried));
+    this.carried = 0;
+  }
+}
+
+/** A ranged GET kept ahead: sent at once, its body read only once `open` is called. */
+interface RangeAhead {
+  length: number;
+  done: Promise<void>;
+  open: () => void;
+  cancel: (reason: unknown) => void;
 }
 
 export async function hashSlice(
@@ -112,8 +147,7 @@ export async function hashSlice(
   }
 
   const controller = new AbortController();
-  const free: Buffer[] = [];
-  const queue: { read: Promise<Buffer>; buffer: Buffer }[] = [];
+  const queue: RangeAhead[] = [];
   let nextOffset = startOffset;
   let offset = startOffset;
   let hashedAny = false;
@@ -125,19 +159,25 @@ export async function hashSlice(
     for (;;) {
       while (queue.length < Math.max(1, hashReadAhead) && nextOffset < sliceEnd && ((!hashedAny && queue.length === 0) || timeLeft())) {
         const length = Math.min(chunkBytes, sliceEnd - nextOffset);
-        const buffer = free.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
-        const read = readRange(s3, source, nextOffset, length, controller.signal, buffer);
-        read.catch(() => {}); // awaited below in order; this only keeps early failures from going unhandled
-        queue.push({ read, buffer });
+        let open = (): void => {};
+        let cancel: (reason: unknown) => void = () => {};
+        const gate = new Promise<void>((resolve, reject) => {
+          open = resolve;
+          cancel = reject;
+        });
+        gate.catch(() => {}); // a cancelled gate is seen by its read, if that is still waiting
+        const done = streamRange(s3, source, nextOffset, length, { signal: controller.signal, after: gate, onChunk: (chunk) => hashers.update(chunk) });
+        done.catch(() => {}); // awaited below in order; this only keeps early failures from going unhandled
+        queue.push({ length, done, open, cancel });
         nextOffset += length;
       }
-      const next = queue.shift();
+      const next = queue[0];
       if (next === undefined) break;
       if (hashedAny && !timeLeft() && hashers.wasm !== undefined) break;
-      const bytes = await next.read;
-      hashers.update(bytes);
-      free.push(next.buffer);
-      offset += bytes.byteLength;
+      queue.shift();
+      next.open();
+      await next.done;
+      offset += next.length;
       hashedAny = true;
       opts.onProgress?.({ type: 'hashed', offset, size: source.size });
       if (decided === undefined && (offset - startOffset >= hashProbeBytes || offset === sliceEnd)) {
@@ -156,6 +196,7 @@ export async function hashSlice(
     if (hashers.wasm === undefined && offset < source.size) gaveUp = true;
   } finally {
     controller.abort();
+    for (const ahead of queue) ahead.cancel(controller.signal.reason);
   }
 
   const engine: Engine = hashers.wasm !== undefined ? 'hash-wasm' : 'node:crypto';
@@ -165,6 +206,7 @@ export async function hashSlice(
     return { offset: startOffset, done: false, via: 'computed', invocations, engine, bytesPerSecond: measured, wasmOnly: true };
   }
   if (offset >= source.size) {
+    hashers.flush();
     const sha1 = hashers.node !== undefined ? hashers.node.digest('base64') : Buffer.from((hashers.wasm as IHasher).digest('binary')).toString('base64');
     return { offset, done: true, sha1, via: 'computed', invocations, engine, bytesPerSecond: measured };
   }
