@@ -423,7 +423,7 @@ async function bulk(argv: string[]): Promise<void> {
   ];
   log(`\nbulk runs: node bench/bulk.ts ${args.join(' ')}`);
   const markdown = await new Promise<string>((resolve, reject) => {
-    // bench/bulk.ts runs the bulk state machine in its own process, as `s3-to-box sync` does: with the runner's V8 flags.
+    // bench/bulk.ts keeps s3rver and the emulator; each uploader runs in a child of its own (bench/bulk-child.ts, with the runner's V8 flags).
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...runnerNodeFlags(ROOT), path.join(ROOT, 'bench/bulk.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -71,7 +71,7 @@ export function makeTask<E, R>(
       if (hd.telemetry) annotate(hd.telemetry.tracer, correlation);
       const deps: TransferDeps = { s3: hd.s3, box: hd.box, settings: resolveSettings(hd.settings), logger, onProgress: hd.onProgress };
       const started = Date.now();
-      // Every Box request of this invocation fits its Lambda timeout (src/box/budget.ts): cancelled
+      // Every Box and S3 request of this invocation fits its Lambda timeout (src/box/budget.ts): cancelled
       // deadlineFinishMarginMs before it, and no retry wait that would end after that.
       const deadline = deadlineOf(context, deps.settings);
       try {

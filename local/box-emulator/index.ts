@@ -151,6 +151,16 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     expireSessions: () => {
       for (const s of store.sessions.values()) if (s.status === 'open') s.expiresAt = Math.min(s.expiresAt, Date.now());
     },
+    settled: async () => {
+      for (;;) {
+        // Two turns of the event loop take in a poll phase: bytes already on a socket are read and their
+        // requests' handlers started.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (inFlight.size === 0) return;
+        await Promise.allSettled([...inFlight]);
+      }
+    },
     close: () => {
       closed ??= (async () => {
         lifetime.abort();

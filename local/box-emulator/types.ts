@@ -318,6 +318,12 @@ export interface BoxEmulator {
   expireTokens(): void;
   /** Every open session is expired from now on (410 session_expired). */
   expireSessions(): void;
+  /**
+   * Resolves once no request is being handled, counting those whose bytes had reached the server before
+   * this call (they are read first): a request its client gave up on after sending it whole is still
+   * acted on, as by Box, maybe after the client's run has ended.
+   */
+  settled(): Promise<void>;
   /** Stops the server, ends open connections, removes the data folder if it made it. Idempotent. */
   close(): Promise<void>;
 }

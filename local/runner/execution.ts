@@ -121,6 +121,8 @@ export interface TransferExecution {
    * Resolves once the execution has ended and every handler invocation it started has returned (never
    * rejects). As in AWS, invocations still running when an execution fails or is stopped run to their end,
    * and none starts after it (aws-local-stepfunctions would still start Map items queued behind a failed one).
+   * Every request those invocations made has settled on the client's side by then; a request cancelled
+   * after it was sent whole may still be acted on by the server later (the Box emulator's settled()).
    */
   idle: Promise<void>;
   /** The local event log so far (empty with keepEvents false): what the local Step Functions API's GetExecutionHistory reads. */
@@ -186,7 +188,7 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
 
   // Runs of each Task state by its input, for the `$$.State.RetryCount` fields (see definition.ts).
   const runsByInput = new Map<string, number>();
-  const activity = new InvocationTracker(mapsEnclosing(local.definition as unknown as Record<string, unknown>));
+  const activity = new InvocationTracker(containersEnclosing(local.definition as unknown as Record<string, unknown>));
 
   type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
   const localHandlers: LocalHandlers = {};
@@ -195,6 +197,10 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
     if (!handler) throw new Error(`No local handler for the Task state ${task.name}`);
     const limitMs = lambdaLimitMs(task, options.lambdaTimeoutMs);
     localHandlers[task.name] = (async (stateInput: unknown) => {
+      // aws-local-stepfunctions starts Map items queued behind a failed one, and ends the Retry wait of a
+      // stopped branch at once (then retries it); AWS starts neither. Whether the Map or Parallel failed is
+      // known from its event log, which reaches us a few promise turns later: let it arrive first.
+      await eventLogCaughtUp();
       const stopped = activity.stoppedFor(task.name);
       if (stopped !== undefined) throw new TransferAbortedError(`${stopped}: ${task.name} is not invoked`);
       // Lambda receives JSON and returns JSON: copy both ways, and measure them as AWS would.
@@ -338,10 +344,20 @@ export function startExecution(input: TransferInput, options: ExecutionOptions):
   return { executionName, executionArn, result, history, idle: activity.idle, eventsSoFar: () => recorder.events.slice(), abort: () => execution.abort() };
 }
 
+/** Resolves once every promise turn queued so far has run (the event log's delivery is promise turns only). */
+function eventLogCaughtUp(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /**
  * Which new invocations AWS would not start, and the invocations in flight. After end() nothing starts and
  * `idle` resolves when the last invocation returns. A Map whose iteration failed starts no further items
- * (aws-local-stepfunctions would run the items queued behind MaxConcurrency; AWS aborts them).
+ * (aws-local-stepfunctions would run the items queued behind MaxConcurrency; AWS aborts them), and a
+ * Parallel whose branch failed runs nothing more in its other branches (AWS stops them).
+ *
+ * `idle` covers the invocations, not the requests they gave up on: a request its client cancelled after
+ * sending it whole may still be acted on by the server after `idle` (Box does the same); the Box
+ * emulator's settled() waits for those.
  */
 class InvocationTracker {
   ended = false;
@@ -350,24 +366,24 @@ class InvocationTracker {
   readonly idle = new Promise<void>((resolve) => {
     this.#resolveIdle = resolve;
   });
-  readonly #mapsOf: Map<string, string[]>;
-  readonly #failedMaps = new Set<string>();
+  readonly #containersOf: Map<string, string[]>;
+  readonly #failed = new Set<string>();
 
-  /** `mapsOf`: Task state name -> the Map states it runs inside. */
-  constructor(mapsOf: Map<string, string[]>) {
-    this.#mapsOf = mapsOf;
+  /** `containersOf`: Task state name -> the Map and Parallel states it runs inside. */
+  constructor(containersOf: Map<string, string[]>) {
+    this.#containersOf = containersOf;
   }
 
   /** Why a new invocation of `task` must not start, if it must not. */
   stoppedFor(task: string): string | undefined {
     if (this.ended) return 'The execution has ended';
-    const failed = this.#mapsOf.get(task)?.find((map) => this.#failedMaps.has(map));
-    return failed === undefined ? undefined : `An item of the Map state ${failed} failed`;
+    const failed = this.#containersOf.get(task)?.find((state) => this.#failed.has(state));
+    return failed === undefined ? undefined : `The state ${failed} failed (an item or a branch of it)`;
   }
 
   note(event: LocalEvent): void {
-    if (event.type === 'MapIterationFailed') this.#failedMaps.add(event.parentState.name);
-    else if (event.type === 'StateEntered' && event.state.type === 'Map') this.#failedMaps.delete(event.state.name);
+    if (event.type === 'MapIterationFailed' || event.type === 'ParallelBranchFailed') this.#failed.add(event.parentState.name);
+    else if (event.type === 'StateEntered' && (event.state.type === 'Map' || event.state.type === 'Parallel')) this.#failed.delete(event.state.name);
   }
 
   track<T>(invocation: Promise<T>): Promise<T> {
@@ -386,17 +402,17 @@ class InvocationTracker {
   }
 }
 
-/** For each Task state inside a Map's ItemProcessor, the names of the Map states around it. */
-function mapsEnclosing(machine: Record<string, unknown>, around: string[] = [], out = new Map<string, string[]>()): Map<string, string[]> {
+/** For each Task state inside a Map's ItemProcessor or a Parallel's branch, the names of those states around it. */
+function containersEnclosing(machine: Record<string, unknown>, around: string[] = [], out = new Map<string, string[]>()): Map<string, string[]> {
   const states = machine['States'];
   if (!isRecord(states)) return out;
   for (const [name, state] of Object.entries(states)) {
     if (!isRecord(state)) continue;
     if (state['Type'] === 'Task' && around.length > 0) out.set(name, around);
     const processor = state['ItemProcessor'] ?? state['Iterator'];
-    if (isRecord(processor)) mapsEnclosing(processor, [...around, name], out);
+    if (isRecord(processor)) containersEnclosing(processor, [...around, name], out);
     const branches = state['Branches'];
-    if (Array.isArray(branches)) for (const branch of branches) if (isRecord(branch)) mapsEnclosing(branch, around, out);
+    if (Array.isArray(branches)) for (const branch of branches) if (isRecord(branch)) containersEnclosing(branch, [...around, name], out);
   }
   return out;
 }

@@ -1,7 +1,8 @@
-// The time one invocation may still spend on Box requests, bound to its async context: a Lambda handler
-// runs its work inside withRequestBudget, and every request the shared client makes for that work (and
-// only for it: other invocations in the same process have their own context) is cancelled when the
-// budget's signal fires, and never waits for a retry that would end after the budget. The retryable
+// The time one invocation may still spend on Box requests (and S3's: src/transfer/s3source.ts), bound to
+// its async context: a Lambda handler runs its work inside withRequestBudget, and every request the
+// shared client makes for that work (and only for it: other invocations in the same process have their
+// own context) is cancelled when the budget's signal fires, and never waits for a retry that would end
+// after the budget. The retryable
 // error is then thrown at once (the state machine's Retry waits instead), so the client's worst-case
 // retry time always fits the invocation: no Lambda is killed mid-request by its own timeout.
 import { AsyncLocalStorage } from 'node:async_hooks';

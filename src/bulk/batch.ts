@@ -188,7 +188,7 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
       };
       if (source.size >= deps.settings.directUploadMax) return handOver('grew');
       const output = await directUpload(transfer, deps);
-      await recordIdentity(box, output.file.id, identityOf(source, output.file.sha1));
+      await recordIdentityLater(output.file.id, identityOf(source, output.file.sha1));
       return { key, outcome: 'copied', bytes: output.bytes, path, fileId: output.file.id, sha1: output.file.sha1 };
     } catch (err) {
       const name = (err as Error).name;
@@ -209,10 +209,21 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
     }
   };
 
+  // A copied object's source identity is recorded while the next object is already under way: the record
+  // (one metadata request) is off the object's path. At most objectsInFlight records wait at once, and the
+  // batch ends only when every record has settled (a failed one is only logged, as above).
+  const records = new Set<Promise<void>>();
+  const recordIdentityLater = async (fileId: string, identity: SourceIdentity): Promise<void> => {
+    while (records.size >= b.objectsInFlight) await Promise.race(records);
+    const record: Promise<void> = recordIdentity(box, fileId, identity).finally(() => records.delete(record));
+    records.add(record);
+  };
+
   const workers = Array.from({ length: Math.max(1, Math.min(b.objectsInFlight, event.Items.length)) }, async () => {
     while (next < event.Items.length) await one(next++);
   });
   await Promise.all(workers);
+  while (records.size > 0) await Promise.all(records);
   const settled = results.filter((r): r is ObjectResult => r !== undefined);
   log.info('batch done', { objects: event.Items.length, settled: settled.length, handedOver: transfers.length, uploads: stats.uploads, hashed: stats.hashed });
   return { results: settled, transfers };

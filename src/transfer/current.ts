@@ -14,7 +14,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SourceObject } from './contract.ts';
 import { SupersededError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { describeSource, mapS3Error } from './s3source.ts';
+import { describeSource, mapS3Error, withinRequestBudget } from './s3source.ts';
 
 const GONE = new Set(['NoSuchKey', 'NotFound']);
 
@@ -23,7 +23,9 @@ export async function checkStillCurrent(s3: S3Client, source: SourceObject, logg
   const where = { bucket: source.bucket, key: source.key, versionId: source.versionId };
   let head;
   try {
-    head = await s3.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }));
+    head = await withinRequestBudget(`HeadObject ${describeSource(where)} (newest-write check)`, undefined, (signal) =>
+      s3.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }), { abortSignal: signal }),
+    );
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (GONE.has(e?.name ?? '') || e?.$metadata?.httpStatusCode === 404) {

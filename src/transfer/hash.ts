@@ -20,6 +20,7 @@ import type { IHasher } from 'hash-wasm';
 import type { HashProgress, SourceObject } from './contract.ts';
 import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
+import { DeadlineError } from './errors.ts';
 import { streamRange } from './s3source.ts';
 
 export type HashSettings = Pick<
@@ -70,6 +71,8 @@ type Engine = NonNullable<HashProgress['engine']>;
 class Hashers {
   node: Hash | undefined;
   wasm: IHasher | undefined;
+  /** Bytes hash-wasm has taken in this invocation: whole blocks, until flush(). */
+  wasmBytes = 0;
   private readonly carry = Buffer.alloc(SHA1_BLOCK_BYTES);
   private carried = 0;
   update(bytes: Buffer): void {
@@ -82,10 +85,14 @@ class Hashers {
       this.carried += at;
       if (this.carried < SHA1_BLOCK_BYTES) return;
       this.wasm.update(this.carry);
+      this.wasmBytes += SHA1_BLOCK_BYTES;
       this.carried = 0;
     }
     const rest = (bytes.byteLength - at) % SHA1_BLOCK_BYTES;
-    if (bytes.byteLength - rest > at) this.wasm.update(bytes.subarray(at, bytes.byteLength - rest));
+    if (bytes.byteLength - rest > at) {
+      this.wasm.update(bytes.subarray(at, bytes.byteLength - rest));
+      this.wasmBytes += bytes.byteLength - rest - at;
+    }
     if (rest > 0) {
       bytes.copy(this.carry, 0, bytes.byteLength - rest);
       this.carried = rest;
@@ -176,7 +183,17 @@ export async function hashSlice(
       if (hashedAny && !timeLeft() && hashers.wasm !== undefined) break;
       queue.shift();
       next.open();
-      await next.done;
+      try {
+        await next.done;
+      } catch (err) {
+        // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps the whole blocks it
+        // hashed so far, up to the middle of the range that was cut.
+        if (err instanceof DeadlineError && hashers.wasm !== undefined && hashers.wasmBytes > 0) {
+          offset = startOffset + hashers.wasmBytes;
+          break;
+        }
+        throw err;
+      }
       offset += next.length;
       hashedAny = true;
       opts.onProgress?.({ type: 'hashed', offset, size: source.size });

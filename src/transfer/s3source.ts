@@ -1,10 +1,14 @@
 // Reading the source object: HeadObject to pin it, ranged GETs pinned to that version (and
-// If-Match its ETag), S3 failures turned into named transfer errors.
+// If-Match its ETag), S3 failures turned into named transfer errors. Every S3 request here runs inside
+// the invocation's request budget (src/box/budget.ts), as Box requests do: cancelled when it is spent,
+// ending with the retried Transfer.Deadline, so no Lambda is killed mid-request by its own timeout.
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import type { GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { currentRequestBudget } from '../box/budget.ts';
 import type { SourceObject } from './contract.ts';
 import {
+  DeadlineError,
   S3ThrottledError,
   SourceAccessDeniedError,
   SourceChangedError,
@@ -19,6 +23,36 @@ export interface SourceLocation {
 
 export function describeSource(src: SourceLocation): string {
   return `s3://${src.bucket}/${src.key}${src.versionId ? ` (version ${src.versionId})` : ''}`;
+}
+
+/**
+ * Runs one S3 request (and the read of its body, if `work` reads it) inside the request budget of the
+ * invocation it belongs to, if any: not started once the budget is spent, cancelled through its signal
+ * (merged with the caller's `signal`) when it fires, and given up at that moment even while the SDK
+ * sleeps between its own retries (that sleep cannot be cancelled; its next attempt then aborts at once).
+ * A request the budget cut ends in Transfer.Deadline, whatever error the cut produced.
+ */
+export async function withinRequestBudget<T>(what: string, signal: AbortSignal | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  const budget = currentRequestBudget();
+  if (budget === undefined) return work(signal);
+  const cut = (cause?: unknown): DeadlineError =>
+    new DeadlineError(`${what}: the S3 request was cancelled because the invocation's time is nearly up; the state machine runs it again`, cause === undefined ? undefined : { cause });
+  if (budget.signal.aborted) throw cut();
+  let onSpent: (() => void) | undefined;
+  const spent = new Promise<never>((_, reject) => {
+    onSpent = () => reject(cut(budget.signal.reason));
+    budget.signal.addEventListener('abort', onSpent, { once: true });
+  });
+  const running = work(signal === undefined ? budget.signal : AbortSignal.any([signal, budget.signal]));
+  running.catch(() => undefined); // when the budget wins the race, the request's own rejection is nobody's
+  try {
+    return await Promise.race([running, spent]);
+  } catch (err) {
+    if (budget.signal.aborted && !(err instanceof DeadlineError)) throw cut(err);
+    throw err;
+  } finally {
+    if (onSpent !== undefined) budget.signal.removeEventListener('abort', onSpent);
+  }
 }
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchVersion']);
@@ -82,10 +116,10 @@ function normalizeEtag(etag: string | undefined): string | undefined {
 
 /** HeadObject (with ChecksumMode ENABLED) and pin what later reads must see. */
 export async function pinSource(s3: S3Client, loc: SourceLocation): Promise<SourceObject> {
-  let head;
+  let head: HeadObjectCommandOutput;
   try {
-    head = await s3.send(
-      new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, VersionId: loc.versionId, ChecksumMode: 'ENABLED' }),
+    head = await withinRequestBudget(`HeadObject ${describeSource(loc)}`, undefined, (signal) =>
+      s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, VersionId: loc.versionId, ChecksumMode: 'ENABLED' }), { abortSignal: signal }),
     );
   } catch (err) {
     throw mapS3Error(err, loc, false);
@@ -157,16 +191,20 @@ export async function readRange(
   signal?: AbortSignal,
   into?: Buffer,
 ): Promise<Buffer> {
+  const range = `bytes=${offset}-${offset + length - 1}`;
   try {
-    const res = await s3.send(getCommand(source, `bytes=${offset}-${offset + length - 1}`), { abortSignal: signal });
-    checkPinned(res, source);
-    if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
-    const target = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
-    const read = await readBodyInto(res.Body as Readable, target, signal, describeSource(source));
-    if (read !== length) {
-      throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
-    }
-    return target;
+    // The body is read inside the budget too: a stalled body is cut like a stalled answer.
+    return await withinRequestBudget(`GetObject ${describeSource(source)} ${range}`, signal, async (within) => {
+      const res = await s3.send(getCommand(source, range), { abortSignal: within });
+      checkPinned(res, source);
+      if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
+      const target = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+      const read = await readBodyInto(res.Body as Readable, target, within, describeSource(source));
+      if (read !== length) {
+        throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
+      }
+      return target;
+    });
   } catch (err) {
     throw mapS3Error(err, source, true);
   }
@@ -188,28 +226,32 @@ export interface StreamRangeOptions {
  * copying nothing (the whole-file hash). Resolves once all `length` bytes were handed over.
  */
 export async function streamRange(s3: S3Client, source: SourceObject, offset: number, length: number, opts: StreamRangeOptions): Promise<void> {
+  const range = `bytes=${offset}-${offset + length - 1}`;
   try {
-    const res = await s3.send(getCommand(source, `bytes=${offset}-${offset + length - 1}`), { abortSignal: opts.signal });
-    checkPinned(res, source);
-    if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
-    const body = res.Body as Readable;
-    // Until it is read, a body that fails must not be an unhandled 'error': it stays in body.errored.
-    body.on('error', () => {});
-    try {
-      await opts.after;
-    } catch (err) {
-      body.destroy();
-      throw err;
-    }
-    let handed = 0;
-    const read = await readBody(body, opts.signal, describeSource(source), (chunk) => {
-      const take = Math.min(chunk.byteLength, length - handed);
-      if (take > 0) opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take));
-      handed += chunk.byteLength;
+    // Inside the request budget, the wait for its turn and the body too: a stalled body is cut like a stalled answer.
+    await withinRequestBudget(`GetObject ${describeSource(source)} ${range}`, opts.signal, async (within) => {
+      const res = await s3.send(getCommand(source, range), { abortSignal: within });
+      checkPinned(res, source);
+      if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
+      const body = res.Body as Readable;
+      // Until it is read, a body that fails must not be an unhandled 'error': it stays in body.errored.
+      body.on('error', () => {});
+      try {
+        await opts.after;
+      } catch (err) {
+        body.destroy();
+        throw err;
+      }
+      let handed = 0;
+      const read = await readBody(body, within, describeSource(source), (chunk) => {
+        const take = Math.min(chunk.byteLength, length - handed);
+        if (take > 0) opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take));
+        handed += chunk.byteLength;
+      });
+      if (read !== length) {
+        throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
+      }
     });
-    if (read !== length) {
-      throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
-    }
   } catch (err) {
     throw mapS3Error(err, source, true);
   }
@@ -268,10 +310,14 @@ function readBodyInto(body: Readable, target: Buffer, signal: AbortSignal | unde
   });
 }
 
-/** Opens the whole pinned object as a stream (direct uploads). */
+/**
+ * Opens the whole pinned object as a stream. Inside a request budget, the stream is destroyed with
+ * Transfer.Deadline when the budget is spent before the caller has read it to the end.
+ */
 export async function openObjectStream(s3: S3Client, source: SourceObject, signal?: AbortSignal): Promise<Readable> {
+  const what = `GetObject ${describeSource(source)}`;
   try {
-    const res = await s3.send(getCommand(source), { abortSignal: signal });
+    const res = await withinRequestBudget(what, signal, (within) => s3.send(getCommand(source), { abortSignal: within }));
     checkPinned(res, source);
     if (res.ContentLength !== undefined && res.ContentLength !== source.size) {
       throw new SourceChangedError(
@@ -279,7 +325,20 @@ export async function openObjectStream(s3: S3Client, source: SourceObject, signa
       );
     }
     if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
-    return res.Body as Readable;
+    const body = res.Body as Readable;
+    const budget = currentRequestBudget();
+    if (budget !== undefined) {
+      // Registered after the SDK's own listener, which destroys the request: this error is the one the reader sees.
+      const onSpent = (): void => {
+        body.destroy(new DeadlineError(`${what}: the S3 body was cut because the invocation's time is nearly up; the state machine runs it again`));
+      };
+      if (budget.signal.aborted) onSpent();
+      else {
+        budget.signal.addEventListener('abort', onSpent, { once: true });
+        body.once('close', () => budget.signal.removeEventListener('abort', onSpent));
+      }
+    }
+    return body;
   } catch (err) {
     throw mapS3Error(err, source, true);
   }

@@ -49,8 +49,10 @@ describe('resume after an outage', () => {
     expect(error.failure).toMatchObject({ resumable: true, resumeInput: { ...input, resume: { sessionId: session!.id, fileName: 'outage.bin' } } });
 
     // Invocations still running when the execution failed end as they would in AWS (the outage goes on
-    // meanwhile); nothing new starts. Then Box is back: resume with the printed input, as is.
+    // meanwhile); nothing new starts, and Box is done with every request they sent (a part they cancelled
+    // after sending it whole would still be stored). Then Box is back: resume with the printed input, as is.
     await first.idle;
+    await env.box.settled();
     expect(await env.client.chunkedUploads.getFileUploadSessionParts(session!.id)).toMatchObject({ total_count: STORED_BEFORE_OUTAGE });
     env.box.faults.clear();
     env.box.resetStats();
@@ -92,6 +94,7 @@ describe('resume after an outage', () => {
     const error = (await first.result.catch((e: unknown) => e)) as TransferExecutionError;
     expect(error.failure?.resumable).toBe(true);
     await first.idle;
+    await env.box.settled();
     const [session] = env.box.listSessions();
     expect(session).toMatchObject({ status: 'open', partsUploaded: STORED_BEFORE_OUTAGE });
 

@@ -113,6 +113,7 @@ describe('session_conflict: a session is shared with no other transfer', () => {
     expect(firstError).toBeInstanceOf(TransferExecutionError);
     expect(firstError.failure).toMatchObject({ resumable: true });
     await failed.idle;
+    await env.box.settled(); // and Box is done with the requests its invocations gave up on
     const [kept] = env.box.listSessions();
     expect(env.box.listSessions()).toHaveLength(1);
     expect(kept).toMatchObject({ status: 'open', partsUploaded: 2 });

@@ -36,7 +36,7 @@ const settings: Partial<TransferSettings> = {
   directUploadMax: DIRECT_MAX,
   hashChunkBytes: 128 * KiB,
   hashReadAhead: 3,
-  hashSafetyMarginMs: 5_000,
+  hashSafetyMarginMs: 20_000,
   // No rate is assumed to fit: the hash measures (both hashers) until its fake deadline, so the
   // resumable path runs over several invocations.
   hashFloorBytesPerSecond: 1,
@@ -97,9 +97,10 @@ async function runTransfer(input: TransferInput, h = handlersWith()): Promise<Ru
   }
   const hashSteps: HashProgress[] = [];
   let hash: HashProgress | undefined;
-  // A small fake deadline: every look at the clock costs 1 s of a 10 s invocation, 5 s margin.
+  // A small fake deadline: every look at the clock costs 1 s of an invocation that starts 5 s beyond its 20 s
+  // safety margin (the request budget, 5 s short of the Lambda's end, leaves its reads at least 11 s).
   let looks = 0;
-  const hashCtx = lambdaContext(() => 10_000 - 1000 * (looks++ % 10));
+  const hashCtx = lambdaContext(() => 25_000 - 1000 * (looks++ % 10));
   do {
     hash = (await h.HashObject({ transfer, ...(hash ? { hash } : {}) }, hashCtx)) as HashProgress;
     hashSteps.push(hash);

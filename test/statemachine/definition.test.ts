@@ -91,6 +91,10 @@ describe('statemachine/transfer.asl.yml', () => {
     for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject', 'Commit']) {
       expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
     }
+    // Every Task whose Box or S3 requests run inside the invocation's request budget may end with Transfer.Deadline.
+    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject', 'Commit', 'AbortSession']) {
+      expect(retried(states().get(name)!), name).toContain('Transfer.Deadline');
+    }
     // States.Timeout only where running twice is harmless (Prepare reuses its session through
     // session_conflict, idempotent batches, a resumable read, a commit that looks whether the lost one
     // landed, the abort, a pure function); never DirectUpload, whose lost answer is a 5xx or no answer.

@@ -252,6 +252,44 @@ describe('the transfer state machine with stub handlers', () => {
     expect(s.of('UploadBatch').length).toBeLessThan(6);
   });
 
+  it('starts nothing more in a failed Map, nor in the other branch of the failed Parallel, when the failure reaches them within promise turns', async () => {
+    const s = stubs(6);
+    const batches: number[] = [];
+    let hashes = 0;
+    let hashFailed!: () => void;
+    const hashWaiting = new Promise<void>((resolve) => (hashFailed = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Not wrapped like the stubs (a macrotask per call): batch 1's failure reaches the Map, which starts the
+    // next queued item, and the Parallel, which ends the hash branch's Retry wait, all within promise turns.
+    const handlers: Record<string, TaskHandler> = {
+      ...s.handlers,
+      UploadBatch: async (event: { batch: number }) => {
+        batches.push(event.batch);
+        if (event.batch === 0) {
+          await held;
+          return { batch: 0, parts: 1, bytes: 1000, alreadyUploaded: 0 };
+        }
+        await hashWaiting; // the hash branch is in its Retry wait now
+        await nextMacrotask();
+        throw new NamedError('Box.IntegrityError', `part ${event.batch} differs`);
+      },
+      HashObject: async () => {
+        hashes += 1;
+        hashFailed();
+        throw new NamedError('Transfer.S3Throttled', 'slow down');
+      },
+    };
+    const { execution } = run(handlers, { retryIntervalOverrides: { HashObject: 600_000 } });
+    await expect(execution.result).rejects.toMatchObject({ name: 'Box.IntegrityError' });
+    release();
+    await execution.idle;
+    await sleep(50);
+    // AWS starts neither the items queued behind the failed one nor the hash branch's retry.
+    expect(batches).toEqual([0, 1]);
+    expect(hashes).toBe(1);
+  });
+
   it('keeps the session after any other failure: no AbortSession, a resumable failure document with the input that resumes it', async () => {
     const s = stubs(4, {
       UploadBatch: async (event: { batch: number }) => {

@@ -2,11 +2,13 @@
 // have any sizes, so these tests drive it with an S3 whose bodies come in odd chunks (a stand-in for
 // the SDK's send: the bodies are real streams, the chunk sizes chosen), to check the digest, the
 // 64-byte blocks a saved hash-wasm state needs, reads kept ahead, and a read ahead that fails while waiting.
+// The last tests cut a range in the middle of its body, as the invocation's request budget does.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { HashProgress, SourceObject } from '../../src/transfer/contract.ts';
+import { withRequestBudget } from '../../src/box/budget.ts';
 import { hashSlice } from '../../src/transfer/hash.ts';
 import type { HashSettings } from '../../src/transfer/hash.ts';
 import { testBytes } from './helpers.ts';
@@ -26,13 +28,16 @@ interface FakeS3 {
   consumed: Map<string, number>;
 }
 
-function fakeS3(opts: { failRange?: string; chunkSizes?: number[] } = {}): FakeS3 {
+function fakeS3(opts: { failRange?: string; chunkSizes?: number[]; stall?: { range: string; bytes: number; then: () => void } } = {}): FakeS3 {
   const ranges: string[] = [];
   const consumed = new Map<string, number>();
   const sizes = opts.chunkSizes ?? ODD;
-  const send = async (command: { input: { Range?: string } }): Promise<unknown> => {
+  let stalled = false;
+  const send = async (command: { input: { Range?: string } }, options?: { abortSignal?: AbortSignal }): Promise<unknown> => {
     const range = command.input.Range as string;
     ranges.push(range);
+    const stall = opts.stall !== undefined && !stalled && range === opts.stall.range ? opts.stall : undefined;
+    if (stall !== undefined) stalled = true;
     const [from, to] = (/bytes=(\d+)-(\d+)/.exec(range) ?? []).slice(1).map(Number) as [number, number];
     if (range === opts.failRange) {
       // A connection reset while the answer waits to be read.
@@ -44,13 +49,20 @@ function fakeS3(opts: { failRange?: string; chunkSizes?: number[] } = {}): FakeS
     let i = 0;
     const body = new Readable({
       read() {
+        if (stall !== undefined && at - from >= stall.bytes) {
+          // Asked for more once the first bytes were taken: stall, and spend the budget.
+          stall.then();
+          return;
+        }
         if (at > to) return void this.push(null);
-        const n = Math.min(sizes[i++ % sizes.length] as number, to + 1 - at);
+        const n = Math.min(stall?.bytes ?? (sizes[i++ % sizes.length] as number), to + 1 - at);
         consumed.set(range, (consumed.get(range) ?? 0) + n);
         this.push(object.subarray(at, at + n));
         at += n;
       },
     });
+    // As the SDK does: an aborted request destroys its body.
+    options?.abortSignal?.addEventListener('abort', () => body.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true });
     return { Body: body, ETag: source.etag, ContentRange: `bytes ${from}-${to}/${SIZE}` };
   };
   return { client: { send } as unknown as S3Client, ranges, consumed };
@@ -118,5 +130,31 @@ describe('hashSlice over chunks of any size', () => {
     await expect(hashSlice(s3.client, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000 })).rejects.toMatchObject({
       name: 'Transfer.S3Throttled',
     });
+  });
+});
+
+describe('hashSlice cut by the request budget in the middle of a range', () => {
+  it('hash-wasm keeps the whole blocks it took before the cut, and the next invocation finishes with the right digest', async () => {
+    const controller = new AbortController();
+    const budget = { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal };
+    // The first range's body hands over 1,000 bytes, then stalls; the budget is spent once they were taken.
+    const s3 = fakeS3({ stall: { range: 'bytes=0-65535', bytes: 1000, then: () => controller.abort(new Error('spent')) } });
+    const sliceSettings = settings({ hashSliceBytes: 200_000 });
+    const first = await withRequestBudget(budget, () => hashSlice(s3.client, source, undefined, { settings: sliceSettings, remainingMs: () => 600_000 }));
+    // 15 whole blocks (960 bytes) went into the state, the 40 bytes after them did not.
+    expect(first).toMatchObject({ done: false, offset: 960, engine: 'hash-wasm', invocations: 1 });
+    expect(Buffer.from(first.state as string, 'base64').subarray(32).every((b) => b === 0)).toBe(true);
+    let progress: HashProgress = first;
+    while (!progress.done) progress = await hashSlice(s3.client, source, progress, { settings: sliceSettings, remainingMs: () => 600_000 });
+    expect(progress).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+  });
+
+  it('a cut before hash-wasm took a whole block is Transfer.Deadline, as before', async () => {
+    const controller = new AbortController();
+    const budget = { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal };
+    const s3 = fakeS3({ stall: { range: 'bytes=0-65535', bytes: 63, then: () => controller.abort(new Error('spent')) } });
+    await expect(
+      withRequestBudget(budget, () => hashSlice(s3.client, source, undefined, { settings: settings({ hashSliceBytes: 200_000 }), remainingMs: () => 600_000 })),
+    ).rejects.toMatchObject({ name: 'Transfer.Deadline' });
   });
 });

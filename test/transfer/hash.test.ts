@@ -104,14 +104,15 @@ describe('HashObject over s3rver', () => {
   });
 
   it('measures over a probe when the floor rate does not fit, then keeps the hasher the measured rate allows', async () => {
-    const settings = { hashChunkBytes: 512 * 1024, hashReadAhead: 2, hashFloorBytesPerSecond: 1, hashProbeBytes: 1024 * 1024, hashSafetyMarginMs: 5_000 };
+    const settings = { hashChunkBytes: 512 * 1024, hashReadAhead: 2, hashFloorBytesPerSecond: 1, hashProbeBytes: 1024 * 1024, hashSafetyMarginMs: 10_000 };
     const handler = makeHashObjectHandler({ s3: s3.s3, box: noBox, logger: silentLogger, settings });
     // Ten minutes left: the probe's rate fits easily, node:crypto finishes.
     const roomy = await hashAll(handler, transfer);
     expect(roomy.steps).toHaveLength(1);
     expect(roomy.last).toMatchObject({ done: true, sha1: expected, engine: 'node:crypto' });
-    // 5 ms beyond the margin: nothing fits "well within", so hash-wasm goes on (and the clock never runs out).
-    const tight = await hashAll(handler, transfer, lambdaContext(() => 5_005));
+    // 5 ms beyond the margin: nothing fits "well within", so hash-wasm goes on (and the clock never runs out;
+    // the request budget, 5 s short of the Lambda's end, leaves the reads 5 s).
+    const tight = await hashAll(handler, transfer, lambdaContext(() => 10_005));
     expect(tight.last).toMatchObject({ done: true, sha1: expected, engine: 'hash-wasm' });
   });
 
@@ -120,11 +121,12 @@ describe('HashObject over s3rver', () => {
       s3: s3.s3,
       box: noBox,
       logger: silentLogger,
-      settings: { hashChunkBytes: 128 * 1024, hashReadAhead: 4, hashSafetyMarginMs: 5_000 },
+      settings: { hashChunkBytes: 128 * 1024, hashReadAhead: 4, hashSafetyMarginMs: 13_000 },
     });
-    // A fake clock: each look at the deadline costs 1 s of a 12 s budget per invocation.
+    // A fake clock: each look at the deadline costs 1 s of a 12 s budget per invocation (beyond the safety
+    // margin; the request budget, 5 s short of the Lambda's end, always leaves the reads a few seconds).
     let calls = 0;
-    const ctx = lambdaContext(() => 12_000 - 1000 * (calls++ % 12));
+    const ctx = lambdaContext(() => 20_000 - 1000 * (calls++ % 12));
     const { last, steps } = await hashAll(handler, transfer, ctx);
     // The first invocation chose node:crypto (5 MiB at the 10 MiB/s floor fits), then its projection failed.
     expect(steps[0]).toMatchObject({ offset: 0, done: false, engine: 'node:crypto', wasmOnly: true });
@@ -140,14 +142,15 @@ describe('HashObject over s3rver', () => {
     expect(last).toMatchObject({ done: true, sha1: expected, offset: SIZE, engine: 'hash-wasm' });
   });
 
-  it('makes progress even when the deadline is already inside the margin', async () => {
+  it('makes progress even when the deadline is already inside the safety margin', async () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
       box: () => Promise.reject(new Error('unused')),
       logger: silentLogger,
       settings: { hashChunkBytes: 2 * 1024 * 1024, hashReadAhead: 2, hashSafetyMarginMs: 30_000 },
     });
-    const { last, steps } = await hashAll(handler, transfer, lambdaContext(() => 1_000));
+    // 20 s left: inside the hash's 30 s margin, outside the request budget's 5 s (none of the reads is cut).
+    const { last, steps } = await hashAll(handler, transfer, lambdaContext(() => 20_000));
     expect(steps.map((s) => s.offset)).toEqual([2 * 1024 * 1024, 4 * 1024 * 1024, SIZE]);
     expect(steps.map((s) => s.engine)).toEqual(['hash-wasm', 'hash-wasm', 'hash-wasm']);
     expect(last.sha1).toBe(expected);
