@@ -66,6 +66,12 @@ export interface ConflictHandlers<T> {
   alreadyThere?(fileId: string): Promise<T | undefined>;
 }
 
+/** The conflicting item, if it is a file that `alreadyThere` recognises as this upload. */
+async function ours<T>(handlers: ConflictHandlers<T>, conflict: { id?: string; type?: string }): Promise<T | undefined> {
+  if (handlers.alreadyThere === undefined || conflict.id === undefined || (conflict.type !== undefined && conflict.type !== 'file')) return undefined;
+  return handlers.alreadyThere(conflict.id);
+}
+
 /** Runs `create`, applying the policy on item_name_in_use. */
 export async function withConflictPolicy<T>(
   policy: OnConflict,
@@ -79,10 +85,8 @@ export async function withConflictPolicy<T>(
   } catch (err) {
     const conflict = nameConflict(err);
     if (conflict === undefined) throw err;
-    if (handlers.alreadyThere !== undefined && conflict.id !== undefined && (conflict.type === undefined || conflict.type === 'file')) {
-      const same = await handlers.alreadyThere(conflict.id);
-      if (same !== undefined) return same;
-    }
+    const same = await ours(handlers, conflict);
+    if (same !== undefined) return same;
     const taken = `"${fileName}" is already used in Box folder ${folderId}`;
     if (policy === 'fail') throw new NameConflictError(`${taken} (onConflict: fail)`, { cause: err });
     if (policy === 'version') {
@@ -95,7 +99,11 @@ export async function withConflictPolicy<T>(
       try {
         return await handlers.create(renamedName(fileName, n));
       } catch (again) {
-        if (nameConflict(again) === undefined) throw again;
+        const taken = nameConflict(again);
+        if (taken === undefined) throw again;
+        // An earlier try may have stored the file under this renamed name: that is the result, not name (n+1).
+        const renamedOurs = await ours(handlers, taken);
+        if (renamedOurs !== undefined) return renamedOurs;
       }
     }
     throw new NameConflictError(`${taken}, and so are "${renamedName(fileName, 1)}" to "${renamedName(fileName, maxRenameAttempts)}"`, {

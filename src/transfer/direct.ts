@@ -14,13 +14,17 @@ import { SourceChangedError } from './errors.ts';
 import { readRange } from './s3source.ts';
 
 /**
- * `retry`: this is a retry (`$$.State.RetryCount` > 0), so an earlier try may have stored the file although
- * its answer was lost; a name conflict with a file that holds exactly these bytes is then that upload.
+ * A file that already holds exactly these bytes (SHA-1 and size, read from Box) where this upload would go is
+ * this upload, under every onConflict policy: an earlier try may have stored it and lost its answer (a 5xx,
+ * a reset, a timeout), and that earlier try may be another execution (a bulk batch's hand-over, a re-run of
+ * a failed transfer), so this holds on a first try too. It costs one `GET /files/{id}`, only on a 409 (or,
+ * for a known file, once before uploading).
+ * `retry`: this is a state machine retry (`$$.State.RetryCount` > 0); only logged.
  */
 export async function directUpload(transfer: TransferContext, deps: TransferDeps, opts: { retry?: boolean } = {}): Promise<TransferOutput> {
   const { source, destination } = transfer;
   const box = await deps.box();
-  const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId });
+  const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId, ...(opts.retry === true ? { retry: true } : {}) });
   const contentModifiedAt = boxTimestamp(source.lastModified);
   const bytes = source.size === 0 ? new Uint8Array(0) : await readRange(deps.s3, source, 0, source.size);
   const sha1 = sha1Hex(bytes);
@@ -31,17 +35,19 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
   if (transfer.onlyIfCurrent === true) await checkStillCurrent(deps.s3, source, log);
 
   const files = box.files;
-  // A file that already holds exactly these bytes (and, for a new version, not in the version seen before):
-  // an earlier try stored it and its answer was lost. Read from Box, never from an error body.
-  const landed = async (fileId: string, notVersion?: string): Promise<BoxFileLike | undefined> => {
+  // Read from Box, never from an error body.
+  const landed = async (fileId: string): Promise<BoxFileLike | undefined> => {
     const found = await files.getFile(fileId);
-    const same = found.sha1?.toLowerCase() === sha1 && found.size === source.size;
-    return same && (notVersion === undefined || found.file_version?.id !== notVersion) ? found : undefined;
+    return found.sha1?.toLowerCase() === sha1 && found.size === source.size ? found : undefined;
   };
   const renameTo = destination.fileNameGiven === true ? { fileName: destination.fileName } : {};
   const knownFile = destination.fileId;
-  const earlier = knownFile !== undefined && destination.versionSeen !== undefined ? await landed(knownFile, destination.versionSeen) : undefined;
-  if (earlier !== undefined) log.info('direct upload already landed (an earlier try)', { fileId: earlier.id, versionId: earlier.file_version?.id });
+  // A known file whose current version holds these bytes (and the name asked for, if one was): the version
+  // seen by Prepare (a re-run after a lost answer) or a newer one (this execution's earlier try); either
+  // way not a second version of the same bytes.
+  const current = knownFile !== undefined ? await landed(knownFile) : undefined;
+  const earlier = current !== undefined && (renameTo.fileName === undefined || current.name === renameTo.fileName) ? current : undefined;
+  if (earlier !== undefined) log.info('direct upload already in Box (an earlier try)', { fileId: earlier.id, versionId: earlier.file_version?.id });
   const file =
     earlier !== undefined
       ? earlier
@@ -54,7 +60,11 @@ export async function directUpload(transfer: TransferContext, deps: TransferDeps
           {
             create: (fileName) => files.uploadFile({ parentFolderId: destination.folderId, fileName, ...common }),
             createVersion: (fileId) => files.uploadFileVersion(fileId, common),
-            ...(opts.retry === true ? { alreadyThere: (fileId: string) => landed(fileId) } : {}),
+            alreadyThere: async (fileId: string) => {
+              const found = await landed(fileId);
+              if (found !== undefined) log.info('direct upload already in Box (an earlier try)', { fileId: found.id, name: found.name });
+              return found;
+            },
           },
           deps.settings.maxRenameAttempts,
         );

@@ -156,3 +156,29 @@ describe('a nested transfer that fails with its session kept', () => {
     expect([stats.createSession, stats.uploadPart]).toEqual([0, 3]);
   }, 180_000);
 });
+
+describe('a small object Box stored but whose answer was lost', () => {
+  for (const action of [{ type: 'storeThenFail', status: 500 }, { type: 'storeThenReset' }] as const) {
+    it(`(${action.type}) is handed to a nested transfer that takes the stored file: one file, one version, no rename`, async () => {
+      const sha1 = await put('d/a.txt', 5_000);
+      // SyncBatch's own upload is stored but its answer lost; it hands the object over to a one-object transfer,
+      // a new execution whose first try meets 409 on the file that already holds these bytes.
+      env.box.faults.inject({ operation: 'uploadFile', nth: 1, action });
+      const summary = await env.sync({
+        source: { bucket: BUCKET, prefix: 'd/' },
+        destination: { folderId: '0' },
+        report: { bucket: REPORT_BUCKET, prefix: 'runs/' },
+        options: { uploadsPerMinute: 100_000 },
+      }).result;
+      expect(summary).toMatchObject({ objects: 1, copied: 1, failed: 0 });
+      const file = env.box.findFile('0', 'a.txt');
+      expect(file).toMatchObject({ sequence_id: '0', sha1, size: 5_000 });
+      expect(boxFileAt('a.txt')).toEqual({ sha1, size: 5_000 });
+      expect(env.box.findFile('0', 'a (1).txt')).toBeUndefined();
+      // SyncBatch's upload (stored), the nested transfer's (409: ours); never a new version.
+      expect(env.box.stats().requests).toMatchObject({ uploadFile: 2, uploadFileVersion: 0 });
+      const report: ObjectResult[] = await env.readReport(summary.report.bucket, summary.report.key);
+      expect(report).toEqual([expect.objectContaining({ key: 'd/a.txt', outcome: 'copied', fileId: file!.id, sha1 })]);
+    }, 120_000);
+  }
+});

@@ -258,6 +258,96 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(e.box.stats().requests.uploadFileVersion).toBe(1);
   });
 
+  it('M08c a lost direct upload 201 under onConflict rename: the retry meets our renamed file, not a second renamed copy', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('lost-direct-rename');
+    const other = Buffer.alloc(1000, 7);
+    const theirs = await e.client.files.uploadFile({ parentFolderId: folder.id, fileName: 'small.bin', file: other, fileSize: other.length });
+    const put = await e.put('small.bin', 50_000);
+    // The first try meets 409 on small.bin (someone else's file); "small (1).bin" is stored but answered 500.
+    e.box.faults.inject({ operation: 'uploadFile', nth: 2, action: { type: 'storeThenFail', status: 500 } });
+    const execution = e.start(inputFor('small.bin', folder.id, { onConflict: 'rename' }));
+    const output = await execution.result;
+    expect(output).toMatchObject({ mode: 'direct', file: { name: 'small (1).bin', sha1: put.sha1 } });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'DirectUpload', error: 'Box.ServerError' }));
+    expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: 50_000 });
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+    expect(e.box.findFile(folder.id, 'small (2).bin')).toBeUndefined();
+    expect(e.box.getFile(theirs.id)).toMatchObject({ sequence_id: '0', name: 'small.bin', size: 1000 });
+    // Their file; first try: small.bin (409), small (1).bin (stored); retry: small.bin (409), small (1).bin (409: ours).
+    expect(e.box.stats().requests).toMatchObject({ uploadFile: 5, uploadFileVersion: 0 });
+  });
+
+  it('M08d a failed direct upload whose first answer was lost, started again: the new execution takes the stored file (new file and new version)', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('lost-direct-rerun');
+    const put = await e.put('small.bin', 50_000);
+    // The first try is stored but answered 500; every retry is answered 500 too: the execution fails.
+    e.box.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'storeThenFail', status: 500 } });
+    e.box.faults.inject({ operation: 'uploadFile', nth: 2, times: 5, action: { type: 'status', status: 500 } });
+    const failed = e.start(inputFor('small.bin', folder.id));
+    await expect(failed.result).rejects.toMatchObject({ name: 'Box.ServerError' });
+    expect(taskRuns(failed.events)['DirectUpload']).toBe(6);
+    const stored = e.box.findFile(folder.id, 'small.bin');
+    expect(stored).toMatchObject({ sequence_id: '0' });
+    // Started again with the same input (README "Failures and resuming"): a first try, which meets 409 on our file.
+    const rerun = e.start(inputFor('small.bin', folder.id));
+    const output = await rerun.result;
+    expect(output).toMatchObject({ mode: 'direct', file: { id: stored!.id, name: 'small.bin', sha1: put.sha1 } });
+    expect(e.box.getFile(stored!.id)).toMatchObject({ sequence_id: '0' });
+    expect(e.box.findFile(folder.id, 'small (1).bin')).toBeUndefined();
+    expect(e.box.stats().requests).toMatchObject({ uploadFile: 7, uploadFileVersion: 0 });
+
+    // A new version of a known file: the re-run's Prepare sees our version as current; no second version of it.
+    const old = Buffer.alloc(1000, 1);
+    const existing = await e.client.files.uploadFile({ parentFolderId: folder.id, fileName: 'doc.bin', file: old, fileSize: old.length });
+    const doc = await e.put('doc.bin', 40_000);
+    e.box.faults.inject({ operation: 'uploadFileVersion', nth: 1, action: { type: 'storeThenFail', status: 500 } });
+    e.box.faults.inject({ operation: 'uploadFileVersion', nth: 2, times: 5, action: { type: 'status', status: 500 } });
+    const input = inputFor('doc.bin', folder.id, { destination: { folderId: folder.id, fileId: existing.id } });
+    const failedVersion = e.start(input);
+    // Each retry reads the file first (its current version already holds our bytes): it sends nothing more.
+    const versionOutput = await failedVersion.result;
+    expect(versionOutput).toMatchObject({ file: { id: existing.id, sha1: doc.sha1 } });
+    expect(e.box.stats().requests.uploadFileVersion).toBe(1);
+    const again = await e.start(input).result;
+    expect(again).toMatchObject({ file: { id: existing.id, sha1: doc.sha1 } });
+    expect(await e.download(existing.id)).toEqual({ sha1: doc.sha1, size: 40_000 });
+    expect(e.box.getFile(existing.id)).toMatchObject({ sequence_id: '1' }); // the original and ours: no third version
+    expect(e.box.stats().requests.uploadFileVersion).toBe(1);
+  });
+
+  it('M08e a DirectUpload killed mid-upload (Sandbox.Timedout; Box stores it anyway): retried, and the retry takes the stored file', async () => {
+    const e = await setUp();
+    const folder = await e.box.createFolder('direct-killed');
+    const put = await e.put('small.bin', 50_000);
+    // The upload reaches Box and is held there; the test kills that invocation (as Lambda's timeout would,
+    // mid-request) and lets Box go on: Box stores the file, and nobody hears the answer.
+    let arrived!: () => void;
+    const atBox = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const until: PromiseLike<void> = {
+      then: (onDone, onFail) => {
+        arrived();
+        return released.then(onDone, onFail);
+      },
+    };
+    e.box.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'hold', until } });
+    let uploads = 0;
+    const killInvocation = (task: string): Promise<void> | undefined => (task === 'DirectUpload' && uploads++ === 0 ? atBox : undefined);
+    void atBox.then(() => setImmediate(release));
+    const execution = e.start(inputFor('small.bin', folder.id), { killInvocation });
+    const output = await execution.result;
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'DirectUpload', error: 'Sandbox.Timedout' }));
+    expect(taskRuns(execution.events)['DirectUpload']).toBe(2);
+    expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: 50_000 });
+    // Whether the retry's upload came before or after Box stored the first: one file, one version, no rename.
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0', name: 'small.bin' });
+    expect(e.box.findFile(folder.id, 'small (1).bin')).toBeUndefined();
+    expect(e.box.stats().requests.uploadFileVersion).toBe(0);
+  });
+
   it('M09 a token that expires mid-transfer: renewed once for all the requests in flight', async () => {
     const e = await setUp({ latencyMs: 5 });
     const client = new BoxClient({

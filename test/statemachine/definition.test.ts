@@ -97,12 +97,13 @@ describe('statemachine/transfer.asl.yml', () => {
     }
     // States.Timeout only where running twice is harmless (Prepare reuses its session through
     // session_conflict, idempotent batches, a resumable read, a commit that looks whether the lost one
-    // landed, the abort, a pure function); never DirectUpload, whose lost answer is a 5xx or no answer.
+    // landed, a direct upload that takes a file already holding its bytes as itself, the abort, a pure function).
     for (const [name, state] of states()) {
       if (retried(state).includes('States.Timeout')) {
-        expect(['Prepare', 'UploadBatch', 'HashObject', 'Commit', 'AbortSession', 'DescribeFailure']).toContain(name);
+        expect(['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject', 'Commit', 'AbortSession', 'DescribeFailure']).toContain(name);
       }
     }
+    expect(retried(states().get('DirectUpload')!)).toEqual(expect.arrayContaining(['States.Timeout', 'Sandbox.Timedout']));
     // Commit knows a retry ($$.State.RetryCount), so it looks for a commit that landed before sending another.
     expect(states().get('Commit')!['Parameters']).toMatchObject({ 'retryCount.$': '$$.State.RetryCount', 'commit.$': '$.commit' });
     expect(retried(states().get('Commit')!)).toEqual(expect.arrayContaining(['States.Timeout', 'Sandbox.Timedout']));
