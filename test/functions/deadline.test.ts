@@ -121,14 +121,18 @@ describe('Prepare, Commit, DirectUpload and AbortSession near their Lambda timeo
   it('a request still in flight at deadlineFinishMarginMs before the timeout is cancelled: Transfer.Deadline (retried)', async () => {
     const { box, handlers, input } = await prepared('hang.bin', 3 * PART + 1);
     const p = (await handlers.Prepare(input, leaving(60_000))) as PrepareResult;
-    // Box holds the answer for an hour; the Lambda has 5.05 s left, so the budget ends 50 ms from now.
+    // Box holds the answer for an hour; the Lambda has 8 s left, so the budget ends 3 s from now, and the
+    // request must have reached Box by then (counted): it is cancelled in flight, not refused before it left.
     box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'latency', ms: HOUR_MS } });
-    const err = await rejection(handlers.Commit({ transfer: p.transfer, sha1: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }, leaving(5_050)));
+    const listedBefore = box.stats().requests.listParts;
+    const err = await rejection(handlers.Commit({ transfer: p.transfer, sha1: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }, leaving(8_000)));
     expect(err).toMatchObject({ name: 'Transfer.Deadline', message: expect.stringContaining('Commit') });
+    expect(box.stats().requests.listParts).toBe(listedBefore + 1);
     box.faults.inject({ operation: 'abortSession', nth: 1, action: { type: 'latency', ms: HOUR_MS } });
-    expect(await rejection(handlers.AbortSession({ transfer: p.transfer, error: { Error: 'X', Cause: 'y' } }, leaving(5_050)))).toMatchObject({
+    expect(await rejection(handlers.AbortSession({ transfer: p.transfer, error: { Error: 'X', Cause: 'y' } }, leaving(8_000)))).toMatchObject({
       name: 'Transfer.Deadline',
     });
+    expect(box.stats().requests.abortSession).toBe(1);
     // With no time left at all, nothing is started.
     const listed = box.stats().requests.listParts;
     expect(await rejection(handlers.Commit({ transfer: p.transfer, sha1: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }, leaving(4_000)))).toMatchObject({ name: 'Transfer.Deadline' });

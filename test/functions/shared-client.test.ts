@@ -71,10 +71,13 @@ describe('a shared Box client', () => {
     await atGate; // B has stored parts 0 and 1 through the shared client and waits for part 2's bytes
 
     // A fails every way an invocation can while B is held:
-    // a Box request cancelled mid-flight by its deadline (the undici request is aborted),
+    // a Box request cancelled mid-flight by its deadline (the undici request is aborted; it reached Box
+    // within the 3 s budget: counted),
     box.faults.inject({ operation: 'listParts', nth: 1, action: { type: 'latency', ms: 3_600_000 } });
     const aSha1 = createHash('sha1').update(testBytes(SIZE, 2)).digest('base64');
-    expect(await rejection(handlers.Commit({ transfer: a.transfer, sha1: aSha1 }, lambdaContext(() => 5_050)))).toMatchObject({ name: 'Transfer.Deadline' });
+    const listedBefore = box.stats().requests.listParts;
+    expect(await rejection(handlers.Commit({ transfer: a.transfer, sha1: aSha1 }, lambdaContext(() => 8_000)))).toMatchObject({ name: 'Transfer.Deadline' });
+    expect(box.stats().requests.listParts).toBe(listedBefore + 1);
     // a terminal Box answer in the middle of a batch (403 on a part),
     box.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 403, code: 'forbidden' } });
     expect(await rejection(handlers.UploadBatch({ transfer: { ...a.transfer, partsInFlight: 1 }, batch: 0 }, ctx))).toMatchObject({ name: 'Box.Forbidden' });
