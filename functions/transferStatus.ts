@@ -1,6 +1,7 @@
 // transferStatus Lambda: GET /transfers/{name} and GET /transfers of the HTTP API (payload 2.0, IAM
 // authorization). The core is src/trigger/status.ts; its role may only DescribeExecution,
-// ListExecutions, GetExecutionHistory and read the Box secret (for the progress of a running transfer).
+// ListExecutions, GetExecutionHistory (transfers and bulk runs), ListMapRuns and DescribeMapRun (a running
+// bulk run's counts), and read the Box secret (for the progress of a running transfer).
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';

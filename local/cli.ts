@@ -161,8 +161,10 @@ program
   .description(
     'Show a transfer\'s state (RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT, PENDING_REDRIVE), start and stop ' +
       'times, its output (the Box file) or its failure document, as GET /transfers/{name} answers (without the ' +
-      'parts stored of a running transfer, which needs the Box credentials). Reads DescribeExecution and ' +
-      'GetExecutionHistory. Exit status: 0 found, 1 not found or Step Functions failed, 2 bad usage or a malformed name.',
+      'parts stored of a running transfer, which needs the Box credentials); for a bulk run (found with ' +
+      '--bulk-state-machine-arn) its summary, or while it runs its objects listed, finished, running, waiting and failed. ' +
+      'Reads DescribeExecution, GetExecutionHistory, ListMapRuns and DescribeMapRun. ' +
+      'Exit status: 0 found, 1 not found or Step Functions failed, 2 bad usage or a malformed name.',
   )
   .argument('<name-or-arn>', 'the execution name that POST /transfers returned, or the execution ARN')
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')

@@ -21,6 +21,15 @@ function describeLine(s: TransferStatus): string[] {
         ? `  ${s.progress.partsStored} of ${s.progress.totalParts ?? '?'} parts stored (${s.progress.bytesStored ?? 0} of ${s.progress.size} bytes)`
         : `  ${s.progress.totalParts ?? '?'} parts, ${s.progress.size} bytes; parts stored unknown: ${s.progress.unavailable ?? ''}`,
     );
+  } else if (s.progress?.mode === 'bulk') {
+    const o = s.progress.objects;
+    lines.push(
+      o !== undefined
+        ? `  objects: ${o.listed} listed, ${o.finished} in finished batches, ${o.running} in running ones, ${o.pending} waiting, ${o.failed} in failed batches`
+        : s.progress.unavailable !== undefined
+          ? `  objects unknown: ${s.progress.unavailable}`
+          : '  planning: no objects listed yet',
+    );
   } else if (s.progress) lines.push(`  direct upload of ${s.progress.size} bytes`);
   if (s.output !== undefined) lines.push(`  output ${JSON.stringify(s.output)}`);
   if (s.failure) lines.push(`  ${s.failure.error.name}: ${s.failure.error.message}`, `  resumable: ${s.failure.resumable}`);

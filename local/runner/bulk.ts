@@ -14,7 +14,7 @@ import { LOCAL_BULK_STATE_MACHINE, LOCAL_DISTRIBUTED_MAP_RESOURCE, LOCAL_TRANSFE
 import type { LocalBulkDefinition } from './bulk-definition.ts';
 import { DistributedMapError, runDistributedMap } from './distributed-map.ts';
 import { startExecution, TransferExecutionError } from './execution.ts';
-import type { ExecutionOptions, TaskHandler, TaskHandlers, TransferEvent } from './execution.ts';
+import type { ExecutionOptions, TaskHandler, TaskHandlers, TransferEvent, TransferExecution } from './execution.ts';
 import type { ExecutionHistory } from './history.ts';
 import { loadLocalDefinition } from './definition.ts';
 import { startTransfer } from './index.ts';
@@ -56,13 +56,48 @@ export interface RunSyncOptions {
   signal?: AbortSignal;
 }
 
+/** Items (listed objects) or child executions (batches) of a Map Run, by state, as DescribeMapRun counts them. */
+export interface MapRunCounts {
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  aborted: number;
+  total: number;
+  resultsWritten: number;
+}
+
+/** One Distributed Map run of a bulk run, as ListMapRuns/DescribeMapRun report it. */
+export interface LocalMapRun {
+  mapRunArn: string;
+  executionArn: string;
+  /** As AWS names it: the bulk state machine's ARN with `/<Map state name>`. */
+  stateMachineArn: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  startDate: Date;
+  stopDate?: Date;
+  /** Items are the listed objects; 0 of each until the listing is done. */
+  itemCounts: MapRunCounts;
+  /** Child executions started so far (their number is not known before the batches are made: pending stays 0). */
+  executionCounts: MapRunCounts;
+}
+
 export interface SyncExecution {
   executionName: string;
   executionArn: string;
   result: Promise<SyncSummary>;
   history: Promise<SyncHistory>;
+  /** The parent's events so far (the local Step Functions API's GetExecutionHistory). */
+  eventsSoFar: TransferExecution['eventsSoFar'];
+  /** Settles once the run has ended and every execution it started has been counted. */
+  idle: Promise<void>;
+  /** Its Distributed Map runs so far, with live counts (copies). */
+  mapRuns(): LocalMapRun[];
   abort(): void;
 }
+
+const zeroCounts = (): MapRunCounts => ({ pending: 0, running: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, total: 0, resultsWritten: 0 });
 
 export function startSync(input: unknown, options: RunSyncOptions): SyncExecution {
   const local = options.definition ?? loadBulkDefinition();
@@ -85,6 +120,7 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
   const children: number[] = [];
   const transfers: number[] = [];
   const pending: Promise<unknown>[] = [];
+  const mapRuns: LocalMapRun[] = [];
   let maxPayloadBytes = 0;
 
   const byFunctionKey = (functionKey: string): TaskHandler => {
@@ -177,15 +213,35 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
     const handlers = childHandlers(task.name);
     parentHandlers[task.name] = async (stateInput: unknown) => {
       const mapRunArn = `arn:aws:states:us-east-1:123456789012:mapRun:${LOCAL_BULK_STATE_MACHINE}/${task.name}:${randomUUID()}`;
-      return runDistributedMap({
+      const mapRun: LocalMapRun = {
+        mapRunArn,
+        executionArn: parent.executionArn,
+        stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${LOCAL_BULK_STATE_MACHINE}/${task.name}`,
+        status: 'RUNNING',
+        startDate: new Date(),
+        itemCounts: zeroCounts(),
+        executionCounts: zeroCounts(),
+      };
+      mapRuns.push(mapRun);
+      const { itemCounts: items, executionCounts: batches } = mapRun;
+      const ran = runDistributedMap({
         s3: options.deps.s3,
         spec,
         input: stateInput,
         mapRunArn,
         signal: controller.signal,
-        onListed: (items) =>
-          emit({ type: 'listed', objects: items.length, bytes: items.reduce<number>((n, i) => n + (Number((i as { Size?: unknown }).Size ?? (i as { size?: unknown }).size) || 0), 0) }),
+        onListed: (listed) => {
+          items.total = items.pending = listed.length;
+          emit({ type: 'listed', objects: listed.length, bytes: listed.reduce<number>((n, i) => n + (Number((i as { Size?: unknown }).Size ?? (i as { size?: unknown }).size) || 0), 0) });
+        },
         runChild: (childInput, index, signal) => {
+          // A batch's items move together: pending -> running -> succeeded/failed/aborted.
+          const batchItems = (childInput as { Items?: unknown }).Items;
+          const n = Array.isArray(batchItems) ? batchItems.length : 1;
+          items.pending -= n;
+          items.running += n;
+          batches.total += 1;
+          batches.running += 1;
           const name = `${executionName}-${task.name}-${index}`;
           const child = startExecution(childInput as TransferInput, {
             handlers,
@@ -205,9 +261,34 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
             if (err instanceof TransferExecutionError) emit({ type: 'child-failed', error: err.error, cause: err.cause });
             throw err;
           });
-          return { executionArn: child.executionArn, name, stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${LOCAL_BULK_STATE_MACHINE}/${task.name}`, result };
+          void result.then(
+            () => {
+              items.running -= n;
+              items.succeeded += n;
+              batches.running -= 1;
+              batches.succeeded += 1;
+            },
+            (err: unknown) => {
+              const outcome = err instanceof TransferExecutionError ? 'failed' : 'aborted';
+              items.running -= n;
+              items[outcome] += n;
+              batches.running -= 1;
+              batches[outcome] += 1;
+            },
+          );
+          return { executionArn: child.executionArn, name, stateMachineArn: mapRun.stateMachineArn, result };
         },
       });
+      const ended = (status: LocalMapRun['status']): void => {
+        Object.assign(mapRun, { status, stopDate: new Date() });
+        items.resultsWritten = items.succeeded + items.failed + items.aborted;
+        batches.resultsWritten = batches.succeeded + batches.failed + batches.aborted;
+      };
+      void ran.then(
+        () => ended('SUCCEEDED'),
+        () => ended(controller.signal.aborted ? 'ABORTED' : 'FAILED'),
+      );
+      return ran;
     };
   }
 
@@ -233,7 +314,19 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
   })();
   const result = parent.result as unknown as Promise<SyncSummary>;
   result.catch(() => undefined);
-  return { executionName, executionArn: parent.executionArn, result, history, abort: () => controller.abort() };
+  return {
+    executionName,
+    executionArn: parent.executionArn,
+    result,
+    history,
+    eventsSoFar: () => parent.eventsSoFar(),
+    idle: history.then(
+      () => undefined,
+      () => undefined,
+    ),
+    mapRuns: () => mapRuns.map((r) => ({ ...r, itemCounts: { ...r.itemCounts }, executionCounts: { ...r.executionCounts } })),
+    abort: () => controller.abort(),
+  };
 }
 
 /** Run a bulk sync to its end: its SyncSummary, or a TransferExecutionError (name = Error, message = Cause). */

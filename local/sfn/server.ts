@@ -9,7 +9,13 @@
 // the execution's history from this same API (GetExecutionHistory); StopExecution answers after it.
 //
 // Operations: StartExecution, DescribeExecution, StopExecution, GetExecutionHistory, ListExecutions (newest
-// first, statusFilter, maxResults, nextToken; finished executions are kept while the server runs).
+// first, statusFilter, maxResults, nextToken; finished executions are kept while the server runs),
+// ListMapRuns and DescribeMapRun (a bulk run's Distributed Map: live item counts; child executions are
+// counted as they start, so executionCounts.pending stays 0).
+//
+// Two state machines: the transfer one (LOCAL_STATE_MACHINE_ARN) and the bulk one
+// (LOCAL_BULK_STATE_MACHINE_ARN, run by local/runner/bulk.ts, its Distributed Map emulated). Names are
+// unique per state machine, as in AWS.
 // StartExecution follows AWS's rules for
 // names (API reference, StartExecution `name`): a name already used starts nothing; while that execution
 // is running, the same input answers 200 with the first execution's ARN and start date (idempotent) and
@@ -25,12 +31,15 @@ import { makeAbortOnStopHandler } from '../../functions/abortOnStop.ts';
 import type { AbortOnStopResult } from '../../src/transfer/stop.ts';
 import { TransferAbortedError, TransferExecutionError, startTransfer } from '../runner/index.ts';
 import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
+import { startSync } from '../runner/bulk.ts';
+import type { LocalMapRun } from '../runner/bulk.ts';
 import { awsHistoryEvents, historyPage } from './history.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 export interface LocalExecutionRecord {
   executionArn: string;
+  stateMachineArn: string;
   name: string;
   /** The input as StartExecution gave it (a JSON string). */
   input: string;
@@ -68,8 +77,10 @@ export interface LocalStepFunctionsOptions {
 export interface LocalStepFunctions {
   /** e.g. http://127.0.0.1:41234: give it to SFNClient as `endpoint`. */
   endpoint: string;
-  /** The ARN StartExecution accepts (the local runner's state machine). */
+  /** The transfer state machine's ARN (StartExecution accepts it and bulkStateMachineArn). */
   stateMachineArn: string;
+  /** The bulk state machine's ARN (statemachine/bulk.asl.yml, run by local/runner/bulk.ts). */
+  bulkStateMachineArn: string;
   /** Every execution started so far, oldest first. */
   executions(): LocalExecutionRecord[];
   /** StartExecution calls received, by outcome. */
@@ -85,6 +96,18 @@ export interface LocalStepFunctions {
 
 // The local runner's state machine (local/runner/execution.ts): executions it starts get ARNs under it.
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:s3-to-box-local';
+// The bulk runner's state machine (local/runner/bulk.ts): its runs' ARNs are under it.
+const LOCAL_BULK_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:s3-to-box-bulk-local';
+
+/** What the server needs of a running execution, transfer or bulk. */
+interface LocalRun {
+  executionArn: string;
+  result: Promise<unknown>;
+  idle: Promise<void>;
+  eventsSoFar: TransferExecution['eventsSoFar'];
+  abort(): void;
+  mapRuns?: () => LocalMapRun[];
+}
 const TARGET_PREFIX = 'AWSStepFunctions.';
 const MAX_INPUT_BYTES = 256 * 1024;
 // StartExecution `name`: 1-80 characters, none of: whitespace, < > { } [ ], ? *, " # % \ ^ | ~ ` $ & , ; : /, control characters.
@@ -112,7 +135,7 @@ function requireString(body: Record<string, unknown>, field: string): string {
 }
 
 export async function startLocalStepFunctions(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
-  const byArn = new Map<string, LocalExecutionRecord & { run: TransferExecution }>();
+  const byArn = new Map<string, LocalExecutionRecord & { run: LocalRun }>();
   const byName = new Map<string, string>();
   const counts = { startCalls: 0, started: 0, idempotentRepeats: 0, alreadyExists: 0 };
   let startFault: { code: string; status: number } | undefined;
@@ -127,8 +150,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   function start(body: Record<string, unknown>): unknown {
     counts.startCalls += 1;
     if (startFault !== undefined) throw new ApiError(startFault.code, `${startFault.code} (injected)`, startFault.status);
-    const stateMachineArn = requireString(body, 'stateMachineArn');
-    if (stateMachineArn !== LOCAL_STATE_MACHINE_ARN) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const stateMachineArn = machineOf(body);
     const name = body.name === undefined ? randomUUID() : requireString(body, 'name');
     if (name.length > MAX_EXECUTION_NAME_LENGTH || INVALID_NAME_CHARS.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
     const input = body.input === undefined ? '{}' : body.input;
@@ -141,7 +163,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
     }
 
-    const existingArn = byName.get(name);
+    const existingArn = byName.get(`${stateMachineArn}|${name}`);
     if (existingArn !== undefined) {
       const existing = byArn.get(existingArn);
       if (existing && existing.status === 'RUNNING' && existing.input === input) {
@@ -152,9 +174,18 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existingArn}'`);
     }
 
-    const run = startTransfer(parsed as TransferInput, { ...options.run, deps: options.deps, executionName: name });
-    const record: LocalExecutionRecord & { run: TransferExecution } = {
+    const run: LocalRun =
+      stateMachineArn === LOCAL_BULK_STATE_MACHINE_ARN
+        ? startSync(parsed, {
+            deps: options.deps,
+            executionName: name,
+            ...(options.run?.waitTimeScale !== undefined ? { waitTimeScale: options.run.waitTimeScale } : {}),
+            ...(options.run?.lambdaTimeoutMs !== undefined ? { lambdaTimeoutMs: options.run.lambdaTimeoutMs } : {}),
+          })
+        : startTransfer(parsed as TransferInput, { ...options.run, deps: options.deps, executionName: name });
+    const record: LocalExecutionRecord & { run: LocalRun } = {
       executionArn: run.executionArn,
+      stateMachineArn,
       name,
       input,
       status: 'RUNNING' as ExecutionStatus,
@@ -170,7 +201,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       async (err: unknown) => {
         if (err instanceof TransferAbortedError) {
           Object.assign(record, { status: 'ABORTED', stopDate: new Date() });
-          if (stoppedByUser.has(record.executionArn) && options.abortOnStop !== false) {
+          // The deployed stop rule matches the transfer state machine only (a bulk run holds no session).
+          if (stoppedByUser.has(record.executionArn) && options.abortOnStop !== false && stateMachineArn === LOCAL_STATE_MACHINE_ARN) {
             // What EventBridge delivers for the status change; the handler reads the history from this API.
             const event = {
               source: 'aws.states',
@@ -189,12 +221,20 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       },
     );
     byArn.set(record.executionArn, record);
-    byName.set(name, record.executionArn);
+    byName.set(`${stateMachineArn}|${name}`, record.executionArn);
     counts.started += 1;
     return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
   }
 
-  function find(body: Record<string, unknown>): LocalExecutionRecord & { run: TransferExecution } {
+  function machineOf(body: Record<string, unknown>): string {
+    const stateMachineArn = requireString(body, 'stateMachineArn');
+    if (stateMachineArn !== LOCAL_STATE_MACHINE_ARN && stateMachineArn !== LOCAL_BULK_STATE_MACHINE_ARN) {
+      throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    }
+    return stateMachineArn;
+  }
+
+  function find(body: Record<string, unknown>): LocalExecutionRecord & { run: LocalRun } {
     const arn = requireString(body, 'executionArn');
     const record = byArn.get(arn);
     if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
@@ -205,7 +245,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const r = find(body);
     return {
       executionArn: r.executionArn,
-      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      stateMachineArn: r.stateMachineArn,
       name: r.name,
       status: r.status,
       startDate: epochSeconds(r.startDate),
@@ -247,16 +287,15 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   }
 
   function list(body: Record<string, unknown>): unknown {
-    const stateMachineArn = requireString(body, 'stateMachineArn');
-    if (stateMachineArn !== LOCAL_STATE_MACHINE_ARN) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const stateMachineArn = machineOf(body);
     const offset = offsetOf(body);
     const max = maxResultsOf(body, 100);
-    const all = [...byArn.values()].filter((r) => body.statusFilter === undefined || r.status === body.statusFilter).reverse();
+    const all = [...byArn.values()].filter((r) => r.stateMachineArn === stateMachineArn && (body.statusFilter === undefined || r.status === body.statusFilter)).reverse();
     const page = all.slice(offset, offset + max);
     return {
       executions: page.map((r) => ({
         executionArn: r.executionArn,
-        stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+        stateMachineArn: r.stateMachineArn,
         name: r.name,
         status: r.status,
         startDate: epochSeconds(r.startDate),
@@ -271,12 +310,46 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     return historyPage(awsHistoryEvents(r.run.eventsSoFar(), `arn:aws:iam::123456789012:role/s3-to-box-local`), body);
   }
 
+  // Map Runs: only a bulk run has any (one per Distributed Map state it entered). One page.
+  function listMapRuns(body: Record<string, unknown>): unknown {
+    const r = find(body);
+    return {
+      mapRuns: (r.run.mapRuns?.() ?? []).reverse().map((m) => ({
+        executionArn: m.executionArn,
+        mapRunArn: m.mapRunArn,
+        stateMachineArn: m.stateMachineArn,
+        startDate: epochSeconds(m.startDate),
+        ...(m.stopDate ? { stopDate: epochSeconds(m.stopDate) } : {}),
+      })),
+    };
+  }
+
+  function describeMapRun(body: Record<string, unknown>): unknown {
+    const arn = requireString(body, 'mapRunArn');
+    for (const r of byArn.values()) {
+      const m = r.run.mapRuns?.().find((run) => run.mapRunArn === arn);
+      if (m === undefined) continue;
+      return {
+        mapRunArn: m.mapRunArn,
+        executionArn: m.executionArn,
+        status: m.status,
+        startDate: epochSeconds(m.startDate),
+        ...(m.stopDate ? { stopDate: epochSeconds(m.stopDate) } : {}),
+        itemCounts: m.itemCounts,
+        executionCounts: m.executionCounts,
+      };
+    }
+    throw new ApiError('ResourceNotFound', `Resource not found: '${arn}'`);
+  }
+
   const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
     StartExecution: start,
     DescribeExecution: describe,
     StopExecution: stop,
     ListExecutions: list,
     GetExecutionHistory: history,
+    ListMapRuns: listMapRuns,
+    DescribeMapRun: describeMapRun,
   };
 
   const server = http.createServer((req, res) => {
@@ -328,6 +401,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   return {
     endpoint: `http://${host}:${port}`,
     stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+    bulkStateMachineArn: LOCAL_BULK_STATE_MACHINE_ARN,
     executions: () => [...byArn.values()].map(({ run: _run, ...record }) => record),
     stats: () => ({ ...counts }),
     failStartExecution(answer) {

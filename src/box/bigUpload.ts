@@ -276,11 +276,19 @@ async function commitParts(
     });
   };
   // A new version: the version current before the first commit, so a lost commit's version is told apart
-  // (unknown if this look fails: a lost commit is then sent again rather than guessed as landed).
+  // (unknown if this look fails: a lost commit is then sent again rather than guessed as landed, and only a
+  // refused repeated commit lets the current version with our bytes count: LandedLook.afterRefusal).
   let target = landed?.target;
   if (lookups !== undefined && target?.fileId !== undefined && target.versionSeen === undefined) {
     const fileId = target.fileId;
-    target = { ...target, versionSeen: await lookups.files.getFile(fileId).then((f) => f.file_version?.id, (error: unknown) => (probeFailed(error), undefined)) };
+    const versionLookFailed = (error: unknown): undefined => {
+      logger?.warn?.("looking up the file's current version failed; a lost commit is then taken as landed only after a refused repeated commit", {
+        session: session.id,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      return undefined;
+    };
+    target = { ...target, versionSeen: await lookups.files.getFile(fileId).then((f) => f.file_version?.id, versionLookFailed) };
   }
   return commitUntilDone(
     {

@@ -75,7 +75,7 @@ export interface CommitTry {
   send(): Promise<CommitResult>;
   /**
    * The file, if this session's commit has already landed in Box (read from Box, never from an error body).
-   * `trustFreeName` is false for the look after a refused repeated commit (see LandedLook).
+   * `afterRefusal` is set for the look after a refused repeated commit (see LandedLook).
    */
   landed?: (look: LandedLook) => Promise<BoxFile | undefined>;
   /** Told when the `landed` probe itself failed; the try goes on as if nothing landed. */
@@ -148,7 +148,7 @@ export async function commitStep(t: CommitTry, state: CommitState, policy: Commi
     return file === undefined ? undefined : { status: 'committed', file, state: { ...tried, answerLost: false, lostAnswers: 0 }, landedEarlier: true };
   };
   // An earlier try's answer was lost: it may have committed. Look before sending it again.
-  const before = await landedNow({ trustFreeName: true });
+  const before = await landedNow({});
   if (before !== undefined) return before;
 
   let result: CommitResult;
@@ -167,7 +167,7 @@ export async function commitStep(t: CommitTry, state: CommitState, policy: Commi
     }
     // A repeated commit of a session that did commit may be refused in any of these ways.
     if (mayBeRepeatedCommitAnswer(error)) {
-      const after = await landedNow({ trustFreeName: false });
+      const after = await landedNow({ afterRefusal: true });
       if (after !== undefined) return after;
     }
     if (!(error instanceof BoxPartsMismatchError)) throw error;

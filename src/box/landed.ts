@@ -30,11 +30,14 @@ export interface LandedLookups {
 
 export interface LandedLook {
   /**
-   * Trust the preflight check's "name is free" (its 200). Before a commit is sent again that is safe (a wrong
-   * "free" only resends the commit); after a repeated commit was refused it is confirmed by listing, since a
-   * preflight check that does not look at names would otherwise turn a landed commit into a failure.
+   * The look follows a refused repeated commit (404, 410, 409, 400), rather than preceding a resend. Then:
+   * - the preflight check's "name is free" (200) is confirmed by listing: a check that does not look at
+   *   names would otherwise turn a landed commit into a failure (before a resend a wrong "free" only resends);
+   * - a new version whose version before the upload is unknown is taken as landed when the file's current
+   *   version holds our bytes: either our commit made it, or the file already held exactly these bytes. Both
+   *   leave Box holding the upload's bytes, and nothing else can be learnt (the session refuses a commit).
    */
-  trustFreeName?: boolean;
+  afterRefusal?: boolean;
 }
 
 /** Box compares names without regard to case; so does this lookup. */
@@ -105,19 +108,21 @@ export async function listForFileNamed(folders: LandedLookups['folders'], folder
 export async function fileIdNamed(lookups: LandedLookups, folderId: string, fileName: string, look: LandedLook = {}): Promise<string | undefined> {
   const answer = await askPreflight(lookups.files, folderId, fileName);
   if ('file' in answer) return answer.file;
-  if ('noFile' in answer && (!answer.free || look.trustFreeName !== false)) return undefined;
+  if ('noFile' in answer && (!answer.free || look.afterRefusal !== true)) return undefined;
   return listForFileNamed(lookups.folders, folderId, fileName);
 }
 
 /** The file, if it holds `sha1Hex` and `size` (in another version than `target.versionSeen`, for a new version). */
 export async function findLandedFile(lookups: LandedLookups, target: UploadTarget, sha1Hex: string, size: number, look: LandedLook = {}): Promise<BoxFile | undefined> {
   // A new version whose version before the upload is unknown cannot be told from a file that already held
-  // our bytes: not found (the commit is sent; a repeated commit of a committed session is handled by its refusal).
-  if (target.fileId !== undefined && target.versionSeen === undefined) return undefined;
+  // our bytes: before a resend, not found (the commit is sent; a repeated commit of a committed session is
+  // handled by its refusal); after that refusal, see LandedLook.afterRefusal.
+  const versionUnknown = target.fileId !== undefined && target.versionSeen === undefined;
+  if (versionUnknown && look.afterRefusal !== true) return undefined;
   const id = target.fileId ?? (await fileIdNamed(lookups, target.folderId, target.fileName, look));
   if (id === undefined) return undefined;
   const file = await lookups.files.getFile(id);
   const same = file.sha1?.toLowerCase() === sha1Hex.toLowerCase() && file.size === size;
-  const newVersion = target.fileId === undefined || file.file_version?.id !== target.versionSeen;
+  const newVersion = target.fileId === undefined || versionUnknown || file.file_version?.id !== target.versionSeen;
   return same && newVersion ? file : undefined;
 }

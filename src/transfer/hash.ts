@@ -1,5 +1,7 @@
-// The whole-file SHA-1, beside the part fan-out. Each invocation keeps several ranged GETs in flight,
-// read into reused buffers, and feeds them to one hasher in order.
+// The whole-file SHA-1, beside the part fan-out. Each invocation keeps several ranged GETs in flight and
+// hashes each one's socket chunks as they arrive, in order, copying nothing: the GETs ahead are sent and
+// their answers wait on their connections until their turn (TCP holds the bytes back), so they hide
+// S3's latency without holding the object's bytes in memory.
 //
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
@@ -19,7 +21,7 @@ import type { HashProgress, SourceObject } from './contract.ts';
 import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
 import { DeadlineError } from './errors.ts';
-import { readRange } from './s3source.ts';
+import { streamRange } from './s3source.ts';
 
 export type HashSettings = Pick<
   TransferSettings,
@@ -62,14 +64,53 @@ export function cleanState(state: Uint8Array, hashedBytes: number): Uint8Array {
 
 type Engine = NonNullable<HashProgress['engine']>;
 
-/** Feeds both hashers during the probe, then the chosen one. */
+/**
+ * Feeds both hashers during the probe, then the chosen one. hash-wasm gets whole 64-byte blocks only
+ * (the rest of a chunk waits for the next one), so its state can be saved whenever `carried` is 0.
+ */
 class Hashers {
   node: Hash | undefined;
   wasm: IHasher | undefined;
-  update(bytes: Uint8Array): void {
+  /** Bytes hash-wasm has taken in this invocation: whole blocks, until flush(). */
+  wasmBytes = 0;
+  private readonly carry = Buffer.alloc(SHA1_BLOCK_BYTES);
+  private carried = 0;
+  update(bytes: Buffer): void {
     this.node?.update(bytes);
-    this.wasm?.update(bytes);
+    if (this.wasm === undefined) return;
+    let at = 0;
+    if (this.carried > 0) {
+      at = Math.min(SHA1_BLOCK_BYTES - this.carried, bytes.byteLength);
+      bytes.copy(this.carry, this.carried, 0, at);
+      this.carried += at;
+      if (this.carried < SHA1_BLOCK_BYTES) return;
+      this.wasm.update(this.carry);
+      this.wasmBytes += SHA1_BLOCK_BYTES;
+      this.carried = 0;
+    }
+    const rest = (bytes.byteLength - at) % SHA1_BLOCK_BYTES;
+    if (bytes.byteLength - rest > at) {
+      this.wasm.update(bytes.subarray(at, bytes.byteLength - rest));
+      this.wasmBytes += bytes.byteLength - rest - at;
+    }
+    if (rest > 0) {
+      bytes.copy(this.carry, 0, bytes.byteLength - rest);
+      this.carried = rest;
+    }
   }
+  /** Hands hash-wasm what it still carries: the object's last bytes, before the digest. */
+  flush(): void {
+    if (this.wasm !== undefined && this.carried > 0) this.wasm.update(this.carry.subarray(0, this.carried));
+    this.carried = 0;
+  }
+}
+
+/** A ranged GET kept ahead: sent at once, its body read only once `open` is called. */
+interface RangeAhead {
+  length: number;
+  done: Promise<void>;
+  open: () => void;
+  cancel: (reason: unknown) => void;
 }
 
 export async function hashSlice(
@@ -113,8 +154,7 @@ export async function hashSlice(
   }
 
   const controller = new AbortController();
-  const free: Buffer[] = [];
-  const queue: { read: Promise<Buffer>; buffer: Buffer }[] = [];
+  const queue: RangeAhead[] = [];
   let nextOffset = startOffset;
   let offset = startOffset;
   let hashedAny = false;
@@ -126,26 +166,35 @@ export async function hashSlice(
     for (;;) {
       while (queue.length < Math.max(1, hashReadAhead) && nextOffset < sliceEnd && ((!hashedAny && queue.length === 0) || timeLeft())) {
         const length = Math.min(chunkBytes, sliceEnd - nextOffset);
-        const buffer = free.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
-        const read = readRange(s3, source, nextOffset, length, controller.signal, buffer);
-        read.catch(() => {}); // awaited below in order; this only keeps early failures from going unhandled
-        queue.push({ read, buffer });
+        let open = (): void => {};
+        let cancel: (reason: unknown) => void = () => {};
+        const gate = new Promise<void>((resolve, reject) => {
+          open = resolve;
+          cancel = reject;
+        });
+        gate.catch(() => {}); // a cancelled gate is seen by its read, if that is still waiting
+        const done = streamRange(s3, source, nextOffset, length, { signal: controller.signal, after: gate, onChunk: (chunk) => hashers.update(chunk) });
+        done.catch(() => {}); // awaited below in order; this only keeps early failures from going unhandled
+        queue.push({ length, done, open, cancel });
         nextOffset += length;
       }
-      const next = queue.shift();
+      const next = queue[0];
       if (next === undefined) break;
       if (hashedAny && !timeLeft() && hashers.wasm !== undefined) break;
-      let bytes: Buffer;
+      queue.shift();
+      next.open();
       try {
-        bytes = await next.read;
+        await next.done;
       } catch (err) {
-        // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps what it hashed so far.
-        if (err instanceof DeadlineError && hashedAny && hashers.wasm !== undefined) break;
+        // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps the whole blocks it
+        // hashed so far, up to the middle of the range that was cut.
+        if (err instanceof DeadlineError && hashers.wasm !== undefined && hashers.wasmBytes > 0) {
+          offset = startOffset + hashers.wasmBytes;
+          break;
+        }
         throw err;
       }
-      hashers.update(bytes);
-      free.push(next.buffer);
-      offset += bytes.byteLength;
+      offset += next.length;
       hashedAny = true;
       opts.onProgress?.({ type: 'hashed', offset, size: source.size });
       if (decided === undefined && (offset - startOffset >= hashProbeBytes || offset === sliceEnd)) {
@@ -164,6 +213,7 @@ export async function hashSlice(
     if (hashers.wasm === undefined && offset < source.size) gaveUp = true;
   } finally {
     controller.abort();
+    for (const ahead of queue) ahead.cancel(controller.signal.reason);
   }
 
   const engine: Engine = hashers.wasm !== undefined ? 'hash-wasm' : 'node:crypto';
@@ -173,6 +223,7 @@ export async function hashSlice(
     return { offset: startOffset, done: false, via: 'computed', invocations, engine, bytesPerSecond: measured, wasmOnly: true };
   }
   if (offset >= source.size) {
+    hashers.flush();
     const sha1 = hashers.node !== undefined ? hashers.node.digest('base64') : Buffer.from((hashers.wasm as IHasher).digest('binary')).toString('base64');
     return { offset, done: true, sha1, via: 'computed', invocations, engine, bytesPerSecond: measured };
   }

@@ -210,6 +210,82 @@ export async function readRange(
   }
 }
 
+export interface StreamRangeOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * The body is not read before this settles: the request is sent and its answer waits on the
+   * connection (TCP holds the rest back), so reads kept ahead cost no memory and hide S3's latency.
+   */
+  after?: Promise<unknown> | undefined;
+  /** Told each socket chunk as it arrives, in order; it must not keep the chunk. */
+  onChunk: (chunk: Buffer) => void;
+}
+
+/**
+ * Reads bytes [offset, offset+length) of the pinned object and hands each socket chunk to `onChunk`,
+ * copying nothing (the whole-file hash). Resolves once all `length` bytes were handed over.
+ */
+export async function streamRange(s3: S3Client, source: SourceObject, offset: number, length: number, opts: StreamRangeOptions): Promise<void> {
+  const range = `bytes=${offset}-${offset + length - 1}`;
+  try {
+    // Inside the request budget, the wait for its turn and the body too: a stalled body is cut like a stalled answer.
+    await withinRequestBudget(`GetObject ${describeSource(source)} ${range}`, opts.signal, async (within) => {
+      const res = await s3.send(getCommand(source, range), { abortSignal: within });
+      checkPinned(res, source);
+      if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
+      const body = res.Body as Readable;
+      // Until it is read, a body that fails must not be an unhandled 'error': it stays in body.errored.
+      body.on('error', () => {});
+      try {
+        await opts.after;
+      } catch (err) {
+        body.destroy();
+        throw err;
+      }
+      let handed = 0;
+      const read = await readBody(body, within, describeSource(source), (chunk) => {
+        const take = Math.min(chunk.byteLength, length - handed);
+        if (take > 0) opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take));
+        handed += chunk.byteLength;
+      });
+      if (read !== length) {
+        throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
+      }
+    });
+  } catch (err) {
+    throw mapS3Error(err, source, true);
+  }
+}
+
+/** Hands a body's chunks to `onChunk` as they arrive; resolves with the bytes the body held. */
+function readBody(body: Readable, signal: AbortSignal | undefined, where: string, onChunk: (chunk: Buffer) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const closed = (): unknown => (signal?.aborted === true ? signal.reason : new S3ThrottledError(`${where}: the connection closed before the body ended`));
+    // A body that failed or closed while it waited to be read.
+    if (body.errored !== null) return reject(body.errored);
+    if (body.destroyed) return reject(closed());
+    let filled = 0;
+    let ended = false;
+    body.on('data', (chunk: Buffer) => {
+      filled += chunk.byteLength;
+      try {
+        onChunk(chunk);
+      } catch (err) {
+        body.destroy(err as Error);
+      }
+    });
+    body.once('error', reject);
+    body.once('end', () => {
+      ended = true;
+      resolve(filled);
+    });
+    // A body destroyed without an error (an abort) still settles the read.
+    body.once('close', () => {
+      if (!ended) reject(closed());
+    });
+  });
+}
+
 /**
  * Copies a body into `target`; resolves with the bytes the body held (a count above target's length
  * means the body was longer than asked, and nothing past the end was written).

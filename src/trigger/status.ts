@@ -1,8 +1,15 @@
 // The status of transfers (GET /transfers/{name}, GET /transfers, `s3-to-box status`), read from Step
-// Functions with DescribeExecution, ListExecutions and GetExecutionHistory only, and, for a running
-// chunked transfer, from Box's list parts (`total_count`, one part asked for).
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import type { DescribeExecutionCommandOutput, GetExecutionHistoryCommandOutput, ListExecutionsCommandOutput } from '@aws-sdk/client-sfn';
+// Functions with DescribeExecution, ListExecutions and GetExecutionHistory, and, for a running chunked
+// transfer, from Box's list parts (`total_count`, one part asked for); for a running bulk run, from its
+// Distributed Map's counts (ListMapRuns, DescribeMapRun).
+import { DescribeExecutionCommand, DescribeMapRunCommand, GetExecutionHistoryCommand, ListExecutionsCommand, ListMapRunsCommand } from '@aws-sdk/client-sfn';
+import type {
+  DescribeExecutionCommandOutput,
+  DescribeMapRunCommandOutput,
+  GetExecutionHistoryCommandOutput,
+  ListExecutionsCommandOutput,
+  ListMapRunsCommandOutput,
+} from '@aws-sdk/client-sfn';
 import type { ChunkedUploadsManager } from '../box/chunkedUploads.ts';
 import type { FailureDocument, PrepareResult } from '../transfer/contract.ts';
 import { InvalidInputError, TransferError } from '../transfer/errors.ts';
@@ -21,6 +28,8 @@ export interface StatusSfnPort {
   send(command: DescribeExecutionCommand): Promise<DescribeExecutionCommandOutput>;
   send(command: ListExecutionsCommand): Promise<ListExecutionsCommandOutput>;
   send(command: GetExecutionHistoryCommand): Promise<GetExecutionHistoryCommandOutput>;
+  send(command: ListMapRunsCommand): Promise<ListMapRunsCommandOutput>;
+  send(command: DescribeMapRunCommand): Promise<DescribeMapRunCommandOutput>;
 }
 
 export interface StatusDeps {
@@ -45,6 +54,20 @@ export interface TransferProgress {
   unavailable?: string;
 }
 
+/**
+ * A running bulk run's objects, from its Distributed Map (DescribeMapRun `itemCounts`: an item is a listed
+ * object). Objects move by batch (one child workflow each): `finished` objects are in batches that ended
+ * (each copied, skipped or failed on its own; which one is in the report when the run ends), `failed` ones
+ * in batches that failed, timed out or were stopped as a whole.
+ */
+export interface BulkProgress {
+  mode: 'bulk';
+  /** Absent while the run plans and lists (no Map Run yet), or when `unavailable`. */
+  objects?: { listed: number; pending: number; running: number; finished: number; failed: number };
+  /** Why the objects could not be counted (Step Functions refused or failed). */
+  unavailable?: string;
+}
+
 export interface TransferStatus {
   name: string;
   executionArn: string;
@@ -56,8 +79,8 @@ export interface TransferStatus {
   output?: unknown;
   /** FAILED, TIMED_OUT, ABORTED: the failure document. */
   failure?: FailureDocument;
-  /** RUNNING transfers. */
-  progress?: TransferProgress;
+  /** RUNNING transfers and bulk runs. */
+  progress?: TransferProgress | BulkProgress;
 }
 
 const EXECUTION_ARN = /^arn:[a-z-]+:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/;
@@ -143,6 +166,30 @@ async function progressOf(deps: StatusDeps, executionArn: string): Promise<Trans
   }
 }
 
+/** The counts of a running bulk run's (newest) Map Run; without one yet, no counts. */
+async function bulkProgressOf(deps: StatusDeps, executionArn: string): Promise<BulkProgress> {
+  try {
+    const { mapRuns } = await deps.sfn.send(new ListMapRunsCommand({ executionArn, maxResults: 10 }));
+    const newest = [...(mapRuns ?? [])].sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0))[0];
+    if (newest?.mapRunArn === undefined) return { mode: 'bulk' };
+    const { itemCounts: c } = await deps.sfn.send(new DescribeMapRunCommand({ mapRunArn: newest.mapRunArn }));
+    const n = (v: number | undefined): number => v ?? 0;
+    return {
+      mode: 'bulk',
+      objects: {
+        listed: n(c?.total),
+        pending: n(c?.pending),
+        running: n(c?.running),
+        finished: n(c?.succeeded),
+        failed: n(c?.failed) + n(c?.timedOut) + n(c?.aborted),
+      },
+    };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { mode: 'bulk', unavailable: `${e.name}: ${e.message}` };
+  }
+}
+
 /** The status of one execution, by name or ARN. Throws Transfer.InvalidInput (malformed) or Transfer.NotFound. */
 export async function getTransferStatus(deps: StatusDeps, nameOrArn: string): Promise<TransferStatus> {
   for (const { arn, kind } of candidateArns(deps, nameOrArn)) {
@@ -170,6 +217,7 @@ export async function getTransferStatus(deps: StatusDeps, nameOrArn: string): Pr
       const progress = await progressOf(deps, result.executionArn);
       if (progress !== undefined) result.progress = progress;
     }
+    if (status === 'RUNNING' && kind === 'bulk') result.progress = await bulkProgressOf(deps, result.executionArn);
     return result;
   }
   throw new TransferNotFoundError(`No transfer named ${JSON.stringify(nameOrArn)}`);

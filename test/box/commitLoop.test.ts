@@ -214,8 +214,13 @@ describe('findLandedFile: the lost-commit probe', () => {
     folders: { listItems: async () => ({ entries: [ours], next_marker: null, limit: 1000 }) },
   } as unknown as LandedLookups;
 
-  it('a new version whose version before the upload is unknown is never reported landed (the commit is sent instead)', async () => {
+  it('a new version whose version before the upload is unknown is not reported landed before a resend, only after a refused repeated commit', async () => {
     expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7' }, 'ab12', 10)).toBeUndefined();
+    // After the refusal, the current version holding our bytes is the result, whoever made it.
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7' }, 'ab12', 10, { afterRefusal: true })).toBe(ours);
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7' }, 'ab13', 10, { afterRefusal: true })).toBeUndefined();
+    // A known version before the upload that is still current is not ours, even after a refusal.
+    expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7', versionSeen: 'v1' }, 'ab12', 10, { afterRefusal: true })).toBeUndefined();
     expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7', versionSeen: 'v1' }, 'ab12', 10)).toBeUndefined();
     expect(await findLandedFile(lookups, { folderId: '0', fileName: 'v.bin', fileId: '7', versionSeen: 'v0' }, 'ab12', 10)).toBe(ours);
     // A new file found by name, with our bytes: landed.

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { COMMITTED_SESSION_ANSWERS } from '../../local/box-emulator/index.ts';
 import { sha1Hex, type UploadProgress } from '../../src/box/index.ts';
 import { fakeCommitTimer } from './fakeTimer.ts';
 import { hashStream, MiB, randomSource, rejection, startHarness, type Harness } from './emulatorHarness.ts';
@@ -154,6 +155,25 @@ describe('uploadBigFile against the emulator', () => {
     expect(file).toMatchObject({ id: existing.id, sha1: source.sha1() });
     expect(h.box.listSessions()[0]?.status).toBe('committed');
   });
+
+  for (const committedSession of COMMITTED_SESSION_ANSWERS) {
+    it(`a new version whose version look fails and whose commit 201 was lost (a repeated commit answers ${committedSession}): the new version is the result, the session is not aborted`, async () => {
+      const warnings: string[] = [];
+      const h = await start({ committedSession }, { logger: { warn: (m) => warnings.push(m) } });
+      const old = Buffer.alloc(100, 7);
+      const existing = await h.client.files.uploadFile({ parentFolderId: '0', fileName: 'u.bin', file: old, fileSize: old.length });
+      h.box.resetStats();
+      h.box.faults.inject({ operation: 'getFile', nth: 1, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
+      h.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
+      const source = randomSource(2 * MiB);
+      const file = await h.client.chunkedUploads.uploadBigFileVersion(existing.id, source.stream, 2 * MiB, { commitTimer: fakeCommitTimer() });
+      expect(file).toMatchObject({ id: existing.id, sha1: source.sha1(), size: 2 * MiB });
+      expect(h.box.getFile(existing.id)).toMatchObject({ sequence_id: '1' }); // the original and ours: no third version
+      expect(h.box.stats().requests).toMatchObject({ commit: 2, abortSession: 0 });
+      expect(h.box.listSessions()[0]?.status).toBe('committed');
+      expect(warnings).toContain("looking up the file's current version failed; a lost commit is then taken as landed only after a refused repeated commit");
+    });
+  }
 
   it('a part "stored, then 500" is retried, meets 416 with the same sha1, and the upload completes byte-exact', async () => {
     const h = await start();

@@ -39,11 +39,11 @@ describe('the lost-commit look finds a new file by name: preflight check first',
       const { folderId, fileId } = await folderWith(h, 'Landed.bin');
       h.box.resetStats();
       // Before a commit is sent again, a "free" answer is trusted (a wrong one only resends the commit).
-      const before = await fileIdNamed(h.client, folderId, 'landed.BIN', { trustFreeName: true });
+      const before = await fileIdNamed(h.client, folderId, 'landed.BIN', {});
       const readsBefore = h.box.stats().requests;
       h.box.resetStats();
       // After a refused repeated commit, "free" is confirmed by listing.
-      const after = await fileIdNamed(h.client, folderId, 'landed.BIN', { trustFreeName: false });
+      const after = await fileIdNamed(h.client, folderId, 'landed.BIN', { afterRefusal: true });
       const readsAfter = h.box.stats().requests;
       expect(readsBefore.preflightCheck).toBe(1);
       expect(readsAfter.preflightCheck).toBe(1);
@@ -67,9 +67,9 @@ describe('the lost-commit look finds a new file by name: preflight check first',
     const h = await start();
     const { folderId } = await folderWith(h, 'other.bin');
     h.box.resetStats();
-    expect(await fileIdNamed(h.client, folderId, 'missing.bin', { trustFreeName: true })).toBeUndefined();
+    expect(await fileIdNamed(h.client, folderId, 'missing.bin', {})).toBeUndefined();
     expect(h.box.stats().requests).toMatchObject({ preflightCheck: 1, listFolderItems: 0 });
-    expect(await fileIdNamed(h.client, folderId, 'missing.bin', { trustFreeName: false })).toBeUndefined();
+    expect(await fileIdNamed(h.client, folderId, 'missing.bin', { afterRefusal: true })).toBeUndefined();
     expect(h.box.stats().requests).toMatchObject({ preflightCheck: 2, listFolderItems: 1 });
   });
 
@@ -78,7 +78,7 @@ describe('the lost-commit look finds a new file by name: preflight check first',
     const folder = await h.box.createFolder('holder');
     await h.box.createFolder('taken.bin', folder.id);
     h.box.resetStats();
-    expect(await fileIdNamed(h.client, folder.id, 'taken.bin', { trustFreeName: false })).toBeUndefined();
+    expect(await fileIdNamed(h.client, folder.id, 'taken.bin', { afterRefusal: true })).toBeUndefined();
     expect(h.box.stats().requests).toMatchObject({ preflightCheck: 1, listFolderItems: 0 });
   });
 

@@ -58,7 +58,7 @@ describe('s3-to-box --help', () => {
       expect(examples, `${command} --help has no Examples section`).toBeDefined();
       expect(examples).toMatch(new RegExp(`^ {2}\\$ (npm start|.*s3-to-box ${command})`, 'm'));
     }
-  });
+  }, 180_000); // one CLI process per command, one after another: minutes on a loaded machine
 
   it('rejects bad arguments with a clear message and exit status 2 (bad usage)', async () => {
     const badUrl = await cli(['transfer', 'bucket/key', '--folder', '0']);

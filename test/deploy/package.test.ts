@@ -97,9 +97,13 @@ const ACCESS: Record<string, Access> = {
     ...ownLogs('transferStatus'),
     ...TRACING,
     ...BOX_SECRET, // parts stored of a running transfer (Box's list parts)
-    'states:ListExecutions': ['Ref:TransferStateMachine'],
-    'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
-    'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+    // Transfers and bulk runs (POST /transfers returns a statusUrl for both).
+    'states:ListExecutions': ['Ref:BulkStateMachine', 'Ref:TransferStateMachine'],
+    'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`, `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}:*`].sort(),
+    'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`, `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}:*`].sort(),
+    // A running bulk run's counts: its Map Run, found from the execution.
+    'states:ListMapRuns': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}:*`],
+    'states:DescribeMapRun': [`arn:aws:states:${REGION}:123456789012:mapRun:s3-to-box-bulk-${STAGE}/*`],
   },
   startTransfer: {
     ...ownLogs('startTransfer'),
@@ -378,18 +382,23 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(template.Outputs.TransfersEndpoint.Value).toEqual({ 'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/transfers' });
   });
 
-  it("gives transferStatus a role of its own: DescribeExecution, ListExecutions, GetExecutionHistory and the Box secret only", () => {
+  it("gives transferStatus a role of its own: DescribeExecution, ListExecutions, GetExecutionHistory (transfers and bulk runs), the bulk runs' map runs and the Box secret only", () => {
     const p = template.Resources.TransferStatusLambdaFunction.Properties;
     expect(p.Role).toEqual({ 'Fn::GetAtt': ['TransferStatusRole', 'Arn'] });
-    expect(evaluate(p.Environment.Variables, ctx)).toMatchObject({ STATE_MACHINE_ARN: 'Ref:TransferStateMachine' });
+    // Both machines: the statusUrl of a bulk run and GET /transfers?kind=bulk need the bulk one.
+    expect(evaluate(p.Environment.Variables, ctx)).toMatchObject({ STATE_MACHINE_ARN: 'Ref:TransferStateMachine', BULK_STATE_MACHINE_ARN: 'Ref:BulkStateMachine' });
     const role = template.Resources.TransferStatusRole;
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as { Effect: string; Action: string[]; Resource: unknown }[];
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
     const actions = statements.flatMap((s) => s.Action).filter((a) => !/^(logs|xray):/.test(a));
-    expect(actions.sort()).toEqual(['secretsmanager:GetSecretValue', 'states:DescribeExecution', 'states:GetExecutionHistory', 'states:ListExecutions']);
-    expect(statements.find((s) => s.Action.includes('states:ListExecutions'))?.Resource).toBe('Ref:TransferStateMachine');
-    expect(statements.find((s) => s.Action.includes('states:DescribeExecution'))?.Resource).toBe(`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`);
+    expect(actions.sort()).toEqual(['secretsmanager:GetSecretValue', 'states:DescribeExecution', 'states:DescribeMapRun', 'states:GetExecutionHistory', 'states:ListExecutions', 'states:ListMapRuns']);
+    expect(statements.find((s) => s.Action.includes('states:ListExecutions'))?.Resource).toEqual(['Ref:TransferStateMachine', 'Ref:BulkStateMachine']);
+    const executions = [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`, `arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}:*`];
+    expect(statements.find((s) => s.Action.includes('states:DescribeExecution'))?.Resource).toEqual(executions);
+    expect(statements.find((s) => s.Action.includes('states:GetExecutionHistory'))?.Resource).toEqual(executions);
+    expect(statements.find((s) => s.Action.includes('states:ListMapRuns'))?.Resource).toBe(`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}:*`);
+    expect(statements.find((s) => s.Action.includes('states:DescribeMapRun'))?.Resource).toBe(`arn:aws:states:${REGION}:123456789012:mapRun:s3-to-box-bulk-${STAGE}/*`);
     expect(statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'))?.Resource).toBe(`arn:aws:secretsmanager:${REGION}:123456789012:secret:s3-to-box/${STAGE}/box-??????`);
   });
 

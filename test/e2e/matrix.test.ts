@@ -13,7 +13,7 @@ import { holdingBoxCall, inputFor, startEnv, taskRuns } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 import { sha1OfStream } from '../support/streams.ts';
 import { startS3FaultProxy } from '../support/s3-fault-proxy.ts';
-import { localS3Client } from '../../local/runner/index.ts';
+import { loadLocalDefinition, localS3Client } from '../../local/runner/index.ts';
 
 const partSize = 64 * 1024;
 const SIZE = 6 * partSize + 100; // 7 parts
@@ -184,6 +184,44 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
   });
 
+  it('M07n a Commit that outlasts its TimeoutSeconds (States.Timeout alone, the Lambda still running): retried, the retry takes the commit that landed', async () => {
+    // Box answers the first commit request only once the test lets it (the `hold` fault): that Commit is cut by its
+    // state's TimeoutSeconds (States.Timeout, the invocation left running as Step Functions leaves it; its Lambda
+    // timeout is far off, so no Sandbox.Timedout). The retry lets Box go on and waits until Box has answered the
+    // first commit, then looks: the file is there. Events the test controls, not a race with a clock.
+    let commitAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (commitAnswered = resolve));
+    const e = await setUp({ onRequest: (entry) => (entry.operation === 'commit' ? commitAnswered() : undefined) });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'hold', until: released } });
+    const definition = loadLocalDefinition();
+    const states = (definition.definition as unknown as { States: Record<string, Record<string, unknown>> }).States;
+    states['Commit']!['TimeoutSeconds'] = 3;
+    definition.tasks.get('Commit')!.timeoutSeconds = 3;
+    const real = makeTaskHandlers(e.deps);
+    let commits = 0;
+    const commit: TaskHandler = async (event, context) => {
+      if (++commits > 1) {
+        release();
+        await answered;
+      }
+      return real.Commit(event, context);
+    };
+    const { execution, output } = await transfersExactly(e, 'commit-timeout.bin', {
+      definition,
+      handlers: { Commit: commit },
+      lambdaTimeoutMs: { Commit: 600_000 },
+    });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'States.Timeout' }));
+    expect(execution.events).not.toContainEqual(expect.objectContaining({ error: 'Sandbox.Timedout' }));
+    expect(taskRuns(execution.events)['Commit']).toBe(2);
+    // The retry found the file (preflight check) and sent no commit of its own.
+    expect(e.box.stats().requests).toMatchObject({ commit: 1, preflightCheck: 1 });
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+    expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
   for (const [id, committedSession] of [
     ['M07c', 'same-file'],
     ['M07d', 'not-found'],
@@ -348,6 +386,42 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(e.box.stats().requests.uploadFileVersion).toBe(0);
   });
 
+  it('M08f a DirectUpload that outlasts its TimeoutSeconds after Box stored the file (States.Timeout): retried, the retry takes the upload that landed', async () => {
+    // As M07n for the direct upload: Box holds the first upload until the retry starts; that try is cut by its
+    // state's TimeoutSeconds. The retry lets Box store it, waits for Box's answer to it, then uploads: 409, and
+    // the conflicting file holds our bytes, so it is the upload itself (not a second version, not a rename).
+    let uploadAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (uploadAnswered = resolve));
+    const e = await setUp({ onRequest: (entry) => (entry.operation === 'uploadFile' ? uploadAnswered() : undefined) });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    e.box.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'hold', until: released } });
+    const definition = loadLocalDefinition();
+    const states = (definition.definition as unknown as { States: Record<string, Record<string, unknown>> }).States;
+    states['DirectUpload']!['TimeoutSeconds'] = 3;
+    definition.tasks.get('DirectUpload')!.timeoutSeconds = 3;
+    const real = makeTaskHandlers(e.deps);
+    let tries = 0;
+    const directUpload: TaskHandler = async (event, context) => {
+      if (++tries > 1) {
+        release();
+        await answered;
+      }
+      return real.DirectUpload(event, context);
+    };
+    const folder = await e.box.createFolder('direct-timeout');
+    const put = await e.put('direct-timeout.bin', 50_000);
+    const execution = e.start(inputFor('direct-timeout.bin', folder.id), { definition, handlers: { DirectUpload: directUpload }, lambdaTimeoutMs: { DirectUpload: 600_000 } });
+    const output = await execution.result;
+    expect(output).toMatchObject({ mode: 'direct', file: { sha1: put.sha1, name: 'direct-timeout.bin' } });
+    expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: 50_000 });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'DirectUpload', error: 'States.Timeout' }));
+    expect(taskRuns(execution.events)['DirectUpload']).toBe(2);
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+    expect(e.box.findFile(folder.id, 'direct-timeout (1).bin')).toBeUndefined();
+    expect(e.box.stats().requests).toMatchObject({ uploadFile: 2, uploadFileVersion: 0 });
+  });
+
   it('M09 a token that expires mid-transfer: renewed once for all the requests in flight', async () => {
     const e = await setUp({ latencyMs: 5 });
     const client = new BoxClient({
@@ -481,6 +555,35 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(taskRuns(execution.events)['Commit']).toBe(2);
     expect(e.box.stats().requests.commit).toBe(1);
     expect(sessionsByStatus(e)).toEqual({ committed: 1 });
+  });
+
+  it('M12c a direct upload that hangs as DirectUpload nears its Lambda timeout: cancelled before it (Transfer.Deadline), retried through the state machine, one file', async () => {
+    const e = await setUp();
+    const real = makeTaskHandlers(e.deps);
+    // As M12, for the direct upload: Box holds every upload for an hour until the retry; the first invocation
+    // has 7 s left, so its request budget (less the 5 s finish margin) ends 2 s in, long after its S3 read.
+    e.box.faults.inject({ operation: 'uploadFile', times: 1_000_000, action: { type: 'latency', ms: 3_600_000 } });
+    let first = true;
+    const directUpload: TaskHandler = async (event, context) => {
+      const remaining = first ? 7_000 : 600_000;
+      if (!first) e.box.faults.clear();
+      first = false;
+      return real.DirectUpload(event, { ...context, getRemainingTimeInMillis: () => remaining });
+    };
+    const folder = await e.box.createFolder('direct-deadline');
+    const put = await e.put('direct-deadline.bin', 50_000);
+    const execution = e.start(inputFor('direct-deadline.bin', folder.id), { handlers: { DirectUpload: directUpload } });
+    const output = await execution.result;
+    expect(output).toMatchObject({ mode: 'direct', file: { sha1: put.sha1, name: 'direct-deadline.bin' } });
+    expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: 50_000 });
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'DirectUpload', error: 'Transfer.Deadline' }));
+    expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-retried', state: 'DirectUpload' }));
+    expect(taskRuns(execution.events)['DirectUpload']).toBe(2);
+    // One file with one version, no rename: the cancelled upload stored nothing, the retry stored it once.
+    expect(e.box.getFile(output.file.id)).toMatchObject({ sequence_id: '0' });
+    expect(e.box.findFile(folder.id, 'direct-deadline (1).bin')).toBeUndefined();
+    // The first upload reached Box and was cut there; the retry's was stored.
+    expect(e.box.stats().requests).toMatchObject({ uploadFile: 2, uploadFileVersion: 0 });
   });
 
   it('M13 the source overwritten mid-transfer: Transfer.SourceChanged, session aborted', async () => {

@@ -208,6 +208,26 @@ describe('box-node-sdk@10 with a developer token', () => {
     expect(apiCode(wrong)).toMatchObject({ status: 400, code: 'bad_digest' });
   });
 
+  it("the preflight check (OPTIONS /files/content) and marker-paged folder listings, as the SDK calls them", async () => {
+    const free = await client.uploads.preflightFileUploadCheck({ name: 'free.bin', size: 1024, parent: { id: '0' } });
+    expect(free.uploadUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/2\.0\/files\/content$/);
+    const data = randomish(1000, 13);
+    const files = await client.uploads.uploadFile({ attributes: { name: 'held.bin', parent: { id: '0' } }, file: Readable.from(data) });
+    const held = files.entries![0]!;
+    const taken = await client.uploads.preflightFileUploadCheck({ name: 'HELD.bin', parent: { id: '0' } }).catch((e: unknown) => e);
+    expect(apiCode(taken)).toMatchObject({ status: 409, code: 'item_name_in_use', contextInfo: { conflicts: { type: 'file', id: held.id } } });
+
+    const folder = await client.folders.createFolder({ name: 'paged', parent: { id: '0' } });
+    for (const name of ['a', 'b', 'c']) await client.folders.createFolder({ name, parent: { id: folder.id } });
+    const first = await client.folders.getFolderItems(folder.id, { queryParams: { usemarker: true, limit: 2 } });
+    expect(first.entries!.map((e) => (e as { name?: string }).name)).toEqual(['a', 'b']);
+    expect(first.nextMarker).toEqual(expect.any(String));
+    expect(first.totalCount).toBeUndefined();
+    const second = await client.folders.getFolderItems(folder.id, { queryParams: { usemarker: true, marker: first.nextMarker!, limit: 2 } });
+    expect(second.entries!.map((e) => (e as { name?: string }).name)).toEqual(['c']);
+    expect(second.nextMarker ?? null).toBeNull();
+  });
+
   it('an expired developer token ends in the SDK\'s "Developer token has expired"', async () => {
     box.expireTokens();
     await expect(client.folders.getFolderItems('0')).rejects.toThrow(/Developer token has expired/);

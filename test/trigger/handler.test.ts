@@ -406,7 +406,7 @@ describe('POST /transfers', () => {
     const noName = await call(httpEvent({ body: { source: { bucket: 'exports', key: 'dir/' }, destination: { folderId: '1' } } }));
     expect(noName.statusCode).toBe(400);
     expect(noName.json.message).toMatch(/^destination.fileName is required/);
-    // A typed Box name Box would reject (REVIEW #9): refused at the door, naming the segment.
+    // A typed Box name Box would reject: refused at the door, naming the segment.
     const badSegment = await call(httpEvent({ body: { source: { bucket: 'exports', key: 'a' }, destination: { folderId: '1', folderPath: `ok/${'x'.repeat(256)}` } } }));
     expect([badSegment.statusCode, badSegment.json.error]).toEqual([400, 'Transfer.InvalidInput']);
     expect(badSegment.json.message).toContain('destination.folderPath segment 2');

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3rver } from '../../local/runner/s3rver-durable.ts';
 import { makeStartTransferHandler } from '../../functions/startTransfer.ts';
 import type { StartTransferHandler } from '../../functions/startTransfer.ts';
@@ -25,6 +26,8 @@ export const BUCKET = 'trigger-source';
 export const CHUNKED_FROM = 100_000;
 
 export interface TriggerEnv {
+  /** The local S3 (s3rver) client the executions use. */
+  s3: S3Client;
   box: BoxEmulator;
   boxClient: BoxClient;
   sfnServer: LocalStepFunctions;
@@ -109,6 +112,7 @@ export async function startTriggerEnv(): Promise<TriggerEnv> {
     });
 
     return {
+      s3,
       box,
       boxClient,
       sfnServer,

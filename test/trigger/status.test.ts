@@ -8,6 +8,9 @@ import { runStatusCommand } from '../../local/cli/status.ts';
 import { makeTransferStatusHandler } from '../../functions/transferStatus.ts';
 import type { TransferStatusHandler } from '../../functions/transferStatus.ts';
 import type { TransferOutput } from '../../src/transfer/contract.ts';
+import { makeStartTransferHandler } from '../../functions/startTransfer.ts';
+import { ensureBucket } from '../../local/runner/index.ts';
+import { silentLogger } from '../../src/transfer/logger.ts';
 import { BUCKET, startTriggerEnv } from './harness.ts';
 import type { TriggerEnv } from './harness.ts';
 import { httpEvent, lambdaContext } from './events.ts';
@@ -94,6 +97,89 @@ describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
     expect(await get('/transfers', { nextToken: 'garbage' })).toMatchObject({ statusCode: 400, json: { error: 'Transfer.InvalidInput' } });
     expect(await get('/transfers', { colour: 'red' })).toMatchObject({ statusCode: 400 });
     expect(await get('/elsewhere')).toMatchObject({ statusCode: 404, json: { error: 'Http.NotFound' } });
+  });
+
+  it('a bulk run started by POST /transfers: its statusUrl answers with live object counts while it runs, then the summary and report; kind=bulk lists it', { timeout: 120_000 }, async () => {
+    await ensureBucket(env.s3, 'reports');
+    for (let i = 0; i < 5; i++) await env.put(`bulk/o${i}.txt`, 1_000 + i);
+    const withBulk = makeTransferStatusHandler({ sfn: env.sfn, stateMachineArn: env.sfnServer.stateMachineArn, bulkStateMachineArn: env.sfnServer.bulkStateMachineArn });
+    const start = makeStartTransferHandler({ sfn: env.sfn, stateMachineArn: env.sfnServer.stateMachineArn, bulkStateMachineArn: env.sfnServer.bulkStateMachineArn, routes: [], logger: silentLogger });
+    const getBulk = async (path: string, query?: Record<string, string>): Promise<{ statusCode: number; json: Record<string, any> }> => {
+      const event = httpEvent({ method: 'GET', path });
+      if (query) event.queryStringParameters = query;
+      const res = (await withBulk(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+      return { statusCode: res.statusCode ?? 0, json: JSON.parse(String(res.body)) as Record<string, any> };
+    };
+    // Batches of 2 objects, one batch at a time (2 objects in flight): the 3rd upload (the 2nd batch's
+    // first) is held, so the 1st batch has finished, the 2nd runs and the 3rd waits.
+    let release!: () => void;
+    env.box.faults.inject({ operation: 'uploadFile', nth: 3, action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
+    const res = (await start(
+      httpEvent({ body: { source: { bucket: BUCKET, prefix: 'bulk/' }, destination: { folderId: env.folderId }, report: { bucket: 'reports' }, options: { objectsPerBatch: 2, objectsInFlight: 2, uploadsPerMinute: 100_000 } } }),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(res.statusCode).toBe(202);
+    const started = JSON.parse(String(res.body)) as { name: string; executionArn: string; statusUrl: string };
+    expect(started.executionArn).toBe(`arn:aws:states:us-east-1:123456789012:execution:s3-to-box-bulk-local:${started.name}`);
+    try {
+      for (let i = 0; i < 3000 && env.box.stats().requests.uploadFile < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(env.box.stats().requests.uploadFile).toBeGreaterThanOrEqual(3);
+      // Found by name although the transfer machine has no such execution; the map run's counts.
+      const running = await getBulk(new URL(started.statusUrl).pathname);
+      expect(running.statusCode).toBe(200);
+      expect(running.json).toMatchObject({
+        name: started.name,
+        executionArn: started.executionArn,
+        kind: 'bulk',
+        status: 'RUNNING',
+        progress: { mode: 'bulk', objects: { listed: 5, finished: 2, running: 2, pending: 1, failed: 0 } },
+      });
+      // The old handler (no bulk machine configured, as the deployed one was) cannot see it.
+      expect((await get(`/transfers/${started.name}`)).statusCode).toBe(404);
+      // s3-to-box status prints the same counts.
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+      const out: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+      try {
+        const opts = { region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint, stateMachineArn: env.sfnServer.stateMachineArn, bulkStateMachineArn: env.sfnServer.bulkStateMachineArn };
+        expect(await runStatusCommand(started.name, opts, {})).toBe(0);
+      } finally {
+        log.mockRestore();
+        vi.unstubAllEnvs();
+      }
+      expect(out.at(-1)).toContain(`${started.name}  RUNNING  (bulk)`);
+      expect(out.at(-1)).toContain('objects: 5 listed, 2 in finished batches, 2 in running ones, 1 waiting, 0 in failed batches');
+      // Step Functions refusing the Map Run calls (a role without them): the state still answers, counts say why not.
+      const refusing = makeTransferStatusHandler({
+        sfn: {
+          send: (command: { constructor: { name: string } }) =>
+            command.constructor.name === 'ListMapRunsCommand'
+              ? Promise.reject(Object.assign(new Error('not authorized to perform: states:ListMapRuns'), { name: 'AccessDeniedException' }))
+              : env.sfn.send(command as never),
+        } as never,
+        stateMachineArn: env.sfnServer.stateMachineArn,
+        bulkStateMachineArn: env.sfnServer.bulkStateMachineArn,
+      });
+      const refused = (await refusing(httpEvent({ method: 'GET', path: `/transfers/${started.name}` }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+      expect(JSON.parse(String(refused.body))).toMatchObject({
+        status: 'RUNNING',
+        progress: { mode: 'bulk', unavailable: 'AccessDeniedException: not authorized to perform: states:ListMapRuns' },
+      });
+    } finally {
+      release();
+    }
+    await env.waitForExecution(started.executionArn);
+    const done = await getBulk(`/transfers/${started.name}`);
+    expect(done.json).toMatchObject({
+      kind: 'bulk',
+      status: 'SUCCEEDED',
+      output: { objects: 5, copied: 5, skipped: 0, failed: 0, report: { bucket: 'reports', key: expect.stringContaining(started.name) } },
+    });
+    expect(done.json.progress).toBeUndefined();
+    const listed = await getBulk('/transfers', { kind: 'bulk' });
+    expect(listed.json.transfers).toEqual([expect.objectContaining({ name: started.name, status: 'SUCCEEDED' })]);
+    expect((await getBulk('/transfers')).json.transfers).toEqual([]);
   });
 
   it('s3-to-box status reads the same from the local Step Functions API (0 found, 1 unknown, 2 malformed)', async () => {
