@@ -194,6 +194,9 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
       const name = (err as Error).name;
       if (name === 'Box.RateLimited') pacer.rateLimited();
       if (TRANSIENT_ERRORS.has(name)) return handOver(name);
+      // Cut by the invocation's request budget (src/box/budget.ts): Box may hold the upload although its
+      // answer was lost; the nested transfer finds it (src/transfer/direct.ts) or uploads it.
+      if (name === 'Box.Aborted' || name === 'Transfer.Deadline') return handOver('deadline');
       throw err;
     }
   };

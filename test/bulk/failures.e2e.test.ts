@@ -13,6 +13,7 @@ import type { TransferInput } from '../../src/transfer/contract.ts';
 import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt as boxFileIn } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
 import { rejection } from '../support/rejection.ts';
+import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
 
 const MiB = 1024 * 1024;
 let env: BulkEnv;
@@ -181,4 +182,45 @@ describe('a small object Box stored but whose answer was lost', () => {
       expect(report).toEqual([expect.objectContaining({ key: 'd/a.txt', outcome: 'copied', fileId: file!.id, sha1 })]);
     }, 120_000);
   }
+});
+
+describe('a small object whose upload Box stored when the batch ran out of time', () => {
+  it('is handed to a nested transfer (the request cut by the invocation budget is Box.Aborted), which takes the stored file', async () => {
+    const sha1 = await put('e/a.txt', 5_000);
+    const client = await env.deps.box();
+    // SyncBatch's upload is stored and answered; the answer then waits on a Box request held at Box until the
+    // invocation's request budget cancels it: to SyncBatch, the upload was cut by its deadline after Box stored it.
+    let letGo!: () => void;
+    const never = new Promise<void>((resolve) => (letGo = resolve));
+    env.box.faults.inject({ operation: 'getFile', nth: 1, action: { type: 'hold', until: never } });
+    const files = new Proxy(client.files, {
+      get(target, prop) {
+        if (prop !== 'uploadFile') return (Reflect.get(target, prop) as (...a: unknown[]) => unknown).bind(target);
+        return async (...args: Parameters<BoxClientLike['files']['uploadFile']>) => {
+          const stored = await target.uploadFile(...args);
+          await target.getFile(stored.id);
+          return stored;
+        };
+      },
+    });
+    const cutting = new Proxy(client, { get: (target, prop) => (prop === 'files' ? files : Reflect.get(target, prop)) });
+    // The batch's Lambda says 64 s remain (objects still start: more than its 60 s margin), and its request
+    // budget ends 4 s after it starts (deadlineFinishMarginMs 60 s), cutting the held request.
+    const real = makeBulkHandlers({ ...env.deps, box: async () => cutting, settings: { ...env.deps.settings, deadlineFinishMarginMs: 60_000 } });
+    const syncBatch = (event: SyncBatchEvent, context: LocalLambdaContext): Promise<unknown> =>
+      real.syncBatch(event, Object.assign(Object.create(context) as LocalLambdaContext, { getRemainingTimeInMillis: () => 64_000 }));
+    try {
+      const summary = await env.sync(
+        { source: { bucket: BUCKET, prefix: 'e/' }, destination: { folderId: '0' }, report: { bucket: REPORT_BUCKET, prefix: 'runs/' }, options: { uploadsPerMinute: 100_000 } },
+        { handlers: { syncBatch } },
+      ).result;
+      expect(summary).toMatchObject({ objects: 1, copied: 1, failed: 0 });
+      expect(env.box.findFile('0', 'a.txt')).toMatchObject({ sequence_id: '0', sha1, size: 5_000 });
+      expect(env.box.findFile('0', 'a (1).txt')).toBeUndefined();
+      // SyncBatch's upload (stored), the nested transfer's (409: ours, read with getFile); never a new version.
+      expect(env.box.stats().requests).toMatchObject({ uploadFile: 2, uploadFileVersion: 0, getFile: 2 });
+    } finally {
+      letGo();
+    }
+  }, 120_000);
 });

@@ -99,6 +99,28 @@ describe('S3 requests inside the request budget', () => {
     expect(await aborted).toMatchObject({ name: 'AbortError' });
   });
 
+  it("a budget spent while the SDK waits before its own retry ends the read at once (the SDK's wait here: 10 minutes)", async () => {
+    const { proxy, source } = await setUp();
+    const waiting = localS3Client(proxy.endpoint);
+    // The SDK's retry strategy, with a wait far longer than any test: only the budget can end it.
+    waiting.config.retryStrategy = async () => ({
+      acquireInitialRetryToken: async () => ({ getRetryCount: () => 0, getRetryDelay: () => 0 }),
+      refreshRetryTokenForRetry: async (token: { getRetryCount(): number }) => ({ getRetryCount: () => token.getRetryCount() + 1, getRetryDelay: () => 600_000 }),
+      recordSuccess: () => undefined,
+    });
+    try {
+      proxy.inject({ method: 'GET', range: 'bytes=0-1023', times: 1 }); // one SlowDown: the SDK then waits
+      const b = budget();
+      const read = rejection(withRequestBudget(b, () => readRange(waiting, source, 0, 1024)));
+      while (proxy.stats().slowDowns < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      b.spend();
+      expect(await read).toMatchObject({ name: 'Transfer.Deadline' });
+      expect(proxy.stats()).toMatchObject({ slowDowns: 1, rangedGets: 0 }); // the retry never went out
+    } finally {
+      waiting.destroy();
+    }
+  });
+
   it('a spent budget starts no S3 request at all', async () => {
     const { proxy, client, source } = await setUp();
     const spent = budget();
