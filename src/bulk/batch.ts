@@ -227,6 +227,8 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
   });
   await Promise.all(workers);
   while (records.size > 0) await Promise.all(records);
+  // Hold the Map's slot until this child's last upload slot has passed (./pacer.ts), within the deadline.
+  await pacer.drain(context === undefined ? undefined : context.getRemainingTimeInMillis() - BATCH_DEADLINE_MARGIN_MS);
   const settled = results.filter((r): r is ObjectResult => r !== undefined);
   log.info('batch done', { objects: event.Items.length, settled: settled.length, handedOver: transfers.length, uploads: stats.uploads, hashed: stats.hashed });
   return { results: settled, transfers };

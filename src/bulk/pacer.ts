@@ -4,6 +4,8 @@
 // What counts: each request that creates a file or a version (direct upload POST, upload session
 // create); part PUTs, commits, folder, listing and metadata requests do not.
 // After a 429 the pace halves for a minute (the client has already waited Box's Retry-After).
+// A child ends only once its last slot has passed (drain): the next child the Map starts in its place
+// would otherwise upload at once, and a run of small batches would go above its budget.
 
 export class UploadPacer {
   readonly #intervalMs: number;
@@ -25,6 +27,12 @@ export class UploadPacer {
     const at = Math.max(now, this.#next);
     this.#next = at + interval;
     if (at > now) await this.#sleep(at - now);
+  }
+
+  /** Waits (at most `limitMs`) until the last slot taken has passed: a child of k uploads spans k intervals. */
+  async drain(limitMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const wait = Math.min(this.#next - this.#now(), limitMs);
+    if (wait > 0) await this.#sleep(wait);
   }
 
   /** Box answered 429 (after the client's own waits): slow down for a minute. */

@@ -162,6 +162,21 @@ describe('UploadPacer', () => {
     await pacer.take();
     expect(slept.slice(2)).toEqual([1000]);
   });
+
+  it('drains until its last slot has passed, so k uploads span k intervals, within a limit', async () => {
+    let now = 0;
+    const slept: number[] = [];
+    const pacer = new UploadPacer(120, { now: () => now, sleep: async (ms) => void slept.push(ms) });
+    await pacer.drain();
+    expect(slept).toEqual([]); // nothing taken: nothing to wait for
+    await pacer.take();
+    now = 100;
+    await pacer.drain();
+    expect(slept).toEqual([400]);
+    await pacer.take();
+    await pacer.drain(250);
+    expect(slept).toEqual([400, 400, 250]);
+  });
 });
 
 describe('FolderTree', () => {

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { makeDescribeFailureHandler } from '../../functions/describeFailure.ts';
+import { measureSyncBatch } from '../../functions/syncBatch.ts';
 import { createTelemetry, METRIC, portLogger } from '../../functions/observability.ts';
 import type { Telemetry } from '../../functions/observability.ts';
 import { makeTask } from '../../functions/task.ts';
@@ -145,6 +146,33 @@ describe('Powertools around every task handler', () => {
     });
     await expect(failing({ executionId, transfer, batch: 1 }, lambdaContext())).rejects.toThrow('out of time');
     expect(emf().filter((m) => 'BytesTransferred' in m)).toEqual([expect.objectContaining({ BytesTransferred: 8192, service: 's3-to-box' })]);
+  });
+
+  it('SyncBatch counts the small objects it copied or failed itself, and nothing for skipped or handed-over ones', async () => {
+    const telemetry = createTelemetry({ POWERTOOLS_LOG_LEVEL: 'INFO' });
+    const failure = (name: string) => ({ error: { name, message: 'm' }, resumable: false });
+    const result = {
+      results: [
+        { key: 'a', outcome: 'copied' as const, bytes: 100, path: 'a' },
+        { key: 'b', outcome: 'copied' as const, bytes: 250, path: 'b' },
+        { key: 'c', outcome: 'skipped' as const, bytes: 999, path: 'c', reason: 'same-sha1' },
+        { key: 'd', outcome: 'failed' as const, bytes: 5, path: 'd', failure: failure('Transfer.SourceTooLarge') },
+        { key: 'e', outcome: 'failed' as const, bytes: 5, path: 'e', failure: failure('Transfer.SourceTooLarge') },
+        { key: 'f', outcome: 'failed' as const, bytes: 5, path: 'f', failure: failure('Transfer.InvalidInput') },
+      ],
+      transfers: [{ key: 'g', path: 'g', bytes: 50_000_000, input: {} as never, identity: {} as never }],
+    };
+    const handler = makeTask('SyncBatch', depsWith(telemetry), async () => result, { measure: measureSyncBatch });
+    await handler({}, lambdaContext());
+    const metrics = emf();
+    expect(metrics.filter((m) => 'BytesTransferred' in m)).toEqual([expect.objectContaining({ BytesTransferred: 350, TransfersSucceeded: 2 })]);
+    const failed = metrics.filter((m) => 'TransfersFailed' in m).map((m) => [m.ErrorName, m.TransfersFailed]);
+    expect(failed.sort()).toEqual([['Transfer.InvalidInput', 1], ['Transfer.SourceTooLarge', 2]]);
+    // Only skipped or handed-over objects: nothing to count.
+    lines.length = 0;
+    const onlySkipped = { results: [result.results[2] as (typeof result.results)[number]], transfers: result.transfers };
+    await makeTask('SyncBatch', depsWith(telemetry), async () => onlySkipped, { measure: measureSyncBatch })({}, lambdaContext());
+    expect(emf().filter((m) => 'BytesTransferred' in m || 'TransfersSucceeded' in m || 'TransfersFailed' in m)).toEqual([]);
   });
 
   it('without telemetry (the local runner, the CLI) Powertools prints nothing', async () => {
