@@ -7,6 +7,10 @@
 // Memory stays bounded whatever the run's size: each result file is read as a stream of its array's
 // elements (one child execution at a time), and the report goes out as a multipart upload of 8 MiB parts
 // while it is written. Nothing holds every object's result.
+//
+// Every S3 request (and every body read) runs inside the invocation's request budget (src/box/budget.ts):
+// it is cut with Transfer.Deadline before the Lambda's timeout, and the state machine runs the summary
+// again from the start.
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -17,6 +21,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { outsideRequestBudget } from '../box/budget.ts';
+import { cutAtRequestBudget, withinRequestBudget } from '../transfer/s3source.ts';
 import type { TransferDeps } from '../transfer/deps.ts';
 import { TransferError } from '../transfer/errors.ts';
 import type { BatchOutput, ObjectResult, SyncBatchEvent, SyncPlan, SyncSummary } from './contract.ts';
@@ -63,10 +70,24 @@ export interface ChildExecutionResult {
   Cause?: string;
 }
 
+/** One S3 request inside the invocation's request budget. */
+function budgeted<T>(what: string, send: (abortSignal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  return withinRequestBudget(what, undefined, send);
+}
+
+/** An object's body, read inside the invocation's request budget. */
+async function objectBody(s3: S3Client, bucket: string, key: string): Promise<Readable | undefined> {
+  const what = `GetObject s3://${bucket}/${key}`;
+  const res = await budgeted(what, (abortSignal) => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
+  return res.Body === undefined ? undefined : cutAtRequestBudget(res.Body as Readable, what);
+}
+
 async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const text = await res.Body?.transformToString('utf8');
-  return JSON.parse(text ?? 'null') as T;
+  const body = await objectBody(s3, bucket, key);
+  const chunks: Buffer[] = [];
+  if (body !== undefined) for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+  const text = Buffer.concat(chunks).toString('utf8');
+  return JSON.parse(text === '' ? 'null' : text) as T;
 }
 
 /**
@@ -132,8 +153,7 @@ async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | string>): A
 }
 
 async function* resultFileElements(s3: S3Client, bucket: string, key: string): AsyncGenerator<ChildExecutionResult> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const body = res.Body as AsyncIterable<Uint8Array> | undefined;
+  const body = (await objectBody(s3, bucket, key)) as AsyncIterable<Uint8Array> | undefined;
   if (body === undefined) return;
   for await (const element of jsonArrayElements(body)) yield element as ChildExecutionResult;
 }
@@ -180,6 +200,9 @@ async function* mapResults(s3: S3Client, bucket: string, manifestKey: string): A
 /** S3's smallest multipart part (but the last) is 5 MiB; 8 MiB keeps a 10,000-part report up to 78 GiB. */
 const REPORT_PART_BYTES = 8 * 1024 * 1024;
 
+/** The longest wait for dropping an unfinished report (well inside the request budget's 5 s finish margin). */
+const ABORT_MS = 2_000;
+
 /** Writes an object line by line: one PutObject when it stays below one part, else a multipart upload. */
 class StreamingObjectWriter {
   readonly #s3: S3Client;
@@ -211,26 +234,46 @@ class StreamingObjectWriter {
     const body = Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#uploadId ??= (await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key, ContentType: this.#contentType }))).UploadId;
+    this.#uploadId ??= (
+      await budgeted(`CreateMultipartUpload ${this.#where}`, (abortSignal) =>
+        this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key, ContentType: this.#contentType }), { abortSignal }),
+      )
+    ).UploadId;
     const PartNumber = this.#parts.length + 1;
-    const res = await this.#s3.send(new UploadPartCommand({ Bucket: this.#bucket, Key: this.#key, UploadId: this.#uploadId, PartNumber, Body: body }));
+    const uploadId = this.#uploadId;
+    const res = await budgeted(`UploadPart ${this.#where}`, (abortSignal) =>
+      this.#s3.send(new UploadPartCommand({ Bucket: this.#bucket, Key: this.#key, UploadId: uploadId, PartNumber, Body: body }), { abortSignal }),
+    );
     this.#parts.push({ ETag: res.ETag, PartNumber });
   }
 
   async close(): Promise<void> {
     if (this.#uploadId === undefined) {
       const body = Buffer.concat(this.#pending, this.#pendingBytes);
-      await this.#s3.send(new PutObjectCommand({ Bucket: this.#bucket, Key: this.#key, Body: body, ContentType: this.#contentType }));
+      await budgeted(`PutObject ${this.#where}`, (abortSignal) =>
+        this.#s3.send(new PutObjectCommand({ Bucket: this.#bucket, Key: this.#key, Body: body, ContentType: this.#contentType }), { abortSignal }),
+      );
       return;
     }
     if (this.#pendingBytes > 0) await this.#flushPart();
-    await this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key, UploadId: this.#uploadId, MultipartUpload: { Parts: this.#parts } }));
+    const uploadId = this.#uploadId;
+    await budgeted(`CompleteMultipartUpload ${this.#where}`, (abortSignal) =>
+      this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key, UploadId: uploadId, MultipartUpload: { Parts: this.#parts } }), { abortSignal }),
+    );
   }
 
-  /** Drops what was uploaded of an unfinished object (best effort). */
+  /**
+   * Drops what was uploaded of an unfinished object (best effort). Also after the budget is spent: it has
+   * the budget's finish margin, and at most ABORT_MS of it, so that no part is left stored.
+   */
   async abort(): Promise<void> {
     if (this.#uploadId === undefined) return;
-    await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key, UploadId: this.#uploadId })).catch(() => undefined);
+    const command = new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key, UploadId: this.#uploadId });
+    await outsideRequestBudget(() => this.#s3.send(command, { abortSignal: AbortSignal.timeout(ABORT_MS) })).catch(() => undefined);
+  }
+
+  get #where(): string {
+    return `s3://${this.#bucket}/${this.#key}`;
   }
 }
 
@@ -277,7 +320,9 @@ export function reportKeysOf(resultsPrefix: string): { report: string; summary: 
 async function findManifest(s3: S3Client, bucket: string, resultsPrefix: string): Promise<string | undefined> {
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${resultsPrefix}/`, ContinuationToken: token }));
+    const page = await budgeted(`ListObjectsV2 s3://${bucket}/${resultsPrefix}/`, (abortSignal) =>
+      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${resultsPrefix}/`, ContinuationToken: token }), { abortSignal }),
+    );
     const hit = page.Contents?.find((o) => o.Key?.endsWith('/manifest.json'));
     if (hit?.Key !== undefined) return hit.Key;
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
@@ -306,7 +351,9 @@ export async function summarizeSync(event: SummarizeEvent, deps: Pick<TransferDe
     throw err;
   }
   const summary = tally.summary(plan, keys.report, manifestKey ?? '');
-  await deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: keys.summary, Body: JSON.stringify(summary), ContentType: 'application/json' }));
+  await budgeted(`PutObject s3://${bucket}/${keys.summary}`, (abortSignal) =>
+    deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: keys.summary, Body: JSON.stringify(summary), ContentType: 'application/json' }), { abortSignal }),
+  );
   deps.logger.info('sync summarized', { ...summary });
 
   const where = `report s3://${bucket}/${keys.report}`;

@@ -311,6 +311,25 @@ function readBodyInto(body: Readable, target: Buffer, signal: AbortSignal | unde
 }
 
 /**
+ * Inside a request budget, destroys `body` with Transfer.Deadline when the budget is spent before the
+ * caller has read it to the end (call it right after the request that opened the body).
+ */
+export function cutAtRequestBudget(body: Readable, what: string): Readable {
+  const budget = currentRequestBudget();
+  if (budget === undefined) return body;
+  // Registered after the SDK's own listener, which destroys the request: this error is the one the reader sees.
+  const onSpent = (): void => {
+    body.destroy(new DeadlineError(`${what}: the S3 body was cut because the invocation's time is nearly up; the state machine runs it again`));
+  };
+  if (budget.signal.aborted) onSpent();
+  else {
+    budget.signal.addEventListener('abort', onSpent, { once: true });
+    body.once('close', () => budget.signal.removeEventListener('abort', onSpent));
+  }
+  return body;
+}
+
+/**
  * Opens the whole pinned object as a stream. Inside a request budget, the stream is destroyed with
  * Transfer.Deadline when the budget is spent before the caller has read it to the end.
  */
@@ -325,20 +344,7 @@ export async function openObjectStream(s3: S3Client, source: SourceObject, signa
       );
     }
     if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
-    const body = res.Body as Readable;
-    const budget = currentRequestBudget();
-    if (budget !== undefined) {
-      // Registered after the SDK's own listener, which destroys the request: this error is the one the reader sees.
-      const onSpent = (): void => {
-        body.destroy(new DeadlineError(`${what}: the S3 body was cut because the invocation's time is nearly up; the state machine runs it again`));
-      };
-      if (budget.signal.aborted) onSpent();
-      else {
-        budget.signal.addEventListener('abort', onSpent, { once: true });
-        body.once('close', () => budget.signal.removeEventListener('abort', onSpent));
-      }
-    }
-    return body;
+    return cutAtRequestBudget(res.Body as Readable, what);
   } catch (err) {
     throw mapS3Error(err, source, true);
   }
