@@ -36,7 +36,7 @@ export async function withinRequestBudget<T>(what: string, signal: AbortSignal |
   const budget = currentRequestBudget();
   if (budget === undefined) return work(signal);
   const cut = (cause?: unknown): DeadlineError =>
-    new DeadlineError(`${what}: the S3 request was cancelled because the invocation's time is nearly up; the state machine runs it again`, cause === undefined ? undefined : { cause });
+    new DeadlineError(`${what}: the request was cancelled because the invocation's time is nearly up; its retry runs it again`, cause === undefined ? undefined : { cause });
   if (budget.signal.aborted) throw cut();
   let onSpent: (() => void) | undefined;
   const spent = new Promise<never>((_, reject) => {

@@ -10,6 +10,7 @@ import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import type { BoxClientLike } from './boxPort.ts';
 import type { Logger } from './logger.ts';
 import { errorFields } from './logger.ts';
+import { withinRequestBudget } from './s3source.ts';
 
 /** The EventBridge event "Step Functions Execution Status Change" (the fields used here). */
 export interface ExecutionStatusChangeEvent {
@@ -64,7 +65,12 @@ async function findStoppedSession(sfn: Pick<SFNClient, 'send'>, executionArn: st
   let fromInput: StoppedSession | undefined;
   let nextToken: string | undefined;
   do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, reverseOrder: false, includeExecutionData: true, nextToken }));
+    // Inside the invocation's request budget, as its Box requests are: cut with Transfer.Deadline before
+    // the Lambda's timeout (Lambda retries the event).
+    const token = nextToken;
+    const page = await withinRequestBudget(`GetExecutionHistory ${executionArn}`, undefined, (abortSignal) =>
+      sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, reverseOrder: false, includeExecutionData: true, nextToken: token }), { abortSignal }),
+    );
     for (const event of page.events ?? ([] as HistoryEvent[])) {
       if (event.type === 'ExecutionStarted') fromInput = sessionInInput(parse(event.executionStartedEventDetails?.input));
       if (event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'Prepare') {

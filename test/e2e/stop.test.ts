@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStepFunctions } from '../../local/sfn/index.ts';
 import type { LocalStepFunctions } from '../../local/sfn/index.ts';
+import { withRequestBudget } from '../../src/box/budget.ts';
 import { BoxNotFoundError, BoxServerError } from '../../src/box/errors.ts';
 import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
@@ -168,5 +169,29 @@ describe('abortStoppedTransfer against Step Functions answers', () => {
     })));
     expect(error).toMatchObject({ name: 'Box.ServerError' });
     sfn.restore();
+  });
+
+  it('a GetExecutionHistory that Step Functions never answers is cut by the request budget (Transfer.Deadline), not by the Lambda timeout', async () => {
+    // A Step Functions client whose request hangs until its abort signal fires, as the SDK's does.
+    let seen: AbortSignal | undefined;
+    let sent!: () => void;
+    const requested = new Promise<void>((resolve) => (sent = resolve));
+    const hanging = {
+      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        new Promise((_, reject) => {
+          seen = options?.abortSignal;
+          seen?.addEventListener('abort', () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })), { once: true });
+          sent();
+        }),
+    } as unknown as Pick<SFNClient, 'send'>;
+    const deleted: string[] = [];
+    const controller = new AbortController();
+    const budget = { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal };
+    const running = rejection(withRequestBudget(budget, () => abortStoppedTransfer(stopped, { sfn: hanging, box: async () => fakeBox((how) => void deleted.push(how)), logger: silentLogger })));
+    await requested;
+    controller.abort(new Error('spent'));
+    expect(await running).toMatchObject({ name: 'Transfer.Deadline', message: expect.stringContaining(`GetExecutionHistory ${executionArn}`) as unknown });
+    expect(seen?.aborted).toBe(true); // the request itself was cancelled, not only given up on
+    expect(deleted).toEqual([]);
   });
 });
