@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { text as readText } from 'node:stream/consumers';
 import { outsideRequestBudget } from '../box/budget.ts';
 import { cutAtRequestBudget, withinRequestBudget } from '../transfer/s3source.ts';
 import type { TransferDeps } from '../transfer/deps.ts';
@@ -84,10 +85,8 @@ async function objectBody(s3: S3Client, bucket: string, key: string): Promise<Re
 
 async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
   const body = await objectBody(s3, bucket, key);
-  const chunks: Buffer[] = [];
-  if (body !== undefined) for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-  const text = Buffer.concat(chunks).toString('utf8');
-  return JSON.parse(text === '' ? 'null' : text) as T;
+  const json = body === undefined ? '' : await readText(body);
+  return JSON.parse(json === '' ? 'null' : json) as T;
 }
 
 /**

@@ -15,6 +15,7 @@ import { localS3Client, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
 import { rejection } from '../support/rejection.ts';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { spendableBudget } from '../support/spendable-budget.ts';
 
 const BUCKET = 'reports';
 const PREFIX = 'runs/run-1';
@@ -50,11 +51,10 @@ async function setUp(): Promise<{ proxy: S3FaultProxy; client: S3Client; event: 
 
 /** Runs Summarize in a fresh budget, spends it once the proxy holds a request, and returns the rejection. */
 async function cutOnceHeld(proxy: S3FaultProxy, client: S3Client, event: SummarizeEvent): Promise<unknown> {
-  const controller = new AbortController();
-  const budget = { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal };
+  const budget = spendableBudget();
   const running = rejection(withRequestBudget(budget, () => summarizeSync(event, { s3: client, logger: silentLogger })));
   await proxy.stalledAtLeast(1);
-  controller.abort(new Error('spent'));
+  budget.spend();
   return running;
 }
 

@@ -14,6 +14,7 @@ import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import { abortStoppedTransfer } from '../../src/transfer/stop.ts';
 import { rejection } from '../support/rejection.ts';
+import { spendableBudget } from '../support/spendable-budget.ts';
 import { holdingBoxCall, inputFor, startEnv } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 
@@ -185,11 +186,10 @@ describe('abortStoppedTransfer against Step Functions answers', () => {
         }),
     } as unknown as Pick<SFNClient, 'send'>;
     const deleted: string[] = [];
-    const controller = new AbortController();
-    const budget = { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal };
+    const budget = spendableBudget();
     const running = rejection(withRequestBudget(budget, () => abortStoppedTransfer(stopped, { sfn: hanging, box: async () => fakeBox((how) => void deleted.push(how)), logger: silentLogger })));
     await requested;
-    controller.abort(new Error('spent'));
+    budget.spend();
     expect(await running).toMatchObject({ name: 'Transfer.Deadline', message: expect.stringContaining(`GetExecutionHistory ${executionArn}`) as unknown });
     expect(seen?.aborted).toBe(true); // the request itself was cancelled, not only given up on
     expect(deleted).toEqual([]);

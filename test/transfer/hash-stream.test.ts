@@ -11,6 +11,7 @@ import type { HashProgress, SourceObject } from '../../src/transfer/contract.ts'
 import { withRequestBudget } from '../../src/box/budget.ts';
 import { hashSlice } from '../../src/transfer/hash.ts';
 import type { HashSettings } from '../../src/transfer/hash.ts';
+import { spendableBudget } from '../support/spendable-budget.ts';
 import { testBytes } from './helpers.ts';
 
 const SIZE = 300_007;
@@ -135,10 +136,9 @@ describe('hashSlice over chunks of any size', () => {
 
 describe('hashSlice cut by the request budget in the middle of a range', () => {
   it('hash-wasm keeps the whole blocks it took before the cut, and the next invocation finishes with the right digest', async () => {
-    const controller = new AbortController();
-    const budget = { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal };
+    const budget = spendableBudget();
     // The first range's body hands over 1,000 bytes, then stalls; the budget is spent once they were taken.
-    const s3 = fakeS3({ stall: { range: 'bytes=0-65535', bytes: 1000, then: () => controller.abort(new Error('spent')) } });
+    const s3 = fakeS3({ stall: { range: 'bytes=0-65535', bytes: 1000, then: () => budget.spend() } });
     const sliceSettings = settings({ hashSliceBytes: 200_000 });
     const first = await withRequestBudget(budget, () => hashSlice(s3.client, source, undefined, { settings: sliceSettings, remainingMs: () => 600_000 }));
     // 15 whole blocks (960 bytes) went into the state, the 40 bytes after them did not.
@@ -150,9 +150,8 @@ describe('hashSlice cut by the request budget in the middle of a range', () => {
   });
 
   it('a cut before hash-wasm took a whole block is Transfer.Deadline, as before', async () => {
-    const controller = new AbortController();
-    const budget = { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal };
-    const s3 = fakeS3({ stall: { range: 'bytes=0-65535', bytes: 63, then: () => controller.abort(new Error('spent')) } });
+    const budget = spendableBudget();
+    const s3 = fakeS3({ stall: { range: 'bytes=0-65535', bytes: 63, then: () => budget.spend() } });
     await expect(
       withRequestBudget(budget, () => hashSlice(s3.client, source, undefined, { settings: settings({ hashSliceBytes: 200_000 }), remainingMs: () => 600_000 })),
     ).rejects.toMatchObject({ name: 'Transfer.Deadline' });

@@ -4,7 +4,7 @@
 // untouched. The budget here is spent by the test once the fault proxy holds the request: no clock races.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { withRequestBudget, type RequestBudget } from '../../src/box/budget.ts';
+import { withRequestBudget } from '../../src/box/budget.ts';
 import type { SourceObject } from '../../src/transfer/contract.ts';
 import { checkStillCurrent } from '../../src/transfer/current.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
@@ -12,6 +12,7 @@ import { openObjectStream, pinSource, readRange } from '../../src/transfer/s3sou
 import { localS3Client } from '../../local/runner/index.ts';
 import { rejection } from '../support/rejection.ts';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { spendableBudget } from '../support/spendable-budget.ts';
 import { startTestS3, testBytes, type TestS3 } from './helpers.ts';
 
 const BUCKET = 's3-budget';
@@ -38,15 +39,9 @@ async function setUp() {
   return { proxy, client, source };
 }
 
-/** A budget with time left until the test spends it. */
-function budget(): RequestBudget & { spend(): void } {
-  const controller = new AbortController();
-  return { remainingMs: () => (controller.signal.aborted ? 0 : 600_000), signal: controller.signal, spend: () => controller.abort(new Error('spent')) };
-}
-
 /** Runs `work` in a fresh budget, spends it once the proxy holds `stalled` requests, and returns the rejection. */
 async function cutOnceHeld(proxy: S3FaultProxy, stalled: number, work: () => Promise<unknown>): Promise<unknown> {
-  const b = budget();
+  const b = spendableBudget();
   const running = rejection(withRequestBudget(b, work));
   await proxy.stalledAtLeast(stalled);
   b.spend();
@@ -80,8 +75,8 @@ describe('S3 requests inside the request budget', () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     proxy.inject({ method: 'GET', range: 'bytes=0-65535', times: 2, action: { type: 'hold', until: held } });
-    const tight = budget();
-    const roomy = budget();
+    const tight = spendableBudget();
+    const roomy = spendableBudget();
     const cut = rejection(withRequestBudget(tight, () => readRange(client, source, 0, 65_536)));
     const kept = withRequestBudget(roomy, () => readRange(client, source, 0, 65_536));
     await proxy.stalledAtLeast(2);
@@ -93,7 +88,7 @@ describe('S3 requests inside the request budget', () => {
 
     const mine = new AbortController();
     proxy.inject({ method: 'GET', range: 'bytes=0-65535', times: 1, action: { type: 'hold', until: never } });
-    const aborted = rejection(withRequestBudget(budget(), () => readRange(client, source, 0, 65_536, mine.signal)));
+    const aborted = rejection(withRequestBudget(spendableBudget(), () => readRange(client, source, 0, 65_536, mine.signal)));
     await proxy.stalledAtLeast(3);
     mine.abort();
     expect(await aborted).toMatchObject({ name: 'AbortError' });
@@ -110,7 +105,7 @@ describe('S3 requests inside the request budget', () => {
     });
     try {
       proxy.inject({ method: 'GET', range: 'bytes=0-1023', times: 1 }); // one SlowDown: the SDK then waits
-      const b = budget();
+      const b = spendableBudget();
       const read = rejection(withRequestBudget(b, () => readRange(waiting, source, 0, 1024)));
       while (proxy.stats().slowDowns < 1) await new Promise((resolve) => setTimeout(resolve, 10));
       b.spend();
@@ -123,7 +118,7 @@ describe('S3 requests inside the request budget', () => {
 
   it('a spent budget starts no S3 request at all', async () => {
     const { proxy, client, source } = await setUp();
-    const spent = budget();
+    const spent = spendableBudget();
     spent.spend();
     const before = proxy.stats().rangedGets;
     expect(await rejection(withRequestBudget(spent, () => readRange(client, source, 0, 1024)))).toMatchObject({ name: 'Transfer.Deadline' });
@@ -142,7 +137,7 @@ describe('S3 requests inside the request budget', () => {
   it('a whole-object stream whose body stalls is destroyed with Transfer.Deadline when the budget is spent', async () => {
     const { proxy, client, source } = await setUp();
     proxy.inject({ method: 'GET', times: 1, action: { type: 'stallBody', bytes: 4096 } });
-    const b = budget();
+    const b = spendableBudget();
     const read = withRequestBudget(b, async () => {
       let bytes = 0;
       for await (const chunk of await openObjectStream(client, source)) bytes += (chunk as Buffer).byteLength;
