@@ -120,7 +120,9 @@ export function failureDocument(event: DescribeFailureEvent): FailureDocument {
   const error = { name, message: clip(errorMessageOf(caught.Cause)) };
   const session = isTerminalError(name) ? undefined : openSession(event);
   if (session === undefined || !isRecord(event.input)) return { error, resumable: false };
-  const resumeInput = { ...(event.input as unknown as TransferInput), resume: session };
+  // Resumed by a user, the transfer is no longer a nested one: its parent's field is left out.
+  const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...input } = event.input as unknown as TransferInput;
+  const resumeInput = { ...input, resume: session };
   return { error, resumable: true, resumeInput };
 }
 

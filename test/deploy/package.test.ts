@@ -87,12 +87,24 @@ const ACCESS: Record<string, Access> = {
     ...TRACING,
     ...BOX_SECRET,
     'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+    // A nested transfer's parent, a bulk run's child workflow: a transfer its parent's end stopped keeps its session.
+    'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}/*`],
   },
   planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
   syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
   // The report buckets (none given here): results read, report written (multipart), a failed run's results listed.
-  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'], 's3:AbortMultipartUpload': ['arn:aws:s3:::/*'], 's3:ListBucket': ['arn:aws:s3:::'] },
+  summarizeSync: {
+    ...ownLogs('summarizeSync'),
+    ...TRACING,
+    's3:GetObject': ['arn:aws:s3:::/*'],
+    's3:PutObject': ['arn:aws:s3:::/*'],
+    's3:AbortMultipartUpload': ['arn:aws:s3:::/*'],
+    's3:ListBucket': ['arn:aws:s3:::'],
+    // The nested transfers a stopped child left: the session each kept, for its report line.
+    'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+    'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+  },
   transferStatus: {
     ...ownLogs('transferStatus'),
     ...TRACING,
@@ -568,7 +580,20 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect([...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     const summarizeRole = template.Resources[template.Resources.SummarizeSyncLambdaFunction.Properties.Role['Fn::GetAtt'][0]];
     const summarize = evaluate(summarizeRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
-    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+    ]);
+    // Summarize finds the nested transfers by name under the transfer state machine; each nested Task names them.
+    expect(evaluate(template.Resources.SummarizeSyncLambdaFunction.Properties.Environment.Variables, ctx)).toMatchObject({ TRANSFER_STATE_MACHINE_ARN: 'Ref:TransferStateMachine' });
+    for (const t of nested) {
+      expect(t.Parameters['Name.$']).toBe('$.transfer.name');
+      expect(t.Parameters['Input.$']).toBe('States.JsonMerge($.transfer.input, $.startedBy, false)');
+    }
     expect(template.Outputs.BulkStateMachineArn.Value).toEqual({ Ref: 'BulkStateMachine' });
   });
 

@@ -160,7 +160,7 @@ describe('Powertools around every task handler', () => {
         { key: 'e', outcome: 'failed' as const, bytes: 5, path: 'e', failure: failure('Transfer.SourceTooLarge') },
         { key: 'f', outcome: 'failed' as const, bytes: 5, path: 'f', failure: failure('Transfer.InvalidInput') },
       ],
-      transfers: [{ key: 'g', path: 'g', bytes: 50_000_000, input: {} as never, identity: {} as never }],
+      transfers: [{ key: 'g', path: 'g', bytes: 50_000_000, input: {} as never, name: 'object-g', identity: {} as never }],
     };
     const handler = makeTask('SyncBatch', depsWith(telemetry), async () => result, { measure: measureSyncBatch });
     await handler({}, lambdaContext());
