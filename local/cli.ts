@@ -155,8 +155,10 @@ program
   .description(
     'Show a transfer\'s state (RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT, PENDING_REDRIVE), start and stop ' +
       'times, its output (the Box file) or its failure document, as GET /transfers/{name} answers (without the ' +
-      'parts stored of a running transfer, which needs the Box credentials); for a bulk run (found with ' +
-      '--bulk-state-machine-arn) its summary, or while it runs its objects listed, finished, running, waiting and failed. ' +
+      'parts stored of a running transfer, which needs the Box credentials); for a bulk run its summary, or while ' +
+      'it runs its objects listed, finished, running, waiting and failed. A name is looked up under the transfer ' +
+      'state machine, then the bulk one (--bulk-state-machine-arn); an execution ARN names its state machine, told ' +
+      'apart by its definition (DescribeStateMachine; without that permission, by the deployed name s3-to-box-bulk-STAGE). ' +
       'Reads DescribeExecution, GetExecutionHistory, ListMapRuns and DescribeMapRun. ' +
       'Exit status: 0 found, 1 not found or Step Functions failed, 2 bad usage or a malformed name.',
   )
@@ -171,7 +173,8 @@ program
     `
 Examples:
   $ s3-to-box status http-backup-2026-11-3f2a... --state-machine-arn arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-prod
-  $ s3-to-box status arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-prod:http-backup-2026-11-3f2a... --json`,
+  $ s3-to-box status arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-prod:http-backup-2026-11-3f2a... --json
+  $ s3-to-box status arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-bulk-prod:http-nightly-7c1e...`,
   )
   .action(async (nameOrArn: string, opts: Record<string, unknown>) => {
     const { runStatusCommand } = await import('./cli/status.ts');
@@ -228,13 +231,16 @@ program
     'Replay the startTransfer trigger\'s on-failure queue: each queued event (Lambda\'s on-failure record) is routed ' +
       'and started exactly as the trigger does, and deleted from the queue once every object of it started. ' +
       'Execution names come from the event, so replaying twice starts nothing twice. An event that fails again ' +
-      'stays in the queue. Exit status: 0 all replayed (or none queued), 1 some failed again or were unreadable, 2 bad usage.',
+      'stays in the queue. No request waits longer than --request-timeout: one that gets no answer stops the replay ' +
+      '(the rest stay queued). Exit status: 0 all replayed (or none queued), 1 some failed again, were unreadable, ' +
+      'or a request got no answer, 2 bad usage.',
   )
   .requiredOption('--queue-url <url>', 'the queue (stack output TriggerFailuresQueueUrl)')
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
   .option('--routes <json>', 'the transferRoutes the stack was deployed with (default TRANSFER_ROUTES)')
   .regionOption('the stack')
   .addOption(new Option('--max <n>', 'replay at most this many queued events').argParser(parsePositiveInt))
+  .addOption(new Option('--request-timeout <seconds>', 'most seconds one SQS request, or one event\'s StartExecution calls, wait for an answer').default(60).argParser(parsePositiveInt))
   .option('--sqs-endpoint <url>', 'SQS endpoint (a local stand-in)')
   .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in)')
   .option('--json', 'print the summary as JSON')
