@@ -13,7 +13,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { TransferContext, TransferInput, TransferOutput } from '../transfer/contract.ts';
 import { failureDocument } from '../transfer/failure.ts';
 import { isRecord } from '../transfer/json.ts';
-import { withinRequestBudget } from '../transfer/s3source.ts';
+import { withinRequestBudget } from '../transfer/request-budget.ts';
 import { findStoppedTransfer } from '../transfer/stop.ts';
 import type { FailureDocument } from './contract.ts';
 import { nestedFailure } from './failure.ts';
