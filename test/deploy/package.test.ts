@@ -575,6 +575,11 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(of('lambda:InvokeFunction').sort()).toEqual(BULK_KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
     expect(of('states:StartExecution').sort()).toEqual([`arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-bulk-${STAGE}`, 'Ref:TransferStateMachine'].sort());
     expect(of('s3:ListBucket').sort()).toEqual(['arn:aws:s3:::backups', 'arn:aws:s3:::exports']); // the allowed sources' buckets
+    // A bucket allowed whole is listed whole; one allowed below a prefix only with a request prefix inside it.
+    expect(statements.filter((s) => [s.Action].flat().includes('s3:ListBucket')).map((s) => ({ Resource: s.Resource, Condition: s.Condition }))).toEqual([
+      { Resource: ['arn:aws:s3:::exports'], Condition: undefined },
+      { Resource: 'arn:aws:s3:::backups', Condition: { StringLike: { 's3:prefix': ['finance/*'] } } },
+    ]);
     expect(of('s3:GetObject').sort()).toEqual(['arn:aws:s3:::/*', ...SOURCE_ARNS].sort()); // manifests: allowed sources, report buckets (none given)
     expect(of('s3:PutObject')).toEqual(['arn:aws:s3:::/*']); // no reportBuckets given: nowhere
     expect([...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
@@ -706,6 +711,12 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(s3?.Resource).toEqual(['arn:aws:s3:::exports-a/*', 'arn:aws:s3:::exports-b/finance/2024-*']);
     const secret = statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
     expect(secret?.Resource).toBe(secretArn);
+    // The bulk run's listing: exports-a whole, exports-b only below its prefix (taken literally, as for objects).
+    const bulkStatements = evaluate(config.resources.Resources.BulkMachineRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), c) as any[];
+    expect(bulkStatements.filter((s) => [s.Action].flat().includes('s3:ListBucket')).map((s) => ({ Resource: s.Resource, Condition: s.Condition }))).toEqual([
+      { Resource: ['arn:aws:s3:::exports-a'], Condition: undefined },
+      { Resource: 'arn:aws:s3:::exports-b', Condition: { StringLike: { 's3:prefix': ['finance/2024-*'] } } },
+    ]);
     expect((evaluate(config.provider.environment, c) as Record<string, string>).BOX_SECRET_ARN).toBe(secretArn);
     expect(config.functions.prepare.environment).toEqual({
       TRANSFER_SOURCES: 'exports-a, exports-b/finance/2024-',
