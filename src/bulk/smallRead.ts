@@ -17,7 +17,8 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from '../box/undici.ts';
 import type { SourceObject } from '../transfer/contract.ts';
 import { DeadlineError } from '../transfer/errors.ts';
-import { describeSource, readRange, withinRequestBudget } from '../transfer/s3source.ts';
+import { withinRequestBudget } from '../transfer/request-budget.ts';
+import { describeSource, readRange } from '../transfer/s3source.ts';
 
 /** SHA-256 of an empty payload: a GET's x-amz-content-sha256. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
