@@ -489,6 +489,23 @@ export function filesReply(ctx: RequestContext, file: FileRecord): Reply {
   return jsonReply(201, { total_count: 1, entries: [ctx.env.store.fileJson(file)] });
 }
 
+/** A commit's 202, with the body the `commit202Body` option says (Box's is not documented). */
+function processing(ctx: RequestContext, s: SessionRecord, retryAfterSeconds: number): Reply {
+  const headers = { 'retry-after': String(retryAfterSeconds) };
+  switch (ctx.env.config.commit202Body) {
+    case 'json-no-body':
+      return { status: 202, headers: { ...headers, 'content-type': 'application/json' } };
+    case 'json-empty-object':
+      return jsonReply(202, {}, headers);
+    case 'json-session':
+      return jsonReply(202, ctx.env.store.sessionJson(s, ctx.env.baseUrl, partsProcessed(ctx, s)), headers);
+    case 'text':
+      return { status: 202, headers, text: 'Accepted' };
+    default:
+      return { status: 202, headers };
+  }
+}
+
 /** POST /files/upload_sessions/{id}/commit */
 export async function commit(ctx: RequestContext): Promise<Reply> {
   const s = sessionFor(ctx);
@@ -523,10 +540,10 @@ async function commitLocked(ctx: RequestContext, s: SessionRecord, digestB64: st
   const cp = config.commitProcessing;
   if (cp.mode === 'count' && s.commitAttempts202 < cp.times) {
     s.commitAttempts202 += 1;
-    return { status: 202, headers: { 'retry-after': String(cp.retryAfterSeconds) } };
+    return processing(ctx, s, cp.retryAfterSeconds);
   }
   if (cp.mode === 'proportional' && s.processingUntil > Date.now()) {
-    return { status: 202, headers: { 'retry-after': String(cp.retryAfterSeconds) } };
+    return processing(ctx, s, cp.retryAfterSeconds);
   }
 
   s.wholeSha1 ??= wholeFileSha1(ctx, s);

@@ -3,13 +3,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Principal, TokenStore } from './auth.ts';
 import type { LinkShaper } from './shaping.ts';
 import type { Store } from './store.ts';
-import type { CommitProcessing, CommittedSessionAnswer, MarkerPaging, OverlapContext, PreflightAnswer } from './types.ts';
+import type { Commit202Body, CommitProcessing, CommittedSessionAnswer, MarkerPaging, OverlapContext, PreflightAnswer } from './types.ts';
 
 export interface EmulatorConfig {
   partSizeFor: (fileSize: number) => number;
   minChunkedFileSize: number;
   maxFileSize: number;
   commitProcessing: CommitProcessing;
+  commit202Body: Commit202Body;
   sessionTtlMs: number;
   partDigestMismatchStatus: number;
   overlapContext: OverlapContext;

@@ -3,7 +3,7 @@
 // plus uploadBigFile / uploadBigFileVersion. Session operations by URL follow session_endpoints as given.
 import type { Readable } from 'node:stream';
 import { assertFileSize, releaseSource, runChunkedUpload, type UploadBigFileOptions, type UploadBigFileVersionOptions } from './bigUpload.ts';
-import { BoxConflictError, BoxIntegrityError, BoxRangeError } from './errors.ts';
+import { BoxConflictError, BoxIntegrityError, BoxRangeError, BoxUnreadableAnswerError } from './errors.ts';
 import { base64ToHex, parseContentRange, parseSha1Digest, sha1Hex } from './helpers.ts';
 import { parseRetryAfter, type BoxHttp, type BoxLogger } from './http.ts';
 import type { LandedLookups } from './landed.ts';
@@ -88,9 +88,10 @@ function isUploadPart(value: unknown): value is UploadPart {
   return typeof part.part_id === 'string' && typeof part.offset === 'number' && typeof part.size === 'number' && typeof part.sha1 === 'string';
 }
 
+/** A success answer without the object it should carry: what was asked may have been done (Box.UnreadableAnswer, never terminal). */
 function expectJson<T>(json: unknown, what: string, request: string, status: number): T {
   if (typeof json !== 'object' || json === null) {
-    throw new BoxIntegrityError(`${request} answered ${status} without the expected ${what}`, { status, request });
+    throw new BoxUnreadableAnswerError(`${request} answered ${status} without the expected ${what}`, { status, request });
   }
   return json as T;
 }
@@ -213,7 +214,7 @@ export class ChunkedUploadsManager {
       });
       const uploaded = expectJson<UploadedPart>(response.json, 'part', 'PUT upload part', response.status);
       if (!isUploadPart(uploaded.part)) {
-        throw new BoxIntegrityError('PUT upload part answered without a part', { status: response.status, request: 'PUT upload part' });
+        throw new BoxUnreadableAnswerError('PUT upload part answered without a part', { status: response.status, request: 'PUT upload part' });
       }
       checkEcho(uploaded.part, headers, response.status);
       return uploaded;
@@ -307,6 +308,9 @@ export class ChunkedUploadsManager {
    * seconds Box asked to wait (Retry-After). Parts are sent sorted by offset. A 429 is retried (Box did
    * not process it); a 5xx or a network error is not: the commit may have landed although its answer was
    * lost, so the caller finds out before committing again (uploadBigFile and the Commit Lambda do).
+   * The body of a 202 is not documented: it is never read (empty, `{}`, a session, text: all `processing`).
+   * Any other success without the file (not JSON, no entries) is Box.UnreadableAnswer, handled as a lost
+   * answer: the commit may have landed.
    */
   async createFileUploadSessionCommitByUrl(url: string, request: CommitRequest, headers: CommitHeaders, opts?: RequestOptions): Promise<CommitResult> {
     const body: Record<string, unknown> = { parts: [...request.parts].sort((a, b) => a.offset - b.offset) };
@@ -321,6 +325,7 @@ export class ChunkedUploadsManager {
       body: JSON.stringify(body),
       signal: opts?.signal,
       responseType: 'json',
+      ignoreBodyOf: [202],
       retryAfterServerError: false,
     });
     if (response.status === 202) {
@@ -328,8 +333,11 @@ export class ChunkedUploadsManager {
       return { status: 'processing', retryAfterSeconds };
     }
     const files = expectJson<Files>(response.json, 'files', 'POST commit upload session', response.status);
-    if (!Array.isArray(files.entries)) {
-      throw new BoxIntegrityError(`POST commit upload session answered ${response.status} without entries`, { status: response.status });
+    if (!Array.isArray(files.entries) || files.entries.length === 0) {
+      throw new BoxUnreadableAnswerError(`POST commit upload session answered ${response.status} without the file; the commit may have landed`, {
+        status: response.status,
+        request: 'POST commit upload session',
+      });
     }
     return { status: 'committed', files };
   }
