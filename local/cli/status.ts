@@ -1,8 +1,9 @@
 // `s3-to-box status <name|executionArn>`: the status document of GET /transfers/{name}, read with the
 // same core (src/trigger/status.ts) from AWS or from a local Step Functions API (--sfn-endpoint).
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { getTransferStatus } from '../../src/trigger/status.ts';
+import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { getTransferStatus, isExecutionArn, TransferNotFoundError } from '../../src/trigger/status.ts';
 import type { TransferStatus } from '../../src/trigger/status.ts';
+import { isRecord } from '../../src/transfer/json.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 
 export interface StatusCommandOptions {
@@ -36,19 +37,73 @@ function describeLine(s: TransferStatus): string[] {
   return lines;
 }
 
+type MachineKind = 'transfer' | 'bulk';
+
+/**
+ * Which of the project's state machines a definition (DescribeStateMachine's JSON) is: the bulk one has a
+ * Distributed Map among its top-level states; the transfer one starts at Prepare and has none.
+ */
+export function machineKindOfDefinition(definition: string | undefined): MachineKind | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(definition ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(parsed) || !isRecord(parsed['States'])) return undefined;
+  const distributed = Object.values(parsed['States']).some((state) => {
+    const processor = isRecord(state) && state['Type'] === 'Map' ? state['ItemProcessor'] : undefined;
+    return isRecord(processor) && isRecord(processor['ProcessorConfig']) && processor['ProcessorConfig']['Mode'] === 'DISTRIBUTED';
+  });
+  if (distributed) return 'bulk';
+  return parsed['StartAt'] === 'Prepare' ? 'transfer' : undefined;
+}
+
+// The deployment names its machines s3-to-box-STAGE and s3-to-box-bulk-STAGE (serverless.yml).
+const BULK_MACHINE_NAME = /^s3-to-box-bulk-/;
+
+/**
+ * The kind of the state machine an execution ARN names, read from its definition. A caller who may not
+ * describe state machines gets the deployment's naming instead, with a note on stderr.
+ */
+async function machineKindOf(sfn: SFNClient, machineArn: string): Promise<MachineKind> {
+  let definition: string | undefined;
+  try {
+    ({ definition } = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: machineArn })));
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    if (name === 'StateMachineDoesNotExist') throw new TransferNotFoundError(`No state machine ${machineArn}`);
+    if (name !== 'AccessDeniedException') throw err;
+    const kind = BULK_MACHINE_NAME.test(machineArn.split(':')[6] ?? '') ? 'bulk' : 'transfer';
+    console.error(`note: not allowed to read ${machineArn} (states:DescribeStateMachine); taken by its name as the ${kind} state machine`);
+    return kind;
+  }
+  const kind = machineKindOfDefinition(definition);
+  if (kind === undefined) throw new TransferNotFoundError(`${machineArn} is neither the transfer nor the bulk state machine of s3-to-box (read by its definition)`);
+  return kind;
+}
+
 /** Exit status: 0 found (whatever its state), 1 not found or Step Functions failed, 2 bad usage. */
 export async function runStatusCommand(nameOrArn: string, opts: StatusCommandOptions, env: Record<string, string | undefined> = process.env): Promise<number> {
-  const stateMachineArn = opts.stateMachineArn ?? env.STATE_MACHINE_ARN;
-  if (!stateMachineArn && !nameOrArn.startsWith('arn:')) {
+  const given = opts.stateMachineArn ?? env.STATE_MACHINE_ARN;
+  const givenBulk = opts.bulkStateMachineArn ?? env.BULK_STATE_MACHINE_ARN;
+  if (!given && !nameOrArn.startsWith('arn:')) {
     console.error('--state-machine-arn (or STATE_MACHINE_ARN) is required with an execution name; or give the execution ARN');
     return EXIT_STATUS.usage;
   }
-  // An ARN names its state machine: derive it when none is given.
-  const machine = stateMachineArn ?? nameOrArn.split(':').slice(0, 7).join(':').replace(':execution:', ':stateMachine:');
   const sfn = new SFNClient({ region: opts.region, ...(opts.sfnEndpoint ? { endpoint: opts.sfnEndpoint } : {}) });
   try {
-    const bulk = opts.bulkStateMachineArn ?? env.BULK_STATE_MACHINE_ARN;
-    const status = await getTransferStatus({ sfn, stateMachineArn: machine, ...(bulk ? { bulkStateMachineArn: bulk } : {}) }, nameOrArn);
+    let stateMachineArn = given;
+    let bulkStateMachineArn = givenBulk;
+    // An ARN names its state machine: one not given is told apart (transfer or bulk) by its definition.
+    const machine = isExecutionArn(nameOrArn) ? nameOrArn.split(':').slice(0, 7).join(':').replace(':execution:', ':stateMachine:') : undefined;
+    if (machine !== undefined && machine !== stateMachineArn && machine !== bulkStateMachineArn) {
+      if ((await machineKindOf(sfn, machine)) === 'bulk') bulkStateMachineArn = machine;
+      else stateMachineArn = machine;
+    }
+    // With a bulk run's ARN alone there is no transfer machine; the bulk one is matched first.
+    const deps = { sfn, stateMachineArn: stateMachineArn ?? bulkStateMachineArn ?? '', ...(bulkStateMachineArn ? { bulkStateMachineArn } : {}) };
+    const status = await getTransferStatus(deps, nameOrArn);
     console.log(opts.json ? JSON.stringify(status) : describeLine(status).join('\n'));
     return EXIT_STATUS.done;
   } catch (err) {

@@ -60,15 +60,19 @@ function resolveRefs(value: unknown): unknown {
 
 const KEPT_ON_TASK = ['Comment', 'InputPath', 'OutputPath', 'ResultPath', 'ResultSelector', 'Retry', 'Catch', 'Next', 'End'];
 
+/** The bulk definition as deployed (Lambda and state machine references resolved to local ARNs). */
+export function resolvedBulkDefinition(path: string = BULK_DEFINITION_PATH, arnOf: (functionKey: string) => string = (key) => fakeLambdaArn(key, REGION, ACCOUNT)): Record<string, unknown> {
+  return resolveRefs(resolveGetAtt(readDefinitionFile(path), arnOf)) as Record<string, unknown>;
+}
+
 export function loadBulkDefinition(path: string = BULK_DEFINITION_PATH): LocalBulkDefinition {
-  const raw = readDefinitionFile(path);
   const functionKeys = new Map<string, string>();
   const arnOf = (key: string): string => {
     const arn = fakeLambdaArn(key, REGION, ACCOUNT);
     functionKeys.set(arn, key);
     return arn;
   };
-  const resolved = resolveRefs(resolveGetAtt(raw, arnOf)) as Record<string, unknown>;
+  const resolved = resolvedBulkDefinition(path, arnOf);
   const states = resolved['States'] as Record<string, Record<string, unknown>>;
   const maps = new Map<string, DistributedMapSpec>();
   for (const [name, state] of Object.entries(states)) {

@@ -10,8 +10,9 @@
 //
 // Operations: StartExecution, DescribeExecution, StopExecution, GetExecutionHistory, ListExecutions (newest
 // first, statusFilter, maxResults, nextToken; finished executions are kept while the server runs),
-// ListMapRuns and DescribeMapRun (a bulk run's Distributed Map: live item counts; child executions are
-// counted as they start, so executionCounts.pending stays 0).
+// DescribeStateMachine (the definition as deployed, with local Lambda ARNs), ListMapRuns and DescribeMapRun
+// (a bulk run's Distributed Map: live item counts; child executions are counted as they start, so
+// executionCounts.pending stays 0).
 //
 // Two state machines: the transfer one (LOCAL_STATE_MACHINE_ARN) and the bulk one
 // (LOCAL_BULK_STATE_MACHINE_ARN, run by local/runner/bulk.ts, its Distributed Map emulated). Names are
@@ -31,6 +32,8 @@ import { TransferAbortedError, TransferExecutionError, startTransfer } from '../
 import type { HandlerDeps, RunTransferOptions, TransferExecution } from '../runner/index.ts';
 import { startSync } from '../runner/bulk.ts';
 import type { LocalMapRun } from '../runner/bulk.ts';
+import { resolvedBulkDefinition } from '../runner/bulk-definition.ts';
+import { fakeLambdaArn, readDefinitionFile, resolveGetAtt } from '../runner/definition.ts';
 import { awsHistoryEvents, historyPage } from './history.ts';
 import { AwsJsonError as ApiError, startAwsJsonServer } from '../aws-json/server.ts';
 
@@ -299,6 +302,23 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     return historyPage(awsHistoryEvents(r.run.eventsSoFar(), `arn:aws:iam::123456789012:role/s3-to-box-local`), body);
   }
 
+  const createdAt = new Date();
+  function describeStateMachine(body: Record<string, unknown>): unknown {
+    const stateMachineArn = machineOf(body);
+    const bulk = stateMachineArn === LOCAL_BULK_STATE_MACHINE_ARN;
+    const definition = bulk ? resolvedBulkDefinition() : resolveGetAtt(readDefinitionFile(), (key) => fakeLambdaArn(key));
+    const name = stateMachineArn.split(':')[6] ?? '';
+    return {
+      stateMachineArn,
+      name,
+      status: 'ACTIVE',
+      definition: JSON.stringify(definition),
+      roleArn: `arn:aws:iam::123456789012:role/${name}`,
+      type: 'STANDARD',
+      creationDate: epochSeconds(createdAt),
+    };
+  }
+
   // Map Runs: only a bulk run has any (one per Distributed Map state it entered). One page.
   function listMapRuns(body: Record<string, unknown>): unknown {
     const r = find(body);
@@ -336,6 +356,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     DescribeExecution: describe,
     StopExecution: stop,
     ListExecutions: list,
+    DescribeStateMachine: describeStateMachine,
     GetExecutionHistory: history,
     ListMapRuns: listMapRuns,
     DescribeMapRun: describeMapRun,

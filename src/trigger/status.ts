@@ -85,6 +85,11 @@ export interface TransferStatus {
 
 const EXECUTION_ARN = /^arn:[a-z-]+:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/;
 
+/** A well-formed execution ARN (arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME). */
+export function isExecutionArn(text: string): boolean {
+  return EXECUTION_ARN.test(text);
+}
+
 function iso(date: Date | undefined): string | undefined {
   return date?.toISOString();
 }
@@ -115,7 +120,7 @@ function isNotFound(err: unknown): boolean {
 /** The executions a name or ARN may be, checked: 400 for a malformed one. */
 function candidateArns(deps: StatusDeps, nameOrArn: string): { arn: string; kind: 'transfer' | 'bulk' }[] {
   if (nameOrArn.startsWith('arn:')) {
-    if (!EXECUTION_ARN.test(nameOrArn)) throw new InvalidInputError(`"${nameOrArn}" is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME)`);
+    if (!isExecutionArn(nameOrArn)) throw new InvalidInputError(`"${nameOrArn}" is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME)`);
     const machine = nameOrArn.split(':')[6];
     const bulk = deps.bulkStateMachineArn !== undefined && deps.bulkStateMachineArn.split(':')[6] === machine;
     const transfer = deps.stateMachineArn.split(':')[6] === machine;

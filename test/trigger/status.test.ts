@@ -2,9 +2,13 @@
 // GET /transfers/{name} and GET /transfers end to end: the transferStatus handler with a real SFNClient
 // against the local Step Functions API (DescribeExecution, ListExecutions, GetExecutionHistory) and the
 // Box emulator for the parts of a running transfer.
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runStatusCommand } from '../../local/cli/status.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { machineKindOfDefinition, runStatusCommand } from '../../local/cli/status.ts';
+import type { StatusCommandOptions } from '../../local/cli/status.ts';
 import { makeTransferStatusHandler } from '../../functions/transferStatus.ts';
 import type { TransferStatusHandler } from '../../functions/transferStatus.ts';
 import type { TransferOutput } from '../../src/transfer/contract.ts';
@@ -37,6 +41,49 @@ async function post(body: unknown): Promise<{ name: string; statusUrl: string; e
   expect(res.statusCode).toBe(202);
   return JSON.parse(String(res.body)) as { name: string; statusUrl: string; executionArn: string };
 }
+
+/** A loopback Step Functions endpoint that forwards to `target` but refuses DescribeStateMachine, as IAM would. */
+async function startDenyingProxy(target: string): Promise<{ endpoint: string; denied: () => number; close: () => Promise<void> }> {
+  let denied = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.headers['x-amz-target'] === 'AWSStepFunctions.DescribeStateMachine') {
+        denied += 1;
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'AccessDeniedException', message: 'not authorized to perform: states:DescribeStateMachine' }));
+        return;
+      }
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k === 'x-amz-target' || k === 'content-type')) as Record<string, string>;
+      fetch(target, { method: 'POST', headers, body: Buffer.concat(chunks) })
+        .then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/x-amz-json-1.0' });
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        })
+        .catch((err: unknown) => res.destroy(err as Error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    denied: () => denied,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('which state machine an execution ARN names (s3-to-box status without the machines given)', () => {
+  it('reads the bulk and the transfer definitions as DescribeStateMachine answers them; anything else is neither', async () => {
+    const definitionOf = async (stateMachineArn: string): Promise<string | undefined> => (await env.sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).definition;
+    expect(machineKindOfDefinition(await definitionOf(env.sfnServer.bulkStateMachineArn))).toBe('bulk');
+    expect(machineKindOfDefinition(await definitionOf(env.sfnServer.stateMachineArn))).toBe('transfer');
+    expect(machineKindOfDefinition(JSON.stringify({ StartAt: 'Hello', States: { Hello: { Type: 'Pass', End: true } } }))).toBeUndefined();
+    // An inline Map (as the transfer machine's UploadParts) does not make a bulk machine.
+    expect(machineKindOfDefinition(JSON.stringify({ StartAt: 'M', States: { M: { Type: 'Map', ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' } }, End: true } } }))).toBeUndefined();
+    expect(machineKindOfDefinition('not json')).toBeUndefined();
+    expect(machineKindOfDefinition(undefined)).toBeUndefined();
+  });
+});
 
 describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
   it('a running chunked transfer shows its parts stored; a finished one its output; a failed one the failure document', { timeout: 60_000 }, async () => {
@@ -150,6 +197,41 @@ describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
       }
       expect(out.at(-1)).toContain(`${started.name}  RUNNING  (bulk)`);
       expect(out.at(-1)).toContain('objects: 5 listed, 2 in finished batches, 2 in running ones, 1 waiting, 0 in failed batches');
+      // By the bulk run's ARN without --bulk-state-machine-arn (alone, or with the transfer machine given):
+      // the ARN's machine is told apart by its definition (DescribeStateMachine).
+      const counts = 'objects: 5 listed, 2 in finished batches, 2 in running ones, 1 waiting, 0 in failed batches';
+      const byArn = async (opts: StatusCommandOptions, cliEnv: Record<string, string>): Promise<{ code: number; out: string[]; err: string[] }> => {
+        const lines: string[] = [];
+        const errLines: string[] = [];
+        const logSpy = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+        const errSpy = vi.spyOn(console, 'error').mockImplementation((line: string) => void errLines.push(line));
+        vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+        vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+        try {
+          return { code: await runStatusCommand(started.executionArn, opts, cliEnv), out: lines, err: errLines };
+        } finally {
+          logSpy.mockRestore();
+          errSpy.mockRestore();
+          vi.unstubAllEnvs();
+        }
+      };
+      for (const cliEnv of [{}, { STATE_MACHINE_ARN: env.sfnServer.stateMachineArn }] as Record<string, string>[]) {
+        const alone = await byArn({ region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint }, cliEnv);
+        expect(alone).toMatchObject({ code: 0, err: [] });
+        expect(alone.out.at(-1)).toContain(`${started.name}  RUNNING  (bulk)`);
+        expect(alone.out.at(-1)).toContain(counts);
+      }
+      // A caller who may not describe state machines: the deployment's naming (s3-to-box-bulk-STAGE) decides, with a note.
+      const denying = await startDenyingProxy(env.sfnServer.endpoint);
+      try {
+        const named = await byArn({ region: 'us-east-1', sfnEndpoint: denying.endpoint, json: true }, {});
+        expect(named.code).toBe(0);
+        expect(JSON.parse(named.out.at(-1) ?? '{}')).toMatchObject({ kind: 'bulk', progress: { mode: 'bulk', objects: { listed: 5 } } });
+        expect(named.err).toEqual([expect.stringContaining('taken by its name as the bulk state machine')]);
+        expect(denying.denied()).toBe(1);
+      } finally {
+        await denying.close();
+      }
       // Step Functions refusing the Map Run calls (a role without them): the state still answers, counts say why not.
       const refusing = makeTransferStatusHandler({
         sfn: {
@@ -201,6 +283,11 @@ describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
       expect(await runStatusCommand('nope', opts, {})).toBe(1);
       expect(error).toHaveBeenLastCalledWith('Transfer.NotFound: No transfer named "nope"');
       expect(await runStatusCommand('bad name', opts, {})).toBe(2);
+      // An execution ARN of a state machine this API does not have: not found, named.
+      const elsewhere = started.executionArn.replace(':s3-to-box-local:', ':someone-else:');
+      expect(await runStatusCommand(elsewhere, { region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint }, {})).toBe(1);
+      expect(error).toHaveBeenLastCalledWith(`Transfer.NotFound: No state machine ${elsewhere.replace(':execution:', ':stateMachine:').replace(`:${started.name}`, '')}`);
+      expect(await runStatusCommand('arn:aws:states:nowhere', { region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint }, {})).toBe(2);
       expect(await runStatusCommand('some-name', { region: 'us-east-1' }, {})).toBe(2);
     } finally {
       log.mockRestore();
