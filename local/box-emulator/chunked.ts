@@ -255,12 +255,10 @@ export async function uploadPart(ctx: RequestContext): Promise<Reply> {
   if (s.status === 'aborted') throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');
   const existing = s.parts.get(start);
   if (existing !== undefined) {
-    throw new BoxApiError(
-      416,
-      'range_overlaps_existing_part',
-      `Part overlaps with previously uploaded part: {"id": "${existing.part_id}", "offset": ${existing.offset}, "size": ${existing.size}}`,
-      overlapDetails(existing, ctx.env.config.overlapContext),
-    );
+    const stored = `{"id": "${existing.part_id}", "offset": ${existing.offset}, "size": ${existing.size}}`;
+    const details = overlapDetails(existing, ctx.env.config.overlapContext);
+    if (ctx.env.config.overlapStatus === 409) throw new BoxApiError(409, 'conflict', `Chunk conflicts with another chunk previously uploaded: ${stored}`, details);
+    throw new BoxApiError(416, 'range_overlaps_existing_part', `Part overlaps with previously uploaded part: ${stored}`, details);
   }
   const contentLength = header(req, 'content-length');
   if (contentLength !== undefined && Number(contentLength) !== size) {
@@ -287,7 +285,14 @@ export async function uploadPart(ctx: RequestContext): Promise<Reply> {
         batch = [];
         batchBytes = 0;
       };
-      for await (const chunk of bodyChunks(req, ctx.env.shaper)) {
+      let damage = ctx.corruptBody === true;
+      for await (let chunk of bodyChunks(req, ctx.env.shaper)) {
+        if (damage && chunk.length > 0) {
+          // The corruptBody fault: damaged on the way in, as the Digest header exists to catch.
+          chunk = Buffer.from(chunk);
+          chunk[0] = chunk[0]! ^ 0xff;
+          damage = false;
+        }
         received += chunk.length;
         if (received > size) throw badRequest(`Request body is longer than the Content-Range length ${size}`);
         sha1.update(chunk);

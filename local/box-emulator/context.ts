@@ -14,6 +14,7 @@ export interface EmulatorConfig {
   sessionTtlMs: number;
   partDigestMismatchStatus: number;
   overlapContext: OverlapContext;
+  overlapStatus: 416 | 409;
   committedSession: CommittedSessionAnswer;
   preflight: PreflightAnswer;
   markerPaging: MarkerPaging;
@@ -38,6 +39,8 @@ export interface RequestContext {
   /** Undefined only for /oauth2/token. */
   auth: { token: string; principal: Principal } | undefined;
   env: EmulatorEnv;
+  /** The `corruptBody` fault: the body arrives with one byte damaged. */
+  corruptBody?: boolean;
 }
 
 export function principalOf(ctx: RequestContext): Principal {

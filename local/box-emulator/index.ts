@@ -40,7 +40,7 @@ function checkCommittedSession(answer: CommittedSessionAnswer): CommittedSession
   return answer;
 }
 
-function oneOf<T extends string>(option: string, value: T, allowed: readonly T[]): T {
+function oneOf<T extends string | number>(option: string, value: T, allowed: readonly T[]): T {
   if (!allowed.includes(value)) throw new RangeError(`${option} must be one of ${allowed.join(', ')}`);
   return value;
 }
@@ -64,6 +64,7 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     sessionTtlMs: (options.sessionTtlSeconds ?? 7 * 24 * 3600) * 1000,
     partDigestMismatchStatus: options.partDigestMismatchStatus ?? 412,
     overlapContext: options.overlapContext ?? 'part',
+    overlapStatus: oneOf<416 | 409>('overlapStatus', options.overlapStatus ?? 416, [416, 409]),
     committedSession: checkCommittedSession(options.committedSession ?? 'same-file'),
     preflight: oneOf('preflight', options.preflight ?? 'conflicts-object', PREFLIGHT_ANSWERS),
     markerPaging: oneOf('markerPaging', options.markerPaging ?? 'null-at-end', MARKER_PAGINGS),

@@ -253,7 +253,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         default:
           break;
       }
-      const ctx: RequestContext = { req, url, params: target.params, auth, env };
+      const ctx: RequestContext = { req, url, params: target.params, auth, env, ...(fault?.type === 'corruptBody' ? { corruptBody: true } : {}) };
       let reply = await target.handler(ctx);
       if (fault?.type === 'storeThenReset') {
         // Done, but the answer never arrives (as when a connection breaks after Box acted).

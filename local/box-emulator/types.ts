@@ -65,6 +65,8 @@ export type FaultAction =
   | { type: 'storeThenReset' }
   /** Do what was asked, then answer its success status with a body that is not JSON (`text/html`), as a proxy might. */
   | { type: 'storeThenGarble' }
+  /** uploadPart: one byte of the body is damaged on the way in, so the part's Digest check refuses it (`partDigestMismatchStatus`). */
+  | { type: 'corruptBody' }
   /**
    * listFolderItems: an empty page; preflightCheck: 200 (the name looks free). As an index that lags behind
    * a file just created would answer.
@@ -171,6 +173,12 @@ export interface BoxEmulatorOptions {
    * `message-only` no context_info at all. Box's real answer is unconfirmed, so clients must handle all three.
    */
   overlapContext?: OverlapContext;
+  /**
+   * The status of that overlap answer: 416 `range_overlaps_existing_part` (default; the Android SDK and
+   * rclone issue 2054), or 409 `conflict` "Chunk conflicts with another chunk previously uploaded" (Box's
+   * API description; its code is unknown). Its body follows `overlapContext` either way.
+   */
+  overlapStatus?: 416 | 409;
   /** How a committed session answers another commit (and get / list parts); default `same-file`. */
   committedSession?: CommittedSessionAnswer;
   /** How the preflight check answers a name already taken; default `conflicts-object`. */

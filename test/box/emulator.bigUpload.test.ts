@@ -87,6 +87,25 @@ describe('uploadBigFile against the emulator', () => {
     }
   });
 
+  it('sends a part refused for its Digest again (damaged on the way: 412, or 400 digest_mismatch); a refusal that persists fails with Box.PartDigestRejected', async () => {
+    for (const partDigestMismatchStatus of [412, 400] as const) {
+      const h = await startHarness({ partDigestMismatchStatus });
+      try {
+        h.box.faults.inject({ operation: 'uploadPart', nth: 2, times: 2, action: { type: 'corruptBody' } });
+        await uploadAndVerify(h, 3 * MiB, { concurrency: 1 });
+        expect(h.box.stats().requests.uploadPart).toBe(3 + 2);
+        expect(h.box.listSessions().map((s) => s.status)).toEqual(['committed']);
+      } finally {
+        await h.close();
+      }
+    }
+    const h = await start();
+    h.box.faults.inject({ operation: 'uploadPart', nth: 2, times: 3, action: { type: 'corruptBody' } });
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(randomSource(3 * MiB).stream, 'bad.bin', 3 * MiB, '0', { concurrency: 1 }));
+    expect(error).toMatchObject({ name: 'Box.PartDigestRejected', status: 412 });
+    expect(h.box.stats().requests.uploadPart).toBe(1 + 3);
+  });
+
   it('keeps a Retry-After longer than the floor', async () => {
     const h = await start({ commitProcessing: { mode: 'count', times: 2, retryAfterSeconds: 7 } });
     const timer = fakeCommitTimer();
