@@ -97,6 +97,10 @@ program
   .boxOptions()
   .option('--resume <session-id>', 'continue the Box upload session a failed run left open: only the missing parts are sent')
   .option('--resume-etag <etag>', 'with --resume: the ETag the failed run read; an object that no longer has it is refused (Transfer.SourceChanged) before anything is sent. The printed resume command carries it')
+  .option(
+    '--resume-ignore-expiry',
+    'with --resume: go on even if the session may expire before the rest is sent at the assumed rate (otherwise refused with Transfer.SessionExpiring, the session kept). The printed resume command of that refusal carries it',
+  )
   .option('--resume-input <file>', "the failed run's resumeInput (or its whole failure document) as JSON, from a file or - for stdin; replaces s3-url and the input options")
   .option('--json', 'print only the transfer output as JSON on stdout, no progress; on failure, the failure document')
   .displayOptions()
@@ -231,13 +235,16 @@ program
     'Replay the startTransfer trigger\'s on-failure queue: each queued event (Lambda\'s on-failure record) is routed ' +
       'and started exactly as the trigger does, and deleted from the queue once every object of it started. ' +
       'Execution names come from the event, so replaying twice starts nothing twice. An event that fails again ' +
-      'stays in the queue. Exit status: 0 all replayed (or none queued), 1 some failed again or were unreadable, 2 bad usage.',
+      'stays in the queue. No request waits longer than --request-timeout: one that gets no answer stops the replay ' +
+      '(the rest stay queued). Exit status: 0 all replayed (or none queued), 1 some failed again, were unreadable, ' +
+      'or a request got no answer, 2 bad usage.',
   )
   .requiredOption('--queue-url <url>', 'the queue (stack output TriggerFailuresQueueUrl)')
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
   .option('--routes <json>', 'the transferRoutes the stack was deployed with (default TRANSFER_ROUTES)')
   .regionOption('the stack')
   .addOption(new Option('--max <n>', 'replay at most this many queued events').argParser(parsePositiveInt))
+  .addOption(new Option('--request-timeout <seconds>', 'most seconds one SQS request, or one event\'s StartExecution calls, wait for an answer').default(60).argParser(parsePositiveInt))
   .option('--sqs-endpoint <url>', 'SQS endpoint (a local stand-in)')
   .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in)')
   .option('--json', 'print the summary as JSON')
