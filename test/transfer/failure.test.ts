@@ -44,7 +44,7 @@ describe('the failure policy', () => {
     for (const name of ['Transfer.SourceChanged', 'Box.DigestMismatch', 'Box.SessionExpired', 'Transfer.NameConflict', 'Box.IntegrityError', 'Transfer.InvalidInput', 'Box.Forbidden', 'Box.NotFound']) {
       expect(isTerminalError(name), name).toBe(true);
     }
-    const kept = ['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError', 'States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown', 'Box.Unauthorized', 'Box.AuthFailed', 'Transfer.ConfigurationError', 'Transfer.PartsIncomplete', 'Transfer.CommitGaveUp', 'States.Runtime', 'Box.Conflict', 'Box.RangeNotSatisfiable', 'Transfer.S3Throttled', 'Transfer.SourceAccessDenied', 'Something.Else'];
+    const kept = ['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError', 'States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown', 'Box.Unauthorized', 'Box.AuthFailed', 'Transfer.ConfigurationError', 'Transfer.PartsIncomplete', 'Transfer.CommitGaveUp', 'States.Runtime', 'Box.Conflict', 'Box.RangeNotSatisfiable', 'Box.PartDigestRejected', 'Box.UnreadableAnswer', 'Transfer.S3Throttled', 'Transfer.SourceAccessDenied', 'Something.Else'];
     for (const name of kept) expect(isTerminalError(name), name).toBe(false);
     expect(new Set(TERMINAL_ERRORS).size).toBe(TERMINAL_ERRORS.length);
   });
@@ -91,6 +91,19 @@ describe('failureDocument', () => {
       resumeInput: resumed,
     });
     expect(failureDocument({ input: resumed, state: { ...resumed, error: { Error: 'Box.SessionExpired', Cause: 'gone' } } })).toMatchObject({ resumable: false });
+  });
+
+  it('a resume refused as expiring too soon keeps the session, and its resumeInput tries anyway (resume.ignoreExpiry)', () => {
+    const resumed = { ...input, resume: { sessionId: 'ABC', etag: '"abc"' } };
+    const document = failureDocument({ input: resumed, state: { ...resumed, error: { Error: 'Transfer.SessionExpiring', Cause: 'expires at ...' } } });
+    expect(document).toEqual({
+      error: { name: 'Transfer.SessionExpiring', message: 'expires at ...' },
+      resumable: true,
+      resumeInput: { ...resumed, resume: { sessionId: 'ABC', etag: '"abc"', ignoreExpiry: true } },
+    });
+    expect(isTerminalError('Transfer.SessionExpiring')).toBe(false);
+    // Another failure of a resumed run keeps the input's resume as it was given.
+    expect(failureDocument({ input: resumed, state: { ...resumed, error: { Error: 'Box.ServerError', Cause: 'down' } } }).resumeInput?.resume).toEqual(resumed.resume);
   });
 
   it('takes the message out of an AWS Lambda error Cause, and keeps other Causes as they are', () => {
