@@ -2,12 +2,13 @@
 import type { SyncPlan } from '../src/bulk/contract.ts';
 import { planSync } from '../src/bulk/plan.ts';
 import type { PlanEvent } from '../src/bulk/plan.ts';
-import { defaultDeps } from './deps.ts';
+import { defaultBoxDeps } from './deps.ts';
+import type { BoxDeps } from './deps.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makePlanSyncHandler(deps: DepsSource): TaskHandler<PlanEvent, SyncPlan> {
-  return makeTask<PlanEvent, SyncPlan>(
+export function makePlanSyncHandler(deps: DepsSource<BoxDeps>): TaskHandler<PlanEvent, SyncPlan> {
+  return makeTask<PlanEvent, SyncPlan, BoxDeps>(
     'PlanSync',
     deps,
     (event, d) => planSync(event, d),
@@ -18,4 +19,4 @@ export function makePlanSyncHandler(deps: DepsSource): TaskHandler<PlanEvent, Sy
   );
 }
 
-export const handler = makePlanSyncHandler(defaultDeps);
+export const handler = makePlanSyncHandler(defaultBoxDeps);

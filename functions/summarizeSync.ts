@@ -2,12 +2,13 @@
 import type { SyncSummary } from '../src/bulk/contract.ts';
 import { summarizeSync } from '../src/bulk/report.ts';
 import type { SummarizeEvent } from '../src/bulk/report.ts';
-import { defaultDeps } from './deps.ts';
+import { defaultS3Deps } from './s3Deps.ts';
+import type { S3Deps } from './s3Deps.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makeSummarizeSyncHandler(deps: DepsSource): TaskHandler<SummarizeEvent, SyncSummary> {
-  return makeTask<SummarizeEvent, SyncSummary>(
+export function makeSummarizeSyncHandler(deps: DepsSource<S3Deps>): TaskHandler<SummarizeEvent, SyncSummary> {
+  return makeTask<SummarizeEvent, SyncSummary, S3Deps>(
     'Summarize',
     deps,
     (event, d) => summarizeSync(event, d),
@@ -18,4 +19,4 @@ export function makeSummarizeSyncHandler(deps: DepsSource): TaskHandler<Summariz
   );
 }
 
-export const handler = makeSummarizeSyncHandler(defaultDeps);
+export const handler = makeSummarizeSyncHandler(defaultS3Deps);
