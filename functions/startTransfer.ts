@@ -4,7 +4,9 @@
 //   - API Gateway HTTP API (payload 2.0) POST /transfers with a TransferInput body: 202 with the
 //     execution, 200 `alreadyStarted` for a repeated Idempotency-Key, errors as JSON `{ error, message }`.
 // The HTTP branch runs behind middy's http middlewares; an S3 event's failure is thrown, so Lambda retries
-// it (the objects that did start dedupe by name). An event of no known shape can never succeed, so it is
+// it (the objects that did start dedupe by name). Every StartExecution runs inside the invocation's request
+// budget (its remaining time less 5 s): a Step Functions that never answers ends in
+// Transfer.StartUnavailable (503 with Retry-After; thrown for an S3 event) before the Lambda's timeout. An event of no known shape can never succeed, so it is
 // logged as an error and answered, not thrown: Lambda's retries of an asynchronous invocation (EventBridge,
 // S3) would only repeat it, and Lambda has no non-retryable error. A request of another API Gateway or
 // load balancer payload gets a JSON 500 naming the required payload format.
@@ -25,9 +27,16 @@ import { startTransferFromRequest, startTransfersForS3Event } from '../src/trigg
 import type { S3TriggerResult, TriggerDeps } from '../src/trigger/start.ts';
 import { ACCEPTED_EVENTS, triggerEventKind } from '../src/trigger/events.ts';
 import { routesFromEnv } from '../src/trigger/routes.ts';
+import { deadlineOf } from '../src/transfer/deadline.ts';
+import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
+import { deadlineFromEnv, withinInvocationBudget } from './task.ts';
+import type { DeadlineSource } from './task.ts';
 
-/** The trigger's dependencies, the logger optional (a JSON logger by default). */
-export type StartTransferDeps = Omit<TriggerDeps, 'logger'> & { logger?: Logger };
+/**
+ * The trigger's dependencies, the logger optional (a JSON logger by default), and the invocation's
+ * deadline (default: its remaining time less the default finish margin).
+ */
+export type StartTransferDeps = Omit<TriggerDeps, 'logger'> & { logger?: Logger; deadline?: DeadlineSource };
 
 type Env = Record<string, string | undefined>;
 
@@ -46,6 +55,7 @@ export function startTransferDepsFromEnv(env: Env = process.env): StartTransferD
     ...(env.BULK_STATE_MACHINE_ARN ? { bulkStateMachineArn: env.BULK_STATE_MACHINE_ARN } : {}),
     routes,
     logger: portLogger(processTelemetry().logger),
+    deadline: deadlineFromEnv(env),
   };
 }
 
@@ -53,6 +63,8 @@ export type StartTransferEvent = unknown;
 export type StartTransferResult = S3TriggerResult | APIGatewayProxyStructuredResultV2;
 export type StartTransferHandler = (event: StartTransferEvent, context: LambdaContextLike) => Promise<StartTransferResult>;
 type DepsSource = StartTransferDeps | (() => StartTransferDeps);
+type ResolvedDeps = TriggerDeps & Pick<StartTransferDeps, 'deadline'>;
+const defaultDeadline: DeadlineSource = (context) => deadlineOf(context, DEFAULT_SETTINGS);
 
 /** Turns any error into a JSON http error for http-error-handler, and logs it (no bodies, no headers). */
 function jsonErrors(log: (context: Context) => Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
@@ -84,18 +96,21 @@ function onlyTransfersRoute(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayP
  */
 export function makeStartTransferHandler(depsSource: DepsSource, makeFallbackLogger: () => Logger = () => createJsonLogger()): StartTransferHandler {
   let fallbackLogger: Logger | undefined;
-  const resolve = (): TriggerDeps => {
+  const resolve = (): ResolvedDeps => {
     const d = typeof depsSource === 'function' ? depsSource() : depsSource;
     fallbackLogger ??= makeFallbackLogger();
     return { ...d, logger: d.logger ?? fallbackLogger };
   };
-  const tryResolve = (): TriggerDeps | undefined => {
+  const tryResolve = (): ResolvedDeps | undefined => {
     try {
       return resolve();
     } catch {
       return undefined; // a configuration error: logged through the fallback logger
     }
   };
+  /** Runs `work` inside the invocation's request budget. */
+  const budgeted = <T>(deps: StartTransferDeps, context: LambdaContextLike, work: () => Promise<T>): Promise<T> =>
+    withinInvocationBudget((deps.deadline ?? defaultDeadline)(context), work);
   const invocationLogger = (context: { awsRequestId: string }, deps?: TriggerDeps): Logger =>
     (deps?.logger ?? (fallbackLogger ??= makeFallbackLogger())).child({ task: 'StartTransfer', requestId: context.awsRequestId });
 
@@ -109,7 +124,7 @@ export function makeStartTransferHandler(depsSource: DepsSource, makeFallbackLog
       const deps = resolve();
       const logger = invocationLogger(context, deps);
       const key = event.headers?.['idempotency-key'];
-      const result = await startTransferFromRequest(event.body as unknown, key, { ...deps, logger });
+      const result = await budgeted(deps, context, () => startTransferFromRequest(event.body as unknown, key, { ...deps, logger }));
       const { alreadyStarted, ...execution } = result;
       const answer = { name: execution.executionName, ...execution, statusUrl: statusUrlFor(event, execution.executionName) };
       return alreadyStarted ? jsonResponse(200, { ...answer, alreadyStarted: true }) : jsonResponse(202, answer);
@@ -129,7 +144,8 @@ export function makeStartTransferHandler(depsSource: DepsSource, makeFallbackLog
     const deps = tryResolve();
     const logger = invocationLogger(context, deps);
     try {
-      const result = await startTransfersForS3Event(event, kind, { ...(deps ?? resolve()), logger });
+      const given = deps ?? resolve();
+      const result = await budgeted(given, context, () => startTransfersForS3Event(event, kind, { ...given, logger }));
       logger.info('S3 event handled', { via: kind, started: result.started, alreadyStarted: result.alreadyStarted, skipped: result.skipped });
       return result;
     } catch (err) {

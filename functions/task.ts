@@ -7,9 +7,10 @@ import type { Context } from 'aws-lambda';
 import { withRequestBudget } from '../src/box/budget.ts';
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import { deadlineOf } from '../src/transfer/deadline.ts';
+import type { Deadline } from '../src/transfer/deadline.ts';
 import { errorFields, silentLogger } from '../src/transfer/logger.ts';
 import type { LogFields, Logger } from '../src/transfer/logger.ts';
-import { resolveSettings } from '../src/transfer/settings.ts';
+import { resolveSettings, settingsFromEnv } from '../src/transfer/settings.ts';
 import type { TransferSettings } from '../src/transfer/settings.ts';
 import type { BaseDeps } from './baseDeps.ts';
 import type { HandlerDeps } from './deps.ts';
@@ -53,6 +54,31 @@ export interface TaskOptions<E, R> {
   measure?: (result: R, event: E) => Measurement[];
   /** Metrics of a failed invocation (the work it did before it failed). */
   measureFailure?: (error: unknown, event: E) => Measurement[];
+}
+
+/** An invocation's deadline from its context (a test gives one it spends at a moment it chooses). */
+export type DeadlineSource = (context: LambdaContextLike) => Deadline;
+
+/**
+ * For handlers without TransferDeps (the trigger, the status API): the invocation's deadline is its
+ * remaining time less deadlineFinishMarginMs (5 s; TRANSFER_DEADLINE_FINISH_MARGIN_MS).
+ */
+export function deadlineFromEnv(env: Record<string, string | undefined> = process.env): DeadlineSource {
+  const settings = resolveSettings(settingsFromEnv(env));
+  return (context) => deadlineOf(context, settings);
+}
+
+/**
+ * Runs `work` inside the invocation's request budget (src/box/budget.ts): its AWS SDK sends
+ * (src/transfer/request-budget.ts) and Box requests are cut when the deadline passes. Stops the deadline's
+ * timer when `work` ends.
+ */
+export async function withinInvocationBudget<T>(deadline: Deadline, work: () => Promise<T>): Promise<T> {
+  try {
+    return await withRequestBudget(deadline, work);
+  } finally {
+    deadline.dispose();
+  }
 }
 
 export function makeTask<E, R, D extends BaseDeps = HandlerDeps>(

@@ -231,13 +231,16 @@ program
     'Replay the startTransfer trigger\'s on-failure queue: each queued event (Lambda\'s on-failure record) is routed ' +
       'and started exactly as the trigger does, and deleted from the queue once every object of it started. ' +
       'Execution names come from the event, so replaying twice starts nothing twice. An event that fails again ' +
-      'stays in the queue. Exit status: 0 all replayed (or none queued), 1 some failed again or were unreadable, 2 bad usage.',
+      'stays in the queue. No request waits longer than --request-timeout: one that gets no answer stops the replay ' +
+      '(the rest stay queued). Exit status: 0 all replayed (or none queued), 1 some failed again, were unreadable, ' +
+      'or a request got no answer, 2 bad usage.',
   )
   .requiredOption('--queue-url <url>', 'the queue (stack output TriggerFailuresQueueUrl)')
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
   .option('--routes <json>', 'the transferRoutes the stack was deployed with (default TRANSFER_ROUTES)')
   .regionOption('the stack')
   .addOption(new Option('--max <n>', 'replay at most this many queued events').argParser(parsePositiveInt))
+  .addOption(new Option('--request-timeout <seconds>', 'most seconds one SQS request, or one event\'s StartExecution calls, wait for an answer').default(60).argParser(parsePositiveInt))
   .option('--sqs-endpoint <url>', 'SQS endpoint (a local stand-in)')
   .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in)')
   .option('--json', 'print the summary as JSON')

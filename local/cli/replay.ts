@@ -16,11 +16,16 @@ export interface ReplayCommandOptions {
   sqsEndpoint?: string;
   sfnEndpoint?: string;
   max?: number;
+  /** Seconds one SQS request, or one event's StartExecution calls, may wait for an answer (default 60). */
+  requestTimeout?: number;
   json?: boolean;
   verbose?: boolean;
 }
 
-/** Exit status: 0 every queued event replayed (or none queued), 1 some failed again or were unreadable, 2 bad usage. */
+/**
+ * Exit status: 0 every queued event replayed (or none queued), 1 some failed again or were unreadable, or a
+ * request got no answer within --request-timeout (the replay stopped there), 2 bad usage.
+ */
 export async function runReplayCommand(opts: ReplayCommandOptions, env: Record<string, string | undefined> = process.env): Promise<number> {
   const stateMachineArn = opts.stateMachineArn ?? env.STATE_MACHINE_ARN;
   let routes;
@@ -37,7 +42,7 @@ export async function runReplayCommand(opts: ReplayCommandOptions, env: Record<s
   try {
     const summary = await replayFailedEvents(
       { sqs, sfn, queueUrl: opts.queueUrl, stateMachineArn, routes, logger: opts.verbose ? createJsonLogger() : silentLogger },
-      opts.max !== undefined ? { maxMessages: opts.max } : {},
+      { ...(opts.max !== undefined ? { maxMessages: opts.max } : {}), ...(opts.requestTimeout !== undefined ? { requestTimeoutMs: opts.requestTimeout * 1000 } : {}) },
     );
     if (opts.json) {
       console.log(JSON.stringify(summary));
@@ -48,7 +53,8 @@ export async function runReplayCommand(opts: ReplayCommandOptions, env: Record<s
       }
       console.log(`${summary.replayed} replayed, ${summary.failed} failed again (kept in the queue), ${summary.unreadable} unreadable (kept)`);
     }
-    return summary.failed + summary.unreadable > 0 ? EXIT_STATUS.failed : EXIT_STATUS.done;
+    if (summary.stopped !== undefined) console.error(`${summary.stopped} (--request-timeout ${opts.requestTimeout ?? 60}); run it again once the service answers`);
+    return summary.failed + summary.unreadable > 0 || summary.stopped !== undefined ? EXIT_STATUS.failed : EXIT_STATUS.done;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     console.error(`${e.name}: ${e.message}`);

@@ -1,4 +1,4 @@
-// The time one invocation may still spend on Box requests (and S3's: src/transfer/s3source.ts), bound to
+// The time one invocation may still spend on Box requests (and the AWS SDK's: src/transfer/request-budget.ts), bound to
 // its async context: a Lambda handler runs its work inside withRequestBudget, and every request the
 // shared client makes for that work (and only for it: other invocations in the same process have their
 // own context) is cancelled when the budget's signal fires, and never waits for a retry that would end

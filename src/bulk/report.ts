@@ -24,7 +24,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { text as readText } from 'node:stream/consumers';
 import { outsideRequestBudget } from '../box/budget.ts';
-import { cutAtRequestBudget, withinRequestBudget } from '../transfer/s3source.ts';
+import { cutAtRequestBudget, withinRequestBudget } from '../transfer/request-budget.ts';
 import type { TransferDeps } from '../transfer/deps.ts';
 import { TransferError } from '../transfer/errors.ts';
 import type { BatchOutput, ObjectResult, SyncBatchEvent, SyncPlan, SyncSummary } from './contract.ts';

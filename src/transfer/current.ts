@@ -14,7 +14,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SourceObject } from './contract.ts';
 import { SupersededError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { describeSource, mapS3Error, withinRequestBudget } from './s3source.ts';
+import { withinRequestBudget } from './request-budget.ts';
+import { describeSource, mapS3Error } from './s3source.ts';
 
 const GONE = new Set(['NoSuchKey', 'NotFound']);
 

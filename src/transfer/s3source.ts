@@ -5,15 +5,14 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { currentRequestBudget } from '../box/budget.ts';
 import type { SourceObject } from './contract.ts';
 import {
-  DeadlineError,
   S3ThrottledError,
   SourceAccessDeniedError,
   SourceChangedError,
   SourceNotFoundError,
 } from './errors.ts';
+import { cutAtRequestBudget, withinRequestBudget } from './request-budget.ts';
 
 export interface SourceLocation {
   bucket: string;
@@ -23,36 +22,6 @@ export interface SourceLocation {
 
 export function describeSource(src: SourceLocation): string {
   return `s3://${src.bucket}/${src.key}${src.versionId ? ` (version ${src.versionId})` : ''}`;
-}
-
-/**
- * Runs one S3 request (and the read of its body, if `work` reads it) inside the request budget of the
- * invocation it belongs to, if any: not started once the budget is spent, cancelled through its signal
- * (merged with the caller's `signal`) when it fires, and given up at that moment even while the SDK
- * sleeps between its own retries (that sleep cannot be cancelled; its next attempt then aborts at once).
- * A request the budget cut ends in Transfer.Deadline, whatever error the cut produced.
- */
-export async function withinRequestBudget<T>(what: string, signal: AbortSignal | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
-  const budget = currentRequestBudget();
-  if (budget === undefined) return work(signal);
-  const cut = (cause?: unknown): DeadlineError =>
-    new DeadlineError(`${what}: the request was cancelled because the invocation's time is nearly up; its retry runs it again`, cause === undefined ? undefined : { cause });
-  if (budget.signal.aborted) throw cut();
-  let onSpent: (() => void) | undefined;
-  const spent = new Promise<never>((_, reject) => {
-    onSpent = () => reject(cut(budget.signal.reason));
-    budget.signal.addEventListener('abort', onSpent, { once: true });
-  });
-  const running = work(signal === undefined ? budget.signal : AbortSignal.any([signal, budget.signal]));
-  running.catch(() => undefined); // when the budget wins the race, the request's own rejection is nobody's
-  try {
-    return await Promise.race([running, spent]);
-  } catch (err) {
-    if (budget.signal.aborted && !(err instanceof DeadlineError)) throw cut(err);
-    throw err;
-  } finally {
-    if (onSpent !== undefined) budget.signal.removeEventListener('abort', onSpent);
-  }
 }
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchVersion']);
@@ -308,25 +277,6 @@ function readBodyInto(body: Readable, target: Buffer, signal: AbortSignal | unde
       if (!ended) reject(signal?.aborted === true ? signal.reason : new S3ThrottledError(`${where}: the connection closed before the body ended`));
     });
   });
-}
-
-/**
- * Inside a request budget, destroys `body` with Transfer.Deadline when the budget is spent before the
- * caller has read it to the end (call it right after the request that opened the body).
- */
-export function cutAtRequestBudget(body: Readable, what: string): Readable {
-  const budget = currentRequestBudget();
-  if (budget === undefined) return body;
-  // Registered after the SDK's own listener, which destroys the request: this error is the one the reader sees.
-  const onSpent = (): void => {
-    body.destroy(new DeadlineError(`${what}: the S3 body was cut because the invocation's time is nearly up; the state machine runs it again`));
-  };
-  if (budget.signal.aborted) onSpent();
-  else {
-    budget.signal.addEventListener('abort', onSpent, { once: true });
-    body.once('close', () => budget.signal.removeEventListener('abort', onSpent));
-  }
-  return body;
 }
 
 /**

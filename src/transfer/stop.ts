@@ -10,7 +10,7 @@ import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import type { BoxClientLike } from './boxPort.ts';
 import type { Logger } from './logger.ts';
 import { errorFields } from './logger.ts';
-import { withinRequestBudget } from './s3source.ts';
+import { withinRequestBudget } from './request-budget.ts';
 
 /** The EventBridge event "Step Functions Execution Status Change" (the fields used here). */
 export interface ExecutionStatusChangeEvent {

@@ -4,11 +4,12 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { TransferInput } from '../transfer/contract.ts';
-import { ConfigurationError, InvalidInputError, TransferError } from '../transfer/errors.ts';
+import { ConfigurationError, DeadlineError, InvalidInputError, TransferError } from '../transfer/errors.ts';
 import { isSyncInput, validateSyncInput } from '../bulk/input.ts';
 import { defaultFileName, validateTransferInput } from '../transfer/input.ts';
 import type { Logger } from '../transfer/logger.ts';
 import { errorFields } from '../transfer/logger.ts';
+import { withinRequestBudget } from '../transfer/request-budget.ts';
 import { parseEventBridgeS3Event, parseS3Notification } from './events.ts';
 import type { CreatedObject, IgnoredRecord } from './events.ts';
 import { executionArnFor, executionNameForIdempotencyKey, executionNameForObject, randomExecutionName } from './names.ts';
@@ -34,7 +35,7 @@ export class StartFailedError extends TransferError {
 
 /** The part of SFNClient the trigger uses (an SFNClient, or a test double). */
 export interface StepFunctionsPort {
-  send(command: StartExecutionCommand): Promise<StartExecutionCommandOutput>;
+  send(command: StartExecutionCommand, options?: { abortSignal?: AbortSignal }): Promise<StartExecutionCommandOutput>;
 }
 
 export interface TriggerDeps {
@@ -92,6 +93,13 @@ const MISCONFIGURED = new Set(['StateMachineDoesNotExist', 'StateMachineDeleting
 
 /** Maps an SDK error of StartExecution to a named transfer error. */
 export function startExecutionError(err: unknown, stateMachineArn: string): Error {
+  if (err instanceof DeadlineError) {
+    // Cut by the invocation's request budget: no answer, so the execution may or may not have started.
+    return new StartUnavailableError(
+      `Step Functions did not answer StartExecution in time, so the request was cancelled; the execution may have started: a retry under the same execution name (the same event, or the same Idempotency-Key) starts nothing twice`,
+      { cause: err },
+    );
+  }
   const name = err instanceof Error ? err.name : 'Error';
   const message = err instanceof Error ? err.message : String(err);
   const e = err as { code?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
@@ -132,8 +140,9 @@ async function startExecutionOnce(
   const tolerance = deps.clockSkewToleranceMs ?? DEFAULT_CLOCK_SKEW_TOLERANCE_MS;
   const before = Date.now();
   try {
-    const out = await deps.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: executionName, input: JSON.stringify(input) }),
+    // Inside the invocation's request budget: a Step Functions that never answers ends before the Lambda's timeout.
+    const out = await withinRequestBudget(`StartExecution ${executionName}`, undefined, async (abortSignal) =>
+      deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: executionName, input: JSON.stringify(input) }), { abortSignal }),
     );
     return {
       executionArn: out.executionArn ?? executionArnFor(deps.stateMachineArn, executionName),

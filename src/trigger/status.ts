@@ -12,7 +12,8 @@ import type {
 } from '@aws-sdk/client-sfn';
 import type { ChunkedUploadsManager } from '../box/chunkedUploads.ts';
 import type { FailureDocument, PrepareResult } from '../transfer/contract.ts';
-import { InvalidInputError, TransferError } from '../transfer/errors.ts';
+import { DeadlineError, InvalidInputError, TransferError } from '../transfer/errors.ts';
+import { withinRequestBudget } from '../transfer/request-budget.ts';
 import { executionArnFor, isValidExecutionName } from './names.ts';
 
 /** No execution of that name (or ARN) under the deployment's state machines. */
@@ -23,13 +24,19 @@ export class TransferNotFoundError extends TransferError {
 const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'PENDING_REDRIVE'] as const;
 export type ExecutionStatusName = (typeof EXECUTION_STATUSES)[number];
 
-/** The part of SFNClient the status reader uses. */
+type SendOptions = { abortSignal?: AbortSignal | undefined };
+
+/**
+ * The part of SFNClient the status reader uses. Every call runs inside the invocation's request budget
+ * (src/transfer/request-budget.ts): in the transferStatus Lambda, one Step Functions or Box request that
+ * never answers ends in Transfer.Deadline before the Lambda's timeout.
+ */
 export interface StatusSfnPort {
-  send(command: DescribeExecutionCommand): Promise<DescribeExecutionCommandOutput>;
-  send(command: ListExecutionsCommand): Promise<ListExecutionsCommandOutput>;
-  send(command: GetExecutionHistoryCommand): Promise<GetExecutionHistoryCommandOutput>;
-  send(command: ListMapRunsCommand): Promise<ListMapRunsCommandOutput>;
-  send(command: DescribeMapRunCommand): Promise<DescribeMapRunCommandOutput>;
+  send(command: DescribeExecutionCommand, options?: SendOptions): Promise<DescribeExecutionCommandOutput>;
+  send(command: ListExecutionsCommand, options?: SendOptions): Promise<ListExecutionsCommandOutput>;
+  send(command: GetExecutionHistoryCommand, options?: SendOptions): Promise<GetExecutionHistoryCommandOutput>;
+  send(command: ListMapRunsCommand, options?: SendOptions): Promise<ListMapRunsCommandOutput>;
+  send(command: DescribeMapRunCommand, options?: SendOptions): Promise<DescribeMapRunCommandOutput>;
 }
 
 export interface StatusDeps {
@@ -139,7 +146,10 @@ function candidateArns(deps: StatusDeps, nameOrArn: string): { arn: string; kind
 async function preparedOf(deps: StatusDeps, executionArn: string): Promise<PrepareResult | undefined> {
   let nextToken: string | undefined;
   for (let page = 0; page < 3; page++) {
-    const history = await deps.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 50, includeExecutionData: true, ...(nextToken ? { nextToken } : {}) }));
+    const token = nextToken;
+    const history = await withinRequestBudget(`GetExecutionHistory ${executionArn}`, undefined, (abortSignal) =>
+      deps.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 50, includeExecutionData: true, ...(token ? { nextToken: token } : {}) }), { abortSignal }),
+    );
     for (const event of history.events ?? []) {
       if (event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'Prepare') {
         const output = parseJson(event.stateExitedEventDetails.output);
@@ -152,6 +162,12 @@ async function preparedOf(deps: StatusDeps, executionArn: string): Promise<Prepa
   return undefined;
 }
 
+/** Why a progress count is missing: the error, or, when the request budget cut the request, that the service did not answer in time. */
+function unavailableBecause(e: Error, service: string): string {
+  if (e instanceof DeadlineError) return `${e.name}: ${service} did not answer before the function's time was nearly up (${e.message})`;
+  return `${e.name}: ${e.message}`;
+}
+
 async function progressOf(deps: StatusDeps, executionArn: string): Promise<TransferProgress | undefined> {
   const prepared = await preparedOf(deps, executionArn);
   const transfer = prepared?.transfer;
@@ -160,24 +176,33 @@ async function progressOf(deps: StatusDeps, executionArn: string): Promise<Trans
   if (prepared?.mode === 'direct' || transfer.session === undefined) return { mode: 'direct', size };
   const { session } = transfer;
   const progress: TransferProgress = { mode: 'chunked', size, totalParts: session.totalParts };
-  if (deps.box === undefined) return { ...progress, unavailable: 'no Box credentials to count the stored parts' };
+  const { box } = deps;
+  if (box === undefined) return { ...progress, unavailable: 'no Box credentials to count the stored parts' };
   try {
-    const parts = await (await deps.box()).chunkedUploads.getFileUploadSessionParts(session.id, { limit: 1 });
+    // The Box client honours the budget by itself; inside withinRequestBudget its cut is named Transfer.Deadline.
+    const parts = await withinRequestBudget(`Box list parts of session ${session.id}`, undefined, async () =>
+      (await box()).chunkedUploads.getFileUploadSessionParts(session.id, { limit: 1 }),
+    );
     const stored = parts.total_count;
     return { ...progress, partsStored: stored, bytesStored: Math.min(size, stored * session.partSize) };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { ...progress, unavailable: `${e.name}: ${e.message}` };
+    return { ...progress, unavailable: unavailableBecause(e, 'Box') };
   }
 }
 
 /** The counts of a running bulk run's (newest) Map Run; without one yet, no counts. */
 async function bulkProgressOf(deps: StatusDeps, executionArn: string): Promise<BulkProgress> {
   try {
-    const { mapRuns } = await deps.sfn.send(new ListMapRunsCommand({ executionArn, maxResults: 10 }));
+    const { mapRuns } = await withinRequestBudget(`ListMapRuns ${executionArn}`, undefined, (abortSignal) =>
+      deps.sfn.send(new ListMapRunsCommand({ executionArn, maxResults: 10 }), { abortSignal }),
+    );
     const newest = [...(mapRuns ?? [])].sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0))[0];
     if (newest?.mapRunArn === undefined) return { mode: 'bulk' };
-    const { itemCounts: c } = await deps.sfn.send(new DescribeMapRunCommand({ mapRunArn: newest.mapRunArn }));
+    const mapRunArn = newest.mapRunArn;
+    const { itemCounts: c } = await withinRequestBudget(`DescribeMapRun ${mapRunArn}`, undefined, (abortSignal) =>
+      deps.sfn.send(new DescribeMapRunCommand({ mapRunArn }), { abortSignal }),
+    );
     const n = (v: number | undefined): number => v ?? 0;
     return {
       mode: 'bulk',
@@ -191,7 +216,7 @@ async function bulkProgressOf(deps: StatusDeps, executionArn: string): Promise<B
     };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { mode: 'bulk', unavailable: `${e.name}: ${e.message}` };
+    return { mode: 'bulk', unavailable: unavailableBecause(e, 'Step Functions') };
   }
 }
 
@@ -200,7 +225,9 @@ export async function getTransferStatus(deps: StatusDeps, nameOrArn: string): Pr
   for (const { arn, kind } of candidateArns(deps, nameOrArn)) {
     let described: DescribeExecutionCommandOutput;
     try {
-      described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      described = await withinRequestBudget(`DescribeExecution ${arn}`, undefined, (abortSignal) =>
+        deps.sfn.send(new DescribeExecutionCommand({ executionArn: arn }), { abortSignal }),
+      );
     } catch (err) {
       if (isNotFound(err)) continue;
       throw err;
@@ -275,13 +302,16 @@ export async function listTransfers(deps: StatusDeps, query: ListQuery): Promise
   if (stateMachineArn === undefined) throw new InvalidInputError('kind=bulk: this deployment has no bulk state machine');
   let out: ListExecutionsCommandOutput;
   try {
-    out = await deps.sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn,
-        maxResults: query.limit ?? 20,
-        ...(query.status ? { statusFilter: query.status } : {}),
-        ...(query.nextToken ? { nextToken: query.nextToken } : {}),
-      }),
+    out = await withinRequestBudget(`ListExecutions ${stateMachineArn}`, undefined, (abortSignal) =>
+      deps.sfn.send(
+        new ListExecutionsCommand({
+          stateMachineArn,
+          maxResults: query.limit ?? 20,
+          ...(query.status ? { statusFilter: query.status } : {}),
+          ...(query.nextToken ? { nextToken: query.nextToken } : {}),
+        }),
+        { abortSignal },
+      ),
     );
   } catch (err) {
     if ((err as { name?: string }).name === 'InvalidToken') throw new InvalidInputError('nextToken is not valid (expired, or from another query)');

@@ -53,6 +53,74 @@ async function transfersExactly(
   return { execution, output, folder };
 }
 
+/** A Box file that exists before the transfer (1000 bytes of 1s): the transfer uploads a new version of it. */
+async function knownFile(e: E2eEnv, folderId: string, fileName: string): Promise<{ id: string }> {
+  const old = Buffer.alloc(1000, 1);
+  return e.client.files.uploadFile({ parentFolderId: folderId, fileName, file: old, fileSize: old.length });
+}
+
+/**
+ * A Box request that reaches Box and is held there while the test kills the `task` invocation that sent it
+ * (its first), as Lambda's timeout would, mid-request; then Box goes on (stores or commits it) and nobody
+ * hears the answer. Events the test controls, not a race with a clock. `until` is the emulator's hold.
+ */
+function killedAtBox(task: string): { until: PromiseLike<void>; killInvocation: (task: string) => Promise<void> | undefined } {
+  let arrived!: () => void;
+  const atBox = new Promise<void>((resolve) => (arrived = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const until: PromiseLike<void> = {
+    then: (onDone, onFail) => {
+      arrived();
+      return released.then(onDone, onFail);
+    },
+  };
+  let invocations = 0;
+  void atBox.then(() => setImmediate(release));
+  return { until, killInvocation: (name) => (name === task && invocations++ === 0 ? atBox : undefined) };
+}
+
+/**
+ * A `state` whose first try outlasts its TimeoutSeconds (3 s) while Box holds its `operation` request (the
+ * `hold` fault): States.Timeout, the invocation left running as Step Functions leaves it (its Lambda timeout
+ * far off, so no Sandbox.Timedout). The retry lets Box go on and waits until Box has answered the first
+ * request, then runs. Events the test controls, not a race with a clock. Returns the env and the run options.
+ */
+async function setUpTimedOutOnce(state: 'Commit' | 'DirectUpload', operation: 'commit' | 'uploadFile'): Promise<{ e: E2eEnv; run: Parameters<E2eEnv['start']>[1] }> {
+  let answered!: () => void;
+  const boxAnswered = new Promise<void>((resolve) => (answered = resolve));
+  const e = await setUp({ onRequest: (entry) => (entry.operation === operation ? answered() : undefined) });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  e.box.faults.inject({ operation, nth: 1, action: { type: 'hold', until: released } });
+  const definition = loadLocalDefinition();
+  const states = (definition.definition as unknown as { States: Record<string, Record<string, unknown>> }).States;
+  states[state]!['TimeoutSeconds'] = 3;
+  definition.tasks.get(state)!.timeoutSeconds = 3;
+  const real = makeTaskHandlers(e.deps);
+  let tries = 0;
+  const handler: TaskHandler = async (event, context) => {
+    if (++tries > 1) {
+      release();
+      await boxAnswered;
+    }
+    return real[state](event, context);
+  };
+  return { e, run: { definition, handlers: { [state]: handler }, lambdaTimeoutMs: { [state]: 600_000 } } };
+}
+
+/** `state`'s handler whose first invocation has `firstRemainingMs` left; the retry, with the faults cleared, has 10 minutes. */
+function nearItsTimeoutOnce(e: E2eEnv, state: 'Commit' | 'DirectUpload', firstRemainingMs: number): TaskHandler {
+  const real = makeTaskHandlers(e.deps);
+  let first = true;
+  return async (event, context) => {
+    const remaining = first ? firstRemainingMs : 600_000;
+    if (!first) e.box.faults.clear();
+    first = false;
+    return real[state](event, { ...context, getRemainingTimeInMillis: () => remaining });
+  };
+}
+
 describe('fault matrix (RELIABILITY.md)', () => {
   it('M01 5xx on some parts: the client retries, then the state machine retries the batch, which lists first', async () => {
     const e = await setUp();
@@ -133,8 +201,7 @@ describe('fault matrix (RELIABILITY.md)', () => {
   it('M07b a lost commit 201 (new version of a known file): a current version with our bytes, not the one Prepare saw, is success', async () => {
     const e = await setUp();
     const folder = await e.box.createFolder('lost-commit-version');
-    const old = Buffer.alloc(1000, 1);
-    const existing = await e.client.files.uploadFile({ parentFolderId: folder.id, fileName: 'big.bin', file: old, fileSize: old.length });
+    const existing = await knownFile(e, folder.id, 'big.bin');
     const put = await e.put('big.bin', SIZE);
     e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'storeThenReset' } });
     const execution = e.start(inputFor('big.bin', folder.id, { destination: { folderId: folder.id, fileId: existing.id } }));
@@ -159,23 +226,9 @@ describe('fault matrix (RELIABILITY.md)', () => {
 
   it('M07j a Commit killed mid-commit (Sandbox.Timedout): retried, and the retry takes the commit that landed', async () => {
     const e = await setUp();
-    // The commit request reaches Box and is held there; the test then kills that Commit invocation (as Lambda's
-    // timeout would, mid-request) and lets Box go on: Box commits, and nobody hears the answer. Events the test
-    // controls, not a race with a clock.
-    let arrived!: () => void;
-    const atBox = new Promise<void>((resolve) => (arrived = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const until: PromiseLike<void> = {
-      then: (onDone, onFail) => {
-        arrived();
-        return released.then(onDone, onFail);
-      },
-    };
+    // The commit request reaches Box and is held there; the first Commit invocation is killed there, then Box commits.
+    const { until, killInvocation } = killedAtBox('Commit');
     e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'hold', until } });
-    let commits = 0;
-    const killInvocation = (task: string): Promise<void> | undefined => (task === 'Commit' && commits++ === 0 ? atBox : undefined);
-    void atBox.then(() => setImmediate(release));
     const { execution, output } = await transfersExactly(e, 'commit-killed.bin', { killInvocation });
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Sandbox.Timedout' }));
     expect(taskRuns(execution.events)['Commit']).toBe(2);
@@ -185,34 +238,9 @@ describe('fault matrix (RELIABILITY.md)', () => {
   });
 
   it('M07n a Commit that outlasts its TimeoutSeconds (States.Timeout alone, the Lambda still running): retried, the retry takes the commit that landed', async () => {
-    // Box answers the first commit request only once the test lets it (the `hold` fault): that Commit is cut by its
-    // state's TimeoutSeconds (States.Timeout, the invocation left running as Step Functions leaves it; its Lambda
-    // timeout is far off, so no Sandbox.Timedout). The retry lets Box go on and waits until Box has answered the
-    // first commit, then looks: the file is there. Events the test controls, not a race with a clock.
-    let commitAnswered!: () => void;
-    const answered = new Promise<void>((resolve) => (commitAnswered = resolve));
-    const e = await setUp({ onRequest: (entry) => (entry.operation === 'commit' ? commitAnswered() : undefined) });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    e.box.faults.inject({ operation: 'commit', nth: 1, action: { type: 'hold', until: released } });
-    const definition = loadLocalDefinition();
-    const states = (definition.definition as unknown as { States: Record<string, Record<string, unknown>> }).States;
-    states['Commit']!['TimeoutSeconds'] = 3;
-    definition.tasks.get('Commit')!.timeoutSeconds = 3;
-    const real = makeTaskHandlers(e.deps);
-    let commits = 0;
-    const commit: TaskHandler = async (event, context) => {
-      if (++commits > 1) {
-        release();
-        await answered;
-      }
-      return real.Commit(event, context);
-    };
-    const { execution, output } = await transfersExactly(e, 'commit-timeout.bin', {
-      definition,
-      handlers: { Commit: commit },
-      lambdaTimeoutMs: { Commit: 600_000 },
-    });
+    // Box answers the first commit request only once the retry has started; the retry then looks: the file is there.
+    const { e, run } = await setUpTimedOutOnce('Commit', 'commit');
+    const { execution, output } = await transfersExactly(e, 'commit-timeout.bin', run);
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'States.Timeout' }));
     expect(execution.events).not.toContainEqual(expect.objectContaining({ error: 'Sandbox.Timedout' }));
     expect(taskRuns(execution.events)['Commit']).toBe(2);
@@ -284,8 +312,7 @@ describe('fault matrix (RELIABILITY.md)', () => {
   it('M08b a lost direct upload 201 (new version of a known file): a current version with our bytes, not the one seen before, is success', async () => {
     const e = await setUp();
     const folder = await e.box.createFolder('lost-version');
-    const old = Buffer.alloc(1000, 1);
-    const existing = await e.client.files.uploadFile({ parentFolderId: folder.id, fileName: 'doc.bin', file: old, fileSize: old.length });
+    const existing = await knownFile(e, folder.id, 'doc.bin');
     const put = await e.put('doc.bin', 50_000);
     e.box.faults.inject({ operation: 'uploadFileVersion', nth: 1, action: { type: 'storeThenFail', status: 500 } });
     const execution = e.start(inputFor('doc.bin', folder.id, { destination: { folderId: folder.id, fileId: existing.id } }));
@@ -337,8 +364,7 @@ describe('fault matrix (RELIABILITY.md)', () => {
     expect(e.box.stats().requests).toMatchObject({ uploadFile: 7, uploadFileVersion: 0 });
 
     // A new version of a known file: the re-run's Prepare sees our version as current; no second version of it.
-    const old = Buffer.alloc(1000, 1);
-    const existing = await e.client.files.uploadFile({ parentFolderId: folder.id, fileName: 'doc.bin', file: old, fileSize: old.length });
+    const existing = await knownFile(e, folder.id, 'doc.bin');
     const doc = await e.put('doc.bin', 40_000);
     e.box.faults.inject({ operation: 'uploadFileVersion', nth: 1, action: { type: 'storeThenFail', status: 500 } });
     e.box.faults.inject({ operation: 'uploadFileVersion', nth: 2, times: 5, action: { type: 'status', status: 500 } });
@@ -359,22 +385,9 @@ describe('fault matrix (RELIABILITY.md)', () => {
     const e = await setUp();
     const folder = await e.box.createFolder('direct-killed');
     const put = await e.put('small.bin', 50_000);
-    // The upload reaches Box and is held there; the test kills that invocation (as Lambda's timeout would,
-    // mid-request) and lets Box go on: Box stores the file, and nobody hears the answer.
-    let arrived!: () => void;
-    const atBox = new Promise<void>((resolve) => (arrived = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const until: PromiseLike<void> = {
-      then: (onDone, onFail) => {
-        arrived();
-        return released.then(onDone, onFail);
-      },
-    };
+    // The upload reaches Box and is held there; the first DirectUpload invocation is killed there, then Box stores the file.
+    const { until, killInvocation } = killedAtBox('DirectUpload');
     e.box.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'hold', until } });
-    let uploads = 0;
-    const killInvocation = (task: string): Promise<void> | undefined => (task === 'DirectUpload' && uploads++ === 0 ? atBox : undefined);
-    void atBox.then(() => setImmediate(release));
     const execution = e.start(inputFor('small.bin', folder.id), { killInvocation });
     const output = await execution.result;
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'DirectUpload', error: 'Sandbox.Timedout' }));
@@ -390,28 +403,10 @@ describe('fault matrix (RELIABILITY.md)', () => {
     // As M07n for the direct upload: Box holds the first upload until the retry starts; that try is cut by its
     // state's TimeoutSeconds. The retry lets Box store it, waits for Box's answer to it, then uploads: 409, and
     // the conflicting file holds our bytes, so it is the upload itself (not a second version, not a rename).
-    let uploadAnswered!: () => void;
-    const answered = new Promise<void>((resolve) => (uploadAnswered = resolve));
-    const e = await setUp({ onRequest: (entry) => (entry.operation === 'uploadFile' ? uploadAnswered() : undefined) });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    e.box.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'hold', until: released } });
-    const definition = loadLocalDefinition();
-    const states = (definition.definition as unknown as { States: Record<string, Record<string, unknown>> }).States;
-    states['DirectUpload']!['TimeoutSeconds'] = 3;
-    definition.tasks.get('DirectUpload')!.timeoutSeconds = 3;
-    const real = makeTaskHandlers(e.deps);
-    let tries = 0;
-    const directUpload: TaskHandler = async (event, context) => {
-      if (++tries > 1) {
-        release();
-        await answered;
-      }
-      return real.DirectUpload(event, context);
-    };
+    const { e, run } = await setUpTimedOutOnce('DirectUpload', 'uploadFile');
     const folder = await e.box.createFolder('direct-timeout');
     const put = await e.put('direct-timeout.bin', 50_000);
-    const execution = e.start(inputFor('direct-timeout.bin', folder.id), { definition, handlers: { DirectUpload: directUpload }, lambdaTimeoutMs: { DirectUpload: 600_000 } });
+    const execution = e.start(inputFor('direct-timeout.bin', folder.id), run);
     const output = await execution.result;
     expect(output).toMatchObject({ mode: 'direct', file: { sha1: put.sha1, name: 'direct-timeout.bin' } });
     expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: 50_000 });
@@ -537,20 +532,12 @@ describe('fault matrix (RELIABILITY.md)', () => {
 
   it('M12 a Box request that hangs as Commit nears its Lambda timeout: cancelled before it (Transfer.Deadline), retried, committed', async () => {
     const e = await setUp();
-    const real = makeTaskHandlers(e.deps);
     // Box holds every list-parts answer for an hour until the retry; the first Commit invocation has 5.1 s
     // left, so its request budget (less the 5 s finish margin) ends 100 ms in: never killed mid-request.
     // (Held for every request, not only the first: on a busy machine the first invocation may reach its
     // deadline before its request left, and the retry must not meet the hour-long hold then.)
     e.box.faults.inject({ operation: 'listParts', nth: 1, times: 1_000_000, action: { type: 'latency', ms: 3_600_000 } });
-    let first = true;
-    const commit: TaskHandler = async (event, context) => {
-      const remaining = first ? 5_100 : 600_000;
-      if (!first) e.box.faults.clear();
-      first = false;
-      return real.Commit(event, { ...context, getRemainingTimeInMillis: () => remaining });
-    };
-    const { execution } = await transfersExactly(e, 'commit-deadline.bin', { handlers: { Commit: commit } });
+    const { execution } = await transfersExactly(e, 'commit-deadline.bin', { handlers: { Commit: nearItsTimeoutOnce(e, 'Commit', 5_100) } });
     expect(execution.events).toContainEqual(expect.objectContaining({ type: 'state-failed', state: 'Commit', error: 'Transfer.Deadline' }));
     expect(taskRuns(execution.events)['Commit']).toBe(2);
     expect(e.box.stats().requests.commit).toBe(1);
@@ -559,20 +546,12 @@ describe('fault matrix (RELIABILITY.md)', () => {
 
   it('M12c a direct upload that hangs as DirectUpload nears its Lambda timeout: cancelled before it (Transfer.Deadline), retried through the state machine, one file', async () => {
     const e = await setUp();
-    const real = makeTaskHandlers(e.deps);
     // As M12, for the direct upload: Box holds every upload for an hour until the retry; the first invocation
     // has 7 s left, so its request budget (less the 5 s finish margin) ends 2 s in, long after its S3 read.
     e.box.faults.inject({ operation: 'uploadFile', times: 1_000_000, action: { type: 'latency', ms: 3_600_000 } });
-    let first = true;
-    const directUpload: TaskHandler = async (event, context) => {
-      const remaining = first ? 7_000 : 600_000;
-      if (!first) e.box.faults.clear();
-      first = false;
-      return real.DirectUpload(event, { ...context, getRemainingTimeInMillis: () => remaining });
-    };
     const folder = await e.box.createFolder('direct-deadline');
     const put = await e.put('direct-deadline.bin', 50_000);
-    const execution = e.start(inputFor('direct-deadline.bin', folder.id), { handlers: { DirectUpload: directUpload } });
+    const execution = e.start(inputFor('direct-deadline.bin', folder.id), { handlers: { DirectUpload: nearItsTimeoutOnce(e, 'DirectUpload', 7_000) } });
     const output = await execution.result;
     expect(output).toMatchObject({ mode: 'direct', file: { sha1: put.sha1, name: 'direct-deadline.bin' } });
     expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: 50_000 });

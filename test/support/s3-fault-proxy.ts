@@ -1,7 +1,8 @@
-// A fault-injecting HTTP proxy in front of a local S3 (s3rver): requests pass through unchanged, except
+// A fault-injecting HTTP proxy in front of a local S3 (s3rver), or of a local AWS JSON service (the local
+// Step Functions API or SQS: rules match their X-Amz-Target): requests pass through unchanged, except
 // those a rule matches, which get S3's own throttling answer (503 SlowDown, XML body), no answer at all
-// until the test lets them go (a stalled S3), or the headers and the first bytes of the body and then
-// nothing more (a stalled body). The Lambdas' real S3 client (SDK retries included) talks to it as to S3.
+// until the test lets them go (a stalled service), or the headers and the first bytes of the body and then
+// nothing more (a stalled body). The Lambdas' real SDK clients (retries included) talk to it as to AWS.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +19,8 @@ export interface S3FaultRule {
   method: string;
   /** The request's Range header, exactly (e.g. `bytes=196608-262143`); absent: only requests without one. */
   range?: string;
+  /** An AWS JSON service's operation, as its X-Amz-Target names it (e.g. `AWSStepFunctions.StartExecution`); absent: any. */
+  target?: string;
   /** How many matching requests get the fault (the first ones, from the nth on). */
   times: number;
   /** The first matching request that gets it (default 1): e.g. 2 skips Prepare's HeadObject. */
@@ -70,6 +73,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     let due: S3FaultAction | undefined;
     for (const rule of rules) {
       if (rule.method !== req.method || rule.range !== req.headers.range) continue;
+      if (rule.target !== undefined && rule.target !== req.headers['x-amz-target']) continue;
       rule.seen++;
       if (due === undefined && rule.seen >= (rule.nth ?? 1) && rule.fired < rule.times) {
         rule.fired++;

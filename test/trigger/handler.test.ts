@@ -197,21 +197,19 @@ describe('S3 events', () => {
   });
 });
 
-describe('no early timeout', () => {
-  it('runs a start to its end with only milliseconds left (middy\'s early-timeout race is off), for S3 events and HTTP', async () => {
-    sfn.on(StartExecutionCommand).callsFake(async (input: { name: string }) => {
-      await new Promise((r) => setTimeout(r, 50)); // longer than what the context says is left
-      return started(input.name);
-    });
+describe('the request budget', () => {
+  it('starts nothing with less time left than the finish margin (5 s): 503 Transfer.StartUnavailable for HTTP, thrown for an S3 event (Lambda retries it)', async () => {
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => started(input.name));
     const handler = makeStartTransferHandler(deps);
-    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => 10 };
-    const result = (await handler(s3Notification([{ bucket: 'exports', key: 'in/a.bin', sequencer: '0A' }]), context)) as S3TriggerResult;
-    expect(result).toMatchObject({ started: 1 });
-    const answer = (await handler(
-      httpEvent({ body: { source: { bucket: 'exports', key: 'in/b.bin' }, destination: { folderId: '77' } } }),
-      context,
-    )) as APIGatewayProxyStructuredResultV2;
-    expect(answer.statusCode).toBe(202);
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => 4_000 };
+    await expect(handler(s3Notification([{ bucket: 'exports', key: 'in/a.bin', sequencer: '0A' }]), context)).rejects.toMatchObject({ name: 'Transfer.StartUnavailable' });
+    const answer = (await handler(httpEvent({ body: { source: { bucket: 'exports', key: 'in/b.bin' }, destination: { folderId: '77' } } }), context)) as APIGatewayProxyStructuredResultV2;
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers).toMatchObject({ 'Retry-After': '1' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    // With the margin left and more, the same calls start.
+    const roomy = { ...lambdaContext(), getRemainingTimeInMillis: () => 6_000 };
+    expect(await handler(s3Notification([{ bucket: 'exports', key: 'in/a.bin', sequencer: '0A' }]), roomy)).toMatchObject({ started: 1 });
   });
 });
 
