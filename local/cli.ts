@@ -62,7 +62,7 @@ program
   .addHelpText(
     'after',
     `
-Exits 0 when the Box file's bytes match the source, 1 when the transfer fails or they differ.
+Exits 0 when the Box file's bytes match the source, 1 when the transfer fails or they differ, 2 for bad usage.
 
 Examples:
   $ npm start
@@ -97,6 +97,10 @@ program
   .boxOptions()
   .option('--resume <session-id>', 'continue the Box upload session a failed run left open: only the missing parts are sent')
   .option('--resume-etag <etag>', 'with --resume: the ETag the failed run read; an object that no longer has it is refused (Transfer.SourceChanged) before anything is sent. The printed resume command carries it')
+  .option(
+    '--resume-ignore-expiry',
+    'with --resume: go on even if the session may expire before the rest is sent at the assumed rate (otherwise refused with Transfer.SessionExpiring, the session kept). The printed resume command of that refusal carries it',
+  )
   .option('--resume-input <file>', "the failed run's resumeInput (or its whole failure document) as JSON, from a file or - for stdin; replaces s3-url and the input options")
   .option('--json', 'print only the transfer output as JSON on stdout, no progress; on failure, the failure document')
   .displayOptions()

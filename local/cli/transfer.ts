@@ -32,6 +32,8 @@ export interface TransferCommandOptions extends S3AndBoxOptions {
   resume?: string;
   /** --resume-etag: with --resume, the ETag the failed run read (resume.etag). */
   resumeEtag?: string;
+  /** --resume-ignore-expiry: with --resume, resume.ignoreExpiry (try even if the session may expire first). */
+  resumeIgnoreExpiry?: boolean;
   /** --resume-input: a file (or `-`, stdin) with a failure document's resumeInput (or the whole document). */
   resumeInput?: string;
   /** Names of the options given on the command line (not defaults), as commander reports them. */
@@ -73,12 +75,14 @@ export function transferInputFor(source: { bucket: string; key: string }, opts: 
     },
     onConflict: opts.onConflict,
     options: { concurrency: opts.concurrency, ...(opts.partsPerBatch ? { partsPerBatch: opts.partsPerBatch } : {}) },
-    ...(opts.resume ? { resume: { sessionId: opts.resume, ...(opts.resumeEtag ? { etag: opts.resumeEtag } : {}) } } : {}),
+    ...(opts.resume
+      ? { resume: { sessionId: opts.resume, ...(opts.resumeEtag ? { etag: opts.resumeEtag } : {}), ...(opts.resumeIgnoreExpiry ? { ignoreExpiry: true } : {}) } }
+      : {}),
   };
 }
 
 /** Options that shape the input, which --resume-input brings whole. */
-const INPUT_OPTIONS = ['folder', 'name', 'fileId', 'versionId', 'onConflict', 'partsPerBatch', 'resume', 'resumeEtag'] as const;
+const INPUT_OPTIONS = ['folder', 'name', 'fileId', 'versionId', 'onConflict', 'partsPerBatch', 'resume', 'resumeEtag', 'resumeIgnoreExpiry'] as const;
 const FLAG: Record<string, string> = {
   folder: '--folder',
   name: '--name',
@@ -88,6 +92,7 @@ const FLAG: Record<string, string> = {
   partsPerBatch: '--parts-per-batch',
   resume: '--resume',
   resumeEtag: '--resume-etag',
+  resumeIgnoreExpiry: '--resume-ignore-expiry',
   concurrency: '--concurrency',
 };
 
@@ -152,6 +157,7 @@ export async function commandInput(
   if (source === undefined) throw new UsageError('s3://BUCKET/KEY is required (or --resume-input)');
   if (opts.folder === undefined) throw new UsageError("required option '--folder <id>' not specified (or --resume-input)");
   if (opts.resumeEtag !== undefined && opts.resume === undefined) throw new UsageError('--resume-etag pins the object of a resumed run: give it with --resume');
+  if (opts.resumeIgnoreExpiry === true && opts.resume === undefined) throw new UsageError('--resume-ignore-expiry applies to a resumed run: give it with --resume');
   const input = transferInputFor(source, { ...opts, folder: opts.folder });
   const typed = (o: 'name' | 'fileId' | 'versionId'): string | undefined => (given.has(o) ? opts[o] : undefined);
   const resumeArgs: ResumeArgs = (ref) => {
@@ -173,6 +179,8 @@ export async function commandInput(
     if (given.has('boxUploadUrl')) args.push('--box-upload-url', opts.boxUploadUrl);
     // Without a version, the ETag is what tells the resumed run that the object is the one the parts came from.
     if (ref.etag !== undefined) args.push(FLAG.resumeEtag!, bareEtag(ref.etag));
+    // A resume refused as expiring too soon (Transfer.SessionExpiring): the printed command tries anyway.
+    if (ref.ignoreExpiry === true) args.push(FLAG.resumeIgnoreExpiry!);
     return args;
   };
   return { input, resumeArgs };

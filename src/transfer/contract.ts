@@ -34,6 +34,11 @@ export interface ResumeRef {
   fileName?: string;
   /** The Box file the session makes a new version of. */
   fileId?: string;
+  /**
+   * Skip the check that the session lives long enough for the rest at the assumed rate (Transfer.SessionExpiring):
+   * the failure document of that refusal sets it, so running its resumeInput tries anyway.
+   */
+  ignoreExpiry?: boolean;
 }
 
 /**

@@ -25,9 +25,8 @@ export const TERMINAL_ERRORS = [
   // Box refused the whole-file digest, or holds a part that is not ours: the session can never commit.
   'Box.DigestMismatch',
   'Box.IntegrityError',
-  // The session is gone (410 session_expired / upload_failed), or a session given to resume expires too soon.
+  // The session is gone (410 session_expired / upload_failed).
   'Box.SessionExpired',
-  'Transfer.SessionExpiring',
   // The name was taken under onConflict 'fail', or while the parts uploaded.
   'Transfer.NameConflict',
   // source.onlyIfCurrent: a newer write of the key exists; its own transfer brings it to Box.
@@ -118,8 +117,11 @@ export function failureDocument(event: DescribeFailureEvent): FailureDocument {
   const caught = isRecord(event.state?.error) ? event.state.error : {};
   const name = typeof caught.Error === 'string' && caught.Error !== '' ? caught.Error : 'States.Runtime';
   const error = { name, message: clip(errorMessageOf(caught.Cause)) };
-  const session = isTerminalError(name) ? undefined : openSession(event);
-  if (session === undefined || !isRecord(event.input)) return { error, resumable: false };
+  const open = isTerminalError(name) ? undefined : openSession(event);
+  if (open === undefined || !isRecord(event.input)) return { error, resumable: false };
+  // A resume refused only because the session may expire first (a guess at the rate): the session is
+  // kept, and its resumeInput tries anyway (the message says so, and how to discard it instead).
+  const session = name === 'Transfer.SessionExpiring' ? { ...open, ignoreExpiry: true } : open;
   const resumeInput = { ...(event.input as unknown as TransferInput), resume: session };
   return { error, resumable: true, resumeInput };
 }

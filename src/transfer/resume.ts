@@ -2,21 +2,24 @@
 //
 // A Box session knows only its part_size, total_parts and session_expires_at: nothing says which object
 // or name it was made for. So Prepare checks what it can before sending anything:
-//   - the session exists (404 Box.NotFound) and has not expired (410 Box.SessionExpired);
+//   - the session exists (404 Box.NotFound: unknown, aborted, committed or another account's) and has not
+//     expired (410 Box.SessionExpired); both messages name resume.sessionId and say what to do;
 //   - total_parts == ceil(size / part_size) for the object as it is now, and every stored part sits on a
 //     part boundary with that part's size (else Transfer.InvalidInput, and the session is left alone: it
 //     may be another transfer's, whatever the pin says);
 //   - then, with a pin (resume.etag from the failure document), the object is the one the parts were read
 //     from (Transfer.SourceChanged; the session is then aborted: it can never be committed);
 //   - the session lives long enough for the rest: the missing bytes at an assumed rate plus a margin
-//     (Transfer.SessionExpiring; aborted too).
+//     (Transfer.SessionExpiring). The rate is a deliberately low guess, not a measurement, so the session
+//     is kept: it may well be committed in time, and Box drops it by itself when it expires. The failure
+//     document's resumeInput then carries resume.ignoreExpiry, which skips this one check.
 // Without a pin a changed object is still caught: Box's whole-file digest check at commit refuses it
 // (Box.DigestMismatch, terminal, aborted). The parts Box holds are listed once and marked in a bitmap in
 // the transfer context (bit i: part i is stored), so UploadBatch sends only the missing ones and the
 // plan keeps only the batches that have any.
 import type { BoxClientLike, UploadPartLike } from './boxPort.ts';
 import { partCount } from '../box/helpers.ts';
-import { BoxSessionExpiredError } from '../box/errors.ts';
+import { BoxError, BoxNotFoundError, BoxSessionExpiredError } from '../box/errors.ts';
 import type { ResumeRef, SessionRef, SourceObject, TransferContext } from './contract.ts';
 import { InvalidInputError, SessionExpiringError, SourceChangedError } from './errors.ts';
 import { listAllParts } from './commit.ts';
@@ -90,8 +93,37 @@ function discardHint(sessionId: string): string {
 }
 
 /**
+ * The session of `resume` as Box holds it. A 404 or 410 keeps its name (Box.NotFound, Box.SessionExpired)
+ * with a message that names the id and what to do: Box's own says only "Could not find the specified resource".
+ */
+async function getResumedSession(box: BoxClientLike, resume: ResumeRef, destination: TransferContext['destination']) {
+  try {
+    return await box.chunkedUploads.getFileUploadSessionById(resume.sessionId);
+  } catch (err) {
+    if (!(err instanceof BoxError) || (err.status !== 404 && err.status !== 410)) throw err;
+    const details = { status: err.status, code: err.code, requestId: err.requestId, contextInfo: err.contextInfo, request: err.request, cause: err };
+    if (err.status === 410) {
+      throw new BoxSessionExpiredError(
+        `resume.sessionId: Box upload session ${resume.sessionId} has expired (Box answered 410 ${err.code ?? ''}; Box deletes a session and its parts ` +
+          `7 days after it was created). Nothing of it can be committed: start the transfer again without resume`,
+        details,
+      );
+    }
+    const name = resume.fileName ?? destination.fileName;
+    throw new BoxNotFoundError(
+      `resume.sessionId: Box has no open upload session ${resume.sessionId} for these credentials (Box answered 404 ${err.code ?? ''}): it was ` +
+        `committed, aborted or expired, was made with another Box account, or the id is mistyped. If the failed run may have reached its ` +
+        `commit, look for "${name}" in Box folder ${destination.folderId} first: the file may be there already. Otherwise start the ` +
+        `transfer again without resume`,
+      details,
+    );
+  }
+}
+
+/**
  * Checks the session of `resume` against the object Prepare pinned and lists its parts. Refusals are
- * named errors; the session is aborted (best effort) only when it provably can never be committed.
+ * named errors; the session is aborted (best effort) only when it provably can never be committed: the
+ * pinned object changed.
  */
 export async function resumeSession(
   box: BoxClientLike,
@@ -102,8 +134,7 @@ export async function resumeSession(
   log: Logger,
   now: number = Date.now(),
 ): Promise<ResumedSession> {
-  // 404 (Box.NotFound: aborted, committed or unknown) and 410 (Box.SessionExpired) are the client's errors.
-  const raw = await box.chunkedUploads.getFileUploadSessionById(resume.sessionId);
+  const raw = await getResumedSession(box, resume, destination);
   const session = sessionRef(raw);
   const abort = async (why: string): Promise<void> => {
     try {
@@ -139,12 +170,19 @@ export async function resumeSession(
         `its Box session ${session.id} was aborted. Start the transfer again without resume`,
     );
   }
-  const needed = secondsNeeded(source.size - stored.bytes, settings);
-  if (Number.isFinite(expiresAt) && expiresAt - now < needed * 1000) {
-    await abort('expires too soon');
+  // Never aborted here: the estimate is a guess, the parts may still be committed in time, and an
+  // expired session is dropped by Box anyway.
+  const missing = source.size - stored.bytes;
+  const needed = secondsNeeded(missing, settings);
+  if (resume.ignoreExpiry !== true && Number.isFinite(expiresAt) && expiresAt - now < needed * 1000) {
+    const left = Math.max(0, Math.floor((expiresAt - now) / 1000));
     throw new SessionExpiringError(
-      `Box session ${session.id} expires at ${raw.session_expires_at}, within the ${needed} s the rest of the transfer is given ` +
-        `(${source.size - stored.bytes} bytes to send); it was aborted. Start the transfer again without resume`,
+      `Box session ${session.id} expires at ${raw.session_expires_at} (in ${left} s), within the ${needed} s the rest of the transfer is given: ` +
+        `${missing} bytes to send at an assumed ${settings.resumeAssumedBytesPerSecond} bytes/s (TRANSFER_RESUME_BYTES_PER_SECOND) plus ` +
+        `${settings.resumeMarginSeconds} s (TRANSFER_RESUME_MARGIN_SECONDS). The session is kept with its ${stored.count} stored parts. ` +
+        `To try anyway, resume with "ignoreExpiry": true in resume (the failure document's resumeInput has it; CLI --resume-ignore-expiry): ` +
+        `if Box drops the session first, that run fails with Box.SessionExpired. Or discard it (\`s3-to-box abort ${session.id}\`) and ` +
+        `start the transfer again without resume`,
     );
   }
   return {

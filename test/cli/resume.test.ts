@@ -180,6 +180,39 @@ describe('s3-to-box transfer, when it does not finish', { timeout: CLI_TEST_TIME
     expect(box.listSessions().find((s) => s.id === session!.id)?.status).toBe('committed');
   });
 
+  it('a resume refused as expiring too soon keeps the session (exit 3), and the printed command with --resume-ignore-expiry completes it', async () => {
+    const folder = await box.createFolder('expiring-resume');
+    const source = await object();
+    box.faults.inject({ operation: 'uploadPart', nth: 3, times: 1_000, action: { type: 'status', status: 409, code: 'conflict' } });
+    const failed = await cli(['transfer', source.url, '--folder', folder.id, '--concurrency', '1', '--quiet', ...boxArgs]);
+    expect(failed.code, failed.stderr).toBe(3);
+    const [session] = box.listSessions().filter((s) => s.folderId === folder.id);
+    box.faults.clear();
+
+    // Box gives a session 7 days; a margin of 8 days makes every resume look too late.
+    const late = { ...env, TRANSFER_RESUME_MARGIN_SECONDS: String(8 * 86_400) };
+    const refused = await finished(spawnCli(['transfer', source.url, '--folder', folder.id, '--resume', session!.id, '--quiet', ...boxArgs], late));
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain('Transfer failed: Transfer.SessionExpiring:');
+    expect(refused.stderr).toContain('The session is kept with its 2 stored parts');
+    expect(refused.stderr).toContain(`discard: s3-to-box abort ${session!.id}`);
+    expect(box.listSessions().find((s) => s.id === session!.id)).toMatchObject({ status: 'open', partsUploaded: 2 });
+    const line = /^ {2}resume: {2}(s3-to-box transfer .*)$/m.exec(refused.stderr)?.[1];
+    expect(line, refused.stderr).toMatch(new RegExp(` --resume-ignore-expiry --resume ${session!.id}$`));
+
+    box.resetStats();
+    const resumed = await finished(spawnShell(line!, late));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(box.stats().requests.uploadPart).toBe(6 - 2);
+    const file = box.findFile(folder.id, `run ${keys}.bin`);
+    expect(await sha1Of(file!.id)).toBe(source.sha1);
+    expect(box.listSessions().find((s) => s.id === session!.id)?.status).toBe('committed');
+
+    const alone = await cli(['transfer', source.url, '--folder', folder.id, '--resume-ignore-expiry', ...boxArgs]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--resume-ignore-expiry applies to a resumed run: give it with --resume');
+  });
+
   it('exits 1 when nothing can be resumed (a terminal error aborts the session), 2 for bad usage or input', async () => {
     const folder = await box.createFolder('terminal');
     const source = await object();

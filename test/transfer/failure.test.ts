@@ -93,6 +93,19 @@ describe('failureDocument', () => {
     expect(failureDocument({ input: resumed, state: { ...resumed, error: { Error: 'Box.SessionExpired', Cause: 'gone' } } })).toMatchObject({ resumable: false });
   });
 
+  it('a resume refused as expiring too soon keeps the session, and its resumeInput tries anyway (resume.ignoreExpiry)', () => {
+    const resumed = { ...input, resume: { sessionId: 'ABC', etag: '"abc"' } };
+    const document = failureDocument({ input: resumed, state: { ...resumed, error: { Error: 'Transfer.SessionExpiring', Cause: 'expires at ...' } } });
+    expect(document).toEqual({
+      error: { name: 'Transfer.SessionExpiring', message: 'expires at ...' },
+      resumable: true,
+      resumeInput: { ...resumed, resume: { sessionId: 'ABC', etag: '"abc"', ignoreExpiry: true } },
+    });
+    expect(isTerminalError('Transfer.SessionExpiring')).toBe(false);
+    // Another failure of a resumed run keeps the input's resume as it was given.
+    expect(failureDocument({ input: resumed, state: { ...resumed, error: { Error: 'Box.ServerError', Cause: 'down' } } }).resumeInput?.resume).toEqual(resumed.resume);
+  });
+
   it('takes the message out of an AWS Lambda error Cause, and keeps other Causes as they are', () => {
     const lambdaCause = JSON.stringify({ errorType: 'Box.RateLimited', errorMessage: 'Box answered 429', trace: ['Box.RateLimited: Box answered 429', '    at send (file:///var/task/index.mjs:1:2)'] });
     expect(errorMessageOf(lambdaCause)).toBe('Box answered 429');

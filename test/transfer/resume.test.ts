@@ -224,19 +224,49 @@ describe('Prepare with resume', () => {
     expect(statusOf(other.resume.sessionId)).toBe('open');
   });
 
-  it('refuses a session that has expired (Box.SessionExpired) or is unknown (Box.NotFound)', async () => {
-    const { input, resume } = await failedHalfWay([0]);
-    await expectRejection(prepareTransfer({ ...input, resume: { sessionId: 'F971964745A5CD0C001BBE4E58196BFD' } }, deps()), 'Box.NotFound');
-    emu.expireSessions();
-    await expectRejection(prepareTransfer({ ...input, resume }, deps()), 'Box.SessionExpired');
+  it('refuses an unknown, aborted or committed session (Box.NotFound) with a message that names the id and says what to do', async () => {
+    const { input, resume, session } = await failedHalfWay([0]);
+    const name = resume.fileName!;
+    const unknown = await expectRejection(prepareTransfer({ ...input, resume: { sessionId: 'F971964745A5CD0C001BBE4E58196BFD' } }, deps()), 'Box.NotFound');
+    expect(unknown).toMatchObject({ status: 404 });
+    expect(unknown.message).toContain('resume.sessionId: Box has no open upload session F971964745A5CD0C001BBE4E58196BFD');
+    expect(unknown.message).toContain('committed, aborted or expired');
+    expect(unknown.message).toContain(`look for "${name}" in Box folder ${folderId}`);
+    expect(unknown.message).toContain('start the transfer again without resume');
+    // An aborted session answers the same (Box forgets it), and is named the same way.
+    await client.chunkedUploads.deleteFileUploadSessionByUrl(session.endpoints.abort);
+    const aborted = await expectRejection(prepareTransfer({ ...input, resume }, deps()), 'Box.NotFound');
+    expect(aborted.message).toContain(`resume.sessionId: Box has no open upload session ${resume.sessionId}`);
   });
 
-  it('refuses a session that expires before the rest could finish, and aborts it', async () => {
-    const { input, resume } = await failedHalfWay([0, 1, 2]);
+  it('refuses a session Box reports expired (Box.SessionExpired, 410) with a message that names the id', async () => {
+    const { input, resume } = await failedHalfWay([0]);
+    emu.expireSessions();
+    const error = await expectRejection(prepareTransfer({ ...input, resume }, deps()), 'Box.SessionExpired');
+    expect(error).toMatchObject({ status: 410 });
+    expect(error.message).toContain(`resume.sessionId: Box upload session ${resume.sessionId} has expired`);
+    expect(error.message).toContain('start the transfer again without resume');
+  });
+
+  it('refuses a session that may expire before the rest could finish, keeps it, and takes it up with resume.ignoreExpiry', async () => {
+    const { input, resume, session } = await failedHalfWay([0, 1, 2]);
     // Box gives 7 days; a margin of 8 days cannot fit.
-    const error = await expectRejection(prepareTransfer({ ...input, resume }, deps({ resumeMarginSeconds: 8 * 86_400 })), 'Transfer.SessionExpiring');
-    expect(error.message).toMatch(/expires at .*, within the 691\d{3} s the rest of the transfer is given \(\d+ bytes to send\)/);
-    expect(statusOf(resume.sessionId)).toBe('aborted');
+    const settings = { resumeMarginSeconds: 8 * 86_400 };
+    const error = await expectRejection(prepareTransfer({ ...input, resume }, deps(settings)), 'Transfer.SessionExpiring');
+    expect(error.message).toMatch(/expires at .* \(in \d+ s\), within the 691\d{3} s the rest of the transfer is given: \d+ bytes to send/);
+    expect(error.message).toContain('The session is kept with its 3 stored parts');
+    expect(error.message).toContain('"ignoreExpiry": true');
+    expect(error.message).toContain(`s3-to-box abort ${resume.sessionId}`);
+    // Nothing was thrown away: the session and its parts are as they were.
+    expect(emu.listSessions().find((s) => s.id === resume.sessionId)).toMatchObject({ status: 'open', partsUploaded: 3 });
+
+    // Insisting takes the session up as usual: only the missing parts are planned.
+    const prepared = await prepareTransfer({ ...input, resume: { ...resume, ignoreExpiry: true } }, deps(settings));
+    expect(prepared.transfer.session).toEqual(session);
+    expect([...Array(PARTS).keys()].filter(storedPartsOf(prepared.transfer.storedParts))).toEqual([0, 1, 2]);
+    // A session Box has dropped is still refused, whatever ignoreExpiry says.
+    emu.expireSessions();
+    await expectRejection(prepareTransfer({ ...input, resume: { ...resume, ignoreExpiry: true } }, deps(settings)), 'Box.SessionExpired');
   });
 
   it('reads the version the failed run read, and refuses a different one given beside it', async () => {
