@@ -1,6 +1,7 @@
 // What every Lambda handler gets, whatever it touches: a logger, its settings and, in AWS, Powertools
 // telemetry. No S3 and no Box here: a function that calls neither (DescribeFailure) bundles neither, and
 // functions/s3Deps.ts and functions/deps.ts add the clients for the functions that use them.
+import type { DeadlineSource } from '../src/transfer/deadline.ts';
 import type { TransferProgressEvent } from '../src/transfer/deps.ts';
 import { createJsonLogger } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
@@ -18,6 +19,8 @@ export interface BaseDeps {
   onProgress?: (event: TransferProgressEvent) => void;
   /** Powertools Logger, Metrics and Tracer around each invocation; set in AWS, unset locally. */
   telemetry?: Telemetry;
+  /** Each invocation's deadline (default: its remaining time less settings.deadlineFinishMarginMs); tests pass one that a server's state ends. */
+  deadline?: DeadlineSource;
 }
 
 /** What the *DepsFromEnv builders accept in place of their defaults (the CLI's display, a local S3, Lambda telemetry). */
