@@ -1,7 +1,7 @@
 // Lambda bundles: each handler built by esbuild with the options of serverless.yml's custom.esbuild
 // (what serverless-esbuild passes), in variants of minify and source maps; the size of each file and
-// the time to import the bundle in a fresh Node 22 process, with NODE_OPTIONS=--enable-source-maps as
-// the Lambdas get it when maps are shipped.
+// the time to import the bundle in a fresh Node 22 process started as Lambda starts the function's
+// (local/lambda/runtime.ts), with NODE_OPTIONS=--enable-source-maps as the Lambdas get it when maps are shipped.
 //   node bench/bundles.ts [--repeat N]   prints JSON
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
 import { load } from 'js-yaml';
+import { lambdaCommand } from '../local/lambda/runtime.ts';
+import type { LambdaProcess } from '../local/lambda/runtime.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -38,13 +40,29 @@ export const VARIANTS: BundleVariant[] = [
 ];
 
 interface ServerlessConfig {
+  provider: { memorySize: number };
   custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string }>;
+  functions: Record<string, { handler: string; memorySize?: number; environment?: Record<string, unknown> }>;
 }
 
 async function config(): Promise<ServerlessConfig> {
   // Only custom.esbuild and the handler paths are read; ${...} variables elsewhere stay text.
   return load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessConfig;
+}
+
+/** Where Lambda unpacks a function's zip: an exec wrapper's path in serverless.yml starts with it. */
+const TASK_ROOT = '/var/task/';
+
+/** How Lambda starts a function's process, from serverless.yml: its memory and its exec wrapper (a local path). */
+export async function lambdaProcessOf(fn: string): Promise<LambdaProcess> {
+  const cfg = await config();
+  const f = cfg.functions[fn];
+  if (f === undefined) throw new Error(`no function ${fn} in serverless.yml`);
+  const wrapper = f.environment?.AWS_LAMBDA_EXEC_WRAPPER;
+  if (wrapper !== undefined && (typeof wrapper !== 'string' || !wrapper.startsWith(TASK_ROOT))) {
+    throw new Error(`${fn}: AWS_LAMBDA_EXEC_WRAPPER ${String(wrapper)} is not a file of the function's zip (${TASK_ROOT}...)`);
+  }
+  return { memoryMb: f.memorySize ?? cfg.provider.memorySize, execWrapper: wrapper === undefined ? undefined : path.join(ROOT, wrapper.slice(TASK_ROOT.length)) };
 }
 
 /** The esbuild options serverless-esbuild derives from custom.esbuild (its own keys removed). */
@@ -60,8 +78,10 @@ function median(xs: number[]): number {
 
 const IMPORT_TIMER = `const c=process.cpuUsage();const t=performance.now();await import(process.argv[1]);const u=process.cpuUsage(c);process.stdout.write(JSON.stringify({ms:performance.now()-t,cpuMs:(u.user+u.system)/1000}));`;
 
-function timeImport(file: string, sourcemap: boolean): { ms: number; cpuMs: number } {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', IMPORT_TIMER, file], {
+/** Imports the bundle in a process started as Lambda starts the function's (its exec wrapper and heap options). */
+function timeImport(file: string, sourcemap: boolean, lambda: LambdaProcess): { ms: number; cpuMs: number } {
+  const command = lambdaCommand(lambda, process.execPath, ['--input-type=module', '-e', IMPORT_TIMER, file]);
+  const r = spawnSync(command.file, command.args, {
     encoding: 'utf8',
     env: { ...process.env, NODE_OPTIONS: sourcemap ? '--enable-source-maps' : '', AWS_REGION: 'us-east-1' },
   });
@@ -87,12 +107,13 @@ export async function measureBundles(repeat = 5, variants = VARIANTS): Promise<B
   try {
     for (const [fn, { handler }] of Object.entries(cfg.functions)) {
       const entry = path.join(ROOT, `${handler.replace(/\.[^.]+$/, '')}.ts`);
+      const lambda = await lambdaProcessOf(fn);
       for (const v of variants) {
         const outfile = path.join(out, v.key, `${fn}.mjs`);
         await build({ ...base, entryPoints: [entry], outfile, minify: v.minify, sourcemap: v.sourcemap, logLevel: 'silent' });
         const bytes = (await stat(outfile)).size;
         const mapBytes = v.sourcemap ? (await stat(`${outfile}.map`)).size : 0;
-        const runs = Array.from({ length: repeat }, () => timeImport(outfile, v.sourcemap));
+        const runs = Array.from({ length: repeat }, () => timeImport(outfile, v.sourcemap, lambda));
         rows.push({ fn, variant: v.key, bytes, mapBytes, loadMs: median(runs.map((r) => r.ms)), loadCpuMs: median(runs.map((r) => r.cpuMs)) });
       }
     }

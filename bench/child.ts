@@ -243,9 +243,15 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
     for await (const chunk of await openObjectStream(s3, source)) void chunk;
     // Reading alone (one GetObject stream, no hashing): what s3rver can serve.
     let t = performance.now();
+    let cpu = process.cpuUsage();
+    const cpuMsSince = (before: NodeJS.CpuUsage): number => {
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / 1000;
+    };
     let read = 0;
     for await (const chunk of await openObjectStream(s3, source)) read += (chunk as Buffer).length;
     marks.readOnlyMs = performance.now() - t;
+    marks.readOnlyCpuMs = cpuMsSince(cpu);
     if (read !== source.size) throw new Error(`read ${read} of ${source.size} bytes`);
     // One GetObject stream into node:crypto.
     t = performance.now();
@@ -255,8 +261,10 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
     marks.nodeStreamMs = performance.now() - t;
     // hashSlice, one invocation over the whole object (the default when the deadline allows).
     t = performance.now();
+    cpu = process.cpuUsage();
     const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, { settings: DEFAULT_SETTINGS, remainingMs: () => 15 * 60_000 });
     marks.hashSliceMs = performance.now() - t;
+    marks.hashSliceCpuMs = cpuMsSince(cpu);
     if (!progress.done || progress.sha1 === undefined) throw new Error('hashSlice did not finish in one invocation');
     marks.hashSliceNodeCrypto = progress.engine === 'node:crypto' ? 1 : 0;
     // The resumable path (hash-wasm), as an object that must cross invocations hashes: slices of a quarter each.

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineCpuTimes, otherCores, waitForQuiet } from './load.ts';
 import type { EmulatorTarget } from './sdk.ts';
+import { lambdaCommand } from '../local/lambda/runtime.ts';
+import type { LambdaProcess } from '../local/lambda/runtime.ts';
 
 export type Uploader = 'ours' | 'sdk';
 
@@ -67,7 +69,7 @@ export interface Measured {
 }
 
 /** runChild, plus the parent's CPU time and the machine's other load over the child's life. */
-export async function runMeasured(job: Job, options: { child?: string; nodeArgs?: string[]; quietWaitMs?: number } = {}): Promise<Measured> {
+export async function runMeasured(job: Job, options: ChildOptions & { quietWaitMs?: number } = {}): Promise<Measured> {
   await waitForQuiet(options.quietWaitMs);
   const machineBefore = machineCpuTimes();
   const cpuBefore = process.cpuUsage();
@@ -90,16 +92,24 @@ export function runnerNodeFlags(checkout: string): string[] {
   }
 }
 
-/**
- * Runs one job in a fresh Node process (the same Node as the parent); rejects with its stderr on failure.
- * `child` is another checkout's bench/child.ts (a before/after comparison); `nodeArgs` go before it (--cpu-prof).
- */
-export function runChild(job: Job, options: { child?: string; nodeArgs?: string[] } = {}): Promise<JobResult> {
+export interface ChildOptions {
+  /** Another checkout's bench/child.ts (a before/after comparison). */
+  child?: string;
+  /** Node options before the child's script (--cpu-prof). */
+  nodeArgs?: string[];
+  /** Start the process as Lambda starts this function's (its exec wrapper and heap options), not as a plain node. */
+  lambda?: LambdaProcess;
+}
+
+/** Runs one job in a fresh Node process (the same Node as the parent); rejects with its stderr on failure. */
+export function runChild(job: Job, options: ChildOptions = {}): Promise<JobResult> {
   const childPath = options.child ?? CHILD;
   // A pipeline child stands for the local runner's process: it starts with the V8 flags that checkout's CLI uses.
   const runnerFlags = job.kind === 'pipeline' ? runnerNodeFlags(path.join(path.dirname(childPath), '..')) : [];
+  const entry = ['--disable-warning=ExperimentalWarning', ...runnerFlags, ...(options.nodeArgs ?? []), childPath, JSON.stringify(job)];
+  const command = options.lambda !== undefined ? lambdaCommand(options.lambda, process.execPath, entry) : { file: process.execPath, args: entry };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...runnerFlags, ...(options.nodeArgs ?? []), childPath, JSON.stringify(job)], {
+    const child = spawn(command.file, command.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

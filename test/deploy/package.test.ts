@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from './cfn.ts';
 import type { EvalContext } from './cfn.ts';
 import { readZip } from './zip.ts';
+import { lambdaCommand, runtimeNodeOptions } from '../../local/lambda/runtime.ts';
 import { METRIC, SERVICE_NAME } from '../../functions/observability.ts';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
@@ -57,6 +58,10 @@ const STOP = 'abortOnStop';
 /** The status API's Lambda: its own role. */
 const STATUS = 'transferStatus';
 const ALL_KEYS = [...KEYS, TRIGGER, ...BULK_KEYS, STOP, STATUS];
+/** The Lambdas that move an object's bytes: Lambda starts their Node through this script of their zip. */
+const EXEC_WRAPPER = 'functions/exec-wrapper.sh';
+const WRAPPED: ReadonlySet<string> = new Set(['directUpload', 'uploadBatch', 'hashObject', 'syncBatch']);
+const wrapperEnv = (key: string): Record<string, string> => (WRAPPED.has(key) ? { AWS_LAMBDA_EXEC_WRAPPER: `/var/task/${EXEC_WRAPPER}` } : {});
 const logicalId = (key: string): string => `${key[0]?.toUpperCase()}${key.slice(1)}LambdaFunction`;
 /** The sources the package is built for (the sourceBuckets parameter is required). */
 const SOURCE_BUCKETS = 'exports,backups/finance/';
@@ -300,6 +305,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
         LOG_LEVEL: 'info',
         // Prepare decides what is read and where it goes (for bulk runs, PlanSync and SyncBatch: below).
         ...(key === 'prepare' ? { TRANSFER_SOURCES: SOURCE_BUCKETS, TRANSFER_DESTINATION_FOLDERS: '', TRANSFER_MAX_FILE_SIZE: '536870912000' } : {}),
+        ...wrapperEnv(key),
       });
       expect(p.Role).toEqual({ 'Fn::GetAtt': [`${logicalId(key).replace(/LambdaFunction$/, '')}Role`, 'Arn'] });
     }
@@ -553,6 +559,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       const env = evaluate(template.Resources[logicalId(key)].Properties.Environment.Variables, ctx) as Record<string, string>;
       if (key === 'planSync' || key === 'syncBatch') expect(env, key).toMatchObject(limits);
       else expect(env, key).not.toHaveProperty('TRANSFER_SOURCES');
+      expect(env.AWS_LAMBDA_EXEC_WRAPPER, key).toBe(wrapperEnv(key).AWS_LAMBDA_EXEC_WRAPPER);
     }
     const nested = [...tasks.values()].filter((t) => t.Resource === 'arn:aws:states:::states:startExecution.sync:2');
     expect(nested).toHaveLength(4);
@@ -708,19 +715,44 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(wildcard.stdout + wildcard.stderr).toContain('is not an S3 bucket name');
   }, 240_000); // two osls runs: slow on a busy machine
 
-  it('zips one bundled ESM handler per Lambda, and each loads and runs under Node 22 with only its zip', async () => {
+  it('zips one bundled ESM handler per Lambda (with the exec wrapper of those that move bytes), and each loads and runs under Node 22 with only its zip', async () => {
     const unzipped = path.join(tmp, 'unzipped');
+    const wrapperSource = await readFile(path.join(REPO, EXEC_WRAPPER));
     for (const key of ALL_KEYS) {
       const entries = readZip(await readFile(path.join(artifacts, `${key}.zip`)));
-      // Everything is bundled (the AWS SDK included): no node_modules, no source map, nothing else.
-      expect([...entries.keys()].sort()).toEqual([`functions/${key}.mjs`]);
+      // Everything is bundled (the AWS SDK included): no node_modules, no source map, nothing else but the
+      // exec wrapper of the Lambdas that move bytes.
+      expect([...entries.keys()].sort(), key).toEqual([`functions/${key}.mjs`, ...(WRAPPED.has(key) ? [EXEC_WRAPPER] : [])].sort());
       // Minified: long lines (a readable bundle averages about 40 characters a line).
-      const code = entries.get(`functions/${key}.mjs`)!.toString('utf8');
+      const code = entries.get(`functions/${key}.mjs`)!.data.toString('utf8');
       expect(code.length / code.split('\n').length).toBeGreaterThan(500);
-      for (const [name, data] of entries) {
-        await mkdir(path.dirname(path.join(unzipped, key, name)), { recursive: true });
-        await writeFile(path.join(unzipped, key, name), data);
+      if (WRAPPED.has(key)) {
+        // Lambda refuses a wrapper that is not executable (the runtime's bootstrap checks -x before exec).
+        const wrapper = entries.get(EXEC_WRAPPER)!;
+        expect(wrapper.data.equals(wrapperSource), key).toBe(true);
+        expect(wrapper.unixMode, key).toBeDefined();
+        expect((wrapper.unixMode ?? 0) & 0o555, `${key}: ${EXEC_WRAPPER} readable and executable by all`).toBe(0o555);
       }
+      for (const [name, { data, unixMode }] of entries) {
+        await mkdir(path.dirname(path.join(unzipped, key, name)), { recursive: true });
+        await writeFile(path.join(unzipped, key, name), data, { mode: (unixMode ?? 0o644) & 0o777 });
+      }
+    }
+
+    // Each wrapper, unzipped with its mode, started as the Node.js runtime's bootstrap starts it (the node
+    // binary, the runtime's own options, its entry script): the same process runs Node with the V8 flag
+    // added, the runtime's options and entry after it, and loads the function's handler.
+    const runnerFlags = (JSON.parse(await readFile(path.join(REPO, 'local/runner/node-flags.json'), 'utf8')) as { flags: string[] }).flags;
+    for (const key of WRAPPED) {
+      const memoryMb = template.Resources[logicalId(key)].Properties.MemorySize as number;
+      const entry = ['--input-type=module', '-e', `const m = await import(process.argv[1]); console.log(JSON.stringify({ execArgv: process.execArgv, handler: typeof m.handler }));`, path.join(unzipped, key, `functions/${key}.mjs`)];
+      const command = lambdaCommand({ memoryMb, execWrapper: path.join(unzipped, key, EXEC_WRAPPER) }, NODE22, entry);
+      expect(command.file).toBe(path.join(unzipped, key, EXEC_WRAPPER));
+      const started = await run(command.file, command.args, { cwd: tmp, env: offlineEnv({ AWS_REGION: REGION, LOG_LEVEL: 'silent' }), timeout: 60_000 });
+      expect(started.code, `${key}: ${started.stderr}`).toBe(0);
+      const seen = JSON.parse(started.stdout.trim().split('\n').at(-1) ?? '{}') as { execArgv: string[]; handler: string };
+      // The flag is the local runner's (one V8 configuration for the CLI and the Lambdas that move bytes).
+      expect(seen, key).toEqual({ execArgv: [...runnerFlags, ...runtimeNodeOptions(memoryMb), '--input-type=module', '-e', entry[2]], handler: 'function' });
     }
 
     // A loopback stand-in for Box's abort endpoint, to see a bundled handler make a real Box call.
