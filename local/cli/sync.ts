@@ -122,7 +122,8 @@ async function readSummary(s3: S3Client, report: SyncInput['report'], executionN
 export async function runSyncCommand(source: { bucket: string; key: string }, opts: SyncCommandOptions): Promise<number> {
   let input: SyncInput;
   try {
-    input = syncInputFor(source, opts);
+    // Checked before anything starts (a report inside the source, a bad field): one clear line, exit 2.
+    input = validateSyncInput(syncInputFor(source, opts));
   } catch (err) {
     process.stderr.write(`Transfer.InvalidInput: ${(err as Error).message}\n`);
     return EXIT.badInput;
