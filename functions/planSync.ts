@@ -2,13 +2,12 @@
 import type { SyncPlan } from '../src/bulk/contract.ts';
 import { planSync } from '../src/bulk/plan.ts';
 import type { PlanEvent } from '../src/bulk/plan.ts';
-import { defaultBoxDeps } from './deps.ts';
-import type { BoxDeps } from './deps.ts';
+import { defaultDeps } from './deps.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makePlanSyncHandler(deps: DepsSource<BoxDeps>): TaskHandler<PlanEvent, SyncPlan> {
-  return makeTask<PlanEvent, SyncPlan, BoxDeps>(
+export function makePlanSyncHandler(deps: DepsSource): TaskHandler<PlanEvent, SyncPlan> {
+  return makeTask<PlanEvent, SyncPlan>(
     'PlanSync',
     deps,
     (event, d) => planSync(event, d),
@@ -19,4 +18,4 @@ export function makePlanSyncHandler(deps: DepsSource<BoxDeps>): TaskHandler<Plan
   );
 }
 
-export const handler = makePlanSyncHandler(defaultBoxDeps);
+export const handler = makePlanSyncHandler(defaultDeps);

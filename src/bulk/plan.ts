@@ -27,7 +27,7 @@ export interface PlanEvent {
   executionId: string;
 }
 
-export async function planSync(event: PlanEvent, deps: Pick<TransferDeps, 'box' | 'settings' | 'logger'>): Promise<SyncPlan> {
+export async function planSync(event: PlanEvent, deps: TransferDeps): Promise<SyncPlan> {
   const input: SyncInput = validateSyncInput(event.input);
   const options = input.options ?? {};
   const objectsInFlight = options.objectsInFlight ?? SYNC_DEFAULTS.objectsInFlight;
