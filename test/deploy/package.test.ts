@@ -93,7 +93,8 @@ const ACCESS: Record<string, Access> = {
     ...BOX_SECRET,
     'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
   },
-  planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
+  // Checks the destination folder in Box, and the start of a manifest: from the allowed sources or the report buckets (none given).
+  planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET, 's3:GetObject': ['arn:aws:s3:::/*', ...SOURCE_ARNS].sort() },
   syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
   // The report buckets (none given here): results read, report written (multipart), a failed run's results listed.
