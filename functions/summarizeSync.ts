@@ -6,13 +6,14 @@ import type { SyncSummary } from '../src/bulk/contract.ts';
 import type { NestedTransfers } from '../src/bulk/nested.ts';
 import { summarizeSync } from '../src/bulk/report.ts';
 import type { SummarizeEvent } from '../src/bulk/report.ts';
-import { defaultDeps } from './deps.ts';
 import { processTelemetry } from './observability.ts';
+import { defaultS3Deps } from './s3Deps.ts';
+import type { S3Deps } from './s3Deps.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makeSummarizeSyncHandler(deps: DepsSource, nested: () => NestedTransfers | undefined = () => undefined): TaskHandler<SummarizeEvent, SyncSummary> {
-  return makeTask<SummarizeEvent, SyncSummary>(
+export function makeSummarizeSyncHandler(deps: DepsSource<S3Deps>, nested: () => NestedTransfers | undefined = () => undefined): TaskHandler<SummarizeEvent, SyncSummary> {
+  return makeTask<SummarizeEvent, SyncSummary, S3Deps>(
     'Summarize',
     deps,
     (event, d) => summarizeSync(event, d, nested()),
@@ -31,4 +32,4 @@ function nestedFromEnv(env: Record<string, string | undefined> = process.env): N
   return processNested;
 }
 
-export const handler = makeSummarizeSyncHandler(defaultDeps, nestedFromEnv);
+export const handler = makeSummarizeSyncHandler(defaultS3Deps, nestedFromEnv);

@@ -6,6 +6,7 @@ import type { HandlerDeps } from '../../functions/deps.ts';
 import type { ManifestFormat, ObjectResult, SkipRule, SyncInput, SyncLayout, SyncSummary } from '../../src/bulk/contract.ts';
 import type { OnConflict } from '../../src/transfer/contract.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
+import { validateSyncInput } from '../../src/bulk/input.ts';
 import { reportKeysOf } from '../../src/bulk/report.ts';
 import { startSync } from '../runner/bulk.ts';
 import type { SyncEvent } from '../runner/bulk.ts';
@@ -121,10 +122,18 @@ async function readSummary(s3: S3Client, report: SyncInput['report'], executionN
 export async function runSyncCommand(source: { bucket: string; key: string }, opts: SyncCommandOptions): Promise<number> {
   let input: SyncInput;
   try {
-    input = syncInputFor(source, opts);
+    // Checked before anything starts (a report inside the source, a bad field): one clear line, exit 2.
+    input = validateSyncInput(syncInputFor(source, opts));
   } catch (err) {
     process.stderr.write(`Transfer.InvalidInput: ${(err as Error).message}\n`);
     return EXIT.badInput;
+  }
+  try {
+    // What PlanSync refuses before it reads anything, refused here with its own error, before the runner starts.
+    validateSyncInput(input);
+  } catch (err) {
+    process.stderr.write(`Sync failed: ${describeError(err)}\n`);
+    return exitStatusForError(err instanceof Error ? err.name : 'Error');
   }
   const env = lambdaEnvFor(opts);
   const quiet = opts.quiet === true || opts.json === true;

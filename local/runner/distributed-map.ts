@@ -153,7 +153,15 @@ async function readItems(s3: S3Client, reader: Record<string, unknown>, input: u
         if (!Array.isArray(parsed)) throw new DistributedMapError('States.ItemReaderFailed', `s3://${bucket}/${key} is not a JSON array`);
         items = parsed;
       } else if (type === 'JSONL') {
-        items = raw.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+        // Line numbers as an editor counts them (blank lines included), so the message points at the line.
+        raw.toString('utf8').split(/\r?\n/).forEach((line, i) => {
+          if (line.trim() === '') return;
+          try {
+            items.push(JSON.parse(line) as unknown);
+          } catch (err) {
+            throw new DistributedMapError('States.ItemReaderFailed', `ItemReader could not read s3://${bucket}/${key}: line ${i + 1} is not JSON (${(err as Error).message})`);
+          }
+        });
       } else if (type === 'CSV') {
         const rows = parseCsv(raw.toString('utf8'));
         const location = String(config['CSVHeaderLocation'] ?? 'FIRST_ROW');
@@ -175,7 +183,8 @@ async function readItems(s3: S3Client, reader: Record<string, unknown>, input: u
     } else throw new DistributedMapError('States.ItemReaderFailed', `ItemReader ${resource} is not emulated`);
   } catch (err) {
     if (err instanceof DistributedMapError) throw err;
-    throw new DistributedMapError('States.ItemReaderFailed', `ItemReader could not read s3://${bucket}: ${(err as Error).name}: ${(err as Error).message}`);
+    const where = params['Key'] === undefined ? `s3://${bucket}` : `s3://${bucket}/${String(params['Key'])}`;
+    throw new DistributedMapError('States.ItemReaderFailed', `ItemReader could not read ${where}: ${(err as Error).name}: ${(err as Error).message}`);
   }
   return items.slice(0, maxItems === Number.POSITIVE_INFINITY ? undefined : maxItems);
 }

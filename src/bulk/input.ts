@@ -37,6 +37,25 @@ export function validateSyncInput(input: unknown): SyncInput {
     const hasManifest = 'manifest' in source;
     if (hasPrefix === hasManifest) messages.push('source must have exactly one of prefix and manifest');
   }
+  if (messages.length === 0) {
+    const inside = reportInsideSource(input as SyncInput);
+    if (inside !== undefined) messages.push(inside);
+  }
   if (messages.length > 0) throw new InvalidInputError(`Invalid sync input: ${[...new Set(messages)].join('; ')}`);
   return input as SyncInput;
+}
+
+/**
+ * A run writes under `<report prefix><execution name>/` (the Distributed Map's results, report.jsonl): inside
+ * the source prefix, the next run of the same sync would copy them into Box as objects of the source.
+ */
+function reportInsideSource(input: SyncInput): string | undefined {
+  const { source, report } = input;
+  if (!('prefix' in source)) return undefined;
+  const reportPrefix = report.prefix ?? '';
+  if (report.bucket !== source.bucket || !reportPrefix.startsWith(source.prefix)) return undefined;
+  return (
+    `report s3://${report.bucket}/${reportPrefix} lies inside the source s3://${source.bucket}/${source.prefix}: its files (results, ` +
+    `report.jsonl) would be copied into Box by the next run of this sync; choose a report bucket or prefix outside the source`
+  );
 }

@@ -1,11 +1,13 @@
 // Plan: the bulk run's first step. Validates the input, checks the destination folder, fills in every
 // default, and derives the Distributed Map's settings (which reader, concurrency, batch size, each child's
-// share of the upload budget) and where results and the report go. Nothing is listed before this passes.
+// share of the upload budget) and where results and the report go. Nothing is listed before this passes:
+// a report inside the source prefix and a manifest that cannot be read as its format says are refused here.
 import { checkDestinationAllowed, checkSourceListingAllowed } from '../transfer/allowed.ts';
 import type { TransferDeps } from '../transfer/deps.ts';
 import type { SyncInput, SyncPlan } from './contract.ts';
 import { validateSyncInput } from './input.ts';
 import { basePrefixOf } from './layout.ts';
+import { checkManifest } from './manifest.ts';
 
 const SYNC_DEFAULTS = Object.freeze({
   objectsInFlight: 16,
@@ -37,6 +39,8 @@ export async function planSync(event: PlanEvent, deps: TransferDeps): Promise<Sy
   // destination folder must exist and lie inside an allowed folder.
   checkSourceListingAllowed(deps.settings.allowedSources, source.bucket, 'prefix' in source ? source.prefix : undefined);
   await checkDestinationAllowed(await deps.box(), input.destination, deps.settings.allowedDestinationFolders);
+  // A manifest the ItemReader cannot read, or whose items name no key, is refused now, not by every item.
+  if ('manifest' in source) await checkManifest(deps.s3, source.manifest);
   const reader = 'manifest' in source ? source.manifest.format : 'prefix';
   const prefix = 'prefix' in source ? source.prefix : '';
   const resultsPrefix = `${input.report.prefix ?? ''}${event.executionName}`;

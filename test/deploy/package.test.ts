@@ -95,7 +95,8 @@ const ACCESS: Record<string, Access> = {
     // A nested transfer's parent, a bulk run's child workflow: a transfer its parent's end stopped keeps its session.
     'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}/*`],
   },
-  planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET }, // checks the destination folder in Box
+  // Checks the destination folder in Box, and the start of a manifest: from the allowed sources or the report buckets (none given).
+  planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET, 's3:GetObject': ['arn:aws:s3:::/*', ...SOURCE_ARNS].sort() },
   syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
   // The report buckets (none given here): results read, report written (multipart), a failed run's results listed.
@@ -752,6 +753,31 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(wildcard.code).not.toBe(0);
     expect(wildcard.stdout + wildcard.stderr).toContain('is not an S3 bucket name');
   }, 240_000); // two osls runs: slow on a busy machine
+
+  it('bundles a client only into the functions whose role lets them call it (S3; Box with undici and Secrets Manager; Step Functions)', async () => {
+    // Names esbuild keeps (keepNames) or strings only that library holds: present in a bundle iff the library is.
+    const MARKERS = {
+      s3: ['"S3Client"'],
+      box: ['"BoxClient"', 'UND_ERR_CONNECT_TIMEOUT', '"GetSecretValueCommand"'],
+      sfn: ['"SFNClient"'],
+    };
+    const may = (key: string, prefix: string): boolean => Object.keys(ACCESS[key] ?? {}).some((action) => action.startsWith(prefix));
+    const carried: Record<string, Record<string, boolean[]>> = {};
+    const allowed: Record<string, Record<string, boolean>> = {};
+    for (const key of ALL_KEYS) {
+      const code = readZip(await readFile(path.join(artifacts, `${key}.zip`))).get(`functions/${key}.mjs`)!.data.toString('utf8');
+      carried[key] = Object.fromEntries(Object.entries(MARKERS).map(([client, marks]) => [client, marks.map((m) => code.includes(m))]));
+      allowed[key] = { s3: may(key, 's3:'), box: may(key, 'secretsmanager:'), sfn: may(key, 'states:') };
+    }
+    const expected = Object.fromEntries(
+      Object.entries(allowed).map(([key, a]) => [key, Object.fromEntries(Object.entries(MARKERS).map(([client, marks]) => [client, marks.map(() => a[client])]))]),
+    );
+    expect(carried).toEqual(expected);
+    // Spelled out for a pure function, one that only reads S3, and one that uses both.
+    expect(allowed.describeFailure).toEqual({ s3: false, box: false, sfn: false });
+    expect(allowed.hashObject).toEqual({ s3: true, box: false, sfn: false });
+    expect(allowed.prepare).toEqual({ s3: true, box: true, sfn: false });
+  });
 
   it('zips one bundled ESM handler per Lambda (with the exec wrapper of those that move bytes), and each loads and runs under Node 22 with only its zip', async () => {
     const unzipped = path.join(tmp, 'unzipped');

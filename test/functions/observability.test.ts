@@ -176,7 +176,7 @@ describe('Powertools around every task handler', () => {
   });
 
   it('without telemetry (the local runner, the CLI) Powertools prints nothing', async () => {
-    const handler = makeTask('Prepare', { s3: {} as never, box: async () => ({}) as never }, async () => ({ ok: true }), {
+    const handler = makeTask('Prepare', {}, async () => ({ ok: true }), {
       measure: () => [{ name: METRIC.transfersSucceeded, unit: 'Count', value: 1 }],
     });
     expect(await handler({ executionId }, lambdaContext())).toEqual({ ok: true });
