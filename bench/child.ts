@@ -229,7 +229,7 @@ async function runHashCpu(job: Extract<Job, { kind: 'hash-cpu' }>): Promise<Omit
   return { ms: marks.nodeCryptoMs, marks, sha1: agree ? (digests.node ?? '') : `DISAGREE ${JSON.stringify(digests)}` };
 }
 
-/** The HashObject code path (hashSlice: ranged GETs with read-ahead, hash-wasm) over the s3rver object. */
+/** The HashObject code path (hashSlice: ranged GETs with read-ahead; node:crypto when the object fits the invocation, and the resumable hash-wasm slices) over the s3rver object. */
 async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
   const { hashSlice } = await import('../src/transfer/hash.ts');
