@@ -4,7 +4,7 @@
 // variables; they are never logged.
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
 import type { BoxClientLike } from '../src/transfer/boxPort.ts';
@@ -13,6 +13,8 @@ import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
 import { settingsFromEnv } from '../src/transfer/settings.ts';
+import { outsideRequestBudget } from '../src/box/budget.ts';
+import { withinRequestBudget } from '../src/transfer/request-budget.ts';
 import { DEFAULT_SECRET_MAX_AGE_SECONDS, SecretBoxAuth, secretsManagerReader } from './boxSecret.ts';
 import type { TransferSettings } from '../src/transfer/settings.ts';
 import { METRIC, portLogger, processTelemetry, recordMeasurements } from './observability.ts';
@@ -73,6 +75,26 @@ function authFromEnv(env: Env): BoxAuth | undefined {
   return undefined;
 }
 
+/** Milliseconds one GetSecretValue attempt may take (BOX_SECRET_REQUEST_TIMEOUT_MS): it normally takes tens. */
+const DEFAULT_SECRET_REQUEST_TIMEOUT_MS = 5000;
+
+/**
+ * The Secrets Manager client for the Box secret: every attempt bounded (connection and answer), so a read
+ * that hangs ends instead of holding the invocation until its Lambda timeout; 3 attempts at most.
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER points it elsewhere (a local stand-in), as the SDK's own setting does.
+ */
+function secretsClientConfig(env: Env): SecretsManagerClientConfig {
+  const timeout = Number(env.BOX_SECRET_REQUEST_TIMEOUT_MS);
+  const requestTimeout = Number.isSafeInteger(timeout) && timeout > 0 ? timeout : DEFAULT_SECRET_REQUEST_TIMEOUT_MS;
+  return {
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env.AWS_ENDPOINT_URL_SECRETS_MANAGER ? { endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER } : {}),
+    maxAttempts: 3,
+    // throwOnRequestTimeout: without it the SDK only logs a warning when the timeout passes, and waits on.
+    requestHandler: { connectionTimeout: Math.min(requestTimeout, 3000), requestTimeout, throwOnRequestTimeout: true },
+  };
+}
+
 /**
  * The Box credentials: from the secret BOX_SECRET_ARN names (read now, so a missing or malformed secret
  * fails here; then followed through rotations), else from BOX_* variables. Powertools Parameters and the
@@ -84,7 +106,8 @@ export async function loadBoxAuth(env: Env, secrets?: SecretsManagerClient): Pro
   if (arn) {
     const maxAge = Number(env.BOX_SECRET_MAX_AGE_SECONDS);
     const { SecretsProvider } = await import('@aws-lambda-powertools/parameters/secrets');
-    const provider = new SecretsProvider(secrets ? { awsSdkV3Client: secrets } : {});
+    const { SecretsManagerClient: Client } = await import('@aws-sdk/client-secrets-manager');
+    const provider = new SecretsProvider({ awsSdkV3Client: secrets ?? new Client(secretsClientConfig(env)) });
     const read = secretsManagerReader(arn, Number.isSafeInteger(maxAge) && maxAge >= 0 ? maxAge : DEFAULT_SECRET_MAX_AGE_SECONDS, provider);
     const auth = new SecretBoxAuth(read, authFromSecret);
     await auth.current();
@@ -138,7 +161,7 @@ export function once<T>(make: () => Promise<T>): () => Promise<T> {
 export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3?: S3Client; telemetry?: Telemetry } = {}): HandlerDeps {
   const { telemetry } = given;
   const logger = given.logger ?? (telemetry ? portLogger(telemetry.logger) : createJsonLogger());
-  const box = once(async (): Promise<BoxClientLike> => {
+  const shared = once(async (): Promise<BoxClientLike> => {
     const auth = await loadBoxAuth(env);
     return new BoxClient({
       auth,
@@ -152,6 +175,15 @@ export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3
       logger: boxLogger(logger.child({ component: 'box' }), telemetry),
     });
   });
+  // The first build reads the Box secret (Secrets Manager) for every invocation of the container: it runs
+  // outside any one invocation's request budget, and each invocation waits for it only within its own
+  // (Transfer.Deadline, retried), so a read that hangs never holds a Lambda until its timeout.
+  let built: BoxClientLike | undefined;
+  const box = async (): Promise<BoxClientLike> => {
+    if (built !== undefined) return built;
+    built = await withinRequestBudget('Box credentials (Secrets Manager GetSecretValue of BOX_SECRET_ARN)', undefined, () => outsideRequestBudget(shared));
+    return built;
+  };
   const s3 = given.s3 ?? new S3Client(s3ConfigFromEnv(env));
   return { s3: telemetry ? telemetry.tracer.captureAWSv3Client(s3) : s3, box, logger, settings: settingsFromEnv(env), ...(telemetry ? { telemetry } : {}) };
 }
