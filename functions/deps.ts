@@ -8,6 +8,7 @@ import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/
 import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
 import type { BoxClientLike } from '../src/transfer/boxPort.ts';
+import type { DeadlineSource } from '../src/transfer/deadline.ts';
 import type { TransferProgressEvent } from '../src/transfer/deps.ts';
 import { ConfigurationError } from '../src/transfer/errors.ts';
 import { createJsonLogger } from '../src/transfer/logger.ts';
@@ -30,6 +31,8 @@ export interface HandlerDeps {
   onProgress?: (event: TransferProgressEvent) => void;
   /** Powertools Logger, Metrics and Tracer around each invocation; set in AWS, unset locally. */
   telemetry?: Telemetry;
+  /** Each invocation's deadline (default: its remaining time less settings.deadlineFinishMarginMs); tests pass one that a server's state ends. */
+  deadline?: DeadlineSource;
 }
 
 type Env = Record<string, string | undefined>;

@@ -28,9 +28,9 @@ import type { S3TriggerResult, TriggerDeps } from '../src/trigger/start.ts';
 import { ACCEPTED_EVENTS, triggerEventKind } from '../src/trigger/events.ts';
 import { routesFromEnv } from '../src/trigger/routes.ts';
 import { deadlineOf } from '../src/transfer/deadline.ts';
+import type { DeadlineSource } from '../src/transfer/deadline.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import { deadlineFromEnv, withinInvocationBudget } from './task.ts';
-import type { DeadlineSource } from './task.ts';
 
 /**
  * The trigger's dependencies, the logger optional (a JSON logger by default), and the invocation's

@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { withRequestBudget } from '../src/box/budget.ts';
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import { deadlineOf } from '../src/transfer/deadline.ts';
-import type { Deadline } from '../src/transfer/deadline.ts';
+import type { Deadline, DeadlineSource } from '../src/transfer/deadline.ts';
 import type { TransferDeps } from '../src/transfer/deps.ts';
 import { errorFields, silentLogger } from '../src/transfer/logger.ts';
 import type { LogFields } from '../src/transfer/logger.ts';
@@ -51,9 +51,6 @@ export interface TaskOptions<E, R> {
   /** Metrics of a failed invocation (the work it did before it failed). */
   measureFailure?: (error: unknown, event: E) => Measurement[];
 }
-
-/** An invocation's deadline from its context (a test gives one it spends at a moment it chooses). */
-export type DeadlineSource = (context: LambdaContextLike) => Deadline;
 
 /**
  * For handlers without TransferDeps (the trigger, the status API): the invocation's deadline is its
@@ -99,7 +96,7 @@ export function makeTask<E, R>(
       const started = Date.now();
       // Every Box and S3 request of this invocation fits its Lambda timeout (src/box/budget.ts): cancelled
       // deadlineFinishMarginMs before it, and no retry wait that would end after that.
-      const deadline = deadlineOf(context, deps.settings);
+      const deadline = hd.deadline?.(context) ?? deadlineOf(context, deps.settings);
       try {
         const result = await withRequestBudget(deadline, async () => {
           try {

@@ -12,6 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { BoxClient } from '../src/box/index.ts';
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import { deadlineOf } from '../src/transfer/deadline.ts';
+import type { DeadlineSource } from '../src/transfer/deadline.ts';
 import { ConfigurationError, DeadlineError, InvalidInputError } from '../src/transfer/errors.ts';
 import { createJsonLogger, errorFields } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
@@ -22,7 +23,6 @@ import type { StatusDeps } from '../src/trigger/status.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import { loadBoxAuth, once } from './deps.ts';
 import { deadlineFromEnv, withinInvocationBudget } from './task.ts';
-import type { DeadlineSource } from './task.ts';
 
 type Env = Record<string, string | undefined>;
 /** The status reader's dependencies, and the invocation's deadline (default: its remaining time less the default finish margin). */

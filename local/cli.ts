@@ -62,7 +62,7 @@ program
   .addHelpText(
     'after',
     `
-Exits 0 when the Box file's bytes match the source, 1 when the transfer fails or they differ.
+Exits 0 when the Box file's bytes match the source, 1 when the transfer fails or they differ, 2 for bad usage.
 
 Examples:
   $ npm start

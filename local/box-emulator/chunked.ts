@@ -255,12 +255,10 @@ export async function uploadPart(ctx: RequestContext): Promise<Reply> {
   if (s.status === 'aborted') throw new BoxApiError(404, 'not_found', 'Could not find the specified resource');
   const existing = s.parts.get(start);
   if (existing !== undefined) {
-    throw new BoxApiError(
-      416,
-      'range_overlaps_existing_part',
-      `Part overlaps with previously uploaded part: {"id": "${existing.part_id}", "offset": ${existing.offset}, "size": ${existing.size}}`,
-      overlapDetails(existing, ctx.env.config.overlapContext),
-    );
+    const stored = `{"id": "${existing.part_id}", "offset": ${existing.offset}, "size": ${existing.size}}`;
+    const details = overlapDetails(existing, ctx.env.config.overlapContext);
+    if (ctx.env.config.overlapStatus === 409) throw new BoxApiError(409, 'conflict', `Chunk conflicts with another chunk previously uploaded: ${stored}`, details);
+    throw new BoxApiError(416, 'range_overlaps_existing_part', `Part overlaps with previously uploaded part: ${stored}`, details);
   }
   const contentLength = header(req, 'content-length');
   if (contentLength !== undefined && Number(contentLength) !== size) {
@@ -287,7 +285,14 @@ export async function uploadPart(ctx: RequestContext): Promise<Reply> {
         batch = [];
         batchBytes = 0;
       };
-      for await (const chunk of bodyChunks(req, ctx.env.shaper)) {
+      let damage = ctx.corruptBody === true;
+      for await (let chunk of bodyChunks(req, ctx.env.shaper)) {
+        if (damage && chunk.length > 0) {
+          // The corruptBody fault: damaged on the way in, as the Digest header exists to catch.
+          chunk = Buffer.from(chunk);
+          chunk[0] = chunk[0]! ^ 0xff;
+          damage = false;
+        }
         received += chunk.length;
         if (received > size) throw badRequest(`Request body is longer than the Content-Range length ${size}`);
         sha1.update(chunk);
@@ -489,6 +494,23 @@ export function filesReply(ctx: RequestContext, file: FileRecord): Reply {
   return jsonReply(201, { total_count: 1, entries: [ctx.env.store.fileJson(file)] });
 }
 
+/** A commit's 202, with the body the `commit202Body` option says (Box's is not documented). */
+function processing(ctx: RequestContext, s: SessionRecord, retryAfterSeconds: number): Reply {
+  const headers = { 'retry-after': String(retryAfterSeconds) };
+  switch (ctx.env.config.commit202Body) {
+    case 'json-no-body':
+      return { status: 202, headers: { ...headers, 'content-type': 'application/json' } };
+    case 'json-empty-object':
+      return jsonReply(202, {}, headers);
+    case 'json-session':
+      return jsonReply(202, ctx.env.store.sessionJson(s, ctx.env.baseUrl, partsProcessed(ctx, s)), headers);
+    case 'text':
+      return { status: 202, headers, text: 'Accepted' };
+    default:
+      return { status: 202, headers };
+  }
+}
+
 /** POST /files/upload_sessions/{id}/commit */
 export async function commit(ctx: RequestContext): Promise<Reply> {
   const s = sessionFor(ctx);
@@ -523,10 +545,10 @@ async function commitLocked(ctx: RequestContext, s: SessionRecord, digestB64: st
   const cp = config.commitProcessing;
   if (cp.mode === 'count' && s.commitAttempts202 < cp.times) {
     s.commitAttempts202 += 1;
-    return { status: 202, headers: { 'retry-after': String(cp.retryAfterSeconds) } };
+    return processing(ctx, s, cp.retryAfterSeconds);
   }
   if (cp.mode === 'proportional' && s.processingUntil > Date.now()) {
-    return { status: 202, headers: { 'retry-after': String(cp.retryAfterSeconds) } };
+    return processing(ctx, s, cp.retryAfterSeconds);
   }
 
   s.wholeSha1 ??= wholeFileSha1(ctx, s);

@@ -3,16 +3,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Principal, TokenStore } from './auth.ts';
 import type { LinkShaper } from './shaping.ts';
 import type { Store } from './store.ts';
-import type { CommitProcessing, CommittedSessionAnswer, MarkerPaging, OverlapContext, PreflightAnswer } from './types.ts';
+import type { Commit202Body, CommitProcessing, CommittedSessionAnswer, MarkerPaging, OverlapContext, PreflightAnswer } from './types.ts';
 
 export interface EmulatorConfig {
   partSizeFor: (fileSize: number) => number;
   minChunkedFileSize: number;
   maxFileSize: number;
   commitProcessing: CommitProcessing;
+  commit202Body: Commit202Body;
   sessionTtlMs: number;
   partDigestMismatchStatus: number;
   overlapContext: OverlapContext;
+  overlapStatus: 416 | 409;
   committedSession: CommittedSessionAnswer;
   preflight: PreflightAnswer;
   markerPaging: MarkerPaging;
@@ -37,6 +39,8 @@ export interface RequestContext {
   /** Undefined only for /oauth2/token. */
   auth: { token: string; principal: Principal } | undefined;
   env: EmulatorEnv;
+  /** The `corruptBody` fault: the body arrives with one byte damaged. */
+  corruptBody?: boolean;
 }
 
 export function principalOf(ctx: RequestContext): Principal {

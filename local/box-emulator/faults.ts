@@ -9,7 +9,7 @@ interface ActiveRule {
   fired: number;
 }
 
-const ACTION_TYPES = new Set(['status', 'storeThenFail', 'storeThenReset', 'emptyListing', 'reset', 'partsMismatch', 'expireToken', 'latency', 'hold']);
+const ACTION_TYPES = new Set(['status', 'storeThenFail', 'storeThenReset', 'storeThenGarble', 'corruptBody', 'emptyListing', 'reset', 'partsMismatch', 'expireToken', 'latency', 'hold']);
 /** Actions that only delay a request, which then proceeds (or meets another action). */
 export function isDelay(action: FaultAction): action is Extract<FaultAction, { type: 'latency' | 'hold' }> {
   return action.type === 'latency' || action.type === 'hold';

@@ -10,6 +10,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** JSON body (sent with `Content-Type: application/json`). */
   json?: unknown;
+  /** A text body, sent with `headers['content-type']` (default `text/plain`). */
+  text?: string;
   /** Raw body stream (downloads); `length` sets Content-Length. */
   stream?: () => Readable;
   length?: number;

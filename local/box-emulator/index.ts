@@ -11,11 +11,11 @@ import { FaultInjector } from './faults.ts';
 import { Counters, createRequestHandler } from './server.ts';
 import { LinkShaper } from './shaping.ts';
 import { ROOT_FOLDER_ID, Store, latest, userMini, validateItemName } from './store.ts';
-import { COMMITTED_SESSION_ANSWERS, MARKER_PAGINGS, PREFLIGHT_ANSWERS } from './types.ts';
+import { COMMIT_202_BODIES, COMMITTED_SESSION_ANSWERS, MARKER_PAGINGS, PREFLIGHT_ANSWERS } from './types.ts';
 import type { BoxEmulator, BoxEmulatorOptions, BoxFile, CommitProcessing, CommittedSessionAnswer } from './types.ts';
 
 export type * from './types.ts';
-export { COMMITTED_SESSION_ANSWERS, MARKER_PAGINGS, OPERATIONS, PREFLIGHT_ANSWERS } from './types.ts';
+export { COMMIT_202_BODIES, COMMITTED_SESSION_ANSWERS, MARKER_PAGINGS, OPERATIONS, PREFLIGHT_ANSWERS } from './types.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MIN_CHUNKED_FILE_SIZE = 20_000_000;
@@ -40,7 +40,7 @@ function checkCommittedSession(answer: CommittedSessionAnswer): CommittedSession
   return answer;
 }
 
-function oneOf<T extends string>(option: string, value: T, allowed: readonly T[]): T {
+function oneOf<T extends string | number>(option: string, value: T, allowed: readonly T[]): T {
   if (!allowed.includes(value)) throw new RangeError(`${option} must be one of ${allowed.join(', ')}`);
   return value;
 }
@@ -60,9 +60,11 @@ export async function startBoxEmulator(options: BoxEmulatorOptions = {}): Promis
     minChunkedFileSize: options.minChunkedFileSize ?? DEFAULT_MIN_CHUNKED_FILE_SIZE,
     maxFileSize: options.maxFileSize ?? Number.MAX_SAFE_INTEGER,
     commitProcessing: checkCommitProcessing(options.commitProcessing ?? { mode: 'none' }),
+    commit202Body: oneOf('commit202Body', options.commit202Body ?? 'empty', COMMIT_202_BODIES),
     sessionTtlMs: (options.sessionTtlSeconds ?? 7 * 24 * 3600) * 1000,
     partDigestMismatchStatus: options.partDigestMismatchStatus ?? 412,
     overlapContext: options.overlapContext ?? 'part',
+    overlapStatus: oneOf<416 | 409>('overlapStatus', options.overlapStatus ?? 416, [416, 409]),
     committedSession: checkCommittedSession(options.committedSession ?? 'same-file'),
     preflight: oneOf('preflight', options.preflight ?? 'conflicts-object', PREFLIGHT_ANSWERS),
     markerPaging: oneOf('markerPaging', options.markerPaging ?? 'null-at-end', MARKER_PAGINGS),

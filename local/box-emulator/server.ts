@@ -154,6 +154,12 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       res.end(body);
       return;
     }
+    if (reply.text !== undefined) {
+      const body = Buffer.from(reply.text);
+      res.writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8', ...headers, 'content-length': String(body.length) });
+      res.end(body);
+      return;
+    }
     if (reply.stream !== undefined) {
       if (reply.length !== undefined) headers['content-length'] = String(reply.length);
       res.writeHead(reply.status, headers);
@@ -247,12 +253,16 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         default:
           break;
       }
-      const ctx: RequestContext = { req, url, params: target.params, auth, env };
+      const ctx: RequestContext = { req, url, params: target.params, auth, env, ...(fault?.type === 'corruptBody' ? { corruptBody: true } : {}) };
       let reply = await target.handler(ctx);
       if (fault?.type === 'storeThenReset') {
         // Done, but the answer never arrives (as when a connection breaks after Box acted).
         req.socket.destroy();
         return;
+      }
+      if (fault?.type === 'storeThenGarble') {
+        // Done, and answered with its status, but the body cannot be read.
+        reply = { status: reply.status, headers: { ...reply.headers, 'content-type': 'text/html' }, text: '<html><body>OK</body></html>' };
       }
       if (fault?.type === 'storeThenFail') {
         const err = new BoxApiError(fault.status);

@@ -63,6 +63,10 @@ export type FaultAction =
   | { type: 'reset' }
   /** Do what was asked (store the part, commit the session, ...), then drop the connection without an answer: a lost 2xx. */
   | { type: 'storeThenReset' }
+  /** Do what was asked, then answer its success status with a body that is not JSON (`text/html`), as a proxy might. */
+  | { type: 'storeThenGarble' }
+  /** uploadPart: one byte of the body is damaged on the way in, so the part's Digest check refuses it (`partDigestMismatchStatus`). */
+  | { type: 'corruptBody' }
   /**
    * listFolderItems: an empty page; preflightCheck: 200 (the name looks free). As an index that lags behind
    * a file just created would answer.
@@ -90,6 +94,15 @@ export interface FaultRule {
 }
 
 export type OverlapContext = 'part' | 'part-without-sha1' | 'message-only';
+
+/**
+ * The body of a commit's 202 (Box documents neither its Content-Type nor its body): `empty` (default) no
+ * body and no content type; `json-no-body` `Content-Type: application/json` without a body (what breaks the
+ * published SDK); `json-empty-object` `{}`; `json-session` the upload session (`num_parts_processed`);
+ * `text` `text/plain` "Accepted".
+ */
+export type Commit202Body = 'empty' | 'json-no-body' | 'json-empty-object' | 'json-session' | 'text';
+export const COMMIT_202_BODIES: readonly Commit202Body[] = ['empty', 'json-no-body', 'json-empty-object', 'json-session', 'text'];
 
 /**
  * How a session that was committed answers (Box's behaviour is not documented): `same-file` (default) a
@@ -141,6 +154,8 @@ export interface BoxEmulatorOptions {
   minChunkedFileSize?: number;
   /** 202 behaviour of commit; default { mode: 'none' }. */
   commitProcessing?: CommitProcessing;
+  /** What a commit's 202 carries besides `Retry-After`; default `empty`. */
+  commit202Body?: Commit202Body;
   /** Added to every API request (not the admin endpoint). */
   latencyMs?: number;
   /** Per-connection cap on request-body reading and download writing. */
@@ -158,6 +173,12 @@ export interface BoxEmulatorOptions {
    * `message-only` no context_info at all. Box's real answer is unconfirmed, so clients must handle all three.
    */
   overlapContext?: OverlapContext;
+  /**
+   * The status of that overlap answer: 416 `range_overlaps_existing_part` (default; the Android SDK and
+   * rclone issue 2054), or 409 `conflict` "Chunk conflicts with another chunk previously uploaded" (Box's
+   * API description; its code is unknown). Its body follows `overlapContext` either way.
+   */
+  overlapStatus?: 416 | 409;
   /** How a committed session answers another commit (and get / list parts); default `same-file`. */
   committedSession?: CommittedSessionAnswer;
   /** How the preflight check answers a name already taken; default `conflicts-object`. */

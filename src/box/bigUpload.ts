@@ -3,7 +3,8 @@
 //   buffers of exactly part_size bytes (the last one shorter);
 // - keeps up to `concurrency` parts in flight, started in ascending offset order; while every slot is
 //   busy it stops reading, so memory stays at about (concurrency + 1) × part_size whatever the file size;
-// - checks each stored part (offset, size, sha1) against what was sent;
+// - checks each stored part (offset, size, sha1) against what was sent; a part refused for its Digest is
+//   sent again (up to 3 tries);
 // - commits with the one commit policy of ./commitLoop.ts (202, transient parts_mismatch, a lost answer
 //   checked against Box before committing again), up to a total wait;
 // - on any fatal error (or the caller's AbortSignal) cancels the parts in flight, aborts the session
@@ -12,7 +13,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ChunkedUploadsManager } from './chunkedUploads.ts';
 import { commitUntilDone, DEFAULT_COMMIT_POLICY, type CommitTimer } from './commitLoop.ts';
-import { BoxAbortedError, BoxIntegrityError, BoxSourceSizeMismatchError, BoxTooManyPartsError } from './errors.ts';
+import { BoxAbortedError, BoxIntegrityError, BoxPartDigestRejectedError, BoxSourceSizeMismatchError, BoxTooManyPartsError } from './errors.ts';
 import { base64ToHex, contentRangeHeader, digestHeader, partCount } from './helpers.ts';
 import { abortableSleep, abortedError, raceAbort, type BoxLogger } from './http.ts';
 import { findLandedFile, type LandedLookups, type UploadTarget } from './landed.ts';
@@ -56,6 +57,8 @@ export interface UploadBigFileVersionOptions extends UploadBigFileOptions {
 }
 
 const DEFAULT_CONCURRENCY = 4;
+/** Tries of one part that Box refuses for its Digest before the upload fails. */
+const PART_DIGEST_TRIES = 3;
 const REAL_TIMER: CommitTimer = { now: () => Date.now(), sleep: abortableSleep };
 /** The DELETE that cleans up after a failure gets its own deadline (the caller's signal may have fired). */
 const ABORT_SESSION_TIMEOUT_MS = 30_000;
@@ -99,7 +102,7 @@ export async function runChunkedUpload(
   landed?: { lookups: LandedLookups; target: UploadTarget },
 ): Promise<BoxFile> {
   try {
-    const parts = await uploadParts(manager, session, file, fileSize, options);
+    const parts = await uploadParts(manager, session, file, fileSize, options, logger);
     return await commitParts(manager, session, parts.list, parts.sha1Base64, fileSize, options, landed, logger);
   } catch (error) {
     try {
@@ -130,6 +133,7 @@ async function uploadParts(
   file: Readable | AsyncIterable<Uint8Array>,
   fileSize: number,
   options: UploadBigFileOptions,
+  logger: BoxLogger | undefined,
 ): Promise<UploadedParts> {
   const partSize = session.part_size;
   const totalParts = session.total_parts;
@@ -161,13 +165,23 @@ async function uploadParts(
   const startPart = (index: number, offset: number, body: Buffer, partSha1: Hash): void => {
     const digest = partSha1.digest();
     const task = (async () => {
-      // The manager checks that Box echoes this part's offset, size and SHA-1.
-      const { part } = await manager.uploadFilePartByUrl(
-        uploadUrl,
-        body,
-        { digest: digestHeader(digest.toString('base64')), contentRange: contentRangeHeader(offset, body.length, fileSize) },
-        { extraHeaders: options.extraHeaders, signal, listPartsUrl: session.session_endpoints.list_parts },
-      );
+      let part: UploadPart;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // The manager checks that Box echoes this part's offset, size and SHA-1.
+          ({ part } = await manager.uploadFilePartByUrl(
+            uploadUrl,
+            body,
+            { digest: digestHeader(digest.toString('base64')), contentRange: contentRangeHeader(offset, body.length, fileSize) },
+            { extraHeaders: options.extraHeaders, signal, listPartsUrl: session.session_endpoints.list_parts },
+          ));
+          break;
+        } catch (error) {
+          // Refused for its Digest: not stored (damaged on the way); the bytes in memory are sent again.
+          if (!(error instanceof BoxPartDigestRejectedError) || attempt >= PART_DIGEST_TRIES) throw error;
+          logger?.warn?.('box part refused for its digest; sending it again', { session: session.id, offset, attempt });
+        }
+      }
       stored[index] = part;
       progress.bytes += part.size;
       progress.parts += 1;

@@ -3,7 +3,16 @@
 // plus uploadBigFile / uploadBigFileVersion. Session operations by URL follow session_endpoints as given.
 import type { Readable } from 'node:stream';
 import { assertFileSize, releaseSource, runChunkedUpload, type UploadBigFileOptions, type UploadBigFileVersionOptions } from './bigUpload.ts';
-import { BoxConflictError, BoxIntegrityError, BoxRangeError } from './errors.ts';
+import {
+  BoxConflictError,
+  BoxDigestMismatchError,
+  BoxIntegrityError,
+  BoxPartDigestRejectedError,
+  BoxPreconditionFailedError,
+  BoxRangeError,
+  BoxUnreadableAnswerError,
+  type BoxError,
+} from './errors.ts';
 import { base64ToHex, parseContentRange, parseSha1Digest, sha1Hex } from './helpers.ts';
 import { parseRetryAfter, type BoxHttp, type BoxLogger } from './http.ts';
 import type { LandedLookups } from './landed.ts';
@@ -36,10 +45,26 @@ export interface UploadFilePartOptions extends RequestOptions {
 /** Box's list parts refuses an offset (a part index) above this (400): a session with more parts cannot be listed in full. */
 export const MAX_LIST_PARTS_OFFSET = 10_000;
 
-/** 416 range_overlaps_existing_part; a 416 without a code whose message says it overlaps is taken as one too. */
-function isRangeOverlap(error: unknown): error is BoxRangeError {
+/** 409 codes that are about names or sessions, never about a part's range. */
+const NOT_A_PART_CONFLICT = new Set(['item_name_in_use', 'session_conflict', 'name_temporarily_reserved']);
+
+/**
+ * A part PUT refused because a part is stored at its range: 416 range_overlaps_existing_part (a 416
+ * without a code whose message says it overlaps too), or 409, Box's API description's "chunk conflicts
+ * with another chunk previously uploaded" (its code is unknown: any 409 but the name and session ones).
+ */
+function isRangeOverlap(error: unknown): error is BoxRangeError | BoxConflictError {
+  if (error instanceof BoxConflictError) return error.code === undefined || !NOT_A_PART_CONFLICT.has(error.code);
   if (!(error instanceof BoxRangeError)) return false;
   return error.code === 'range_overlaps_existing_part' || (error.code === undefined && /overlap/i.test(error.message));
+}
+
+/**
+ * Box refused a part for its Digest: 412 (most likely, per Box's API description) or 400 `digest_mismatch`
+ * (Box's answer to a wrong whole-file digest at commit). No If-Match goes with a part, so a 412 can mean nothing else.
+ */
+function isPartDigestRefusal(error: unknown): error is BoxError {
+  return error instanceof BoxPreconditionFailedError || error instanceof BoxDigestMismatchError;
 }
 
 export interface PartsQuery {
@@ -88,9 +113,10 @@ function isUploadPart(value: unknown): value is UploadPart {
   return typeof part.part_id === 'string' && typeof part.offset === 'number' && typeof part.size === 'number' && typeof part.sha1 === 'string';
 }
 
+/** A success answer without the object it should carry: what was asked may have been done (Box.UnreadableAnswer, never terminal). */
 function expectJson<T>(json: unknown, what: string, request: string, status: number): T {
   if (typeof json !== 'object' || json === null) {
-    throw new BoxIntegrityError(`${request} answered ${status} without the expected ${what}`, { status, request });
+    throw new BoxUnreadableAnswerError(`${request} answered ${status} without the expected ${what}`, { status, request });
   }
   return json as T;
 }
@@ -190,13 +216,18 @@ export class ChunkedUploadsManager {
    * size of `contentRange` and the SHA-1 of `digest` (else Box.IntegrityError), so every caller gets
    * that check.
    *
-   * A 416 range_overlaps_existing_part means a part is already stored at this range (a retry after
+   * A 416 range_overlaps_existing_part (or a 409 "chunk conflicts with another chunk previously
+   * uploaded": which one Box sends is not confirmed) means a part is already stored at this range (a retry after
    * "stored, then 500", or a batch that runs again). Box's body for it is unconfirmed (maybe a
    * `context_info.conflicting_part`, maybe with its sha1, maybe only a message), so it is never
    * trusted: the stored part is looked up in list parts (`opts.listPartsUrl`, default the upload URL +
    * `/parts` as Box builds it). Same offset, size and SHA-1 as this body → resolves with the stored part
    * and `alreadyUploaded`; other bytes → Box.IntegrityError (the session holds a part that can never be
-   * committed as this file); no such part listed → the 416 (Box.RangeNotSatisfiable).
+   * committed as this file); no such part listed → the 416 (Box.RangeNotSatisfiable) or the 409 (Box.Conflict).
+   *
+   * A part refused for its Digest (412, or 400 `digest_mismatch`: Box's status is not documented) was
+   * not stored: Box.PartDigestRejected, never terminal; the caller sends the bytes again (UploadBatch reads
+   * the range again first). Box.DigestMismatch stays the whole-file digest at commit.
    */
   async uploadFilePartByUrl(url: string, body: Uint8Array, headers: UploadFilePartHeaders, opts?: UploadFilePartOptions): Promise<UploadedPart> {
     try {
@@ -213,18 +244,29 @@ export class ChunkedUploadsManager {
       });
       const uploaded = expectJson<UploadedPart>(response.json, 'part', 'PUT upload part', response.status);
       if (!isUploadPart(uploaded.part)) {
-        throw new BoxIntegrityError('PUT upload part answered without a part', { status: response.status, request: 'PUT upload part' });
+        throw new BoxUnreadableAnswerError('PUT upload part answered without a part', { status: response.status, request: 'PUT upload part' });
       }
       checkEcho(uploaded.part, headers, response.status);
       return uploaded;
     } catch (error) {
+      if (isPartDigestRefusal(error)) {
+        throw new BoxPartDigestRejectedError(`${error.message} (the part was not stored; send its bytes again)`, {
+          status: error.status,
+          code: error.code,
+          requestId: error.requestId,
+          contextInfo: error.contextInfo,
+          request: error.request,
+          cause: error,
+        });
+      }
       if (!isRangeOverlap(error)) throw error;
       const range = parseContentRange(headers.contentRange);
       if (range === undefined) throw error;
       const listPartsUrl = opts?.listPartsUrl ?? `${url.replace(/\/+$/, '')}/parts`;
       const stored = await this.#storedPartAt(listPartsUrl, range.offset, body.length, opts);
       if (stored === undefined) {
-        throw new BoxRangeError(`${error.message}; list parts shows no part at offset ${range.offset}`, {
+        const Refusal = error instanceof BoxConflictError ? BoxConflictError : BoxRangeError;
+        throw new Refusal(`${error.message}; list parts shows no part at offset ${range.offset}`, {
           status: error.status,
           code: error.code,
           requestId: error.requestId,
@@ -307,6 +349,9 @@ export class ChunkedUploadsManager {
    * seconds Box asked to wait (Retry-After). Parts are sent sorted by offset. A 429 is retried (Box did
    * not process it); a 5xx or a network error is not: the commit may have landed although its answer was
    * lost, so the caller finds out before committing again (uploadBigFile and the Commit Lambda do).
+   * The body of a 202 is not documented: it is never read (empty, `{}`, a session, text: all `processing`).
+   * Any other success without the file (not JSON, no entries) is Box.UnreadableAnswer, handled as a lost
+   * answer: the commit may have landed.
    */
   async createFileUploadSessionCommitByUrl(url: string, request: CommitRequest, headers: CommitHeaders, opts?: RequestOptions): Promise<CommitResult> {
     const body: Record<string, unknown> = { parts: [...request.parts].sort((a, b) => a.offset - b.offset) };
@@ -321,6 +366,7 @@ export class ChunkedUploadsManager {
       body: JSON.stringify(body),
       signal: opts?.signal,
       responseType: 'json',
+      ignoreBodyOf: [202],
       retryAfterServerError: false,
     });
     if (response.status === 202) {
@@ -328,8 +374,11 @@ export class ChunkedUploadsManager {
       return { status: 'processing', retryAfterSeconds };
     }
     const files = expectJson<Files>(response.json, 'files', 'POST commit upload session', response.status);
-    if (!Array.isArray(files.entries)) {
-      throw new BoxIntegrityError(`POST commit upload session answered ${response.status} without entries`, { status: response.status });
+    if (!Array.isArray(files.entries) || files.entries.length === 0) {
+      throw new BoxUnreadableAnswerError(`POST commit upload session answered ${response.status} without the file; the commit may have landed`, {
+        status: response.status,
+        request: 'POST commit upload session',
+      });
     }
     return { status: 'committed', files };
   }

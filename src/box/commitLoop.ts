@@ -12,13 +12,13 @@ import type { BoxError } from './errors.ts';
 import {
   BoxCommitTimeoutError,
   BoxConflictError,
-  BoxIntegrityError,
   BoxInvalidRequestError,
   BoxNetworkError,
   BoxNotFoundError,
   BoxPartsMismatchError,
   BoxServerError,
   BoxSessionExpiredError,
+  BoxUnreadableAnswerError,
 } from './errors.ts';
 import type { LandedLook } from './landed.ts';
 import type { BoxFile, CommitResult } from './types.ts';
@@ -93,9 +93,9 @@ export type CommitStep =
   /** No answer (or a 5xx): the commit may have landed; `state.answerLost` is set for the next try. */
   | { status: 'lost'; error: BoxError; state: CommitState };
 
-/** A commit answer that leaves open whether Box committed: nothing came back, or a 5xx. */
+/** A commit answer that leaves open whether Box committed: nothing came back, a 5xx, or a success that could not be read. */
 export function commitAnswerMayBeLost(error: unknown): error is BoxError {
-  return error instanceof BoxNetworkError || error instanceof BoxServerError;
+  return error instanceof BoxNetworkError || error instanceof BoxServerError || error instanceof BoxUnreadableAnswerError;
 }
 
 /**
@@ -185,7 +185,11 @@ export async function commitStep(t: CommitTry, state: CommitState, policy: Commi
     return { status: 'wait', waitMs, lastAnswer, state: { ...next, waitedMs: next.waitedMs + waitMs } };
   }
   const file = result.files.entries[0];
-  if (file === undefined) throw new BoxIntegrityError(`commit of session ${t.sessionId} answered without a file`, { status: 201 });
+  if (file === undefined) {
+    // A success without the file: it may have committed, so it is a lost answer (the next try looks first).
+    const error = new BoxUnreadableAnswerError(`commit of session ${t.sessionId} answered without a file`, { status: 201 });
+    return { status: 'lost', error, state: { ...tried, answerLost: true, lostAnswers: state.lostAnswers + 1 } };
+  }
   return { status: 'committed', file, state: { ...tried, answerLost: false, lostAnswers: 0, partsMismatches: 0 }, landedEarlier: false };
 }
 

@@ -92,6 +92,14 @@ export class BoxPartsMismatchError extends BoxError {
 export class BoxDigestMismatchError extends BoxError {
   override name = 'Box.DigestMismatch';
 }
+/**
+ * A part refused for its `Digest` (400 `digest_mismatch` or 412 on a part PUT; Box's status is not
+ * documented): that part was not stored, and sending its bytes again fixes it (bytes damaged on the way).
+ * Never terminal: the parts Box holds stay committable.
+ */
+export class BoxPartDigestRejectedError extends BoxError {
+  override name = 'Box.PartDigestRejected';
+}
 /** 429 after the retries ran out. */
 export class BoxRateLimitedError extends BoxError {
   override name = 'Box.RateLimited';
@@ -104,9 +112,17 @@ export class BoxServerError extends BoxError {
 export class BoxNetworkError extends BoxError {
   override name = 'Box.NetworkError';
 }
-/** A response that breaks Box's contract (a part echoed back with another offset, size or SHA-1, bad JSON). */
+/** A response that breaks Box's contract (a part echoed back with another offset, size or SHA-1, another part stored at its offset). */
 export class BoxIntegrityError extends BoxError {
   override name = 'Box.IntegrityError';
+}
+/**
+ * A success answer (2xx) whose body is not what the request answers (not JSON, or without the expected
+ * object). What was asked may well have been done (a part stored, a session committed), so it is handled
+ * like a lost answer: not sent again by the client, and the caller looks at what Box holds before trying again.
+ */
+export class BoxUnreadableAnswerError extends BoxError {
+  override name = 'Box.UnreadableAnswer';
 }
 /** The session has more parts than Box's list parts can page through (offset <= 10,000): refused up front. */
 export class BoxTooManyPartsError extends BoxError {

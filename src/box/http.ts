@@ -17,8 +17,8 @@ import {
   BoxAbortedError,
   BoxAuthError,
   BoxError,
-  BoxIntegrityError,
   BoxNetworkError,
+  BoxUnreadableAnswerError,
   BoxUntrustedUrlError,
   boxErrorClassFor,
 } from './errors.ts';
@@ -86,6 +86,8 @@ export interface HttpRequest {
   signal?: AbortSignal | undefined;
   /** How to read a successful (< 400) answer: parsed JSON (undefined when empty), nothing, or the raw stream. */
   responseType: 'json' | 'none' | 'stream';
+  /** Successful statuses whose body is read and dropped, never parsed (a commit's 202: its body is not documented). */
+  ignoreBodyOf?: readonly number[];
   /**
    * Resend after a 5xx or a network error (default true). False for a request that may have taken effect
    * although its answer was lost (a direct upload): the caller then finds out what landed before sending
@@ -433,11 +435,12 @@ export class BoxHttp {
         if (status < 400) {
           if (req.responseType === 'stream' && status >= 200 && status < 300 && status !== 202 && status !== 204) return { status, headers: resHeaders, stream: res.body };
           const text = await res.body.text();
-          if (req.responseType !== 'json' || text.trim() === '') return { status, headers: resHeaders };
+          if (req.responseType !== 'json' || text.trim() === '' || req.ignoreBodyOf?.includes(status) === true) return { status, headers: resHeaders };
           try {
             return { status, headers: resHeaders, json: JSON.parse(text) as unknown };
           } catch (cause) {
-            throw new BoxIntegrityError(`${description} answered ${status} with a body that is not JSON`, { status, request: description, cause });
+            // Not resent: what was asked may have been done; the caller looks at Box before trying again.
+            throw new BoxUnreadableAnswerError(`${description} answered ${status} with a body that is not JSON`, { status, request: description, cause });
           }
         }
         const text = await res.body.text();

@@ -24,6 +24,7 @@ import type { ListedObject } from './items.ts';
 import { isFolderMarker, placementOf } from './layout.ts';
 import { boxNameForSegment } from '../box/names.ts';
 import { UploadPacer } from './pacer.ts';
+import { readSmallObject } from './smallRead.ts';
 
 /** Objects not yet started when fewer ms than this remain go to the transfer state machine instead. */
 const BATCH_DEADLINE_MARGIN_MS = 60_000;
@@ -187,7 +188,7 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
         mapConcurrency: 1,
       };
       if (source.size >= deps.settings.directUploadMax) return handOver('grew');
-      const output = await directUpload(transfer, deps);
+      const output = await directUpload(transfer, deps, { readWhole: (s) => readSmallObject(deps.s3, s) });
       await recordIdentityLater(output.file.id, identityOf(source, output.file.sha1));
       return { key, outcome: 'copied', bytes: output.bytes, path, fileId: output.file.id, sha1: output.file.sha1 };
     } catch (err) {

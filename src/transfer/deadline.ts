@@ -20,6 +20,9 @@ export interface Deadline {
   dispose(): void;
 }
 
+/** An invocation's deadline from its context (a test gives one that passes at a moment it chooses). */
+export type DeadlineSource = (context: LambdaContextLike) => Deadline;
+
 export function deadlineOf(
   context: LambdaContextLike | undefined,
   settings: Pick<TransferSettings, 'deadlineStartMarginMs' | 'deadlineFinishMarginMs'>,

@@ -8,7 +8,7 @@ import type { BoxFileLike } from './boxPort.ts';
 import { boxTimestamp, transferOutput } from './commit.ts';
 import { withConflictPolicy } from './conflict.ts';
 import { checkStillCurrent } from './current.ts';
-import type { TransferContext, TransferOutput } from './contract.ts';
+import type { SourceObject, TransferContext, TransferOutput } from './contract.ts';
 import type { TransferDeps } from './deps.ts';
 import { SourceChangedError } from './errors.ts';
 import { readRange } from './s3source.ts';
@@ -20,13 +20,18 @@ import { readRange } from './s3source.ts';
  * a failed transfer), so this holds on a first try too. It costs one `GET /files/{id}`, only on a 409 (or,
  * for a known file, once before uploading).
  * `retry`: this is a state machine retry (`$$.State.RetryCount` > 0); only logged.
+ * `readWhole`: reads the pinned object whole instead of readRange (a bulk batch's lean read, src/bulk/smallRead.ts).
  */
-export async function directUpload(transfer: TransferContext, deps: TransferDeps, opts: { retry?: boolean } = {}): Promise<TransferOutput> {
+export async function directUpload(
+  transfer: TransferContext,
+  deps: TransferDeps,
+  opts: { retry?: boolean; readWhole?: (source: SourceObject) => Promise<Buffer> } = {},
+): Promise<TransferOutput> {
   const { source, destination } = transfer;
   const box = await deps.box();
   const log = deps.logger.child({ bucket: source.bucket, key: source.key, versionId: source.versionId, ...(opts.retry === true ? { retry: true } : {}) });
   const contentModifiedAt = boxTimestamp(source.lastModified);
-  const bytes = source.size === 0 ? new Uint8Array(0) : await readRange(deps.s3, source, 0, source.size);
+  const bytes = source.size === 0 ? new Uint8Array(0) : opts.readWhole !== undefined ? await opts.readWhole(source) : await readRange(deps.s3, source, 0, source.size);
   const sha1 = sha1Hex(bytes);
   if (source.sha1 !== undefined && base64ToHex(source.sha1) !== sha1) {
     throw new SourceChangedError(`s3://${source.bucket}/${source.key}: the bytes read do not match the SHA-1 checksum S3 holds for the object`);

@@ -3,16 +3,18 @@
 // flight at once, so memory stays at about partsInFlight x part size.
 //
 // A batch that runs again (its Lambda timed out or failed after some parts landed) knows it up front
-// from `retryCount` ($$.State.RetryCount), or learns it from the first part Box already holds (416 with
-// the same SHA-1). It then lists the session's parts once and skips the parts Box holds at the right
+// from `retryCount` ($$.State.RetryCount), or learns it from the first part Box already holds (416 or 409
+// with the same SHA-1 in list parts). It then lists the session's parts once and skips the parts Box holds at the right
 // offset and size, instead of reading each from S3 and
 // sending it again only to meet another 416. Skipping trusts the stored bytes: every part of the
 // session was checked by Box against its Digest, and the commit's whole-file SHA-1 (hashed from the
 // pinned source) would refuse anything else. A batch of a resumed session skips, without a listing, the
 // parts Prepare found in Box (transfer.storedParts).
+// A part Box refuses for its Digest (not stored) is read again and resent, up to PART_DIGEST_TRIES times.
 // Deadline: parts are started only while more than deadlineStartMarginMs remain; requests still in flight
 // are cancelled deadlineFinishMarginMs before the timeout. Either way the batch ends with Transfer.Deadline,
 // which the state machine retries; the retry lists the session's parts first and sends only the rest.
+import { BoxPartDigestRejectedError } from '../box/errors.ts';
 import { contentRangeHeader, digestHeader, sha1Base64 } from '../box/helpers.ts';
 import type { LambdaContextLike, UploadBatchEvent, UploadBatchResult } from './contract.ts';
 import { deadlineOf } from './deadline.ts';
@@ -24,6 +26,9 @@ import { batchParts } from './plan.ts';
 import { forEachLimit } from './pool.ts';
 import { storedPartsOf } from './resume.ts';
 import { readRange } from './s3source.ts';
+
+/** Tries of one part that Box refuses for its Digest, each with the range read again, before the batch fails. */
+export const PART_DIGEST_TRIES = 3;
 
 /** What a failed invocation had stored before it failed: kept beside its error, which passes through unchanged. */
 const storedBeforeFailure = new WeakMap<object, { sentBytes: number; sentParts: number }>();
@@ -95,15 +100,27 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       }
       const signal = AbortSignal.any([poolSignal, deadline.signal]);
       buffers[slot] ??= Buffer.allocUnsafeSlow(session.partSize);
-      const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, buffers[slot]);
-      // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError), and
-      // resolves a 416 overlap against list parts: the same bytes already stored come back `alreadyUploaded`.
-      const result = await box.chunkedUploads.uploadFilePartByUrl(
-        session.endpoints.uploadPart,
-        body,
-        { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(part.offset, part.size, size) },
-        { signal, listPartsUrl: session.endpoints.listParts },
-      );
+      let result;
+      for (let attempt = 1; ; attempt++) {
+        const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, buffers[slot]);
+        try {
+          // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError), and
+          // resolves a 416 overlap against list parts: the same bytes already stored come back `alreadyUploaded`.
+          result = await box.chunkedUploads.uploadFilePartByUrl(
+            session.endpoints.uploadPart,
+            body,
+            { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(part.offset, part.size, size) },
+            { signal, listPartsUrl: session.endpoints.listParts },
+          );
+          break;
+        } catch (err) {
+          // Refused for its Digest: the part was not stored (its bytes were damaged on the way). Read the range
+          // again and resend it, a few times; past them Box.PartDigestRejected (retried by the state machine,
+          // never terminal: the session and its stored parts are kept).
+          if (!(err instanceof BoxPartDigestRejectedError) || attempt >= PART_DIGEST_TRIES || !deadline.canStart()) throw err;
+          log.warn('part refused for its digest; reading it again and resending', { offset: part.offset, size: part.size, attempt, error: errorFields(err) });
+        }
+      }
       const already = result.alreadyUploaded === true;
       if (already) {
         alreadyUploaded++;

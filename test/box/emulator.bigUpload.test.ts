@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { COMMITTED_SESSION_ANSWERS } from '../../local/box-emulator/index.ts';
+import { COMMIT_202_BODIES, COMMITTED_SESSION_ANSWERS } from '../../local/box-emulator/index.ts';
 import { sha1Hex, type UploadProgress } from '../../src/box/index.ts';
 import { fakeCommitTimer } from './fakeTimer.ts';
-import { hashStream, MiB, randomSource, rejection, harnessPerTest, type Harness } from './emulatorHarness.ts';
+import { hashStream, MiB, randomSource, rejection, harnessPerTest, startHarness, type Harness } from './emulatorHarness.ts';
 
 const start = harnessPerTest();
 
@@ -70,6 +70,40 @@ describe('uploadBigFile against the emulator', () => {
     await uploadAndVerify(h, 3 * MiB, { commitTimer: timer });
     expect(h.box.stats().requests.commit).toBe(4);
     expect(timer.waits).toEqual([1000, 1000, 1000]);
+  });
+
+  it('commits after 202s whatever their body (Box documents none): each variant the emulator can answer', async () => {
+    for (const commit202Body of COMMIT_202_BODIES) {
+      const h = await startHarness({ commitProcessing: { mode: 'count', times: 2, retryAfterSeconds: 2 }, commit202Body });
+      try {
+        const timer = fakeCommitTimer();
+        await uploadAndVerify(h, 2 * MiB, { commitTimer: timer });
+        expect(h.box.stats().requests.commit, commit202Body).toBe(3);
+        expect(timer.waits, commit202Body).toEqual([2000, 2000]);
+        expect(h.box.listSessions().map((s) => s.status), commit202Body).toEqual(['committed']);
+      } finally {
+        await h.close();
+      }
+    }
+  });
+
+  it('sends a part refused for its Digest again (damaged on the way: 412, or 400 digest_mismatch); a refusal that persists fails with Box.PartDigestRejected', async () => {
+    for (const partDigestMismatchStatus of [412, 400] as const) {
+      const h = await startHarness({ partDigestMismatchStatus });
+      try {
+        h.box.faults.inject({ operation: 'uploadPart', nth: 2, times: 2, action: { type: 'corruptBody' } });
+        await uploadAndVerify(h, 3 * MiB, { concurrency: 1 });
+        expect(h.box.stats().requests.uploadPart).toBe(3 + 2);
+        expect(h.box.listSessions().map((s) => s.status)).toEqual(['committed']);
+      } finally {
+        await h.close();
+      }
+    }
+    const h = await start();
+    h.box.faults.inject({ operation: 'uploadPart', nth: 2, times: 3, action: { type: 'corruptBody' } });
+    const error = await rejection(h.client.chunkedUploads.uploadBigFile(randomSource(3 * MiB).stream, 'bad.bin', 3 * MiB, '0', { concurrency: 1 }));
+    expect(error).toMatchObject({ name: 'Box.PartDigestRejected', status: 412 });
+    expect(h.box.stats().requests.uploadPart).toBe(1 + 3);
   });
 
   it('keeps a Retry-After longer than the floor', async () => {

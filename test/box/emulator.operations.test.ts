@@ -198,7 +198,8 @@ describe('error rows mapped to classes', () => {
     const wrongSize = await rejection(client.chunkedUploads.uploadFilePart(session.id, small, { digest: digestHeader(sha1Base64(small)), contentRange: contentRangeHeader(0, 1000, content.length) }));
     expect(wrongSize).toMatchObject({ name: 'Box.RangeNotSatisfiable', status: 416 });
     const badDigest = await rejection(client.chunkedUploads.uploadFilePart(session.id, body, { digest: digestHeader(sha1Base64(Buffer.from('x'))), contentRange: contentRangeHeader(0, MiB, content.length) }));
-    expect(badDigest).toMatchObject({ name: 'Box.PreconditionFailed', status: 412 });
+    // A part refused for its Digest was not stored: Box.PartDigestRejected (never terminal), Box's 412 kept.
+    expect(badDigest).toMatchObject({ name: 'Box.PartDigestRejected', status: 412 });
     const fresh = await client.chunkedUploads.uploadFilePart(session.id, body, { digest, contentRange: contentRangeHeader(0, MiB, content.length) });
     expect(fresh.alreadyUploaded).toBeUndefined();
     const other = randomBytes(MiB);
@@ -232,12 +233,12 @@ describe('error rows mapped to classes', () => {
     expect(badRange).toMatchObject({ name: 'Box.RangeNotSatisfiable', status: 416 });
   });
 
-  it('a part digest mismatch configured as 400 digest_mismatch is Box.DigestMismatch', async () => {
+  it('a part digest mismatch configured as 400 digest_mismatch is Box.PartDigestRejected (Box.DigestMismatch is the whole-file digest at commit)', async () => {
     const { client } = await start({ partDigestMismatchStatus: 400 });
     const session = await client.chunkedUploads.createFileUploadSession({ folderId: '0', fileSize: 2 * MiB, fileName: 'd.bin' });
     const body = randomBytes(MiB);
     const error = await rejection(client.chunkedUploads.uploadFilePart(session.id, body, { digest: digestHeader(sha1Base64(Buffer.from('y'))), contentRange: contentRangeHeader(0, MiB, 2 * MiB) }));
-    expect(error).toMatchObject({ name: 'Box.DigestMismatch', status: 400, code: 'digest_mismatch' });
+    expect(error).toMatchObject({ name: 'Box.PartDigestRejected', status: 400, code: 'digest_mismatch', cause: { name: 'Box.DigestMismatch' } });
   });
 
   it('commit: parts_mismatch, digest_mismatch, If-Match failure, name taken meanwhile', async () => {

@@ -1,5 +1,6 @@
 // Bulk-run harness: the e2e environment (s3rver + Box emulator + real handlers) plus a report bucket, a
 // count of the S3 requests that read object bytes, and helpers to run the bulk state machine locally.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ensureBucket } from '../../local/runner/index.ts';
@@ -13,7 +14,7 @@ export { BUCKET };
 export const REPORT_BUCKET = 'report-bucket';
 
 export interface BulkEnv extends E2eEnv {
-  /** S3 requests by command name since the start (GetObject counts reads of object bytes and of manifests). */
+  /** S3 requests by command name since the start (GetObject counts reads of object bytes, the lean ones too, and of manifests). */
   s3Calls: Record<string, number>;
   /** GetObject calls on the source bucket (object bytes read). */
   sourceReads(): number;
@@ -34,13 +35,35 @@ function countCalls(client: S3Client, calls: Record<string, number>, sourceGets:
   );
 }
 
+/**
+ * Counts the GETs that do not go through the SDK (SyncBatch's lean read of small objects,
+ * src/bulk/smallRead.ts: undici), seen through undici's diagnostics channel, as GetObjects.
+ */
+function countLeanGets(endpoint: string, calls: Record<string, number>, sourceGets: { n: number }): () => void {
+  const origin = new URL(endpoint).origin;
+  const onCreate = (message: unknown): void => {
+    const { request } = message as { request: { origin: string | URL; method: string; path: string } };
+    if (new URL(String(request.origin)).origin !== origin || request.method !== 'GET') return;
+    calls['GetObjectCommand'] = (calls['GetObjectCommand'] ?? 0) + 1;
+    if (request.path.startsWith(`/${BUCKET}/`)) sourceGets.n++;
+  };
+  subscribe('undici:request:create', onCreate);
+  return () => unsubscribe('undici:request:create', onCreate);
+}
+
 export async function startBulkEnv(options: Parameters<typeof startEnv>[0] = {}): Promise<BulkEnv> {
   const env = await startEnv(options);
   await ensureBucket(env.s3.client, REPORT_BUCKET);
   const s3Calls: Record<string, number> = {};
   const sourceGets = { n: 0 };
   countCalls(env.s3.client, s3Calls, sourceGets);
+  const stopCountingLean = countLeanGets(env.s3.endpoint, s3Calls, sourceGets);
+  const close = env.close.bind(env);
   return Object.assign(env, {
+    close: async () => {
+      stopCountingLean();
+      await close();
+    },
     s3Calls,
     sourceReads: () => sourceGets.n,
     sync(input: SyncInput, runOptions: Partial<RunSyncOptions> = {}) {

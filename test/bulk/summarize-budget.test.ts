@@ -6,30 +6,25 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withRequestBudget } from '../../src/box/budget.ts';
 import type { ObjectResult } from '../../src/bulk/contract.ts';
 import { summarizeSync } from '../../src/bulk/report.ts';
 import type { SummarizeEvent } from '../../src/bulk/report.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
-import { localS3Client, startLocalS3 } from '../../local/runner/index.ts';
+import { startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
-import { rejection } from '../support/rejection.ts';
-import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy.ts';
-import { spendableBudget } from '../support/spendable-budget.ts';
+import { cutOnceHeld, proxiedS3 } from '../support/held-s3.ts';
+import type { S3FaultProxy } from '../support/s3-fault-proxy.ts';
 
 const BUCKET = 'reports';
 const PREFIX = 'runs/run-1';
 const never = new Promise<void>(() => undefined);
 
 let s3: LocalS3 | undefined;
-let proxy: S3FaultProxy | undefined;
-let client: S3Client | undefined;
 afterEach(async () => {
-  client?.destroy();
-  await proxy?.close();
   await s3?.close();
-  s3 = proxy = client = undefined;
+  s3 = undefined;
 });
+const proxied = proxiedS3();
 
 const results: ObjectResult[] = Array.from({ length: 200 }, (_, n) => ({ key: `k/${n}`, outcome: 'copied', bytes: n, path: `${n}`, fileId: String(n) }));
 
@@ -40,8 +35,7 @@ async function setUp(): Promise<{ proxy: S3FaultProxy; client: S3Client; event: 
   const Key = `${PREFIX}/map-run/SUCCEEDED_0.json`;
   await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: `[${children.join(',')}]` }));
   await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/map-run/manifest.json`, Body: JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key }] } }) }));
-  proxy = await startS3FaultProxy(s3.endpoint);
-  client = localS3Client(proxy.endpoint);
+  const { proxy, client } = await proxied(s3.endpoint);
   const event: SummarizeEvent = {
     plan: { results: { bucket: BUCKET, prefix: PREFIX }, batchInput: { dryRun: false } as SummarizeEvent['plan']['batchInput'] },
     mapRun: { ResultWriterDetails: { Bucket: BUCKET, Key: `${PREFIX}/map-run/manifest.json` } },
@@ -50,12 +44,8 @@ async function setUp(): Promise<{ proxy: S3FaultProxy; client: S3Client; event: 
 }
 
 /** Runs Summarize in a fresh budget, spends it once the proxy holds a request, and returns the rejection. */
-async function cutOnceHeld(proxy: S3FaultProxy, client: S3Client, event: SummarizeEvent): Promise<unknown> {
-  const budget = spendableBudget();
-  const running = rejection(withRequestBudget(budget, () => summarizeSync(event, { s3: client, logger: silentLogger })));
-  await proxy.stalledAtLeast(1);
-  budget.spend();
-  return running;
+function summaryCutOnceHeld(proxy: S3FaultProxy, client: S3Client, event: SummarizeEvent): Promise<unknown> {
+  return cutOnceHeld(proxy, 1, () => summarizeSync(event, { s3: client, logger: silentLogger }));
 }
 
 async function summaryWritten(): Promise<boolean> {
@@ -79,7 +69,7 @@ describe("Summarize's S3 requests inside the request budget", () => {
     const { proxy, client, event } = await setUp();
     // The first GET is manifest.json, the second the result file.
     proxy.inject({ method: 'GET', times: 1, nth: 2, action: { type: 'hold', until: never } });
-    const err = await cutOnceHeld(proxy, client, event);
+    const err = await summaryCutOnceHeld(proxy, client, event);
     expect(err).toMatchObject({ name: 'Transfer.Deadline' });
     await proxy.abandonedAtLeast(1);
     expect(await summaryWritten()).toBe(false);
@@ -88,7 +78,7 @@ describe("Summarize's S3 requests inside the request budget", () => {
   it('a result file whose body stalls: the read is cut with Transfer.Deadline', async () => {
     const { proxy, client, event } = await setUp();
     proxy.inject({ method: 'GET', times: 1, nth: 2, action: { type: 'stallBody', bytes: 500 } });
-    const err = await cutOnceHeld(proxy, client, event);
+    const err = await summaryCutOnceHeld(proxy, client, event);
     expect(err).toMatchObject({ name: 'Transfer.Deadline' });
     await proxy.abandonedAtLeast(1);
     expect(await summaryWritten()).toBe(false);
@@ -98,7 +88,7 @@ describe("Summarize's S3 requests inside the request budget", () => {
     const { proxy, client, event } = await setUp();
     // The first PUT writes report.jsonl (one part: a single PutObject), the second summary.json.
     proxy.inject({ method: 'PUT', times: 1, nth: 2, action: { type: 'hold', until: never } });
-    const err = await cutOnceHeld(proxy, client, event);
+    const err = await summaryCutOnceHeld(proxy, client, event);
     expect(err).toMatchObject({ name: 'Transfer.Deadline' });
     await proxy.abandonedAtLeast(1);
     expect(await summaryWritten()).toBe(false);

@@ -1,36 +1,39 @@
 // S3 requests that hang as a Task nears its Lambda timeout, through the whole local state machine: S3 (a
 // fault proxy in front of s3rver) holds one HeadObject or ranged GET, or stalls its body, and never lets
-// go. The Lambda's timeout is enforced by the runner (Sandbox.Timedout, as in AWS), and its request budget
-// ends deadlineFinishMarginMs (5 s) before it: the request is cancelled there, the invocation ends with
-// Transfer.Deadline, the state machine retries it, and the bytes in Box are exact. A run that let the
-// Lambda be killed mid-request would show Sandbox.Timedout instead. (The waits are the budget's own 2 s;
-// nothing asserts how long anything took.)
+// go. The first invocation of the Task under test has its request budget end once S3 holds that request
+// (as M11b's clock runs out after its parts: no wall clock decides whether the request was reached in
+// time): the request is cancelled there, the invocation ends with Transfer.Deadline, the state machine
+// retries it (with the usual budget, the Lambda's remaining time less 5 s), and the bytes in Box are
+// exact. The runner enforces the Lambda's timeout (Sandbox.Timedout, as in AWS): a budget that failed to
+// cut the request would show that instead.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { localS3Client } from '../../local/runner/index.ts';
+import { makeTaskHandlers } from '../../functions/index.ts';
+import type { TaskName } from '../../functions/index.ts';
 import type { TransferEvent } from '../../local/runner/index.ts';
 import type { TransferInput } from '../../src/transfer/contract.ts';
+import { deadlineOf } from '../../src/transfer/deadline.ts';
+import type { DeadlineSource } from '../../src/transfer/deadline.ts';
+import { resolveSettings } from '../../src/transfer/settings.ts';
 import type { TransferSettings } from '../../src/transfer/settings.ts';
-import { startS3FaultProxy, type S3FaultProxy, type S3FaultRule } from '../support/s3-fault-proxy.ts';
+import { proxiedS3 } from '../support/held-s3.ts';
+import type { S3FaultProxy, S3FaultRule } from '../support/s3-fault-proxy.ts';
+import { spendableDeadline } from '../support/spendable-budget.ts';
 import { BUCKET, inputFor, startEnv, taskRuns } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
 
 const PART = 64 * 1024;
 const SIZE = 6 * PART + 100; // 7 parts
 const SMALL = 50_000; // a direct upload
-/** The Lambda timeout of the Task under test: its request budget is this less the 5 s finish margin. */
-const LAMBDA_MS = 7_000;
+/** The Lambda timeout of the Task under test, enforced by the runner: reached only if the budget failed to cut. */
+const LAMBDA_MS = 30_000;
 const never = new Promise<void>(() => undefined);
 
 let env: E2eEnv | undefined;
-let proxy: S3FaultProxy | undefined;
-let s3: S3Client | undefined;
 afterEach(async () => {
-  s3?.destroy();
-  await proxy?.close();
   await env?.close();
-  env = proxy = s3 = undefined;
+  env = undefined;
 });
+const proxied = proxiedS3();
 
 async function setUp(settings: Partial<TransferSettings> = {}) {
   // Parts may start until the very end (the default start margin, 120 s, is longer than these Lambdas).
@@ -38,23 +41,59 @@ async function setUp(settings: Partial<TransferSettings> = {}) {
     emulator: { partSize: PART, minChunkedFileSize: 100_000 },
     settings: { directUploadMax: 100_000, deadlineStartMarginMs: 0, hashSafetyMarginMs: 0, ...settings },
   });
-  proxy = await startS3FaultProxy(env.s3.endpoint);
-  s3 = localS3Client(proxy.endpoint);
-  return { e: env, proxy, deps: { ...env.deps, s3 } };
+  const { proxy, client } = await proxied(env.s3.endpoint);
+  return { e: env, proxy, deps: { ...env.deps, s3: client } };
+}
+
+/**
+ * The first invocation's budget ends once S3 holds (or stalls) a request and `ready` has settled; later
+ * ones get the usual deadline.
+ */
+function endsOnceHeld(proxy: S3FaultProxy, settings: Partial<TransferSettings>, ready: Promise<void>): DeadlineSource {
+  let invocations = 0;
+  return (context) => {
+    if (++invocations > 1) return deadlineOf(context, resolveSettings(settings));
+    const deadline = spendableDeadline();
+    void Promise.all([proxy.stalledAtLeast(1), ready]).then(() => deadline.spend());
+    return deadline;
+  };
 }
 
 function failures(events: TransferEvent[], state: string): string[] {
   return events.flatMap((ev) => (ev.type === 'state-failed' && ev.state === state ? [ev.error] : []));
 }
 
-/** Runs `input` with S3 faulted by `rule` and `state`'s Lambda timeout enforced; checks the bytes Box holds. */
-async function survives(state: string, key: string, size: number, rule: S3FaultRule, settings: Partial<TransferSettings> = {}, input?: (folderId: string) => TransferInput) {
+/**
+ * Runs `input` with S3 faulted by `rule` and `state`'s Lambda timeout enforced; checks the bytes Box holds.
+ * `cutOnceHashed`: the budget ends only once the first invocation has also hashed that many bytes.
+ */
+async function survives(
+  state: TaskName,
+  key: string,
+  size: number,
+  rule: S3FaultRule,
+  settings: Partial<TransferSettings> = {},
+  input?: (folderId: string) => TransferInput,
+  cutOnceHashed = 0,
+) {
   const { e, proxy, deps } = await setUp(settings);
   const folder = await e.box.createFolder(`f-${key}`);
   const put = await e.put(key, size);
   proxy.inject(rule);
+  let hashed!: () => void;
+  const ready = new Promise<void>((resolve) => (hashed = resolve));
+  if (cutOnceHashed === 0) hashed();
+  const underTest = makeTaskHandlers({
+    ...deps,
+    deadline: endsOnceHeld(proxy, settings, ready),
+    onProgress: (event) => {
+      deps.onProgress?.(event);
+      if (event.type === 'hashed' && event.offset >= cutOnceHashed) hashed();
+    },
+  })[state];
   const execution = e.start(input?.(folder.id) ?? inputFor(key, folder.id, { options: { partsPerBatch: 7, concurrency: 2 } }), {
     deps,
+    handlers: { [state]: underTest },
     lambdaTimeoutMs: { [state]: LAMBDA_MS },
   });
   const output = await execution.result;
@@ -100,6 +139,8 @@ describe('S3 requests inside each Task\'s request budget, through the state mach
       SIZE,
       { method: 'GET', range: `bytes=${CHUNK}-${2 * CHUNK - 1}`, times: 1, action: { type: 'hold', until: never } },
       { hashChunkBytes: CHUNK, hashSliceBytes: 4 * CHUNK },
+      undefined,
+      CHUNK,
     );
     expect(failures(execution.events, 'HashObject')).toEqual([]);
     const progress = execution.events.flatMap((ev) => (ev.type === 'hash-progress' ? [ev.bytes] : []));

@@ -115,6 +115,16 @@ describe('upload part', () => {
     }
   });
 
+  it('the corruptBody fault damages a part on the way in: its own Digest check refuses it, nothing stored; the same bytes again are stored', async () => {
+    const s = await createSession(box, SIZE, 'damaged.bin');
+    box.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'corruptBody' } });
+    expectBoxError(await putPart(box, s, slice(0), 0), 412, 'digest_mismatch');
+    expect(box.listSessions().find((x) => x.id === s.id)?.partsUploaded).toBe(0);
+    const stored = await putPart(box, s, slice(0), 0);
+    expect(stored.status).toBe(200);
+    expect(stored.json.part).toMatchObject({ offset: 0, size: PART, sha1: createHash('sha1').update(slice(0)).digest('hex') });
+  });
+
   it('answers 400 when the body length does not match the range (Content-Length, or a chunked body)', async () => {
     const s = await createSession(box, SIZE, 'len.bin');
     const short = slice(0).subarray(0, PART - 10);

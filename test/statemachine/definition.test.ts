@@ -88,6 +88,10 @@ describe('statemachine/transfer.asl.yml', () => {
     for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'AbortSession']) {
       expect(retried(states().get(name)!), name).toEqual(expect.arrayContaining(['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError']));
     }
+    // A success whose body cannot be read may have taken effect: retried where the retry looks first.
+    for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'Commit']) expect(retried(states().get(name)!), name).toContain('Box.UnreadableAnswer');
+    // A part Box kept refusing for its Digest was not stored: the batch runs again (never terminal).
+    expect(retried(states().get('UploadBatch')!)).toContain('Box.PartDigestRejected');
     for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject']) {
       expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
     }

@@ -44,7 +44,7 @@ describe('the failure policy', () => {
     for (const name of ['Transfer.SourceChanged', 'Box.DigestMismatch', 'Box.SessionExpired', 'Transfer.NameConflict', 'Box.IntegrityError', 'Transfer.InvalidInput', 'Box.Forbidden', 'Box.NotFound']) {
       expect(isTerminalError(name), name).toBe(true);
     }
-    const kept = ['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError', 'States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown', 'Box.Unauthorized', 'Box.AuthFailed', 'Transfer.ConfigurationError', 'Transfer.PartsIncomplete', 'Transfer.CommitGaveUp', 'States.Runtime', 'Box.Conflict', 'Box.RangeNotSatisfiable', 'Transfer.S3Throttled', 'Transfer.SourceAccessDenied', 'Something.Else'];
+    const kept = ['Box.RateLimited', 'Box.ServerError', 'Box.NetworkError', 'States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown', 'Box.Unauthorized', 'Box.AuthFailed', 'Transfer.ConfigurationError', 'Transfer.PartsIncomplete', 'Transfer.CommitGaveUp', 'States.Runtime', 'Box.Conflict', 'Box.RangeNotSatisfiable', 'Box.PartDigestRejected', 'Box.UnreadableAnswer', 'Transfer.S3Throttled', 'Transfer.SourceAccessDenied', 'Something.Else'];
     for (const name of kept) expect(isTerminalError(name), name).toBe(false);
     expect(new Set(TERMINAL_ERRORS).size).toBe(TERMINAL_ERRORS.length);
   });

@@ -1,17 +1,16 @@
-// S3 requests inside the invocation's request budget (src/transfer/s3source.ts, src/box/budget.ts): a
+// S3 requests inside the invocation's request budget (src/transfer/s3source.ts, src/transfer/request-budget.ts): a
 // HeadObject or ranged GET that S3 holds, or whose body stalls, is cancelled when the budget is spent and
 // ends in the retried Transfer.Deadline; nothing starts once it is spent; requests outside that budget are
 // untouched. The budget here is spent by the test once the fault proxy holds the request: no clock races.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { withRequestBudget } from '../../src/box/budget.ts';
 import type { SourceObject } from '../../src/transfer/contract.ts';
 import { checkStillCurrent } from '../../src/transfer/current.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import { openObjectStream, pinSource, readRange } from '../../src/transfer/s3source.ts';
 import { localS3Client } from '../../local/runner/index.ts';
+import { cutOnceHeld, proxiedS3 } from '../support/held-s3.ts';
 import { rejection } from '../support/rejection.ts';
-import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy.ts';
 import { spendableBudget } from '../support/spendable-budget.ts';
 import { startTestS3, testBytes, type TestS3 } from './helpers.ts';
 
@@ -21,31 +20,18 @@ const SIZE = 256 * 1024;
 const never = new Promise<void>(() => undefined);
 
 let s3: TestS3 | undefined;
-let proxy: S3FaultProxy | undefined;
-let client: S3Client | undefined;
 afterEach(async () => {
-  client?.destroy();
-  await proxy?.close();
   await s3?.close();
-  s3 = proxy = client = undefined;
+  s3 = undefined;
 });
+const proxied = proxiedS3();
 
 async function setUp() {
   s3 = await startTestS3([BUCKET]);
   await s3.put(BUCKET, KEY, testBytes(SIZE, 3));
-  proxy = await startS3FaultProxy(s3.endpoint);
-  client = localS3Client(proxy.endpoint);
+  const { proxy, client } = await proxied(s3.endpoint);
   const source = await pinSource(client, { bucket: BUCKET, key: KEY });
   return { proxy, client, source };
-}
-
-/** Runs `work` in a fresh budget, spends it once the proxy holds `stalled` requests, and returns the rejection. */
-async function cutOnceHeld(proxy: S3FaultProxy, stalled: number, work: () => Promise<unknown>): Promise<unknown> {
-  const b = spendableBudget();
-  const running = rejection(withRequestBudget(b, work));
-  await proxy.stalledAtLeast(stalled);
-  b.spend();
-  return running;
 }
 
 describe('S3 requests inside the request budget', () => {
