@@ -29,6 +29,8 @@ declare module 's3rver' {
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     putObject(object: S3rverStoredObject): Promise<{ size: number; md5: string }>;
     putPart(bucket: string, uploadId: string, partNumber: number, content: Readable): Promise<{ size: number; md5: string }>;
+    /** An object's bytes (a file stream of the range asked for, or none when unsatisfiable) and metadata; null when missing. */
+    getObject(bucket: string, key: string, range?: { start?: number; end?: number }): Promise<{ content: Readable | null; metadata: Record<string, string> } | null>;
   }
 
   export default class S3rver {
