@@ -5,7 +5,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SFNClient as SFNClientType } from '@aws-sdk/client-sfn';
 import { abortStoppedTransfer } from '../src/transfer/stop.ts';
 import type { AbortOnStopResult, ExecutionStatusChangeEvent } from '../src/transfer/stop.ts';
-import { defaultDeps } from './deps.ts';
+import { defaultBoxDeps } from './deps.ts';
+import type { BoxDeps } from './deps.ts';
 import { processTelemetry } from './observability.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
@@ -17,8 +18,8 @@ function sfnClientFromEnv(env: Env = process.env): SFNClientType {
   return new SFNClient(env.SFN_ENDPOINT ? { endpoint: env.SFN_ENDPOINT } : {});
 }
 
-export function makeAbortOnStopHandler(deps: DepsSource, sfn: () => Pick<SFNClientType, 'send'>): TaskHandler<ExecutionStatusChangeEvent, AbortOnStopResult> {
-  return makeTask<ExecutionStatusChangeEvent, AbortOnStopResult>(
+export function makeAbortOnStopHandler(deps: DepsSource<BoxDeps>, sfn: () => Pick<SFNClientType, 'send'>): TaskHandler<ExecutionStatusChangeEvent, AbortOnStopResult> {
+  return makeTask<ExecutionStatusChangeEvent, AbortOnStopResult, BoxDeps>(
     'AbortOnStop',
     deps,
     (event, d) => abortStoppedTransfer(event, { sfn: sfn(), box: d.box, logger: d.logger }),
@@ -30,4 +31,4 @@ export function makeAbortOnStopHandler(deps: DepsSource, sfn: () => Pick<SFNClie
 }
 
 let processSfn: Pick<SFNClientType, 'send'> | undefined;
-export const handler = makeAbortOnStopHandler(defaultDeps, () => (processSfn ??= processTelemetry().tracer.captureAWSv3Client(sfnClientFromEnv())));
+export const handler = makeAbortOnStopHandler(defaultBoxDeps, () => (processSfn ??= processTelemetry().tracer.captureAWSv3Client(sfnClientFromEnv())));

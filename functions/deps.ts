@@ -1,41 +1,36 @@
-// Dependencies of the Lambda handlers, and how AWS Lambda builds them from its environment.
+// Dependencies of the Lambda handlers that call Box, and how AWS Lambda builds them from its environment.
 // Box credentials come from Secrets Manager (BOX_SECRET_ARN, through Powertools Parameters: cached for
 // BOX_SECRET_MAX_AGE_SECONDS, read again at once when Box refuses them; functions/boxSecret.ts) or BOX_*
-// variables; they are never logged.
-import { S3Client } from '@aws-sdk/client-s3';
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
+// variables; they are never logged. Each handler takes only the clients it uses (functions/baseDeps.ts: none,
+// functions/s3Deps.ts: S3, defaultBoxDeps: Box, defaultDeps: both), so its bundle carries only those.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
 import type { BoxClientLike } from '../src/transfer/boxPort.ts';
-import type { DeadlineSource } from '../src/transfer/deadline.ts';
-import type { TransferProgressEvent } from '../src/transfer/deps.ts';
 import { ConfigurationError } from '../src/transfer/errors.ts';
-import { createJsonLogger } from '../src/transfer/logger.ts';
 import type { Logger } from '../src/transfer/logger.ts';
-import { settingsFromEnv } from '../src/transfer/settings.ts';
 import { outsideRequestBudget } from '../src/box/budget.ts';
 import { withinRequestBudget } from '../src/transfer/request-budget.ts';
+import { baseDepsFromEnv, once } from './baseDeps.ts';
+import type { BaseDeps, Env, GivenDeps } from './baseDeps.ts';
 import { DEFAULT_SECRET_MAX_AGE_SECONDS, SecretBoxAuth, secretsManagerReader } from './boxSecret.ts';
-import type { TransferSettings } from '../src/transfer/settings.ts';
-import { METRIC, portLogger, processTelemetry, recordMeasurements } from './observability.ts';
+import { METRIC, processTelemetry, recordMeasurements } from './observability.ts';
 import type { Telemetry } from './observability.ts';
+import { s3DepsFromEnv } from './s3Deps.ts';
 
-export interface HandlerDeps {
-  s3: S3Client;
+export { once } from './baseDeps.ts';
+export { s3ConfigFromEnv } from './s3Deps.ts';
+
+export interface BoxDeps extends BaseDeps {
   /** Built on first use and cached; a BoxClient from src/box satisfies BoxClientLike. */
   box: () => Promise<BoxClientLike>;
-  logger?: Logger;
-  settings?: Partial<TransferSettings>;
-  /** Progress inside invocations, for a local display; unset in AWS. */
-  onProgress?: (event: TransferProgressEvent) => void;
-  /** Powertools Logger, Metrics and Tracer around each invocation; set in AWS, unset locally. */
-  telemetry?: Telemetry;
-  /** Each invocation's deadline (default: its remaining time less settings.deadlineFinishMarginMs); tests pass one that a server's state ends. */
-  deadline?: DeadlineSource;
 }
 
-type Env = Record<string, string | undefined>;
+/** Everything a handler may use: S3 and Box (the local runner gives this to every handler). */
+export interface HandlerDeps extends BoxDeps {
+  s3: S3Client;
+}
 
 /** Builds a BoxAuth from the secret's JSON (a developer token, client credentials (CCG), or a JWT app's settings file). Messages name the missing fields, never their values. */
 export function authFromSecret(secret: unknown): BoxAuth {
@@ -125,16 +120,6 @@ export async function loadBoxAuth(env: Env, secrets?: SecretsManagerClient): Pro
   return auth;
 }
 
-export function s3ConfigFromEnv(env: Env): S3ClientConfig {
-  return {
-    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
-    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
-    ...(env.S3_FORCE_PATH_STYLE === 'true' || env.S3_FORCE_PATH_STYLE === '1' ? { forcePathStyle: true } : {}),
-    // Checksums only where S3 requires them: local S3 servers mangle aws-chunked bodies otherwise.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  };
-}
-
 function boxLogger(logger: Logger, telemetry: Telemetry | undefined): BoxLogger {
   return {
     debug: (m, d) => logger.debug(m, d),
@@ -145,25 +130,8 @@ function boxLogger(logger: Logger, telemetry: Telemetry | undefined): BoxLogger 
   };
 }
 
-/** Memoizes a promise-returning factory; a failure is not cached, so the next call tries again. */
-export function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= make().catch((err: unknown) => {
-      pending = undefined;
-      throw err;
-    });
-    return pending;
-  };
-}
-
-/**
- * `logger` and `s3` replace the defaults (the CLI's display, a local S3); the Box client logs through
- * `logger` too. With `telemetry` (Lambda), the logger is Powertools Logger and Box retries are counted.
- */
-export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3?: S3Client; telemetry?: Telemetry } = {}): HandlerDeps {
-  const { telemetry } = given;
-  const logger = given.logger ?? (telemetry ? portLogger(telemetry.logger) : createJsonLogger());
+/** The Box client, built on first use (credentials read then); it logs through `logger`, and with `telemetry` counts retries. */
+function boxFromEnv(env: Env, logger: Logger, telemetry: Telemetry | undefined): () => Promise<BoxClientLike> {
   const shared = once(async (): Promise<BoxClientLike> => {
     const auth = await loadBoxAuth(env);
     return new BoxClient({
@@ -182,13 +150,26 @@ export function depsFromEnv(env: Env = process.env, given: { logger?: Logger; s3
   // outside any one invocation's request budget, and each invocation waits for it only within its own
   // (Transfer.Deadline, retried), so a read that hangs never holds a Lambda until its timeout.
   let built: BoxClientLike | undefined;
-  const box = async (): Promise<BoxClientLike> => {
+  return async (): Promise<BoxClientLike> => {
     if (built !== undefined) return built;
     built = await withinRequestBudget('Box credentials (Secrets Manager GetSecretValue of BOX_SECRET_ARN)', undefined, () => outsideRequestBudget(shared));
     return built;
   };
-  const s3 = given.s3 ?? new S3Client(s3ConfigFromEnv(env));
-  return { s3: telemetry ? telemetry.tracer.captureAWSv3Client(s3) : s3, box, logger, settings: settingsFromEnv(env), ...(telemetry ? { telemetry } : {}) };
+}
+
+/** For a function that calls Box and never reads S3: no S3 client is built (nor bundled). */
+function boxDepsFromEnv(env: Env = process.env, given: GivenDeps = {}): BoxDeps & { logger: Logger } {
+  const base = baseDepsFromEnv(env, given);
+  return { ...base, box: boxFromEnv(env, base.logger, given.telemetry) };
+}
+
+/**
+ * `logger` and `s3` replace the defaults (the CLI's display, a local S3); the Box client logs through
+ * `logger` too. With `telemetry` (Lambda), the logger is Powertools Logger and Box retries are counted.
+ */
+export function depsFromEnv(env: Env = process.env, given: GivenDeps & { s3?: S3Client } = {}): HandlerDeps {
+  const withS3 = s3DepsFromEnv(env, given);
+  return { ...withS3, box: boxFromEnv(env, withS3.logger, given.telemetry) };
 }
 
 let processDeps: HandlerDeps | undefined;
@@ -196,4 +177,11 @@ let processDeps: HandlerDeps | undefined;
 export function defaultDeps(): HandlerDeps {
   processDeps ??= depsFromEnv(process.env, { telemetry: processTelemetry() });
   return processDeps;
+}
+
+let processBoxDeps: BoxDeps | undefined;
+/** For a function that calls Box and never reads S3: one set per Lambda container, with Powertools telemetry. */
+export function defaultBoxDeps(): BoxDeps {
+  processBoxDeps ??= boxDepsFromEnv(process.env, { telemetry: processTelemetry() });
+  return processBoxDeps;
 }

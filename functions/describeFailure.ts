@@ -2,13 +2,14 @@
 // Pure: no S3, no Box, so its role allows nothing but its logs.
 import type { DescribeFailureEvent, DescribeFailureResult } from '../src/transfer/failure.ts';
 import { describeFailure } from '../src/transfer/failure.ts';
-import { defaultDeps } from './deps.ts';
+import { defaultBaseDeps } from './baseDeps.ts';
+import type { BaseDeps } from './baseDeps.ts';
 import { METRIC } from './observability.ts';
 import { executionNameOf, makeTask, transferFields } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makeDescribeFailureHandler(deps: DepsSource): TaskHandler<DescribeFailureEvent, DescribeFailureResult> {
-  return makeTask<DescribeFailureEvent, DescribeFailureResult>(
+export function makeDescribeFailureHandler(deps: DepsSource<BaseDeps>): TaskHandler<DescribeFailureEvent, DescribeFailureResult> {
+  return makeTask<DescribeFailureEvent, DescribeFailureResult, BaseDeps>(
     'DescribeFailure',
     deps,
     async (event) => describeFailure(event),
@@ -26,4 +27,4 @@ export function makeDescribeFailureHandler(deps: DepsSource): TaskHandler<Descri
   );
 }
 
-export const handler = makeDescribeFailureHandler(defaultDeps);
+export const handler = makeDescribeFailureHandler(defaultBaseDeps);

@@ -1,12 +1,13 @@
 // FinishBatch Lambda (a bulk run's child workflow): { results, transferResults } -> { results }.
 import type { BatchOutput, FinishBatchEvent } from '../src/bulk/contract.ts';
 import { finishBatch } from '../src/bulk/finish.ts';
-import { defaultDeps } from './deps.ts';
+import { defaultBoxDeps } from './deps.ts';
+import type { BoxDeps } from './deps.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makeFinishBatchHandler(deps: DepsSource): TaskHandler<FinishBatchEvent, BatchOutput> {
-  return makeTask<FinishBatchEvent, BatchOutput>(
+export function makeFinishBatchHandler(deps: DepsSource<BoxDeps>): TaskHandler<FinishBatchEvent, BatchOutput> {
+  return makeTask<FinishBatchEvent, BatchOutput, BoxDeps>(
     'FinishBatch',
     deps,
     (event, d) => finishBatch(event, d),
@@ -17,4 +18,4 @@ export function makeFinishBatchHandler(deps: DepsSource): TaskHandler<FinishBatc
   );
 }
 
-export const handler = makeFinishBatchHandler(defaultDeps);
+export const handler = makeFinishBatchHandler(defaultBoxDeps);

@@ -1,12 +1,13 @@
 // HashObject Lambda: HashObjectEvent -> HashProgress (one slice of the resumable whole-file SHA-1).
 import type { HashObjectEvent, HashProgress } from '../src/transfer/contract.ts';
 import { hashSlice } from '../src/transfer/hash.ts';
-import { defaultDeps } from './deps.ts';
+import { defaultS3Deps } from './s3Deps.ts';
+import type { S3Deps } from './s3Deps.ts';
 import { makeTask } from './task.ts';
 import type { DepsSource, TaskHandler } from './task.ts';
 
-export function makeHashObjectHandler(deps: DepsSource): TaskHandler<HashObjectEvent, HashProgress> {
-  return makeTask<HashObjectEvent, HashProgress>(
+export function makeHashObjectHandler(deps: DepsSource<S3Deps>): TaskHandler<HashObjectEvent, HashProgress> {
+  return makeTask<HashObjectEvent, HashProgress, S3Deps>(
     'HashObject',
     deps,
     (event, d, context) =>
@@ -22,4 +23,4 @@ export function makeHashObjectHandler(deps: DepsSource): TaskHandler<HashObjectE
   );
 }
 
-export const handler = makeHashObjectHandler(defaultDeps);
+export const handler = makeHashObjectHandler(defaultS3Deps);

@@ -1,6 +1,7 @@
 // All task handlers by state name, for the local runner (aws-local-stepfunctions
 // taskResourceLocalHandlers are keyed by state name) and for tests.
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
+import type { NestedTransfers } from '../src/bulk/nested.ts';
 import type { HandlerDeps } from './deps.ts';
 import { makeAbortSessionHandler } from './abortSession.ts';
 import { makeCommitHandler } from './commit.ts';
@@ -35,12 +36,16 @@ export function makeTaskHandlers(deps: HandlerDeps): Record<TaskName, (event: an
 /** The bulk state machine's Lambdas by serverless function key (their Task states carry a reader prefix). */
 export type BulkFunctionKey = 'planSync' | 'syncBatch' | 'finishBatch' | 'summarizeSync';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- events arrive as untyped JSON from the state machine
-export function makeBulkHandlers(deps: HandlerDeps): Record<BulkFunctionKey, (event: any, context: LambdaContextLike) => Promise<unknown>> {
+export function makeBulkHandlers(
+  deps: HandlerDeps,
+  /** Where Summarize reads the nested transfers (the local runner's own; in AWS, the Step Functions API). */
+  nested?: () => NestedTransfers | undefined,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- events arrive as untyped JSON from the state machine
+): Record<BulkFunctionKey, (event: any, context: LambdaContextLike) => Promise<unknown>> {
   return {
     planSync: makePlanSyncHandler(deps),
     syncBatch: makeSyncBatchHandler(deps),
     finishBatch: makeFinishBatchHandler(deps),
-    summarizeSync: makeSummarizeSyncHandler(deps),
+    summarizeSync: makeSummarizeSyncHandler(deps, nested),
   };
 }

@@ -8,17 +8,21 @@ import { withRequestBudget } from '../src/box/budget.ts';
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import { deadlineOf } from '../src/transfer/deadline.ts';
 import type { Deadline, DeadlineSource } from '../src/transfer/deadline.ts';
-import type { TransferDeps } from '../src/transfer/deps.ts';
 import { errorFields, silentLogger } from '../src/transfer/logger.ts';
-import type { LogFields } from '../src/transfer/logger.ts';
+import type { LogFields, Logger } from '../src/transfer/logger.ts';
 import { resolveSettings, settingsFromEnv } from '../src/transfer/settings.ts';
+import type { TransferSettings } from '../src/transfer/settings.ts';
+import type { BaseDeps } from './baseDeps.ts';
 import type { HandlerDeps } from './deps.ts';
 import { annotate, recordMeasurements, telemetryMiddleware } from './observability.ts';
 import type { Measurement } from './observability.ts';
 
 export type { LambdaContextLike };
 export type TaskHandler<E, R> = (event: E, context: LambdaContextLike) => Promise<R>;
-export type DepsSource = HandlerDeps | (() => HandlerDeps);
+/** A handler's dependencies, or how to build them on first use: only the clients its core uses (functions/deps.ts). */
+export type DepsSource<D extends BaseDeps = HandlerDeps> = D | (() => D);
+/** What a core receives: the handler's clients, with the invocation's logger and resolved settings. */
+export type InvocationDeps<D extends BaseDeps> = D & { settings: TransferSettings; logger: Logger };
 
 /** The execution's name (the last segment of its ARN): what POST /transfers and the console show. */
 export function executionNameOf(executionId: unknown): string | undefined {
@@ -74,14 +78,14 @@ export async function withinInvocationBudget<T>(deadline: Deadline, work: () => 
   }
 }
 
-export function makeTask<E, R>(
+export function makeTask<E, R, D extends BaseDeps = HandlerDeps>(
   task: string,
-  depsSource: DepsSource,
-  core: (event: E, deps: TransferDeps, context: LambdaContextLike) => Promise<R>,
+  depsSource: DepsSource<D>,
+  core: (event: E, deps: InvocationDeps<D>, context: LambdaContextLike) => Promise<R>,
   options: TaskOptions<E, R> = {},
 ): TaskHandler<E, R> {
   const { fields = transferFields, summary = () => ({}), measure = () => [], measureFailure = () => [] } = options;
-  const depsOf = (): HandlerDeps => (typeof depsSource === 'function' ? depsSource() : depsSource);
+  const depsOf = (): D => (typeof depsSource === 'function' ? depsSource() : depsSource);
   // The cores watch their own deadline (HashObject) and the state machine sets TimeoutSeconds,
   // so middy's early-timeout race (which would leave the core running) is off. (middy reads its plugin
   // options from the first argument when no handler is given there; a second argument would be ignored.)
@@ -92,7 +96,7 @@ export function makeTask<E, R>(
       const correlation = { task, requestId: context.awsRequestId, ...fields(event) };
       const logger = (hd.logger ?? silentLogger).child(correlation);
       if (hd.telemetry) annotate(hd.telemetry.tracer, correlation);
-      const deps: TransferDeps = { s3: hd.s3, box: hd.box, settings: resolveSettings(hd.settings), logger, onProgress: hd.onProgress };
+      const deps: InvocationDeps<D> = { ...hd, settings: resolveSettings(hd.settings), logger };
       const started = Date.now();
       // Every Box and S3 request of this invocation fits its Lambda timeout (src/box/budget.ts): cancelled
       // deadlineFinishMarginMs before it, and no retry wait that would end after that.

@@ -36,15 +36,33 @@ function objectArns(text) {
   return parseSourceBuckets(text).map(({ bucket, prefix }) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*` }));
 }
 
-/** arn:${AWS::Partition}:s3:::bucket once per bucket (s3:ListBucket for a bulk run's ItemReader). */
-function bucketArns(text) {
-  const buckets = [...new Set(parseSourceBuckets(text).map(({ bucket }) => bucket))];
-  return buckets.map((bucket) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}` }));
+/**
+ * The policy document of a bulk run's listing (s3:ListBucket for the ItemReader's ListObjectsV2): a bucket
+ * allowed whole may be listed whole; a bucket allowed only below prefixes may be listed only with a request
+ * prefix inside one of them (the s3:prefix condition key: ListObjectsV2's Prefix), since key names are data
+ * too. PlanSync refuses a prefix outside the allowed ones before anything is listed; this is IAM's half.
+ */
+function listBucketPolicy(text) {
+  const entries = parseSourceBuckets(text);
+  const whole = [...new Set(entries.filter(({ prefix }) => prefix === '').map(({ bucket }) => bucket))];
+  const prefixes = new Map();
+  for (const { bucket, prefix } of entries) {
+    if (whole.includes(bucket)) continue;
+    prefixes.set(bucket, [...new Set([...(prefixes.get(bucket) ?? []), `${prefix}*`])]);
+  }
+  const arn = (bucket) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}` });
+  const statements = [];
+  if (whole.length > 0) statements.push({ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: whole.map(arn) });
+  for (const [bucket, patterns] of prefixes) {
+    statements.push({ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: arn(bucket), Condition: { StringLike: { 's3:prefix': patterns } } });
+  }
+  return { Version: '2012-10-17', Statement: statements };
 }
 
 module.exports = {
   parseSourceBuckets,
-  bucketArns: async ({ resolveVariable }) => bucketArns(await resolveVariable('param:sourceBuckets')),
+  listBucketPolicy: async ({ resolveVariable }) => listBucketPolicy(await resolveVariable('param:sourceBuckets')),
+  listBucketPolicyOf: listBucketPolicy,
   objectArns: async ({ resolveVariable }) => objectArns(await resolveVariable('param:sourceBuckets')),
   objectArnsOf: objectArns,
 };

@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { depsFromEnv, s3ConfigFromEnv } from '../../functions/deps.ts';
 import type { HandlerDeps } from '../../functions/deps.ts';
 import type { CommitWaitReason, ResumeRef, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
+import { defaultFileName, validateTransferInput } from '../../src/transfer/input.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
 import type { LogLevel } from '../../src/transfer/logger.ts';
 import type { TransferProgressEvent } from '../../src/transfer/deps.ts';
@@ -109,7 +110,18 @@ function noteFor(e: TransferEvent): string | undefined {
   }
 }
 
+/**
+ * What Prepare refuses before it reads anything (the input schema, a key without a usable file name), with
+ * Prepare's own Transfer.InvalidInput and message: refused here, once, before the runner and the display
+ * start, instead of after a Lambda's error log line and an empty progress line.
+ */
+function refuseInvalidInput(input: TransferInput): void {
+  const valid = validateTransferInput(input);
+  if (valid.resume?.fileName === undefined && valid.destination.fileName === undefined) defaultFileName(valid.source.key);
+}
+
 export async function runWithProgress(input: TransferInput, opts: RunOptions): Promise<TransferOutput> {
+  refuseInvalidInput(input);
   const display: ProgressDisplay = createProgressDisplay({ quiet: opts.quiet ?? false });
   const level: LogLevel = opts.verbose ? 'info' : 'warn';
   const logger = createJsonLogger({ level, write: (line) => display.log(line) });

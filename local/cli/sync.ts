@@ -122,11 +122,12 @@ async function readSummary(s3: S3Client, report: SyncInput['report'], executionN
 export async function runSyncCommand(source: { bucket: string; key: string }, opts: SyncCommandOptions): Promise<number> {
   let input: SyncInput;
   try {
-    // Checked before anything starts (a report inside the source, a bad field): one clear line, exit 2.
+    // What PlanSync refuses before it reads anything (a bad field, a report inside the source), refused here
+    // with its own error before the runner starts: one clear line, exit 2.
     input = validateSyncInput(syncInputFor(source, opts));
   } catch (err) {
-    process.stderr.write(`Transfer.InvalidInput: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    process.stderr.write(`Sync failed: ${describeError(err)}\n`);
+    return exitStatusForError(err instanceof Error ? err.name : 'Error');
   }
   const env = lambdaEnvFor(opts);
   const quiet = opts.quiet === true || opts.json === true;

@@ -6,6 +6,7 @@
 //
 //   const summary = await runSync(input, { deps });          // SyncSummary, or throws TransferExecutionError
 import { randomUUID } from 'node:crypto';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { makeBulkHandlers } from '../../functions/index.ts';
 import type { BulkFunctionKey, HandlerDeps } from '../../functions/index.ts';
 import type { ObjectResult, SyncBatchResult, SyncSummary, BatchOutput } from '../../src/bulk/contract.ts';
@@ -16,6 +17,8 @@ import { DistributedMapError, runDistributedMap } from './distributed-map.ts';
 import { startExecution, TransferExecutionError } from './execution.ts';
 import type { ExecutionOptions, TaskHandler, TaskHandlers, TransferEvent, TransferExecution } from './execution.ts';
 import type { ExecutionHistory } from './history.ts';
+import type { NestedTransfers } from '../../src/bulk/nested.ts';
+import { awsHistoryEvents, historyPage } from '../sfn/history.ts';
 import { loadLocalDefinition } from './definition.ts';
 import { startTransfer } from './index.ts';
 
@@ -90,7 +93,7 @@ export interface SyncExecution {
   history: Promise<SyncHistory>;
   /** The parent's events so far (the local Step Functions API's GetExecutionHistory). */
   eventsSoFar: TransferExecution['eventsSoFar'];
-  /** Settles once the run has ended and every execution it started has been counted. */
+  /** Settles once the run has ended, every execution it started has been counted, and their last invocations have returned. */
   idle: Promise<void>;
   /** Its Distributed Map runs so far, with live counts (copies). */
   mapRuns(): LocalMapRun[];
@@ -116,7 +119,10 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
       // A broken progress display must not break the run.
     }
   };
-  const bulk = { ...makeBulkHandlers(options.deps), ...options.handlers } as Record<BulkFunctionKey, TaskHandler>;
+  // Nested transfer executions by name, for Summarize (as it reads them from the Step Functions API in AWS).
+  const nestedRuns = new Map<string, NestedRecord>();
+  const nested = localNestedTransfers(nestedRuns);
+  const bulk = { ...makeBulkHandlers(options.deps, () => nested), ...options.handlers } as Record<BulkFunctionKey, TaskHandler>;
   const children: number[] = [];
   const transfers: number[] = [];
   const pending: Promise<unknown>[] = [];
@@ -129,19 +135,23 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
     return handler;
   };
 
-  // Nested transfer executions (startExecution.sync:2): the Task's Parameters are {StateMachineArn, Input}.
-  const runNestedTransfer: TaskHandler = async (event: { StateMachineArn?: string; Input?: TransferInput; Name?: string }) => {
+  // Nested transfer executions (startExecution.sync:2): the Task's Parameters are {StateMachineArn, Name, Input}.
+  // A nested transfer stops with the child workflow that started it (the child's signal), as in AWS.
+  const runNestedTransfer = (signal: AbortSignal): TaskHandler => async (event: { StateMachineArn?: string; Input?: TransferInput; Name?: string }) => {
     if (event.StateMachineArn !== LOCAL_TRANSFER_STATE_MACHINE_ARN) {
       throw new DistributedMapError('StepFunctions.StateMachineDoesNotExistException', `no local state machine ${String(event.StateMachineArn)}`);
     }
     const name = event.Name ?? randomUUID();
+    // StartExecution's rule for a name already used (src/bulk/nested.ts names them from the run and the key).
+    if (nestedRuns.has(name)) throw new DistributedMapError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${name}'`);
     const startDate = Date.now();
     const run = startTransfer(event.Input as TransferInput, {
       deps: options.deps,
       executionName: name,
       definition: transferDefinition,
-      keepEvents: false,
-      signal: controller.signal,
+      // Its events are kept while it runs, and after it failed or was stopped (what Summarize reads then).
+      keepEvents: true,
+      signal,
       ...(options.waitTimeScale !== undefined ? { waitTimeScale: options.waitTimeScale } : {}),
       ...(options.lambdaTimeoutMs !== undefined ? { lambdaTimeoutMs: options.lambdaTimeoutMs } : {}),
       ...(options.transferHandlers !== undefined ? { handlers: options.transferHandlers } : {}),
@@ -149,11 +159,14 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
         if (e.type === 'batch-done') emit({ type: 'bytes', bytes: e.bytes });
       },
     });
+    const record: NestedRecord = { input: JSON.stringify(event.Input), status: 'RUNNING', run };
+    nestedRuns.set(name, record);
     const counted = run.history.then((h) => {
       transfers.push(h.awsEventCount);
       maxPayloadBytes = Math.max(maxPayloadBytes, h.maxPayloadBytes);
     });
-    pending.push(counted);
+    // The run is idle only once the transfer's last invocation has returned (a running Lambda outlives a stop).
+    pending.push(counted, run.idle);
     const describe = {
       ExecutionArn: run.executionArn,
       Input: JSON.stringify(event.Input),
@@ -165,21 +178,25 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
     try {
       const output = await run.result;
       await counted;
+      // A finished transfer's events are not needed any more.
+      Object.assign(record, { status: 'SUCCEEDED', output: JSON.stringify(output), run: undefined });
       return { ...describe, Output: output, OutputDetails: { Included: true }, Status: 'SUCCEEDED', StopDate: Date.now() };
     } catch (err) {
       await counted;
+      if (err instanceof TransferExecutionError) Object.assign(record, { status: 'FAILED', error: err.error, cause: err.cause });
+      else record.status = 'ABORTED';
       if (!(err instanceof TransferExecutionError)) throw err;
       // As Step Functions reports a failed child of a .sync Task: States.TaskFailed, the DescribeExecution as Cause.
       throw new DistributedMapError('States.TaskFailed', JSON.stringify({ ...describe, Error: err.error, Cause: err.cause, Status: 'FAILED', StopDate: Date.now() }));
     }
   };
 
-  const childHandlers = (mapName: string): TaskHandlers => {
+  const childHandlers = (mapName: string, signal: AbortSignal): TaskHandlers => {
     const spec = local.maps.get(mapName);
     if (spec === undefined) throw new Error(`no Distributed Map ${mapName}`);
     const handlers: TaskHandlers = {};
     for (const task of spec.processor.tasks.values()) {
-      if (task.resource === START_EXECUTION_SYNC) handlers[task.name] = runNestedTransfer;
+      if (task.resource === START_EXECUTION_SYNC) handlers[task.name] = runNestedTransfer(signal);
       else {
         const handler = byFunctionKey(task.functionKey);
         handlers[task.name] =
@@ -210,7 +227,6 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
     }
     const spec = local.maps.get(task.name);
     if (spec === undefined) throw new Error(`no Distributed Map ${task.name}`);
-    const handlers = childHandlers(task.name);
     parentHandlers[task.name] = async (stateInput: unknown) => {
       const mapRunArn = `arn:aws:states:us-east-1:123456789012:mapRun:${LOCAL_BULK_STATE_MACHINE}/${task.name}:${randomUUID()}`;
       const mapRun: LocalMapRun = {
@@ -244,7 +260,7 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
           batches.running += 1;
           const name = `${executionName}-${task.name}-${index}`;
           const child = startExecution(childInput as TransferInput, {
-            handlers,
+            handlers: childHandlers(task.name, signal),
             definition: spec.processor,
             executionName: name,
             stateMachineName: `${LOCAL_BULK_STATE_MACHINE}/${task.name}`,
@@ -327,6 +343,44 @@ export function startSync(input: unknown, options: RunSyncOptions): SyncExecutio
     mapRuns: () => mapRuns.map((r) => ({ ...r, itemCounts: { ...r.itemCounts }, executionCounts: { ...r.executionCounts } })),
     abort: () => controller.abort(),
   };
+}
+
+/** A nested transfer execution of a local bulk run, as DescribeExecution and GetExecutionHistory tell it. */
+interface NestedRecord {
+  input: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  output?: string;
+  error?: string;
+  cause?: string;
+  /** Until it succeeded: its events. */
+  run?: TransferExecution;
+}
+
+/**
+ * What Summarize reads of the nested transfers in AWS (DescribeExecution, GetExecutionHistory of the transfer
+ * state machine's executions), answered from this run's own executions in the shapes the SDK returns.
+ */
+function localNestedTransfers(runs: Map<string, NestedRecord>): NestedTransfers {
+  const prefix = `${LOCAL_TRANSFER_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:`;
+  const find = (executionArn: unknown): NestedRecord => {
+    const record = typeof executionArn === 'string' && executionArn.startsWith(prefix) ? runs.get(executionArn.slice(prefix.length)) : undefined;
+    if (record === undefined) throw Object.assign(new Error(`Execution Does Not Exist: '${String(executionArn)}'`), { name: 'ExecutionDoesNotExist' });
+    return record;
+  };
+  const send = async (command: unknown): Promise<unknown> => {
+    if (command instanceof DescribeExecutionCommand) {
+      const r = find(command.input.executionArn);
+      return { executionArn: command.input.executionArn, status: r.status, input: r.input, output: r.output, error: r.error, cause: r.cause };
+    }
+    if (command instanceof GetExecutionHistoryCommand) {
+      const r = find(command.input.executionArn);
+      const all = awsHistoryEvents(r.run?.eventsSoFar() ?? [], 'arn:aws:iam::123456789012:role/s3-to-box-local');
+      const page = historyPage(all, command.input);
+      return { ...page, events: page.events.map((e) => ({ ...e, timestamp: new Date(e.timestamp * 1000) })) };
+    }
+    throw new Error(`the local runner answers only DescribeExecution and GetExecutionHistory, not ${(command as object).constructor.name}`);
+  };
+  return { stateMachineArn: LOCAL_TRANSFER_STATE_MACHINE_ARN, sfn: { send } as unknown as NestedTransfers['sfn'] };
 }
 
 /** Run a bulk sync to its end: its SyncSummary, or a TransferExecutionError (name = Error, message = Cause). */

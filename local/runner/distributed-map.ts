@@ -10,9 +10,12 @@
 //   MaxConcurrency  (or MaxConcurrencyPath): child executions at once; 0 = all at once
 //   children        each batch (or item) is an execution of the ItemProcessor, run by the same local runner
 //                   (its own history, counted like AWS's); a failed child does not fail the others
-//   ToleratedFailurePercentage/Count (and their Path forms): past them no new child starts and the state
-//                   fails with States.ExceedToleratedFailureThreshold; default 0, as in AWS
-//   ResultWriter    s3:putObject: <Prefix>/<map run id>/manifest.json, SUCCEEDED_0.json, FAILED_0.json,
+//   ToleratedFailurePercentage/Count (and their Path forms): past them no new child starts, the running
+//                   children are stopped (ABORTED, as Step Functions stops them when a Map Run fails: their
+//                   `.sync` Tasks stop their nested executions in turn), and the state fails with
+//                   States.ExceedToleratedFailureThreshold; default 0, as in AWS
+//   ResultWriter    s3:putObject: <Prefix>/<map run id>/manifest.json, SUCCEEDED_0.json, FAILED_0.json
+//                   (failed and stopped children, their Status FAILED or ABORTED),
 //                   PENDING_0.json (arrays of child executions with Input/Output as JSON strings), and the
 //                   state's result {MapRunArn, ResultWriterDetails: {Bucket, Key}}; without one, the array
 //                   of the children's outputs
@@ -228,7 +231,7 @@ export interface ChildRecord {
   StartDate: string;
   StopDate?: string;
   StateMachineArn: string;
-  Status: 'SUCCEEDED' | 'FAILED' | 'PENDING';
+  Status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'PENDING';
 }
 
 export interface ChildRunner {
@@ -270,12 +273,18 @@ export async function runDistributedMap(options: RunMapOptions): Promise<unknown
   let next = 0;
   let failed = 0;
   let exceeded = false;
+  // Each running child's own stop: past the threshold every one is stopped, as Step Functions does.
+  const running = new Set<AbortController>();
   const worker = async (): Promise<void> => {
     while (!exceeded && !controller.signal.aborted && next < childInputs.length) {
       const index = next++;
       const childInput = childInputs[index];
       const started = new Date().toISOString();
-      const child = options.runChild(childInput, index, controller.signal);
+      const stop = new AbortController();
+      const stopChild = (): void => stop.abort();
+      controller.signal.addEventListener('abort', stopChild, { once: true });
+      running.add(stop);
+      const child = options.runChild(childInput, index, stop.signal);
       const base = {
         ExecutionArn: child.executionArn,
         Input: JSON.stringify(childInput),
@@ -291,10 +300,20 @@ export async function runDistributedMap(options: RunMapOptions): Promise<unknown
         outputs[index] = output;
         records[index] = { ...base, Output: JSON.stringify(output), OutputDetails: { Included: true }, StopDate: new Date().toISOString(), Status: 'SUCCEEDED' };
       } catch (err) {
-        failed++;
-        const e = err as { error?: string; cause?: string; name?: string; message?: string };
-        records[index] = { ...base, Error: e.error ?? e.name ?? 'States.Runtime', Cause: e.cause ?? e.message ?? '', StopDate: new Date().toISOString(), Status: 'FAILED' };
-        if (!tolerates(failed)) exceeded = true;
+        if (stop.signal.aborted) {
+          records[index] = { ...base, StopDate: new Date().toISOString(), Status: 'ABORTED' };
+        } else {
+          failed++;
+          const e = err as { error?: string; cause?: string; name?: string; message?: string };
+          records[index] = { ...base, Error: e.error ?? e.name ?? 'States.Runtime', Cause: e.cause ?? e.message ?? '', StopDate: new Date().toISOString(), Status: 'FAILED' };
+          if (!tolerates(failed) && !exceeded) {
+            exceeded = true;
+            for (const other of running) other.abort();
+          }
+        }
+      } finally {
+        running.delete(stop);
+        controller.signal.removeEventListener('abort', stopChild);
       }
     }
   };
@@ -326,7 +345,7 @@ export async function runDistributedMap(options: RunMapOptions): Promise<unknown
     const base = typeof params.Prefix === 'string' && params.Prefix !== '' ? `${params.Prefix.replace(/\/+$/, '')}/${mapRunId}` : mapRunId;
     const files: Record<'SUCCEEDED' | 'FAILED' | 'PENDING', Array<{ Key: string; Size: number }>> = { SUCCEEDED: [], FAILED: [], PENDING: [] };
     for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
-      const these = records.filter((r) => r.Status === status);
+      const these = records.filter((r) => r.Status === status || (status === 'FAILED' && r.Status === 'ABORTED'));
       if (these.length === 0) continue;
       const body = JSON.stringify(these);
       const key = `${base}/${status}_0.json`;

@@ -24,6 +24,7 @@ import type { ListedObject } from './items.ts';
 import { isFolderMarker, placementOf } from './layout.ts';
 import { boxNameForSegment } from '../box/names.ts';
 import { UploadPacer } from './pacer.ts';
+import { nestedTransferName } from './nested.ts';
 import { readSmallObject } from './smallRead.ts';
 
 /** Objects not yet started when fewer ms than this remain go to the transfer state machine instead. */
@@ -163,7 +164,7 @@ export async function syncBatch(event: SyncBatchEvent, deps: TransferDeps, conte
       ...(b.concurrency !== undefined ? { options: { concurrency: b.concurrency } } : {}),
     };
     const handOver = (why: string): ObjectResult | undefined => {
-      transfers.push({ key, path, bytes: size, input, identity: { bucket: object.bucket, key, etag: pinned?.etag ?? object.etag ?? '', size, ...(pinned?.versionId !== undefined ? { versionId: pinned.versionId } : {}) } });
+      transfers.push({ key, path, bytes: size, input, name: nestedTransferName(b.runId, key), identity: { bucket: object.bucket, key, etag: pinned?.etag ?? object.etag ?? '', size, ...(pinned?.versionId !== undefined ? { versionId: pinned.versionId } : {}) } });
       log.debug('object handed to the transfer state machine', { key, why });
       return undefined;
     };

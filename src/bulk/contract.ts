@@ -146,6 +146,8 @@ export interface NestedTransfer {
   path: string;
   bytes: number;
   input: TransferInput;
+  /** The nested execution's name (src/bulk/nested.ts): Summarize finds it again after the run's end stopped it. */
+  name: string;
   /** Recorded on the Box file once it is committed (source identity). */
   identity: SourceIdentity;
 }

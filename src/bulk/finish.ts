@@ -7,7 +7,7 @@ import type { BatchOutput, FinishBatchEvent, ObjectResult } from './contract.ts'
 import { nestedFailure } from './failure.ts';
 import { identityProperties } from './identity.ts';
 
-export async function finishBatch(event: FinishBatchEvent, deps: TransferDeps): Promise<BatchOutput> {
+export async function finishBatch(event: FinishBatchEvent, deps: Pick<TransferDeps, 'box' | 'logger'>): Promise<BatchOutput> {
   const results: ObjectResult[] = [...event.results];
   const nested = event.transferResults ?? [];
   if (nested.length === 0) return { results };

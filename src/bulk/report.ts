@@ -30,6 +30,8 @@ import { TransferError } from '../transfer/errors.ts';
 import type { BatchOutput, ObjectResult, SyncBatchEvent, SyncPlan, SyncSummary } from './contract.ts';
 import { failureOf, nestedFailure, oneObjectInput } from './failure.ts';
 import { decodeInventoryKey, normalizeItem } from './items.ts';
+import { nestedOutcome, STOPPED_BY_RUN } from './nested.ts';
+import type { NestedTransfers } from './nested.ts';
 
 /**
  * More objects failed than `options.toleratedFailurePercentage` allows (or the Distributed Map stopped at
@@ -158,7 +160,7 @@ async function* resultFileElements(s3: S3Client, bucket: string, key: string): A
 }
 
 /** Every object's result from the ResultWriter's files, one at a time. */
-async function* mapResults(s3: S3Client, bucket: string, manifestKey: string): AsyncGenerator<ObjectResult> {
+async function* mapResults(s3: S3Client, bucket: string, manifestKey: string, nested?: NestedTransfers): AsyncGenerator<ObjectResult> {
   const manifest = await readJson<ResultManifest>(s3, bucket, manifestKey);
   for (const file of manifest.ResultFiles.SUCCEEDED ?? []) {
     for await (const child of resultFileElements(s3, bucket, file.Key)) {
@@ -175,6 +177,8 @@ async function* mapResults(s3: S3Client, bucket: string, manifestKey: string): A
             ? { Error: child.Error ?? 'States.TaskFailed', Cause: child.Cause ?? '' }
             : { Error: 'States.Cancelled', Cause: 'the run ended before this batch ran' };
         const run = batch.BatchInput.run;
+        // A child the run's end stopped may have handed objects to nested transfers: they say what became of them.
+        const stoppedChild = status === 'FAILED' && (child.Status === 'ABORTED' || child.Status === 'TIMED_OUT');
         for (const item of batch.Items) {
           let key = '';
           let bytes = 0;
@@ -189,7 +193,25 @@ async function* mapResults(s3: S3Client, bucket: string, manifestKey: string): A
             yield { key, outcome: 'failed', bytes, path: '', failure: failureOf(err) };
             continue;
           }
-          yield { key, outcome: 'failed', bytes, path: '', failure: nestedFailure(error), ...(input !== undefined ? { input } : {}) };
+          const outcome = stoppedChild && nested !== undefined && input !== undefined ? await nestedOutcome(nested, run.runId, key) : undefined;
+          if (outcome?.status === 'SUCCEEDED') {
+            const path = input?.destination.folderPath !== undefined ? `${input.destination.folderPath}/${outcome.output.file.name}` : outcome.output.file.name;
+            yield { key, outcome: 'copied', bytes, path, fileId: outcome.output.file.id, sha1: outcome.output.file.sha1 };
+            continue;
+          }
+          const failure =
+            outcome !== undefined
+              ? outcome.failure
+              : stoppedChild && nested !== undefined
+                ? {
+                    error: {
+                      name: STOPPED_BY_RUN,
+                      message: `the bulk run ended (its Map Run failed past the tolerated failures, or the run was stopped or timed out) before this object's batch finished; it may have been copied just before: run the sync again (it skips what Box holds), or copy it alone with input`,
+                    },
+                    resumable: false,
+                  }
+                : nestedFailure(error);
+          yield { key, outcome: 'failed', bytes, path: '', failure, ...(input !== undefined ? { input } : {}) };
         }
       }
     }
@@ -329,7 +351,7 @@ async function findManifest(s3: S3Client, bucket: string, resultsPrefix: string)
   return undefined;
 }
 
-export async function summarizeSync(event: SummarizeEvent, deps: Pick<TransferDeps, 's3' | 'logger'>): Promise<SyncSummary> {
+export async function summarizeSync(event: SummarizeEvent, deps: Pick<TransferDeps, 's3' | 'logger'>, nested?: NestedTransfers): Promise<SyncSummary> {
   const { plan } = event;
   const bucket = plan.results.bucket;
   const keys = reportKeysOf(plan.results.prefix);
@@ -339,7 +361,7 @@ export async function summarizeSync(event: SummarizeEvent, deps: Pick<TransferDe
   const report = new StreamingObjectWriter(deps.s3, bucket, keys.report, 'application/x-ndjson');
   try {
     if (manifestKey !== undefined) {
-      for await (const r of mapResults(deps.s3, manifestBucket, manifestKey)) {
+      for await (const r of mapResults(deps.s3, manifestBucket, manifestKey, nested)) {
         tally.add(r);
         await report.write(`${JSON.stringify(r)}\n`);
       }

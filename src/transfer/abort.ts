@@ -8,7 +8,7 @@ import { errorFields } from './logger.ts';
 /** What AbortSession's Retry retries (Box.Aborted: a request cancelled by the invocation's deadline). */
 const RETRIED = new Set(['Box.Aborted', 'Box.RateLimited', 'Box.ServerError', 'Box.NetworkError']);
 
-export async function abortTransfer(event: AbortSessionEvent, deps: TransferDeps): Promise<AbortSessionResult> {
+export async function abortTransfer(event: AbortSessionEvent, deps: Pick<TransferDeps, 'box' | 'logger'>): Promise<AbortSessionResult> {
   const session = event?.transfer?.session;
   const log = deps.logger.child({
     sessionId: session?.id,

@@ -21,6 +21,8 @@ export interface TransferInput {
   };
   /** Continue the Box upload session of a failed transfer (the failure document's `resumeInput` carries it). */
   resume?: ResumeRef;
+  /** Set by a parent execution that started this one (the bulk state machine); see src/transfer/stop.ts. */
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: string;
 }
 
 /** What a resumed transfer continues: the Box session, and what the failed run pinned and resolved. */

@@ -122,7 +122,9 @@ export function failureDocument(event: DescribeFailureEvent): FailureDocument {
   // A resume refused only because the session may expire first (a guess at the rate): the session is
   // kept, and its resumeInput tries anyway (the message says so, and how to discard it instead).
   const session = name === 'Transfer.SessionExpiring' ? { ...open, ignoreExpiry: true } : open;
-  const resumeInput = { ...(event.input as unknown as TransferInput), resume: session };
+  // Resumed by a user, the transfer is no longer a nested one: its parent's field is left out.
+  const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...input } = event.input as unknown as TransferInput;
+  const resumeInput = { ...input, resume: session };
   return { error, resumable: true, resumeInput };
 }
 

@@ -129,4 +129,35 @@ describe('s3-to-box commands exit 2 on bad input (child processes)', { timeout: 
     expect(replayBadRoutes?.stderr).toMatch(/^Transfer\.\w+: .*routes/im);
     expect(box.findFolder(folder.id, 'dir')).toBeUndefined();
   });
+
+  it('input the schema refuses is said once, as one line, before anything runs: no Lambda log line, no progress line', async () => {
+    const report = ['--report', 's3://report-bucket/runs/'];
+    const cases: Array<{ args: string[]; stderr: string }> = [
+      {
+        args: ['transfer', 's3://in-bucket/dir/file.bin', '--folder', folder.id, '--name', ' lead'],
+        stderr: "Transfer failed: Transfer.InvalidInput: Invalid transfer input: destination.fileName must not contain '/', '\\' or control characters, start or end with a space, or be '.' or '..'\n",
+      },
+      {
+        args: ['transfer', 's3://in-bucket/dir/file.bin', '--folder', folder.id, '--name', 'x/y'],
+        stderr: "Transfer failed: Transfer.InvalidInput: Invalid transfer input: destination.fileName must not contain '/', '\\' or control characters, start or end with a space, or be '.' or '..'\n",
+      },
+      {
+        args: ['transfer', 's3://in-bucket/dir/file.bin', '--folder', folder.id, '--resume', 'not-a-session'],
+        stderr: 'Transfer failed: Transfer.InvalidInput: Invalid transfer input: resume.sessionId must be letters and digits (a Box upload session id)\n',
+      },
+      {
+        args: ['transfer', 's3://in-bucket/dir/', '--folder', folder.id],
+        stderr: 'Transfer failed: Transfer.InvalidInput: destination.fileName is required: the last segment of source.key "dir/" is not a usable Box file name (it is empty)\n',
+      },
+      {
+        args: ['sync', 's3://in-bucket/dir/', '--folder', 'abc', ...report],
+        stderr: 'Sync failed: Transfer.InvalidInput: Invalid sync input: destination.folderId must be a string of digits\n',
+      },
+    ];
+    box.resetStats();
+    const runs = await inTurn(cases.map((c) => () => cli([...c.args, ...boxArgs], env)));
+    cases.forEach((c, i) => expect({ args: c.args.join(' '), ...runs[i] }).toEqual({ args: c.args.join(' '), code: 2, stdout: '', stderr: c.stderr }));
+    // Refused before the runner started: no Lambda asked Box anything.
+    expect(box.stats().requests).toEqual(Object.fromEntries(Object.keys(box.stats().requests).map((k) => [k, 0])));
+  });
 });

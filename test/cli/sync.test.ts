@@ -112,7 +112,7 @@ describe('s3-to-box sync (a child process against s3rver and the emulator)', () 
     const inside = await cli(['sync', 's3://src-bucket/in/', '--folder', '0', '--report', 's3://src-bucket/in/reports/', '--s3-endpoint', s3.endpoint, '--box-token', 'x', '--box-api-url', box.url]);
     expect(inside.code).toBe(2);
     expect(inside.stderr).toBe(
-      'Transfer.InvalidInput: Invalid sync input: report s3://src-bucket/in/reports/ lies inside the source s3://src-bucket/in/: its files (results, ' +
+      'Sync failed: Transfer.InvalidInput: Invalid sync input: report s3://src-bucket/in/reports/ lies inside the source s3://src-bucket/in/: its files (results, ' +
         'report.jsonl) would be copied into Box by the next run of this sync; choose a report bucket or prefix outside the source\n',
     );
     expect(box.stats().requests.createFolder + box.stats().requests.uploadFile).toBe(creates);

@@ -92,13 +92,25 @@ const ACCESS: Record<string, Access> = {
     ...TRACING,
     ...BOX_SECRET,
     'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+    // A nested transfer's parent, a bulk run's child workflow: a transfer its parent's end stopped keeps its session.
+    'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-bulk-${STAGE}/*`],
   },
   // Checks the destination folder in Box, and the start of a manifest: from the allowed sources or the report buckets (none given).
   planSync: { ...ownLogs('planSync'), ...TRACING, ...BOX_SECRET, 's3:GetObject': ['arn:aws:s3:::/*', ...SOURCE_ARNS].sort() },
   syncBatch: { ...ownLogs('syncBatch'), ...TRACING, ...READ_SOURCES, ...BOX_SECRET },
   finishBatch: { ...ownLogs('finishBatch'), ...TRACING, ...BOX_SECRET }, // records source identities on Box files
   // The report buckets (none given here): results read, report written (multipart), a failed run's results listed.
-  summarizeSync: { ...ownLogs('summarizeSync'), ...TRACING, 's3:GetObject': ['arn:aws:s3:::/*'], 's3:PutObject': ['arn:aws:s3:::/*'], 's3:AbortMultipartUpload': ['arn:aws:s3:::/*'], 's3:ListBucket': ['arn:aws:s3:::'] },
+  summarizeSync: {
+    ...ownLogs('summarizeSync'),
+    ...TRACING,
+    's3:GetObject': ['arn:aws:s3:::/*'],
+    's3:PutObject': ['arn:aws:s3:::/*'],
+    's3:AbortMultipartUpload': ['arn:aws:s3:::/*'],
+    's3:ListBucket': ['arn:aws:s3:::'],
+    // The nested transfers a stopped child left: the session each kept, for its report line.
+    'states:DescribeExecution': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+    'states:GetExecutionHistory': [`arn:aws:states:${REGION}:123456789012:execution:s3-to-box-${STAGE}:*`],
+  },
   transferStatus: {
     ...ownLogs('transferStatus'),
     ...TRACING,
@@ -205,7 +217,10 @@ function accessOf(roleId: string): Access {
   const statements = evaluate(role.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as Record<string, unknown>[];
   const access: Access = {};
   for (const s of statements) {
-    expect(Object.keys(s).sort(), `${roleId}: only Effect, Action and Resource`).toEqual(['Action', 'Effect', 'Resource']);
+    // A Condition only narrows a grant (the bulk machine's listing of a prefix, asserted where it is made).
+    const { Condition, ...plain } = s;
+    expect(Object.keys(plain).sort(), `${roleId}: only Effect, Action and Resource`).toEqual(['Action', 'Effect', 'Resource']);
+    if (Condition !== undefined) expect({ roleId, condition: Object.keys(Condition as object) }).toEqual({ roleId: 'BulkMachineRole', condition: ['StringLike'] });
     expect(s.Effect).toBe('Allow');
     for (const action of [s.Action].flat() as string[]) {
       access[action] = [...new Set([...(access[action] ?? []), ...([s.Resource].flat() as string[])])].sort();
@@ -571,12 +586,30 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(of('lambda:InvokeFunction').sort()).toEqual(BULK_KEYS.map((k) => `GetAtt:${logicalId(k)}.Arn`).sort());
     expect(of('states:StartExecution').sort()).toEqual([`arn:aws:states:${REGION}:123456789012:stateMachine:s3-to-box-bulk-${STAGE}`, 'Ref:TransferStateMachine'].sort());
     expect(of('s3:ListBucket').sort()).toEqual(['arn:aws:s3:::backups', 'arn:aws:s3:::exports']); // the allowed sources' buckets
+    // A bucket allowed whole is listed whole; one allowed below a prefix only with a request prefix inside it.
+    expect(statements.filter((s) => [s.Action].flat().includes('s3:ListBucket')).map((s) => ({ Resource: s.Resource, Condition: s.Condition }))).toEqual([
+      { Resource: ['arn:aws:s3:::exports'], Condition: undefined },
+      { Resource: 'arn:aws:s3:::backups', Condition: { StringLike: { 's3:prefix': ['finance/*'] } } },
+    ]);
     expect(of('s3:GetObject').sort()).toEqual(['arn:aws:s3:::/*', ...SOURCE_ARNS].sort()); // manifests: allowed sources, report buckets (none given)
     expect(of('s3:PutObject')).toEqual(['arn:aws:s3:::/*']); // no reportBuckets given: nowhere
     expect([...new Set(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     const summarizeRole = template.Resources[template.Resources.SummarizeSyncLambdaFunction.Properties.Role['Fn::GetAtt'][0]];
     const summarize = evaluate(summarizeRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), ctx) as any[];
-    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(summarize.flatMap((s) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+    ]);
+    // Summarize finds the nested transfers by name under the transfer state machine; each nested Task names them.
+    expect(evaluate(template.Resources.SummarizeSyncLambdaFunction.Properties.Environment.Variables, ctx)).toMatchObject({ TRANSFER_STATE_MACHINE_ARN: 'Ref:TransferStateMachine' });
+    for (const t of nested) {
+      expect(t.Parameters['Name.$']).toBe('$.transfer.name');
+      expect(t.Parameters['Input.$']).toBe('States.JsonMerge($.transfer.input, $.startedBy, false)');
+    }
     expect(template.Outputs.BulkStateMachineArn.Value).toEqual({ Ref: 'BulkStateMachine' });
   });
 
@@ -689,6 +722,12 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(s3?.Resource).toEqual(['arn:aws:s3:::exports-a/*', 'arn:aws:s3:::exports-b/finance/2024-*']);
     const secret = statements.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
     expect(secret?.Resource).toBe(secretArn);
+    // The bulk run's listing: exports-a whole, exports-b only below its prefix (taken literally, as for objects).
+    const bulkStatements = evaluate(config.resources.Resources.BulkMachineRole.Properties.Policies.flatMap((pol: any) => pol.PolicyDocument.Statement), c) as any[];
+    expect(bulkStatements.filter((s) => [s.Action].flat().includes('s3:ListBucket')).map((s) => ({ Resource: s.Resource, Condition: s.Condition }))).toEqual([
+      { Resource: ['arn:aws:s3:::exports-a'], Condition: undefined },
+      { Resource: 'arn:aws:s3:::exports-b', Condition: { StringLike: { 's3:prefix': ['finance/2024-*'] } } },
+    ]);
     expect((evaluate(config.provider.environment, c) as Record<string, string>).BOX_SECRET_ARN).toBe(secretArn);
     expect(config.functions.prepare.environment).toEqual({
       TRANSFER_SOURCES: 'exports-a, exports-b/finance/2024-',
@@ -714,6 +753,31 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
     expect(wildcard.code).not.toBe(0);
     expect(wildcard.stdout + wildcard.stderr).toContain('is not an S3 bucket name');
   }, 240_000); // two osls runs: slow on a busy machine
+
+  it('bundles a client only into the functions whose role lets them call it (S3; Box with undici and Secrets Manager; Step Functions)', async () => {
+    // Names esbuild keeps (keepNames) or strings only that library holds: present in a bundle iff the library is.
+    const MARKERS = {
+      s3: ['"S3Client"'],
+      box: ['"BoxClient"', 'UND_ERR_CONNECT_TIMEOUT', '"GetSecretValueCommand"'],
+      sfn: ['"SFNClient"'],
+    };
+    const may = (key: string, prefix: string): boolean => Object.keys(ACCESS[key] ?? {}).some((action) => action.startsWith(prefix));
+    const carried: Record<string, Record<string, boolean[]>> = {};
+    const allowed: Record<string, Record<string, boolean>> = {};
+    for (const key of ALL_KEYS) {
+      const code = readZip(await readFile(path.join(artifacts, `${key}.zip`))).get(`functions/${key}.mjs`)!.data.toString('utf8');
+      carried[key] = Object.fromEntries(Object.entries(MARKERS).map(([client, marks]) => [client, marks.map((m) => code.includes(m))]));
+      allowed[key] = { s3: may(key, 's3:'), box: may(key, 'secretsmanager:'), sfn: may(key, 'states:') };
+    }
+    const expected = Object.fromEntries(
+      Object.entries(allowed).map(([key, a]) => [key, Object.fromEntries(Object.entries(MARKERS).map(([client, marks]) => [client, marks.map(() => a[client])]))]),
+    );
+    expect(carried).toEqual(expected);
+    // Spelled out for a pure function, one that only reads S3, and one that uses both.
+    expect(allowed.describeFailure).toEqual({ s3: false, box: false, sfn: false });
+    expect(allowed.hashObject).toEqual({ s3: true, box: false, sfn: false });
+    expect(allowed.prepare).toEqual({ s3: true, box: true, sfn: false });
+  });
 
   it('zips one bundled ESM handler per Lambda (with the exec wrapper of those that move bytes), and each loads and runs under Node 22 with only its zip', async () => {
     const unzipped = path.join(tmp, 'unzipped');

@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 const grants = require('../../iam/source-grants.cjs') as {
   parseSourceBuckets(text: string): { bucket: string; prefix: string }[];
   objectArnsOf(text: string): { 'Fn::Sub': string }[];
+  listBucketPolicyOf(text: string): { Statement: Array<{ Resource: unknown; Condition?: unknown }> };
 };
 
 describe('sourceBuckets: one syntax for the IAM grant (package time) and Prepare (run time)', () => {
@@ -42,6 +43,18 @@ describe('sourceBuckets: one syntax for the IAM grant (package time) and Prepare
     expect(() => checkSourceAllowed(rules, 'backups', 'hr/pay.csv')).toThrow(/s3:\/\/backups\/hr\/pay\.csv is not an allowed source.*exports\/, backups\/finance\//);
     expect(() => checkSourceAllowed(rules, 'exports-2', 'a')).toThrow(expect.objectContaining({ name: 'Transfer.SourceNotAllowed' }));
     expect(() => checkSourceAllowed(undefined, 'anything', 'a')).not.toThrow(); // no limit configured (local runs)
+  });
+
+  it("lets a bulk run list a bucket allowed whole, and a bucket allowed below prefixes only inside them (s3:prefix)", () => {
+    const arn = (bucket: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}` });
+    expect(grants.listBucketPolicyOf('exports, backups/finance/, backups/hr/2024-, backups/finance/, logs/x/, logs').Statement).toEqual([
+      // logs is allowed whole as well as below x/: whole wins.
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arn('exports'), arn('logs')] },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: arn('backups'), Condition: { StringLike: { 's3:prefix': ['finance/*', 'hr/2024-*'] } } },
+    ]);
+    expect(grants.listBucketPolicyOf('backups/finance/').Statement).toEqual([
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: arn('backups'), Condition: { StringLike: { 's3:prefix': ['finance/*'] } } },
+    ]);
   });
 
   it('reads the limits from the environment, and a malformed one is a configuration error, never dropped', () => {

@@ -2,7 +2,7 @@
 // stops a running transfer, and the real AbortOnStop handler, given the event EventBridge would deliver,
 // reads the execution's history from the same API and aborts the Box session. Also the core against
 // Step Functions answers it cannot get from the local API (paging, other statuses, Box errors).
-import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,6 +72,51 @@ describe('StopExecution aborts the Box session (local Step Functions API)', () =
     expect(env.box.findFile(folder.id, 'me.bin')).toBeUndefined();
     const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn, reverseOrder: true, maxResults: 1 }));
     expect(history.events?.[0]?.type).toBe('ExecutionAborted');
+  });
+
+  it('a nested transfer keeps its session when its parent execution has ended (the parent stopped it), and loses it to a stop while the parent runs', async () => {
+    const folder = await env.box.createFolder('nested');
+    for (const key of ['stop/parent.bin', 'stop/kept.bin', 'stop/user.bin']) await env.put(key, 30 * PART);
+    let release!: () => void;
+    env.box.faults.inject({ operation: 'uploadPart', action: { type: 'hold', until: new Promise<void>((resolve) => (release = resolve)) } });
+    const start = async (name: string, key: string, parent?: string) =>
+      (await sfn.send(new StartExecutionCommand({
+        stateMachineArn: api.stateMachineArn,
+        name,
+        input: JSON.stringify({ ...inputFor(key, folder.id, { options: { concurrency: 1 } }), ...(parent !== undefined ? { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parent } : {}) }),
+      }))).executionArn!;
+    const uploading = async (n: number) => {
+      for (let i = 0; i < 2400 && (env.box.stats().requests.uploadPart ?? 0) < n; i++) await sleep(25);
+      expect(env.box.stats().requests.uploadPart).toBe(n);
+    };
+    const sessionOf = (name: string) => env.box.listSessions().find((s) => s.fileName === name);
+    const record = (arn: string) => api.executions().find((e) => e.executionArn === arn)!;
+
+    // A parent that is still running: a stop of its nested transfer is a user's stop.
+    const parent = await start('parent', 'stop/parent.bin');
+    await uploading(1);
+    const byUser = await start('nested-user', 'stop/user.bin', parent);
+    await uploading(2);
+    await sfn.send(new StopExecutionCommand({ executionArn: byUser }));
+    expect(record(byUser).abortOnStop).toEqual({ executionArn: byUser, sessionId: sessionOf('user.bin')!.id, aborted: true });
+
+    // The parent ends (here: stopped); a nested transfer stopped after that was stopped by its parent's end.
+    const byParent = await start('nested-kept', 'stop/kept.bin', parent);
+    await uploading(3);
+    await sfn.send(new StopExecutionCommand({ executionArn: parent }));
+    expect(record(parent).status).toBe('ABORTED');
+    await sfn.send(new StopExecutionCommand({ executionArn: byParent }));
+    const kept = sessionOf('kept.bin')!;
+    expect(record(byParent).abortOnStop).toEqual({
+      executionArn: byParent,
+      sessionId: kept.id,
+      aborted: false,
+      reason: `stopped by its parent execution ${parent} (ABORTED), not by a user: the session is kept for resuming`,
+    });
+    release();
+    for (const arn of [parent, byUser, byParent]) await record(arn).idle;
+    await env.box.settled();
+    expect(env.box.listSessions().map((s) => [s.fileName, s.status]).sort()).toEqual([['kept.bin', 'open'], ['parent.bin', 'aborted'], ['user.bin', 'aborted']]);
   });
 
   it('a stop while Prepare is creating the session aborts nothing; that session is left open (to expire)', async () => {
@@ -169,6 +214,25 @@ describe('abortStoppedTransfer against Step Functions answers', () => {
       throw new BoxServerError('Box answered 503', { status: 503 });
     })));
     expect(error).toMatchObject({ name: 'Box.ServerError' });
+    sfn.restore();
+  });
+
+  it('keeps the session of a nested transfer whose parent Step Functions no longer knows, and throws when the parent cannot be read', async () => {
+    const parent = 'arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-bulk-prod/CopyPrefix:child-1';
+    const sfn = mockClient(SFNClient);
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { type: 'ExecutionStarted', id: 1, timestamp: new Date(), executionStartedEventDetails: { input: JSON.stringify({ AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parent }) } },
+        { type: 'TaskStateExited', id: 3, timestamp: new Date(), stateExitedEventDetails: { name: 'Prepare', output: prepared('NESTED1') } },
+      ],
+    });
+    sfn.on(DescribeExecutionCommand).rejectsOnce(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' })).rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const deleted: string[] = [];
+    const deps = { sfn: new SFNClient({}), box: async () => fakeBox((how) => void deleted.push(how)), logger: silentLogger };
+    expect(await abortStoppedTransfer(stopped, deps)).toMatchObject({ sessionId: 'NESTED1', aborted: false, reason: expect.stringContaining(`stopped by its parent execution ${parent} (unknown)`) as unknown });
+    expect(await rejection(abortStoppedTransfer(stopped, deps))).toMatchObject({ name: 'AccessDeniedException' });
+    expect(deleted).toEqual([]);
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([{ executionArn: parent }, { executionArn: parent }]);
     sfn.restore();
   });
 

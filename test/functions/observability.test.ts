@@ -160,7 +160,7 @@ describe('Powertools around every task handler', () => {
         { key: 'e', outcome: 'failed' as const, bytes: 5, path: 'e', failure: failure('Transfer.SourceTooLarge') },
         { key: 'f', outcome: 'failed' as const, bytes: 5, path: 'f', failure: failure('Transfer.InvalidInput') },
       ],
-      transfers: [{ key: 'g', path: 'g', bytes: 50_000_000, input: {} as never, identity: {} as never }],
+      transfers: [{ key: 'g', path: 'g', bytes: 50_000_000, input: {} as never, name: 'object-g', identity: {} as never }],
     };
     const handler = makeTask('SyncBatch', depsWith(telemetry), async () => result, { measure: measureSyncBatch });
     await handler({}, lambdaContext());
@@ -176,7 +176,7 @@ describe('Powertools around every task handler', () => {
   });
 
   it('without telemetry (the local runner, the CLI) Powertools prints nothing', async () => {
-    const handler = makeTask('Prepare', { s3: {} as never, box: async () => ({}) as never }, async () => ({ ok: true }), {
+    const handler = makeTask('Prepare', {}, async () => ({ ok: true }), {
       measure: () => [{ name: METRIC.transfersSucceeded, unit: 'Count', value: 1 }],
     });
     expect(await handler({ executionId }, lambdaContext())).toEqual({ ok: true });

@@ -5,7 +5,6 @@ import { setImmediate as nextMacrotask, setTimeout as sleep } from 'node:timers/
 import { describe, expect, it } from 'vitest';
 import { TransferAbortedError, TransferExecutionError, startExecution } from '../../local/runner/execution.ts';
 import type { ExecutionOptions, LocalLambdaContext, TaskHandler, TransferEvent } from '../../local/runner/execution.ts';
-import { S3Client } from '@aws-sdk/client-s3';
 import { makeDescribeFailureHandler } from '../../functions/describeFailure.ts';
 import type { CommitProgress, HashProgress, TransferContext, TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
@@ -93,7 +92,7 @@ function stubs(batches: number, override: Record<string, TaskHandler> = {}) {
     DirectUpload: async () => ({ ...output, mode: 'direct', parts: 0 }),
     AbortSession: async () => ({ aborted: true }),
     // The real one: it is pure (no S3, no Box).
-    DescribeFailure: makeDescribeFailureHandler({ s3: new S3Client({}), box: async () => Promise.reject(new Error('no Box here')), logger: silentLogger }),
+    DescribeFailure: makeDescribeFailureHandler({ logger: silentLogger }),
   };
   const handlers: Record<string, TaskHandler> = {};
   for (const [state, handler] of Object.entries({ ...base, ...override })) handlers[state] = record(state, handler);

@@ -59,13 +59,10 @@ function expectNoObjectBytes(state: string | undefined, object: Uint8Array): voi
   }
 }
 
-const noBox = () => Promise.reject(new Error('unused'));
-
 describe('HashObject over s3rver', () => {
   it('hashes in slices across invocations with hash-wasm, saving states that hold no object bytes', async () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
-      box: noBox,
       logger: silentLogger,
       settings: { hashChunkBytes: 256 * 1024, hashReadAhead: 3, hashSliceBytes: 1024 * 1024 },
     });
@@ -80,7 +77,6 @@ describe('HashObject over s3rver', () => {
   it('slices of odd sizes still stop on 64-byte blocks, and no saved state holds object bytes', async () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
-      box: noBox,
       logger: silentLogger,
       // Neither size is a multiple of 64: reads and slices are rounded down to whole blocks.
       settings: { hashChunkBytes: 100_003, hashReadAhead: 2, hashSliceBytes: 333_333 },
@@ -95,7 +91,7 @@ describe('HashObject over s3rver', () => {
   });
 
   it('hashes with node:crypto in one invocation when the object fits its deadline', async () => {
-    const handler = makeHashObjectHandler({ s3: s3.s3, box: noBox, logger: silentLogger, settings: { hashChunkBytes: 1024 * 1024 } });
+    const handler = makeHashObjectHandler({ s3: s3.s3, logger: silentLogger, settings: { hashChunkBytes: 1024 * 1024 } });
     const { last, steps } = await hashAll(handler, transfer);
     expect(steps).toHaveLength(1);
     expect(last).toMatchObject({ done: true, sha1: expected, engine: 'node:crypto', offset: SIZE, invocations: 1 });
@@ -105,7 +101,7 @@ describe('HashObject over s3rver', () => {
 
   it('measures over a probe when the floor rate does not fit, then keeps the hasher the measured rate allows', async () => {
     const settings = { hashChunkBytes: 512 * 1024, hashReadAhead: 2, hashFloorBytesPerSecond: 1, hashProbeBytes: 1024 * 1024, hashSafetyMarginMs: 10_000 };
-    const handler = makeHashObjectHandler({ s3: s3.s3, box: noBox, logger: silentLogger, settings });
+    const handler = makeHashObjectHandler({ s3: s3.s3, logger: silentLogger, settings });
     // Ten minutes left: the probe's rate fits easily, node:crypto finishes.
     const roomy = await hashAll(handler, transfer);
     expect(roomy.steps).toHaveLength(1);
@@ -119,7 +115,6 @@ describe('HashObject over s3rver', () => {
   it('a node:crypto pass that falls behind gives up at once; hash-wasm resumes with slices that stop before the deadline', async () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
-      box: noBox,
       logger: silentLogger,
       settings: { hashChunkBytes: 128 * 1024, hashReadAhead: 4, hashSafetyMarginMs: 13_000 },
     });
@@ -145,7 +140,6 @@ describe('HashObject over s3rver', () => {
   it('makes progress even when the deadline is already inside the safety margin', async () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
-      box: () => Promise.reject(new Error('unused')),
       logger: silentLogger,
       settings: { hashChunkBytes: 2 * 1024 * 1024, hashReadAhead: 2, hashSafetyMarginMs: 30_000 },
     });
@@ -157,7 +151,7 @@ describe('HashObject over s3rver', () => {
   });
 
   it('hashes an empty object without reading it', async () => {
-    const handler = makeHashObjectHandler({ s3: s3.s3, box: () => Promise.reject(new Error('unused')), logger: silentLogger });
+    const handler = makeHashObjectHandler({ s3: s3.s3, logger: silentLogger });
     const empty = { ...transfer, source: { ...transfer.source, key: 'empty.bin', size: 0 } };
     const r = (await handler({ transfer: empty }, lambdaContext())) as HashProgress;
     expect(r).toMatchObject({ done: true, offset: 0, sha1: createHash('sha1').digest('base64') });
@@ -168,7 +162,7 @@ describe('HashObject over s3rver', () => {
     const prepare = makePrepareHandler({ s3: s3.s3, box: async () => folderOnlyBox, logger: silentLogger });
     const r = (await prepare({ source: { bucket: BUCKET, key: 'changing.bin' }, destination: { folderId: '0' } }, lambdaContext())) as PrepareResult;
     await s3.put(BUCKET, 'changing.bin', testBytes(300_000, 2));
-    const handler = makeHashObjectHandler({ s3: s3.s3, box: () => Promise.reject(new Error('unused')), logger: silentLogger });
+    const handler = makeHashObjectHandler({ s3: s3.s3, logger: silentLogger });
     await expect(handler({ transfer: r.transfer }, lambdaContext())).rejects.toMatchObject({ name: 'Transfer.SourceChanged' });
   });
 });

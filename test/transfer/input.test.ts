@@ -98,7 +98,13 @@ describe('validateTransferInput', () => {
       properties: Record<string, unknown>;
     };
     expect(schema.required).toEqual(['source', 'destination']);
-    expect(Object.keys(schema.properties).sort()).toEqual(['destination', 'onConflict', 'options', 'resume', 'source']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID', 'destination', 'onConflict', 'options', 'resume', 'source']);
+  });
+
+  it("accepts the parent's execution ARN that a nested execution carries, and nothing else in that field", () => {
+    const parent = 'arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-bulk-prod/CopyPrefix:0f8e';
+    expect(validateTransferInput({ ...good, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parent })).toMatchObject({ AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parent });
+    expect(messageOf({ ...good, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: 'my-run' })).toContain('AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID');
   });
 });
 
