@@ -6,7 +6,7 @@
 // error is raised. Nothing here logs or repeats the secret's text.
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { BoxAuth, TokenEndpoint } from '../src/box/index.ts';
-import { ConfigurationError } from '../src/transfer/errors.ts';
+import { ConfigurationError, DeadlineError } from '../src/transfer/errors.ts';
 
 /** Reads the secret's text; `force` bypasses the cache. */
 export type SecretReader = (force: boolean) => Promise<string>;
@@ -17,11 +17,27 @@ export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 /** A SecretReader over Powertools' SecretsProvider, caching for `maxAgeSeconds`. */
 export function secretsManagerReader(secretId: string, maxAgeSeconds: number, provider: SecretsProvider): SecretReader {
   return async (force) => {
-    const value = await provider.get(secretId, { maxAge: maxAgeSeconds, forceFetch: force });
+    let value: Awaited<ReturnType<SecretsProvider['get']>>;
+    try {
+      value = await provider.get(secretId, { maxAge: maxAgeSeconds, forceFetch: force });
+    } catch (err) {
+      // No answer within the client's request timeout (secretsClientConfig): retried, as a deadline is.
+      if (isTimeout(err)) throw new DeadlineError('Box secret (BOX_SECRET_ARN): Secrets Manager did not answer in time; a retry reads it again', { cause: err });
+      throw err;
+    }
     if (typeof value === 'string') return value;
     if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
     throw new ConfigurationError('Box secret (BOX_SECRET_ARN) has no value');
   };
+}
+
+/** An SDK error (Powertools wraps it as the cause) of a request that got no answer in time. */
+function isTimeout(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (e.name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'ECONNREFUSED') return true;
+  }
+  return false;
 }
 
 function parseSecret(text: string): unknown {

@@ -4,12 +4,14 @@
 // variables; they are never logged. Each handler takes only the clients it uses (functions/baseDeps.ts: none,
 // functions/s3Deps.ts: S3, defaultBoxDeps: Box, defaultDeps: both), so its bundle carries only those.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, JwtAuth } from '../src/box/index.ts';
 import type { BoxAppSettings, BoxAuth, BoxLogger } from '../src/box/index.ts';
 import type { BoxClientLike } from '../src/transfer/boxPort.ts';
 import { ConfigurationError } from '../src/transfer/errors.ts';
 import type { Logger } from '../src/transfer/logger.ts';
+import { outsideRequestBudget } from '../src/box/budget.ts';
+import { withinRequestBudget } from '../src/transfer/request-budget.ts';
 import { baseDepsFromEnv, once } from './baseDeps.ts';
 import type { BaseDeps, Env, GivenDeps } from './baseDeps.ts';
 import { DEFAULT_SECRET_MAX_AGE_SECONDS, SecretBoxAuth, secretsManagerReader } from './boxSecret.ts';
@@ -71,6 +73,26 @@ function authFromEnv(env: Env): BoxAuth | undefined {
   return undefined;
 }
 
+/** Milliseconds one GetSecretValue attempt may take (BOX_SECRET_REQUEST_TIMEOUT_MS): it normally takes tens. */
+const DEFAULT_SECRET_REQUEST_TIMEOUT_MS = 5000;
+
+/**
+ * The Secrets Manager client for the Box secret: every attempt bounded (connection and answer), so a read
+ * that hangs ends instead of holding the invocation until its Lambda timeout; 3 attempts at most.
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER points it elsewhere (a local stand-in), as the SDK's own setting does.
+ */
+function secretsClientConfig(env: Env): SecretsManagerClientConfig {
+  const timeout = Number(env.BOX_SECRET_REQUEST_TIMEOUT_MS);
+  const requestTimeout = Number.isSafeInteger(timeout) && timeout > 0 ? timeout : DEFAULT_SECRET_REQUEST_TIMEOUT_MS;
+  return {
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env.AWS_ENDPOINT_URL_SECRETS_MANAGER ? { endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER } : {}),
+    maxAttempts: 3,
+    // throwOnRequestTimeout: without it the SDK only logs a warning when the timeout passes, and waits on.
+    requestHandler: { connectionTimeout: Math.min(requestTimeout, 3000), requestTimeout, throwOnRequestTimeout: true },
+  };
+}
+
 /**
  * The Box credentials: from the secret BOX_SECRET_ARN names (read now, so a missing or malformed secret
  * fails here; then followed through rotations), else from BOX_* variables. Powertools Parameters and the
@@ -82,7 +104,8 @@ export async function loadBoxAuth(env: Env, secrets?: SecretsManagerClient): Pro
   if (arn) {
     const maxAge = Number(env.BOX_SECRET_MAX_AGE_SECONDS);
     const { SecretsProvider } = await import('@aws-lambda-powertools/parameters/secrets');
-    const provider = new SecretsProvider(secrets ? { awsSdkV3Client: secrets } : {});
+    const { SecretsManagerClient: Client } = await import('@aws-sdk/client-secrets-manager');
+    const provider = new SecretsProvider({ awsSdkV3Client: secrets ?? new Client(secretsClientConfig(env)) });
     const read = secretsManagerReader(arn, Number.isSafeInteger(maxAge) && maxAge >= 0 ? maxAge : DEFAULT_SECRET_MAX_AGE_SECONDS, provider);
     const auth = new SecretBoxAuth(read, authFromSecret);
     await auth.current();
@@ -109,7 +132,7 @@ function boxLogger(logger: Logger, telemetry: Telemetry | undefined): BoxLogger 
 
 /** The Box client, built on first use (credentials read then); it logs through `logger`, and with `telemetry` counts retries. */
 function boxFromEnv(env: Env, logger: Logger, telemetry: Telemetry | undefined): () => Promise<BoxClientLike> {
-  return once(async (): Promise<BoxClientLike> => {
+  const shared = once(async (): Promise<BoxClientLike> => {
     const auth = await loadBoxAuth(env);
     return new BoxClient({
       auth,
@@ -123,6 +146,15 @@ function boxFromEnv(env: Env, logger: Logger, telemetry: Telemetry | undefined):
       logger: boxLogger(logger.child({ component: 'box' }), telemetry),
     });
   });
+  // The first build reads the Box secret (Secrets Manager) for every invocation of the container: it runs
+  // outside any one invocation's request budget, and each invocation waits for it only within its own
+  // (Transfer.Deadline, retried), so a read that hangs never holds a Lambda until its timeout.
+  let built: BoxClientLike | undefined;
+  return async (): Promise<BoxClientLike> => {
+    if (built !== undefined) return built;
+    built = await withinRequestBudget('Box credentials (Secrets Manager GetSecretValue of BOX_SECRET_ARN)', undefined, () => outsideRequestBudget(shared));
+    return built;
+  };
 }
 
 /** For a function that calls Box and never reads S3: no S3 client is built (nor bundled). */

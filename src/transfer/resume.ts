@@ -8,7 +8,10 @@
 //     part boundary with that part's size (else Transfer.InvalidInput, and the session is left alone: it
 //     may be another transfer's, whatever the pin says);
 //   - then, with a pin (resume.etag from the failure document), the object is the one the parts were read
-//     from (Transfer.SourceChanged; the session is then aborted: it can never be committed);
+//     from (Transfer.SourceChanged). The session is kept: a pin is user input and may be mistyped while the
+//     object is unchanged, and then the stored parts can still be committed; telling the two apart would
+//     mean reading stored parts back. A session of a really changed object is dead weight Box drops when it
+//     expires (or `s3-to-box abort`); without the pin, Box's whole-file digest at commit decides;
 //   - the session lives long enough for the rest: the missing bytes at an assumed rate plus a margin
 //     (Transfer.SessionExpiring). The rate is a deliberately low guess, not a measurement, so the session
 //     is kept: it may well be committed in time, and Box drops it by itself when it expires. The failure
@@ -24,7 +27,6 @@ import type { ResumeRef, SessionRef, SourceObject, TransferContext } from './con
 import { InvalidInputError, SessionExpiringError, SourceChangedError } from './errors.ts';
 import { listAllParts } from './commit.ts';
 import type { Logger } from './logger.ts';
-import { errorFields } from './logger.ts';
 import { partRange } from './plan.ts';
 import { sessionRef } from './session.ts';
 import type { TransferSettings } from './settings.ts';
@@ -122,8 +124,8 @@ async function getResumedSession(box: BoxClientLike, resume: ResumeRef, destinat
 
 /**
  * Checks the session of `resume` against the object Prepare pinned and lists its parts. Refusals are
- * named errors; the session is aborted (best effort) only when it provably can never be committed: the
- * pinned object changed.
+ * named errors, and none aborts the session: each may be wrong about it (mixed-up ids, a mistyped pin, a
+ * guessed rate), and a session that really is dead weight expires on its own.
  */
 export async function resumeSession(
   box: BoxClientLike,
@@ -136,15 +138,6 @@ export async function resumeSession(
 ): Promise<ResumedSession> {
   const raw = await getResumedSession(box, resume, destination);
   const session = sessionRef(raw);
-  const abort = async (why: string): Promise<void> => {
-    try {
-      await box.chunkedUploads.deleteFileUploadSessionByUrl(session.endpoints.abort);
-      log.info('resumed session aborted', { sessionId: session.id, why });
-    } catch (err) {
-      log.warn('could not abort the resumed session', { sessionId: session.id, why, error: errorFields(err) });
-    }
-  };
-
   // The fit checks come first: a session that does not fit this object may belong to another transfer
   // (mixed-up ids), so it is never aborted here, whatever the pin says.
   if (!(session.partSize > 0) || session.totalParts !== partCount(source.size, session.partSize)) {
@@ -162,12 +155,15 @@ export async function resumeSession(
   }
 
   const stored = storedPartsBitmap(await listAllParts(box, session), session, source.size);
-  // It fits: with a pin that no longer matches, the parts were read from other bytes and can never be committed.
+  // It fits, but the pin no longer matches: either the object changed (the parts were read from other bytes)
+  // or the pin is mistyped (the parts are these bytes). Refused, and the session kept either way.
   if (resume.etag !== undefined && normalizeEtag(resume.etag) !== normalizeEtag(source.etag)) {
-    await abort('source changed');
+    log.info('resume refused: pinned ETag differs', { sessionId: session.id, etag: source.etag, pinned: resume.etag, storedParts: stored.count });
     throw new SourceChangedError(
-      `s3://${source.bucket}/${source.key} changed since the failed run (ETag ${source.etag}, pinned ${resume.etag}); ` +
-        `its Box session ${session.id} was aborted. Start the transfer again without resume`,
+      `s3://${source.bucket}/${source.key} has ETag ${source.etag}, not the pinned ${resume.etag} (resume.etag): it changed since the failed run, ` +
+        `or the pin is mistyped. Box session ${session.id} is kept with its ${stored.count} stored parts. If the object changed, ${discardHint(session.id)}. ` +
+        `If only the pin is wrong, resume with the right resume.etag (CLI --resume-etag), or without it: Box's whole-file digest check at commit ` +
+        `then refuses parts read from other bytes`,
     );
   }
   // Never aborted here: the estimate is a guess, the parts may still be committed in time, and an

@@ -564,5 +564,5 @@ describe('many parts', () => {
       await smallClient.close();
       await small.close();
     }
-  });
+  }, 300_000); // 1,100 part PUTs and two list pages: past the default 60 s on a heavily loaded machine
 });

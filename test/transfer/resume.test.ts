@@ -185,12 +185,27 @@ describe('Prepare with resume', () => {
     expect(prepared.transfer.storedParts).toBeUndefined();
   });
 
-  it('refuses an object that changed since the failed run when the ETag is pinned, and aborts the session', async () => {
+  it('refuses an object that changed since the failed run when the ETag is pinned, and keeps the session', async () => {
     const { key, input, resume } = await failedHalfWay([0, 1]);
     await s3.put(BUCKET, key, testBytes(SIZE, 999)); // same size, other bytes
     const error = await expectRejection(prepareTransfer({ ...input, resume }, deps()), 'Transfer.SourceChanged');
-    expect(error.message).toContain(`pinned ${resume.etag}`);
-    expect(statusOf(resume.sessionId)).toBe('aborted');
+    expect(error.message).toContain(`not the pinned ${resume.etag}`);
+    expect(error.message).toContain(`s3-to-box abort ${resume.sessionId}`);
+    expect(statusOf(resume.sessionId)).toBe('open');
+    expect(emu.listSessions().find((s) => s.id === resume.sessionId)?.partsUploaded).toBe(2);
+  });
+
+  it('a mistyped pin over an unchanged object is refused without losing the stored parts: resumed without the pin, only the missing parts are planned', async () => {
+    const { input, resume } = await failedHalfWay([0, 1]);
+    const wrongPin = { ...resume, etag: '"0123456789abcdef0123456789abcdef"' };
+    const error = await expectRejection(prepareTransfer({ ...input, resume: wrongPin }, deps()), 'Transfer.SourceChanged');
+    expect(error.message).toContain('or the pin is mistyped');
+    expect(error.message).toContain('kept with its 2 stored parts');
+    expect(statusOf(resume.sessionId)).toBe('open');
+    const { etag: _pin, ...withoutPin } = resume;
+    const prepared = await prepareTransfer({ ...input, resume: withoutPin }, deps());
+    expect(prepared.transfer.session?.id).toBe(resume.sessionId);
+    expect(prepared.batches).toEqual([1, 2, 3, 4]); // parts 0 and 1 (batch 0) are stored
   });
 
   it('without a pin, a changed size is still caught: the session does not fit (and is left alone)', async () => {
