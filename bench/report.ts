@@ -2,7 +2,7 @@
 // reading is computed from the numbers measured in this run; nothing here states a figure not measured.
 import { defaultPartSize } from '../local/box-emulator/index.ts';
 import type { MemoryPeaks, Uploader } from './jobs.ts';
-import { endMarker, startMarker } from './sections.ts';
+import { benchCommand, endMarker, startMarker } from './sections.ts';
 import { MiB, fixed, markdownTable, median, mib, mibPerSecond, sizeLabel, spread, textTable } from './stats.ts';
 
 /** The engine hashSlice used in every run (it picks node:crypto when the object fits one invocation). */
@@ -426,7 +426,7 @@ export const UPLOADS_SECTION = 'uploads';
 export function renderReport(r: BenchResults): { text: string; markdown: string } {
   const tables = [...throughputTables(r), memoryTable(r), pipelineTable(r), hashTable(r)];
   const m = r.machine;
-  const command = `npm run bench${r.settings.argv.length > 0 ? ` -- ${r.settings.argv.join(' ')}` : ''}`;
+  const command = benchCommand(r.settings.argv);
   const machineLine = `${m.cpu}, ${m.cores} cores, ${fixed(m.memoryBytes / 1024 ** 3, 1)} GiB memory, ${m.platform}, Node ${m.node}`;
   const read = reading(r);
 

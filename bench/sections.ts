@@ -49,3 +49,22 @@ export async function writeSection(file: string, name: string, section: string):
   });
   await writeFile(file, replaceSection(current, name, section));
 }
+
+/** What a path-valued option stands for in a written command line: BENCHMARKS.md names no folder of the machine it ran on. */
+const PATH_OPTIONS: Record<string, string> = {
+  '--before': '<checkout of the earlier commit>',
+  '--out': '<file>',
+  '--dir': '<folder>',
+  '--cpu-prof': '<folder>',
+};
+
+/** `npm run bench -- ARGS` as BENCHMARKS.md shows it, with the values of path options replaced by what they stand for. */
+export function benchCommand(argv: readonly string[]): string {
+  const shown = argv.map((arg, i) => {
+    const [name, value] = arg.split('=', 2);
+    if (value !== undefined && name !== undefined && PATH_OPTIONS[name] !== undefined) return `${name}=${PATH_OPTIONS[name]}`;
+    const previous = argv[i - 1];
+    return previous !== undefined && PATH_OPTIONS[previous] !== undefined ? PATH_OPTIONS[previous] : arg;
+  });
+  return `npm run bench${shown.length > 0 ? ` -- ${shown.join(' ')}` : ''}`;
+}

@@ -30,7 +30,7 @@ import type { BundleRow } from './bundles.ts';
 import { runMeasured } from './jobs.ts';
 import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
-import { endMarker, startMarker, writeSection } from './sections.ts';
+import { benchCommand, endMarker, startMarker, writeSection } from './sections.ts';
 import type { ProfileBreakdown } from './profile.ts';
 import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
@@ -96,7 +96,7 @@ function options(argv: string[]): Options {
     bandwidth: 25 * MiB,
     partSize: 12 * MiB,
     sections: new Set(typeof values.sections === 'string' ? values.sections.split(',') : SECTIONS),
-    command: `npm run bench${argv.length > 0 ? ` -- ${argv.map((a, i) => (argv[i - 1] === '--before' ? '<checkout of the earlier commit>' : a)).join(' ')}` : ''}`,
+    command: benchCommand(argv),
     cliRuns: quick ? 2 : 5,
     bundleRuns: quick ? 2 : 5,
   };

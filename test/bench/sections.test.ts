@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { endMarker, replaceSection, startMarker, writeSection } from '../../bench/sections.ts';
+import { benchCommand, endMarker, replaceSection, startMarker, writeSection } from '../../bench/sections.ts';
 
 const section = (name: string, body: string): string => `${startMarker(name, `written by npm run bench -- --only ${name}`)}\n${body}\n${endMarker(name)}`;
 
@@ -81,5 +81,13 @@ describe('writeSection', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('benchCommand', () => {
+  it('names no folder of the machine: path options show what they stand for, other options as given', () => {
+    expect(benchCommand([])).toBe('npm run bench');
+    expect(benchCommand(['--before', '/work/checkout', '--only', 'speed'])).toBe('npm run bench -- --before <checkout of the earlier commit> --only speed');
+    expect(benchCommand(['--out=/tmp/x.md', '--quick', '--cpu-prof', '/tmp/prof'])).toBe('npm run bench -- --out=<file> --quick --cpu-prof <folder>');
   });
 });
