@@ -24,6 +24,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DistributedMapSpec } from './bulk-definition.ts';
+import { csvRows } from '../../src/bulk/csv.ts';
 import { isRecord } from '../../src/transfer/json.ts';
 
 export class DistributedMapError extends Error {
@@ -84,37 +85,9 @@ async function getText(s3: S3Client, bucket: string, key: string): Promise<Buffe
   return Buffer.from(await res.Body.transformToByteArray());
 }
 
-/** RFC 4180 CSV: quoted fields with "" escapes and embedded newlines. */
+/** RFC 4180 CSV rows (src/bulk/csv.ts), blank lines left out. */
 function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
+  return [...csvRows(text)].map((r) => r.fields).filter((r) => !(r.length === 1 && r[0] === ''));
 }
 
 function rowsToItems(rows: string[][], headers: string[]): Record<string, string>[] {

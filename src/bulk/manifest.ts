@@ -13,6 +13,7 @@ import { InvalidInputError } from '../transfer/errors.ts';
 import { withinRequestBudget } from '../transfer/request-budget.ts';
 import { mapS3Error } from '../transfer/s3source.ts';
 import type { ManifestSource } from './contract.ts';
+import { csvRows } from './csv.ts';
 
 /** A Distributed Map item is at most 256 KiB: a longer JSONL line cannot be an item. */
 const HEAD_BYTES = 256 * 1024;
@@ -89,31 +90,11 @@ function refuseLongLine(manifest: Manifest): never {
   throw refuse(manifest, `has a first line longer than ${HEAD_BYTES} bytes (a Distributed Map item is at most 256 KiB)`);
 }
 
-/** The fields of a CSV row (RFC 4180 quoting), from the start of `text`; undefined when the row does not end within it. */
+/** The fields of the first CSV row of `text`; undefined when the row does not end within it. */
 function firstCsvRow(text: string, whole: boolean): string[] | undefined {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      fields.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      fields.push(field);
-      return fields;
-    } else field += c;
-  }
-  if (!whole) return undefined;
-  fields.push(field);
-  return fields;
+  const first = csvRows(text).next();
+  if (first.done === true) return whole ? [''] : undefined;
+  return first.value.ended || whole ? first.value.fields : undefined;
 }
 
 function checkCsv(manifest: Manifest, text: string, whole: boolean): void {
