@@ -250,14 +250,7 @@ export class ChunkedUploadsManager {
       return uploaded;
     } catch (error) {
       if (isPartDigestRefusal(error)) {
-        throw new BoxPartDigestRejectedError(`${error.message} (the part was not stored; send its bytes again)`, {
-          status: error.status,
-          code: error.code,
-          requestId: error.requestId,
-          contextInfo: error.contextInfo,
-          request: error.request,
-          cause: error,
-        });
+        throw new BoxPartDigestRejectedError(`${error.message} (the part was not stored; send its bytes again)`, error.wrapDetails());
       }
       if (!isRangeOverlap(error)) throw error;
       const range = parseContentRange(headers.contentRange);
@@ -266,20 +259,13 @@ export class ChunkedUploadsManager {
       const stored = await this.#storedPartAt(listPartsUrl, range.offset, body.length, opts);
       if (stored === undefined) {
         const Refusal = error instanceof BoxConflictError ? BoxConflictError : BoxRangeError;
-        throw new Refusal(`${error.message}; list parts shows no part at offset ${range.offset}`, {
-          status: error.status,
-          code: error.code,
-          requestId: error.requestId,
-          contextInfo: error.contextInfo,
-          request: error.request,
-          cause: error,
-        });
+        throw new Refusal(`${error.message}; list parts shows no part at offset ${range.offset}`, error.wrapDetails());
       }
       const ours = sha1Hex(body);
       if (stored.size !== body.length || (typeof stored.sha1 === 'string' && stored.sha1.toLowerCase() !== ours)) {
         throw new BoxIntegrityError(
           `Box holds another part at offset ${range.offset} (size ${stored.size}, sha1 ${String(stored.sha1)}) than the one sent (size ${body.length}, sha1 ${ours}); the session cannot be committed with these bytes`,
-          { status: error.status, code: error.code, requestId: error.requestId, contextInfo: error.contextInfo, request: error.request, cause: error },
+          error.wrapDetails(),
         );
       }
       this.#logger?.debug?.('box part already stored with the same bytes', { offset: stored.offset, size: stored.size });

@@ -37,6 +37,11 @@ export class BoxError extends Error {
     this.request = details.request;
   }
 
+  /** The details of a new error that names this one as its cause (same status, code and request; no Retry-After). */
+  wrapDetails(): BoxErrorDetails {
+    return { status: this.status, code: this.code, requestId: this.requestId, contextInfo: this.contextInfo, request: this.request, cause: this };
+  }
+
   /** Plain data for logs and Step Functions `Cause`. */
   toJSON(): Record<string, unknown> {
     return {

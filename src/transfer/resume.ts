@@ -103,7 +103,7 @@ async function getResumedSession(box: BoxClientLike, resume: ResumeRef, destinat
     return await box.chunkedUploads.getFileUploadSessionById(resume.sessionId);
   } catch (err) {
     if (!(err instanceof BoxError) || (err.status !== 404 && err.status !== 410)) throw err;
-    const details = { status: err.status, code: err.code, requestId: err.requestId, contextInfo: err.contextInfo, request: err.request, cause: err };
+    const details = err.wrapDetails();
     if (err.status === 410) {
       throw new BoxSessionExpiredError(
         `resume.sessionId: Box upload session ${resume.sessionId} has expired (Box answered 410 ${err.code ?? ''}; Box deletes a session and its parts ` +
