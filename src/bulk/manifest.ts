@@ -82,7 +82,7 @@ async function* readWhole(s3: S3Client, manifest: Manifest): AsyncGenerator<stri
 }
 
 /** The most keys a JSONL or CSV manifest may list: each is checked against every other before the run starts. */
-export const MANIFEST_MAX_KEYS = 1_000_000;
+const MANIFEST_MAX_KEYS = 1_000_000;
 
 /**
  * The keys a manifest has listed so far, each by 132 bits of its SHA-256 (a collision of two different keys is
