@@ -37,8 +37,8 @@ import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
-import { measureTracing, observedByState, PLATFORM_LOG_BYTES, renderTracing } from './tracing.ts';
-import type { ObservedInvocation, TracingResults } from './tracing.ts';
+import { measureTracing, observedOf, PLATFORM_LOG_BYTES, renderTracing } from './tracing.ts';
+import type { Observed, ObservedInvocation, TracingResults } from './tracing.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GiB = 1024 * MiB;
@@ -172,6 +172,8 @@ interface E2eRun {
   rssBytes: number;
   marks: Record<string, number>;
   counts?: PipelineCounts | undefined;
+  /** Parts of the chunked upload (the pipeline's runs). */
+  parts?: number | undefined;
   concurrency?: number;
 }
 interface CpuRun {
@@ -259,6 +261,7 @@ function e2eRun(who: E2eRun['who'], size: number, rep: number, m: Measured, conc
     rssBytes: m.result.memory.maxRssBytes,
     marks: m.result.marks ?? {},
     counts: m.result.counts,
+    parts: m.result.parts,
     ...(concurrency !== undefined ? { concurrency } : {}),
   };
 }
@@ -647,7 +650,7 @@ export interface CostLine {
  * HashObject grow with the bytes (per GB of the run), the rest (Prepare, Commit, fixed states) is per
  * transfer. One object of `gb` GB.
  */
-export function costModel(run: E2eRun, gbs: number[], memoryMb: Record<string, number>, observed?: Record<string, ObservedInvocation>): CostLine[] {
+export function costModel(run: E2eRun, gbs: number[], memoryMb: Record<string, number>, observed?: Observed): CostLine[] {
   const c = run.counts;
   if (c === undefined) return [];
   const runGb = run.size / 1e9;
@@ -678,15 +681,15 @@ export function costModel(run: E2eRun, gbs: number[], memoryMb: Record<string, n
     };
     d.total = d.transitions + d.lambda + d.s3 + d.dataOut;
     const line: CostLine = { gb, transitions, invocations, gbSeconds, s3Requests, dollars: d };
-    // Logs and traces: each invocation's measured bytes (tracing on, at the deployed log level), scaled as its invocations are.
-    const perInvocation = (f: (x: ObservedInvocation) => number): number | undefined => {
-      if (observed === undefined || inv.some(([s]) => observed[s] === undefined)) return undefined;
-      const sum = (xs: typeof inv): number => xs.reduce((n, [s, v]) => n + v.count * f(observed[s] as ObservedInvocation), 0);
-      return sum(fixedInv) + sum(scaledInv) * k;
-    };
-    const logBytes = perInvocation((x) => x.logBytes + PLATFORM_LOG_BYTES);
-    const traceBytes = perInvocation((x) => x.segmentBytes);
-    if (logBytes !== undefined && traceBytes !== undefined) {
+    // Logs: each invocation's measured bytes (tracing on, at the deployed log level; a number of lines per
+    // invocation, not per part). Trace data: each invocation's handler document, the Box requests of the states
+    // that run once per transfer, and a document per S3 request and per part upload, all as measured.
+    const byState = observed?.byState;
+    if (observed !== undefined && byState !== undefined && run.parts !== undefined && inv.every(([s]) => byState[s] !== undefined)) {
+      const sum = (xs: typeof inv, f: (x: ObservedInvocation) => number): number => xs.reduce((n, [s, v]) => n + v.count * f(byState[s] as ObservedInvocation), 0);
+      const logBytes = sum(fixedInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) + sum(scaledInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) * k;
+      const traceBytes =
+        sum(fixedInv, (x) => x.handlerBytes + x.httpBytes) + sum(scaledInv, (x) => x.handlerBytes) * k + s3Requests * observed.s3CallBytes + run.parts * k * observed.partUploadBytes;
       line.logBytes = logBytes;
       line.traceBytes = traceBytes;
       d.logs = (logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth);
@@ -723,7 +726,9 @@ function price(x: number): string {
 }
 
 function dollars(x: number): string {
-  return x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
+  if (x >= 1) return `$${x.toFixed(2)}`;
+  // Below a hundredth of a cent (one X-Ray trace: $0.000005) four decimals would show $0.0000.
+  return x >= 0.0001 || x === 0 ? `$${x.toFixed(4)}` : `$${price(x)}`;
 }
 
 /**
@@ -1011,7 +1016,7 @@ export function renderCost(costRun: E2eRun, memoryMb: Record<string, number>, tr
   const c = costRun.counts;
   if (c === undefined) return '';
   const out: string[] = [];
-  const observed = tracing === undefined ? undefined : observedByState(tracing);
+  const observed = tracing === undefined ? undefined : observedOf(tracing);
   const states = Object.keys(c.invocations);
   out.push(`### Cost model (from the counts of the ${sizeLabel(costRun.size)} end-to-end run above)`);
   out.push('');
@@ -1021,8 +1026,11 @@ export function renderCost(costRun: E2eRun, memoryMb: Record<string, number>, tr
       (observed === undefined
         ? ''
         : ` Per invocation, tracing on, at log level ${tracing?.logLevel} (the X-Ray tracing rows above): ${states
-            .map((s) => (observed[s] === undefined ? `${s} not measured` : `${s} ${fixed(observed[s].logBytes, 0)} log bytes in ${fixed(observed[s].logLines, 0)} lines and ${fixed(observed[s].segmentBytes, 0)} bytes in ${fixed(observed[s].segmentDocuments, 0)} segment documents`))
-            .join('; ')}.`),
+            .map((s) => {
+              const x = observed.byState[s];
+              return x === undefined ? `${s} not measured` : `${s} ${fixed(x.logBytes, 0)} log bytes in ${fixed(x.logLines, 0)} line${x.logLines === 1 ? '' : 's'}, a ${fixed(x.handlerBytes, 0)}-byte handler segment document`;
+            })
+            .join('; ')}; ${fixed(observed.s3CallBytes, 0)} bytes per S3 request's document, ${fixed(observed.partUploadBytes, 0)} per part upload's; ${costRun.parts ?? 'an unknown number of'} parts.`),
   );
   out.push('');
   out.push(
@@ -1063,13 +1071,19 @@ export function renderCost(costRun: E2eRun, memoryMb: Record<string, number>, tr
   const last = lines[lines.length - 1];
   if (last !== undefined) {
     const frozen = lines.filter((l) => (l.traceBytes ?? 0) > XRAY_GUARANTEED_TRACE_BYTES).map((l) => `${l.gb} GB`);
+    // Trace bytes grow linearly with the object: where they reach the guarantee.
+    const [a, b] = lines;
+    const perGb = a?.traceBytes !== undefined && b?.traceBytes !== undefined ? (b.traceBytes - a.traceBytes) / (b.gb - a.gb) : Number.NaN;
+    const reachedAtGb = a?.traceBytes !== undefined ? a.gb + (XRAY_GUARANTEED_TRACE_BYTES - a.traceBytes) / perGb : Number.NaN;
     out.push(
       `Data sent out to Box dominates (${fixed((100 * last.dollars.dataOut) / last.dollars.total, 0)} % at ${last.gb} GB); Lambda durations come next, Step Functions and S3 requests are cents` +
         (last.dollars.logs === undefined
           ? '. CloudWatch Logs and X-Ray were not measured in this run (the tracing measurement gives their bytes).'
           : `, CloudWatch Logs ${dollars(last.dollars.logs)} and X-Ray ${dollars(last.dollars.xray ?? 0)} less still. ` +
             `X-Ray guarantees a Step Functions trace ${XRAY_GUARANTEED_TRACE_BYTES / 1024} KiB of data; more may leave it frozen (incomplete): ` +
-            (frozen.length === 0 ? 'no size here goes past it.' : `the functions' own segment documents pass it at ${frozen.join(', ')} (Lambda's and Step Functions' own segments come on top).`)),
+            (frozen.length === 0
+              ? 'no size here goes past it.'
+              : `the functions' own segment documents (${fixed(perGb / 1024, 0)} KiB per GB) pass it at ${frozen.join(', ')}${Number.isFinite(reachedAtGb) && reachedAtGb > 0 ? `, from about ${fixed(reachedAtGb, 1)} GB on` : ''} (Lambda's and Step Functions' own segments come on top).`)),
     );
   }
   return out.join('\n');

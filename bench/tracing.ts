@@ -41,6 +41,10 @@ export interface SegmentCounts {
   /** Subsegments of AWS SDK calls (namespace aws) and of other HTTP requests (namespace remote: undici, https). */
   awsCalls: number;
   httpCalls: number;
+  /** Bytes of the documents by what they record: the handler's subsegment, an AWS SDK call, another HTTP request. */
+  handlerBytes: number;
+  awsBytes: number;
+  httpBytes: number;
 }
 
 export interface TracedInvocation extends SegmentCounts {
@@ -95,7 +99,7 @@ function countSubsegments(doc: SegmentDocument, into: SegmentCounts): void {
   for (const child of doc.subsegments ?? []) countSubsegments(child, into);
 }
 
-const emptyCounts = (): SegmentCounts => ({ datagrams: 0, bytes: 0, subsegments: 0, awsCalls: 0, httpCalls: 0 });
+const emptyCounts = (): SegmentCounts => ({ datagrams: 0, bytes: 0, subsegments: 0, awsCalls: 0, httpCalls: 0, handlerBytes: 0, awsBytes: 0, httpBytes: 0 });
 
 /**
  * Counts one datagram as the X-Ray daemon receives it: a header line (`{"format":"json","version":1}`), a
@@ -114,6 +118,9 @@ export function readSegmentDatagram(message: Buffer, byTrace: Map<string, Segmen
   const counts = byTrace.get(doc.trace_id) ?? emptyCounts();
   counts.datagrams += 1;
   counts.bytes += message.length;
+  if (doc.namespace === 'aws') counts.awsBytes += message.length;
+  else if (doc.namespace === 'remote') counts.httpBytes += message.length;
+  else counts.handlerBytes += message.length;
   countSubsegments(doc, counts);
   byTrace.set(doc.trace_id, counts);
   return doc.trace_id;
@@ -287,7 +294,7 @@ export interface TracingPlan {
 interface ServerlessYaml {
   params?: { default?: { logLevel?: string } };
   provider: { timeout?: number };
-  functions: Record<string, { timeout?: number }>;
+  functions: Record<string, { handler: string; timeout?: number }>;
 }
 
 async function serverlessYaml(): Promise<ServerlessYaml> {
@@ -326,7 +333,7 @@ export async function measureTracing(plan: TracingPlan): Promise<TracingResults>
             const events = fn === 'prepare' ? prepareEvents : eventsOf(fn, transfers, target.sha1);
             const b = bundles.get(fn) as { file: string; lambda: LambdaProcess; timeoutMs: number };
             const traces = events.map(() => traceHeader());
-            const env = lambdaEnvironment(fn, b.lambda.memoryMb, mode, { ...target.env, LOG_LEVEL: logLevel }, daemon.address);
+            const env = lambdaEnvironment(fn, b.lambda.memoryMb, mode, { ...target.env, LOG_LEVEL: logLevel, _HANDLER: yaml.functions[fn]?.handler ?? '' }, daemon.address);
             const machineBefore = machineCpuTimes();
             const started = performance.now();
             const cpuBefore = process.cpuUsage();
@@ -418,17 +425,33 @@ export interface ObservedInvocation {
   logLines: number;
   segmentDocuments: number;
   segmentBytes: number;
+  /** The handler's own subsegment document, and the Box (other HTTP) requests' documents with their count. */
+  handlerBytes: number;
+  httpBytes: number;
+  httpCalls: number;
 }
 
-/** Each Task state's measured invocation (tracing on, warm), by state name (Prepare, UploadBatch, ...). */
-export function observedByState(r: TracingResults): Record<string, ObservedInvocation> {
-  const out: Record<string, ObservedInvocation> = {};
+/** What the cost model takes from the tracing rows: per Task state, and per traced call. */
+export interface Observed {
+  byState: Record<string, ObservedInvocation>;
+  /** Mean bytes of one AWS SDK call's document (an S3 request), and of one Box part upload's (UploadBatch's HTTP requests). */
+  s3CallBytes: number;
+  partUploadBytes: number;
+}
+
+/** The warm invocations with tracing on (as deployed), by Task state name (Prepare, UploadBatch, ...), and per call. */
+export function observedOf(r: TracingResults): Observed {
+  const byState: Record<string, ObservedInvocation> = {};
+  const warm = r.invocations.filter((x) => x.mode === 'on' && x.index > 0);
   for (const { fn, state } of TRACED_FUNCTIONS) {
-    const xs = r.invocations.filter((x) => x.fn === fn && x.mode === 'on' && x.index > 0);
+    const xs = warm.filter((x) => x.fn === fn);
     if (xs.length === 0) continue;
-    out[state] = { logBytes: median(xs.map((x) => x.logBytes)), logLines: median(xs.map((x) => x.logLines)), segmentDocuments: median(xs.map((x) => x.datagrams)), segmentBytes: median(xs.map((x) => x.bytes)) };
+    const m = (k: keyof SegmentCounts | 'logBytes' | 'logLines'): number => median(xs.map((x) => x[k]));
+    byState[state] = { logBytes: m('logBytes'), logLines: m('logLines'), segmentDocuments: m('datagrams'), segmentBytes: m('bytes'), handlerBytes: m('handlerBytes'), httpBytes: m('httpBytes'), httpCalls: m('httpCalls') };
   }
-  return out;
+  const mean = (xs: TracedInvocation[], bytes: 'awsBytes' | 'httpBytes', calls: 'awsCalls' | 'httpCalls'): number =>
+    xs.reduce((n, x) => n + x[bytes], 0) / xs.reduce((n, x) => n + x[calls], 0);
+  return { byState, s3CallBytes: mean(warm, 'awsBytes', 'awsCalls'), partUploadBytes: mean(warm.filter((x) => x.fn === 'uploadBatch'), 'httpBytes', 'httpCalls') };
 }
 
 // --- report ---------------------------------------------------------------------------------------
@@ -442,7 +465,7 @@ interface FunctionSummary {
   coldImport: Record<TracingMode, number>;
   coldFirst: Record<TracingMode, { ms: number; cpuMs: number }>;
   warm: Record<TracingMode, { ms: number; cpuMs: number; logBytes: number; logLines: number }>;
-  segments: SegmentCounts;
+  segments: Pick<SegmentCounts, 'datagrams' | 'bytes' | 'awsCalls' | 'httpCalls'>;
   otherCores: number;
 }
 
@@ -463,7 +486,7 @@ function summarizeTracing(r: TracingResults): FunctionSummary[] {
         const warm = of(mode).filter((x) => x.index > 0);
         return { ms: by(warm, 'ms'), cpuMs: by(warm, 'cpuMs'), logBytes: by(warm, 'logBytes'), logLines: by(warm, 'logLines') };
       }),
-      segments: { datagrams: by(warmOn, 'datagrams'), bytes: by(warmOn, 'bytes'), subsegments: by(warmOn, 'subsegments'), awsCalls: by(warmOn, 'awsCalls'), httpCalls: by(warmOn, 'httpCalls') },
+      segments: { datagrams: by(warmOn, 'datagrams'), bytes: by(warmOn, 'bytes'), awsCalls: by(warmOn, 'awsCalls'), httpCalls: by(warmOn, 'httpCalls') },
       otherCores: Math.max(0, ...r.processes.filter((p) => p.fn === fn).map((p) => p.otherCores)),
     };
   });

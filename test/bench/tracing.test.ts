@@ -8,7 +8,7 @@ import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { lambdaMemoryByState } from '../../bench/bundles.ts';
 import { PRICES, costModel, renderCli, renderCost } from '../../bench/speed.ts';
-import { lambdaEnvironment, observedByState, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
+import { lambdaEnvironment, observedOf, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
 import type { SegmentCounts, TracedInvocation, TracedProcess, TracingResults } from '../../bench/tracing.ts';
 import { tracingRuns } from '../../functions/observability.ts';
 
@@ -30,7 +30,17 @@ describe('readSegmentDatagram', () => {
     const second = Buffer.from(HEADER + JSON.stringify({ trace_id: handler.trace_id, name: 'api.box.com', namespace: 'remote' }));
     expect(readSegmentDatagram(first, byTrace)).toBe(handler.trace_id);
     expect(readSegmentDatagram(second, byTrace)).toBe(handler.trace_id);
-    expect(byTrace.get(handler.trace_id)).toEqual({ datagrams: 2, bytes: first.length + second.length, subsegments: 5, awsCalls: 1, httpCalls: 2 });
+    expect(byTrace.get(handler.trace_id)).toEqual({
+      datagrams: 2,
+      bytes: first.length + second.length,
+      subsegments: 5,
+      awsCalls: 1,
+      httpCalls: 2,
+      // What each document records, by its own namespace: the first is the handler's, the second a Box request's.
+      handlerBytes: first.length,
+      awsBytes: 0,
+      httpBytes: second.length,
+    });
   });
 
   it('names no trace for a datagram it cannot read, and counts nothing for it', () => {
@@ -61,14 +71,14 @@ describe('the traced environment', () => {
 });
 
 function invocation(fn: string, mode: 'off' | 'on', index: number, ms: number, cpuMs: number, more: Partial<TracedInvocation> = {}): TracedInvocation {
-  return { fn, mode, round: 1, index, ms, cpuMs, logBytes: 1000, logLines: 2, datagrams: 0, bytes: 0, subsegments: 0, awsCalls: 0, httpCalls: 0, ...more };
+  return { fn, mode, round: 1, index, ms, cpuMs, logBytes: 1000, logLines: 2, datagrams: 0, bytes: 0, subsegments: 0, awsCalls: 0, httpCalls: 0, handlerBytes: 0, awsBytes: 0, httpBytes: 0, ...more };
 }
 
 function processRow(fn: string, mode: 'off' | 'on', importMs: number): TracedProcess {
   return { fn, mode, round: 1, importMs, importCpuMs: importMs, importLogBytes: 0, otherCores: 0.1 };
 }
 
-const traced = { datagrams: 9, bytes: 3600, subsegments: 9, awsCalls: 4, httpCalls: 4 };
+const traced = { datagrams: 9, bytes: 3600, subsegments: 9, awsCalls: 4, httpCalls: 4, handlerBytes: 400, awsBytes: 1600, httpBytes: 1600 };
 
 const RESULTS: TracingResults = {
   objectBytes: 32 * 1024 * 1024,
@@ -99,8 +109,12 @@ describe('renderTracing', () => {
     expect(text).toContain('tracing took +13.0 CPU ms (+7.4 % of 175)');
   });
 
-  it('gives the cost model the warm invocations with tracing on, by Task state', () => {
-    expect(observedByState(RESULTS)).toEqual({ UploadBatch: { logBytes: 1100, logLines: 3, segmentDocuments: 9, segmentBytes: 3600 } });
+  it('gives the cost model the warm invocations with tracing on, by Task state, and the bytes per S3 request and part upload', () => {
+    expect(observedOf(RESULTS)).toEqual({
+      byState: { UploadBatch: { logBytes: 1100, logLines: 3, segmentDocuments: 9, segmentBytes: 3600, handlerBytes: 400, httpBytes: 1600, httpCalls: 4 } },
+      s3CallBytes: 400,
+      partUploadBytes: 400,
+    });
   });
 });
 
@@ -115,6 +129,7 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
     otherCores: 0,
     rssBytes: 1,
     marks: {},
+    parts: 8,
     counts: {
       transitions: 10,
       statesEntered: { Prepare: 1, UploadBatch: 4, Commit: 1 },
@@ -124,9 +139,13 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
   };
   const memory = { Prepare: 512, UploadBatch: 2048, Commit: 1024 };
   const observed = {
-    Prepare: { logBytes: 1000, logLines: 2, segmentDocuments: 4, segmentBytes: 1500 },
-    UploadBatch: { logBytes: 2000, logLines: 3, segmentDocuments: 9, segmentBytes: 4000 },
-    Commit: { logBytes: 1500, logLines: 3, segmentDocuments: 3, segmentBytes: 1200 },
+    byState: {
+      Prepare: { logBytes: 1000, logLines: 2, segmentDocuments: 4, segmentBytes: 1500, handlerBytes: 300, httpBytes: 800, httpCalls: 2 },
+      UploadBatch: { logBytes: 2000, logLines: 3, segmentDocuments: 9, segmentBytes: 4000, handlerBytes: 400, httpBytes: 1800, httpCalls: 4 },
+      Commit: { logBytes: 1500, logLines: 3, segmentDocuments: 3, segmentBytes: 1200, handlerBytes: 350, httpBytes: 850, httpCalls: 2 },
+    },
+    s3CallBytes: 380,
+    partUploadBytes: 450,
   };
 
   it('prices the measured log bytes (plus Lambda\'s own lines) and one X-Ray trace per transfer, scaling what repeats', () => {
@@ -134,7 +153,8 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
     // Prepare and Commit once, UploadBatch 4 x 10 times.
     const logBytes = 1000 + 1500 + 40 * 2000 + 42 * PLATFORM_LOG_BYTES;
     expect(line?.logBytes).toBeCloseTo(logBytes, 6);
-    expect(line?.traceBytes).toBeCloseTo(1500 + 1200 + 40 * 4000, 6);
+    // Handler documents of every invocation, Prepare's and Commit's Box requests, then 100 x 10 S3 requests and 8 x 10 part uploads.
+    expect(line?.traceBytes).toBeCloseTo(300 + 800 + 350 + 850 + 40 * 400 + 1000 * 380 + 80 * 450, 6);
     expect(line?.dollars.logs).toBeCloseTo((logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth), 12);
     expect(line?.dollars.xray).toBe(PRICES.xrayTraceRecorded);
     // Memory from the map: (1 s x 0.5 GB + 1 s x 1 GB) + 10 x 8 s x 2 GB.
@@ -147,8 +167,9 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
     const [line] = costModel(run, [10], memory);
     expect(line?.logBytes).toBeUndefined();
     expect(line?.dollars.logs).toBeUndefined();
-    const partial = costModel(run, [10], memory, { UploadBatch: observed.UploadBatch });
+    const partial = costModel(run, [10], memory, { ...observed, byState: { UploadBatch: observed.byState.UploadBatch } });
     expect(partial[0]?.dollars.logs).toBeUndefined();
+    expect(costModel({ ...run, parts: undefined }, [10], memory, observed)[0]?.dollars.logs).toBeUndefined();
     const text = renderCost(run, memory, undefined);
     expect(text).toContain('| not measured | not measured |');
     expect(text).toContain('CloudWatch Logs and X-Ray were not measured in this run');
@@ -161,14 +182,17 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
   it('shows the formula with the new items, the memory it used and the X-Ray trace-size limit it passes', () => {
     const tracing: TracingResults = {
       ...RESULTS,
-      invocations: ['prepare', 'uploadBatch', 'commit'].flatMap((fn) => [invocation(fn, 'on', 1, 10, 10, { datagrams: 10, bytes: 30_000, logBytes: 1000 })]),
+      invocations: ['prepare', 'uploadBatch', 'commit'].flatMap((fn) => [invocation(fn, 'on', 1, 10, 10, { ...traced, handlerBytes: 30_000, logBytes: 1000 })]),
     };
     const text = renderCost(run, memory, tracing);
     expect(text).toContain(`+ log GB x ($${PRICES.logsIngestedPerGB} ingested + $${PRICES.logsStoredPerGBMonth} for the month stored) + 1 trace x $0.000005`);
     expect(text).toContain('Lambda memory as in serverless.yml (Prepare 512 MB, UploadBatch 2048 MB, Commit 1024 MB)');
     expect(text).toContain('read 2026-12-02');
-    // 30,000 bytes a function per invocation: past 100 KiB at every size.
-    expect(text).toMatch(/pass it at 10 GB, 100 GB, 500 GB/);
+    // 30,000-byte handler documents: 63,200 bytes per transfer + 163,200 per GB (4 x 30,000 UploadBatch handlers,
+    // 100 S3 requests and 8 part uploads of 400 bytes each), past 100 KiB from 0.24 GB on.
+    expect(text).toContain('(159 KiB per GB) pass it at 10 GB, 100 GB, 500 GB, from about 0.2 GB on');
+    // One trace, priced without rounding it away.
+    expect(text).toMatch(/\| \$0\.000005 \| \*\*/);
   });
 });
 
