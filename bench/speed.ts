@@ -35,6 +35,8 @@ import { benchCommand, endMarker, startMarker, writeSection } from './sections.t
 import type { ProfileBreakdown } from './profile.ts';
 import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
+import { sweepFigures, sweepReading } from './sweep.ts';
+import type { LinkShape } from './sweep.ts';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
 import { measureTracing, observedOf, PLATFORM_LOG_BYTES, renderTracing } from './tracing.ts';
@@ -175,6 +177,8 @@ export interface E2eRun {
   /** Parts of the chunked upload (the pipeline's runs). */
   parts?: number | undefined;
   concurrency?: number;
+  /** Ms the servers' event loop (the bench process's) was busy during the run. */
+  serverLoopMs?: number;
 }
 export interface CpuRun {
   checkout: 'this' | 'before';
@@ -264,6 +268,7 @@ function e2eRun(who: E2eRun['who'], size: number, rep: number, m: Measured, conc
     marks: m.result.marks ?? {},
     counts: m.result.counts,
     parts: m.result.parts,
+    serverLoopMs: m.serverLoopMs,
     ...(concurrency !== undefined ? { concurrency } : {}),
   };
 }
@@ -768,6 +773,48 @@ function cpuChangeReading(before: CpuRun, now: CpuRun): string {
   );
 }
 
+/**
+ * The runner's CPU profile before any of issue 9's work, as the issue itself gives it (not measured by this
+ * bench): a 256 MiB transfer, `node --cpu-prof`, about 5.7 CPU-s; its items under this bench's category names.
+ */
+const BEFORE_ISSUE_9 = {
+  bytes: 256 * MiB,
+  totalCpuS: 5.7,
+  categories: [
+    ['SHA-1: hash-wasm', 'hash-wasm', 0.86],
+    ['S3 body collection (SDK concatBytes)', "concatBytes in the AWS SDK's body collector", 0.67],
+    ['garbage collection', 'garbage collection', 0.71],
+    ['streams and sockets', 'HTTP socket reads', 0.52],
+    ['module loading and compiling', 'module compilation', 0.25],
+  ],
+} as const;
+
+/** CPU-s per GiB of one profile category: its share of the profile times the process's CPU seconds. */
+function categoryCpuPerGiB(x: CpuRun, category: string): number {
+  const ms = x.profile.categories.find((c) => c.category === category)?.ms ?? 0;
+  return ((ms / x.profile.totalMs) * (x.processCpuMs / 1000)) / (x.size / GiB);
+}
+
+/** The issue's own "before" profile beside this run's columns, per GiB. */
+function renderBeforeIssue(cpu: CpuRun[]): string {
+  const b = BEFORE_ISSUE_9;
+  const perGiB = (s: number): number => s / (b.bytes / GiB);
+  const label = (x: CpuRun): string => (x.checkout === 'this' ? 'this one' : 'before (earlier commit)');
+  return [
+    `**Before issue 9** (the issue's own measurement, not made by this bench): a CPU profile of the runner process moving ${sizeLabel(b.bytes)} (\`node --cpu-prof\`) spent about ${b.totalCpuS} CPU-s, ` +
+      `${fixed(perGiB(b.totalCpuS), 1)} CPU-s per GiB: ${b.categories.map(([, name, sec]) => `${name} ${sec} s`).join(', ')}. ` +
+      'Beside this run\'s columns, in CPU-s per GiB (a category\'s share of its profile times the process\'s CPU; the issue\'s items under this bench\'s category names, so compare roughly):',
+    '',
+    table(
+      ['category', 'before issue 9 (the issue\'s profile)', ...cpu.map(label)],
+      [
+        ...b.categories.map(([category, , sec]) => [category, fixed(perGiB(sec), 2), ...cpu.map((x) => fixed(categoryCpuPerGiB(x, category), 2))]),
+        ['whole process', `**${fixed(perGiB(b.totalCpuS), 2)}**`, ...cpu.map((x) => `**${fixed(x.processCpuMs / 1000 / (x.size / GiB), 2)}**`)],
+      ],
+    ),
+  ].join('\n');
+}
+
 /** The largest load from other processes during any measurement of this run (cores). */
 function maxOtherLoad(r: SpeedResults): number {
   const loads = [...r.e2e, ...r.sweep, ...r.cpu, ...r.hash, ...r.batches, ...(r.huge ? [r.huge] : [])].map((x) => x.otherCores).filter(Number.isFinite);
@@ -842,22 +889,25 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   // Sweep
   out.push(`### Concurrency sweep of the pipeline on the shaped link, ${sizeLabel(o.small)}`);
   out.push('');
-  const link = (c: number): number => (c * o.bandwidth * o.partSize) / (o.partSize + (o.bandwidth * o.latencyMs) / 1000) / MiB;
+  const shape: LinkShape = { bandwidth: o.bandwidth, latencyMs: o.latencyMs, partSize: o.partSize };
+  const pct = (x: number): string => (Number.isFinite(x) ? `${fixed(100 * x, 0)} %` : 'n/a');
   out.push(
     table(
-      ['concurrency', 'seconds', 'MiB/s end to end', 'all parts stored at (s)', 'hash done at (s)', 'parts MiB/s', 'link bound (MiB/s)', 'CPU s runner / servers', 'cores busy', 'other load'],
+      ['concurrency', 'seconds', 'MiB/s end to end', 'all parts stored at (s)', 'hash done at (s)', 'parts MiB/s', 'link bound (MiB/s)', 'part rounds (at least s)', 'CPU s runner / servers', 'event loop busy runner / servers', 'cores busy', 'other load'],
       r.sweep.map((x) => {
-        const parts = x.marks.partsDoneMs !== undefined && x.marks.preparedMs !== undefined ? mibPerSecond(x.size, x.marks.partsDoneMs - x.marks.preparedMs) : Number.NaN;
+        const f = sweepFigures(x, shape);
         return [
-          x.concurrency ?? '',
+          f.concurrency,
           fixed(x.ms / 1000, 2),
-          fixed(mibPerSecond(x.size, x.ms)),
+          fixed(f.mibs),
           fixed((x.marks.partsDoneMs ?? Number.NaN) / 1000, 2),
           fixed((x.marks.hashDoneMs ?? Number.NaN) / 1000, 2),
-          fixed(parts),
-          fixed(link(x.concurrency ?? 1)),
+          fixed(f.partsMiBs),
+          fixed(f.linkMiBs),
+          `${f.rounds} (${fixed(f.roundBoundMs / 1000, 2)})`,
           `${fixed(x.cpuMs / 1000, 2)} / ${fixed(x.serverCpuMs / 1000, 2)}`,
-          fixed((x.cpuMs + x.serverCpuMs) / x.ms, 2),
+          `${pct(f.runnerLoop)} / ${pct(f.serversLoop)}`,
+          fixed(f.cores, 2),
           fixed(x.otherCores, 2),
         ];
       }),
@@ -866,10 +916,13 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('');
   out.push(
     `Link bound: N connections each carrying a ${mib(o.partSize)} part at ${mib(o.bandwidth)}/s plus ${o.latencyMs} ms per request. "Parts MiB/s" is Prepare done to the last part stored. ` +
-      'Cores busy = CPU seconds of the runner and the servers (s3rver + emulator) per wall second, out of 2 cores shared with the other load.',
+      'Part rounds: the parts the busiest Map slot uploads one after the other under the batch plan Prepare makes at that concurrency (batches run MaxConcurrency at a time, a batch\'s parts partsInFlight at a time); ' +
+      'in brackets rounds x one part\'s time on the link, the shortest parts phase that plan allows. ' +
+      'Event loop busy: the time the runner\'s one event loop, and the servers\' (s3rver and the emulator share the bench process\'s), were busy, per second of the parts-and-hash phase (Prepare done to both done; all of a run\'s busy time counted in it). ' +
+      `Cores busy: CPU seconds of the runner and the servers per second of that phase, plus the other load, out of ${r.machine.cores} cores.`,
   );
   out.push('');
-  out.push(sweepReading(r, link));
+  out.push(sweepReading(r.sweep, shape, r.machine.cores));
   out.push('');
 
   // CPU per GiB
@@ -909,6 +962,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   const before = r.cpu.find((x) => x.checkout === 'before');
   const now = r.cpu.find((x) => x.checkout === 'this');
   if (before !== undefined && now !== undefined) out.push(`${cpuChangeReading(before, now)}`, '');
+  out.push(renderBeforeIssue(r.cpu), '');
 
   // Hash
   out.push('### Whole-file hash: the HashObject path against a raw read of the same object (same s3rver, same run)');
@@ -917,8 +971,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
     'Raw read: one GetObject stream, read and dropped. HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left (8 MiB ranged GETs, 4 ahead, node:crypto since the object fits the deadline). ' +
       'Resumable: the same object in four slices through saved hash-wasm states, as an object that must cross invocations hashes. ' +
       'Process: "Lambda (exec wrapper)" starts the child as Lambda starts the HashObject function: the Node.js runtime\'s heap options for its memory (local/lambda/runtime.ts), through the exec wrapper serverless.yml gives it (functions/exec-wrapper.sh, which adds `--initial-heap-size=128`); the target is judged on these rows. "Lambda without the wrapper" is the same start without it. ' +
-      'CPU-s per GiB: the child\'s CPU time for reading alone and for the HashObject path (what a busy machine inflates least). ' +
-      'One row per run; rows from other CPU models and earlier runs are kept (bench/hash-by-cpu.json).',
+      'CPU-s per GiB: the child\'s CPU time for reading alone and for the HashObject path (what a busy machine inflates least).',
   );
   out.push('');
   const cpuPerGiB = (x: number | undefined): string => (x === undefined ? 'n/a' : fixed(x, 2));
@@ -940,6 +993,8 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
       ]),
     ),
   );
+  out.push('');
+  out.push(hashHistoryNote(hashHistory));
   out.push('');
 
   // CLI
@@ -1230,20 +1285,27 @@ function targetsSummary(r: SpeedResults): string {
   return `**Targets in this run** (other load on the machine shown per measurement below):\n\n${table(['target', 'measured', 'verdict'], rows)}`;
 }
 
-function sweepReading(r: SpeedResults, link: (c: number) => number): string {
-  const xs = r.sweep;
-  if (xs.length === 0) return '';
-  const speeds = xs.map((x) => mibPerSecond(x.size, x.ms));
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if ((speeds[i] as number) > (speeds[best] as number) * 1.1) best = i;
-  const stop = xs[best] as E2eRun;
-  const busy = (stop.cpuMs + stop.serverCpuMs) / stop.ms;
-  const parts = stop.marks.partsDoneMs !== undefined && stop.marks.preparedMs !== undefined ? mibPerSecond(stop.size, stop.marks.partsDoneMs - stop.marks.preparedMs) : Number.NaN;
+/**
+ * The hash table's rows: this run's rows replace the earlier rows of the same CPU model and process (the last
+ * run of each is kept); every other row stays, and a run that does not measure the hash keeps them all.
+ */
+export function hashHistory(previous: HashRow[], measured: HashRow[]): HashRow[] {
+  const key = (h: HashRow): string => `${h.cpu}\n${hashProcessLabel(h)}`;
+  const replaced = new Set(measured.map(key));
+  return [...previous.filter((h) => !replaced.has(key(h))), ...measured];
+}
+
+/** What the hash table's rows are: which runs, which CPU models. */
+export function hashHistoryNote(rows: HashRow[]): string {
+  const cpus = [...new Set(rows.map((h) => h.cpu))];
   return (
-    `**Reading.** End to end it scaled (each step at least 10 % faster) up to concurrency ${stop.concurrency}: ${fixed(speeds[best] as number)} MiB/s. ` +
-    `There the parts phase ran at ${fixed(parts)} MiB/s against a link bound of ${fixed(link(stop.concurrency ?? 1))} MiB/s, and the runner and the servers kept ${fixed(busy, 2)} of the 2 cores busy ` +
-    `(other load ${fixed(stop.otherCores, 2)} cores): past that point the run is bound by the CPU of this machine (the emulator hashing and storing every part, s3rver serving every range twice, the runner reading, hashing and sending), not by the link. ` +
-    'The fixed part of every run (Prepare, the commit with its 1 s 202 wait, the state machine\'s steps) also weighs more as the parts phase shrinks.'
+    'Rows (bench/hash-by-cpu.json): each full run that measures the hash replaces the rows of its CPU model and process with its own; rows of other CPU models, and of processes that run did not measure, are kept. ' +
+    (cpus.length === 0
+      ? 'No CPU model has rows yet.'
+      : cpus.length === 1
+        ? `Only one CPU model has run it so far: ${cpus[0]}.`
+        : `CPU models that have run it: ${cpus.join(', ')}.`) +
+    (cpus.some((c) => /xeon/i.test(c)) ? '' : ' The issue\'s Intel Xeon figures (248 against 547 MiB/s) come from an earlier form of this bench and are not a row.')
   );
 }
 
@@ -1274,8 +1336,7 @@ export async function runSpeed(argv: string[]): Promise<void> {
   const save = async (final: boolean): Promise<void> => {
     machine.loadEnd = os.loadavg();
     results.seconds = (Date.now() - started) / 1000;
-    // Hash rows accumulate across CPU models: this machine's rows replace its earlier ones.
-    const history = [...previous.filter((h) => h.cpu !== cpu), ...results.hash];
+    const history = hashHistory(previous, results.hash);
     const section = renderSpeed(results, history, final);
     if (final) {
       await writeFile(path.join(os.tmpdir(), 's3-to-box-speed-results.json'), JSON.stringify({ ...results, options: { ...o, sections: [...o.sections] } }));
