@@ -876,7 +876,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
         label,
         runs.length,
         fixed(ms / 1000, 2),
-        spread(runs.map((x) => x.ms / 1000), 2),
+        runs.length > 1 ? spread(runs.map((x) => x.ms / 1000), 2) : '',
         fixed(mibPerSecond(size, ms)),
         label.startsWith('s3-to-box') ? `**${fixed(sdkMs / ourMs, 2)}x**${perRunRatios(r.e2e, size)}` : '1.00x',
         fixed(median(runs.map((x) => x.cpuMs)) / 1000, 2),
@@ -1228,9 +1228,11 @@ export function targetVerdicts(r: SpeedResults): TargetRow[] {
   rows.push({
     key: 'e2e',
     target: `end to end, ${e2e.size > 0 ? sizeLabel(e2e.size) : '1 GiB'}, shaped link: >= 5x the SDK`,
-    measured: Number.isFinite(e2e.median)
-      ? `${fixed(e2e.median, 2)}x (median of ${e2e.runs} run${e2e.runs === 1 ? '' : 's'} each; per run ${spread(e2e.perRun, 2, 'x')}, ${atLeast5} of ${e2e.perRun.length} at 5x or more)`
-      : 'n/a',
+    measured: !Number.isFinite(e2e.median)
+      ? 'n/a'
+      : e2e.runs === 1
+        ? `${fixed(e2e.median, 2)}x (one run each)`
+        : `${fixed(e2e.median, 2)}x (median of ${e2e.runs} runs each; per run ${spread(e2e.perRun, 2, 'x')}, ${atLeast5} of ${e2e.perRun.length} at 5x or more)`,
     verdict: judge(e2e.median, (x) => x >= 5),
   });
   const cpu = r.cpu.find((x) => x.checkout === 'this');
@@ -1253,7 +1255,7 @@ export function targetVerdicts(r: SpeedResults): TargetRow[] {
   rows.push({
     key: 'cli',
     target: 'CLI to the first Box request: < 1 s (warm; and cold, a first start)',
-    measured: `${fixed(cliMs, 0)} ms wall, ${fixed(cliCpu, 0)} ms CPU${cliCold.length > 0 ? `; cold ${fixed(coldMs, 0)} ms wall, ${fixed(median(cliCold.map((x) => x.firstRequestCpuMs)), 0)} ms CPU` : ''}`,
+    measured: `${cli.length === 0 ? 'n/a' : `${fixed(cliMs, 0)} ms wall, ${fixed(cliCpu, 0)} ms CPU`}${cliCold.length > 0 ? `; cold ${fixed(coldMs, 0)} ms wall, ${fixed(median(cliCold.map((x) => x.firstRequestCpuMs)), 0)} ms CPU` : ''}`,
     // With cold starts measured, both must be under 1 s (the slower decides; a NaN in either is not measured).
     verdict: judge(cliCold.length === 0 ? cliMs : Math.max(cliMs, coldMs), (x) => x < 1000),
   });

@@ -146,7 +146,7 @@ export function sweepReading(runs: E2eRun[], shape: LinkShape, cores: number): s
   return (
     `**Reading.** End to end it scaled (each step at least ${pct(SCALING_GAIN - 1)} faster than the best before it) up to concurrency ${stop.concurrency}: ${fixed(stop.mibs)} MiB/s; ` +
     `concurrency ${next.concurrency} gave ${fixed(next.mibs)} MiB/s. ` +
-    `At ${next.concurrency}: parts phase ${fixed(next.partsMs / 1000, 2)} s (${fixed(next.partsMiBs)} MiB/s; link bound ${fixed(next.linkMiBs)} MiB/s; ${next.rounds} part rounds, at least ${fixed(next.roundBoundMs / 1000, 2)} s), ` +
+    `At ${next.concurrency}: parts phase ${fixed(next.partsMs / 1000, 2)} s (${fixed(next.partsMiBs)} MiB/s; link bound ${fixed(next.linkMiBs)} MiB/s; ${next.rounds} part round${next.rounds === 1 ? '' : 's'}, at least ${fixed(next.roundBoundMs / 1000, 2)} s), ` +
     `event loops busy: runner ${pct(next.runnerLoop)}, servers ${pct(next.serversLoop)} of the parts-and-hash phase; ${fixed(next.cores, 2)} of ${cores} cores busy with the other load. ` +
     (s.causes.length > 0
       ? `What bounds it: ${s.causes.map((c) => why[c]).join('; ')}.`
