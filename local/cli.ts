@@ -160,8 +160,9 @@ program
     'Show a transfer\'s state (RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT, PENDING_REDRIVE), start and stop ' +
       'times, its output (the Box file) or its failure document, as GET /transfers/{name} answers (without the ' +
       'parts stored of a running transfer, which needs the Box credentials); for a bulk run its summary, or while ' +
-      'it runs its objects listed, finished, running, waiting and failed. A name is looked up under the transfer ' +
-      'state machine, then the bulk one (--bulk-state-machine-arn); an execution ARN names its state machine, told ' +
+      'it runs its objects listed, finished, running, waiting and failed. A name is looked up under each state ' +
+      'machine known, the transfer one, then the bulk one (either alone will do: a bulk run needs only ' +
+      '--bulk-state-machine-arn); the output says which held it. An execution ARN names its state machine, told ' +
       'apart by its definition (DescribeStateMachine; without that permission, by the deployed name s3-to-box-bulk-STAGE). ' +
       'Reads DescribeExecution, GetExecutionHistory, ListMapRuns and DescribeMapRun. ' +
       'Exit status: 0 found, 1 not found or Step Functions failed, 2 bad usage or a malformed name.',
@@ -177,6 +178,7 @@ program
     `
 Examples:
   $ s3-to-box status http-backup-2026-11-3f2a... --state-machine-arn arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-prod
+  $ BULK_STATE_MACHINE_ARN=arn:aws:states:eu-west-1:123456789012:stateMachine:s3-to-box-bulk-prod s3-to-box status http-nightly-7c1e...
   $ s3-to-box status arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-prod:http-backup-2026-11-3f2a... --json
   $ s3-to-box status arn:aws:states:eu-west-1:123456789012:execution:s3-to-box-bulk-prod:http-nightly-7c1e...`,
   )

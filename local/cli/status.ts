@@ -87,8 +87,10 @@ async function machineKindOf(sfn: SFNClient, machineArn: string): Promise<Machin
 export async function runStatusCommand(nameOrArn: string, opts: StatusCommandOptions, env: Record<string, string | undefined> = process.env): Promise<number> {
   const given = opts.stateMachineArn ?? env.STATE_MACHINE_ARN;
   const givenBulk = opts.bulkStateMachineArn ?? env.BULK_STATE_MACHINE_ARN;
-  if (!given && !nameOrArn.startsWith('arn:')) {
-    console.error('--state-machine-arn (or STATE_MACHINE_ARN) is required with an execution name; or give the execution ARN');
+  if (!given && !givenBulk && !nameOrArn.startsWith('arn:')) {
+    console.error(
+      'an execution name needs the state machine to look in: --state-machine-arn (or STATE_MACHINE_ARN) for a transfer, --bulk-state-machine-arn (or BULK_STATE_MACHINE_ARN) for a bulk run, or both; or give the execution ARN',
+    );
     return EXIT_STATUS.usage;
   }
   const sfn = new SFNClient({ region: opts.region, ...(opts.sfnEndpoint ? { endpoint: opts.sfnEndpoint } : {}) });
@@ -101,8 +103,8 @@ export async function runStatusCommand(nameOrArn: string, opts: StatusCommandOpt
       if ((await machineKindOf(sfn, machine)) === 'bulk') bulkStateMachineArn = machine;
       else stateMachineArn = machine;
     }
-    // With a bulk run's ARN alone there is no transfer machine; the bulk one is matched first.
-    const deps = { sfn, stateMachineArn: stateMachineArn ?? bulkStateMachineArn ?? '', ...(bulkStateMachineArn ? { bulkStateMachineArn } : {}) };
+    // A name is looked for in each machine known (the transfer one first); the line says which held it.
+    const deps = { sfn, ...(stateMachineArn ? { stateMachineArn } : {}), ...(bulkStateMachineArn ? { bulkStateMachineArn } : {}) };
     const status = await getTransferStatus(deps, nameOrArn);
     console.log(opts.json ? JSON.stringify(status) : describeLine(status).join('\n'));
     return EXIT_STATUS.done;

@@ -5,6 +5,8 @@ export interface CsvRow {
   fields: string[];
   /** The row ended with a line break; false for the last row of `text`, which may be cut short. */
   ended: boolean;
+  /** Where the next row starts in `text` (past this row's line break): a reader of a stream keeps the rest. */
+  end: number;
 }
 
 /** The rows of `text` in order; a CRLF ends a row once. The last row comes only if it holds anything. */
@@ -27,13 +29,13 @@ export function* csvRows(text: string): Generator<CsvRow> {
     } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
       row.push(field);
-      yield { fields: row, ended: true };
+      yield { fields: row, ended: true, end: i + 1 };
       row = [];
       field = '';
     } else field += c;
   }
   if (field !== '' || row.length > 0) {
     row.push(field);
-    yield { fields: row, ended: false };
+    yield { fields: row, ended: false, end: text.length };
   }
 }

@@ -4,13 +4,20 @@
 // ItemReader message (which names neither the key nor the line), or every item fails alone: for a list of
 // two million lines, two million report lines before anyone learns the header is wrong.
 //
-// Only the start of a JSONL or CSV manifest is read (the ItemReader reads the rest): every complete line of
-// its first 256 KiB for JSONL, the header row for CSV. An Inventory's manifest.json is read whole (it lists
-// the inventory's files, not the keys).
+// The start of a JSONL or CSV manifest is checked for its form: every complete line of its first 256 KiB for
+// JSONL, the header row for CSV. Then the whole list is read once for keys listed twice: each object's nested
+// transfer is named from the run and its key (src/bulk/nested.ts), and two items of one key would copy it
+// twice, racing each other into one Box file (or failing on the shared name), so such a list is refused with
+// both places named. Lines that cannot be read past the start are left to the ItemReader, which names them.
+// An Inventory's manifest.json is read whole (it lists the inventory's files, not the keys; an inventory
+// lists each key's current version once).
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InvalidInputError } from '../transfer/errors.ts';
-import { withinRequestBudget } from '../transfer/request-budget.ts';
+import { cutAtRequestBudget, withinRequestBudget } from '../transfer/request-budget.ts';
 import { mapS3Error } from '../transfer/s3source.ts';
 import type { ManifestSource } from './contract.ts';
 import { csvRows } from './csv.ts';
@@ -34,9 +41,17 @@ function refuse(manifest: Manifest, what: string): InvalidInputError {
   );
 }
 
+/** S3 errors as the transfer names them, with the manifest named as the field it came from. */
+function mapManifestError(err: unknown, manifest: Manifest): unknown {
+  const mapped = mapS3Error(err, { bucket: manifest.bucket, key: manifest.key }, false);
+  if (mapped instanceof Error && mapped.name.startsWith('Transfer.') && mapped.name !== 'Transfer.Deadline' && !mapped.message.startsWith('source.manifest')) {
+    mapped.message = `source.manifest: ${mapped.message}`;
+  }
+  return mapped;
+}
+
 /** The object's first `bytes` bytes (all of it when shorter), and whether that is all of it. */
 async function readStart(s3: S3Client, manifest: Manifest, bytes: number): Promise<{ text: string; whole: boolean }> {
-  const where = { bucket: manifest.bucket, key: manifest.key };
   try {
     return await withinRequestBudget(`GetObject s3://${manifest.bucket}/${manifest.key}`, undefined, async (abortSignal) => {
       const res = await s3.send(new GetObjectCommand({ Bucket: manifest.bucket, Key: manifest.key, Range: `bytes=0-${bytes - 1}` }), { abortSignal });
@@ -48,12 +63,111 @@ async function readStart(s3: S3Client, manifest: Manifest, bytes: number): Promi
       return { text, whole: !(total > bytes) };
     });
   } catch (err) {
-    const mapped = mapS3Error(err, where, false);
-    if (mapped instanceof Error && mapped.name.startsWith('Transfer.') && mapped.name !== 'Transfer.Deadline') {
-      mapped.message = `source.manifest: ${mapped.message}`;
-    }
-    throw mapped;
+    throw mapManifestError(err, manifest);
   }
+}
+
+/** The whole manifest as text, chunk by chunk (a manifest may be far larger than memory should hold). */
+async function* readWhole(s3: S3Client, manifest: Manifest): AsyncGenerator<string> {
+  const what = `GetObject s3://${manifest.bucket}/${manifest.key}`;
+  try {
+    const res = await withinRequestBudget(what, undefined, (abortSignal) => s3.send(new GetObjectCommand({ Bucket: manifest.bucket, Key: manifest.key }), { abortSignal }));
+    if (res.Body === undefined) return;
+    const decoder = new StringDecoder('utf8');
+    for await (const chunk of cutAtRequestBudget(res.Body as Readable, what)) yield decoder.write(chunk as Buffer);
+    yield decoder.end();
+  } catch (err) {
+    throw mapManifestError(err, manifest);
+  }
+}
+
+/** The most keys a JSONL or CSV manifest may list: each is checked against every other before the run starts. */
+const MANIFEST_MAX_KEYS = 1_000_000;
+
+/**
+ * The keys a manifest has listed so far, each by 132 bits of its SHA-256 (a collision of two different keys is
+ * about as likely as a hardware fault), with the line or row that listed it first.
+ */
+class KeysSeen {
+  private readonly first = new Map<string, number>();
+  private readonly manifest: Manifest;
+  private readonly where: 'line' | 'row';
+  constructor(manifest: Manifest, where: 'line' | 'row') {
+    this.manifest = manifest;
+    this.where = where;
+  }
+
+  add(key: string, at: number): void {
+    const digest = createHash('sha256').update(key).digest('base64').slice(0, 22);
+    const earlier = this.first.get(digest);
+    if (earlier !== undefined) {
+      throw refuse(
+        this.manifest,
+        `lists the key ${JSON.stringify(key)} twice, on ${this.where}s ${earlier} and ${at}${this.where === 'row' ? ' (the header is row 1)' : ''}: each object is copied by a transfer named from its key, so each key may be listed once (keep one of the two; a manifest copies one version of a key)`,
+      );
+    }
+    if (this.first.size >= MANIFEST_MAX_KEYS) {
+      throw refuse(this.manifest, `lists more than ${MANIFEST_MAX_KEYS.toLocaleString('en-US')} keys, more than a run checks for keys listed twice: split it into manifests of at most that many keys, one run each`);
+    }
+    this.first.set(digest, at);
+  }
+}
+
+function keyOf(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const record = item as Record<string, unknown>;
+  for (const k of [record['Key'], record['key']]) if (typeof k === 'string' && k !== '') return k;
+  return undefined;
+}
+
+async function checkJsonlKeys(chunks: Iterable<string> | AsyncIterable<string>, seen: KeysSeen): Promise<void> {
+  let carry = '';
+  let line = 0;
+  const take = (raw: string): void => {
+    line++;
+    if (raw.trim() === '') return;
+    let item: unknown;
+    try {
+      item = JSON.parse(raw);
+    } catch {
+      return; // the ItemReader names a line it cannot read
+    }
+    const key = keyOf(item);
+    if (key !== undefined) seen.add(key, line);
+  };
+  for await (const chunk of chunks) {
+    const lines = (carry + chunk).split('\n');
+    carry = lines.pop() ?? '';
+    for (const raw of lines) take(raw);
+  }
+  if (carry !== '') take(carry);
+}
+
+async function checkCsvKeys(chunks: Iterable<string> | AsyncIterable<string>, seen: KeysSeen): Promise<void> {
+  let carry = '';
+  let row = 0;
+  let keyColumn = -1;
+  const take = (fields: string[]): void => {
+    row++;
+    if (row === 1) {
+      keyColumn = fields.includes('key') ? fields.indexOf('key') : fields.indexOf('Key');
+      return;
+    }
+    const key = fields[keyColumn];
+    if (key !== undefined && key !== '') seen.add(key, row);
+  };
+  for await (const chunk of chunks) {
+    const text = carry + chunk;
+    let consumed = 0;
+    // A row whose line break is the text's last character may be a CR whose LF comes next: kept for then.
+    for (const r of csvRows(text)) {
+      if (!r.ended || r.end >= text.length) break;
+      take(r.fields);
+      consumed = r.end;
+    }
+    carry = text.slice(consumed);
+  }
+  for (const r of csvRows(carry)) take(r.fields);
 }
 
 function hasKey(item: Record<string, unknown>): boolean {
@@ -131,9 +245,16 @@ function checkInventory(manifest: Manifest, text: string, whole: boolean): void 
   if (bad >= 0) throw refuse(manifest, `has an entry of "files" without a "key" (files[${bad}])`);
 }
 
+/** Throws Transfer.InvalidInput naming the first key a JSONL or CSV manifest lists again, given its text in pieces cut anywhere. */
+export async function checkKeysListedOnce(manifest: Manifest, chunks: Iterable<string> | AsyncIterable<string>): Promise<void> {
+  if (manifest.format === 'jsonl') await checkJsonlKeys(chunks, new KeysSeen(manifest, 'line'));
+  else if (manifest.format === 'csv') await checkCsvKeys(chunks, new KeysSeen(manifest, 'row'));
+}
+
 /**
- * Reads as much of the manifest as tells whether the ItemReader can read it and its items name keys;
- * throws Transfer.InvalidInput naming the manifest, its format and what is missing. S3 errors are the
+ * Reads as much of the manifest as tells whether the ItemReader can read it and its items name keys, and
+ * a JSONL or CSV list whole for keys listed twice; throws Transfer.InvalidInput naming the manifest, its
+ * format and what is missing (or the key and both places). S3 errors are the
  * transfer's (Transfer.SourceNotFound, Transfer.SourceAccessDenied, Transfer.S3Throttled, Transfer.Deadline).
  */
 export async function checkManifest(s3: S3Client, manifest: Manifest): Promise<void> {
@@ -144,5 +265,7 @@ export async function checkManifest(s3: S3Client, manifest: Manifest): Promise<v
     const { text, whole } = await readStart(s3, manifest, HEAD_BYTES);
     if (manifest.format === 'jsonl') checkJsonl(manifest, text, whole);
     else checkCsv(manifest, text, whole);
+    // A manifest that fits in its start is not read again.
+    await checkKeysListedOnce(manifest, whole ? [text] : readWhole(s3, manifest));
   }
 }

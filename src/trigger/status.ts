@@ -41,8 +41,8 @@ export interface StatusSfnPort {
 
 export interface StatusDeps {
   sfn: StatusSfnPort;
-  /** The transfer state machine. */
-  stateMachineArn: string;
+  /** The transfer state machine (a command line that knows only the bulk one leaves it out). */
+  stateMachineArn?: string;
   /** The bulk state machine, when deployed. */
   bulkStateMachineArn?: string;
   /** Box, for the progress of a running chunked transfer; without it no progress is reported. */
@@ -130,14 +130,15 @@ function candidateArns(deps: StatusDeps, nameOrArn: string): { arn: string; kind
     if (!isExecutionArn(nameOrArn)) throw new InvalidInputError(`"${nameOrArn}" is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME)`);
     const machine = nameOrArn.split(':')[6];
     const bulk = deps.bulkStateMachineArn !== undefined && deps.bulkStateMachineArn.split(':')[6] === machine;
-    const transfer = deps.stateMachineArn.split(':')[6] === machine;
+    const transfer = deps.stateMachineArn !== undefined && deps.stateMachineArn.split(':')[6] === machine;
     if (!bulk && !transfer) throw new TransferNotFoundError(`${nameOrArn} is not an execution of this deployment's state machines`);
     return [{ arn: nameOrArn, kind: bulk ? 'bulk' : 'transfer' }];
   }
   if (!isValidExecutionName(nameOrArn)) {
     throw new InvalidInputError(`"${nameOrArn.slice(0, 100)}" is not an execution name (1-80 characters of A-Z, a-z, 0-9, - and _)`);
   }
-  const arns: { arn: string; kind: 'transfer' | 'bulk' }[] = [{ arn: executionArnFor(deps.stateMachineArn, nameOrArn), kind: 'transfer' }];
+  const arns: { arn: string; kind: 'transfer' | 'bulk' }[] = [];
+  if (deps.stateMachineArn !== undefined) arns.push({ arn: executionArnFor(deps.stateMachineArn, nameOrArn), kind: 'transfer' });
   if (deps.bulkStateMachineArn !== undefined) arns.push({ arn: executionArnFor(deps.bulkStateMachineArn, nameOrArn), kind: 'bulk' });
   return arns;
 }
@@ -299,7 +300,7 @@ export interface TransferListEntry {
 /** Recent executions, newest first, of the transfer (or, kind=bulk, the bulk) state machine. */
 export async function listTransfers(deps: StatusDeps, query: ListQuery): Promise<{ transfers: TransferListEntry[]; nextToken?: string }> {
   const stateMachineArn = query.kind === 'bulk' ? deps.bulkStateMachineArn : deps.stateMachineArn;
-  if (stateMachineArn === undefined) throw new InvalidInputError('kind=bulk: this deployment has no bulk state machine');
+  if (stateMachineArn === undefined) throw new InvalidInputError(query.kind === 'bulk' ? 'kind=bulk: this deployment has no bulk state machine' : 'no transfer state machine is known here');
   let out: ListExecutionsCommandOutput;
   try {
     out = await withinRequestBudget(`ListExecutions ${stateMachineArn}`, undefined, (abortSignal) =>

@@ -80,15 +80,50 @@ describe('PlanSync refuses a malformed manifest before anything is listed', { ti
   });
 
   it('a good start passes; a bad line past the 256 KiB PlanSync reads fails at the ItemReader, which names the manifest and the line', async () => {
-    const good = '{"key":"x/a.txt"}\n';
-    const lines = Math.ceil((300 * 1024) / good.length);
-    await put('m/late.jsonl', `${good.repeat(lines)}not json\n`);
+    const lines = 20_000; // about 480 KiB: past the start PlanSync checks line by line
+    const good = Array.from({ length: lines }, (_, i) => `{"key":"x/a-${i}.txt"}\n`).join('');
+    expect(good.length).toBeGreaterThan(300 * 1024);
+    await put('m/late.jsonl', `${good}not json\n`);
     await expect(env.sync(manifestInput('m/late.jsonl', 'jsonl')).result).rejects.toMatchObject({
       name: 'States.ItemReaderFailed',
       message: expect.stringContaining(`ItemReader could not read s3://${LISTS}/m/late.jsonl: line ${lines + 1} is not JSON`) as unknown,
     });
     expect(env.sourceReads()).toBe(0);
   });
+});
+
+describe('a manifest that lists a key twice', { timeout: 60_000 }, () => {
+  /** Lines of distinct keys, enough to pass the 256 KiB start PlanSync reads in one request. */
+  const filler = (n: number, line: (i: number) => string): string => Array.from({ length: n }, (_, i) => line(i)).join('');
+
+  it.each([
+    ['two JSONL lines of one key', 'm/dup.jsonl', 'jsonl', '{"key":"x/a.txt"}\n{"key":"x/b.txt"}\n\n{"key":"x/a.txt"}\n', 'x/a.txt', 'on lines 1 and 4'],
+    ['one key with two versions', 'm/dup-versions.jsonl', 'jsonl', '{"key":"x/a.txt","versionId":"v1"}\n{"key":"x/a.txt","versionId":"v2"}\n', 'x/a.txt', 'on lines 1 and 2'],
+    ['a JSONL key listed again past the first 256 KiB', 'm/dup-late.jsonl', 'jsonl', `{"key":"x/a.txt"}\n${filler(20_000, (i) => `{"key":"x/f-${i}.txt"}\n`)}{"Key":"x/a.txt"}\n`, 'x/a.txt', 'on lines 1 and 20002'],
+    ['two CSV rows of one quoted key', 'm/dup.csv', 'csv', 'size,key\r\n3,"x/a,\nb.txt"\r\n4,x/c.txt\r\n5,"x/a,\nb.txt"\r\n', 'x/a,\nb.txt', 'on rows 2 and 4 (the header is row 1)'],
+    ['a CSV key listed again past the first 256 KiB, CRLF rows', 'm/dup-late.csv', 'csv', `key\r\nx/z.txt\r\n${filler(30_000, (i) => `x/f-${i}.txt\r\n`)}x/z.txt\r\n`, 'x/z.txt', 'on rows 2 and 30003 (the header is row 1)'],
+  ] as const)('%s: refused by PlanSync with Transfer.InvalidInput naming the key and both places, nothing listed or copied', async (_what, key, format, body, dup, where) => {
+    await put(key, body);
+    const before = listingsAndSourceReads();
+    const error = await env.sync(manifestInput(key, format)).result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: 'Transfer.InvalidInput' });
+    const message = (error as Error).message;
+    expect(message).toContain(`source.manifest s3://${LISTS}/${key} (format ${format}) lists the key ${JSON.stringify(dup)} twice, ${where}`);
+    expect(message).toContain('each key may be listed once');
+    expect(listingsAndSourceReads()).toBe(before);
+    expect(env.box.listSessions()).toEqual([]);
+  });
+
+  it('a long list of distinct keys (read in more than one piece, CRLF rows) passes the check: every key is listed', async () => {
+    const n = 12_000; // about 200 KiB of CSV past the start: the check reads it in more than one piece
+    await put('m/distinct.csv', `key,size\r\n${filler(n, (i) => `x/d-${i}.txt,1\r\n`)}`);
+    // A dry run decides from the listing alone (Box holds none of the names): no object needs to exist.
+    const summary = await env.sync({ ...manifestInput('m/distinct.csv', 'csv'), options: { uploadsPerMinute: 100_000, objectsPerBatch: 1_000, dryRun: true } }).result;
+    expect(summary).toMatchObject({ objects: n, failed: 0, dryRun: true });
+  }, 120_000);
 });
 
 describe('a report prefix inside the synced prefix', { timeout: 60_000 }, () => {

@@ -200,7 +200,7 @@ describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
       // By the bulk run's ARN without --bulk-state-machine-arn (alone, or with the transfer machine given):
       // the ARN's machine is told apart by its definition (DescribeStateMachine).
       const counts = 'objects: 5 listed, 2 in finished batches, 2 in running ones, 1 waiting, 0 in failed batches';
-      const byArn = async (opts: StatusCommandOptions, cliEnv: Record<string, string>): Promise<{ code: number; out: string[]; err: string[] }> => {
+      const statusOf = async (nameOrArn: string, opts: StatusCommandOptions, cliEnv: Record<string, string>): Promise<{ code: number; out: string[]; err: string[] }> => {
         const lines: string[] = [];
         const errLines: string[] = [];
         const logSpy = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
@@ -208,13 +208,31 @@ describe('transfer status (GET /transfers/{name}, GET /transfers)', () => {
         vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
         vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
         try {
-          return { code: await runStatusCommand(started.executionArn, opts, cliEnv), out: lines, err: errLines };
+          return { code: await runStatusCommand(nameOrArn, opts, cliEnv), out: lines, err: errLines };
         } finally {
           logSpy.mockRestore();
           errSpy.mockRestore();
           vi.unstubAllEnvs();
         }
       };
+      const byArn = (opts: StatusCommandOptions, cliEnv: Record<string, string>): ReturnType<typeof statusOf> => statusOf(started.executionArn, opts, cliEnv);
+      // By name with only the bulk machine known (BULK_STATE_MACHINE_ARN or --bulk-state-machine-arn): looked for there.
+      const local = { region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint };
+      for (const [opts, cliEnv] of [
+        [local, { BULK_STATE_MACHINE_ARN: env.sfnServer.bulkStateMachineArn }],
+        [{ ...local, bulkStateMachineArn: env.sfnServer.bulkStateMachineArn }, {}],
+      ] as [StatusCommandOptions, Record<string, string>][]) {
+        const byName = await statusOf(started.name, opts, cliEnv);
+        expect(byName).toMatchObject({ code: 0, err: [] });
+        expect(byName.out.at(-1)).toContain(`${started.name}  RUNNING  (bulk)`);
+        expect(byName.out.at(-1)).toContain(counts);
+        // A name the bulk machine does not have: not found (it is not looked for in a transfer machine nobody named).
+        expect(await statusOf('no-such-run', opts, cliEnv)).toMatchObject({ code: 1, err: ['Transfer.NotFound: No transfer named "no-such-run"'] });
+      }
+      // With no machine known, a name is bad usage, and the message names both options.
+      const unknown = await statusOf(started.name, local, {});
+      expect(unknown.code).toBe(2);
+      expect(unknown.err.join('\n')).toMatch(/--state-machine-arn \(or STATE_MACHINE_ARN\) for a transfer, --bulk-state-machine-arn \(or BULK_STATE_MACHINE_ARN\) for a bulk run/);
       for (const cliEnv of [{}, { STATE_MACHINE_ARN: env.sfnServer.stateMachineArn }] as Record<string, string>[]) {
         const alone = await byArn({ region: 'us-east-1', sfnEndpoint: env.sfnServer.endpoint }, cliEnv);
         expect(alone).toMatchObject({ code: 0, err: [] });
