@@ -34,8 +34,10 @@ const HASH_STEP = 1024 * 1024;
 // other only when it sleeps, and only for a batch (the worker for a step of bytes, the reader for a step
 // of room): a wake-up per socket chunk costs more CPU than the copy.
 const WORKER_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+// A CommonJS script, or an ES module when the process runs with --input-type=module (workers inherit it).
+const load = typeof require === 'function' ? require : (name) => process.getBuiltinModule(name);
+const { workerData, parentPort } = load('node:worker_threads');
+const { createHash } = load('node:crypto');
 const ring = new Uint8Array(workerData.ring);
 const control = new Int32Array(workerData.control);
 const size = ring.byteLength;
@@ -180,21 +182,38 @@ export function workerSha1(ringBytes: number, options: { workerSource?: string }
     }
   };
 
+  /** The copy of an earlier chunk still waiting for room: later chunks go after it, in order. */
+  let pending: Promise<void> | undefined;
+  const copyAll = async (chunk: Buffer, from: number): Promise<void> => {
+    let at = from;
+    while (at < chunk.byteLength) {
+      await room();
+      if (failure !== undefined) throw failure;
+      at += copy(chunk, at);
+    }
+  };
+
   return {
     update(chunk) {
       if (failure !== undefined) throw failure;
-      let at = copy(chunk, 0);
-      if (at === chunk.byteLength) return undefined;
-      return (async () => {
-        while (at < chunk.byteLength) {
-          await room();
-          if (failure !== undefined) throw failure;
-          at += copy(chunk, at);
-        }
-      })();
+      if (pending === undefined) {
+        const at = copy(chunk, 0);
+        if (at === chunk.byteLength) return undefined;
+        pending = copyAll(chunk, at);
+      } else pending = pending.then(() => copyAll(chunk, 0));
+      const mine = pending;
+      void mine.then(
+        () => {
+          if (pending === mine) pending = undefined;
+        },
+        () => {},
+      );
+      return mine;
     },
     async digest() {
       if (failure !== undefined) throw failure;
+      // Every byte handed over is in the ring before the worker is told the end.
+      if (pending !== undefined) await pending;
       Atomics.store(control, STATE, ENDED);
       wake(true);
       try {

@@ -234,14 +234,20 @@ export async function hashSlice(
       stop('deadline');
     }
   };
+  // A chunk is split at each step's edge, so an invocation stops exactly on a step (a whole number of blocks).
   const onChunk = (chunk: Buffer): Promise<void> | undefined => {
-    if (stopped !== undefined) return undefined;
-    const taken = hashers.update(chunk);
-    offset += chunk.byteLength;
-    if (offset >= nextStep) {
-      nextStep = Math.min(sliceEnd, offset - ((offset - startOffset) % stepBytes) + stepBytes);
-      step();
+    let taken: Promise<void> | undefined;
+    for (let at = 0; at < chunk.byteLength && stopped === undefined; ) {
+      const n = Math.min(chunk.byteLength - at, nextStep - offset);
+      taken = hashers.update(n === chunk.byteLength ? chunk : chunk.subarray(at, at + n)) ?? taken;
+      offset += n;
+      at += n;
+      if (offset >= nextStep) {
+        nextStep = Math.min(sliceEnd, nextStep + stepBytes);
+        step();
+      }
     }
+    // node:crypto's worker takes chunks in order: the last one pending settles after the others.
     return taken;
   };
   try {
