@@ -65,6 +65,15 @@ export async function lambdaProcessOf(fn: string): Promise<LambdaProcess> {
   return { memoryMb: f.memorySize ?? cfg.provider.memorySize, execWrapper: wrapper === undefined ? undefined : path.join(ROOT, wrapper.slice(TASK_ROOT.length)) };
 }
 
+/**
+ * Memory (MB) of every function as serverless.yml configures it, by the name of the Task state that invokes
+ * it (the function's key with a capital first letter: UploadBatch for uploadBatch).
+ */
+export async function lambdaMemoryByState(): Promise<Record<string, number>> {
+  const cfg = await config();
+  return Object.fromEntries(Object.entries(cfg.functions).map(([fn, f]) => [`${fn.charAt(0).toUpperCase()}${fn.slice(1)}`, f.memorySize ?? cfg.provider.memorySize]));
+}
+
 /** The esbuild options serverless-esbuild derives from custom.esbuild (its own keys removed). */
 function esbuildOptions(custom: Record<string, unknown>): BuildOptions {
   const { exclude: _exclude, outputFileExtension: _ext, packager: _p, ...rest } = custom;

@@ -35,7 +35,8 @@ as soon as it is done and leaves the other sections as they are.
 
   --only LIST         some of the benches, comma-separated: speed, bulk, uploads
   --before DIR        speed: an earlier checkout (with node_modules) measured side by side
-  --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles, memory, huge)
+  --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles,
+                      tracing, memory, huge)
   --bulk-small N      bulk: objects of 100 KiB (default 1000)
   --bulk-big N        bulk: objects of 64 MiB (default 20)
   --skip-default-budget  bulk: leave out the row at the default upload budget (240 a minute)

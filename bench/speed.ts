@@ -7,10 +7,11 @@
 //     earlier one (--before DIR, a checkout with node_modules) in the same run;
 //   - the HashObject path against a raw read of the same object; a row per CPU model (kept in
 //     bench/hash-by-cpu.json across machines);
-//   - time to the first Box request of `node bin/s3-to-box.js transfer` (wall and CPU);
+//   - time to the first Box request of `node bin/s3-to-box.js transfer` (wall and CPU), caches warm and cold;
 //   - Lambda bundles: size and import time per variant;
+//   - X-Ray tracing's cost per invocation and the log bytes per invocation (bench/tracing.ts);
 //   - memory: one UploadBatch invocation per part size and parts in flight, and a big pipeline;
-//   - the AWS cost model from the measured counts.
+//   - the AWS cost model from the measured counts (CloudWatch Logs and X-Ray from the tracing rows).
 // Every upload is checked: the SHA-1 Box reports must be the source's. Writes its section of BENCHMARKS.md
 // between markers, leaving the rest of the file as it is.
 import { execFileSync, spawn } from 'node:child_process';
@@ -24,7 +25,7 @@ import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import type { LocalS3 } from '../local/runner/index.ts';
 import { parsePositiveSize } from '../local/cli/options.ts';
 import type { PrepareResult } from '../src/transfer/contract.ts';
-import { buildShipped, lambdaProcessOf, measureBundles, VARIANTS } from './bundles.ts';
+import { buildShipped, lambdaMemoryByState, lambdaProcessOf, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { BundleRow } from './bundles.ts';
 import { runMeasured } from './jobs.ts';
@@ -36,6 +37,8 @@ import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
+import { measureTracing, observedOf, PLATFORM_LOG_BYTES, renderTracing } from './tracing.ts';
+import type { Observed, ObservedInvocation, TracingResults } from './tracing.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GiB = 1024 * MiB;
@@ -57,15 +60,17 @@ interface Options {
   latencyMs: number;
   bandwidth: number;
   partSize: number;
-  /** Which measurements to make (all by default): e2e, sweep, cpu, hash, cli, bundles, memory, huge. */
+  /** Which measurements to make (all by default): e2e, sweep, cpu, hash, cli, bundles, tracing, memory, huge. */
   sections: Set<string>;
   /** How this run was started, for the report (an earlier checkout's path shown as a placeholder). */
   command: string;
   cliRuns: number;
   bundleRuns: number;
+  tracingRounds: number;
+  tracingInvocations: number;
 }
 
-const SECTIONS = ['e2e', 'sweep', 'cpu', 'hash', 'cli', 'bundles', 'memory', 'huge'];
+const SECTIONS = ['e2e', 'sweep', 'cpu', 'hash', 'cli', 'bundles', 'tracing', 'memory', 'huge'];
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
@@ -99,6 +104,8 @@ function options(argv: string[]): Options {
     command: benchCommand(argv),
     cliRuns: quick ? 2 : 5,
     bundleRuns: quick ? 2 : 5,
+    tracingRounds: quick ? 1 : 3,
+    tracingInvocations: quick ? 3 : 10,
   };
 }
 
@@ -165,6 +172,8 @@ interface E2eRun {
   rssBytes: number;
   marks: Record<string, number>;
   counts?: PipelineCounts | undefined;
+  /** Parts of the chunked upload (the pipeline's runs). */
+  parts?: number | undefined;
   concurrency?: number;
 }
 interface CpuRun {
@@ -205,6 +214,8 @@ function hashProcessLabel(h: HashRow): string {
 }
 interface CliRun {
   checkout: 'this' | 'before';
+  /** warm: the caches a start keeps were filled by an earlier start; cold: empty ones (a user's first start). */
+  cache: 'warm' | 'cold';
   firstRequestMs: number;
   firstRequestCpuMs: number;
   totalMs: number;
@@ -228,6 +239,9 @@ interface SpeedResults {
   hash: HashRow[];
   cli: CliRun[];
   bundles: BundleRow[];
+  tracing: TracingResults | undefined;
+  /** Memory (MB) of each Task state's Lambda, from serverless.yml. */
+  lambdaMemoryMb: Record<string, number>;
   batches: BatchRun[];
   huge: E2eRun | undefined;
   seconds: number;
@@ -247,6 +261,7 @@ function e2eRun(who: E2eRun['who'], size: number, rep: number, m: Measured, conc
     rssBytes: m.result.memory.maxRssBytes,
     marks: m.result.marks ?? {},
     counts: m.result.counts,
+    parts: m.result.parts,
     ...(concurrency !== undefined ? { concurrency } : {}),
   };
 }
@@ -389,44 +404,101 @@ async function processCpuMs(pid: number): Promise<number> {
   return (ticks * 1000) / 100;
 }
 
+/**
+ * Whether a checkout's CLI can start with empty caches: Node's compile cache follows NODE_COMPILE_CACHE, and
+ * the stripped-TypeScript cache (bin/ts-cache.js), where the checkout has one, S3_TO_BOX_TS_CACHE_DIR.
+ */
+async function coldStartable(dir: string): Promise<boolean> {
+  const cache = await readFile(path.join(dir, 'bin/ts-cache.js'), 'utf8').catch(() => undefined);
+  return cache === undefined || cache.includes('S3_TO_BOX_TS_CACHE_DIR');
+}
+
 async function cliFirstRequest(env: Env, o: Options): Promise<CliRun[]> {
   const runs: CliRun[] = [];
   const { key } = await object(env, 21_000_000);
   const checkouts: [CliRun['checkout'], string][] = [['this', ROOT]];
   if (o.before !== undefined) checkouts.unshift(['before', o.before]);
-  log(`\nCLI: from \`node bin/s3-to-box.js transfer ...\` to the first Box request, ${o.cliRuns} runs each`);
+  log(`\nCLI: from \`node bin/s3-to-box.js transfer ...\` to the first Box request, ${o.cliRuns} runs each, warm and cold`);
+  const cold = new Map(await Promise.all(checkouts.map(async ([checkout, dir]) => [checkout, await coldStartable(dir)] as const)));
   let first: (() => void) | undefined;
   await withEmulator(env, { onRequest: () => first?.() }, async (box) => {
     // Run 0 is not timed: it fills the caches a start keeps (Node's compile cache, and the stripped
-    // TypeScript where the checkout keeps it), as any start after a user's first finds them.
+    // TypeScript where the checkout keeps it), as any start after a user's first finds them. Each counted
+    // warm run is followed by a cold one, whose caches are empty folders of its own.
+    const plan: [number, CliRun['checkout'], string, CliRun['cache']][] = [];
     for (let i = 0; i <= o.cliRuns; i++) {
       for (const [checkout, dir] of checkouts) {
-        const started = performance.now();
-        let at = Number.NaN;
-        let cpuAt = Number.NaN;
-        const child = spawn(
-          process.execPath,
-          [path.join(dir, 'bin/s3-to-box.js'), 'transfer', `s3://${env.bucket}/${key}`, '--folder', '0', '--name', `cli-${checkout}-${i}.bin`, '--on-conflict', 'rename',
-            '--s3-endpoint', env.s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl, '--box-token', box.token, '--quiet'],
-          { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } },
-        );
-        let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-        first = () => {
-          if (!Number.isNaN(at)) return;
-          at = performance.now() - started;
-          void processCpuMs(child.pid as number).then((ms) => (cpuAt = ms));
-        };
-        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-        first = undefined;
-        if (code !== 0) throw new Error(`CLI (${checkout}) exited with ${code}: ${stderr.slice(-1000)}`);
-        const r: CliRun = { checkout, firstRequestMs: at, firstRequestCpuMs: cpuAt, totalMs: performance.now() - started };
-        log(`  [cli ${checkout} ${i === 0 ? 'warm-up, not counted' : `#${i}`}] first Box request at ${fixed(r.firstRequestMs, 0)} ms (CPU ${fixed(r.firstRequestCpuMs, 0)} ms); done at ${fixed(r.totalMs, 0)} ms`);
-        if (i > 0) runs.push(r);
+        plan.push([i, checkout, dir, 'warm']);
+        if (i > 0 && cold.get(checkout) === true) plan.push([i, checkout, dir, 'cold']);
       }
+    }
+    for (const [i, checkout, dir, cache] of plan) {
+      const caches = cache === 'cold' ? await mkdtemp(path.join(env.dataRoot, 'cli-cold-')) : undefined;
+      const coldEnv = caches === undefined ? {} : { S3_TO_BOX_TS_CACHE_DIR: path.join(caches, 'ts'), NODE_COMPILE_CACHE: path.join(caches, 'node') };
+      const started = performance.now();
+      let at = Number.NaN;
+      let cpuAt = Number.NaN;
+      const child = spawn(
+        process.execPath,
+        [path.join(dir, 'bin/s3-to-box.js'), 'transfer', `s3://${env.bucket}/${key}`, '--folder', '0', '--name', `cli-${checkout}-${cache}-${i}.bin`, '--on-conflict', 'rename',
+          '--s3-endpoint', env.s3.endpoint, '--box-api-url', box.url, '--box-upload-url', box.uploadUrl, '--box-token', box.token, '--quiet'],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', ...coldEnv } },
+      );
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      first = () => {
+        if (!Number.isNaN(at)) return;
+        at = performance.now() - started;
+        void processCpuMs(child.pid as number).then((ms) => (cpuAt = ms));
+      };
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      first = undefined;
+      if (caches !== undefined) await rm(caches, { recursive: true, force: true });
+      if (code !== 0) throw new Error(`CLI (${checkout}, ${cache}) exited with ${code}: ${stderr.slice(-1000)}`);
+      const r: CliRun = { checkout, cache, firstRequestMs: at, firstRequestCpuMs: cpuAt, totalMs: performance.now() - started };
+      log(`  [cli ${checkout} ${cache} ${i === 0 ? 'warm-up, not counted' : `#${i}`}] first Box request at ${fixed(r.firstRequestMs, 0)} ms (CPU ${fixed(r.firstRequestCpuMs, 0)} ms); done at ${fixed(r.totalMs, 0)} ms`);
+      if (i > 0) runs.push(r);
     }
   });
   return runs;
+}
+
+// --- tracing and logs ------------------------------------------------------------------------------
+
+/** Box's part size for the tracing runs: a 32 MiB object in 4 parts, one UploadBatch invocation. */
+const TRACING_PART = 8 * MiB;
+const TRACING_PARTS = 4;
+
+async function tracingCost(env: Env, o: Options): Promise<TracingResults> {
+  const size = TRACING_PART * TRACING_PARTS;
+  const { key, sha1 } = await object(env, size);
+  log(`\nX-Ray tracing: the shipped Prepare, UploadBatch, HashObject and Commit bundles, tracing off and on, ${o.tracingRounds} round(s) x ${o.tracingInvocations} invocations`);
+  return measureTracing({
+    rounds: o.tracingRounds,
+    invocations: o.tracingInvocations,
+    objectBytes: size,
+    partBytes: TRACING_PART,
+    parts: TRACING_PARTS,
+    workDir: env.dataRoot,
+    log,
+    withTarget: (use) =>
+      withEmulator(env, { partSize: TRACING_PART }, (box) =>
+        use({
+          bucket: env.bucket,
+          key,
+          sha1,
+          env: {
+            AWS_ACCESS_KEY_ID: 'S3RVER',
+            AWS_SECRET_ACCESS_KEY: 'S3RVER',
+            S3_ENDPOINT: env.s3.endpoint,
+            S3_FORCE_PATH_STYLE: 'true',
+            BOX_DEVELOPER_TOKEN: box.token,
+            BOX_API_URL: box.url,
+            BOX_UPLOAD_URL: box.uploadUrl,
+          },
+        }),
+      ),
+  });
 }
 
 /** Runs the shipped UploadBatch bundle once in a fresh Node process started as Lambda starts it; returns its peaks. */
@@ -547,10 +619,18 @@ export const PRICES = {
   lambdaRequest: 0.2 / 1_000_000, // Lambda, per request
   s3Get: 0.0004 / 1000, // S3 Standard GET (and HEAD), per request
   dataOutPerGB: 0.09, // data transfer out to the internet, first 10 TB/month, per GB
+  logsIngestedPerGB: 0.5, // CloudWatch Logs, Lambda logs' first tier (first 10 TB/month; Standard class), per GB ingested
+  logsStoredPerGBMonth: 0.03, // CloudWatch Logs storage, per GB-month (kept 30 days: logRetentionInDays)
+  xrayTraceRecorded: 5 / 1_000_000, // X-Ray, per trace recorded (the first 100,000 a month are free)
 } as const;
 
-/** Memory (MB) of each Task's Lambda, from serverless.yml. */
-const LAMBDA_MB: Record<string, number> = { Prepare: 512, DirectUpload: 1024, UploadBatch: 3008, HashObject: 1769, Commit: 512, AbortSession: 256, DescribeFailure: 256 };
+/** What the price list above is: region and when it was read (no network here to read it again). */
+const PRICE_SOURCE =
+  'us-east-1 list prices, no free tier (Step Functions, Lambda, S3 and data out as in the reference notes; CloudWatch Logs and X-Ray from AWS\'s pricing pages as stored copies showed them, read 2026-12-02: ' +
+  'Lambda logs are priced in tiers since 2025-05-01, whose first 10 TB a month cost what Standard ingestion does)';
+
+/** X-Ray keeps at least this much trace data per Step Functions trace; more may freeze the trace (AWS's Step Functions guide). */
+const XRAY_GUARANTEED_TRACE_BYTES = 100 * 1024;
 
 export interface CostLine {
   gb: number;
@@ -558,7 +638,11 @@ export interface CostLine {
   invocations: number;
   gbSeconds: number;
   s3Requests: number;
-  dollars: { transitions: number; lambda: number; s3: number; dataOut: number; total: number };
+  /** Bytes to CloudWatch Logs (the functions' lines and Lambda's own), when the log bytes were measured. */
+  logBytes?: number;
+  /** Segment document bytes the functions send to X-Ray for the transfer's one trace, when measured. */
+  traceBytes?: number;
+  dollars: { transitions: number; lambda: number; s3: number; dataOut: number; logs?: number; xray?: number; total: number };
 }
 
 /**
@@ -566,7 +650,7 @@ export interface CostLine {
  * HashObject grow with the bytes (per GB of the run), the rest (Prepare, Commit, fixed states) is per
  * transfer. One object of `gb` GB.
  */
-export function costModel(run: E2eRun, gbs: number[]): CostLine[] {
+export function costModel(run: E2eRun, gbs: number[], memoryMb: Record<string, number>, observed?: Observed): CostLine[] {
   const c = run.counts;
   if (c === undefined) return [];
   const runGb = run.size / 1e9;
@@ -585,10 +669,10 @@ export function costModel(run: E2eRun, gbs: number[]): CostLine[] {
     const transitions = fixedTransitions + scaledTransitions * k;
     const invocations = fixedInv.reduce((n, [, v]) => n + v.count, 0) + scaledInv.reduce((n, [, v]) => n + v.count, 0) * k;
     const gbSeconds =
-      fixedInv.reduce((n, [s, v]) => n + (v.ms / 1000) * ((LAMBDA_MB[s] ?? 1024) / 1024), 0) +
-      scaledInv.reduce((n, [s, v]) => n + (v.ms / 1000) * ((LAMBDA_MB[s] ?? 1024) / 1024), 0) * k;
+      fixedInv.reduce((n, [s, v]) => n + (v.ms / 1000) * (memoryOf(memoryMb, s) / 1024), 0) +
+      scaledInv.reduce((n, [s, v]) => n + (v.ms / 1000) * (memoryOf(memoryMb, s) / 1024), 0) * k;
     const s3Requests = getRequests * k;
-    const d = {
+    const d: CostLine['dollars'] = {
       transitions: transitions * PRICES.transition,
       lambda: gbSeconds * PRICES.lambdaGbSecond + invocations * PRICES.lambdaRequest,
       s3: s3Requests * PRICES.s3Get,
@@ -596,8 +680,31 @@ export function costModel(run: E2eRun, gbs: number[]): CostLine[] {
       total: 0,
     };
     d.total = d.transitions + d.lambda + d.s3 + d.dataOut;
-    return { gb, transitions, invocations, gbSeconds, s3Requests, dollars: d };
+    const line: CostLine = { gb, transitions, invocations, gbSeconds, s3Requests, dollars: d };
+    // Logs: each invocation's measured bytes (tracing on, at the deployed log level; a number of lines per
+    // invocation, not per part). Trace data: each invocation's handler document, the Box requests of the states
+    // that run once per transfer, and a document per S3 request and per part upload, all as measured.
+    const byState = observed?.byState;
+    if (observed !== undefined && byState !== undefined && run.parts !== undefined && inv.every(([s]) => byState[s] !== undefined)) {
+      const sum = (xs: typeof inv, f: (x: ObservedInvocation) => number): number => xs.reduce((n, [s, v]) => n + v.count * f(byState[s] as ObservedInvocation), 0);
+      const logBytes = sum(fixedInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) + sum(scaledInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) * k;
+      const traceBytes =
+        sum(fixedInv, (x) => x.handlerBytes + x.httpBytes) + sum(scaledInv, (x) => x.handlerBytes) * k + s3Requests * observed.s3CallBytes + run.parts * k * observed.partUploadBytes;
+      line.logBytes = logBytes;
+      line.traceBytes = traceBytes;
+      d.logs = (logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth);
+      // One trace per transfer: Step Functions traces the execution, and the Lambdas it invokes join that trace.
+      d.xray = PRICES.xrayTraceRecorded;
+      d.total += d.logs + d.xray;
+    }
+    return line;
   });
+}
+
+function memoryOf(memoryMb: Record<string, number>, state: string): number {
+  const mb = memoryMb[state];
+  if (mb === undefined) throw new Error(`no function for the Task state ${state} in serverless.yml`);
+  return mb;
 }
 
 // --- report ---------------------------------------------------------------------------------------
@@ -619,7 +726,9 @@ function price(x: number): string {
 }
 
 function dollars(x: number): string {
-  return x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
+  if (x >= 1) return `$${x.toFixed(2)}`;
+  // Below a hundredth of a cent (one X-Ray trace: $0.000005) four decimals would show $0.0000.
+  return x >= 0.0001 || x === 0 ? `$${x.toFixed(4)}` : `$${price(x)}`;
 }
 
 /**
@@ -814,23 +923,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('');
 
   // CLI
-  out.push('### CLI: `node bin/s3-to-box.js transfer ...` to its first Box request');
-  out.push('');
-  const cliRows = (['before', 'this'] as const)
-    .map((k) => [k, r.cli.filter((x) => x.checkout === k)] as const)
-    .filter(([, runs]) => runs.length > 0)
-    .map(([k, runs]) => [
-      k === 'this' ? 'this one' : 'before',
-      runs.length,
-      fixed(median(runs.map((x) => x.firstRequestMs)), 0),
-      `${fixed(Math.min(...runs.map((x) => x.firstRequestMs)), 0)}–${fixed(Math.max(...runs.map((x) => x.firstRequestMs)), 0)}`,
-      fixed(median(runs.map((x) => x.firstRequestCpuMs)), 0),
-    ]);
-  out.push(table(['checkout', 'runs', 'wall ms to first Box request (median)', 'min–max', 'CPU ms of the CLI process by then (median)'], cliRows));
-  out.push('');
-  out.push(
-    'Against s3rver and the emulator on loopback, a 21,000,000-byte object. Each checkout first ran once untimed, so the runs counted find the caches a start keeps (Node\'s compile cache, and the stripped TypeScript of a checkout that keeps it: bin/ts-cache.js), as every start after a user\'s first does. The CPU column (from /proc, 10 ms ticks) is what the machine\'s load does not inflate: on an idle machine the wall time is close to it.',
-  );
+  out.push(renderCli(r.cli));
   out.push('');
 
   // Bundles
@@ -857,6 +950,12 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   );
   out.push('');
 
+  // Tracing
+  if (r.tracing !== undefined) {
+    out.push(renderTracing(r.tracing));
+    out.push('');
+  }
+
   // Memory
   out.push('### Memory of one UploadBatch invocation (the shipped bundle, run once in a fresh Node process started as Lambda starts it: the runtime\'s heap options for its memory, through its exec wrapper; the session opened beforehand)');
   out.push('');
@@ -877,40 +976,116 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   // Cost
   const costRun = r.e2e.filter((x) => x.who === 'pipeline' && x.counts !== undefined).sort((a, b) => b.size - a.size)[0];
   if (costRun?.counts !== undefined) {
-    const c = costRun.counts;
-    out.push(`### Cost model (from the counts of the ${sizeLabel(costRun.size)} end-to-end run above)`);
-    out.push('');
-    out.push(
-      `Measured in that run: ${c.transitions} state transitions; invocations ${Object.entries(c.invocations).map(([s, v]) => `${s} ${v.count} (${fixed(v.ms / 1000, 1)} s)`).join(', ')}; ` +
-        `S3 requests ${Object.entries(c.s3Requests).map(([k, v]) => `${k} ${v}`).join(', ')}; hash engine ${c.hashEngine ?? 'n/a'}.`,
-    );
-    out.push('');
-    out.push(
-      'Formula, per object of G GB (scaled from that run, whose size is g GB): UploadBatch and HashObject invocations, their durations, the S3 requests and the transitions of the states that repeat (UploadBatch, HashObject, HashDone) grow as G/g; Prepare, Commit and the other states stay per transfer. ' +
-        'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
-        `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB) x $${price(PRICES.lambdaGbSecond)} + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet). ` +
-        'us-east-1 list prices, no free tier. Lambda memory as in serverless.yml (UploadBatch 3008 MB, HashObject 1769 MB, Prepare/Commit 512 MB). ' +
-        'Durations are local ones on the shaped link (all Lambdas sharing the machine\'s cores in one process): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
-    );
-    out.push('');
-    const lines = costModel(costRun, [10, 100, 500]);
-    out.push(
-      table(
-        ['object', 'transitions', 'invocations', 'Lambda GB-s', 'S3 requests', 'Step Functions', 'Lambda', 'S3 requests $', 'data out', 'total'],
-        lines.map((l) => [`${l.gb} GB`, fixed(l.transitions, 0), fixed(l.invocations, 0), fixed(l.gbSeconds, 0), fixed(l.s3Requests, 0), dollars(l.dollars.transitions), dollars(l.dollars.lambda), dollars(l.dollars.s3), dollars(l.dollars.dataOut), `**${dollars(l.dollars.total)}**`]),
-      ),
-    );
-    out.push('');
-    const last = lines[lines.length - 1];
-    if (last !== undefined) {
-      out.push(
-        `Data sent out to Box dominates (${fixed((100 * last.dollars.dataOut) / last.dollars.total, 0)} % at ${last.gb} GB); Lambda durations come next, Step Functions and S3 requests are cents. ` +
-          'CloudWatch Logs (one line per invocation at info) and X-Ray traces are not counted.',
-      );
-    }
+    out.push(renderCost(costRun, r.lambdaMemoryMb, r.tracing));
     out.push('');
   }
   out.push(END);
+  return out.join('\n');
+}
+
+/** The CLI's subsection: warm and cold starts per checkout. */
+export function renderCli(cli: CliRun[]): string {
+  const out: string[] = [];
+  out.push('### CLI: `node bin/s3-to-box.js transfer ...` to its first Box request');
+  out.push('');
+  const cliRows = (['before', 'this'] as const).flatMap((k) =>
+    (['warm', 'cold'] as const)
+      .map((cache) => [cache, cli.filter((x) => x.checkout === k && x.cache === cache)] as const)
+      .filter(([, runs]) => runs.length > 0)
+      .map(([cache, runs]) => [
+        k === 'this' ? 'this one' : 'before',
+        cache === 'warm' ? 'warm (caches filled)' : 'cold (empty caches)',
+        runs.length,
+        fixed(median(runs.map((x) => x.firstRequestMs)), 0),
+        `${fixed(Math.min(...runs.map((x) => x.firstRequestMs)), 0)}–${fixed(Math.max(...runs.map((x) => x.firstRequestMs)), 0)}`,
+        fixed(median(runs.map((x) => x.firstRequestCpuMs)), 0),
+      ]),
+  );
+  out.push(table(['checkout', 'start', 'runs', 'wall ms to first Box request (median)', 'min–max', 'CPU ms of the CLI process by then (median)'], cliRows));
+  out.push('');
+  out.push(
+    'Against s3rver and the emulator on loopback, a 21,000,000-byte object. Each checkout first ran once untimed, so the warm runs find the caches a start keeps (Node\'s compile cache, and the stripped TypeScript of a checkout that keeps it: bin/ts-cache.js), as every start after a user\'s first does. ' +
+      'Each warm run is followed by a cold one, a user\'s first start: both caches in empty folders of its own (`NODE_COMPILE_CACHE`, `S3_TO_BOX_TS_CACHE_DIR`); the operating system\'s file cache stays warm. ' +
+      'The CPU column (from /proc, 10 ms ticks) is what the machine\'s load does not inflate: on an idle machine the wall time is close to it.',
+  );
+  return out.join('\n');
+}
+
+/** The cost model's subsection: the run's counts, the formula, the table and what dominates. */
+export function renderCost(costRun: E2eRun, memoryMb: Record<string, number>, tracing: TracingResults | undefined): string {
+  const c = costRun.counts;
+  if (c === undefined) return '';
+  const out: string[] = [];
+  const observed = tracing === undefined ? undefined : observedOf(tracing);
+  const states = Object.keys(c.invocations);
+  out.push(`### Cost model (from the counts of the ${sizeLabel(costRun.size)} end-to-end run above)`);
+  out.push('');
+  out.push(
+    `Measured in that run: ${c.transitions} state transitions; invocations ${Object.entries(c.invocations).map(([s, v]) => `${s} ${v.count} (${fixed(v.ms / 1000, 1)} s)`).join(', ')}; ` +
+      `S3 requests ${Object.entries(c.s3Requests).map(([k, v]) => `${k} ${v}`).join(', ')}; hash engine ${c.hashEngine ?? 'n/a'}.` +
+      (observed === undefined
+        ? ''
+        : ` Per invocation, tracing on, at log level ${tracing?.logLevel} (the X-Ray tracing rows above): ${states
+            .map((s) => {
+              const x = observed.byState[s];
+              return x === undefined ? `${s} not measured` : `${s} ${fixed(x.logBytes, 0)} log bytes in ${fixed(x.logLines, 0)} line${x.logLines === 1 ? '' : 's'}, a ${fixed(x.handlerBytes, 0)}-byte handler segment document`;
+            })
+            .join('; ')}; ${fixed(observed.s3CallBytes, 0)} bytes per S3 request's document, ${fixed(observed.partUploadBytes, 0)} per part upload's; ${costRun.parts ?? 'an unknown number of'} parts.`),
+  );
+  out.push('');
+  out.push(
+    'Formula, per object of G GB (scaled from that run, whose size is g GB): UploadBatch and HashObject invocations, their durations, the S3 requests and the transitions of the states that repeat (UploadBatch, HashObject, HashDone) grow as G/g; Prepare, Commit and the other states stay per transfer. ' +
+      'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
+      `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB) x $${price(PRICES.lambdaGbSecond)} + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet)` +
+      ` + log GB x ($${price(PRICES.logsIngestedPerGB)} ingested + $${price(PRICES.logsStoredPerGBMonth)} for the month stored) + 1 trace x $${price(PRICES.xrayTraceRecorded)}; ` +
+      `log bytes = Σ invocations x (the bytes the function writes per invocation, measured + ${PLATFORM_LOG_BYTES} bytes of Lambda's START, END and REPORT lines). ` +
+      'X-Ray bills traces, not segments: Step Functions traces the execution and the Lambdas it invokes add their segments to that one trace. The state machine logs at ERROR without execution data, so a successful transfer adds nothing to its log group. ' +
+      `${PRICE_SOURCE}. Lambda memory as in serverless.yml (${states.map((s) => `${s} ${memoryOf(memoryMb, s)} MB`).join(', ')}). ` +
+      'Durations are local ones on the shaped link (all Lambdas sharing the machine\'s cores in one process): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
+  );
+  out.push('');
+  const lines = costModel(costRun, [10, 100, 500], memoryMb, observed);
+  const measured = (x: number | undefined, f: (v: number) => string): string => (x === undefined ? 'not measured' : f(x));
+  out.push(
+    table(
+      ['object', 'transitions', 'invocations', 'Lambda GB-s', 'S3 requests', 'log MB', 'trace data KiB', 'Step Functions', 'Lambda', 'S3 requests $', 'data out', 'CloudWatch Logs', 'X-Ray', 'total'],
+      lines.map((l) => [
+        `${l.gb} GB`,
+        fixed(l.transitions, 0),
+        fixed(l.invocations, 0),
+        fixed(l.gbSeconds, 0),
+        fixed(l.s3Requests, 0),
+        measured(l.logBytes, (v) => fixed(v / 1e6, 2)),
+        measured(l.traceBytes, (v) => fixed(v / 1024, 0)),
+        dollars(l.dollars.transitions),
+        dollars(l.dollars.lambda),
+        dollars(l.dollars.s3),
+        dollars(l.dollars.dataOut),
+        measured(l.dollars.logs, dollars),
+        measured(l.dollars.xray, dollars),
+        `**${dollars(l.dollars.total)}**`,
+      ]),
+    ),
+  );
+  out.push('');
+  const last = lines[lines.length - 1];
+  if (last !== undefined) {
+    const frozen = lines.filter((l) => (l.traceBytes ?? 0) > XRAY_GUARANTEED_TRACE_BYTES).map((l) => `${l.gb} GB`);
+    // Trace bytes grow linearly with the object: where they reach the guarantee.
+    const [a, b] = lines;
+    const perGb = a?.traceBytes !== undefined && b?.traceBytes !== undefined ? (b.traceBytes - a.traceBytes) / (b.gb - a.gb) : Number.NaN;
+    const reachedAtGb = a?.traceBytes !== undefined ? a.gb + (XRAY_GUARANTEED_TRACE_BYTES - a.traceBytes) / perGb : Number.NaN;
+    out.push(
+      `Data sent out to Box dominates (${fixed((100 * last.dollars.dataOut) / last.dollars.total, 0)} % at ${last.gb} GB); Lambda durations come next, Step Functions and S3 requests are cents` +
+        (last.dollars.logs === undefined
+          ? '. CloudWatch Logs and X-Ray were not measured in this run (the tracing measurement gives their bytes).'
+          : `, CloudWatch Logs ${dollars(last.dollars.logs)} and X-Ray ${dollars(last.dollars.xray ?? 0)} less still. ` +
+            `X-Ray guarantees a Step Functions trace ${XRAY_GUARANTEED_TRACE_BYTES / 1024} KiB of data; more may leave it frozen (incomplete): ` +
+            (frozen.length === 0
+              ? 'no size here goes past it.'
+              : `the functions' own segment documents (${fixed(perGb / 1024, 0)} KiB per GB) pass it at ${frozen.join(', ')}${Number.isFinite(reachedAtGb) && reachedAtGb > 0 ? `, from about ${fixed(reachedAtGb, 1)} GB on` : ''} (Lambda's and Step Functions' own segments come on top).`)),
+    );
+  }
   return out.join('\n');
 }
 
@@ -933,10 +1108,16 @@ function targetsSummary(r: SpeedResults): string {
     `${fixed(hash, 2)}x${unwrapped.length > 0 ? ` (without the wrapper: ${fixed(median(unwrapped), 2)}x)` : ''}`,
     verdict(lambdaRows.length === 0 ? undefined : hash >= 0.8),
   ]);
-  const cli = r.cli.filter((x) => x.checkout === 'this');
+  const cli = r.cli.filter((x) => x.checkout === 'this' && x.cache === 'warm');
   const cliMs = median(cli.map((x) => x.firstRequestMs));
   const cliCpu = median(cli.map((x) => x.firstRequestCpuMs));
-  rows.push(['CLI to the first Box request: < 1 s', `${fixed(cliMs, 0)} ms wall, ${fixed(cliCpu, 0)} ms CPU`, verdict(cli.length === 0 ? undefined : cliMs < 1000)]);
+  const cliCold = r.cli.filter((x) => x.checkout === 'this' && x.cache === 'cold');
+  const coldMs = median(cliCold.map((x) => x.firstRequestMs));
+  rows.push([
+    'CLI to the first Box request: < 1 s (warm; and cold, a first start)',
+    `${fixed(cliMs, 0)} ms wall, ${fixed(cliCpu, 0)} ms CPU${cliCold.length > 0 ? `; cold ${fixed(coldMs, 0)} ms wall, ${fixed(median(cliCold.map((x) => x.firstRequestCpuMs)), 0)} ms CPU` : ''}`,
+    verdict(cli.length === 0 ? undefined : cliMs < 1000 && (cliCold.length === 0 || coldMs < 1000)),
+  ]);
   rows.push(['UploadBatch peak RSS <= 2 x part x in flight + 120 MiB', `${r.batches.filter((b) => b.rssBytes <= b.boundBytes).length} of ${r.batches.length} within`, verdict(r.batches.length === 0 ? undefined : r.batches.every((b) => b.rssBytes <= b.boundBytes))]);
   rows.push([`whole pipeline, ${r.huge ? sizeLabel(r.huge.size) : '4 GiB'}: < 1 GiB RSS`, r.huge ? mib(r.huge.rssBytes) : 'n/a', verdict(r.huge === undefined ? undefined : r.huge.rssBytes < GiB)]);
   return `**Targets in this run** (other load on the machine shown per measurement below):\n\n${table(['target', 'measured', 'verdict'], rows)}`;
@@ -981,7 +1162,7 @@ export async function runSpeed(argv: string[]): Promise<void> {
   const env: Env = { s3, bucket: 'speed', objects: new Map(), dataRoot };
   // The section is written again after each measurement, so that a run cut short keeps what it measured
   // (the measurements not reached yet show as not measured).
-  const results: SpeedResults = { options: o, machine, e2e: [], sweep: [], cpu: [], hash: [], cli: [], bundles: [], batches: [], huge: undefined, seconds: 0 };
+  const results: SpeedResults = { options: o, machine, e2e: [], sweep: [], cpu: [], hash: [], cli: [], bundles: [], tracing: undefined, lambdaMemoryMb: await lambdaMemoryByState(), batches: [], huge: undefined, seconds: 0 };
   const previous = JSON.parse(await readFile(HASH_BY_CPU, 'utf8').catch(() => '[]')) as HashRow[];
   const save = async (final: boolean): Promise<void> => {
     machine.loadEnd = os.loadavg();
@@ -1025,6 +1206,10 @@ export async function runSpeed(argv: string[]): Promise<void> {
     if (on('bundles')) {
       log(`\nLambda bundles: building and importing each (${o.bundleRuns} imports per variant)`);
       results.bundles = await measureBundles(o.bundleRuns);
+      await save(false);
+    }
+    if (on('tracing')) {
+      results.tracing = await tracingCost(env, o);
       await save(false);
     }
     if (on('memory')) {

@@ -9,14 +9,30 @@ interface ActiveRule {
   fired: number;
 }
 
-const ACTION_TYPES = new Set(['status', 'storeThenFail', 'storeThenReset', 'storeThenGarble', 'corruptBody', 'emptyListing', 'reset', 'partsMismatch', 'expireToken', 'latency', 'hold']);
+/** Every fault action's type (the command line offers them all but `hold`, which needs a promise). */
+export const FAULT_ACTION_TYPES = [
+  'status',
+  'storeThenFail',
+  'storeThenReset',
+  'storeThenGarble',
+  'corruptBody',
+  'emptyListing',
+  'reset',
+  'partsMismatch',
+  'expireToken',
+  'latency',
+  'hold',
+] as const satisfies readonly FaultAction['type'][];
+// A type added to FaultAction without its name here fails to compile.
+const everyActionType: Record<FaultAction['type'], true> = Object.fromEntries(FAULT_ACTION_TYPES.map((t) => [t, true])) as Record<(typeof FAULT_ACTION_TYPES)[number], true>;
+const ACTION_TYPES = new Set<string>(Object.keys(everyActionType));
 /** Actions that only delay a request, which then proceeds (or meets another action). */
 export function isDelay(action: FaultAction): action is Extract<FaultAction, { type: 'latency' | 'hold' }> {
   return action.type === 'latency' || action.type === 'hold';
 }
 
-/** Checks a rule that arrived as JSON (admin endpoint); throws a 400 otherwise. */
-function parseFaultRule(input: unknown): FaultRule {
+/** Checks a rule that arrived as JSON (admin endpoint, command line); throws a 400 otherwise. */
+export function parseFaultRule(input: unknown): FaultRule {
   const bad = (msg: string): BoxApiError => new BoxApiError(400, 'bad_request', `Invalid fault rule: ${msg}`);
   if (input === null || typeof input !== 'object') throw bad('expected an object');
   const r = input as Record<string, unknown>;

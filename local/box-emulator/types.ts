@@ -94,6 +94,7 @@ export interface FaultRule {
 }
 
 export type OverlapContext = 'part' | 'part-without-sha1' | 'message-only';
+export const OVERLAP_CONTEXTS: readonly OverlapContext[] = ['part', 'part-without-sha1', 'message-only'];
 
 /**
  * The body of a commit's 202 (Box documents neither its Content-Type nor its body): `empty` (default) no

@@ -1,10 +1,16 @@
-// The emulator's command line: option parsing, serving until stopped (signal or SIGTERM).
+// The emulator's command line: option parsing, serving until stopped (signal or SIGTERM), and every option
+// of startBoxEmulator and every fault action reachable from it.
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { parseByteSize, runEmulatorFromCli, toEmulatorOptions } from '../../local/box-emulator/cli.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EMULATOR_OPTION_FLAGS, emulatorCommand, parseByteSize, runEmulatorFromCli, toEmulatorOptions } from '../../local/box-emulator/cli.ts';
+import { FAULT_ACTION_TYPES } from '../../local/box-emulator/faults.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
-import { call, createSession } from './helpers.ts';
+import type { BoxEmulatorOptions, FaultAction, FaultRule } from '../../local/box-emulator/types.ts';
+import { bytes, call, createSession, putPart } from './helpers.ts';
 
 describe('emulator CLI', () => {
   it('parses sizes', () => {
@@ -74,5 +80,118 @@ describe('emulator CLI', () => {
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
     expect(out).toContain('Box emulator stopped.');
+  });
+});
+
+describe('every emulator option and fault is reachable from the command line', () => {
+  /** Parses `argv` as `s3-to-box emulator` does, without starting it. */
+  function parse(argv: string[]): { options: BoxEmulatorOptions; faults: FaultRule[] } {
+    const cmd = emulatorCommand().exitOverride().action(() => undefined);
+    cmd.parse(argv, { from: 'user' });
+    const opts = cmd.opts();
+    return { options: toEmulatorOptions(opts), faults: (opts['fault'] as FaultRule[] | undefined) ?? [] };
+  }
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'emulator-cli-'));
+  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  writeFileSync(path.join(dir, 'app.pem'), pem);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // One command line per option of startBoxEmulator, and the option it must give (a key of
+  // BoxEmulatorOptions missing here fails to compile).
+  const SAMPLES: { [K in keyof BoxEmulatorOptions]-?: [argv: string[], expected: (value: BoxEmulatorOptions[K]) => void] } = {
+    port: [['--port', '0'], (v) => expect(v).toBe(0)],
+    host: [['--host', '0.0.0.0'], (v) => expect(v).toBe('0.0.0.0')],
+    dataDir: [['--data-dir', dir], (v) => expect(v).toBe(dir)],
+    tokens: [['--token', 'a', 'b'], (v) => expect(v).toEqual(['a', 'b'])],
+    clientId: [['--client-id', 'id'], (v) => expect(v).toBe('id')],
+    clientSecret: [['--client-secret', 'secret'], (v) => expect(v).toBe('secret')],
+    jwtPublicKeys: [['--jwt-public-key', `k1=${path.join(dir, 'app.pem')}`, `k2=${path.join(dir, 'app.pem')}`], (v) => expect(v).toEqual({ k1: pem, k2: pem })],
+    tokenTtlSeconds: [['--token-ttl', '60'], (v) => expect(v).toBe(60)],
+    partSize: [['--part-size', '1MiB'], (v) => expect(v).toBe(1024 * 1024)],
+    minChunkedFileSize: [['--min-chunked-size', '10'], (v) => expect(v).toBe(10)],
+    maxFileSize: [['--max-file-size', '1GiB'], (v) => expect(v).toBe(2 ** 30)],
+    sessionTtlSeconds: [['--session-ttl', '5'], (v) => expect(v).toBe(5)],
+    commitProcessing: [['--commit-202-times', '2', '--retry-after', '0.5'], (v) => expect(v).toEqual({ mode: 'count', times: 2, retryAfterSeconds: 0.5 })],
+    commit202Body: [['--commit-202-body', 'json-no-body'], (v) => expect(v).toBe('json-no-body')],
+    committedSession: [['--committed-session', 'session-gone'], (v) => expect(v).toBe('session-gone')],
+    partDigestMismatchStatus: [['--part-digest-mismatch-status', '400'], (v) => expect(v).toBe(400)],
+    overlapStatus: [['--overlap-status', '409'], (v) => expect(v).toBe(409)],
+    overlapContext: [['--overlap-context', 'message-only'], (v) => expect(v).toBe('message-only')],
+    preflight: [['--preflight', 'no-name-check'], (v) => expect(v).toBe('no-name-check')],
+    markerPaging: [['--marker-paging', 'ignored'], (v) => expect(v).toBe('ignored')],
+    latencyMs: [['--latency-ms', '7'], (v) => expect(v).toBe(7)],
+    bandwidthBytesPerSecond: [['--bandwidth', '50MiB'], (v) => expect(v).toBe(50 * 2 ** 20)],
+    onRequest: [['--log-requests'], (v) => expect(typeof v).toBe('function')],
+  };
+
+  it.each(Object.entries(SAMPLES))('%s', (key, [argv, expected]) => {
+    const option = key as keyof BoxEmulatorOptions;
+    expect(argv[0]).toBe(EMULATOR_OPTION_FLAGS[option]);
+    const { options } = parse(argv);
+    expect(options[option], `${argv.join(' ')} sets ${key}`).toBeDefined();
+    (expected as (v: unknown) => void)(options[option]);
+    // Left out, the emulator's default applies (those with a command-line default aside).
+    if (!['port', 'host', 'tokens', 'clientId', 'clientSecret', 'minChunkedFileSize'].includes(key)) expect(parse([]).options[option]).toBeUndefined();
+    expect(emulatorCommand().helpInformation()).toContain(EMULATOR_OPTION_FLAGS[option]);
+  });
+
+  it('commitProcessing: --commit-bytes-per-second is the proportional mode, refused together with --commit-202-times; bad values are refused', () => {
+    expect(parse(['--commit-bytes-per-second', '100MiB', '--retry-after', '0.5']).options.commitProcessing).toEqual({ mode: 'proportional', bytesPerSecond: 100 * 2 ** 20, retryAfterSeconds: 0.5 });
+    expect(parse(['--commit-202-times', '2']).options.commitProcessing).toEqual({ mode: 'count', times: 2, retryAfterSeconds: 1 });
+    expect(() => parse(['--commit-202-times', '2', '--commit-bytes-per-second', '1MiB'])).toThrow(/give one of them/);
+    expect(() => parse(['--overlap-status', '410'])).toThrow(/Allowed choices are 416, 409/);
+    expect(() => parse(['--jwt-public-key', 'k1'])).toThrow(/not KID=FILE/);
+  });
+
+  // Every fault action but `hold` (a promise cannot come from a command line); a type added to FaultAction
+  // without a line here fails to compile.
+  const FAULTS: Record<Exclude<FaultAction['type'], 'hold'>, [arg: string, rule: FaultRule]> = {
+    status: ['commit:status=503@2', { operation: 'commit', nth: 2, action: { type: 'status', status: 503 } }],
+    storeThenFail: ['uploadPart:storeThenFail=500', { operation: 'uploadPart', action: { type: 'storeThenFail', status: 500 } }],
+    storeThenReset: ['commit:storeThenReset@1', { operation: 'commit', nth: 1, action: { type: 'storeThenReset' } }],
+    storeThenGarble: ['commit:storeThenGarble@1*2', { operation: 'commit', nth: 1, times: 2, action: { type: 'storeThenGarble' } }],
+    corruptBody: ['uploadPart:corruptBody@2', { operation: 'uploadPart', nth: 2, action: { type: 'corruptBody' } }],
+    emptyListing: ['listFolderItems:emptyListing', { operation: 'listFolderItems', action: { type: 'emptyListing' } }],
+    reset: ['uploadPart:reset@3', { operation: 'uploadPart', nth: 3, action: { type: 'reset' } }],
+    partsMismatch: ['commit:partsMismatch@1', { operation: 'commit', nth: 1, action: { type: 'partsMismatch' } }],
+    expireToken: ['listParts:expireToken@1', { operation: 'listParts', nth: 1, action: { type: 'expireToken' } }],
+    latency: ['uploadPart:latency=250', { operation: 'uploadPart', action: { type: 'latency', ms: 250 } }],
+  };
+
+  it('--fault takes every fault action (shorthand or JSON) and the emulator starts with them injected', async () => {
+    expect(FAULT_ACTION_TYPES.filter((t) => t !== 'hold').sort()).toEqual(Object.keys(FAULTS).sort());
+    const args = Object.values(FAULTS).flatMap(([arg]) => ['--fault', arg]);
+    const json = { operation: 'uploadPart', nth: 3, action: { type: 'status', status: 429, code: 'rate_limit_exceeded', retryAfterSeconds: 2 } };
+    const { faults } = parse([...args, '--fault', JSON.stringify(json)]);
+    expect(faults).toEqual([...Object.values(FAULTS).map(([, rule]) => rule), json]);
+    expect(emulatorCommand().helpInformation()).toContain(FAULT_ACTION_TYPES.filter((t) => t !== 'hold').join(', '));
+    expect(() => parse(['--fault', 'uploadPart:hold'])).toThrow(/action.until must be a promise/);
+    expect(() => parse(['--fault', 'nothing:reset'])).toThrow(/operation must be one of/);
+    expect(() => parse(['--fault', 'commit:status'])).toThrow(/action.status must be an HTTP status/);
+
+    // Started from the command line: the rules are in force (a damaged part is refused as its Digest says).
+    const lines: string[] = [];
+    const stop = new AbortController();
+    let box: BoxEmulator | undefined;
+    const running = runEmulatorFromCli(['--port', '0', '--min-chunked-size', '10', '--part-size', '1MiB', '--part-digest-mismatch-status', '400', ...args], { log: (l) => lines.push(l), signal: stop.signal, onStarted: (b) => (box = b) });
+    try {
+      for (let i = 0; i < 400 && box === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(box).toBeDefined();
+      const listed = (await call(box!, 'GET', '/_emulator/faults')).json as { faults: Array<FaultRule & { calls: number; fired: number }> };
+      expect(listed.faults.map(({ calls: _calls, fired: _fired, ...rule }) => rule)).toEqual(Object.values(FAULTS).map(([, rule]) => rule));
+      expect(lines.filter((l) => l.includes('Fault:'))).toHaveLength(Object.keys(FAULTS).length);
+      box!.faults.clear();
+      box!.faults.inject(FAULTS.corruptBody[1]);
+      const data = bytes(2 * 1024 * 1024);
+      const session = await createSession(box!, data.length, 'fault.bin');
+      expect((await putPart(box!, session, data.subarray(0, 1024 * 1024), 0)).status).toBe(200);
+      const damaged = await putPart(box!, session, data.subarray(1024 * 1024), 1024 * 1024);
+      expect(damaged.status).toBe(400);
+      expect(damaged.json).toMatchObject({ code: 'digest_mismatch' });
+    } finally {
+      stop.abort();
+      await running;
+    }
   });
 });

@@ -1,0 +1,218 @@
+// The tracing measurement's pieces that decide its numbers (how a segment datagram is counted, the trace
+// header, the environment that switches tracing) and what BENCHMARKS.md shows from them: the tracing rows,
+// the cost model's CloudWatch Logs and X-Ray items, the CLI's warm and cold starts.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { lambdaMemoryByState } from '../../bench/bundles.ts';
+import { PRICES, costModel, renderCli, renderCost } from '../../bench/speed.ts';
+import { lambdaEnvironment, observedOf, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
+import type { SegmentCounts, TracedInvocation, TracedProcess, TracingResults } from '../../bench/tracing.ts';
+import { tracingRuns } from '../../functions/observability.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const HEADER = '{"format": "json", "version": 1}\n';
+
+describe('readSegmentDatagram', () => {
+  it('counts a document by its trace id: bytes, subsegments (nested ones too), AWS SDK and other HTTP calls', () => {
+    const byTrace = new Map<string, SegmentCounts>();
+    const handler = {
+      trace_id: '1-674d8a4f-aaaaaaaaaaaaaaaaaaaaaaaa',
+      name: '## index.handler',
+      subsegments: [
+        { name: 'S3', namespace: 'aws', subsegments: [{ name: 'Attempt 1' }] },
+        { name: 'upload.box.com', namespace: 'remote' },
+      ],
+    };
+    const first = Buffer.from(HEADER + JSON.stringify(handler));
+    const second = Buffer.from(HEADER + JSON.stringify({ trace_id: handler.trace_id, name: 'api.box.com', namespace: 'remote' }));
+    expect(readSegmentDatagram(first, byTrace)).toBe(handler.trace_id);
+    expect(readSegmentDatagram(second, byTrace)).toBe(handler.trace_id);
+    expect(byTrace.get(handler.trace_id)).toEqual({
+      datagrams: 2,
+      bytes: first.length + second.length,
+      subsegments: 5,
+      awsCalls: 1,
+      httpCalls: 2,
+      // What each document records, by its own namespace: the first is the handler's, the second a Box request's.
+      handlerBytes: first.length,
+      awsBytes: 0,
+      httpBytes: second.length,
+    });
+  });
+
+  it('names no trace for a datagram it cannot read, and counts nothing for it', () => {
+    const byTrace = new Map<string, SegmentCounts>();
+    expect(readSegmentDatagram(Buffer.from(`${HEADER}{not json`), byTrace)).toBeUndefined();
+    expect(readSegmentDatagram(Buffer.from(`${HEADER}{"name":"no trace id"}`), byTrace)).toBeUndefined();
+    expect(byTrace.size).toBe(0);
+  });
+});
+
+describe('the traced environment', () => {
+  it('writes a sampled trace header whose root is what the documents carry as trace_id', () => {
+    const { header, root } = traceHeader(Date.UTC(2026, 11, 2));
+    expect(header).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1$/);
+    expect(header.startsWith(`Root=${root};`)).toBe(true);
+    expect(root.slice(2, 10)).toBe((Date.UTC(2026, 11, 2) / 1000).toString(16));
+    expect(traceHeader().root).not.toBe(traceHeader().root);
+  });
+
+  it('switches tracing on and off by the rule the Lambdas follow (functions/observability.ts)', () => {
+    const on = lambdaEnvironment('commit', 512, 'on', { LOG_LEVEL: 'info' }, '127.0.0.1:2000');
+    const off = lambdaEnvironment('commit', 512, 'off', { LOG_LEVEL: 'info' }, '127.0.0.1:2000');
+    expect(tracingRuns(on)).toBe(true);
+    expect(tracingRuns(off)).toBe(false);
+    expect(on).toMatchObject({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', AWS_LAMBDA_FUNCTION_NAME: 's3-to-box-dev-commit', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', LOG_LEVEL: 'info' });
+    expect(on.LAMBDA_TASK_ROOT).toBeDefined(); // the X-Ray SDK runs in its Lambda mode only with it
+  });
+});
+
+function invocation(fn: string, mode: 'off' | 'on', index: number, ms: number, cpuMs: number, more: Partial<TracedInvocation> = {}): TracedInvocation {
+  return { fn, mode, round: 1, index, ms, cpuMs, logBytes: 1000, logLines: 2, datagrams: 0, bytes: 0, subsegments: 0, awsCalls: 0, httpCalls: 0, handlerBytes: 0, awsBytes: 0, httpBytes: 0, ...more };
+}
+
+function processRow(fn: string, mode: 'off' | 'on', importMs: number): TracedProcess {
+  return { fn, mode, round: 1, importMs, importCpuMs: importMs, importLogBytes: 0, otherCores: 0.1 };
+}
+
+const traced = { datagrams: 9, bytes: 3600, subsegments: 9, awsCalls: 4, httpCalls: 4, handlerBytes: 400, awsBytes: 1600, httpBytes: 1600 };
+
+const RESULTS: TracingResults = {
+  objectBytes: 32 * 1024 * 1024,
+  partBytes: 8 * 1024 * 1024,
+  parts: 4,
+  invocationsPerProcess: 3,
+  rounds: 1,
+  logLevel: 'info',
+  strayDatagrams: 0,
+  processes: [processRow('uploadBatch', 'off', 150), processRow('uploadBatch', 'on', 160)],
+  invocations: [
+    invocation('uploadBatch', 'off', 0, 500, 300),
+    invocation('uploadBatch', 'off', 1, 300, 170),
+    invocation('uploadBatch', 'off', 2, 310, 180),
+    invocation('uploadBatch', 'on', 0, 560, 340, { ...traced, datagrams: 12 }),
+    invocation('uploadBatch', 'on', 1, 320, 186, { ...traced, logBytes: 1100, logLines: 3 }),
+    invocation('uploadBatch', 'on', 2, 330, 190, { ...traced, logBytes: 1100, logLines: 3 }),
+  ],
+};
+
+describe('renderTracing', () => {
+  it('shows cold starts and warm invocations side by side, and the extra CPU per invocation and per traced call', () => {
+    const text = renderTracing(RESULTS);
+    // cold: import 150 / 160, first invocation 500 / 560 ms, CPU 300 / 340 (+40)
+    expect(text).toContain('| uploadBatch | 150 / 160 | 500 / 560 | 300 / 340 | +40 |');
+    // warm: medians of invocations 1 and 2: CPU 175 / 188 -> +13 ms (+7 %), over 8 traced calls +1.63 ms each
+    expect(text).toContain('| uploadBatch | 4 / 4 | 305.0 / 325.0 | 175.0 / 188.0 | +13.0 (+7 %) | +1.63 | 9 / 3600 | 1000 (2) / 1100 (3) | 0.10 |');
+    expect(text).toContain('tracing took +13.0 CPU ms (+7.4 % of 175)');
+  });
+
+  it('gives the cost model the warm invocations with tracing on, by Task state, and the bytes per S3 request and part upload', () => {
+    expect(observedOf(RESULTS)).toEqual({
+      byState: { UploadBatch: { logBytes: 1100, logLines: 3, segmentDocuments: 9, segmentBytes: 3600, handlerBytes: 400, httpBytes: 1600, httpCalls: 4 } },
+      s3CallBytes: 400,
+      partUploadBytes: 400,
+    });
+  });
+});
+
+describe('the cost model with CloudWatch Logs and X-Ray', () => {
+  const run = {
+    who: 'pipeline' as const,
+    size: 1e9,
+    rep: 1,
+    ms: 10_000,
+    cpuMs: 1,
+    serverCpuMs: 1,
+    otherCores: 0,
+    rssBytes: 1,
+    marks: {},
+    parts: 8,
+    counts: {
+      transitions: 10,
+      statesEntered: { Prepare: 1, UploadBatch: 4, Commit: 1 },
+      invocations: { Prepare: { count: 1, ms: 1000 }, UploadBatch: { count: 4, ms: 8000 }, Commit: { count: 1, ms: 1000 } },
+      s3Requests: { GetObjectCommand: 100 },
+    },
+  };
+  const memory = { Prepare: 512, UploadBatch: 2048, Commit: 1024 };
+  const observed = {
+    byState: {
+      Prepare: { logBytes: 1000, logLines: 2, segmentDocuments: 4, segmentBytes: 1500, handlerBytes: 300, httpBytes: 800, httpCalls: 2 },
+      UploadBatch: { logBytes: 2000, logLines: 3, segmentDocuments: 9, segmentBytes: 4000, handlerBytes: 400, httpBytes: 1800, httpCalls: 4 },
+      Commit: { logBytes: 1500, logLines: 3, segmentDocuments: 3, segmentBytes: 1200, handlerBytes: 350, httpBytes: 850, httpCalls: 2 },
+    },
+    s3CallBytes: 380,
+    partUploadBytes: 450,
+  };
+
+  it('prices the measured log bytes (plus Lambda\'s own lines) and one X-Ray trace per transfer, scaling what repeats', () => {
+    const [line] = costModel(run, [10], memory, observed);
+    // Prepare and Commit once, UploadBatch 4 x 10 times.
+    const logBytes = 1000 + 1500 + 40 * 2000 + 42 * PLATFORM_LOG_BYTES;
+    expect(line?.logBytes).toBeCloseTo(logBytes, 6);
+    // Handler documents of every invocation, Prepare's and Commit's Box requests, then 100 x 10 S3 requests and 8 x 10 part uploads.
+    expect(line?.traceBytes).toBeCloseTo(300 + 800 + 350 + 850 + 40 * 400 + 1000 * 380 + 80 * 450, 6);
+    expect(line?.dollars.logs).toBeCloseTo((logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth), 12);
+    expect(line?.dollars.xray).toBe(PRICES.xrayTraceRecorded);
+    // Memory from the map: (1 s x 0.5 GB + 1 s x 1 GB) + 10 x 8 s x 2 GB.
+    expect(line?.gbSeconds).toBeCloseTo(1.5 + 160, 6);
+    const d = line?.dollars;
+    expect(d?.total).toBeCloseTo((d?.transitions ?? 0) + (d?.lambda ?? 0) + (d?.s3 ?? 0) + (d?.dataOut ?? 0) + (d?.logs ?? 0) + (d?.xray ?? 0), 12);
+  });
+
+  it('leaves logs and X-Ray out, saying so, when they were not measured or a function was not', () => {
+    const [line] = costModel(run, [10], memory);
+    expect(line?.logBytes).toBeUndefined();
+    expect(line?.dollars.logs).toBeUndefined();
+    const partial = costModel(run, [10], memory, { ...observed, byState: { UploadBatch: observed.byState.UploadBatch } });
+    expect(partial[0]?.dollars.logs).toBeUndefined();
+    expect(costModel({ ...run, parts: undefined }, [10], memory, observed)[0]?.dollars.logs).toBeUndefined();
+    const text = renderCost(run, memory, undefined);
+    expect(text).toContain('| not measured | not measured |');
+    expect(text).toContain('CloudWatch Logs and X-Ray were not measured in this run');
+  });
+
+  it('refuses a Task state serverless.yml has no function for, rather than guessing its memory', () => {
+    expect(() => costModel(run, [10], { Prepare: 512, Commit: 512 })).toThrow(/UploadBatch/);
+  });
+
+  it('shows the formula with the new items, the memory it used and the X-Ray trace-size limit it passes', () => {
+    const tracing: TracingResults = {
+      ...RESULTS,
+      invocations: ['prepare', 'uploadBatch', 'commit'].flatMap((fn) => [invocation(fn, 'on', 1, 10, 10, { ...traced, handlerBytes: 30_000, logBytes: 1000 })]),
+    };
+    const text = renderCost(run, memory, tracing);
+    expect(text).toContain(`+ log GB x ($${PRICES.logsIngestedPerGB} ingested + $${PRICES.logsStoredPerGBMonth} for the month stored) + 1 trace x $0.000005`);
+    expect(text).toContain('Lambda memory as in serverless.yml (Prepare 512 MB, UploadBatch 2048 MB, Commit 1024 MB)');
+    expect(text).toContain('read 2026-12-02');
+    // 30,000-byte handler documents: 63,200 bytes per transfer + 163,200 per GB (4 x 30,000 UploadBatch handlers,
+    // 100 S3 requests and 8 part uploads of 400 bytes each), past 100 KiB from 0.24 GB on.
+    expect(text).toContain('(159 KiB per GB) pass it at 10 GB, 100 GB, 500 GB, from about 0.2 GB on');
+    // One trace, priced without rounding it away.
+    expect(text).toMatch(/\| \$0\.000005 \| \*\*/);
+  });
+});
+
+describe('lambdaMemoryByState', () => {
+  it('reads every function\'s memory from serverless.yml, by Task state name', async () => {
+    const yaml = load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as { provider: { memorySize: number }; functions: Record<string, { memorySize?: number }> };
+    const byState = await lambdaMemoryByState();
+    expect(byState.UploadBatch).toBe(yaml.functions.uploadBatch?.memorySize);
+    expect(byState.HashObject).toBe(yaml.functions.hashObject?.memorySize ?? yaml.provider.memorySize);
+    expect(Object.keys(byState)).toHaveLength(Object.keys(yaml.functions).length);
+  });
+});
+
+describe('renderCli', () => {
+  it('shows warm and cold starts of each checkout as rows of their own', () => {
+    const run = (checkout: 'this' | 'before', cache: 'warm' | 'cold', firstRequestMs: number) => ({ checkout, cache, firstRequestMs, firstRequestCpuMs: firstRequestMs + 100, totalMs: 2000 });
+    const text = renderCli([run('this', 'warm', 500), run('this', 'cold', 800), run('this', 'warm', 600), run('this', 'cold', 900), run('before', 'warm', 550)]);
+    expect(text).toContain('| before | warm (caches filled) | 1 | 550 | 550–550 | 650 |');
+    expect(text).toContain('| this one | warm (caches filled) | 2 | 550 | 500–600 | 650 |');
+    expect(text).toContain('| this one | cold (empty caches) | 2 | 850 | 800–900 | 950 |');
+    expect(text).not.toContain('| before | cold');
+  });
+});
