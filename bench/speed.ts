@@ -472,6 +472,9 @@ const TRACING_PARTS = 4;
 async function tracingCost(env: Env, o: Options): Promise<TracingResults> {
   const size = TRACING_PART * TRACING_PARTS;
   const { key, sha1 } = await object(env, size);
+  // HashObject also hashes a big object once per process: what tracing costs per byte on the hash path.
+  const bigBytes = o.quick ? 64 * MiB : 512 * MiB;
+  const big = { ...(await object(env, bigBytes)), bytes: bigBytes };
   log(`\nX-Ray tracing: the shipped Prepare, UploadBatch, HashObject and Commit bundles, tracing off and on, ${o.tracingRounds} round(s) x ${o.tracingInvocations} invocations`);
   return measureTracing({
     rounds: o.tracingRounds,
@@ -487,6 +490,7 @@ async function tracingCost(env: Env, o: Options): Promise<TracingResults> {
           bucket: env.bucket,
           key,
           sha1,
+          big,
           env: {
             AWS_ACCESS_KEY_ID: 'S3RVER',
             AWS_SECRET_ACCESS_KEY: 'S3RVER',

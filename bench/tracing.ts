@@ -49,6 +49,8 @@ export interface SegmentCounts {
 
 export interface TracedInvocation extends SegmentCounts {
   fn: string;
+  /** Size of the object the invocation worked on: the chain's small object, or the big one HashObject also hashes. */
+  objectBytes: number;
   mode: TracingMode;
   round: number;
   /** 0: the process's first invocation (its cold start). */
@@ -73,6 +75,8 @@ export interface TracedProcess {
 
 export interface TracingResults {
   objectBytes: number;
+  /** The big object HashObject hashed once per process after the chain's (what tracing costs per byte hashed). */
+  bigObjectBytes?: number | undefined;
   partBytes: number;
   parts: number;
   invocationsPerProcess: number;
@@ -275,6 +279,8 @@ export interface TracingTarget {
   key: string;
   /** Hex SHA-1 of the object. */
   sha1: string;
+  /** A big object in the same bucket, for one more HashObject invocation per process. */
+  big?: { key: string; sha1: string; bytes: number } | undefined;
   /** Environment that points the functions at the local S3 and Box (S3_ENDPOINT, BOX_*, credentials). */
   env: Record<string, string>;
 }
@@ -318,9 +324,11 @@ export async function measureTracing(plan: TracingPlan): Promise<TracingResults>
       const modes: TracingMode[] = round % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
       for (const mode of modes) {
         await plan.withTarget(async (target) => {
-          const prepareEvents: unknown[] = Array.from({ length: plan.invocations }, (_, i) => ({
+          // The chain's transfers of the small object, then (Prepare and HashObject only) one of the big object.
+          const objects = [...Array.from({ length: plan.invocations }, () => ({ key: target.key, sha1: target.sha1, bytes: plan.objectBytes })), ...(target.big ? [target.big] : [])];
+          const prepareEvents: unknown[] = objects.map((o, i) => ({
             input: {
-              source: { bucket: target.bucket, key: target.key },
+              source: { bucket: target.bucket, key: o.key },
               destination: { folderId: '0', fileName: `tracing-${mode}-${round}-${i}.bin` },
               onConflict: 'fail',
               options: { partsPerBatch: plan.parts },
@@ -330,7 +338,8 @@ export async function measureTracing(plan: TracingPlan): Promise<TracingResults>
           }));
           let transfers: unknown[] = [];
           for (const { fn } of TRACED_FUNCTIONS) {
-            const events = fn === 'prepare' ? prepareEvents : eventsOf(fn, transfers, target.sha1);
+            const count = fn === 'prepare' || fn === 'hashObject' ? objects.length : plan.invocations;
+            const events = fn === 'prepare' ? prepareEvents : eventsOf(fn, transfers.slice(0, count), objects);
             const b = bundles.get(fn) as { file: string; lambda: LambdaProcess; timeoutMs: number };
             const traces = events.map(() => traceHeader());
             const env = lambdaEnvironment(fn, b.lambda.memoryMb, mode, { ...target.env, LOG_LEVEL: logLevel, _HANDLER: yaml.functions[fn]?.handler ?? '' }, daemon.address);
@@ -347,15 +356,16 @@ export async function measureTracing(plan: TracingPlan): Promise<TracingResults>
               const counts = daemon.byTrace.get((traces[index] as { root: string }).root) ?? emptyCounts();
               // A measurement of tracing that traced nothing (or traced with tracing off) would be no measurement.
               if ((mode === 'on') !== counts.datagrams > 0) throw new TracingBenchFailure(`${fn} invocation ${index}, tracing ${mode}: ${counts.datagrams} segment documents reached the listener`);
-              invocations.push({ fn, mode, round, index, ms: inv.ms, cpuMs: inv.cpuMs, logBytes: inv.logBytes, logLines: inv.logLines, ...counts });
+              invocations.push({ fn, mode, round, index, objectBytes: (objects[index] as { bytes: number }).bytes, ms: inv.ms, cpuMs: inv.cpuMs, logBytes: inv.logBytes, logLines: inv.logLines, ...counts });
             }
-            const warm = out.invocations.slice(1);
+            const warm = out.invocations.slice(1, plan.invocations);
             plan.log(
               `  [${fn}, tracing ${mode}, round ${round}] import ${fixed(out.importMs, 0)} ms; first invocation ${fixed(out.invocations[0]?.ms ?? Number.NaN, 0)} ms; ` +
                 `then ${fixed(median(warm.map((x) => x.ms)), 1)} ms (CPU ${fixed(median(warm.map((x) => x.cpuMs)), 1)} ms) per invocation; ` +
-                `${fixed(median(invocations.filter((x) => x.fn === fn && x.mode === mode && x.round === round).map((x) => x.datagrams)), 0)} segment documents each; other load ${fixed(other, 2)}`,
+                `${fixed(median(invocations.filter((x) => x.fn === fn && x.mode === mode && x.round === round && x.index < plan.invocations).map((x) => x.datagrams)), 0)} segment documents each` +
+                `${count > plan.invocations ? `; the big object: ${fixed(out.invocations[plan.invocations]?.ms ?? Number.NaN, 0)} ms (CPU ${fixed(out.invocations[plan.invocations]?.cpuMs ?? Number.NaN, 0)} ms)` : ''}; other load ${fixed(other, 2)}`,
             );
-            transfers = checkResults(fn, out.invocations.map((x) => x.result), target.sha1) ?? transfers;
+            transfers = checkResults(fn, out.invocations.map((x) => x.result), objects, plan.invocations) ?? transfers;
           }
         });
       }
@@ -364,7 +374,7 @@ export async function measureTracing(plan: TracingPlan): Promise<TracingResults>
     await daemon.close();
     await rm(bundleDir, { recursive: true, force: true });
   }
-  return { objectBytes: plan.objectBytes, partBytes: plan.partBytes, parts: plan.parts, invocationsPerProcess: plan.invocations, rounds: plan.rounds, logLevel, processes, invocations, strayDatagrams: daemon.stray() };
+  return { objectBytes: plan.objectBytes, bigObjectBytes: invocations.find((x) => x.objectBytes !== plan.objectBytes)?.objectBytes, partBytes: plan.partBytes, parts: plan.parts, invocationsPerProcess: plan.invocations, rounds: plan.rounds, logLevel, processes, invocations, strayDatagrams: daemon.stray() };
 }
 
 class TracingBenchFailure extends Error {
@@ -373,31 +383,44 @@ class TracingBenchFailure extends Error {
 
 const EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:s3-to-box-dev:tracing';
 
+/** The objects of a process's events, in order: its key, hex SHA-1 and size. */
+interface EventObject {
+  key: string;
+  sha1: string;
+  bytes: number;
+}
+
+const base64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+
 /** The events of `fn` for the transfers Prepare opened, as the state machine passes them. */
-function eventsOf(fn: string, transfers: unknown[], sha1Hex: string): unknown[] {
-  const sha1 = Buffer.from(sha1Hex, 'hex').toString('base64');
+function eventsOf(fn: string, transfers: unknown[], objects: EventObject[]): unknown[] {
   if (fn === 'uploadBatch') return transfers.map((transfer) => ({ executionId: EXECUTION_ID, transfer, batch: 0, retryCount: 0 }));
   if (fn === 'hashObject') return transfers.map((transfer) => ({ executionId: EXECUTION_ID, transfer }));
-  if (fn === 'commit') return transfers.map((transfer) => ({ executionId: EXECUTION_ID, transfer, sha1, commit: { status: 'processing', retryAfterSeconds: 0, attempts: 0, waitedSeconds: 0 }, retryCount: 0 }));
+  if (fn === 'commit') {
+    return transfers.map((transfer, i) => ({ executionId: EXECUTION_ID, transfer, sha1: base64((objects[i] as EventObject).sha1), commit: { status: 'processing', retryAfterSeconds: 0, attempts: 0, waitedSeconds: 0 }, retryCount: 0 }));
+  }
   throw new TracingBenchFailure(`no events for ${fn}`);
 }
 
-/** Checks what `fn` answered (every transfer must end committed with the object's SHA-1); Prepare's answers give the transfers. */
-function checkResults(fn: string, results: unknown[], sha1Hex: string): unknown[] | undefined {
-  const sha1 = Buffer.from(sha1Hex, 'hex').toString('base64');
+/**
+ * Checks what `fn` answered for each object (every small one must end committed with its SHA-1, the big one
+ * hashed to its SHA-1); Prepare's answers give the transfers.
+ */
+function checkResults(fn: string, results: unknown[], objects: EventObject[], chainLength: number): unknown[] | undefined {
   for (const [i, r] of results.entries()) {
+    const { sha1 } = objects[i] as EventObject;
     if (fn === 'prepare') {
       const p = r as { mode: string; batches: number[] };
-      if (p.mode !== 'chunked' || p.batches.length !== 1) throw new TracingBenchFailure(`Prepare ${i} planned ${p.mode} with ${p.batches.length} batches; the bench needs one chunked batch`);
+      if (p.mode !== 'chunked' || (i < chainLength && p.batches.length !== 1)) throw new TracingBenchFailure(`Prepare ${i} planned ${p.mode} with ${p.batches.length} batches; the chain needs one chunked batch`);
     } else if (fn === 'uploadBatch') {
       const b = r as { sentBytes: number; alreadyUploaded: number };
       if (b.sentBytes === 0 || b.alreadyUploaded !== 0) throw new TracingBenchFailure(`UploadBatch ${i} sent ${b.sentBytes} bytes (${b.alreadyUploaded} parts found stored)`);
     } else if (fn === 'hashObject') {
       const h = r as { done: boolean; sha1?: string };
-      if (!h.done || h.sha1 !== sha1) throw new TracingBenchFailure(`HashObject ${i}: done ${h.done}, SHA-1 ${h.sha1}, the object's is ${sha1}`);
+      if (!h.done || h.sha1 !== base64(sha1)) throw new TracingBenchFailure(`HashObject ${i}: done ${h.done}, SHA-1 ${h.sha1}, the object's is ${base64(sha1)}`);
     } else {
       const c = r as { status: string; output?: { file: { sha1: string } } };
-      if (c.status !== 'committed' || c.output?.file.sha1 !== sha1Hex) throw new TracingBenchFailure(`Commit ${i}: ${c.status}, Box's SHA-1 ${c.output?.file.sha1}, the object's is ${sha1Hex}`);
+      if (c.status !== 'committed' || c.output?.file.sha1 !== sha1) throw new TracingBenchFailure(`Commit ${i}: ${c.status}, Box's SHA-1 ${c.output?.file.sha1}, the object's is ${sha1}`);
     }
   }
   return fn === 'prepare' ? results.map((r) => (r as { transfer: unknown }).transfer) : undefined;
@@ -442,7 +465,7 @@ export interface Observed {
 /** The warm invocations with tracing on (as deployed), by Task state name (Prepare, UploadBatch, ...), and per call. */
 export function observedOf(r: TracingResults): Observed {
   const byState: Record<string, ObservedInvocation> = {};
-  const warm = r.invocations.filter((x) => x.mode === 'on' && x.index > 0);
+  const warm = r.invocations.filter((x) => x.mode === 'on' && x.index > 0 && x.objectBytes === r.objectBytes);
   for (const { fn, state } of TRACED_FUNCTIONS) {
     const xs = warm.filter((x) => x.fn === fn);
     if (xs.length === 0) continue;
@@ -470,8 +493,8 @@ interface FunctionSummary {
 }
 
 function summarizeTracing(r: TracingResults): FunctionSummary[] {
-  return TRACED_FUNCTIONS.filter(({ fn }) => r.invocations.some((x) => x.fn === fn)).map(({ fn }) => {
-    const of = (mode: TracingMode): TracedInvocation[] => r.invocations.filter((x) => x.fn === fn && x.mode === mode);
+  return TRACED_FUNCTIONS.filter(({ fn }) => r.invocations.some((x) => x.fn === fn && x.objectBytes === r.objectBytes)).map(({ fn }) => {
+    const of = (mode: TracingMode): TracedInvocation[] => r.invocations.filter((x) => x.fn === fn && x.mode === mode && x.objectBytes === r.objectBytes);
     const by = <K extends keyof TracedInvocation>(xs: TracedInvocation[], k: K): number => median(xs.map((x) => x[k] as number));
     const record = <T>(f: (mode: TracingMode) => T): Record<TracingMode, T> => ({ off: f('off'), on: f('on') });
     const warmOn = of('on').filter((x) => x.index > 0);
@@ -493,6 +516,24 @@ function summarizeTracing(r: TracingResults): FunctionSummary[] {
 }
 
 const signed = (x: number, digits = 1): string => `${x >= 0 ? '+' : ''}${fixed(x, digits)}`;
+
+/** HashObject over the big object, tracing off and on: what tracing costs per byte hashed. */
+function renderBigHash(r: TracingResults, bytes: number): string {
+  const xs = (mode: TracingMode): TracedInvocation[] => r.invocations.filter((x) => x.fn === 'hashObject' && x.mode === mode && x.objectBytes === bytes);
+  const off = xs('off');
+  const on = xs('on');
+  if (off.length === 0 || on.length === 0) return '';
+  const gib = bytes / 2 ** 30;
+  const cpu = { off: median(off.map((x) => x.cpuMs)), on: median(on.map((x) => x.cpuMs)) };
+  const ms = { off: median(off.map((x) => x.ms)), on: median(on.map((x) => x.ms)) };
+  const gets = median(on.map((x) => x.awsCalls));
+  return (
+    `**A whole-object hash** (HashObject over a ${fixed(bytes / 2 ** 20, 0)} MiB object, once per process after the small ones, ${off.length} run(s) per mode): ` +
+    `${fixed(ms.off, 0)} / ${fixed(ms.on, 0)} ms wall, ${fixed(cpu.off, 0)} / ${fixed(cpu.on, 0)} CPU ms off / on, that is ${fixed(cpu.off / 1000 / gib, 2)} / ${fixed(cpu.on / 1000 / gib, 2)} CPU-s per GiB: ` +
+    `tracing adds **${signed((100 * (cpu.on - cpu.off)) / cpu.off, 0)} %** of the hash path's CPU, ${signed((cpu.on - cpu.off) / gets, 2)} CPU ms per traced GET (${fixed(gets, 0)} GETs, ${fixed(median(on.map((x) => x.bytes)), 0)} bytes of segment documents). ` +
+    'Beyond the segments, the X-Ray SDK keeps its context with async hooks (cls-hooked) that run on every promise and callback of the process while tracing is on.'
+  );
+}
 
 /** The tracing measurement as Markdown: cold start, per invocation, and what it means. */
 export function renderTracing(r: TracingResults): string {
@@ -545,6 +586,8 @@ export function renderTracing(r: TracingResults): string {
     ),
   );
   out.push('');
+  const big = r.bigObjectBytes === undefined ? undefined : renderBigHash(r, r.bigObjectBytes);
+  if (big !== undefined) out.push(big, '');
   const totalOff = s.reduce((n, x) => n + x.warm.off.cpuMs, 0);
   const totalOn = s.reduce((n, x) => n + x.warm.on.cpuMs, 0);
   const calls = s.reduce((n, x) => n + x.segments.awsCalls + x.segments.httpCalls, 0);

@@ -71,7 +71,7 @@ describe('the traced environment', () => {
 });
 
 function invocation(fn: string, mode: 'off' | 'on', index: number, ms: number, cpuMs: number, more: Partial<TracedInvocation> = {}): TracedInvocation {
-  return { fn, mode, round: 1, index, ms, cpuMs, logBytes: 1000, logLines: 2, datagrams: 0, bytes: 0, subsegments: 0, awsCalls: 0, httpCalls: 0, handlerBytes: 0, awsBytes: 0, httpBytes: 0, ...more };
+  return { fn, mode, round: 1, index, objectBytes: 32 * 1024 * 1024, ms, cpuMs, logBytes: 1000, logLines: 2, datagrams: 0, bytes: 0, subsegments: 0, awsCalls: 0, httpCalls: 0, handlerBytes: 0, awsBytes: 0, httpBytes: 0, ...more };
 }
 
 function processRow(fn: string, mode: 'off' | 'on', importMs: number): TracedProcess {
@@ -107,6 +107,22 @@ describe('renderTracing', () => {
     // warm: medians of invocations 1 and 2: CPU 175 / 188 -> +13 ms (+7 %), over 8 traced calls +1.63 ms each
     expect(text).toContain('| uploadBatch | 4 / 4 | 305.0 / 325.0 | 175.0 / 188.0 | +13.0 (+7 %) | +1.63 | 9 / 3600 | 1000 (2) / 1100 (3) | 0.10 |');
     expect(text).toContain('tracing took +13.0 CPU ms (+7.4 % of 175)');
+  });
+
+  it('shows the big object\'s hash apart, per GiB and per traced GET, and keeps it out of the small object\'s rows', () => {
+    const big = 512 * 1024 * 1024;
+    const hash = (mode: 'off' | 'on', round: number, cpuMs: number): TracedInvocation => ({
+      ...invocation('hashObject', mode, 10, cpuMs * 3, cpuMs, mode === 'on' ? { ...traced, datagrams: 65, bytes: 26_000, awsCalls: 64, httpCalls: 0 } : {}),
+      round,
+      objectBytes: big,
+    });
+    const withBig: TracingResults = { ...RESULTS, bigObjectBytes: big, invocations: [...RESULTS.invocations, hash('off', 1, 700), hash('on', 1, 800), hash('off', 2, 720), hash('on', 2, 820)] };
+    const text = renderTracing(withBig);
+    // Medians 710 / 810 CPU ms over 0.5 GiB: 1.42 / 1.62 CPU-s per GiB, +14 %, 100 ms over 64 GETs.
+    expect(text).toContain('2130 / 2430 ms wall, 710 / 810 CPU ms off / on, that is 1.42 / 1.62 CPU-s per GiB: tracing adds **+14 %** of the hash path\'s CPU, +1.56 CPU ms per traced GET (64 GETs, 26000 bytes');
+    expect(text).not.toContain('| hashObject |');
+    expect(text).toContain('| uploadBatch | 4 / 4 | 305.0 / 325.0 | 175.0 / 188.0 |');
+    expect(observedOf(withBig)).toEqual(observedOf(RESULTS));
   });
 
   it('gives the cost model the warm invocations with tracing on, by Task state, and the bytes per S3 request and part upload', () => {
