@@ -898,7 +898,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('### Whole-file hash: the HashObject path against a raw read of the same object (same s3rver, same run)');
   out.push('');
   out.push(
-    'Raw read: one GetObject stream, read and dropped. HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left (8 MiB ranged GETs, 4 ahead, node:crypto since the object fits the deadline). ' +
+    'Raw read: one GetObject stream, read and dropped. HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left (1 GiB ranged GETs, the next one sent ahead, node:crypto since the object fits the deadline, on a worker thread when the function\'s memory gives it a second vCPU). ' +
       'Resumable: the same object in four slices through saved hash-wasm states, as an object that must cross invocations hashes. ' +
       'Process: "Lambda (exec wrapper)" starts the child as Lambda starts the HashObject function: the Node.js runtime\'s heap options for its memory (local/lambda/runtime.ts), through the exec wrapper serverless.yml gives it (functions/exec-wrapper.sh, which adds `--initial-heap-size=128`); the target is judged on these rows. "Lambda without the wrapper" is the same start without it. ' +
       'CPU-s per GiB: the child\'s CPU time for reading alone and for the HashObject path (what a busy machine inflates least). ' +
