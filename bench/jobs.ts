@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineCpuTimes, otherCores, waitForQuiet } from './load.ts';
 import type { EmulatorTarget } from './sdk.ts';
-import { lambdaCommand } from '../local/lambda/runtime.ts';
+import { lambdaCommand, lambdaEnvironment } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
 
 export type Uploader = 'ours' | 'sdk';
@@ -115,6 +115,7 @@ export function runChild(job: Job, options: ChildOptions = {}): Promise<JobResul
   return new Promise((resolve, reject) => {
     const child = spawn(command.file, command.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.lambda !== undefined ? { env: { ...process.env, ...lambdaEnvironment(options.lambda) } } : {}),
     });
     let out = '';
     let err = '';

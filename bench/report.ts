@@ -249,7 +249,7 @@ function hashTable(r: BenchResults): Table {
       ['node:crypto createHash("sha1"), 8 MiB updates', `${cpuSize} in memory`, speeds(cpu, 'nodeCryptoMs'), other(cpu)],
       ['hash-wasm createSHA1(), 8 MiB updates', `${cpuSize} in memory`, speeds(cpu, 'hashWasmMs'), other(cpu)],
       [`hash-wasm, state saved and loaded into a new hasher every ${sizeLabel(r.settings.hashSliceBytes)}`, `${cpuSize} in memory`, speeds(cpu, 'hashWasmResumedMs'), other(cpu)],
-      [`HashObject code path: hashSlice (4 ranged GETs of 8 MiB ahead, ${hashSliceEngine(s3)})`, `${s3Size} from s3rver`, speeds(s3, 'hashSliceMs'), other(s3)],
+      [`HashObject code path: hashSlice (the Lambda defaults, ${hashSliceEngine(s3)})`, `${s3Size} from s3rver`, speeds(s3, 'hashSliceMs'), other(s3)],
       ['node:crypto over one GetObject stream', `${s3Size} from s3rver`, speeds(s3, 'nodeStreamMs'), other(s3)],
       ['one GetObject stream, read only (no hashing)', `${s3Size} from s3rver`, speeds(s3, 'readOnlyMs'), other(s3)],
     ],

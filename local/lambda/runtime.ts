@@ -26,3 +26,11 @@ export function lambdaCommand(fn: LambdaProcess, node: string, entry: string[]):
   const args = [...runtimeNodeOptions(fn.memoryMb), ...entry];
   return fn.execWrapper === undefined ? { file: node, args } : { file: fn.execWrapper, args: [node, ...args] };
 }
+
+/**
+ * Variables the runtime sets that the code reads: AWS_LAMBDA_FUNCTION_MEMORY_SIZE tells how many vCPUs the
+ * function has (one per 1,769 MB, whatever number of CPUs the machine shows: src/transfer/hash.ts).
+ */
+export function lambdaEnvironment(fn: LambdaProcess): Record<string, string> {
+  return { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb) };
+}

@@ -1,7 +1,9 @@
-// The whole-file SHA-1, beside the part fan-out. Each invocation keeps several ranged GETs in flight and
-// hashes each one's socket chunks as they arrive, in order, copying nothing: the GETs ahead are sent and
-// their answers wait on their connections until their turn (TCP holds the bytes back), so they hide
-// S3's latency without holding the object's bytes in memory.
+// The whole-file SHA-1, beside the part fan-out. Each invocation reads its slice in few, large ranged GETs
+// (1 GiB by default: every request costs CPU the hash shares) and hashes each one's socket chunks as they
+// arrive, in order; the next GET is sent while one is read and its answer waits on its connection until
+// its turn (TCP holds the bytes back), which hides S3's latency without holding the object's bytes. Every
+// step of bytes (8 MiB) it looks at the time left, the projection and the probe, and may stop inside a
+// range: hash-wasm keeps the whole 64-byte blocks it took, the rest of the range is cancelled.
 //
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
@@ -9,11 +11,12 @@
 // with node:crypto; only an object that must cross invocations uses hash-wasm's resumable state. If a
 // node:crypto pass falls behind (the projection no longer fits), it gives up and the rest of the object
 // is hashed with hash-wasm from where the last saved state was (one invocation's reads are lost, once).
+// node:crypto runs on a worker thread beside the reads when the process has a second CPU (in Lambda, one
+// vCPU per 1,769 MB), else on this thread (src/transfer/hash-worker.ts); hash-wasm always runs here.
 //
 // The saved hash-wasm state travels in the execution's data: slices end on 64-byte SHA-1 block
 // boundaries and the state's block buffer is cleared (cleanState), so it holds no bytes of the object.
-import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createSHA1 } from 'hash-wasm';
 import type { IHasher } from 'hash-wasm';
@@ -21,12 +24,15 @@ import type { HashProgress, SourceObject } from './contract.ts';
 import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
 import { DeadlineError } from './errors.ts';
+import { inThreadSha1, workerSha1 } from './hash-worker.ts';
+import type { Sha1Sink } from './hash-worker.ts';
 import { streamRange } from './s3source.ts';
 
 export type HashSettings = Pick<
   TransferSettings,
   'hashChunkBytes' | 'hashReadAhead' | 'hashSliceBytes' | 'hashSafetyMarginMs' | 'hashFloorBytesPerSecond' | 'hashProbeBytes'
->;
+> &
+  Partial<Pick<TransferSettings, 'hashStepBytes' | 'hashOnWorker' | 'hashRingBytes'>>;
 
 export interface HashSliceOptions {
   settings: HashSettings;
@@ -67,23 +73,25 @@ type Engine = NonNullable<HashProgress['engine']>;
 /**
  * Feeds both hashers during the probe, then the chosen one. hash-wasm gets whole 64-byte blocks only
  * (the rest of a chunk waits for the next one), so its state can be saved whenever `carried` is 0.
+ * node:crypto runs on a worker thread or on this one (src/transfer/hash-worker.ts).
  */
 class Hashers {
-  node: Hash | undefined;
+  node: Sha1Sink | undefined;
   wasm: IHasher | undefined;
   /** Bytes hash-wasm has taken in this invocation: whole blocks, until flush(). */
   wasmBytes = 0;
   private readonly carry = Buffer.alloc(SHA1_BLOCK_BYTES);
   private carried = 0;
-  update(bytes: Buffer): void {
-    this.node?.update(bytes);
-    if (this.wasm === undefined) return;
+  /** A promise when node:crypto's worker has no room for the chunk yet (the read waits for it). */
+  update(bytes: Buffer): Promise<void> | undefined {
+    const taken = this.node?.update(bytes);
+    if (this.wasm === undefined) return taken;
     let at = 0;
     if (this.carried > 0) {
       at = Math.min(SHA1_BLOCK_BYTES - this.carried, bytes.byteLength);
       bytes.copy(this.carry, this.carried, 0, at);
       this.carried += at;
-      if (this.carried < SHA1_BLOCK_BYTES) return;
+      if (this.carried < SHA1_BLOCK_BYTES) return taken;
       this.wasm.update(this.carry);
       this.wasmBytes += SHA1_BLOCK_BYTES;
       this.carried = 0;
@@ -97,11 +105,17 @@ class Hashers {
       bytes.copy(this.carry, 0, bytes.byteLength - rest);
       this.carried = rest;
     }
+    return taken;
   }
   /** Hands hash-wasm what it still carries: the object's last bytes, before the digest. */
   flush(): void {
     if (this.wasm !== undefined && this.carried > 0) this.wasm.update(this.carry.subarray(0, this.carried));
     this.carried = 0;
+  }
+  /** Drops node:crypto (the probe chose hash-wasm, or the pass ended without a digest). */
+  dropNode(): void {
+    this.node?.close();
+    this.node = undefined;
   }
 }
 
@@ -112,6 +126,38 @@ interface RangeAhead {
   open: () => void;
   cancel: (reason: unknown) => void;
 }
+
+/** Why an invocation stopped in the middle of a read (its other reads are cancelled). */
+class Stop extends Error {
+  readonly why: 'deadline' | 'gave-up';
+  constructor(why: 'deadline' | 'gave-up') {
+    super(`hash slice stopped: ${why}`);
+    this.why = why;
+  }
+}
+
+/** Lambda gives a function one vCPU per 1,769 MB of memory, whatever number of CPUs its machine shows. */
+const LAMBDA_MB_PER_VCPU = 1769;
+
+/**
+ * The CPUs this process may keep busy: in Lambda (AWS_LAMBDA_FUNCTION_MEMORY_SIZE set) one per 1,769 MB
+ * of its memory, at most what the machine shows; elsewhere what the machine shows.
+ */
+export function usableCpus(env: Record<string, string | undefined> = process.env): number {
+  const cpus = availableParallelism();
+  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  if (!Number.isFinite(memoryMb) || memoryMb <= 0) return cpus;
+  return Math.max(1, Math.min(cpus, Math.floor(memoryMb / LAMBDA_MB_PER_VCPU)));
+}
+
+/** node:crypto on a worker thread when this process has another CPU for it (src/transfer/hash-worker.ts). */
+function nodeSha1(settings: HashSettings): Sha1Sink {
+  const onWorker = settings.hashOnWorker ?? usableCpus() > 1;
+  return onWorker ? workerSha1(settings.hashRingBytes ?? DEFAULT_RING_BYTES) : inThreadSha1();
+}
+
+/** The shared-memory ring between the reads and the SHA-1 worker. */
+const DEFAULT_RING_BYTES = 8 * 1024 * 1024;
 
 export async function hashSlice(
   s3: S3Client,
@@ -126,14 +172,16 @@ export async function hashSlice(
   }
   const started = performance.now();
   const { hashReadAhead, hashSliceBytes, hashSafetyMarginMs, hashFloorBytesPerSecond, hashProbeBytes } = opts.settings;
-  // Whole blocks per read, so every stop is on a block boundary.
-  const chunkBytes = Math.max(SHA1_BLOCK_BYTES, opts.settings.hashChunkBytes - (opts.settings.hashChunkBytes % SHA1_BLOCK_BYTES));
+  // Whole blocks per read and per step, so every stop is on a block boundary.
+  const wholeBlocks = (n: number): number => Math.max(SHA1_BLOCK_BYTES, n - (n % SHA1_BLOCK_BYTES));
+  const chunkBytes = wholeBlocks(opts.settings.hashChunkBytes);
+  const stepBytes = Math.min(chunkBytes, wholeBlocks(opts.settings.hashStepBytes ?? chunkBytes));
 
   const startOffset = previous?.state !== undefined ? previous.offset : 0;
   const wasmOnly = previous?.wasmOnly === true;
   let sliceEnd = source.size;
   if (hashSliceBytes !== undefined && startOffset + hashSliceBytes < source.size) {
-    sliceEnd = startOffset + Math.max(SHA1_BLOCK_BYTES, hashSliceBytes - (hashSliceBytes % SHA1_BLOCK_BYTES));
+    sliceEnd = startOffset + wholeBlocks(hashSliceBytes);
   }
   const remainingBytes = source.size - startOffset;
   const availableMs = (): number => opts.remainingMs() - hashSafetyMarginMs;
@@ -146,25 +194,65 @@ export async function hashSlice(
   let decided: Engine | undefined;
   if (nodeCandidate && fitsWell(remainingBytes, hashFloorBytesPerSecond)) decided = 'node:crypto';
   else if (!nodeCandidate) decided = 'hash-wasm';
-  if (decided !== 'hash-wasm') hashers.node = createHash('sha1');
   if (decided !== 'node:crypto') {
     hashers.wasm = await createSHA1();
     hashers.wasm.init();
     if (previous?.state !== undefined) hashers.wasm.load(Buffer.from(previous.state, 'base64'));
   }
+  if (decided !== 'hash-wasm') hashers.node = nodeSha1(opts.settings);
 
   const controller = new AbortController();
   const queue: RangeAhead[] = [];
   let nextOffset = startOffset;
+  /** Bytes handed to the hashers, and where the next step (progress, deadline, projection) is. */
   let offset = startOffset;
-  let hashedAny = false;
-  let gaveUp = false;
+  let nextStep = Math.min(sliceEnd, startOffset + stepBytes);
+  let steps = 0;
+  let stopped: Stop | undefined;
   const rate = (): number => (offset - startOffset) / Math.max(0.001, (performance.now() - started) / 1000);
-  // Always hash at least one chunk per invocation, so a tight deadline still makes progress.
+  // Always hash at least one step per invocation, so a tight deadline still makes progress.
   const timeLeft = (): boolean => availableMs() > 0;
+  const stop = (why: Stop['why']): void => {
+    stopped = new Stop(why);
+    controller.abort(stopped);
+  };
+  /** Each `stepBytes` handed over (and at the slice's end): progress, the probe's choice, the deadline. */
+  const step = (): void => {
+    steps++;
+    opts.onProgress?.({ type: 'hashed', offset, size: source.size });
+    if (decided === undefined && (offset - startOffset >= hashProbeBytes || offset === sliceEnd)) {
+      // The probe is over: keep the hasher the measured rate allows.
+      decided = fitsWell(source.size - offset, rate()) ? 'node:crypto' : 'hash-wasm';
+      if (decided === 'node:crypto') hashers.wasm = undefined;
+      else hashers.dropNode();
+    }
+    if (offset >= sliceEnd) return;
+    if (hashers.wasm === undefined && !fitsProjection(source.size - offset, rate(), availableMs())) {
+      // node:crypto fell behind and cannot save its state: stop now rather than at the deadline.
+      stop('gave-up');
+    } else if (hashers.wasm !== undefined && !timeLeft()) {
+      stop('deadline');
+    }
+  };
+  // A chunk is split at each step's edge, so an invocation stops exactly on a step (a whole number of blocks).
+  const onChunk = (chunk: Buffer): Promise<void> | undefined => {
+    let taken: Promise<void> | undefined;
+    for (let at = 0; at < chunk.byteLength && stopped === undefined; ) {
+      const n = Math.min(chunk.byteLength - at, nextStep - offset);
+      taken = hashers.update(n === chunk.byteLength ? chunk : chunk.subarray(at, at + n)) ?? taken;
+      offset += n;
+      at += n;
+      if (offset >= nextStep) {
+        nextStep = Math.min(sliceEnd, nextStep + stepBytes);
+        step();
+      }
+    }
+    // node:crypto's worker takes chunks in order: the last one pending settles after the others.
+    return taken;
+  };
   try {
     for (;;) {
-      while (queue.length < Math.max(1, hashReadAhead) && nextOffset < sliceEnd && ((!hashedAny && queue.length === 0) || timeLeft())) {
+      while (queue.length < Math.max(1, hashReadAhead) && nextOffset < sliceEnd && ((steps === 0 && queue.length === 0) || timeLeft())) {
         const length = Math.min(chunkBytes, sliceEnd - nextOffset);
         let open = (): void => {};
         let cancel: (reason: unknown) => void = () => {};
@@ -173,71 +261,70 @@ export async function hashSlice(
           cancel = reject;
         });
         gate.catch(() => {}); // a cancelled gate is seen by its read, if that is still waiting
-        const done = streamRange(s3, source, nextOffset, length, { signal: controller.signal, after: gate, onChunk: (chunk) => hashers.update(chunk) });
+        const done = streamRange(s3, source, nextOffset, length, { signal: controller.signal, after: gate, onChunk });
         done.catch(() => {}); // awaited below in order; this only keeps early failures from going unhandled
         queue.push({ length, done, open, cancel });
         nextOffset += length;
       }
       const next = queue[0];
-      if (next === undefined) break;
-      if (hashedAny && !timeLeft() && hashers.wasm !== undefined) break;
+      if (next === undefined || stopped !== undefined) break;
       queue.shift();
       next.open();
       try {
         await next.done;
       } catch (err) {
+        if (stopped !== undefined) break;
         // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps the whole blocks it
         // hashed so far, up to the middle of the range that was cut.
         if (err instanceof DeadlineError && hashers.wasm !== undefined && hashers.wasmBytes > 0) {
-          offset = startOffset + hashers.wasmBytes;
+          stop('deadline');
           break;
         }
         throw err;
       }
-      offset += next.length;
-      hashedAny = true;
-      opts.onProgress?.({ type: 'hashed', offset, size: source.size });
-      if (decided === undefined && (offset - startOffset >= hashProbeBytes || offset === sliceEnd)) {
-        // The probe is over: keep the hasher the measured rate allows.
-        decided = fitsWell(source.size - offset, rate()) ? 'node:crypto' : 'hash-wasm';
-        if (decided === 'node:crypto') hashers.wasm = undefined;
-        else hashers.node = undefined;
-      }
-      if (hashers.wasm === undefined && offset < source.size && !fitsProjection(source.size - offset, rate(), availableMs())) {
-        // node:crypto fell behind and cannot save its state: stop now rather than at the deadline.
-        gaveUp = true;
+      if (stopped !== undefined) break;
+      // Out of time between two reads (a read that ended exactly on a step has already been looked at).
+      if (steps > 0 && hashers.wasm !== undefined && !timeLeft() && offset < sliceEnd) {
+        stop('deadline');
         break;
       }
     }
     // node:crypto alone ran out of time before the end: it has no state to save.
-    if (hashers.wasm === undefined && offset < source.size) gaveUp = true;
+    if (stopped === undefined && hashers.wasm === undefined && offset < source.size) stopped = new Stop('gave-up');
+    // A deadline stop keeps hash-wasm's whole blocks; the bytes it still carries are read again next time.
+    if (stopped?.why === 'deadline') offset = startOffset + hashers.wasmBytes;
+
+    const engine: Engine = hashers.wasm !== undefined ? 'hash-wasm' : 'node:crypto';
+    const measured = Math.round(rate());
+    if (stopped?.why === 'gave-up') {
+      // Back to where this invocation started (no state: offset 0); the next ones use hash-wasm.
+      return { offset: startOffset, done: false, via: 'computed', invocations, engine, bytesPerSecond: measured, wasmOnly: true };
+    }
+    if (offset >= source.size) {
+      let sha1: string;
+      if (hashers.node !== undefined) sha1 = await hashers.node.digest();
+      else {
+        hashers.flush();
+        sha1 = Buffer.from((hashers.wasm as IHasher).digest('binary')).toString('base64');
+      }
+      return { offset, done: true, sha1, via: 'computed', invocations, engine, bytesPerSecond: measured };
+    }
+    const state = cleanState((hashers.wasm as IHasher).save(), offset);
+    return {
+      offset,
+      done: false,
+      state: Buffer.from(state).toString('base64'),
+      via: 'computed',
+      invocations,
+      engine,
+      bytesPerSecond: measured,
+      ...(wasmOnly ? { wasmOnly } : {}),
+    };
   } finally {
     controller.abort();
     for (const ahead of queue) ahead.cancel(controller.signal.reason);
+    hashers.dropNode();
   }
-
-  const engine: Engine = hashers.wasm !== undefined ? 'hash-wasm' : 'node:crypto';
-  const measured = Math.round(rate());
-  if (gaveUp) {
-    // Back to where this invocation started (no state: offset 0); the next ones use hash-wasm.
-    return { offset: startOffset, done: false, via: 'computed', invocations, engine, bytesPerSecond: measured, wasmOnly: true };
-  }
-  if (offset >= source.size) {
-    hashers.flush();
-    const sha1 = hashers.node !== undefined ? hashers.node.digest('base64') : Buffer.from((hashers.wasm as IHasher).digest('binary')).toString('base64');
-    return { offset, done: true, sha1, via: 'computed', invocations, engine, bytesPerSecond: measured };
-  }
-  const state = cleanState((hashers.wasm as IHasher).save(), offset);
-  return {
-    offset,
-    done: false,
-    state: Buffer.from(state).toString('base64'),
-    via: 'computed',
-    invocations,
-    engine,
-    bytesPerSecond: measured,
-    ...(wasmOnly ? { wasmOnly } : {}),
-  };
 }
 
 /** Can `bytes` still be hashed at `rate` in the time left? */

@@ -186,8 +186,11 @@ export interface StreamRangeOptions {
    * connection (TCP holds the rest back), so reads kept ahead cost no memory and hide S3's latency.
    */
   after?: Promise<unknown> | undefined;
-  /** Told each socket chunk as it arrives, in order; it must not keep the chunk. */
-  onChunk: (chunk: Buffer) => void;
+  /**
+   * Told each socket chunk as it arrives, in order; it must not keep the chunk once it returns (or once the
+   * promise it returns settles: the body is paused until then).
+   */
+  onChunk: (chunk: Buffer) => void | Promise<void>;
 }
 
 /**
@@ -214,8 +217,8 @@ export async function streamRange(s3: S3Client, source: SourceObject, offset: nu
       let handed = 0;
       const read = await readBody(body, within, describeSource(source), (chunk) => {
         const take = Math.min(chunk.byteLength, length - handed);
-        if (take > 0) opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take));
         handed += chunk.byteLength;
+        return take > 0 ? opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take)) : undefined;
       });
       if (read !== length) {
         throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
@@ -226,8 +229,11 @@ export async function streamRange(s3: S3Client, source: SourceObject, offset: nu
   }
 }
 
-/** Hands a body's chunks to `onChunk` as they arrive; resolves with the bytes the body held. */
-function readBody(body: Readable, signal: AbortSignal | undefined, where: string, onChunk: (chunk: Buffer) => void): Promise<number> {
+/**
+ * Hands a body's chunks to `onChunk` as they arrive (pausing the body while a promise it returns is
+ * pending); resolves with the bytes the body held.
+ */
+function readBody(body: Readable, signal: AbortSignal | undefined, where: string, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<number> {
   return new Promise((resolve, reject) => {
     const closed = (): unknown => (signal?.aborted === true ? signal.reason : new S3ThrottledError(`${where}: the connection closed before the body ended`));
     // A body that failed or closed while it waited to be read.
@@ -237,10 +243,19 @@ function readBody(body: Readable, signal: AbortSignal | undefined, where: string
     let ended = false;
     body.on('data', (chunk: Buffer) => {
       filled += chunk.byteLength;
+      let taken: void | Promise<void>;
       try {
-        onChunk(chunk);
+        taken = onChunk(chunk);
       } catch (err) {
         body.destroy(err as Error);
+        return;
+      }
+      if (taken !== undefined) {
+        body.pause();
+        taken.then(
+          () => body.resume(),
+          (err: unknown) => body.destroy(err as Error),
+        );
       }
     });
     body.once('error', reject);

@@ -18,10 +18,19 @@ export interface TransferSettings {
   maxBatchBytes: number;
   /** Batches per Map slot we aim for when parts are plentiful (spreads stragglers). */
   batchesPerMapSlot: number;
-  /** Bytes one ranged GET reads for hashing. */
+  /** Bytes one ranged GET reads for hashing (large: every request costs CPU; an invocation may stop inside one). */
   hashChunkBytes: number;
-  /** Ranged GETs in flight ahead of the in-order hasher. */
+  /** Ranged GETs in flight ahead of the in-order hasher (sent early, read in turn). */
   hashReadAhead: number;
+  /**
+   * Bytes hashed between two looks at the hash's progress (a progress event, the probe's choice, the deadline,
+   * node:crypto's projection); at most hashChunkBytes (undefined: hashChunkBytes).
+   */
+  hashStepBytes?: number | undefined;
+  /** node:crypto's SHA-1 on a worker thread beside the reads (undefined: when the process has more than one CPU). */
+  hashOnWorker?: boolean | undefined;
+  /** Bytes of the shared ring between the reads and the SHA-1 worker (a power of two; undefined: 8 MiB). */
+  hashRingBytes?: number | undefined;
   /** Most bytes one HashObject invocation hashes (undefined: until the deadline margin). */
   hashSliceBytes?: number | undefined;
   /**
@@ -77,8 +86,13 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   // 2 GiB in 900 s needs only ~2.3 MiB/s per invocation: a slow link still finishes a batch.
   maxBatchBytes: 2 * 1024 ** 3,
   batchesPerMapSlot: 4,
-  hashChunkBytes: 8 * 1024 * 1024,
-  hashReadAhead: 4,
+  // One GET per GiB: each request costs CPU (the SDK's middleware, a new body stream), which the hash
+  // shares; the next range is asked for while one is read, so S3's latency stays hidden.
+  hashChunkBytes: 1024 * 1024 * 1024,
+  hashReadAhead: 2,
+  hashStepBytes: 8 * 1024 * 1024,
+  hashOnWorker: undefined,
+  hashRingBytes: undefined,
   hashSliceBytes: undefined,
   hashSafetyMarginMs: 30_000,
   // A part of up to 128 MiB at a few MiB/s, with a retry, still finishes inside the start margin.

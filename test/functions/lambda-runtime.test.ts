@@ -2,7 +2,7 @@
 // and the package test use to start a bundle as Lambda does: the bootstrap's heap options for the memory
 // sizes of serverless.yml, and the exec wrapper in front of node when a function has one.
 import { describe, expect, it } from 'vitest';
-import { lambdaCommand, runtimeNodeOptions } from '../../local/lambda/runtime.ts';
+import { lambdaCommand, lambdaEnvironment, runtimeNodeOptions } from '../../local/lambda/runtime.ts';
 
 describe('the Lambda Node.js runtime start', () => {
   it("gives V8 a tenth of the function's memory as young generation (two semi-spaces) and the rest as old", () => {
@@ -20,5 +20,9 @@ describe('the Lambda Node.js runtime start', () => {
       file: '/task/functions/exec-wrapper.sh',
       args: ['/usr/bin/node', ...runtimeNodeOptions(1024), 'entry.mjs'],
     });
+  });
+
+  it("sets the function's memory size in the environment, as the runtime does (the hash counts its vCPUs from it)", () => {
+    expect(lambdaEnvironment({ memoryMb: 1769 })).toEqual({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1769' });
   });
 });
