@@ -552,7 +552,7 @@ function invokeBundle(
 async function batchMemory(env: Env, o: Options): Promise<BatchRun[]> {
   const runs: BatchRun[] = [];
   const partSizes = o.quick ? [8 * MiB] : [8 * MiB, 64 * MiB];
-  log(`\nmemory: one UploadBatch invocation of the shipped bundle (minified, as in the zip) in its own process, loopback`);
+  log(`\nmemory: one UploadBatch invocation of the shipped bundle (minified, as in the zip) in its own process, on the shaped link (${mib(o.bandwidth)}/s per connection, +${o.latencyMs} ms per request)`);
   const bundleDir = await mkdtemp(path.join(env.dataRoot, 'bundle-'));
   const bundle = await buildShipped('uploadBatch', bundleDir);
   const lambda = await lambdaProcessOf('uploadBatch');
@@ -565,7 +565,9 @@ async function batchMemory(env: Env, o: Options): Promise<BatchRun[]> {
       // Enough bytes for the parts, and above Box's chunked minimum.
       const size = Math.max(parts * partSize, 32 * MiB);
       const { key } = await object(env, size);
-      const r = await withEmulator(env, { partSize }, async (box) => {
+      // On the shaped link: a part's PUT then lasts as long as against Box, so the parts in flight overlap (on
+      // plain loopback a 64 MiB PUT could end before the last of 8 S3 reads did, and fewer were ever in flight).
+      const r = await withEmulator(env, { partSize, latencyMs: o.latencyMs, bandwidthBytesPerSecond: o.bandwidth }, async (box) => {
         // Prepare here (it opens the session); the child process runs only the batch.
         const client = new BoxClient({ auth: new DeveloperTokenAuth(box.token), apiUrl: box.url, uploadUrl: box.uploadUrl });
         const prepared = (await makePrepareHandler({ s3: env.s3.client, box: async () => client, logger: silentLogger })(
@@ -1036,7 +1038,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   }
 
   // Memory
-  out.push('### Memory of one UploadBatch invocation (the shipped bundle, run once in a fresh Node process started as Lambda starts it: the runtime\'s heap options for its memory, through its exec wrapper; the session opened beforehand)');
+  out.push(`### Memory of one UploadBatch invocation (the shipped bundle, run once in a fresh Node process started as Lambda starts it: the runtime's heap options for its memory, through its exec wrapper; the session opened beforehand; the emulator on the shaped link, ${mib(o.bandwidth)}/s per connection and +${o.latencyMs} ms per request, so that a part's PUT lasts as it would against Box)`);
   out.push('');
   out.push(
     table(
