@@ -1054,7 +1054,7 @@ export function renderCost(costRun: E2eRun, memoryMb: Record<string, number>, tr
       `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB) x $${price(PRICES.lambdaGbSecond)} + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet)` +
       ` + log GB x ($${price(PRICES.logsIngestedPerGB)} ingested + $${price(PRICES.logsStoredPerGBMonth)} for the month stored) + 1 trace x $${price(PRICES.xrayTraceRecorded)}; ` +
       `log bytes = Σ invocations x (the bytes the function writes per invocation, measured + ${PLATFORM_LOG_BYTES} bytes of Lambda's START, END and REPORT lines). ` +
-      'X-Ray bills traces, not segments: Step Functions traces the execution and the Lambdas it invokes add their segments to that one trace. The state machine logs at ERROR without execution data, so a successful transfer adds nothing to its log group. ' +
+      'X-Ray bills traces, not segments: Step Functions traces the execution and the Lambdas it invokes add their segments to that one trace (counted for every transfer: X-Ray\'s default sampling rule records the first execution each second and 5 % of the rest, so this is the most it costs). The state machine logs at ERROR without execution data, so a successful transfer adds nothing to its log group. ' +
       `${PRICE_SOURCE}. Lambda memory as in serverless.yml (${states.map((s) => `${s} ${memoryOf(memoryMb, s)} MB`).join(', ')}). ` +
       'Durations are local ones on the shaped link (all Lambdas sharing the machine\'s cores in one process): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
   );

@@ -30,6 +30,6 @@ export class CliCommand extends Command {
 
   /** The live display of a local run (demo, transfer, sync). */
   displayOptions(): this {
-    return this.option('--quiet', 'no progress display').option('--verbose', "also print the Lambdas' info logs (JSON lines)");
+    return this.option('--quiet', 'no progress display').option('--verbose', "also print the Lambdas' info logs (JSON lines), and their log line of a refusal of the input that the last line says");
   }
 }

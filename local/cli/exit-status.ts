@@ -32,6 +32,28 @@ export function exitStatusForError(name: string): number {
   return INPUT_ERROR_NAMES.has(name) ? EXIT_STATUS.usage : EXIT_STATUS.failed;
 }
 
+/**
+ * The Lambdas' log lines as the CLI writes them: without --verbose, the `<Task> failed` line of a refusal of
+ * the input (an INPUT_ERROR_NAMES error, such as Transfer.SourceNotFound found by Prepare's HeadObject or
+ * Transfer.DestinationNotFound by PlanSync) is left out, since the command's final line says the same once;
+ * every other line (retried failures, warnings) is written as it is.
+ */
+export function cliLogWrite(write: (line: string) => void, verbose: boolean): (line: string) => void {
+  if (verbose) return write;
+  return (line) => {
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      write(line);
+      return;
+    }
+    const e = entry as { level?: unknown; message?: unknown; error?: { name?: unknown } };
+    const refusal = e.level === 'error' && typeof e.message === 'string' && e.message.endsWith(' failed') && INPUT_ERROR_NAMES.has(String(e.error?.name));
+    if (!refusal) write(line);
+  };
+}
+
 /** A command line that cannot run as given (exit status 2); the message says what to change. */
 export class UsageError extends Error {
   override name = 'Usage';

@@ -11,7 +11,7 @@ import { reportKeysOf } from '../../src/bulk/report.ts';
 import { startSync } from '../runner/bulk.ts';
 import type { SyncEvent } from '../runner/bulk.ts';
 import { formatBytes } from './progress.ts';
-import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
+import { cliLogWrite, EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 import { describeError } from './run.ts';
 import { lambdaEnvFor } from './transfer.ts';
 import type { S3AndBoxOptions } from './transfer.ts';
@@ -141,7 +141,10 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
     lastLine = now;
     process.stderr.write(tty ? `\r\x1b[2K${progress.line(now)}` : `${progress.line(now)}\n`);
   };
-  const logger = createJsonLogger({ level: opts.verbose ? 'info' : 'warn', write: (line) => process.stderr.write(`${tty && !quiet ? '\r\x1b[2K' : ''}${line}\n`) });
+  const logger = createJsonLogger({
+    level: opts.verbose ? 'info' : 'warn',
+    write: cliLogWrite((line) => process.stderr.write(`${tty && !quiet ? '\r\x1b[2K' : ''}${line}\n`), opts.verbose === true),
+  });
   const s3 = new S3Client(s3ConfigFromEnv({ ...env, AWS_REGION: env.AWS_REGION ?? 'us-east-1' }));
   const fromEnv = depsFromEnv(env, { logger, s3 });
   let boxClient: { close?: () => Promise<void> } | undefined;

@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 describe('a nested transfer running when the Map Run fails past its tolerated failures', () => {
-  it('is stopped with its child workflow, keeps its Box session, and is reported resumable; its resumeInput finishes it', async () => {
+  it('M16b is stopped with its child workflow, keeps its Box session, and is reported resumable; its resumeInput finishes it', async () => {
     const SIZE = 6 * MiB + 5; // 7 parts
     const bigSha1 = (await putGeneratedObject(env.s3.client, { bucket: BUCKET, key: 's/big.bin', size: SIZE })).sha1;
     await putGeneratedObject(env.s3.client, { bucket: BUCKET, key: 's/small.txt', size: 10 });

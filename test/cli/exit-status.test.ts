@@ -2,6 +2,7 @@
 // under this Node, against s3rver and the Box emulator started here. Every input error name of the
 // transfer and the bulk run (local/cli/exit-status.ts INPUT_ERROR_NAMES) reaches the user as exit 2 with
 // its name on stderr (or in the --json failure document), and nothing is created in Box.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitStatusForError, INPUT_ERROR_NAMES } from '../../local/cli/exit-status.ts';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
@@ -128,6 +129,40 @@ describe('s3-to-box commands exit 2 on bad input (child processes)', { timeout: 
     expect(replayBadRoutes?.code).toBe(2);
     expect(replayBadRoutes?.stderr).toMatch(/^Transfer\.\w+: .*routes/im);
     expect(box.findFolder(folder.id, 'dir')).toBeUndefined();
+  });
+
+  it('a refusal found by reading S3 or Box is said once, as its final line: the Lambda\'s log line of it only with --verbose', async () => {
+    const report = ['--report', 's3://report-bucket/runs/'];
+    await s3.client.send(new PutObjectCommand({ Bucket: 'report-bucket', Key: 'lists/twice.jsonl', Body: '{"key":"dir/file.bin"}\n{"key":"dir/file.bin"}\n' }));
+    const cases: Array<{ args: string[]; env?: Record<string, string>; line: RegExp; task: string }> = [
+      { args: ['transfer', 's3://in-bucket/no/such.bin', '--folder', folder.id], line: /^Transfer failed: Transfer\.SourceNotFound: .*s3:\/\/in-bucket\/no\/such\.bin/, task: 'Prepare' },
+      { args: ['transfer', 's3://in-bucket/dir/file.bin', '--folder', '987654321'], line: /^Transfer failed: Transfer\.DestinationNotFound: .*Box folder 987654321/, task: 'Prepare' },
+      { args: ['transfer', 's3://in-bucket/dir/file.bin', '--folder', otherFolder.id], env: { TRANSFER_DESTINATION_FOLDERS: folder.id }, line: /^Transfer failed: Transfer\.DestinationNotAllowed: /, task: 'Prepare' },
+      { args: ['transfer', 's3://in-bucket/dir/file.bin', '--folder', folder.id], env: { TRANSFER_MAX_FILE_SIZE: '999' }, line: /^Transfer failed: Transfer\.SourceTooLarge: /, task: 'Prepare' },
+      { args: ['sync', 's3://in-bucket/dir/', '--folder', '987654321', ...report], line: /^Sync failed: Transfer\.DestinationNotFound: .*987654321/, task: 'PlanSync' },
+      { args: ['sync', 's3://in-bucket/dir/', '--folder', folder.id, '--manifest', 's3://report-bucket/lists/missing.jsonl', ...report], line: /^Sync failed: Transfer\.SourceNotFound: source\.manifest: /, task: 'PlanSync' },
+      { args: ['sync', 's3://in-bucket/', '--folder', folder.id, '--manifest', 's3://report-bucket/lists/twice.jsonl', ...report], line: /^Sync failed: Transfer\.InvalidInput: .*lists the key "dir\/file\.bin" twice, on lines 1 and 2/, task: 'PlanSync' },
+    ];
+    box.resetStats();
+    const runs = await inTurn(
+      cases.flatMap((c) => [() => cli([...c.args, ...boxArgs], { ...env, ...c.env }), () => cli([...c.args, '--verbose', ...boxArgs], { ...env, ...c.env })]),
+    );
+    cases.forEach((c, i) => {
+      const [plain, verbose] = [runs[2 * i]!, runs[2 * i + 1]!];
+      const what = c.args.join(' ');
+      // Without --verbose: the final line alone (a progress line may come before it, never a JSON log line).
+      expect({ what, code: plain.code, stdout: plain.stdout }).toEqual({ what, code: 2, stdout: '' });
+      const lines = plain.stderr.split('\n').filter((l) => l.trim() !== '');
+      expect(lines.filter((l) => l.trimStart().startsWith('{')), `${what}: no JSON log line`).toEqual([]);
+      expect(lines.at(-1), what).toMatch(c.line);
+      expect(lines.filter((l) => /failed: Transfer\./.test(l)), `${what}: said once`).toHaveLength(1);
+      // With --verbose: the task's log line of the refusal is there too, then the same final line.
+      expect(verbose.code, what).toBe(2);
+      const logged = verbose.stderr.split('\n').filter((l) => l.trimStart().startsWith('{')).map((l) => JSON.parse(l.trim()) as { level: string; message: string; error?: { name: string } });
+      expect(logged.some((l) => l.level === 'error' && l.message === `${c.task} failed` && l.error?.name === lines.at(-1)!.split(': ')[1]), `${what} --verbose logs ${c.task} failed`).toBe(true);
+      expect(verbose.stderr.trimEnd().split('\n').at(-1), what).toMatch(c.line);
+    });
+    expect(box.stats().requests.uploadFile + box.stats().requests.createSession).toBe(0);
   });
 
   it('input the schema refuses is said once, as one line, before anything runs: no Lambda log line, no progress line', async () => {

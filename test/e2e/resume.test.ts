@@ -29,7 +29,7 @@ describe('resume after an outage', () => {
     await env?.close();
   });
 
-  it('keeps the session through an outage, and the resumed run sends only the missing parts: byte-exact, same session', async () => {
+  it('M15 keeps the session through an outage, and the resumed run sends only the missing parts: byte-exact, same session', async () => {
     const folder = await env.box.createFolder('outage');
     const put = await env.put('exports/outage.bin', SIZE);
     // Box stores 8 parts, then answers every part upload 503 for longer than the client's and the state machine's retries.

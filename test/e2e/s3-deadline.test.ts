@@ -106,7 +106,7 @@ async function survives(
   return { e, execution };
 }
 
-describe('S3 requests inside each Task\'s request budget, through the state machine', () => {
+describe('M12b S3 requests inside each Task\'s request budget, through the state machine', () => {
   it('Prepare: its HeadObject held by S3 is cancelled before the Lambda timeout (Transfer.Deadline); the retry pins the source', async () => {
     const { execution } = await survives('Prepare', 'prepare.bin', SIZE, { method: 'HEAD', times: 1, action: { type: 'hold', until: never } });
     expect(failures(execution.events, 'Prepare')).toEqual(['Transfer.Deadline']);

@@ -39,7 +39,7 @@ describe('StopExecution aborts the Box session (local Step Functions API)', () =
     await env?.close();
   });
 
-  it('a stopped transfer has its session aborted by AbortOnStop, found through GetExecutionHistory', async () => {
+  it('M16 a stopped transfer has its session aborted by AbortOnStop, found through GetExecutionHistory', async () => {
     const folder = await env.box.createFolder('stopped');
     await env.put('stop/me.bin', 30 * PART);
     // Every part upload is held at Box until the stop has been handled: the transfer is surely mid-way.

@@ -72,7 +72,7 @@ function json(res: unknown): { statusCode: number; headers: Record<string, unkno
   return { statusCode: r.statusCode ?? 0, headers: (r.headers ?? {}) as Record<string, unknown>, body: JSON.parse(String(r.body)) as Record<string, any> };
 }
 
-describe('startTransfer: a StartExecution that Step Functions never answers', () => {
+describe('M12d startTransfer: a StartExecution that Step Functions never answers', () => {
   const routes = () => parseRoutes(JSON.stringify([{ bucket: BUCKET, prefix: 'inbox/', folderId: env.folderId }]));
   const deps = (extra: Partial<StartTransferDeps> = {}): StartTransferDeps => ({ sfn, stateMachineArn: env.sfnServer.stateMachineArn, routes: routes(), logger: silentLogger, ...extra });
   const body = () => ({ source: { bucket: BUCKET, key: 'inbox/a.bin' }, destination: { folderId: env.folderId } });
@@ -129,7 +129,7 @@ describe('startTransfer: a StartExecution that Step Functions never answers', ()
   });
 });
 
-describe('transferStatus: Step Functions or Box never answers', () => {
+describe('M12d transferStatus: Step Functions or Box never answers', () => {
   const statusHandler = (extra: { deadline?: () => ReturnType<typeof spendableDeadline> } = {}) =>
     makeTransferStatusHandler({ sfn, stateMachineArn: env.sfnServer.stateMachineArn, box: async () => env.boxClient, ...extra });
   const get = (path: string) => httpEvent({ method: 'GET', path });
@@ -186,7 +186,7 @@ describe('transferStatus: Step Functions or Box never answers', () => {
   });
 });
 
-describe('the replay tool: SQS or Step Functions never answers', () => {
+describe('M12d the replay tool: SQS or Step Functions never answers', () => {
   let sqsServer: LocalSqs;
   let sqsProxy: S3FaultProxy;
   let sqs: SQSClient;
