@@ -118,6 +118,7 @@ async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omi
   try {
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const loopBefore = performance.eventLoopUtilization();
     const output = await runTransfer(
       {
         source: { bucket: job.bucket, key: job.key },
@@ -142,6 +143,8 @@ async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omi
     );
     const ms = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    // How long the runner's one event loop was busy (the sweep's "why it stops scaling").
+    marks.loopActiveMs = performance.eventLoopUtilization(loopBefore).active;
     return { ms, cpuMs: (cpu.user + cpu.system) / 1000, fileId: output.file.id, sha1: output.file.sha1, marks, parts: output.parts, mode: output.mode, counts };
   } finally {
     await box.close();

@@ -66,6 +66,8 @@ export interface Measured {
   serverCpuMs: number;
   /** Cores used by processes other than the bench's during the child's life. */
   otherCores: number;
+  /** Ms the parent's event loop (the servers') was busy during the child's life. */
+  serverLoopMs: number;
 }
 
 /** runChild, plus the parent's CPU time and the machine's other load over the child's life. */
@@ -73,12 +75,14 @@ export async function runMeasured(job: Job, options: ChildOptions & { quietWaitM
   await waitForQuiet(options.quietWaitMs);
   const machineBefore = machineCpuTimes();
   const cpuBefore = process.cpuUsage();
+  const loopBefore = performance.eventLoopUtilization();
   const started = performance.now();
   const result = await runChild(job, options);
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
+  const serverLoopMs = performance.eventLoopUtilization(loopBefore).active;
   const serverCpuMs = (cpu.user + cpu.system) / 1000;
-  return { result, serverCpuMs, otherCores: otherCores(machineBefore, machineCpuTimes(), serverCpuMs + result.processCpuMs, wallMs) };
+  return { result, serverCpuMs, otherCores: otherCores(machineBefore, machineCpuTimes(), serverCpuMs + result.processCpuMs, wallMs), serverLoopMs };
 }
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));

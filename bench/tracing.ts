@@ -530,8 +530,8 @@ function renderBigHash(r: TracingResults, bytes: number): string {
   return (
     `**A whole-object hash** (HashObject over a ${fixed(bytes / 2 ** 20, 0)} MiB object, once per process after the small ones, ${off.length} run(s) per mode): ` +
     `${fixed(ms.off, 0)} / ${fixed(ms.on, 0)} ms wall, ${fixed(cpu.off, 0)} / ${fixed(cpu.on, 0)} CPU ms off / on, that is ${fixed(cpu.off / 1000 / gib, 2)} / ${fixed(cpu.on / 1000 / gib, 2)} CPU-s per GiB: ` +
-    `tracing adds **${signed((100 * (cpu.on - cpu.off)) / cpu.off, 0)} %** of the hash path's CPU, ${signed((cpu.on - cpu.off) / gets, 2)} CPU ms per traced GET (${fixed(gets, 0)} GETs, ${fixed(median(on.map((x) => x.bytes)), 0)} bytes of segment documents). ` +
-    'Beyond the segments, the X-Ray SDK keeps its context with async hooks (cls-hooked) that run on every promise and callback of the process while tracing is on.'
+    `tracing adds **${signed((100 * (cpu.on - cpu.off)) / cpu.off, 0)} %** of the hash path's CPU (${signed((cpu.on - cpu.off) / gib, 0)} CPU ms per GiB). ` +
+    `The segments are few (${fixed(gets, 0)} traced GET${gets === 1 ? '' : 's'}, ${fixed(median(on.map((x) => x.bytes)), 0)} bytes of segment documents); what grows with the bytes is the X-Ray SDK's context tracking: cls-hooked's async hooks, which run on every promise and callback of the process while tracing is on.`
   );
 }
 

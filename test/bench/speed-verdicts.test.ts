@@ -1,0 +1,165 @@
+// The speed bench's verdicts are what BENCHMARKS.md's targets table says as "met" or "not met": pinned here
+// on small fixed results, so that an edit of a row cannot turn a missing or failed measurement into "met".
+import { describe, expect, it } from 'vitest';
+import { e2eRatio, targetVerdicts } from '../../bench/speed.ts';
+import type { BatchRun, E2eRun, HashRow, Options, SpeedResults, TargetRow } from '../../bench/speed.ts';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+function e2e(who: E2eRun['who'], size: number, rep: number, ms: number): E2eRun {
+  return { who, size, rep, ms, cpuMs: 1000, serverCpuMs: 1000, otherCores: 0, rssBytes: 200 * MiB, marks: {} };
+}
+
+function hash(process: HashRow['process'], readOnlyMiBs: number, hashObjectMiBs: number): HashRow {
+  return { cpu: 'Test CPU', date: '2026-12-02', size: GiB, readOnlyMiBs, hashObjectMiBs, nodeStreamMiBs: 700, resumableMiBs: 300, engine: 'node:crypto', otherCores: 0, process };
+}
+
+function batch(partSize: number, partsInFlight: number, rssBytes: number, maxPartsInFlight = partsInFlight): BatchRun {
+  return { partSize, partsInFlight, parts: 2 * partsInFlight, rssBytes, idleRssBytes: 70 * MiB, boundBytes: 2 * partSize * partsInFlight + 120 * MiB, arrayBuffersBytes: 0, otherCores: 0, maxPartsInFlight };
+}
+
+/** Every target measured and met: 1 GiB at 5.5x (three runs), 6 CPU-s per GiB, 0.85x hash, 600 ms CLI, memory within, 4 GiB at 300 MiB. */
+function allMet(): SpeedResults {
+  return {
+    options: { quick: false, sections: new Set() } as unknown as Options,
+    machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 24 * GiB, node: 'v22', loadStart: [0, 0, 0], loadEnd: [0, 0, 0], date: '2026-12-02' },
+    e2e: [
+      e2e('sdk', 256 * MiB, 1, 14_000),
+      e2e('pipeline', 256 * MiB, 1, 4_000),
+      e2e('sdk', GiB, 1, 55_000),
+      e2e('pipeline', GiB, 1, 10_000),
+      e2e('pipeline', GiB, 2, 11_000),
+      e2e('sdk', GiB, 2, 56_000),
+      e2e('sdk', GiB, 3, 54_000),
+      e2e('pipeline', GiB, 3, 9_500),
+    ],
+    sweep: [],
+    cpu: [{ checkout: 'this', size: GiB, ms: 10_000, transferCpuMs: 5_000, processCpuMs: 6_000, otherCores: 0, profile: { totalMs: 1, categories: [], top: [] } }],
+    hash: [hash('lambda', 1000, 850), hash('lambda', 1000, 860), hash('lambda-no-wrapper', 1000, 500)],
+    cli: [
+      { checkout: 'this', cache: 'warm', firstRequestMs: 600, firstRequestCpuMs: 700, totalMs: 2000 },
+      { checkout: 'this', cache: 'warm', firstRequestMs: 620, firstRequestCpuMs: 710, totalMs: 2000 },
+      { checkout: 'this', cache: 'cold', firstRequestMs: 900, firstRequestCpuMs: 1000, totalMs: 2000 },
+      { checkout: 'before', cache: 'warm', firstRequestMs: 1700, firstRequestCpuMs: 1800, totalMs: 3000 },
+    ],
+    bundles: [],
+    tracing: undefined,
+    lambdaMemoryMb: {},
+    batches: [batch(8 * MiB, 1, 100 * MiB), batch(8 * MiB, 8, 200 * MiB), batch(64 * MiB, 8, 700 * MiB)],
+    huge: { ...e2e('pipeline', 4 * GiB, 1, 40_000), rssBytes: 300 * MiB },
+    seconds: 60,
+  };
+}
+
+function verdicts(r: SpeedResults): Record<TargetRow['key'], TargetRow> {
+  return Object.fromEntries(targetVerdicts(r).map((t) => [t.key, t])) as Record<TargetRow['key'], TargetRow>;
+}
+
+function verdictsOnly(r: SpeedResults): Record<TargetRow['key'], TargetRow['verdict']> {
+  return Object.fromEntries(targetVerdicts(r).map((t) => [t.key, t.verdict])) as Record<TargetRow['key'], TargetRow['verdict']>;
+}
+
+describe('targetVerdicts', () => {
+  it('every target met: each row says met, with its number', () => {
+    const v = verdicts(allMet());
+    expect(Object.values(v).map((t) => t.verdict)).toEqual(['met', 'met', 'met', 'met', 'met', 'met']);
+    expect(v.e2e.target).toContain('1 GiB');
+    // Medians 55 s and 10 s: 5.50x; per run 55/10, 56/11, 54/9.5.
+    expect(v.e2e.measured).toBe('5.50x (median of 3 runs each; per run 5.09–5.68x, 3 of 3 at 5x or more)');
+    expect(v.cpu.measured).toBe('6.00');
+    expect(v.hash.measured).toBe('0.85x (without the wrapper: 0.50x)');
+    expect(v.cli.measured).toBe('610 ms wall, 705 ms CPU; cold 900 ms wall, 1000 ms CPU');
+    expect(v.memory.measured).toBe('3 of 3 within; 3 of 3 with the configured parts in flight at once');
+    expect(v.huge.measured).toBe('300 MiB');
+  });
+
+  it('each target missed: not met', () => {
+    const r = allMet();
+    r.e2e = r.e2e.map((x) => (x.who === 'pipeline' && x.size === GiB ? { ...x, ms: x.ms * 1.2 } : x));
+    r.cpu = [{ ...(r.cpu[0] as SpeedResults['cpu'][number]), processCpuMs: 9_000 }];
+    r.hash = [hash('lambda', 1000, 790), hash('lambda', 1000, 400), hash('lambda-no-wrapper', 1000, 950)];
+    r.cli = r.cli.map((x) => (x.cache === 'warm' ? { ...x, firstRequestMs: 1000 } : x));
+    r.batches = [batch(8 * MiB, 1, 100 * MiB), batch(64 * MiB, 8, 1300 * MiB)];
+    r.huge = { ...(r.huge as E2eRun), rssBytes: GiB };
+    expect(verdictsOnly(r)).toEqual({ e2e: 'not met', cpu: 'not met', hash: 'not met', cli: 'not met', memory: 'not met', huge: 'not met' });
+    expect(verdicts(r).memory.measured).toBe('1 of 2 within; 2 of 2 with the configured parts in flight at once');
+  });
+
+  it('the CLI target needs the cold start under 1 s too, when it was measured', () => {
+    const r = allMet();
+    r.cli = r.cli.map((x) => (x.cache === 'cold' ? { ...x, firstRequestMs: 1200 } : x));
+    expect(verdicts(r).cli.verdict).toBe('not met');
+    r.cli = r.cli.filter((x) => x.cache === 'warm');
+    expect(verdicts(r).cli).toMatchObject({ verdict: 'met', measured: '610 ms wall, 705 ms CPU' });
+    r.cli = r.cli.map((x) => ({ ...x, cache: 'cold' as const }));
+    expect(verdicts(r).cli).toMatchObject({ verdict: 'not measured', measured: 'n/a; cold 610 ms wall, 705 ms CPU' });
+  });
+
+  it('the hash target is judged on the rows started as the Lambda starts, not on the ones without the wrapper', () => {
+    const r = allMet();
+    r.hash = [hash('lambda', 1000, 500), hash('lambda-no-wrapper', 1000, 900), hash('lambda-no-wrapper', 1000, 950)];
+    expect(verdicts(r).hash.verdict).toBe('not met');
+    r.hash = [hash('lambda-no-wrapper', 1000, 900)];
+    expect(verdicts(r).hash.verdict).toBe('not measured');
+  });
+
+  it('the end-to-end verdict is the ratio of the medians, with every run shown; one bad run does not decide it', () => {
+    const r = allMet();
+    r.e2e = r.e2e.map((x) => (x.who === 'pipeline' && x.size === GiB && x.rep === 2 ? { ...x, ms: 14_000 } : x));
+    const v = verdicts(r).e2e;
+    expect(v.verdict).toBe('met');
+    expect(v.measured).toBe('5.50x (median of 3 runs each; per run 4.00–5.68x, 2 of 3 at 5x or more)');
+    // Judged at the biggest size only: the 256 MiB rows (3.5x) do not count.
+    expect(e2eRatio(r.e2e)).toMatchObject({ size: GiB, runs: 3 });
+    // One run each (a quick run) says so.
+    r.e2e = r.e2e.filter((x) => x.rep === 1);
+    expect(verdicts(r).e2e).toMatchObject({ verdict: 'met', measured: '5.50x (one run each)' });
+  });
+
+  it('nothing measured: every row says not measured, never met', () => {
+    const r = allMet();
+    r.e2e = [];
+    r.cpu = [];
+    r.hash = [];
+    r.cli = [];
+    r.batches = [];
+    r.huge = undefined;
+    expect(verdictsOnly(r)).toEqual({ e2e: 'not measured', cpu: 'not measured', hash: 'not measured', cli: 'not measured', memory: 'not measured', huge: 'not measured' });
+  });
+
+  it('NaN, a zero time or only the other side measured: not measured, never met', () => {
+    const r = allMet();
+    r.e2e = [e2e('sdk', GiB, 1, 55_000)];
+    r.cpu = [{ ...(r.cpu[0] as SpeedResults['cpu'][number]), processCpuMs: Number.NaN }];
+    r.hash = [hash('lambda', Number.NaN, 900)];
+    r.cli = [
+      { checkout: 'this', cache: 'warm', firstRequestMs: Number.NaN, firstRequestCpuMs: Number.NaN, totalMs: 1 },
+      { checkout: 'before', cache: 'warm', firstRequestMs: 500, firstRequestCpuMs: 500, totalMs: 1 },
+    ];
+    r.batches = [batch(8 * MiB, 1, Number.NaN)];
+    r.huge = { ...(r.huge as E2eRun), rssBytes: Number.NaN };
+    expect(verdictsOnly(r)).toEqual({ e2e: 'not measured', cpu: 'not measured', hash: 'not measured', cli: 'not measured', memory: 'not measured', huge: 'not measured' });
+    // An uploader that took no time is no measurement of 5x.
+    r.e2e = [e2e('sdk', GiB, 1, 55_000), e2e('pipeline', GiB, 1, 0)];
+    expect(verdicts(r).e2e.verdict).toBe('not measured');
+  });
+
+  it('memory: met only with the configured parts really in flight; fewer is not measured, more is not met', () => {
+    const r = allMet();
+    // Within the bound, but the emulator never saw 8 parts at once: the row did not measure 8 in flight.
+    r.batches = [batch(8 * MiB, 1, 100 * MiB), batch(8 * MiB, 8, 150 * MiB, 3)];
+    expect(verdicts(r).memory).toEqual({
+      key: 'memory',
+      target: 'UploadBatch peak RSS <= 2 x part x in flight + 120 MiB, with that many parts in flight',
+      measured: '2 of 2 within; 1 of 2 with the configured parts in flight at once',
+      verdict: 'not measured',
+    });
+    // More parts at once than configured: the bound's premise is broken.
+    r.batches = [batch(8 * MiB, 4, 150 * MiB, 5)];
+    expect(verdicts(r).memory.verdict).toBe('not met');
+    // Above the bound is not met whatever the parts in flight.
+    r.batches = [batch(8 * MiB, 8, 400 * MiB, 3)];
+    expect(verdicts(r).memory.verdict).toBe('not met');
+  });
+});
