@@ -232,10 +232,10 @@ async function runHashCpu(job: Extract<Job, { kind: 'hash-cpu' }>): Promise<Omit
   return { ms: marks.nodeCryptoMs, marks, sha1: agree ? (digests.node ?? '') : `DISAGREE ${JSON.stringify(digests)}` };
 }
 
-/** The HashObject code path (hashSlice: ranged GETs with read-ahead; node:crypto when the object fits the invocation, and the resumable hash-wasm slices) over the s3rver object. */
+/** The HashObject code path (hashSlice: large ranged GETs, the next one sent ahead; node:crypto when the object fits the invocation, and the resumable hash-wasm slices) over the s3rver object. */
 async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
-  const { hashSlice } = await import('../src/transfer/hash.ts');
+  const { hashSlice, sha1OnWorker } = await import('../src/transfer/hash.ts');
   const { pinSource, openObjectStream } = await import('../src/transfer/s3source.ts');
   const { DEFAULT_SETTINGS } = await import('../src/transfer/settings.ts');
   const s3 = localS3Client(job.s3Endpoint);
@@ -270,6 +270,8 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
     marks.hashSliceCpuMs = cpuMsSince(cpu);
     if (!progress.done || progress.sha1 === undefined) throw new Error('hashSlice did not finish in one invocation');
     marks.hashSliceNodeCrypto = progress.engine === 'node:crypto' ? 1 : 0;
+    // Where node:crypto ran (the defaults: on a worker thread when the function's memory gives it a second vCPU).
+    marks.hashSliceWorker = sha1OnWorker(DEFAULT_SETTINGS) ? 1 : 0;
     // The resumable path (hash-wasm), as an object that must cross invocations hashes: slices of a quarter each.
     t = performance.now();
     let resumed: typeof progress | undefined;

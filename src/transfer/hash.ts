@@ -11,8 +11,8 @@
 // with node:crypto; only an object that must cross invocations uses hash-wasm's resumable state. If a
 // node:crypto pass falls behind (the projection no longer fits), it gives up and the rest of the object
 // is hashed with hash-wasm from where the last saved state was (one invocation's reads are lost, once).
-// node:crypto runs on a worker thread beside the reads when the process has a second CPU (in Lambda, one
-// vCPU per 1,769 MB), else on this thread (src/transfer/hash-worker.ts); hash-wasm always runs here.
+// node:crypto runs on a worker thread beside the reads in a Lambda function with a second vCPU (one per
+// 1,769 MB of memory), else on this thread (src/transfer/hash-worker.ts); hash-wasm always runs here.
 //
 // The saved hash-wasm state travels in the execution's data: slices end on 64-byte SHA-1 block
 // boundaries and the state's block buffer is cleared (cleanState), so it holds no bytes of the object.
@@ -140,19 +140,27 @@ class Stop extends Error {
 const LAMBDA_MB_PER_VCPU = 1769;
 
 /**
- * The CPUs this process may keep busy: in Lambda (AWS_LAMBDA_FUNCTION_MEMORY_SIZE set) one per 1,769 MB
- * of its memory, at most what the machine shows; elsewhere what the machine shows.
+ * The vCPUs of the Lambda function this process runs (AWS_LAMBDA_FUNCTION_MEMORY_SIZE set): one per 1,769 MB
+ * of its memory, at most what the machine shows; undefined outside Lambda.
  */
-export function usableCpus(env: Record<string, string | undefined> = process.env): number {
-  const cpus = availableParallelism();
+export function lambdaVcpus(env: Record<string, string | undefined> = process.env): number | undefined {
   const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
-  if (!Number.isFinite(memoryMb) || memoryMb <= 0) return cpus;
-  return Math.max(1, Math.min(cpus, Math.floor(memoryMb / LAMBDA_MB_PER_VCPU)));
+  if (env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE === undefined || !Number.isFinite(memoryMb) || memoryMb <= 0) return undefined;
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(memoryMb / LAMBDA_MB_PER_VCPU)));
 }
 
-/** node:crypto on a worker thread when this process has another CPU for it (src/transfer/hash-worker.ts). */
+/**
+ * Where node:crypto hashes unless the settings say: on a worker thread in a Lambda function with a second
+ * vCPU (the reads keep one busy); on the reading thread otherwise, and outside Lambda (the local runner
+ * runs every Lambda in one process, where the other CPU is already busy with parts and servers).
+ */
+export function sha1OnWorker(settings: Pick<HashSettings, 'hashOnWorker'>, env: Record<string, string | undefined> = process.env): boolean {
+  return settings.hashOnWorker ?? (lambdaVcpus(env) ?? 1) > 1;
+}
+
+/** node:crypto on a worker thread or on this one (src/transfer/hash-worker.ts). */
 function nodeSha1(settings: HashSettings): Sha1Sink {
-  const onWorker = settings.hashOnWorker ?? usableCpus() > 1;
+  const onWorker = sha1OnWorker(settings);
   return onWorker ? workerSha1(settings.hashRingBytes ?? DEFAULT_RING_BYTES) : inThreadSha1();
 }
 

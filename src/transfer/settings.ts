@@ -27,7 +27,10 @@ export interface TransferSettings {
    * node:crypto's projection); at most hashChunkBytes (undefined: hashChunkBytes).
    */
   hashStepBytes?: number | undefined;
-  /** node:crypto's SHA-1 on a worker thread beside the reads (undefined: when the process has more than one CPU). */
+  /**
+   * node:crypto's SHA-1 on a worker thread beside the reads (undefined: in a Lambda function with a second vCPU,
+   * 3,538 MB or more; never outside Lambda, where the local runner's Lambdas share one process).
+   */
   hashOnWorker?: boolean | undefined;
   /** Bytes of the shared ring between the reads and the SHA-1 worker (a power of two; undefined: 8 MiB). */
   hashRingBytes?: number | undefined;

@@ -104,6 +104,12 @@ describe('targetVerdicts', () => {
     expect(verdicts(r).hash.verdict).toBe('not measured');
   });
 
+  it('the row at two vCPUs (SHA-1 on a worker thread) is shown beside the verdict, never judged', () => {
+    const r = allMet();
+    r.hash = [hash('lambda', 1000, 600), hash('lambda', 1000, 620), hash('lambda-two-vcpus', 1000, 900), hash('lambda-no-wrapper', 1000, 500)];
+    expect(verdicts(r).hash).toMatchObject({ verdict: 'not met', measured: '0.61x (at two vCPUs, SHA-1 on a worker thread: 0.90x) (without the wrapper: 0.50x)' });
+  });
+
   it('the end-to-end verdict is the ratio of the medians, with every run shown; one bad run does not decide it', () => {
     const r = allMet();
     r.e2e = r.e2e.map((x) => (x.who === 'pipeline' && x.size === GiB && x.rep === 2 ? { ...x, ms: 14_000 } : x));

@@ -1,29 +1,12 @@
 // What Box may answer where its API description is silent or guessed (the reference's open questions),
 // against a raw loopback server: each variant is handled without throwing away what Box holds.
-import { afterEach, describe, expect, it } from 'vitest';
-import { BoxClient, contentRangeHeader, DeveloperTokenAuth, digestHeader, sha1Base64, sha1Hex } from '../../src/box/index.ts';
+import { describe, expect, it } from 'vitest';
+import { contentRangeHeader, digestHeader, sha1Base64, sha1Hex } from '../../src/box/index.ts';
 import type { BoxError } from '../../src/box/index.ts';
 import { rejection as rejectionOf } from '../support/rejection.ts';
-import { boxError, sendJson, startRawServer, type RawServer } from './rawServer.ts';
+import { boxError, rawServerSetUp, sendJson } from './rawServer.ts';
 
-const servers: RawServer[] = [];
-const clients: BoxClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function server(handler: Parameters<typeof startRawServer>[0]): Promise<RawServer> {
-  const s = await startRawServer(handler);
-  servers.push(s);
-  return s;
-}
-
-function client(url: string): BoxClient {
-  const c = new BoxClient({ auth: new DeveloperTokenAuth('dev-token-secret'), apiUrl: url, uploadUrl: `${url}/api`, retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
-  clients.push(c);
-  return c;
-}
+const { server, client } = rawServerSetUp({ maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 });
 
 const rejection = (promise: Promise<unknown>) => rejectionOf<BoxError>(promise);
 const COMMIT = '/api/2.0/files/upload_sessions/SID/commit';

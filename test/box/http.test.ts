@@ -2,37 +2,14 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BOX_RETRY_MESSAGE, BoxClient, CcgAuth, DeveloperTokenAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
+import { describe, expect, it } from 'vitest';
+import { BOX_RETRY_MESSAGE, CcgAuth, digestHeader, sha1Base64, contentRangeHeader, sha1Hex } from '../../src/box/index.ts';
 import type { BoxError, BoxLogger } from '../../src/box/index.ts';
-import { boxError, sendJson, startRawServer, type RawServer } from './rawServer.ts';
+import { boxError, rawServerSetUp, sendJson } from './rawServer.ts';
 import { rejection as rejectionOf } from '../support/rejection.ts';
 
-const servers: RawServer[] = [];
-const clients: BoxClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function server(handler: Parameters<typeof startRawServer>[0]): Promise<RawServer> {
-  const s = await startRawServer(handler);
-  servers.push(s);
-  return s;
-}
-
-function client(url: string, extra: Partial<ConstructorParameters<typeof BoxClient>[0]> = {}): BoxClient {
-  const c = new BoxClient({
-    auth: new DeveloperTokenAuth('dev-token-secret'),
-    apiUrl: url,
-    uploadUrl: `${url}/api`,
-    // Short backoff by default; tests about Retry-After override it with a huge one.
-    retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 20 },
-    ...extra,
-  });
-  clients.push(c);
-  return c;
-}
+// Short backoff by default; tests about Retry-After override it with a huge one.
+const { server, client } = rawServerSetUp({ maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 20 });
 
 const rejection = (promise: Promise<unknown>) => rejectionOf<BoxError>(promise);
 

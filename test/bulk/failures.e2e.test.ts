@@ -4,24 +4,21 @@
 // fails as a whole past the Map's threshold, and a nested transfer that fails with its session kept: its
 // report line carries the failure document, whose resumeInput finishes the object as one transfer.
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { makeBulkHandlers } from '../../functions/index.ts';
 import type { LocalLambdaContext } from '../../local/runner/execution.ts';
 import { putGeneratedObject } from '../../local/runner/index.ts';
 import type { ObjectResult, SyncBatchEvent, SyncInput, SyncSummary } from '../../src/bulk/contract.ts';
 import type { TransferInput } from '../../src/transfer/contract.ts';
-import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt as boxFileIn } from './harness.ts';
+import { BUCKET, boxFileAt as boxFileIn, chunkedFromOneMiBForEachTest, MiB, REPORT_BUCKET } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
 import { rejection } from '../support/rejection.ts';
 import type { BoxClientLike } from '../../src/transfer/boxPort.ts';
 
-const MiB = 1024 * 1024;
+const bulkEnv = chunkedFromOneMiBForEachTest();
 let env: BulkEnv;
-beforeEach(async () => {
-  env = await startBulkEnv({ emulator: { minChunkedFileSize: MiB, partSize: MiB }, settings: { directUploadMax: MiB } });
-});
-afterEach(async () => {
-  await env?.close();
+beforeEach(() => {
+  env = bulkEnv();
 });
 
 async function put(key: string, size: number): Promise<string> {

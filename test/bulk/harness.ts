@@ -1,6 +1,7 @@
 // Bulk-run harness: the e2e environment (s3rver + Box emulator + real handlers) plus a report bucket, a
 // count of the S3 requests that read object bytes, and helpers to run the bulk state machine locally.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { afterEach, beforeEach } from 'vitest';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ensureBucket } from '../../local/runner/index.ts';
@@ -102,4 +103,26 @@ export function boxFileAt(box: E2eEnv['box'], path: string, rootId = '0'): { sha
   }
   const file = box.findFile(folder, name);
   return file === undefined ? undefined : { sha1: String(file.sha1), size: Number(file.size) };
+}
+
+export const MiB = 1024 * 1024;
+
+/**
+ * A bulk environment started before each test of the file that calls this and closed after it, where objects
+ * from 1 MiB up are chunked in 1 MiB parts (nested transfers with several parts from small objects). Read it
+ * through the returned function, inside a test.
+ */
+export function chunkedFromOneMiBForEachTest(): () => BulkEnv {
+  let env: BulkEnv | undefined;
+  beforeEach(async () => {
+    env = await startBulkEnv({ emulator: { minChunkedFileSize: MiB, partSize: MiB }, settings: { directUploadMax: MiB } });
+  });
+  afterEach(async () => {
+    await env?.close();
+    env = undefined;
+  });
+  return () => {
+    if (env === undefined) throw new Error('the bulk environment exists only inside a test');
+    return env;
+  };
 }

@@ -42,6 +42,20 @@ function listingsAndSourceReads(): number {
   return listings + env.sourceReads();
 }
 
+/** Puts `body` as the manifest `key`, runs a sync of it, and checks PlanSync refused it (Transfer.InvalidInput) before anything was listed, read or started in Box; its message. */
+async function refusedBeforeListing(key: string, format: ManifestFormat, body: string): Promise<string> {
+  await put(key, body);
+  const before = listingsAndSourceReads();
+  const error = await env.sync(manifestInput(key, format)).result.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toMatchObject({ name: 'Transfer.InvalidInput' });
+  expect(listingsAndSourceReads()).toBe(before);
+  expect(env.box.listSessions()).toEqual([]);
+  return (error as Error).message;
+}
+
 const INVENTORY = { sourceBucket: BUCKET, destinationBucket: `arn:aws:s3:::${LISTS}`, fileFormat: 'CSV', fileSchema: 'Bucket, Key, Size', files: [{ key: 'inv/data/a.csv.gz' }] };
 
 describe('PlanSync refuses a malformed manifest before anything is listed', { timeout: 60_000 }, () => {
@@ -56,18 +70,10 @@ describe('PlanSync refuses a malformed manifest before anything is listed', { ti
     ['an Inventory whose fileSchema has no Key', 'inv/no-key/manifest.json', 'inventory', JSON.stringify({ ...INVENTORY, fileSchema: 'Bucket, Size' }), 'has a fileSchema without Key'],
     ['an Inventory of ORC files', 'inv/orc/manifest.json', 'inventory', JSON.stringify({ ...INVENTORY, fileFormat: 'ORC' }), 'lists ORC files'],
   ] as const)('%s: Transfer.InvalidInput naming the manifest, its format and what is missing', async (_what, key, format, body, missing) => {
-    await put(key, body);
-    const before = listingsAndSourceReads();
-    const error = await env.sync(manifestInput(key, format)).result.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toMatchObject({ name: 'Transfer.InvalidInput' });
-    const message = (error as Error).message;
+    const message = await refusedBeforeListing(key, format, body);
     expect(message).toContain(`source.manifest s3://${LISTS}/${key} (format ${format})`);
     expect(message).toContain(missing);
     expect(message).toContain('Expected: ');
-    expect(listingsAndSourceReads()).toBe(before);
   });
 
   it('a manifest S3 does not have: Transfer.SourceNotFound naming it', async () => {
@@ -103,18 +109,9 @@ describe('a manifest that lists a key twice', { timeout: 60_000 }, () => {
     ['two CSV rows of one quoted key', 'm/dup.csv', 'csv', 'size,key\r\n3,"x/a,\nb.txt"\r\n4,x/c.txt\r\n5,"x/a,\nb.txt"\r\n', 'x/a,\nb.txt', 'on rows 2 and 4 (the header is row 1)'],
     ['a CSV key listed again past the first 256 KiB, CRLF rows', 'm/dup-late.csv', 'csv', `key\r\nx/z.txt\r\n${filler(30_000, (i) => `x/f-${i}.txt\r\n`)}x/z.txt\r\n`, 'x/z.txt', 'on rows 2 and 30003 (the header is row 1)'],
   ] as const)('%s: refused by PlanSync with Transfer.InvalidInput naming the key and both places, nothing listed or copied', async (_what, key, format, body, dup, where) => {
-    await put(key, body);
-    const before = listingsAndSourceReads();
-    const error = await env.sync(manifestInput(key, format)).result.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toMatchObject({ name: 'Transfer.InvalidInput' });
-    const message = (error as Error).message;
+    const message = await refusedBeforeListing(key, format, body);
     expect(message).toContain(`source.manifest s3://${LISTS}/${key} (format ${format}) lists the key ${JSON.stringify(dup)} twice, ${where}`);
     expect(message).toContain('each key may be listed once');
-    expect(listingsAndSourceReads()).toBe(before);
-    expect(env.box.listSessions()).toEqual([]);
   });
 
   it('a long list of distinct keys (read in more than one piece, CRLF rows) passes the check: every key is listed', async () => {

@@ -4,23 +4,20 @@
 // aborts one: src/transfer/stop.ts), and the run's report carries the object's resume input, which finishes it
 // sending only the parts Box does not hold.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { makeBulkHandlers, makeTaskHandlers } from '../../functions/index.ts';
 import type { LocalLambdaContext } from '../../local/runner/execution.ts';
 import { putGeneratedObject } from '../../local/runner/index.ts';
 import type { SyncBatchEvent } from '../../src/bulk/contract.ts';
 import type { TransferInput } from '../../src/transfer/contract.ts';
-import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt } from './harness.ts';
+import { BUCKET, boxFileAt, chunkedFromOneMiBForEachTest, MiB, REPORT_BUCKET } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
 import { rejection } from '../support/rejection.ts';
 
-const MiB = 1024 * 1024;
+const bulkEnv = chunkedFromOneMiBForEachTest();
 let env: BulkEnv;
-beforeEach(async () => {
-  env = await startBulkEnv({ emulator: { minChunkedFileSize: MiB, partSize: MiB }, settings: { directUploadMax: MiB } });
-});
-afterEach(async () => {
-  await env?.close();
+beforeEach(() => {
+  env = bulkEnv();
 });
 
 describe('a nested transfer running when the Map Run fails past its tolerated failures', () => {

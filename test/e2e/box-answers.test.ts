@@ -3,45 +3,14 @@
 // or fault, run through the whole local state machine (local runner + real handlers + s3rver + the Box
 // emulator over loopback). Test names start with the row's id; each asserts the bytes in Box and the
 // sessions left, and that nothing Box holds is thrown away.
-import { afterEach, describe, expect, it } from 'vitest';
-import { COMMIT_202_BODIES, type BoxEmulatorOptions, type Commit202Body } from '../../local/box-emulator/index.ts';
+import { describe, expect, it } from 'vitest';
+import { COMMIT_202_BODIES, type Commit202Body } from '../../local/box-emulator/index.ts';
 import { TransferExecutionError } from '../../local/runner/index.ts';
-import type { TransferSettings } from '../../src/transfer/settings.ts';
 import { PART_DIGEST_TRIES } from '../../src/transfer/uploadBatch.ts';
-import { inputFor, startEnv, taskRuns } from './harness.ts';
-import type { E2eEnv } from './harness.ts';
+import { inputFor, taskRuns } from './harness.ts';
+import { matrixSetUp, sessionsByStatus, SIZE, transfersExactly } from './matrix-support.ts';
 
-const partSize = 64 * 1024;
-const SIZE = 6 * partSize + 100; // 7 parts
-
-let env: E2eEnv | undefined;
-afterEach(async () => {
-  await env?.close();
-  env = undefined;
-});
-
-async function setUp(emulator: BoxEmulatorOptions = {}, settings: Partial<TransferSettings> = {}): Promise<E2eEnv> {
-  env = await startEnv({ emulator: { partSize, minChunkedFileSize: 100_000, ...emulator }, settings: { directUploadMax: 100_000, ...settings } });
-  return env;
-}
-
-/** Upload sessions by status, e.g. { committed: 1 }. */
-function sessionsByStatus(e: E2eEnv): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const s of e.box.listSessions()) out[s.status] = (out[s.status] ?? 0) + 1;
-  return out;
-}
-
-/** Runs `key` (SIZE bytes) into a fresh folder and checks the bytes Box holds. */
-async function transfersExactly(e: E2eEnv, key: string, input: Parameters<typeof inputFor>[2] = {}) {
-  const folder = await e.box.createFolder(`folder-${key}`);
-  const put = await e.put(key, SIZE);
-  const execution = e.start(inputFor(key, folder.id, input));
-  const output = await execution.result;
-  expect(output).toMatchObject({ bytes: SIZE, file: { sha1: put.sha1 } });
-  expect(await e.download(output.file.id)).toEqual({ sha1: put.sha1, size: SIZE });
-  return { execution, output, folder };
-}
+const setUp = matrixSetUp();
 
 const COMMIT_202_ROWS: Record<Exclude<Commit202Body, 'empty'>, string> = {
   'json-no-body': 'M05b',
@@ -70,7 +39,7 @@ describe('fault matrix (RELIABILITY.md): what Box may answer', () => {
   it('M03d a part stored but answered 500, retried into 409 (Box\'s API description\'s "chunk conflicts with another chunk previously uploaded") instead of 416: checked in list parts, carried on', async () => {
     const e = await setUp({ overlapStatus: 409 });
     e.box.faults.inject({ operation: 'uploadPart', nth: 2, action: { type: 'storeThenFail', status: 500 } });
-    const { execution } = await transfersExactly(e, 'stored-then-500-409.bin', { options: { partsPerBatch: 7, concurrency: 1 } });
+    const { execution } = await transfersExactly(e, 'stored-then-500-409.bin', {}, { options: { partsPerBatch: 7, concurrency: 1 } });
     expect(execution.events.filter((ev) => ev.type === 'state-failed')).toEqual([]);
     expect(taskRuns(execution.events)['UploadBatch']).toBe(1); // resolved inside the invocation
     expect(e.box.stats().requests.uploadPart).toBe(8); // the part twice, stored once
@@ -85,7 +54,7 @@ describe('fault matrix (RELIABILITY.md): what Box may answer', () => {
     it(`${id} a part refused for its Digest (damaged on the way, ${partDigestMismatchStatus}) after 3 parts were stored: read again and resent in the same invocation, committed`, async () => {
       const e = await setUp({ partDigestMismatchStatus });
       e.box.faults.inject({ operation: 'uploadPart', nth: 4, action: { type: 'corruptBody' } });
-      const { execution } = await transfersExactly(e, `damaged-${partDigestMismatchStatus}.bin`, { options: { partsPerBatch: 7, concurrency: 1 } });
+      const { execution } = await transfersExactly(e, `damaged-${partDigestMismatchStatus}.bin`, {}, { options: { partsPerBatch: 7, concurrency: 1 } });
       expect(execution.events.filter((ev) => ev.type === 'state-failed')).toEqual([]);
       expect(taskRuns(execution.events)['UploadBatch']).toBe(1);
       expect(e.box.stats().requests.uploadPart).toBe(7 + 1);

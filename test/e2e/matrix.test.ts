@@ -2,56 +2,18 @@
 // (local runner + real handlers + s3rver + the Box emulator over loopback). Each asserts the bytes in Box
 // or the error's name and cause, and the upload sessions left open afterwards. Test names start with the
 // row's id (M01, ...): test/e2e/reliability-doc.test.ts checks that the table and these tests agree.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BoxClient, CcgAuth } from '../../src/box/index.ts';
-import type { BoxEmulatorOptions } from '../../local/box-emulator/index.ts';
 import { makeTaskHandlers } from '../../functions/index.ts';
 import type { TransferExecutionError } from '../../local/runner/index.ts';
 import type { TaskHandler } from '../../local/runner/index.ts';
-import type { TransferSettings } from '../../src/transfer/settings.ts';
-import { holdingBoxCall, inputFor, startEnv, taskRuns } from './harness.ts';
+import { holdingBoxCall, inputFor, taskRuns } from './harness.ts';
 import type { E2eEnv } from './harness.ts';
-import { sha1OfStream } from '../support/streams.ts';
+import { matrixSetUp, partSize, sessionsByStatus, SIZE, transfersExactly } from './matrix-support.ts';
 import { startS3FaultProxy } from '../support/s3-fault-proxy.ts';
 import { loadLocalDefinition, localS3Client } from '../../local/runner/index.ts';
 
-const partSize = 64 * 1024;
-const SIZE = 6 * partSize + 100; // 7 parts
-
-let env: E2eEnv | undefined;
-afterEach(async () => {
-  await env?.close();
-  env = undefined;
-});
-
-async function setUp(emulator: BoxEmulatorOptions = {}, settings: Partial<TransferSettings> = {}): Promise<E2eEnv> {
-  env = await startEnv({ emulator: { partSize, minChunkedFileSize: 100_000, ...emulator }, settings: { directUploadMax: 100_000, ...settings } });
-  return env;
-}
-
-/** Upload sessions by status, e.g. { committed: 1 }: what a row leaves behind in Box. */
-function sessionsByStatus(e: E2eEnv): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const s of e.box.listSessions()) out[s.status] = (out[s.status] ?? 0) + 1;
-  return out;
-}
-
-/** Runs `key` (SIZE bytes) into a fresh folder and checks the bytes Box holds. */
-async function transfersExactly(
-  e: E2eEnv,
-  key: string,
-  options: Parameters<E2eEnv['start']>[1] = {},
-  input: Parameters<typeof inputFor>[2] = {},
-  reader: BoxClient = e.client,
-) {
-  const folder = await e.box.createFolder(`folder-${key}`);
-  const put = await e.put(key, SIZE);
-  const execution = e.start(inputFor(key, folder.id, input), options);
-  const output = await execution.result;
-  expect(output).toMatchObject({ bytes: SIZE, file: { sha1: put.sha1 } });
-  expect(await sha1OfStream(await reader.files.downloadFile(output.file.id))).toEqual({ sha1: put.sha1, size: SIZE });
-  return { execution, output, folder };
-}
+const setUp = matrixSetUp();
 
 /** A Box file that exists before the transfer (1000 bytes of 1s): the transfer uploads a new version of it. */
 async function knownFile(e: E2eEnv, folderId: string, fileName: string): Promise<{ id: string }> {

@@ -3,10 +3,11 @@
 // ring's, the steps' and the ranges' edges, on the worker and on the calling thread; a worker that fails is a
 // named error; a deadline in the middle of a range saves a state that resumes exactly.
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HashProgress, SourceObject } from '../../src/transfer/contract.ts';
-import { hashSlice, usableCpus } from '../../src/transfer/hash.ts';
+import { hashSlice, lambdaVcpus, sha1OnWorker } from '../../src/transfer/hash.ts';
 import type { HashSettings } from '../../src/transfer/hash.ts';
 import { inThreadSha1, workerSha1 } from '../../src/transfer/hash-worker.ts';
 import type { Sha1Sink } from '../../src/transfer/hash-worker.ts';
@@ -81,13 +82,18 @@ describe('SHA-1 beside the reads: the worker ring and the calling thread', () =>
     await expect(sink.digest()).rejects.toMatchObject({ name: 'Transfer.HashWorkerFailed' });
   });
 
-  it('counts one vCPU per 1,769 MB in Lambda, at most what the machine shows, and the machine elsewhere', () => {
-    const machine = usableCpus({});
-    expect(machine).toBeGreaterThanOrEqual(1);
-    expect(usableCpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1769' })).toBe(1);
-    expect(usableCpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512' })).toBe(1);
-    expect(usableCpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3538' })).toBe(Math.min(2, machine));
-    expect(usableCpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '10240' })).toBe(Math.min(5, machine));
+  it('hashes on a worker thread in a Lambda function with a second vCPU (one per 1,769 MB), else on the reading thread, unless the settings say', () => {
+    const machine = availableParallelism();
+    expect(lambdaVcpus({})).toBeUndefined();
+    expect(lambdaVcpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1769' })).toBe(1);
+    expect(lambdaVcpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512' })).toBe(1);
+    expect(lambdaVcpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3538' })).toBe(Math.min(2, machine));
+    expect(lambdaVcpus({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '10240' })).toBe(Math.min(5, machine));
+    expect(sha1OnWorker({}, {})).toBe(false);
+    expect(sha1OnWorker({}, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1769' })).toBe(false);
+    expect(sha1OnWorker({}, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3538' })).toBe(machine > 1);
+    expect(sha1OnWorker({ hashOnWorker: true }, {})).toBe(true);
+    expect(sha1OnWorker({ hashOnWorker: false }, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3538' })).toBe(false);
   });
 });
 
