@@ -1310,7 +1310,8 @@ function targetsSummary(r: SpeedResults): string {
  * run of each is kept); every other row stays, and a run that does not measure the hash keeps them all.
  */
 export function hashHistory(previous: HashRow[], measured: HashRow[]): HashRow[] {
-  const key = (h: HashRow): string => `${h.cpu}\n${hashProcessLabel(h)}`;
+  // By the way the child was started, not its label (which also names the memory and the SHA-1 thread).
+  const key = (h: HashRow): string => `${h.cpu}\n${h.process ?? (h.runnerFlags === true ? 'runner flags' : 'no V8 flags')}`;
   const replaced = new Set(measured.map(key));
   return [...previous.filter((h) => !replaced.has(key(h))), ...measured];
 }

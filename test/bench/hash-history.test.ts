@@ -28,6 +28,11 @@ describe('hashHistory', () => {
     ]);
   });
 
+  it('a row of the same process replaces one whose memory or SHA-1 thread was not recorded', () => {
+    const next = hashHistory(earlier, [{ ...row(EPYC, 'lambda', 'new'), memoryMb: 1769, sha1Thread: 'calling' }]);
+    expect(next.filter((h) => h.cpu === EPYC && h.process === 'lambda').map((h) => h.date)).toEqual(['new']);
+  });
+
   it('rows of earlier runs without a process label are told apart from the labelled ones', () => {
     const unlabelled = { ...row(EPYC, undefined, 'older'), runnerFlags: true };
     expect(hashHistory([unlabelled], [row(EPYC, 'lambda', 'new')])).toEqual([unlabelled, row(EPYC, 'lambda', 'new')]);
