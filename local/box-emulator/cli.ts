@@ -1,6 +1,6 @@
 // Command line for the Box upload emulator: `s3-to-box emulator ...` (via local/cli.ts) or
 // `node local/box-emulator/cli.ts --port 8088 --token dev-token`. Runs until SIGINT/SIGTERM.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parsePositiveInt, parsePositiveSize as parseByteSize } from '../cli/options.ts';
@@ -46,7 +46,9 @@ function plain<K extends keyof BoxEmulatorOptions>(option: Option): CliEntry<K> 
   return { option, value: (o) => given<BoxEmulatorOptions[K]>(o, option) };
 }
 
-const commit202Times = new Option('--commit-202-times <n>', 'answer each commit 202 (with Retry-After) this many times before 201').argParser(parseNonNegativeInt);
+const commit202Times = new Option('--commit-202-times <n>', 'answer each commit 202 (with Retry-After) this many times before 201')
+  .argParser(parseNonNegativeInt)
+  .conflicts('commitBytesPerSecond'); // commander says it (and the CLI exits 2) before anything starts
 const commitBytesPerSecond = new Option(
   '--commit-bytes-per-second <size>',
   'Box "processes" the parts one after another at this rate, e.g. 100MiB; commit answers 202 (with Retry-After) until the last one is',
@@ -192,8 +194,16 @@ Examples:
   $ s3-to-box emulator --fault uploadPart:corruptBody@2 --fault commit:storeThenGarble@1 --overlap-status 409
   $ s3-to-box emulator --fault '{"operation":"uploadPart","nth":3,"action":{"type":"status","status":429,"retryAfterSeconds":2}}'`,
     )
-    .action(async (opts: EmulatorCliOptions) => {
-      await serveBoxEmulator(toEmulatorOptions(opts), io, (opts['fault'] as FaultRule[] | undefined) ?? []);
+    .action(async (opts: EmulatorCliOptions, command: Command) => {
+      let options: BoxEmulatorOptions;
+      try {
+        options = toEmulatorOptions(opts);
+      } catch (err) {
+        // A combination of options refused after parsing: said by commander, as its own usage errors are.
+        if (err instanceof InvalidArgumentError) command.error(`error: ${err.message}`, { exitCode: 2, code: err.code });
+        throw err;
+      }
+      await serveBoxEmulator(options, io, (opts['fault'] as FaultRule[] | undefined) ?? []);
     });
 }
 
@@ -247,8 +257,13 @@ export async function runEmulatorFromCli(argv: string[], io: EmulatorIo = {}): P
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runEmulatorFromCli(process.argv.slice(2)).catch((err: unknown) => {
+    // Commander has printed its own errors (usage: exit 2, as every command; --help: 0).
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     const e = err as Error;
-    if (e.name !== 'CommanderError') console.error(`${e.name}: ${e.message}`);
+    console.error(`${e.name}: ${e.message}`);
     process.exitCode = 1;
   });
 }

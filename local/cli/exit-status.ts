@@ -33,12 +33,13 @@ export function exitStatusForError(name: string): number {
 }
 
 /**
- * The Lambdas' log lines as the CLI writes them: without --verbose, the `<Task> failed` line of a refusal of
- * the input (an INPUT_ERROR_NAMES error, such as Transfer.SourceNotFound found by Prepare's HeadObject or
+ * The Lambdas' log lines as the CLI writes them: without --verbose, the `<endingTask> failed` line of a refusal
+ * of the input (an INPUT_ERROR_NAMES error, such as Transfer.SourceNotFound found by Prepare's HeadObject or
  * Transfer.DestinationNotFound by PlanSync) is left out, since the command's final line says the same once;
- * every other line (retried failures, warnings) is written as it is.
+ * every other line (retried failures, warnings, and the refusals of other tasks: in a sync, a nested transfer's
+ * Prepare refusing one object, which no final line names) is written as it is.
  */
-export function cliLogWrite(write: (line: string) => void, verbose: boolean): (line: string) => void {
+export function cliLogWrite(write: (line: string) => void, verbose: boolean, endingTask: 'Prepare' | 'PlanSync'): (line: string) => void {
   if (verbose) return write;
   return (line) => {
     let entry: unknown;
@@ -49,7 +50,7 @@ export function cliLogWrite(write: (line: string) => void, verbose: boolean): (l
       return;
     }
     const e = entry as { level?: unknown; message?: unknown; error?: { name?: unknown } };
-    const refusal = e.level === 'error' && typeof e.message === 'string' && e.message.endsWith(' failed') && INPUT_ERROR_NAMES.has(String(e.error?.name));
+    const refusal = e.level === 'error' && typeof e.message === 'string' && e.message === `${endingTask} failed` && INPUT_ERROR_NAMES.has(String(e.error?.name));
     if (!refusal) write(line);
   };
 }

@@ -125,7 +125,7 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   refuseInvalidInput(input);
   const display: ProgressDisplay = createProgressDisplay({ quiet: opts.quiet ?? false });
   const level: LogLevel = opts.verbose ? 'info' : 'warn';
-  const logger = createJsonLogger({ level, write: cliLogWrite((line) => display.log(line), opts.verbose === true) });
+  const logger = createJsonLogger({ level, write: cliLogWrite((line) => display.log(line), opts.verbose === true, 'Prepare') });
   const s3 = opts.s3 ?? new S3Client(s3ConfigFromEnv({ ...opts.env, AWS_REGION: opts.env.AWS_REGION ?? 'us-east-1' }));
   // The Lambdas' dependencies as in AWS, logging (Box client included) through the display.
   const fromEnv = depsFromEnv(opts.env, { logger, s3 });

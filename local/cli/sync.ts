@@ -143,7 +143,7 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
   };
   const logger = createJsonLogger({
     level: opts.verbose ? 'info' : 'warn',
-    write: cliLogWrite((line) => process.stderr.write(`${tty && !quiet ? '\r\x1b[2K' : ''}${line}\n`), opts.verbose === true),
+    write: cliLogWrite((line) => process.stderr.write(`${tty && !quiet ? '\r\x1b[2K' : ''}${line}\n`), opts.verbose === true, 'PlanSync'),
   });
   const s3 = new S3Client(s3ConfigFromEnv({ ...env, AWS_REGION: env.AWS_REGION ?? 'us-east-1' }));
   const fromEnv = depsFromEnv(env, { logger, s3 });

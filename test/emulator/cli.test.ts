@@ -81,6 +81,22 @@ describe('emulator CLI', () => {
     expect(await exit).toBe(0);
     expect(out).toContain('Box emulator stopped.');
   });
+
+  it('as a process: both commit-processing modes at once is a usage error (exit 2) that names both flags, from either entry point', async () => {
+    const node = path.resolve('node_modules/.bin/node');
+    const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(node, [...args, '--port', '0', '--commit-202-times', '2', '--commit-bytes-per-second', '1MiB'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('exit', (code) => resolve({ code, stderr }));
+      });
+    for (const entry of [['bin/s3-to-box.js', 'emulator'], ['local/box-emulator/cli.ts']]) {
+      const { code, stderr } = await run(entry);
+      expect(stderr, entry.join(' ')).toMatch(/--commit-202-times .*cannot be used with option '--commit-bytes-per-second/);
+      expect(code, entry.join(' ')).toBe(2);
+    }
+  }, 60_000);
 });
 
 describe('every emulator option and fault is reachable from the command line', () => {
@@ -139,7 +155,7 @@ describe('every emulator option and fault is reachable from the command line', (
   it('commitProcessing: --commit-bytes-per-second is the proportional mode, refused together with --commit-202-times; bad values are refused', () => {
     expect(parse(['--commit-bytes-per-second', '100MiB', '--retry-after', '0.5']).options.commitProcessing).toEqual({ mode: 'proportional', bytesPerSecond: 100 * 2 ** 20, retryAfterSeconds: 0.5 });
     expect(parse(['--commit-202-times', '2']).options.commitProcessing).toEqual({ mode: 'count', times: 2, retryAfterSeconds: 1 });
-    expect(() => parse(['--commit-202-times', '2', '--commit-bytes-per-second', '1MiB'])).toThrow(/give one of them/);
+    expect(() => parse(['--commit-202-times', '2', '--commit-bytes-per-second', '1MiB'])).toThrow(/cannot be used with option '--commit-bytes-per-second/);
     expect(() => parse(['--overlap-status', '410'])).toThrow(/Allowed choices are 416, 409/);
     expect(() => parse(['--jwt-public-key', 'k1'])).toThrow(/not KID=FILE/);
   });
