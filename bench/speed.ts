@@ -124,6 +124,19 @@ function withEmulator<T>(env: Env, options: BoxEmulatorOptions, use: (box: BoxEm
   return withEmulatorIn(root, options, use);
 }
 
+/** The variables a shipped Lambda bundle reads to reach the bench's local S3 and this emulator. */
+function lambdaEnvOf(env: Env, box: BoxEmulator): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_ENDPOINT: env.s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    BOX_DEVELOPER_TOKEN: box.token,
+    BOX_API_URL: box.url,
+    BOX_UPLOAD_URL: box.uploadUrl,
+  };
+}
+
 async function object(env: Env, size: number): Promise<{ key: string; sha1: string }> {
   let o = env.objects.get(size);
   if (o === undefined) {
@@ -512,15 +525,7 @@ async function tracingCost(env: Env, o: Options): Promise<TracingResults> {
           key,
           sha1,
           big,
-          env: {
-            AWS_ACCESS_KEY_ID: 'S3RVER',
-            AWS_SECRET_ACCESS_KEY: 'S3RVER',
-            S3_ENDPOINT: env.s3.endpoint,
-            S3_FORCE_PATH_STYLE: 'true',
-            BOX_DEVELOPER_TOKEN: box.token,
-            BOX_API_URL: box.url,
-            BOX_UPLOAD_URL: box.uploadUrl,
-          },
+          env: lambdaEnvOf(env, box),
         }),
       ),
   });
@@ -592,13 +597,7 @@ async function batchMemory(env: Env, o: Options): Promise<BatchRun[]> {
         const cpu = process.cpuUsage();
         const peaks = await invokeBundle(bundle, lambda, { transfer: { ...prepared.transfer, partsInFlight: inFlight }, batch: 0 }, {
           AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'S3RVER',
-          AWS_SECRET_ACCESS_KEY: 'S3RVER',
-          S3_ENDPOINT: env.s3.endpoint,
-          S3_FORCE_PATH_STYLE: 'true',
-          BOX_DEVELOPER_TOKEN: box.token,
-          BOX_API_URL: box.url,
-          BOX_UPLOAD_URL: box.uploadUrl,
+          ...lambdaEnvOf(env, box),
           LOG_LEVEL: 'error',
         });
         const server = process.cpuUsage(cpu);

@@ -87,7 +87,7 @@ describe('writeSection', () => {
 describe('benchCommand', () => {
   it('names no folder of the machine: path options show what they stand for, other options as given', () => {
     expect(benchCommand([])).toBe('npm run bench');
-    expect(benchCommand(['--before', '/work/checkout', '--only', 'speed'])).toBe('npm run bench -- --before <checkout of the earlier commit> --only speed');
-    expect(benchCommand(['--out=/tmp/x.md', '--quick', '--cpu-prof', '/tmp/prof'])).toBe('npm run bench -- --out=<file> --quick --cpu-prof <folder>');
+    expect(benchCommand(['--before', '../earlier-checkout', '--only', 'speed'])).toBe('npm run bench -- --before <checkout of the earlier commit> --only speed');
+    expect(benchCommand(['--out=results/x.md', '--quick', '--cpu-prof', 'profiles'])).toBe('npm run bench -- --out=<file> --quick --cpu-prof <folder>');
   });
 });
