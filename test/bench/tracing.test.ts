@@ -2,13 +2,14 @@
 // header, the environment that switches tracing) and what BENCHMARKS.md shows from them: the tracing rows,
 // the cost model's CloudWatch Logs and X-Ray items, the CLI's warm and cold starts.
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { lambdaSizeByState } from '../../bench/bundles.ts';
 import { PRICES, costModel, renderCli, renderCost } from '../../bench/speed.ts';
-import { lambdaEnvironment, observedOf, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
+import { lambdaEnvironment, observedOf, otherLoadDuringProcess, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
 import type { SegmentCounts, TracedInvocation, TracedProcess, TracingResults } from '../../bench/tracing.ts';
 import { tracingRuns } from '../../functions/observability.ts';
 
@@ -67,6 +68,26 @@ describe('the traced environment', () => {
     expect(tracingRuns(off)).toBe(false);
     expect(on).toMatchObject({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', AWS_LAMBDA_FUNCTION_NAME: 's3-to-box-dev-commit', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', LOG_LEVEL: 'info' });
     expect(on.LAMBDA_TASK_ROOT).toBeDefined(); // the X-Ray SDK runs in its Lambda mode only with it
+  });
+});
+
+describe('otherLoadDuringProcess', () => {
+  // Machine readings over one second of wall time: /proc/stat counts 100 jiffies per core per second.
+  const cores = os.availableParallelism();
+  const reading = (busyCores: number) => ({ before: { busy: 0, total: 0 }, after: { busy: 100 * busyCores, total: 100 * cores } });
+
+  it('counts the function\'s own process as the bench\'s, not as other load', () => {
+    // 1.3 cores busy: 0.3 in the servers of the bench, 0.9 in the function's process, 0.1 elsewhere.
+    const { before, after } = reading(1.3);
+    expect(otherLoadDuringProcess(before, after, 300, 900, 1000)).toBeCloseTo(0.1, 9);
+    // Without the function's CPU, its work would read as 0.9 cores of other load.
+    expect(otherLoadDuringProcess(before, after, 300, 0, 1000)).toBeCloseTo(1.0, 9);
+  });
+
+  it('is never below zero, and unknown (NaN) without machine readings', () => {
+    const { before, after } = reading(1);
+    expect(otherLoadDuringProcess(before, after, 400, 900, 1000)).toBe(0);
+    expect(otherLoadDuringProcess(undefined, after, 300, 900, 1000)).toBeNaN();
   });
 });
 
