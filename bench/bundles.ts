@@ -40,9 +40,9 @@ export const VARIANTS: BundleVariant[] = [
 ];
 
 interface ServerlessConfig {
-  provider: { memorySize: number };
+  provider: { memorySize: number; architecture?: string };
   custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string; memorySize?: number; environment?: Record<string, unknown> }>;
+  functions: Record<string, { handler: string; memorySize?: number; architecture?: string; environment?: Record<string, unknown> }>;
 }
 
 async function config(): Promise<ServerlessConfig> {
@@ -65,13 +65,29 @@ export async function lambdaProcessOf(fn: string): Promise<LambdaProcess> {
   return { memoryMb: f.memorySize ?? cfg.provider.memorySize, execWrapper: wrapper === undefined ? undefined : path.join(ROOT, wrapper.slice(TASK_ROOT.length)) };
 }
 
+/** The instruction set a Lambda function runs on (Lambda prices a GB-second of each differently). */
+export type Architecture = 'arm64' | 'x86_64';
+
+/** What a function is billed by: its memory (MB) and its architecture. */
+export interface FunctionSize {
+  memoryMb: number;
+  architecture: Architecture;
+}
+
 /**
- * Memory (MB) of every function as serverless.yml configures it, by the name of the Task state that invokes
- * it (the function's key with a capital first letter: UploadBatch for uploadBatch).
+ * Memory (MB) and architecture of every function as serverless.yml configures it (its own, else the
+ * provider's; Lambda's default architecture is x86_64), by the name of the Task state that invokes it (the
+ * function's key with a capital first letter: UploadBatch for uploadBatch).
  */
-export async function lambdaMemoryByState(): Promise<Record<string, number>> {
+export async function lambdaSizeByState(): Promise<Record<string, FunctionSize>> {
   const cfg = await config();
-  return Object.fromEntries(Object.entries(cfg.functions).map(([fn, f]) => [`${fn.charAt(0).toUpperCase()}${fn.slice(1)}`, f.memorySize ?? cfg.provider.memorySize]));
+  return Object.fromEntries(
+    Object.entries(cfg.functions).map(([fn, f]) => {
+      const architecture = f.architecture ?? cfg.provider.architecture ?? 'x86_64';
+      if (architecture !== 'arm64' && architecture !== 'x86_64') throw new Error(`${fn}: architecture ${architecture} in serverless.yml is neither arm64 nor x86_64`);
+      return [`${fn.charAt(0).toUpperCase()}${fn.slice(1)}`, { memoryMb: f.memorySize ?? cfg.provider.memorySize, architecture }];
+    }),
+  );
 }
 
 /** The esbuild options serverless-esbuild derives from custom.esbuild (its own keys removed). */

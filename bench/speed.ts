@@ -25,9 +25,9 @@ import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import type { LocalS3 } from '../local/runner/index.ts';
 import { parsePositiveSize } from '../local/cli/options.ts';
 import type { PrepareResult } from '../src/transfer/contract.ts';
-import { buildShipped, lambdaMemoryByState, lambdaProcessOf, measureBundles, VARIANTS } from './bundles.ts';
+import { buildShipped, lambdaProcessOf, lambdaSizeByState, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
-import type { BundleRow } from './bundles.ts';
+import type { Architecture, BundleRow, FunctionSize } from './bundles.ts';
 import { runMeasured } from './jobs.ts';
 import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
@@ -265,7 +265,8 @@ export interface SpeedResults {
   bundles: BundleRow[];
   tracing: TracingResults | undefined;
   /** Memory (MB) of each Task state's Lambda, from serverless.yml. */
-  lambdaMemoryMb: Record<string, number>;
+  /** Memory and architecture of each function (serverless.yml), by Task state. */
+  lambdas: Record<string, FunctionSize>;
   batches: BatchRun[];
   huge: E2eRun | undefined;
   seconds: number;
@@ -653,7 +654,8 @@ async function hugePipeline(env: Env, o: Options): Promise<E2eRun> {
 /** us-east-1 list prices (on-demand, no free tier applied). */
 export const PRICES = {
   transition: 0.025 / 1000, // Step Functions Standard, per state transition
-  lambdaGbSecond: 0.0000166667, // Lambda x86, per GB-second
+  // Lambda duration, per GB-second, by architecture (first tier: the first 7.5 billion arm64 / 6 billion x86 GB-s a month)
+  lambdaGbSecond: { arm64: 0.0000133334, x86_64: 0.0000166667 } satisfies Record<Architecture, number>,
   lambdaRequest: 0.2 / 1_000_000, // Lambda, per request
   s3Get: 0.0004 / 1000, // S3 Standard GET (and HEAD), per request
   dataOutPerGB: 0.09, // data transfer out to the internet, first 10 TB/month, per GB
@@ -664,8 +666,8 @@ export const PRICES = {
 
 /** What the price list above is: region and when it was read (no network here to read it again). */
 const PRICE_SOURCE =
-  'us-east-1 list prices, no free tier (Step Functions, Lambda, S3 and data out as in the reference notes; CloudWatch Logs and X-Ray from AWS\'s pricing pages as stored copies showed them, read 2026-12-02: ' +
-  'Lambda logs are priced in tiers since 2025-05-01, whose first 10 TB a month cost what Standard ingestion does)';
+  'us-east-1 list prices, no free tier (Step Functions, Lambda requests and x86 duration, S3 and data out as in the reference notes; Lambda arm64 duration, CloudWatch Logs and X-Ray from AWS\'s pricing pages as stored copies showed them, read 2026-12-02: ' +
+  'a GB-second costs $0.0000133334 on arm64 and $0.0000166667 on x86_64 in the first tier; Lambda logs are priced in tiers since 2025-05-01, whose first 10 TB a month cost what Standard ingestion does)';
 
 /** X-Ray keeps at least this much trace data per Step Functions trace; more may freeze the trace (AWS's Step Functions guide). */
 const XRAY_GUARANTEED_TRACE_BYTES = 100 * 1024;
@@ -675,6 +677,8 @@ export interface CostLine {
   transitions: number;
   invocations: number;
   gbSeconds: number;
+  /** The same GB-seconds by the functions' architecture (each priced at its own rate). */
+  gbSecondsByArchitecture: Record<Architecture, number>;
   s3Requests: number;
   /** Bytes to CloudWatch Logs (the functions' lines and Lambda's own), when the log bytes were measured. */
   logBytes?: number;
@@ -688,7 +692,7 @@ export interface CostLine {
  * HashObject grow with the bytes (per GB of the run), the rest (Prepare, Commit, fixed states) is per
  * transfer. One object of `gb` GB.
  */
-export function costModel(run: E2eRun, gbs: number[], memoryMb: Record<string, number>, observed?: Observed): CostLine[] {
+export function costModel(run: E2eRun, gbs: number[], lambdas: Record<string, FunctionSize>, observed?: Observed): CostLine[] {
   const c = run.counts;
   if (c === undefined) return [];
   const runGb = run.size / 1e9;
@@ -706,19 +710,22 @@ export function costModel(run: E2eRun, gbs: number[], memoryMb: Record<string, n
     const k = gb / runGb;
     const transitions = fixedTransitions + scaledTransitions * k;
     const invocations = fixedInv.reduce((n, [, v]) => n + v.count, 0) + scaledInv.reduce((n, [, v]) => n + v.count, 0) * k;
-    const gbSeconds =
-      fixedInv.reduce((n, [s, v]) => n + (v.ms / 1000) * (memoryOf(memoryMb, s) / 1024), 0) +
-      scaledInv.reduce((n, [s, v]) => n + (v.ms / 1000) * (memoryOf(memoryMb, s) / 1024), 0) * k;
+    const gbSecondsOn = (architecture: Architecture): number => {
+      const of = (xs: typeof inv): number => xs.reduce((n, [s, v]) => (sizeOf(lambdas, s).architecture === architecture ? n + (v.ms / 1000) * (sizeOf(lambdas, s).memoryMb / 1024) : n), 0);
+      return of(fixedInv) + of(scaledInv) * k;
+    };
+    const gbSecondsByArchitecture = { arm64: gbSecondsOn('arm64'), x86_64: gbSecondsOn('x86_64') };
+    const gbSeconds = gbSecondsByArchitecture.arm64 + gbSecondsByArchitecture.x86_64;
     const s3Requests = getRequests * k;
     const d: CostLine['dollars'] = {
       transitions: transitions * PRICES.transition,
-      lambda: gbSeconds * PRICES.lambdaGbSecond + invocations * PRICES.lambdaRequest,
+      lambda: gbSecondsByArchitecture.arm64 * PRICES.lambdaGbSecond.arm64 + gbSecondsByArchitecture.x86_64 * PRICES.lambdaGbSecond.x86_64 + invocations * PRICES.lambdaRequest,
       s3: s3Requests * PRICES.s3Get,
       dataOut: gb * PRICES.dataOutPerGB,
       total: 0,
     };
     d.total = d.transitions + d.lambda + d.s3 + d.dataOut;
-    const line: CostLine = { gb, transitions, invocations, gbSeconds, s3Requests, dollars: d };
+    const line: CostLine = { gb, transitions, invocations, gbSeconds, gbSecondsByArchitecture, s3Requests, dollars: d };
     // Logs: each invocation's measured bytes (tracing on, at the deployed log level; a number of lines per
     // invocation, not per part). Trace data: each invocation's handler document, the Box requests of the states
     // that run once per transfer, and a document per S3 request and per part upload, all as measured.
@@ -739,10 +746,10 @@ export function costModel(run: E2eRun, gbs: number[], memoryMb: Record<string, n
   });
 }
 
-function memoryOf(memoryMb: Record<string, number>, state: string): number {
-  const mb = memoryMb[state];
-  if (mb === undefined) throw new Error(`no function for the Task state ${state} in serverless.yml`);
-  return mb;
+function sizeOf(lambdas: Record<string, FunctionSize>, state: string): FunctionSize {
+  const size = lambdas[state];
+  if (size === undefined) throw new Error(`no function for the Task state ${state} in serverless.yml`);
+  return size;
 }
 
 // --- report ---------------------------------------------------------------------------------------
@@ -1083,7 +1090,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   // Cost
   const costRun = r.e2e.filter((x) => x.who === 'pipeline' && x.counts !== undefined).sort((a, b) => b.size - a.size)[0];
   if (costRun?.counts !== undefined) {
-    out.push(renderCost(costRun, r.lambdaMemoryMb, r.tracing));
+    out.push(renderCost(costRun, r.lambdas, r.tracing));
     out.push('');
   }
   out.push(END);
@@ -1119,7 +1126,7 @@ export function renderCli(cli: CliRun[]): string {
 }
 
 /** The cost model's subsection: the run's counts, the formula, the table and what dominates. */
-export function renderCost(costRun: E2eRun, memoryMb: Record<string, number>, tracing: TracingResults | undefined): string {
+export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize>, tracing: TracingResults | undefined): string {
   const c = costRun.counts;
   if (c === undefined) return '';
   const out: string[] = [];
@@ -1143,15 +1150,15 @@ export function renderCost(costRun: E2eRun, memoryMb: Record<string, number>, tr
   out.push(
     'Formula, per object of G GB (scaled from that run, whose size is g GB): UploadBatch and HashObject invocations, their durations, the S3 requests and the transitions of the states that repeat (UploadBatch, HashObject, HashDone) grow as G/g; Prepare, Commit and the other states stay per transfer. ' +
       'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
-      `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB) x $${price(PRICES.lambdaGbSecond)} + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet)` +
+      `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB x the function's architecture's GB-second price: arm64 $${price(PRICES.lambdaGbSecond.arm64)}, x86_64 $${price(PRICES.lambdaGbSecond.x86_64)}) + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet)` +
       ` + log GB x ($${price(PRICES.logsIngestedPerGB)} ingested + $${price(PRICES.logsStoredPerGBMonth)} for the month stored) + 1 trace x $${price(PRICES.xrayTraceRecorded)}; ` +
       `log bytes = Σ invocations x (the bytes the function writes per invocation, measured + ${PLATFORM_LOG_BYTES} bytes of Lambda's START, END and REPORT lines). ` +
       'X-Ray bills traces, not segments: Step Functions traces the execution and the Lambdas it invokes add their segments to that one trace (counted for every transfer: X-Ray\'s default sampling rule records the first execution each second and 5 % of the rest, so this is the most it costs). The state machine logs at ERROR without execution data, so a successful transfer adds nothing to its log group. ' +
-      `${PRICE_SOURCE}. Lambda memory as in serverless.yml (${states.map((s) => `${s} ${memoryOf(memoryMb, s)} MB`).join(', ')}). ` +
+      `${PRICE_SOURCE}. Lambda memory and architecture as in serverless.yml (${states.map((s) => `${s} ${sizeOf(lambdas, s).memoryMb} MB ${sizeOf(lambdas, s).architecture}`).join(', ')}). ` +
       'Durations are local ones on the shaped link (all Lambdas sharing the machine\'s cores in one process): Lambda durations in AWS follow Box\'s real throughput per connection. S3 reads inside the region cost no transfer.',
   );
   out.push('');
-  const lines = costModel(costRun, [10, 100, 500], memoryMb, observed);
+  const lines = costModel(costRun, [10, 100, 500], lambdas, observed);
   const measured = (x: number | undefined, f: (v: number) => string): string => (x === undefined ? 'not measured' : f(x));
   out.push(
     table(
@@ -1351,7 +1358,7 @@ export async function runSpeed(argv: string[]): Promise<void> {
   const env: Env = { s3, bucket: 'speed', objects: new Map(), dataRoot };
   // The section is written again after each measurement, so that a run cut short keeps what it measured
   // (the measurements not reached yet show as not measured).
-  const results: SpeedResults = { options: o, machine, e2e: [], sweep: [], cpu: [], hash: [], cli: [], bundles: [], tracing: undefined, lambdaMemoryMb: await lambdaMemoryByState(), batches: [], huge: undefined, seconds: 0 };
+  const results: SpeedResults = { options: o, machine, e2e: [], sweep: [], cpu: [], hash: [], cli: [], bundles: [], tracing: undefined, lambdas: await lambdaSizeByState(), batches: [], huge: undefined, seconds: 0 };
   const previous = JSON.parse(await readFile(HASH_BY_CPU, 'utf8').catch(() => '[]')) as HashRow[];
   const save = async (final: boolean): Promise<void> => {
     machine.loadEnd = os.loadavg();

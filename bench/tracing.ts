@@ -18,6 +18,7 @@ import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
 import { buildShipped, lambdaProcessOf } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
+import type { CpuTimes } from './load.ts';
 import { fixed, median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -206,6 +207,9 @@ for (const [i, event] of spec.events.entries()) {
 }
 // The X-Ray SDK sends each document on a socket of its own: let the last sends leave.
 await new Promise((resolve) => setTimeout(resolve, 100));
+// The whole process's CPU so far (every thread, its start and import included): the bench's own, not other load.
+const usage = process.resourceUsage();
+out.processCpuMs = (usage.userCPUTime + usage.systemCPUTime) / 1000;
 writeSync(3, JSON.stringify(out));
 process.exit(0);`;
 
@@ -222,6 +226,16 @@ interface ProcessOutput {
   importCpuMs: number;
   importLogBytes: number;
   invocations: { ms: number; cpuMs: number; logBytes: number; logLines: number; result: unknown }[];
+  /** The function's process's CPU from its start to its last invocation's end (user + system, all threads). */
+  processCpuMs: number;
+}
+
+/**
+ * Cores other processes used while a function's process ran: the machine's busy cores minus the bench's
+ * own, which are this process (s3rver, the emulator, the segment listener) and the function's process.
+ */
+export function otherLoadDuringProcess(machineBefore: CpuTimes | undefined, machineAfter: CpuTimes | undefined, benchCpuMs: number, functionCpuMs: number, wallMs: number): number {
+  return otherCores(machineBefore, machineAfter, benchCpuMs + functionCpuMs, wallMs);
 }
 
 /** The environment the Lambda runtime gives the function (plus the local endpoints), tracing on or off. */
@@ -350,7 +364,7 @@ export async function measureTracing(plan: TracingPlan): Promise<TracingResults>
             // Datagrams still on their way from the process that just ended.
             await new Promise((resolve) => setTimeout(resolve, 100));
             const servers = process.cpuUsage(cpuBefore);
-            const other = otherCores(machineBefore, machineCpuTimes(), (servers.user + servers.system) / 1000, performance.now() - started);
+            const other = otherLoadDuringProcess(machineBefore, machineCpuTimes(), (servers.user + servers.system) / 1000, out.processCpuMs, performance.now() - started);
             processes.push({ fn, mode, round, importMs: out.importMs, importCpuMs: out.importCpuMs, importLogBytes: out.importLogBytes, otherCores: other });
             for (const [index, inv] of out.invocations.entries()) {
               const counts = daemon.byTrace.get((traces[index] as { root: string }).root) ?? emptyCounts();
@@ -596,7 +610,7 @@ export function renderTracing(r: TracingResults): string {
     `**Reading.** Over one transfer's four invocations, tracing took ${signed(totalOn - totalOff)} CPU ms (${signed((100 * (totalOn - totalOff)) / totalOff, 1)} % of ${fixed(totalOff, 0)}), ` +
       `${calls > 0 ? `${signed((totalOn - totalOff) / calls, 2)} CPU ms per traced call, ` : ''}and sent ${fixed(bytes, 0)} bytes of segment documents. ` +
       'In Lambda the X-Ray SDK sends every subsegment as its own UDP datagram on a socket of its own; the Tracer also traces the Box client\'s undici requests (as `remote` subsegments, adding an `X-Amzn-Trace-Id` header to each). ' +
-      'Differences of a few CPU ms are within the noise of one machine shared with other load (see the other-load column).' +
+      'Differences of a few CPU ms are within the noise of one machine shared with other load (see the other-load column: the cores busy while a function\'s process ran, less the function\'s own process and this bench\'s servers; the most of any process of that function).' +
       (r.strayDatagrams > 0 ? ` ${r.strayDatagrams} datagrams named no invocation's trace.` : ''),
   );
   return out.join('\n');

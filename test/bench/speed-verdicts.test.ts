@@ -45,7 +45,7 @@ function allMet(): SpeedResults {
     ],
     bundles: [],
     tracing: undefined,
-    lambdaMemoryMb: {},
+    lambdas: {},
     batches: [batch(8 * MiB, 1, 100 * MiB), batch(8 * MiB, 8, 200 * MiB), batch(64 * MiB, 8, 700 * MiB)],
     huge: { ...e2e('pipeline', 4 * GiB, 1, 40_000), rssBytes: 300 * MiB },
     seconds: 60,

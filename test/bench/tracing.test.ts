@@ -2,13 +2,14 @@
 // header, the environment that switches tracing) and what BENCHMARKS.md shows from them: the tracing rows,
 // the cost model's CloudWatch Logs and X-Ray items, the CLI's warm and cold starts.
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { lambdaMemoryByState } from '../../bench/bundles.ts';
+import { lambdaSizeByState } from '../../bench/bundles.ts';
 import { PRICES, costModel, renderCli, renderCost } from '../../bench/speed.ts';
-import { lambdaEnvironment, observedOf, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
+import { lambdaEnvironment, observedOf, otherLoadDuringProcess, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
 import type { SegmentCounts, TracedInvocation, TracedProcess, TracingResults } from '../../bench/tracing.ts';
 import { tracingRuns } from '../../functions/observability.ts';
 
@@ -67,6 +68,26 @@ describe('the traced environment', () => {
     expect(tracingRuns(off)).toBe(false);
     expect(on).toMatchObject({ AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', AWS_LAMBDA_FUNCTION_NAME: 's3-to-box-dev-commit', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', LOG_LEVEL: 'info' });
     expect(on.LAMBDA_TASK_ROOT).toBeDefined(); // the X-Ray SDK runs in its Lambda mode only with it
+  });
+});
+
+describe('otherLoadDuringProcess', () => {
+  // Machine readings over one second of wall time: /proc/stat counts 100 jiffies per core per second.
+  const cores = os.availableParallelism();
+  const reading = (busyCores: number) => ({ before: { busy: 0, total: 0 }, after: { busy: 100 * busyCores, total: 100 * cores } });
+
+  it('counts the function\'s own process as the bench\'s, not as other load', () => {
+    // 1.3 cores busy: 0.3 in the servers of the bench, 0.9 in the function's process, 0.1 elsewhere.
+    const { before, after } = reading(1.3);
+    expect(otherLoadDuringProcess(before, after, 300, 900, 1000)).toBeCloseTo(0.1, 9);
+    // Without the function's CPU, its work would read as 0.9 cores of other load.
+    expect(otherLoadDuringProcess(before, after, 300, 0, 1000)).toBeCloseTo(1.0, 9);
+  });
+
+  it('is never below zero, and unknown (NaN) without machine readings', () => {
+    const { before, after } = reading(1);
+    expect(otherLoadDuringProcess(before, after, 400, 900, 1000)).toBe(0);
+    expect(otherLoadDuringProcess(undefined, after, 300, 900, 1000)).toBeNaN();
   });
 });
 
@@ -154,7 +175,7 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
       s3Requests: { GetObjectCommand: 100 },
     },
   };
-  const memory = { Prepare: 512, UploadBatch: 2048, Commit: 1024 };
+  const memory = { Prepare: { memoryMb: 512, architecture: 'arm64' }, UploadBatch: { memoryMb: 2048, architecture: 'arm64' }, Commit: { memoryMb: 1024, architecture: 'arm64' } } as const;
   const observed = {
     byState: {
       Prepare: { logBytes: 1000, logLines: 2, segmentDocuments: 4, segmentBytes: 1500, handlerBytes: 300, httpBytes: 800, httpCalls: 2 },
@@ -193,7 +214,7 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
   });
 
   it('refuses a Task state serverless.yml has no function for, rather than guessing its memory', () => {
-    expect(() => costModel(run, [10], { Prepare: 512, Commit: 512 })).toThrow(/UploadBatch/);
+    expect(() => costModel(run, [10], { Prepare: memory.Prepare, Commit: memory.Commit })).toThrow(/UploadBatch/);
   });
 
   it('shows the formula with the new items, the memory it used and the X-Ray trace-size limit it passes', () => {
@@ -203,7 +224,8 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
     };
     const text = renderCost(run, memory, tracing);
     expect(text).toContain(`+ log GB x ($${PRICES.logsIngestedPerGB} ingested + $${PRICES.logsStoredPerGBMonth} for the month stored) + 1 trace x $0.000005`);
-    expect(text).toContain('Lambda memory as in serverless.yml (Prepare 512 MB, UploadBatch 2048 MB, Commit 1024 MB)');
+    expect(text).toContain('Lambda memory and architecture as in serverless.yml (Prepare 512 MB arm64, UploadBatch 2048 MB arm64, Commit 1024 MB arm64)');
+    expect(text).toContain('GB-second price: arm64 $0.0000133334, x86_64 $0.0000166667)');
     expect(text).toContain('read 2026-12-02');
     // 30,000-byte handler documents: 63,200 bytes per transfer + 163,200 per GB (4 x 30,000 UploadBatch handlers,
     // 100 S3 requests and 8 part uploads of 400 bytes each), past 100 KiB from 0.24 GB on.
@@ -213,13 +235,64 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
   });
 });
 
-describe('lambdaMemoryByState', () => {
-  it('reads every function\'s memory from serverless.yml, by Task state name', async () => {
-    const yaml = load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as { provider: { memorySize: number }; functions: Record<string, { memorySize?: number }> };
-    const byState = await lambdaMemoryByState();
-    expect(byState.UploadBatch).toBe(yaml.functions.uploadBatch?.memorySize);
-    expect(byState.HashObject).toBe(yaml.functions.hashObject?.memorySize ?? yaml.provider.memorySize);
+describe('the cost model\'s Lambda price by architecture', () => {
+  const run = {
+    who: 'pipeline' as const,
+    size: 1e9,
+    rep: 1,
+    ms: 10_000,
+    cpuMs: 1,
+    serverCpuMs: 1,
+    otherCores: 0,
+    rssBytes: 1,
+    marks: {},
+    counts: {
+      transitions: 10,
+      statesEntered: { Prepare: 1, UploadBatch: 4 },
+      invocations: { Prepare: { count: 1, ms: 2000 }, UploadBatch: { count: 4, ms: 8000 } },
+      s3Requests: {},
+    },
+  };
+
+  it('prices arm64 GB-seconds at the arm64 rate, 20 % below x86_64\'s', () => {
+    expect(PRICES.lambdaGbSecond.arm64).toBe(0.0000133334);
+    expect(PRICES.lambdaGbSecond.x86_64).toBe(0.0000166667);
+    const on = (architecture: 'arm64' | 'x86_64') => costModel(run, [1], { Prepare: { memoryMb: 1024, architecture }, UploadBatch: { memoryMb: 2048, architecture } })[0];
+    const arm = on('arm64');
+    const x86 = on('x86_64');
+    // 2 s x 1 GB + 8 s x 2 GB = 18 GB-s, the same on both; 5 requests at $0.20 a million.
+    expect(arm?.gbSeconds).toBeCloseTo(18, 9);
+    expect(arm?.gbSecondsByArchitecture).toEqual({ arm64: 18, x86_64: 0 });
+    expect(arm?.dollars.lambda).toBeCloseTo(18 * 0.0000133334 + 5 * 0.0000002, 12);
+    expect(x86?.dollars.lambda).toBeCloseTo(18 * 0.0000166667 + 5 * 0.0000002, 12);
+    expect(((arm?.dollars.lambda ?? 0) - 5 * 0.0000002) / ((x86?.dollars.lambda ?? 0) - 5 * 0.0000002)).toBeCloseTo(0.8, 4);
+  });
+
+  it('prices each function at its own architecture\'s rate when they differ, scaling what repeats', () => {
+    const [line] = costModel(run, [10], { Prepare: { memoryMb: 1024, architecture: 'x86_64' }, UploadBatch: { memoryMb: 2048, architecture: 'arm64' } });
+    // Prepare once on x86_64 (2 GB-s); UploadBatch 10 x 16 GB-s on arm64.
+    expect(line?.gbSecondsByArchitecture).toEqual({ arm64: 160, x86_64: 2 });
+    expect(line?.gbSeconds).toBeCloseTo(162, 9);
+    expect(line?.dollars.lambda).toBeCloseTo(160 * 0.0000133334 + 2 * 0.0000166667 + 41 * 0.0000002, 12);
+  });
+});
+
+describe('lambdaSizeByState', () => {
+  it('reads every function\'s memory and architecture from serverless.yml, by Task state name', async () => {
+    const yaml = load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as {
+      provider: { memorySize: number; architecture?: string };
+      functions: Record<string, { memorySize?: number; architecture?: string }>;
+    };
+    const byState = await lambdaSizeByState();
+    expect(byState.UploadBatch?.memoryMb).toBe(yaml.functions.uploadBatch?.memorySize);
+    expect(byState.HashObject?.memoryMb).toBe(yaml.functions.hashObject?.memorySize ?? yaml.provider.memorySize);
     expect(Object.keys(byState)).toHaveLength(Object.keys(yaml.functions).length);
+    for (const [fn, f] of Object.entries(yaml.functions)) {
+      const state = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}`;
+      expect(byState[state]?.architecture, fn).toBe(f.architecture ?? yaml.provider.architecture ?? 'x86_64');
+    }
+    // Every function is deployed on arm64 (the provider's setting): the cost model prices them all at its rate.
+    expect(new Set(Object.values(byState).map((s) => s.architecture))).toEqual(new Set(['arm64']));
   });
 });
 

@@ -12,6 +12,20 @@ import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulatorOptions, FaultAction, FaultRule } from '../../local/box-emulator/types.ts';
 import { bytes, call, createSession, putPart } from './helpers.ts';
 
+/**
+ * Runs the emulator's command line in this process; `started` resolves once it listens (its URLs printed,
+ * onStarted called), or rejects when the command ends before that. No clock decides: the test's timeout does.
+ */
+function runFromCli(argv: string[], lines: string[], signal: AbortSignal): { started: Promise<BoxEmulator>; running: Promise<void> } {
+  let listening: (box: BoxEmulator) => void = () => undefined;
+  const onStarted = new Promise<BoxEmulator>((resolve) => (listening = resolve));
+  const running = runEmulatorFromCli(argv, { log: (l) => lines.push(l), signal, onStarted: listening });
+  const endedFirst = running.then(() => {
+    throw new Error(`the emulator ended before it listened:\n${lines.join('\n')}`);
+  });
+  return { started: Promise.race([onStarted, endedFirst]), running };
+}
+
 describe('emulator CLI', () => {
   it('parses sizes', () => {
     expect(parseByteSize('8MiB')).toBe(8 * 1024 * 1024);
@@ -38,24 +52,18 @@ describe('emulator CLI', () => {
   it('runs with the given options until its signal aborts, printing the URLs', async () => {
     const lines: string[] = [];
     const stop = new AbortController();
-    let box: BoxEmulator | undefined;
-    const running = runEmulatorFromCli(['--port', '0', '--token', 'cli-token', '--part-size', '1MiB', '--min-chunked-size', '10', '--commit-202-times', '1'], {
-      log: (l) => lines.push(l),
-      signal: stop.signal,
-      onStarted: (b) => (box = b),
-    });
-    for (let i = 0; i < 200 && box === undefined; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(box).toBeDefined();
-    const s = await createSession(box!, 3_000_000, 'cli.bin');
+    const { started, running } = runFromCli(['--port', '0', '--token', 'cli-token', '--part-size', '1MiB', '--min-chunked-size', '10', '--commit-202-times', '1'], lines, stop.signal);
+    const box = await started;
+    const s = await createSession(box, 3_000_000, 'cli.bin');
     expect(s.part_size).toBe(1024 * 1024);
-    expect((await call(box!, 'GET', '/2.0/folders/0/items', { token: 'cli-token' })).status).toBe(200);
-    expect(lines.join('\n')).toContain(box!.url);
-    expect(lines.join('\n')).toContain(`${box!.url}/api`);
+    expect((await call(box, 'GET', '/2.0/folders/0/items', { token: 'cli-token' })).status).toBe(200);
+    expect(lines.join('\n')).toContain(box.url);
+    expect(lines.join('\n')).toContain(`${box.url}/api`);
     stop.abort();
     await running;
     expect(lines.at(-1)).toBe('Box emulator stopped.');
-    await expect(call(box!, 'GET', '/2.0/folders/0/items')).rejects.toThrow();
-  });
+    await expect(call(box, 'GET', '/2.0/folders/0/items')).rejects.toThrow();
+  }, 60_000);
 
   it('rejects a bad option', async () => {
     await expect(runEmulatorFromCli(['--port', 'x'], { log: () => undefined })).rejects.toThrow();
@@ -80,7 +88,7 @@ describe('emulator CLI', () => {
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
     expect(out).toContain('Box emulator stopped.');
-  });
+  }, 60_000);
 
   it('as a process: both commit-processing modes at once is a usage error (exit 2) that names both flags, from either entry point', async () => {
     const node = path.resolve('node_modules/.bin/node');
@@ -189,25 +197,23 @@ describe('every emulator option and fault is reachable from the command line', (
     // Started from the command line: the rules are in force (a damaged part is refused as its Digest says).
     const lines: string[] = [];
     const stop = new AbortController();
-    let box: BoxEmulator | undefined;
-    const running = runEmulatorFromCli(['--port', '0', '--min-chunked-size', '10', '--part-size', '1MiB', '--part-digest-mismatch-status', '400', ...args], { log: (l) => lines.push(l), signal: stop.signal, onStarted: (b) => (box = b) });
+    const { started, running } = runFromCli(['--port', '0', '--min-chunked-size', '10', '--part-size', '1MiB', '--part-digest-mismatch-status', '400', ...args], lines, stop.signal);
     try {
-      for (let i = 0; i < 400 && box === undefined; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(box).toBeDefined();
-      const listed = (await call(box!, 'GET', '/_emulator/faults')).json as { faults: Array<FaultRule & { calls: number; fired: number }> };
+      const box = await started;
+      const listed = (await call(box, 'GET', '/_emulator/faults')).json as { faults: Array<FaultRule & { calls: number; fired: number }> };
       expect(listed.faults.map(({ calls: _calls, fired: _fired, ...rule }) => rule)).toEqual(Object.values(FAULTS).map(([, rule]) => rule));
       expect(lines.filter((l) => l.includes('Fault:'))).toHaveLength(Object.keys(FAULTS).length);
-      box!.faults.clear();
-      box!.faults.inject(FAULTS.corruptBody[1]);
+      box.faults.clear();
+      box.faults.inject(FAULTS.corruptBody[1]);
       const data = bytes(2 * 1024 * 1024);
-      const session = await createSession(box!, data.length, 'fault.bin');
-      expect((await putPart(box!, session, data.subarray(0, 1024 * 1024), 0)).status).toBe(200);
-      const damaged = await putPart(box!, session, data.subarray(1024 * 1024), 1024 * 1024);
+      const session = await createSession(box, data.length, 'fault.bin');
+      expect((await putPart(box, session, data.subarray(0, 1024 * 1024), 0)).status).toBe(200);
+      const damaged = await putPart(box, session, data.subarray(1024 * 1024), 1024 * 1024);
       expect(damaged.status).toBe(400);
       expect(damaged.json).toMatchObject({ code: 'digest_mismatch' });
     } finally {
       stop.abort();
       await running;
     }
-  });
+  }, 60_000);
 });
