@@ -5,7 +5,8 @@
 // one range each, and hashed strictly in order when their turn comes (a range is sent only when a buffer is
 // free, so the object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the
 // projection and the probe, and may stop inside a range: hash-wasm keeps the whole 64-byte blocks it took,
-// the reads in flight are cancelled. A read ahead that fails ends the invocation at once.
+// the reads in flight are cancelled. A read ahead that fails ends the invocation at once; when S3 only
+// failed for now (Transfer.S3Throttled: a reset, a 503) hash-wasm keeps its whole blocks as at the deadline.
 //
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
@@ -25,7 +26,7 @@ import type { IHasher } from 'hash-wasm';
 import type { HashProgress, SourceObject } from './contract.ts';
 import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
-import { DeadlineError } from './errors.ts';
+import { DeadlineError, S3ThrottledError } from './errors.ts';
 import { inThreadSha1, workerSha1 } from './hash-worker.ts';
 import type { Sha1Sink } from './hash-worker.ts';
 import { streamRange } from './s3source.ts';
@@ -153,8 +154,8 @@ export interface HashReadEvent {
 
 /** Why an invocation stopped in the middle of a read (its other reads are cancelled). */
 class Stop extends Error {
-  readonly why: 'deadline' | 'gave-up';
-  constructor(why: 'deadline' | 'gave-up') {
+  readonly why: 'deadline' | 'gave-up' | 's3-failed';
+  constructor(why: 'deadline' | 'gave-up' | 's3-failed') {
     super(`hash slice stopped: ${why}`);
     this.why = why;
   }
@@ -265,6 +266,13 @@ export async function hashSlice(
     stopped = new Stop(why);
     controller.abort(stopped);
   };
+  /**
+   * A read cut by the budget or failed by S3 for now, once hash-wasm holds whole blocks of this invocation:
+   * stop there and save them (the next invocation reads on from them). Without progress it is rethrown, for
+   * the state machine's Retry (else the HashDone -> HashObject loop would never end).
+   */
+  const keepsBlocks = (err: unknown): boolean =>
+    (err instanceof DeadlineError || err instanceof S3ThrottledError) && hashers.wasm !== undefined && hashers.wasmBytes > 0;
   /** Each `stepBytes` handed over (and at the slice's end): progress, the probe's choice, the deadline. */
   const step = (): void => {
     steps++;
@@ -353,12 +361,11 @@ export async function hashSlice(
         }
         await head.done;
       } catch (err) {
-        if (ahead.failed) throw ahead.err;
-        if (stopped !== undefined) break;
-        // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps the whole blocks it
-        // hashed so far, up to the middle of the range that was cut.
-        if (err instanceof DeadlineError && hashers.wasm !== undefined && hashers.wasmBytes > 0) {
-          stop('deadline');
+        if (ahead.failed || stopped !== undefined) break;
+        // The invocation's request budget cut a read (a stalled S3), or S3 failed it for now: hash-wasm keeps
+        // the whole blocks it hashed so far, up to the middle of the range that was cut.
+        if (keepsBlocks(err)) {
+          stop(err instanceof DeadlineError ? 'deadline' : 's3-failed');
           break;
         }
         throw err;
@@ -371,11 +378,16 @@ export async function hashSlice(
         break;
       }
     }
-    if (ahead.failed) throw ahead.err;
+    if (ahead.failed) {
+      // Bytes reach the hashers only in object order: what hash-wasm took ends before the range that failed.
+      // (A range that fails once it is the head may have handed over its first bytes: still in order.)
+      if (!keepsBlocks(ahead.err)) throw ahead.err;
+      stopped = new Stop('s3-failed');
+    }
     // node:crypto alone ran out of time before the end: it has no state to save.
     if (stopped === undefined && hashers.wasm === undefined && offset < source.size) stopped = new Stop('gave-up');
-    // A deadline stop keeps hash-wasm's whole blocks; the bytes it still carries are read again next time.
-    if (stopped?.why === 'deadline') offset = startOffset + hashers.wasmBytes;
+    // A deadline or S3 stop keeps hash-wasm's whole blocks; the bytes it still carries are read again next time.
+    if (stopped !== undefined && stopped.why !== 'gave-up') offset = startOffset + hashers.wasmBytes;
 
     const engine: Engine = hashers.wasm !== undefined ? 'hash-wasm' : 'node:crypto';
     const measured = Math.round(rate());

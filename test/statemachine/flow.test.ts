@@ -341,6 +341,30 @@ describe('the transfer state machine with stub handlers', () => {
     expect(s.of('DescribeFailure')[0]!.event.state.error).toEqual({ Error: 'Transfer.S3Throttled', Cause: 'SlowDown' });
   });
 
+  it('M10c a HashObject slice cut by S3 after it hashed something (done: false) is no failure: HashDone -> HashObject reads on, each new slice with its own retries', async () => {
+    // Seven slices; each first meets S3's failure before hashing anything (thrown: the Retry), then hashes on
+    // and is cut by S3 again (its blocks saved: done: false), until the last one ends. Seven throttles in a
+    // row of the loop, more than the Retry's 5 attempts, and the transfer still succeeds.
+    let tries = 0;
+    const s = stubs(2, {
+      HashObject: async (event: { hash?: HashProgress }): Promise<HashProgress> => {
+        tries += 1;
+        if (tries % 2 === 1) throw new NamedError('Transfer.S3Throttled', 'SlowDown');
+        const invocations = (event.hash?.invocations ?? 0) + 1;
+        const offset = (event.hash?.offset ?? 0) + 64;
+        return tries < 14 ? { offset, done: false, state: 'c2F2ZWQ=', via: 'computed', invocations } : { offset: 2000, done: true, sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=', via: 'computed', invocations };
+      },
+    });
+    const { execution, events } = run(s.handlers);
+    await expect(execution.result).resolves.toEqual(output);
+    const hashes = s.of('HashObject');
+    expect(hashes).toHaveLength(14);
+    // Each try of a slice gets the previous slice's saved state, never its own failed try's.
+    expect(hashes.map((c) => c.event.hash?.offset ?? 0)).toEqual([0, 0, 64, 64, 128, 128, 192, 192, 256, 256, 320, 320, 384, 384]);
+    expect(events.filter((e) => e.type === 'state-retried' && e.state === 'HashObject').map((e) => e.type === 'state-retried' && e.attempt)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    expect(s.of('DescribeFailure')).toHaveLength(0);
+  });
+
   it('keeps the original error when AbortSession itself fails', async () => {
     const s = stubs(1, {
       Commit: async () => {
