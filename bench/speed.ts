@@ -849,13 +849,34 @@ function renderBeforeIssue(cpu: CpuRun[]): string {
   ].join('\n');
 }
 
-/** The largest load from other processes during this run's own measurements (cores; parts shown from an earlier run left out). */
-function maxOtherLoad(r: SpeedResults): number {
-  const mine = <T>(s: Section, xs: T[]): T[] => (r.earlier?.[s] === undefined ? xs : []);
-  const loads = [...mine('e2e', r.e2e), ...mine('sweep', r.sweep), ...mine('cpu', r.cpu), ...mine('hash', r.hash), ...mine('memory', r.batches), ...mine('huge', r.huge ? [r.huge] : [])]
-    .map((x) => x.otherCores)
-    .filter(Number.isFinite);
-  return loads.length === 0 ? Number.NaN : Math.max(...loads);
+/** What each part that records other load is called in the section's intro. */
+const OTHER_LOAD_LABELS: Partial<Record<Section, string>> = {
+  e2e: 'end to end',
+  sweep: 'sweep',
+  cpu: 'CPU per GiB',
+  hash: 'hash',
+  tracing: 'tracing',
+  memory: 'UploadBatch memory',
+  huge: 'big pipeline',
+};
+
+/**
+ * The largest load from other processes (cores) during this run's own measurements, and the parts it covers:
+ * every part that records other load (parts shown from an earlier run left out: their rows carry their own).
+ */
+export function maxOtherLoad(r: SpeedResults): { cores: number; covered: Section[] } {
+  const loads: Partial<Record<Section, number[]>> = {
+    e2e: r.e2e.map((x) => x.otherCores),
+    sweep: r.sweep.map((x) => x.otherCores),
+    cpu: r.cpu.map((x) => x.otherCores),
+    hash: r.hash.map((x) => x.otherCores),
+    tracing: (r.tracing?.processes ?? []).map((p) => p.otherCores),
+    memory: r.batches.map((x) => x.otherCores),
+    huge: r.huge === undefined ? [] : [r.huge.otherCores],
+  };
+  const covered = SECTIONS.filter((s) => r.earlier?.[s] === undefined && (loads[s] ?? []).some(Number.isFinite));
+  const all = covered.flatMap((s) => (loads[s] ?? []).filter(Number.isFinite));
+  return { cores: all.length === 0 ? Number.NaN : Math.max(...all), covered };
 }
 
 export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = true): string {
@@ -871,11 +892,12 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('## Speed of the whole pipeline (issue 9 targets)');
   out.push('');
   const other = maxOtherLoad(r);
-  const loadNote = Number.isNaN(other)
+  const covered = `during every measurement of this run that records it (${other.covered.map((s) => OTHER_LOAD_LABELS[s]).join(', ')}; the CLI starts and bundle imports record none)`;
+  const loadNote = Number.isNaN(other.cores)
     ? ''
-    : other < 0.25
-      ? `Processes outside the bench used at most ${fixed(other, 2)} cores during any measurement: the machine was otherwise idle. `
-      : `Processes outside the bench used up to ${fixed(other, 2)} of the ${r.machine.cores} cores during the measurements (per run below): absolute times are slow and noisy then; compare the ratios of runs made side by side. `;
+    : other.cores < 0.25
+      ? `Processes outside the bench used at most ${fixed(other.cores, 2)} cores ${covered}: the machine was otherwise idle. `
+      : `Processes outside the bench used up to ${fixed(other.cores, 2)} of the ${r.machine.cores} cores ${covered}, per run below: absolute times are slow and noisy then; compare the ratios of runs made side by side. `;
   const partial = SECTIONS.filter((s) => !o.sections.has(s));
   const shownEarlier = partial.filter((s) => r.earlier?.[s] !== undefined);
   const partialNote =

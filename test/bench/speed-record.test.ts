@@ -1,20 +1,35 @@
 // A partial speed run (`--sections`) must not wipe the run of record: unknown parts are refused before anything
 // is measured, and the parts a run does not measure are shown from the record, each naming the run it comes from.
 import { describe, expect, it } from 'vitest';
-import { options, renderSpeed } from '../../bench/speed.ts';
+import { maxOtherLoad, options, renderSpeed } from '../../bench/speed.ts';
 import type { E2eRun, HashRow, SpeedResults } from '../../bench/speed.ts';
 import { EMPTY_RECORD, notRecorded, parseRecord, parseSections, recordRun, SECTIONS, withEarlier } from '../../bench/speed-record.ts';
 import type { Section } from '../../bench/speed-record.ts';
+import type { TracingResults } from '../../bench/tracing.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-function e2e(who: E2eRun['who'], size: number, rep: number, ms: number): E2eRun {
-  return { who, size, rep, ms, cpuMs: 1000, serverCpuMs: 1000, otherCores: 0, rssBytes: 200 * MiB, marks: {} };
+function e2e(who: E2eRun['who'], size: number, rep: number, ms: number, otherCores = 0): E2eRun {
+  return { who, size, rep, ms, cpuMs: 1000, serverCpuMs: 1000, otherCores, rssBytes: 200 * MiB, marks: {} };
 }
 
-function hash(readOnlyMiBs: number, hashObjectMiBs: number): HashRow {
-  return { cpu: 'Test CPU', date: '2026-12-02', size: GiB, readOnlyMiBs, hashObjectMiBs, nodeStreamMiBs: 700, resumableMiBs: 300, engine: 'node:crypto', otherCores: 0, process: 'lambda' };
+function hash(readOnlyMiBs: number, hashObjectMiBs: number, otherCores = 0): HashRow {
+  return { cpu: 'Test CPU', date: '2026-12-02', size: GiB, readOnlyMiBs, hashObjectMiBs, nodeStreamMiBs: 700, resumableMiBs: 300, engine: 'node:crypto', otherCores, process: 'lambda' };
+}
+
+function tracing(otherCores: number[]): TracingResults {
+  return {
+    objectBytes: 32 * MiB,
+    partBytes: 8 * MiB,
+    parts: 4,
+    invocationsPerProcess: 1,
+    rounds: 1,
+    logLevel: 'INFO',
+    processes: otherCores.map((o, i) => ({ fn: 'prepare', mode: i % 2 === 0 ? 'off' : 'on', round: 1, importMs: 100, importCpuMs: 100, importLogBytes: 0, otherCores: o })),
+    invocations: [],
+    strayDatagrams: 0,
+  };
 }
 
 /** A run's results: `argv` as given to the bench, nothing measured yet. */
@@ -131,5 +146,25 @@ describe('a partial run rendered with the record', () => {
     expect(text).not.toContain('From an earlier run');
     expect(text).toContain('**Targets in this run**');
     expect(text).not.toContain('measured only');
+  });
+});
+
+describe('the other load the intro quotes', () => {
+  it('covers every part that records it, tracing included, and says which', () => {
+    const r = { ...fullRun(), tracing: tracing([0.02, 0.4]), sweep: [e2e('pipeline', 256 * MiB, 1, 4000, 0.1)] };
+    expect(maxOtherLoad(r)).toEqual({ cores: 0.4, covered: ['e2e', 'sweep', 'hash', 'tracing', 'huge'] });
+    const text = renderSpeed(r, r.hash);
+    expect(text).toContain('Processes outside the bench used up to 0.40 of the 2 cores during every measurement of this run that records it (end to end, sweep, hash, tracing, big pipeline; the CLI starts and bundle imports record none)');
+  });
+
+  it('leaves out the parts shown from an earlier run (their rows carry their own)', () => {
+    const record = recordRun(EMPTY_RECORD, { ...fullRun(), e2e: [e2e('sdk', GiB, 1, 55_000, 1.5), e2e('pipeline', GiB, 1, 10_000, 1.5)] }, new Set(SECTIONS));
+    const r = withEarlier({ ...results(['--sections', 'hash'], '2026-12-02T11:30:00.000Z'), hash: [hash(1000, 820, 0.05)] }, new Set<Section>(['hash']), record);
+    expect(maxOtherLoad(r)).toEqual({ cores: 0.05, covered: ['hash'] });
+    expect(renderSpeed(r, r.hash)).toContain('used at most 0.05 cores during every measurement of this run that records it (hash; ');
+  });
+
+  it('is not measured when nothing recorded it', () => {
+    expect(maxOtherLoad(results([], '2026-12-02')).cores).toBeNaN();
   });
 });
