@@ -1,9 +1,11 @@
-// The whole-file SHA-1, beside the part fan-out. Each invocation reads its slice in few, large ranged GETs
-// (1 GiB by default: every request costs CPU the hash shares) and hashes each one's socket chunks as they
-// arrive, in order; the next GET is sent while one is read and its answer waits on its connection until
-// its turn (TCP holds the bytes back), which hides S3's latency without holding the object's bytes. Every
-// step of bytes (8 MiB) it looks at the time left, the projection and the probe, and may stop inside a
-// range: hash-wasm keeps the whole 64-byte blocks it took, the rest of the range is cancelled.
+// The whole-file SHA-1, beside the part fan-out. Each invocation reads its slice in ranged GETs of
+// hashRangeBytes (16 MiB), hashRangesInFlight (8) of them in flight and being read at once: in AWS one S3
+// connection carries ~85-90 MB/s, far below what one core hashes. The range at the head streams its socket
+// chunks straight into the hash; the ranges ahead are read into a pool of at most k - 1 reused buffers of
+// one range each, and hashed strictly in order when their turn comes (a range is sent only when a buffer is
+// free, so the object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the
+// projection and the probe, and may stop inside a range: hash-wasm keeps the whole 64-byte blocks it took,
+// the reads in flight are cancelled. A read ahead that fails ends the invocation at once.
 //
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
@@ -30,7 +32,7 @@ import { streamRange } from './s3source.ts';
 
 export type HashSettings = Pick<
   TransferSettings,
-  'hashChunkBytes' | 'hashReadAhead' | 'hashSliceBytes' | 'hashSafetyMarginMs' | 'hashFloorBytesPerSecond' | 'hashProbeBytes'
+  'hashRangeBytes' | 'hashRangesInFlight' | 'hashSliceBytes' | 'hashSafetyMarginMs' | 'hashFloorBytesPerSecond' | 'hashProbeBytes'
 > &
   Partial<Pick<TransferSettings, 'hashStepBytes' | 'hashOnWorker' | 'hashRingBytes'>>;
 
@@ -40,6 +42,8 @@ export interface HashSliceOptions {
   remainingMs: () => number;
   /** Told the bytes hashed so far after each chunk (a local progress display). */
   onProgress?: ((event: TransferProgressEvent) => void) | undefined;
+  /** Told each ranged GET as it is sent, with the reads in flight and the buffers held (tests, the bench). */
+  onRead?: ((event: HashReadEvent) => void) | undefined;
 }
 
 /** SHA-1 works on 64-byte blocks: a slice that ends on one leaves nothing of the object buffered. */
@@ -119,12 +123,32 @@ class Hashers {
   }
 }
 
-/** A ranged GET kept ahead: sent at once, its body read only once `open` is called. */
-interface RangeAhead {
+/**
+ * One ranged GET of the hash, read as soon as it is sent. While ranges before it are hashed, its bytes are
+ * copied into a buffer of the bounded pool; once it is the head, what it buffered is hashed and its next
+ * socket chunks go straight into the hash.
+ */
+interface RangeRead {
+  offset: number;
   length: number;
+  /** The pool buffer it fills while ahead (undefined once it is the head and that buffer was handed back). */
+  buffer: Buffer | undefined;
+  /** Bytes copied into `buffer`. */
+  filled: number;
+  isHead: boolean;
   done: Promise<void>;
-  open: () => void;
-  cancel: (reason: unknown) => void;
+}
+
+/** What the ranged reads of one invocation look like when a new one is sent (tests and the bench check the bound). */
+export interface HashReadEvent {
+  offset: number;
+  length: number;
+  /** Ranged GETs in flight, this one included (at most hashRangesInFlight). */
+  inFlight: number;
+  /** Pool buffers allocated so far (at most hashRangesInFlight - 1; reused, never freed before the end). */
+  buffers: number;
+  /** Bytes of each pool buffer (hashRangeBytes, or the slice when it is smaller). */
+  bufferBytes: number;
 }
 
 /** Why an invocation stopped in the middle of a read (its other reads are cancelled). */
@@ -179,11 +203,11 @@ export async function hashSlice(
     return { offset: source.size, done: true, sha1: source.sha1, via: 's3-checksum', invocations };
   }
   const started = performance.now();
-  const { hashReadAhead, hashSliceBytes, hashSafetyMarginMs, hashFloorBytesPerSecond, hashProbeBytes } = opts.settings;
+  const { hashRangesInFlight, hashSliceBytes, hashSafetyMarginMs, hashFloorBytesPerSecond, hashProbeBytes } = opts.settings;
   // Whole blocks per read and per step, so every stop is on a block boundary.
   const wholeBlocks = (n: number): number => Math.max(SHA1_BLOCK_BYTES, n - (n % SHA1_BLOCK_BYTES));
-  const chunkBytes = wholeBlocks(opts.settings.hashChunkBytes);
-  const stepBytes = Math.min(chunkBytes, wholeBlocks(opts.settings.hashStepBytes ?? chunkBytes));
+  const rangeBytes = wholeBlocks(opts.settings.hashRangeBytes);
+  const stepBytes = Math.min(rangeBytes, wholeBlocks(opts.settings.hashStepBytes ?? rangeBytes));
 
   const startOffset = previous?.state !== undefined ? previous.offset : 0;
   const wasmOnly = previous?.wasmOnly === true;
@@ -210,7 +234,24 @@ export async function hashSlice(
   if (decided !== 'hash-wasm') hashers.node = nodeSha1(opts.settings);
 
   const controller = new AbortController();
-  const queue: RangeAhead[] = [];
+  /** The ranged GETs in flight, in object order: the first is the head, the one being hashed. */
+  const queue: RangeRead[] = [];
+  /** Every read sent (settled before this invocation returns, so no request outlives it). */
+  const sent = new Set<Promise<void>>();
+  const inFlight = Math.max(1, Math.floor(hashRangesInFlight));
+  // The reads ahead of the head fill buffers of a pool: at most inFlight - 1 of them, allocated when first
+  // needed and reused, so an invocation holds at most (inFlight - 1) x the range size of the object.
+  const bufferBytes = Math.min(rangeBytes, Math.max(1, sliceEnd - startOffset));
+  const pool: Buffer[] = [];
+  let buffers = 0;
+  const takeBuffer = (): Buffer | undefined => {
+    const free = pool.pop();
+    if (free !== undefined || buffers >= inFlight - 1) return free;
+    buffers++;
+    return Buffer.allocUnsafeSlow(bufferBytes);
+  };
+  /** The first failure of a read ahead of the head: it ends the invocation at once, not in its turn. */
+  const ahead: { failed: boolean; err: unknown } = { failed: false, err: undefined };
   let nextOffset = startOffset;
   /** Bytes handed to the hashers, and where the next step (progress, deadline, projection) is. */
   let offset = startOffset;
@@ -242,8 +283,9 @@ export async function hashSlice(
       stop('deadline');
     }
   };
-  // A chunk is split at each step's edge, so an invocation stops exactly on a step (a whole number of blocks).
-  const onChunk = (chunk: Buffer): Promise<void> | undefined => {
+  // Bytes in object order into the hashers, split at each step's edge, so an invocation stops exactly on a
+  // step (a whole number of blocks).
+  const hashInOrder = (chunk: Buffer): Promise<void> | undefined => {
     let taken: Promise<void> | undefined;
     for (let at = 0; at < chunk.byteLength && stopped === undefined; ) {
       const n = Math.min(chunk.byteLength - at, nextStep - offset);
@@ -258,29 +300,60 @@ export async function hashSlice(
     // node:crypto's worker takes chunks in order: the last one pending settles after the others.
     return taken;
   };
+  /** Sends the next range: the head streams into the hash, a range ahead needs a free buffer (false: none). */
+  const send = (): boolean => {
+    const isHead = queue.length === 0;
+    const buffer = isHead ? undefined : takeBuffer();
+    if (!isHead && buffer === undefined) return false;
+    const length = Math.min(rangeBytes, sliceEnd - nextOffset);
+    const read: RangeRead = { offset: nextOffset, length, buffer, filled: 0, isHead, done: Promise.resolve() };
+    const onChunk = (chunk: Buffer): Promise<void> | undefined => {
+      if (read.isHead) return hashInOrder(chunk);
+      // streamRange hands over at most `length` bytes: the buffer (>= length) cannot overflow.
+      chunk.copy(read.buffer as Buffer, read.filled);
+      read.filled += chunk.byteLength;
+      return undefined;
+    };
+    read.done = streamRange(s3, source, nextOffset, length, { signal: controller.signal, onChunk });
+    read.done.catch((err: unknown) => {
+      // A read ahead that fails (S3's error, a changed source, a short body) ends the invocation now; the
+      // budget's cut (Transfer.Deadline) reaches every read at once and is handled in order, at the head.
+      if (read.isHead || stopped !== undefined || ahead.failed || err instanceof DeadlineError) return;
+      ahead.failed = true;
+      ahead.err = err;
+      controller.abort(err);
+    });
+    sent.add(read.done);
+    void read.done.finally(() => sent.delete(read.done)).catch(() => {});
+    queue.push(read);
+    nextOffset += length;
+    opts.onRead?.({ offset: read.offset, length, inFlight: queue.length, buffers, bufferBytes });
+    return true;
+  };
+  const sendAhead = (): void => {
+    while (queue.length < inFlight && nextOffset < sliceEnd && !ahead.failed && ((steps === 0 && queue.length === 0) || timeLeft())) {
+      if (!send()) break;
+    }
+  };
   try {
     for (;;) {
-      while (queue.length < Math.max(1, hashReadAhead) && nextOffset < sliceEnd && ((steps === 0 && queue.length === 0) || timeLeft())) {
-        const length = Math.min(chunkBytes, sliceEnd - nextOffset);
-        let open = (): void => {};
-        let cancel: (reason: unknown) => void = () => {};
-        const gate = new Promise<void>((resolve, reject) => {
-          open = resolve;
-          cancel = reject;
-        });
-        gate.catch(() => {}); // a cancelled gate is seen by its read, if that is still waiting
-        const done = streamRange(s3, source, nextOffset, length, { signal: controller.signal, after: gate, onChunk });
-        done.catch(() => {}); // awaited below in order; this only keeps early failures from going unhandled
-        queue.push({ length, done, open, cancel });
-        nextOffset += length;
-      }
-      const next = queue[0];
-      if (next === undefined || stopped !== undefined) break;
-      queue.shift();
-      next.open();
+      sendAhead();
+      const head = queue[0];
+      if (head === undefined || stopped !== undefined || ahead.failed) break;
       try {
-        await next.done;
+        if (!head.isHead) {
+          // Its turn: what it buffered while ahead goes into the hash, then its next chunks as they arrive.
+          head.isHead = true;
+          const buffer = head.buffer as Buffer;
+          const taken = hashInOrder(buffer.subarray(0, head.filled));
+          if (taken !== undefined) await taken;
+          head.buffer = undefined;
+          pool.push(buffer);
+          sendAhead();
+        }
+        await head.done;
       } catch (err) {
+        if (ahead.failed) throw ahead.err;
         if (stopped !== undefined) break;
         // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps the whole blocks it
         // hashed so far, up to the middle of the range that was cut.
@@ -290,6 +363,7 @@ export async function hashSlice(
         }
         throw err;
       }
+      queue.shift();
       if (stopped !== undefined) break;
       // Out of time between two reads (a read that ended exactly on a step has already been looked at).
       if (steps > 0 && hashers.wasm !== undefined && !timeLeft() && offset < sliceEnd) {
@@ -297,6 +371,7 @@ export async function hashSlice(
         break;
       }
     }
+    if (ahead.failed) throw ahead.err;
     // node:crypto alone ran out of time before the end: it has no state to save.
     if (stopped === undefined && hashers.wasm === undefined && offset < source.size) stopped = new Stop('gave-up');
     // A deadline stop keeps hash-wasm's whole blocks; the bytes it still carries are read again next time.
@@ -329,8 +404,9 @@ export async function hashSlice(
       ...(wasmOnly ? { wasmOnly } : {}),
     };
   } finally {
+    // Cancels the reads still in flight and waits for them to end: no request outlives the invocation.
     controller.abort();
-    for (const ahead of queue) ahead.cancel(controller.signal.reason);
+    await Promise.allSettled(sent);
     hashers.dropNode();
   }
 }

@@ -182,11 +182,6 @@ export async function readRange(
 export interface StreamRangeOptions {
   signal?: AbortSignal | undefined;
   /**
-   * The body is not read before this settles: the request is sent and its answer waits on the
-   * connection (TCP holds the rest back), so reads kept ahead cost no memory and hide S3's latency.
-   */
-  after?: Promise<unknown> | undefined;
-  /**
    * Told each socket chunk as it arrives, in order; it must not keep the chunk once it returns (or once the
    * promise it returns settles: the body is paused until then).
    */
@@ -200,20 +195,12 @@ export interface StreamRangeOptions {
 export async function streamRange(s3: S3Client, source: SourceObject, offset: number, length: number, opts: StreamRangeOptions): Promise<void> {
   const range = `bytes=${offset}-${offset + length - 1}`;
   try {
-    // Inside the request budget, the wait for its turn and the body too: a stalled body is cut like a stalled answer.
+    // The body is read inside the budget too: a stalled body is cut like a stalled answer.
     await withinRequestBudget(`GetObject ${describeSource(source)} ${range}`, opts.signal, async (within) => {
       const res = await s3.send(getCommand(source, range), { abortSignal: within });
       checkPinned(res, source);
       if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
       const body = res.Body as Readable;
-      // Until it is read, a body that fails must not be an unhandled 'error': it stays in body.errored.
-      body.on('error', () => {});
-      try {
-        await opts.after;
-      } catch (err) {
-        body.destroy();
-        throw err;
-      }
       let handed = 0;
       const read = await readBody(body, within, describeSource(source), (chunk) => {
         const take = Math.min(chunk.byteLength, length - handed);

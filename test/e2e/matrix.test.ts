@@ -409,7 +409,7 @@ describe('fault matrix (RELIABILITY.md)', () => {
   for (const [id, what, range] of [
     // UploadBatch's ranged read of part 3 (offset 3 x 64 KiB).
     ['M10a', 'a part read (UploadBatch)', `bytes=${3 * partSize}-${4 * partSize - 1}`],
-    // HashObject's read of the whole object (one chunk: the object is smaller than hashChunkBytes).
+    // HashObject's read of the whole object (one chunk: the object is smaller than hashRangeBytes).
     ['M10b', 'the hash read (HashObject)', `bytes=0-${SIZE - 1}`],
   ] as const) {
     it(`${id} S3 SlowDown (503) on ranged reads, ${what}: past the SDK's retries Transfer.S3Throttled, retried by the state machine`, async () => {

@@ -138,7 +138,7 @@ describe('M12b S3 requests inside each Task\'s request budget, through the state
       'hash-later.bin',
       SIZE,
       { method: 'GET', range: `bytes=${CHUNK}-${2 * CHUNK - 1}`, times: 1, action: { type: 'hold', until: never } },
-      { hashChunkBytes: CHUNK, hashSliceBytes: 4 * CHUNK },
+      { hashRangeBytes: CHUNK, hashSliceBytes: 4 * CHUNK },
       undefined,
       CHUNK,
     );

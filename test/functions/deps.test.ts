@@ -105,13 +105,13 @@ describe('depsFromEnv against s3rver and the Box emulator', () => {
       BOX_UPLOAD_URL: emu.uploadUrl,
       S3_ENDPOINT: s3.endpoint,
       S3_FORCE_PATH_STYLE: 'true',
-      TRANSFER_HASH_READ_AHEAD: '2',
+      TRANSFER_HASH_RANGES_IN_FLIGHT: '2',
     };
     const lines: string[] = [];
     const deps = depsFromEnv(env, { logger: createJsonLogger({ level: 'debug', write: (l) => lines.push(l) }) });
     // One 429 on the first direct upload: the Box client's retry warning must come through the same logger.
     emu.faults.inject({ operation: 'uploadFile', nth: 1, action: { type: 'status', status: 429, retryAfterSeconds: 0 } });
-    expect(deps.settings).toEqual({ hashReadAhead: 2 });
+    expect(deps.settings).toEqual({ hashRangesInFlight: 2 });
     const h = makeTaskHandlers(deps);
     const bytes = testBytes(2000, 3);
     await s3.put('env-bucket', 'in/a.txt', bytes);

@@ -34,8 +34,8 @@ let client: BoxClient;
 
 const settings: Partial<TransferSettings> = {
   directUploadMax: DIRECT_MAX,
-  hashChunkBytes: 128 * KiB,
-  hashReadAhead: 3,
+  hashRangeBytes: 128 * KiB,
+  hashRangesInFlight: 3,
   hashSafetyMarginMs: 20_000,
   // No rate is assumed to fit: the hash measures (both hashers) until its fake deadline, so the
   // resumable path runs over several invocations.
@@ -540,7 +540,7 @@ describe('many parts', () => {
         s3: s3.s3,
         box: async () => smallClient,
         logger: silentLogger,
-        settings: { directUploadMax: 1, hashChunkBytes: 64 * KiB },
+        settings: { directUploadMax: 1, hashRangeBytes: 64 * KiB },
       });
       const ctx = lambdaContext();
       const prepared = (await h.Prepare({ source: { bucket: BUCKET, key: 'many-parts.bin' }, destination: { folderId: '0' } }, ctx)) as PrepareResult;

@@ -1,7 +1,8 @@
 // hashSlice hashes each ranged GET's socket chunks as they arrive. The chunks an S3 connection hands over
 // have any sizes, so these tests drive it with an S3 whose bodies come in odd chunks (a stand-in for
 // the SDK's send: the bodies are real streams, the chunk sizes chosen), to check the digest, the
-// 64-byte blocks a saved hash-wasm state needs, reads kept ahead, and a read ahead that fails while waiting.
+// 64-byte blocks a saved hash-wasm state needs, the ranges read ahead at once into bounded buffers, and a
+// read ahead that fails (which ends the slice at once, cancelling the head).
 // The last tests cut a range in the middle of its body, as the invocation's request budget does.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -10,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { HashProgress, SourceObject } from '../../src/transfer/contract.ts';
 import { withRequestBudget } from '../../src/box/budget.ts';
 import { hashSlice } from '../../src/transfer/hash.ts';
-import type { HashSettings } from '../../src/transfer/hash.ts';
+import type { HashReadEvent, HashSettings } from '../../src/transfer/hash.ts';
 import { spendableBudget } from '../support/spendable-budget.ts';
 import { testBytes } from './helpers.ts';
 
@@ -27,11 +28,19 @@ interface FakeS3 {
   ranges: string[];
   /** Body bytes handed to the reader so far, per range. */
   consumed: Map<string, number>;
+  /** Told after each chunk a body hands over. */
+  onConsumed?: () => void;
+  /** Every body handed out, in order. */
+  bodies: Readable[];
 }
 
-function fakeS3(opts: { failRange?: string; chunkSizes?: number[]; stall?: { range: string; bytes: number; then: () => void } } = {}): FakeS3 {
+function fakeS3(
+  opts: { failRange?: string; chunkSizes?: number[]; stall?: { range: string; bytes: number; then: () => void }; holdUntil?: { range: string; until: Promise<void> } } = {},
+): FakeS3 {
   const ranges: string[] = [];
   const consumed = new Map<string, number>();
+  const bodies: Readable[] = [];
+  const fake: FakeS3 = { client: undefined as unknown as S3Client, ranges, consumed, bodies };
   const sizes = opts.chunkSizes ?? ODD;
   let stalled = false;
   const send = async (command: { input: { Range?: string } }, options?: { abortSignal?: AbortSignal }): Promise<unknown> => {
@@ -44,12 +53,23 @@ function fakeS3(opts: { failRange?: string; chunkSizes?: number[]; stall?: { ran
       // A connection reset while the answer waits to be read.
       const body = new Readable({ read() {} });
       setImmediate(() => body.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+      bodies.push(body);
       return { Body: body, ETag: source.etag, ContentRange: `bytes ${from}-${to}/${SIZE}` };
     }
     let at = from;
     let i = 0;
+    // A held body hands over nothing until `until` settles (then what was asked for meanwhile).
+    let held = opts.holdUntil !== undefined && range === opts.holdUntil.range;
+    let asked = false;
+    if (held) {
+      void opts.holdUntil?.until.then(() => {
+        held = false;
+        if (asked) body._read(0);
+      });
+    }
     const body = new Readable({
       read() {
+        if (held) return void (asked = true);
         if (stall !== undefined && at - from >= stall.bytes) {
           // Asked for more once the first bytes were taken: stall, and spend the budget.
           stall.then();
@@ -60,18 +80,21 @@ function fakeS3(opts: { failRange?: string; chunkSizes?: number[]; stall?: { ran
         consumed.set(range, (consumed.get(range) ?? 0) + n);
         this.push(object.subarray(at, at + n));
         at += n;
+        fake.onConsumed?.();
       },
     });
     // As the SDK does: an aborted request destroys its body.
     options?.abortSignal?.addEventListener('abort', () => body.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true });
+    bodies.push(body);
     return { Body: body, ETag: source.etag, ContentRange: `bytes ${from}-${to}/${SIZE}` };
   };
-  return { client: { send } as unknown as S3Client, ranges, consumed };
+  fake.client = { send } as unknown as S3Client;
+  return fake;
 }
 
 const settings = (over: Partial<HashSettings> = {}): HashSettings => ({
-  hashChunkBytes: 64 * 1024,
-  hashReadAhead: 3,
+  hashRangeBytes: 64 * 1024,
+  hashRangesInFlight: 3,
   hashSliceBytes: undefined,
   hashSafetyMarginMs: 1000,
   hashFloorBytesPerSecond: 1,
@@ -93,7 +116,7 @@ describe('hashSlice over chunks of any size', () => {
     let progress: HashProgress | undefined;
     const offsets: number[] = [];
     do {
-      progress = await hashSlice(s3.client, source, progress, { settings: settings({ hashSliceBytes: 100_000, hashChunkBytes: 30_000 }), remainingMs: () => 600_000 });
+      progress = await hashSlice(s3.client, source, progress, { settings: settings({ hashSliceBytes: 100_000, hashRangeBytes: 30_000 }), remainingMs: () => 600_000 });
       offsets.push(progress.offset);
       if (!progress.done) {
         expect(progress.offset % 64).toBe(0);
@@ -106,24 +129,47 @@ describe('hashSlice over chunks of any size', () => {
     expect(progress).toMatchObject({ done: true, sha1: expected, engine: 'hash-wasm', invocations: 4 });
   });
 
-  it('keeps reads ahead unread until their turn', async () => {
-    const s3 = fakeS3({ chunkSizes: [4096] });
-    const waiting: number[] = [];
-    await hashSlice(s3.client, source, undefined, {
+  it('reads the ranges ahead at once into at most k - 1 buffers while the head waits, and hashes them in order', async () => {
+    // The head's body hands over nothing until every range ahead of it was read whole.
+    let releaseHead = (): void => {};
+    const headHeld = new Promise<void>((resolve) => (releaseHead = resolve));
+    const s3 = fakeS3({ chunkSizes: [4096], holdUntil: { range: 'bytes=0-65535', until: headHeld } });
+    const aheadRead = (): boolean => [1, 2].every((i) => s3.consumed.get(`bytes=${i * 65536}-${(i + 1) * 65536 - 1}`) === 65536);
+    s3.onConsumed = () => {
+      if (aheadRead()) releaseHead();
+    };
+    const reads: HashReadEvent[] = [];
+    const done = await hashSlice(s3.client, source, undefined, {
       settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }),
       remainingMs: () => 600_000,
-      // Each time a range is hashed: what the ranges after it, already asked for, have handed over.
-      onProgress: (event) => {
-        if (event.type !== 'hashed') return;
-        for (const range of s3.ranges) {
-          if (Number(/bytes=(\d+)/.exec(range)?.[1]) >= event.offset) waiting.push(s3.consumed.get(range) ?? 0);
-        }
-      },
+      onRead: (e) => reads.push(e),
     });
-    expect(s3.ranges.length).toBe(5);
-    expect(waiting.length).toBeGreaterThanOrEqual(3);
-    // A stream fills its own buffer (16 KiB) before anyone reads it; the rest of the range (64 KiB) waits.
-    for (const consumed of waiting) expect(consumed).toBeLessThanOrEqual(16 * 1024 + 4096);
+    expect(done).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+    expect(aheadRead()).toBe(true);
+    expect(s3.ranges).toEqual([0, 1, 2, 3, 4].map((i) => `bytes=${i * 65536}-${Math.min(SIZE, (i + 1) * 65536) - 1}`));
+    // Three in flight (hashRangesInFlight), and the two ahead of the head in two reused buffers of one range each.
+    expect(reads.map((r) => r.inFlight).slice(0, 3)).toEqual([1, 2, 3]);
+    expect(Math.max(...reads.map((r) => r.inFlight))).toBe(3);
+    expect(Math.max(...reads.map((r) => r.buffers))).toBe(2);
+    expect(new Set(reads.map((r) => r.bufferBytes))).toEqual(new Set([65536]));
+  });
+
+  it('ranges of odd sizes, one range in flight or many, give the same digest', async () => {
+    for (const [rangeBytes, inFlight] of [[30_000, 1], [30_000, 5], [1000, 8], [SIZE * 2, 8]] as const) {
+      const s3 = fakeS3();
+      const reads: HashReadEvent[] = [];
+      const done = await hashSlice(s3.client, source, undefined, {
+        settings: settings({ hashRangeBytes: rangeBytes, hashRangesInFlight: inFlight, hashFloorBytesPerSecond: 1024 ** 3 }),
+        remainingMs: () => 600_000,
+        onRead: (e) => reads.push(e),
+      });
+      expect(done, `${rangeBytes} x ${inFlight}`).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+      // Whole 64-byte blocks per range, end to end, the last one short.
+      const size = Math.min(rangeBytes - (rangeBytes % 64), SIZE);
+      expect(reads.map((r) => r.offset)).toEqual(Array.from({ length: Math.ceil(SIZE / size) }, (_, i) => i * size));
+      expect(Math.max(...reads.map((r) => r.inFlight))).toBe(Math.min(inFlight, reads.length));
+      expect(Math.max(...reads.map((r) => r.buffers))).toBeLessThanOrEqual(inFlight - 1);
+    }
   });
 
   it('a read ahead whose connection fails while it waits fails the slice with a named error, nothing unhandled', async () => {
@@ -131,6 +177,18 @@ describe('hashSlice over chunks of any size', () => {
     await expect(hashSlice(s3.client, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000 })).rejects.toMatchObject({
       name: 'Transfer.S3Throttled',
     });
+  });
+
+  it('a read ahead that fails ends the slice at once: the head, still waiting for its body, is cancelled', async () => {
+    // The head never answers on its own: only the failure ahead can end the slice.
+    const s3 = fakeS3({ failRange: `bytes=${2 * 65536}-${3 * 65536 - 1}`, holdUntil: { range: 'bytes=0-65535', until: new Promise<void>(() => {}) } });
+    await expect(hashSlice(s3.client, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000 })).rejects.toMatchObject({
+      name: 'Transfer.S3Throttled',
+      message: expect.stringMatching(/ECONNRESET|socket hang up|S3 throttled/),
+    });
+    // Every body was ended (destroyed by the cancel, or read whole) before hashSlice returned.
+    expect(s3.bodies.length).toBe(3);
+    for (const body of s3.bodies) expect(body.destroyed).toBe(true);
   });
 });
 

@@ -126,8 +126,8 @@ describe('hashSlice with large ranged reads over s3rver', () => {
     return { source, bytes };
   }
   const settings = (over: Partial<HashSettings>): HashSettings => ({
-    hashChunkBytes: RANGE,
-    hashReadAhead: 2,
+    hashRangeBytes: RANGE,
+    hashRangesInFlight: 2,
     hashStepBytes: STEP,
     hashRingBytes: RING,
     hashSliceBytes: undefined,

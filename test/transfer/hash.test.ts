@@ -64,7 +64,7 @@ describe('HashObject over s3rver', () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
       logger: silentLogger,
-      settings: { hashChunkBytes: 256 * 1024, hashReadAhead: 3, hashSliceBytes: 1024 * 1024 },
+      settings: { hashRangeBytes: 256 * 1024, hashRangesInFlight: 3, hashSliceBytes: 1024 * 1024 },
     });
     const { last, steps } = await hashAll(handler, transfer);
     expect(steps).toHaveLength(6);
@@ -79,7 +79,7 @@ describe('HashObject over s3rver', () => {
       s3: s3.s3,
       logger: silentLogger,
       // Neither size is a multiple of 64: reads and slices are rounded down to whole blocks.
-      settings: { hashChunkBytes: 100_003, hashReadAhead: 2, hashSliceBytes: 333_333 },
+      settings: { hashRangeBytes: 100_003, hashRangesInFlight: 2, hashSliceBytes: 333_333 },
     });
     const { last, steps } = await hashAll(handler, transfer);
     expect(steps.length).toBeGreaterThan(10);
@@ -91,7 +91,7 @@ describe('HashObject over s3rver', () => {
   });
 
   it('hashes with node:crypto in one invocation when the object fits its deadline', async () => {
-    const handler = makeHashObjectHandler({ s3: s3.s3, logger: silentLogger, settings: { hashChunkBytes: 1024 * 1024 } });
+    const handler = makeHashObjectHandler({ s3: s3.s3, logger: silentLogger, settings: { hashRangeBytes: 1024 * 1024 } });
     const { last, steps } = await hashAll(handler, transfer);
     expect(steps).toHaveLength(1);
     expect(last).toMatchObject({ done: true, sha1: expected, engine: 'node:crypto', offset: SIZE, invocations: 1 });
@@ -100,7 +100,7 @@ describe('HashObject over s3rver', () => {
   });
 
   it('measures over a probe when the floor rate does not fit, then keeps the hasher the measured rate allows', async () => {
-    const settings = { hashChunkBytes: 512 * 1024, hashReadAhead: 2, hashFloorBytesPerSecond: 1, hashProbeBytes: 1024 * 1024, hashSafetyMarginMs: 10_000 };
+    const settings = { hashRangeBytes: 512 * 1024, hashRangesInFlight: 2, hashFloorBytesPerSecond: 1, hashProbeBytes: 1024 * 1024, hashSafetyMarginMs: 10_000 };
     const handler = makeHashObjectHandler({ s3: s3.s3, logger: silentLogger, settings });
     // Ten minutes left: the probe's rate fits easily, node:crypto finishes.
     const roomy = await hashAll(handler, transfer);
@@ -116,7 +116,7 @@ describe('HashObject over s3rver', () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
       logger: silentLogger,
-      settings: { hashChunkBytes: 128 * 1024, hashReadAhead: 4, hashSafetyMarginMs: 13_000 },
+      settings: { hashRangeBytes: 128 * 1024, hashRangesInFlight: 4, hashSafetyMarginMs: 13_000 },
     });
     // A fake clock: each look at the deadline costs 1 s of a 12 s budget per invocation (beyond the safety
     // margin; the request budget, 5 s short of the Lambda's end, always leaves the reads a few seconds).
@@ -141,7 +141,7 @@ describe('HashObject over s3rver', () => {
     const handler = makeHashObjectHandler({
       s3: s3.s3,
       logger: silentLogger,
-      settings: { hashChunkBytes: 2 * 1024 * 1024, hashReadAhead: 2, hashSafetyMarginMs: 30_000 },
+      settings: { hashRangeBytes: 2 * 1024 * 1024, hashRangesInFlight: 2, hashSafetyMarginMs: 30_000 },
     });
     // 20 s left: inside the hash's 30 s margin, outside the request budget's 5 s (none of the reads is cut).
     const { last, steps } = await hashAll(handler, transfer, lambdaContext(() => 20_000));

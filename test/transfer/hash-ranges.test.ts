@@ -1,0 +1,124 @@
+// The whole-file hash's concurrent ranged reads against a real local S3 (s3rver), through the fault proxy
+// where S3 must fail or hold a range: k ranged GETs in flight and being read at once, the ones ahead of the
+// hash in at most k - 1 buffers, hashed strictly in order; byte-exact across slices and deadline stops; a
+// range ahead that fails ends the invocation at once and cancels the reads still in flight.
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HashProgress, SourceObject } from '../../src/transfer/contract.ts';
+import { hashSlice } from '../../src/transfer/hash.ts';
+import type { HashReadEvent, HashSettings } from '../../src/transfer/hash.ts';
+import { pinSource } from '../../src/transfer/s3source.ts';
+import { proxiedS3 } from '../support/held-s3.ts';
+import { startTestS3, testBytes } from './helpers.ts';
+import type { TestS3 } from './helpers.ts';
+
+const BUCKET = 'hash-ranges';
+const SIZE = 3 * 1024 * 1024 + 1001;
+const bytes = testBytes(SIZE, 5);
+const expected = createHash('sha1').update(bytes).digest('base64');
+const never = new Promise<void>(() => undefined);
+let s3: TestS3;
+let source: SourceObject;
+const proxied = proxiedS3();
+
+beforeAll(async () => {
+  s3 = await startTestS3([BUCKET]);
+  await s3.put(BUCKET, 'obj.bin', bytes);
+  await s3.put(BUCKET, 'small.bin', bytes.subarray(0, 1000));
+  await s3.put(BUCKET, 'empty.bin', new Uint8Array(0));
+  source = await pinSource(s3.s3, { bucket: BUCKET, key: 'obj.bin' });
+});
+afterAll(async () => {
+  await s3?.close();
+});
+
+const settings = (over: Partial<HashSettings> = {}): HashSettings => ({
+  hashRangeBytes: 100_003, // 99,968 bytes once cut to whole 64-byte blocks
+  hashRangesInFlight: 8,
+  hashSliceBytes: undefined,
+  hashSafetyMarginMs: 10_000,
+  hashFloorBytesPerSecond: 1,
+  hashProbeBytes: 64 * 1024 * 1024,
+  ...over,
+});
+
+describe('the hash reads k ranges at once from s3rver', () => {
+  it('k ranges of an odd size in flight: byte-exact in one node:crypto pass and across hash-wasm slices, buffers bounded', async () => {
+    const reads: HashReadEvent[] = [];
+    const one = await hashSlice(s3.s3, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000, onRead: (e) => reads.push(e) });
+    expect(one).toMatchObject({ done: true, sha1: expected, offset: SIZE, engine: 'node:crypto', invocations: 1 });
+    expect(reads.map((r) => r.offset)).toEqual(Array.from({ length: Math.ceil(SIZE / 99_968) }, (_, i) => i * 99_968));
+    expect(Math.max(...reads.map((r) => r.inFlight))).toBe(8);
+    expect(Math.max(...reads.map((r) => r.buffers))).toBe(7);
+    expect(new Set(reads.map((r) => r.bufferBytes))).toEqual(new Set([99_968]));
+
+    let progress: HashProgress | undefined;
+    const offsets: number[] = [];
+    do {
+      progress = await hashSlice(s3.s3, source, progress, { settings: settings({ hashSliceBytes: 333_333 }), remainingMs: () => 600_000 });
+      offsets.push(progress.offset);
+      if (!progress.done) expect(progress).toMatchObject({ engine: 'hash-wasm', offset: expect.any(Number) });
+    } while (!progress.done && offsets.length < 20);
+    // Slices of 333,312 bytes (whole blocks), each over ranges that do not fall on the slice's edges.
+    expect(offsets).toEqual([...Array.from({ length: Math.floor(SIZE / 333_312) }, (_, i) => (i + 1) * 333_312), SIZE]);
+    expect(progress).toMatchObject({ done: true, sha1: expected, engine: 'hash-wasm' });
+  });
+
+  it('a deadline inside, with ranges ahead in flight: each invocation stops on a block, the next resumes, the digest is exact', async () => {
+    const steps: HashProgress[] = [];
+    const inFlightAtStop: number[] = [];
+    let progress: HashProgress | undefined;
+    do {
+      // A fake clock per invocation: twelve looks at the deadline, then none of the time is left.
+      let looks = 0;
+      let inFlight = 0;
+      progress = await hashSlice(s3.s3, source, progress, {
+        settings: settings({ hashRangeBytes: 64 * 1024, hashStepBytes: 64 * 1024 }),
+        remainingMs: () => (looks++ < 12 ? 600_000 : 0),
+        onRead: (e) => (inFlight = e.inFlight),
+      });
+      steps.push(progress);
+      if (!progress.done) inFlightAtStop.push(inFlight);
+    } while (!progress.done && steps.length < 100);
+    expect(steps.length).toBeGreaterThan(2);
+    for (const [i, step] of steps.slice(0, -1).entries()) {
+      expect(step).toMatchObject({ done: false, engine: 'hash-wasm' });
+      expect(step.offset % 64).toBe(0);
+      expect(step.offset).toBeGreaterThan(i === 0 ? 0 : (steps[i - 1] as HashProgress).offset);
+    }
+    // Stopped while several ranges were in flight (they were cancelled, their bytes read again next time).
+    expect(Math.max(...inFlightAtStop)).toBeGreaterThan(1);
+    expect(progress).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+  });
+
+  it('an object smaller than one range is one GET and no buffer; an empty object is no GET', async () => {
+    const { proxy, client } = await proxied(s3.endpoint);
+    const small = await pinSource(client, { bucket: BUCKET, key: 'small.bin' });
+    const reads: HashReadEvent[] = [];
+    const r = await hashSlice(client, small, undefined, { settings: settings({ hashRangeBytes: 16 * 1024 * 1024 }), remainingMs: () => 600_000, onRead: (e) => reads.push(e) });
+    expect(r).toMatchObject({ done: true, sha1: createHash('sha1').update(bytes.subarray(0, 1000)).digest('base64') });
+    expect(reads).toEqual([{ offset: 0, length: 1000, inFlight: 1, buffers: 0, bufferBytes: 1000 }]);
+    expect(proxy.stats().rangedGets).toBe(1);
+    const empty = await pinSource(client, { bucket: BUCKET, key: 'empty.bin' });
+    const e = await hashSlice(client, empty, undefined, { settings: settings(), remainingMs: () => 600_000, onRead: (x) => reads.push(x) });
+    expect(e).toMatchObject({ done: true, offset: 0, sha1: createHash('sha1').digest('base64') });
+    expect(reads).toHaveLength(1);
+    expect(proxy.stats().rangedGets).toBe(1);
+  });
+
+  it('S3 failing a range ahead (503 after the SDK retries) ends the invocation at once with Transfer.S3Throttled; the head S3 still holds is cancelled', async () => {
+    const { proxy, client } = await proxied(s3.endpoint);
+    const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
+    // The head never gets an answer: only the failure ahead can end the invocation.
+    proxy.inject({ method: 'GET', range: 'bytes=0-99967', times: 1, action: { type: 'hold', until: never } });
+    proxy.inject({ method: 'GET', range: `bytes=${3 * 99_968}-${4 * 99_968 - 1}`, times: 100 });
+    await expect(hashSlice(client, pinned, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000 })).rejects.toMatchObject({
+      name: 'Transfer.S3Throttled',
+      message: expect.stringContaining('SlowDown'),
+    });
+    expect(proxy.stats().slowDowns).toBeGreaterThan(1);
+    // The held request's connection was closed by the client (no request left waiting on S3).
+    await proxy.abandonedAtLeast(1);
+    expect(proxy.stats()).toMatchObject({ stalled: 1, abandoned: 1 });
+  }, 60_000);
+});
