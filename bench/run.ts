@@ -26,6 +26,7 @@ import { endMarker, startMarker, writeSection } from './sections.ts';
 import type { BenchResults, Contestant, HashRun, MachineInfo, PipelineRun, Settings, Shape, UploadRun } from './report.ts';
 import { parsePositiveSize as parseSize } from '../local/cli/options.ts';
 import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
+import { parseSections } from './speed-record.ts';
 import type { EmulatorTarget } from './sdk.ts';
 
 const HELP = `npm run bench [-- options]
@@ -36,7 +37,12 @@ as soon as it is done and leaves the other sections as they are.
   --only LIST         some of the benches, comma-separated: speed, bulk, uploads
   --before DIR        speed: an earlier checkout (with node_modules) measured side by side
   --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles,
-                      tracing, memory, huge)
+                      tracing, memory, huge); an unknown name stops the bench before it
+                      measures anything. The parts not measured are shown from the last run
+                      that wrote each (bench/speed-results.json, with its command and date);
+                      a part that file does not hold keeps BENCHMARKS.md as it is unless
+                      --out is given. bench/speed-results.json and bench/hash-by-cpu.json are
+                      written with BENCHMARKS.md only, never by --quick or another --out.
   --bulk-small N      bulk: objects of 100 KiB (default 1000)
   --bulk-big N        bulk: objects of 64 MiB (default 20)
   --skip-default-budget  bulk: leave out the row at the default upload budget (240 a minute)
@@ -444,6 +450,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const benches = benchesToRun(argv);
+  // Before any bench runs: a mistyped speed part would otherwise end the bench after the others ran.
+  const { values } = parseArgs({ args: argv, options: { sections: { type: 'string' } }, strict: false });
+  if (typeof values.sections === 'string') parseSections(values.sections);
   for (const bench of benches) {
     const started = Date.now();
     if (bench === 'speed') await (await import('./speed.ts')).runSpeed(argv);
