@@ -11,6 +11,12 @@ export interface TransferSettings {
   defaultConcurrency: number;
   /** Parts in flight inside one UploadBatch invocation (memory ~ this x part size). */
   partsInFlightPerBatch: number;
+  /**
+   * Parts one UploadBatch invocation reads from S3 and digests ahead of its PUTs, so that a connection whose
+   * PUT ends sends the next part at once (memory ~ (partsInFlightPerBatch + this) x part size). Capped at
+   * (parts in flight - 1) / 2: none with one or two parts in flight.
+   */
+  partsReadAhead: number;
   /** Inline Map MaxConcurrency cap (AWS limit: 40). */
   maxMapConcurrency: number;
   /** Most Map items (batches) per execution: keeps a 10,000-part file far inside 25,000 history events. */
@@ -91,6 +97,8 @@ export interface TransferSettings {
 export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   defaultConcurrency: 8,
   partsInFlightPerBatch: 4,
+  // One part ahead hides a part's GET and SHA-1 (tens of ms) behind the PUTs (hundreds of ms each).
+  partsReadAhead: 1,
   maxMapConcurrency: 40,
   maxBatches: 500,
   // 2 GiB in 900 s needs only ~2.3 MiB/s per invocation: a slow link still finishes a batch.
@@ -141,6 +149,7 @@ export function resolveSettings(overrides?: Partial<TransferSettings>): Transfer
 const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_DEFAULT_CONCURRENCY: 'defaultConcurrency',
   TRANSFER_PARTS_IN_FLIGHT: 'partsInFlightPerBatch',
+  TRANSFER_PARTS_READ_AHEAD: 'partsReadAhead',
   TRANSFER_MAX_BATCHES: 'maxBatches',
   TRANSFER_MAX_BATCH_BYTES: 'maxBatchBytes',
   TRANSFER_HASH_RANGE_BYTES: 'hashRangeBytes',
@@ -160,8 +169,11 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_SESSION_PROGRESS_POLL_MS: 'sessionProgressPollMs',
 };
 
-/** The TRANSFER_* variables of the tunables, each a whole number above 0 (README "Deploying"). */
+/** The TRANSFER_* variables of the tunables, each a whole number (README "Deploying"). */
 export const TUNABLE_VARIABLES: readonly string[] = Object.freeze(Object.keys(ENV_SETTINGS));
+
+/** Tunables for which 0 means "none" (every other one is above 0). */
+const ZERO_MEANS_NONE: ReadonlySet<keyof TransferSettings> = new Set<keyof TransferSettings>(['partsReadAhead']);
 
 /** Deployment parameters (serverless.yml `--param`) that reach a function as one of these variables. */
 const ENV_PARAMS: Readonly<Record<string, string>> = { TRANSFER_MAX_FILE_SIZE: 'maxFileSize' };
@@ -176,7 +188,7 @@ function unitOf(name: string): string {
 }
 
 /**
- * A tunable's value: a whole number above 0, written in digits. Anything else set throws
+ * A tunable's value: a whole number above 0 (or 0, where it means none), written in digits. Anything else set throws
  * Transfer.ConfigurationError naming the variable, the value and what a good one looks like: a tunable
  * or a limit (TRANSFER_MAX_FILE_SIZE) silently replaced by its default would run the deployment otherwise
  * than its owner configured it.
@@ -184,17 +196,18 @@ function unitOf(name: string): string {
 function tunableFromEnv(name: string, key: keyof TransferSettings, raw: string): number {
   const text = raw.trim();
   const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (Number.isSafeInteger(n) && n > 0) return n;
+  const least = ZERO_MEANS_NONE.has(key) ? 0 : 1;
+  if (Number.isSafeInteger(n) && n >= least) return n;
   const param = ENV_PARAMS[name];
   const fallback = DEFAULT_SETTINGS[key];
   const example = typeof fallback === 'number' ? `, such as ${fallback} (the default when it is not set)` : '';
   throw new ConfigurationError(
-    `${name}${param ? ` (the ${param} parameter)` : ''} must be a whole number${unitOf(name)} above 0, in digits only${example}; got ${JSON.stringify(raw)}`,
+    `${name}${param ? ` (the ${param} parameter)` : ''} must be a whole number${unitOf(name)} ${least === 0 ? '(0: none)' : 'above 0'}, in digits only${example}; got ${JSON.stringify(raw)}`,
   );
 }
 
 /**
- * Overrides from TRANSFER_* environment variables: the tunables (whole numbers above 0; unset or empty
+ * Overrides from TRANSFER_* environment variables: the tunables (whole numbers, above 0 but where 0 means none; unset or empty
  * means the default), and the deployment's limits TRANSFER_SOURCES and TRANSFER_DESTINATION_FOLDERS (set
  * on Prepare by serverless.yml). A value set but unusable throws Transfer.ConfigurationError naming the
  * variable: neither a limit nor a tunable is ever dropped for its default.

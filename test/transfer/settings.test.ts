@@ -36,7 +36,7 @@ describe('settingsFromEnv', () => {
       }
       expect(error, name).toBeInstanceOf(ConfigurationError);
       expect((error as Error).name).toBe('Transfer.ConfigurationError');
-      expect((error as Error).message, name).toMatch(new RegExp(`^${name} (\\(the \\w+ parameter\\) )?must be a whole number .*above 0.*; got "8MiB"$`));
+      expect((error as Error).message, name).toMatch(new RegExp(`^${name} (\\(the \\w+ parameter\\) )?must be a whole number .*(above 0|\\(0: none\\)).*; got "8MiB"$`));
       const counts = /_BYTES_PER_SECOND$/.test(name)
         ? 'bytes per second'
         : /_(BYTES|SIZE)$/.test(name)
@@ -46,9 +46,20 @@ describe('settingsFromEnv', () => {
             : /_SECONDS$/.test(name)
               ? 'seconds'
               : undefined;
-      if (counts !== undefined) expect((error as Error).message, name).toContain(`whole number of ${counts} above 0`);
-      else expect((error as Error).message, name).toContain('must be a whole number above 0');
+      if (counts !== undefined) expect((error as Error).message, name).toMatch(new RegExp(`whole number of ${counts} (above 0|\\(0: none\\))`));
+      else expect((error as Error).message, name).toMatch(/must be a whole number (above 0|\(0: none\))/);
+      // 0 only where it means none (no part read ahead); elsewhere it is refused, never the default.
+      if (name === 'TRANSFER_PARTS_READ_AHEAD') expect(settingsFromEnv({ [name]: '0' })).toEqual({ partsReadAhead: 0 });
+      else expect(() => settingsFromEnv({ [name]: '0' }), name).toThrow(/above 0.*got "0"$/);
     }
+  });
+
+  it('takes TRANSFER_PARTS_READ_AHEAD=0 (no part read ahead), and refuses a negative or a size there', () => {
+    expect(settingsFromEnv({ TRANSFER_PARTS_READ_AHEAD: '0' })).toEqual({ partsReadAhead: 0 });
+    expect(settingsFromEnv({ TRANSFER_PARTS_READ_AHEAD: '2' })).toEqual({ partsReadAhead: 2 });
+    expect(() => settingsFromEnv({ TRANSFER_PARTS_READ_AHEAD: '-1' })).toThrow(
+      'TRANSFER_PARTS_READ_AHEAD must be a whole number (0: none), in digits only, such as 1 (the default when it is not set); got "-1"',
+    );
   });
 
   it('names the wrong variable among good ones', () => {
