@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, each writing its own section of BENCHMARKS.md as soon as it is done
 // (bench/sections.ts: a bench replaces its section and leaves the others as they are), in this order:
 //   speed    the whole pipeline's speed targets (bench/speed.ts);
-//   bulk     many objects, `s3-to-box sync` against the official SDK one by one (bench/bulk.ts);
+//   bulk     many objects, `s3-to-box sync` against the official SDK one by one, and PlanSync at its manifest cap (bench/bulk.ts);
 //   uploads  our uploadBigFile against the official box-node-sdk@10's, on a loopback link and a
 //            WAN-like shaped link of the Box emulator; memory of each uploader at two file sizes; the
 //            whole pipeline through the local runner; the resumable hash against node:crypto (below).
@@ -26,6 +26,7 @@ import { endMarker, startMarker, writeSection } from './sections.ts';
 import type { BenchResults, Contestant, HashRun, MachineInfo, PipelineRun, Settings, Shape, UploadRun } from './report.ts';
 import { parsePositiveSize as parseSize } from '../local/cli/options.ts';
 import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
+import { parseSections } from './speed-record.ts';
 import type { EmulatorTarget } from './sdk.ts';
 
 const HELP = `npm run bench [-- options]
@@ -36,7 +37,12 @@ as soon as it is done and leaves the other sections as they are.
   --only LIST         some of the benches, comma-separated: speed, bulk, uploads
   --before DIR        speed: an earlier checkout (with node_modules) measured side by side
   --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles,
-                      tracing, memory, huge)
+                      tracing, memory, huge); an unknown name stops the bench before it
+                      measures anything. The parts not measured are shown from the last run
+                      that wrote each (bench/speed-results.json, with its command and date);
+                      a part that file does not hold keeps BENCHMARKS.md as it is unless
+                      --out is given. bench/speed-results.json and bench/hash-by-cpu.json are
+                      written with BENCHMARKS.md only, never by --quick or another --out.
   --bulk-small N      bulk: objects of 100 KiB (default 1000)
   --bulk-big N        bulk: objects of 64 MiB (default 20)
   --skip-default-budget  bulk: leave out the row at the default upload budget (240 a minute)
@@ -444,6 +450,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const benches = benchesToRun(argv);
+  // Before any bench runs: a mistyped speed part would otherwise end the bench after the others ran.
+  const { values } = parseArgs({ args: argv, options: { sections: { type: 'string' } }, strict: false });
+  if (typeof values.sections === 'string') parseSections(values.sections);
   for (const bench of benches) {
     const started = Date.now();
     if (bench === 'speed') await (await import('./speed.ts')).runSpeed(argv);

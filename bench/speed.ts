@@ -41,6 +41,8 @@ import type { LinkShape } from './sweep.ts';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
 import { measureTracing, observedOf, PLATFORM_LOG_BYTES, renderTracing } from './tracing.ts';
+import { earlierLine, notRecorded, parseRecord, parseSections, recordRun, SECTIONS, withEarlier } from './speed-record.ts';
+import type { RunInfo, RunOptions, Section } from './speed-record.ts';
 import type { Observed, ObservedInvocation, TracingResults } from './tracing.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -48,6 +50,9 @@ const GiB = 1024 * MiB;
 const START = startMarker('speed', 'written by npm run bench -- --only speed');
 const END = endMarker('speed');
 const HASH_BY_CPU = path.join(ROOT, 'bench/hash-by-cpu.json');
+/** The last measurement written to BENCHMARKS.md of each part (bench/speed-record.ts). */
+const RECORD = path.join(ROOT, 'bench/speed-results.json');
+const BENCHMARKS = path.join(ROOT, 'BENCHMARKS.md');
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -59,12 +64,15 @@ export interface Options {
   big: number;
   huge: number;
   before: string | undefined;
+  /** Where the section is written (undefined: printed only). */
   out: string | undefined;
+  /** --out was given: a partial run writes there even when the record lacks the parts it does not measure. */
+  outGiven: boolean;
   latencyMs: number;
   bandwidth: number;
   partSize: number;
   /** Which measurements to make (all by default): e2e, sweep, cpu, hash, cli, bundles, tracing, memory, huge. */
-  sections: Set<string>;
+  sections: Set<Section>;
   /** How this run was started, for the report (an earlier checkout's path shown as a placeholder). */
   command: string;
   cliRuns: number;
@@ -73,9 +81,8 @@ export interface Options {
   tracingInvocations: number;
 }
 
-const SECTIONS = ['e2e', 'sweep', 'cpu', 'hash', 'cli', 'bundles', 'tracing', 'memory', 'huge'];
-
-function options(argv: string[]): Options {
+/** The speed bench's options (the other benches' pass through); an unknown `--sections` name throws before anything runs. */
+export function options(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -93,6 +100,7 @@ function options(argv: string[]): Options {
   });
   const quick = values.quick === true;
   const size = (v: unknown, d: number): number => (typeof v === 'string' ? parsePositiveSize(v) : d);
+  const sections = parseSections(typeof values.sections === 'string' ? values.sections : undefined);
   return {
     quick,
     small: size(values.small, quick ? 64 * MiB : 256 * MiB),
@@ -100,10 +108,11 @@ function options(argv: string[]): Options {
     huge: size(values.huge, quick ? 256 * MiB : 4 * GiB),
     before: typeof values.before === 'string' ? path.resolve(values.before) : undefined,
     out: values['no-write'] === true || (quick && values.out === undefined) ? undefined : path.resolve(ROOT, typeof values.out === 'string' ? values.out : 'BENCHMARKS.md'),
+    outGiven: typeof values.out === 'string' && values['no-write'] !== true,
     latencyMs: 30,
     bandwidth: 25 * MiB,
     partSize: 12 * MiB,
-    sections: new Set(typeof values.sections === 'string' ? values.sections.split(',') : SECTIONS),
+    sections,
     command: benchCommand(argv),
     cliRuns: quick ? 2 : 5,
     bundleRuns: quick ? 2 : 5,
@@ -290,6 +299,8 @@ export interface SpeedResults {
   batches: BatchRun[];
   huge: E2eRun | undefined;
   seconds: number;
+  /** The parts this run did not measure, shown from the record (bench/speed-results.json): the run each comes from. */
+  earlier?: Partial<Record<Section, RunInfo>>;
 }
 
 // --- measurements ---------------------------------------------------------------------------------
@@ -946,33 +957,75 @@ function renderBeforeIssue(cpu: CpuRun[]): string {
   ].join('\n');
 }
 
-/** The largest load from other processes during any measurement of this run (cores). */
-function maxOtherLoad(r: SpeedResults): number {
-  const loads = [...r.e2e, ...r.sweep, ...r.cpu, ...r.hash, ...r.batches, ...(r.huge ? [r.huge] : [])].map((x) => x.otherCores).filter(Number.isFinite);
-  return loads.length === 0 ? Number.NaN : Math.max(...loads);
+/** What each part that records other load is called in the section's intro. */
+const OTHER_LOAD_LABELS: Partial<Record<Section, string>> = {
+  e2e: 'end to end',
+  sweep: 'sweep',
+  cpu: 'CPU per GiB',
+  hash: 'hash',
+  tracing: 'tracing',
+  memory: 'UploadBatch memory',
+  huge: 'big pipeline',
+};
+
+/**
+ * The largest load from other processes (cores) during this run's own measurements, and the parts it covers:
+ * every part that records other load (parts shown from an earlier run left out: their rows carry their own).
+ */
+export function maxOtherLoad(r: SpeedResults): { cores: number; covered: Section[] } {
+  const loads: Partial<Record<Section, number[]>> = {
+    e2e: r.e2e.map((x) => x.otherCores),
+    sweep: r.sweep.map((x) => x.otherCores),
+    cpu: r.cpu.map((x) => x.otherCores),
+    hash: r.hash.map((x) => x.otherCores),
+    tracing: (r.tracing?.processes ?? []).map((p) => p.otherCores),
+    memory: r.batches.map((x) => x.otherCores),
+    huge: r.huge === undefined ? [] : [r.huge.otherCores],
+  };
+  const covered = SECTIONS.filter((s) => r.earlier?.[s] === undefined && (loads[s] ?? []).some(Number.isFinite));
+  const all = covered.flatMap((s) => (loads[s] ?? []).filter(Number.isFinite));
+  return { cores: all.length === 0 ? Number.NaN : Math.max(...all), covered };
 }
 
 export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = true): string {
   const o = r.options;
+  // A part shown from an earlier run (bench/speed-record.ts) is rendered with that run's options, under a line naming it.
+  const oOf = (s: Section): RunOptions => r.earlier?.[s]?.options ?? o;
+  const from = (s: Section): string[] => {
+    const run = r.earlier?.[s];
+    return run === undefined ? [] : [earlierLine(run), ''];
+  };
   const out: string[] = [];
   out.push(START);
   out.push('## Speed of the whole pipeline (issue 9 targets)');
   out.push('');
   const other = maxOtherLoad(r);
-  const loadNote = Number.isNaN(other)
+  const covered = `during every measurement of this run that records it (${other.covered.map((s) => OTHER_LOAD_LABELS[s]).join(', ')}; the CLI starts and bundle imports record none)`;
+  const loadNote = Number.isNaN(other.cores)
     ? ''
-    : other < 0.25
-      ? `Processes outside the bench used at most ${fixed(other, 2)} cores during any measurement: the machine was otherwise idle. `
-      : `Processes outside the bench used up to ${fixed(other, 2)} of the ${r.machine.cores} cores during the measurements (per run below): absolute times are slow and noisy then; compare the ratios of runs made side by side. `;
+    : other.cores < 0.25
+      ? `Processes outside the bench used at most ${fixed(other.cores, 2)} cores ${covered}: the machine was otherwise idle. `
+      : `Processes outside the bench used up to ${fixed(other.cores, 2)} of the ${r.machine.cores} cores ${covered}, per run below: absolute times are slow and noisy then; compare the ratios of runs made side by side. `;
+  const partial = SECTIONS.filter((s) => !o.sections.has(s));
+  const shownEarlier = partial.filter((s) => r.earlier?.[s] !== undefined);
+  const partialNote =
+    partial.length === 0
+      ? ''
+      : ` This run measured only ${SECTIONS.filter((s) => o.sections.has(s)).join(', ')} (\`--sections\`)` +
+        (shownEarlier.length > 0 ? `; ${shownEarlier.join(', ')} come from earlier runs (bench/speed-results.json), each named under its heading` : '') +
+        (shownEarlier.length < partial.length ? `; ${partial.filter((s) => !shownEarlier.includes(s)).join(', ')} not measured` : '') +
+        '.';
   out.push(
     `Command: \`${o.command}\`. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ` +
-      `${mib(r.machine.memoryBytes)} RAM, Node ${r.machine.node}; ${r.machine.date}; ${fixed(r.seconds / 60, 1)} minutes. ` +
+      `${mib(r.machine.memoryBytes)} RAM, Node ${r.machine.node}; ${r.machine.date}; ${fixed(r.seconds / 60, 1)} minutes.${partialNote} ` +
       `Load average at start ${r.machine.loadStart.map((x) => x.toFixed(1)).join(' / ')}, at end ${r.machine.loadEnd.map((x) => x.toFixed(1)).join(' / ')}. ${loadNote}` +
       '"Other load" is the cores used by processes outside the bench during a run. Every upload\'s SHA-1, as Box computed it, was checked against the source\'s.',
   );
   out.push('');
   if (!final) {
-    out.push(`**Written while the run was still going** (after ${fixed(r.seconds / 60, 1)} minutes): what is marked "not measured" or left empty below had not been measured yet.`);
+    out.push(
+      `**Written while the run was still going** (after ${fixed(r.seconds / 60, 1)} minutes): what it had not measured yet is shown from an earlier run (named under its heading) where the record holds one, and is otherwise marked "not measured" or left empty.`,
+    );
     out.push('');
   }
 
@@ -980,8 +1033,10 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('');
 
   // End to end
-  out.push(`### End to end on the shaped link: ${mib(o.bandwidth)}/s per connection, +${o.latencyMs} ms per request, ${mib(o.partSize)} parts, one commit 202 (Retry-After 1 s) for both`);
+  const oE2e = oOf('e2e');
+  out.push(`### End to end on the shaped link: ${mib(oE2e.bandwidth)}/s per connection, +${oE2e.latencyMs} ms per request, ${mib(oE2e.partSize)} parts, one commit 202 (Retry-After 1 s) for both`);
   out.push('');
+  out.push(...from('e2e'));
   out.push(
     'The official SDK: `box-node-sdk` `uploadBigFile` fed by the object\'s S3 GetObject stream (one part at a time, as it uploads). Ours: the state machine run by the local runner ' +
       '(real ASL, real handlers; Prepare, UploadBatch Map, HashObject loop, Commit loop), `--concurrency 8`. Times from the start of the call to the committed file.',
@@ -1018,9 +1073,11 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('');
 
   // Sweep
-  out.push(`### Concurrency sweep of the pipeline on the shaped link, ${sizeLabel(o.small)}`);
+  const oSweep = oOf('sweep');
+  out.push(`### Concurrency sweep of the pipeline on the shaped link, ${sizeLabel(oSweep.small)}`);
   out.push('');
-  const shape: LinkShape = { bandwidth: o.bandwidth, latencyMs: o.latencyMs, partSize: o.partSize };
+  out.push(...from('sweep'));
+  const shape: LinkShape = { bandwidth: oSweep.bandwidth, latencyMs: oSweep.latencyMs, partSize: oSweep.partSize };
   const pct = (x: number): string => (Number.isFinite(x) ? `${fixed(100 * x, 0)} %` : 'n/a');
   out.push(
     table(
@@ -1046,7 +1103,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   );
   out.push('');
   out.push(
-    `Link bound: N connections each carrying a ${mib(o.partSize)} part at ${mib(o.bandwidth)}/s plus ${o.latencyMs} ms per request. "Parts MiB/s" is Prepare done to the last part stored. ` +
+    `Link bound: N connections each carrying a ${mib(oSweep.partSize)} part at ${mib(oSweep.bandwidth)}/s plus ${oSweep.latencyMs} ms per request. "Parts MiB/s" is Prepare done to the last part stored. ` +
       'Part rounds: the parts the busiest Map slot uploads one after the other under the batch plan Prepare makes at that concurrency (batches run MaxConcurrency at a time, a batch\'s parts partsInFlight at a time); ' +
       'in brackets rounds x one part\'s time on the link, the shortest parts phase that plan allows. ' +
       'Event loop busy: the time the runner\'s one event loop, and the servers\' (s3rver and the emulator share the bench process\'s), were busy, per second of the parts-and-hash phase (Prepare done to both done; all of a run\'s busy time counted in it). ' +
@@ -1057,8 +1114,9 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('');
 
   // CPU per GiB
-  out.push(`### CPU per GiB of the runner process (pipeline on loopback, ${sizeLabel(o.big)}, concurrency 8, \`node --cpu-prof\`)`);
+  out.push(`### CPU per GiB of the runner process (pipeline on loopback, ${sizeLabel(oOf('cpu').big)}, concurrency 8, \`node --cpu-prof\`)`);
   out.push('');
+  out.push(...from('cpu'));
   out.push(
     table(
       ['checkout', 'seconds', 'CPU s, whole process', 'CPU-s per GiB, whole process', 'CPU-s per GiB, the transfer only', 'other load'],
@@ -1098,6 +1156,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   // Hash
   out.push('### Whole-file hash: the HashObject path against a raw read of the same object (same s3rver, same run)');
   out.push('');
+  out.push(...from('hash'));
   out.push(
     'Raw read: one GetObject stream, read and dropped. HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left (ranged GETs of 16 MiB, 8 in flight and being read at once, the ones ahead of the hash buffered and hashed in order; node:crypto since the object fits the deadline, on the reading thread). ' +
       'A function of one vCPU runs pinned to one core (`taskset -c 1`; rows marked "not pinned" are of earlier runs, which could borrow the second core); s3rver (the bench\'s own process) is not pinned. ' +
@@ -1132,12 +1191,13 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('');
 
   // CLI
-  out.push(renderCli(r.cli));
+  out.push(withEarlierLine(renderCli(r.cli), from('cli')));
   out.push('');
 
   // Bundles
   out.push('### Lambda bundles (esbuild with serverless.yml\'s options; import time of the bundle in a fresh Node process started as Lambda starts the function\'s)');
   out.push('');
+  out.push(...from('bundles'));
   const fns = [...new Set(r.bundles.map((b) => b.fn))];
   out.push(
     table(
@@ -1155,19 +1215,21 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   const sum = (variant: string, f: (b: BundleRow) => number): number => r.bundles.filter((b) => b.variant === variant).reduce((n, b) => n + f(b), 0);
   out.push(
     `Summed over the functions: not minified with maps ${fixed(sum('plain-map', (b) => b.loadCpuMs), 0)} CPU ms to import, minified with maps ${fixed(sum('min-map', (b) => b.loadCpuMs), 0)}, minified without ${fixed(sum('min', (b) => b.loadCpuMs), 0)}; ` +
-      `maps add ${fixed(sum('min-map', (b) => b.mapBytes) / sum('min-map', (b) => b.bytes), 1)}x the code's bytes. serverless.yml ships minified bundles without source maps (medians of ${o.bundleRuns} imports each, --enable-source-maps set when maps are shipped).`,
+      `maps add ${fixed(sum('min-map', (b) => b.mapBytes) / sum('min-map', (b) => b.bytes), 1)}x the code's bytes. serverless.yml ships minified bundles without source maps (medians of ${oOf('bundles').bundleRuns} imports each, --enable-source-maps set when maps are shipped).`,
   );
   out.push('');
 
   // Tracing
   if (r.tracing !== undefined) {
-    out.push(renderTracing(r.tracing));
+    out.push(withEarlierLine(renderTracing(r.tracing), from('tracing')));
     out.push('');
   }
 
   // Memory
-  out.push(`### Memory of one UploadBatch invocation (the shipped bundle, run once in a fresh Node process started as Lambda starts it: the runtime's heap options for its memory, through its exec wrapper; the session opened beforehand; the emulator on the shaped link, ${mib(o.bandwidth)}/s per connection and +${o.latencyMs} ms per request, so that a part's PUT lasts as it would against Box)`);
+  const oMemory = oOf('memory');
+  out.push(`### Memory of one UploadBatch invocation (the shipped bundle, run once in a fresh Node process started as Lambda starts it: the runtime's heap options for its memory, through its exec wrapper; the session opened beforehand; the emulator on the shaped link, ${mib(oMemory.bandwidth)}/s per connection and +${oMemory.latencyMs} ms per request, so that a part's PUT lasts as it would against Box)`);
   out.push('');
+  out.push(...from('memory'));
   out.push(
     table(
       ['part size', 'parts in flight', 'at once at the emulator (max)', 'parts', 'RSS after the import', 'peak RSS', 'bound 2 x part x in flight + 120 MiB', 'within', 'peak ArrayBuffers', 'other load'],
@@ -1192,6 +1254,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   );
   out.push('');
   if (r.huge !== undefined) {
+    out.push(...from('huge'));
     out.push(
       `The whole local pipeline (all Lambdas in one process, loopback, concurrency 8) moved ${sizeLabel(r.huge.size)} in ${fixed(r.huge.ms / 1000, 1)} s with a peak RSS of **${mib(r.huge.rssBytes)}** (target: under 1 GiB).`,
     );
@@ -1201,11 +1264,19 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   // Cost
   const costRun = r.e2e.filter((x) => x.who === 'pipeline' && x.counts !== undefined).sort((a, b) => b.size - a.size)[0];
   if (costRun?.counts !== undefined) {
-    out.push(renderCost(costRun, r.lambdas, r.tracing));
+    // The counts are the end-to-end run's: the cost model comes from the run that measured it.
+    out.push(withEarlierLine(renderCost(costRun, r.lambdas, r.tracing), from('e2e')));
     out.push('');
   }
   out.push(END);
   return out.join('\n');
+}
+
+/** A subsection (its heading, a blank line, its body) with the earlier-run line, if any, under its heading. */
+function withEarlierLine(subsection: string, line: string[]): string {
+  if (line.length === 0) return subsection;
+  const [heading, ...rest] = subsection.split('\n');
+  return [heading, '', ...line, ...rest.slice(rest[0] === '' ? 1 : 0)].join('\n');
 }
 
 /** The CLI's subsection: warm and cold starts per checkout. */
@@ -1417,8 +1488,17 @@ function memoryVerdict(batches: BatchRun[]): { measured: string; verdict: Verdic
 
 function targetsSummary(r: SpeedResults): string {
   const shown = (v: Verdict): string => (v === 'not met' ? '**not met**' : v);
-  const rows = targetVerdicts(r).map((t) => [t.target, t.measured, shown(t.verdict)]);
-  return `**Targets in this run** (other load on the machine shown per measurement below):\n\n${table(['target', 'measured', 'verdict'], rows)}`;
+  const targets = targetVerdicts(r);
+  const runOf = (t: TargetRow): RunInfo | undefined => r.earlier?.[t.key];
+  if (!targets.some((t) => runOf(t) !== undefined)) {
+    const rows = targets.map((t) => [t.target, t.measured, shown(t.verdict)]);
+    return `**Targets in this run** (other load on the machine shown per measurement below):\n\n${table(['target', 'measured', 'verdict'], rows)}`;
+  }
+  const rows = targets.map((t) => {
+    const run = runOf(t);
+    return [t.target, t.measured, shown(t.verdict), run === undefined ? 'this run' : `earlier run, ${run.date}`];
+  });
+  return `**Targets** (a row measured in an earlier run says which; other load on the machine shown per measurement below):\n\n${table(['target', 'measured', 'verdict', 'measured in'], rows)}`;
 }
 
 /**
@@ -1457,6 +1537,14 @@ async function cpuModel(): Promise<string> {
   }
 }
 
+/** A file's text, or undefined when there is no such file (any other error is thrown). */
+async function readIfThere(file: string): Promise<string | undefined> {
+  return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+}
+
 export async function runSpeed(argv: string[]): Promise<void> {
   const o = options(argv);
   const started = Date.now();
@@ -1470,60 +1558,85 @@ export async function runSpeed(argv: string[]): Promise<void> {
   // (the measurements not reached yet show as not measured).
   const results: SpeedResults = { options: o, machine, e2e: [], sweep: [], cpu: [], hash: [], cli: [], bundles: [], tracing: undefined, lambdas: await lambdaSizeByState(), batches: [], huge: undefined, seconds: 0 };
   const previous = JSON.parse(await readFile(HASH_BY_CPU, 'utf8').catch(() => '[]')) as HashRow[];
+  const record = parseRecord(await readIfThere(RECORD), RECORD);
+  // A run of some parts only writes BENCHMARKS.md when the record holds every other part (shown from it,
+  // each under a line naming its run); otherwise only with --out. The record and the hash history follow
+  // BENCHMARKS.md: written with it, never by a smoke run.
+  const unrecorded = notRecorded(o.sections, record);
+  const out = unrecorded.length > 0 && !o.outGiven ? undefined : o.out;
+  if (o.out !== undefined && out === undefined) {
+    log(`  not writing ${path.relative(process.cwd(), o.out) || o.out}: this run does not measure ${unrecorded.join(', ')} and ${path.relative(ROOT, RECORD)} holds no earlier run of them (--out FILE writes anyway)`);
+  }
+  const keepsRecord = out === BENCHMARKS && !o.quick;
+  const measured = new Set<Section>();
   const save = async (final: boolean): Promise<void> => {
     machine.loadEnd = os.loadavg();
     results.seconds = (Date.now() - started) / 1000;
     const history = hashHistory(previous, results.hash);
-    const section = renderSpeed(results, history, final);
+    const section = renderSpeed(withEarlier(results, measured, record), history, final);
     if (final) {
       await writeFile(path.join(os.tmpdir(), 's3-to-box-speed-results.json'), JSON.stringify({ ...results, options: { ...o, sections: [...o.sections] } }));
       process.stdout.write(`\n${section}\n`);
     }
-    if (o.out !== undefined) {
-      // The per-CPU history keeps full runs only: a smoke run's rows (smaller object, one run) would replace them.
-      if (results.hash.length > 0 && !o.quick) await writeFile(HASH_BY_CPU, `${JSON.stringify(history, null, 1)}\n`);
-      await writeSection(o.out, 'speed', section);
-      log(`${final ? '\n' : '  '}wrote the speed section of ${path.relative(process.cwd(), o.out) || o.out}${final ? '' : ' (so far)'}`);
+    if (out !== undefined) {
+      if (keepsRecord) {
+        // The per-CPU history keeps full runs only: a smoke run's rows (smaller object, one run) would replace them.
+        if (results.hash.length > 0) await writeFile(HASH_BY_CPU, `${JSON.stringify(history, null, 1)}\n`);
+        await writeFile(RECORD, `${JSON.stringify(recordRun(record, results, measured), null, 1)}\n`);
+      }
+      await writeSection(out, 'speed', section);
+      log(`${final ? '\n' : '  '}wrote the speed section of ${path.relative(process.cwd(), out) || out}${final ? '' : ' (so far)'}${keepsRecord ? ` and ${path.relative(ROOT, RECORD)}` : ''}`);
     }
   };
   try {
-    const on = (section: string): boolean => o.sections.has(section);
+    const on = (section: Section): boolean => o.sections.has(section);
     if (on('e2e')) {
       results.e2e = await endToEnd(env, o);
+      measured.add('e2e');
       await save(false);
     }
     if (on('sweep')) {
       results.sweep = await sweep(env, o);
+      measured.add('sweep');
       await save(false);
     }
     if (on('cpu')) {
       results.cpu = await cpuPerGiB(env, o);
+      measured.add('cpu');
       await save(false);
     }
     if (on('hash')) {
       results.hash = await hashRows(env, o, cpu);
+      measured.add('hash');
       await save(false);
     }
     if (on('cli')) {
       results.cli = await cliFirstRequest(env, o);
+      measured.add('cli');
       await save(false);
     }
     if (on('bundles')) {
       log(`\nLambda bundles: building and importing each (${o.bundleRuns} imports per variant)`);
       results.bundles = await measureBundles(o.bundleRuns);
+      measured.add('bundles');
       await save(false);
     }
     if (on('tracing')) {
       results.tracing = await tracingCost(env, o);
+      measured.add('tracing');
       await save(false);
     }
     if (on('memory')) {
       results.batches = await batchMemory(env, o);
+      measured.add('memory');
       await save(false);
     }
     // Free the smaller objects before the big one.
     for (const size of [...env.objects.keys()]) await dropObject(env, size);
-    if (on('huge')) results.huge = await hugePipeline(env, o);
+    if (on('huge')) {
+      results.huge = await hugePipeline(env, o);
+      measured.add('huge');
+    }
     await save(true);
   } finally {
     await s3.close();

@@ -1,7 +1,7 @@
 // The concurrency sweep's reading: where the pipeline stops scaling on the shaped link, and why, from what
 // each run measured (never a fixed sentence). A bound is named only when this run's numbers show it; when
 // none does, the reading says the cause was not determined.
-import { planBatches } from '../src/transfer/plan.ts';
+import { planBatches, slotRounds } from '../src/transfer/plan.ts';
 import type { BatchPlan } from '../src/transfer/plan.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import type { E2eRun } from './speed.ts';
@@ -36,13 +36,7 @@ export function linkBound(shape: LinkShape, c: number): number {
 export function partRounds(size: number, partSize: number, concurrency: number): { rounds: number; totalParts: number; plan: BatchPlan } {
   const totalParts = Math.ceil(size / partSize);
   const plan = planBatches(totalParts, partSize, concurrency, DEFAULT_SETTINGS);
-  const slots = Array.from({ length: plan.mapConcurrency }, () => 0);
-  for (const batch of plan.batches) {
-    const parts = Math.min(plan.partsPerBatch, totalParts - batch * plan.partsPerBatch);
-    const free = slots.indexOf(Math.min(...slots));
-    slots[free] = (slots[free] ?? 0) + Math.ceil(parts / plan.partsInFlight);
-  }
-  return { rounds: Math.max(0, ...slots), totalParts, plan };
+  return { rounds: Math.max(0, ...slotRounds(totalParts, plan)), totalParts, plan };
 }
 
 /** What one sweep run shows about its bounds. */

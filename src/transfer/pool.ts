@@ -26,3 +26,62 @@ export async function forEachLimit<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, (_, slot) => worker(slot)));
   if (failed !== undefined) throw failed.error;
 }
+
+/**
+ * A fixed set of reused buffers of one size, handed out first come, first served: a caller waits for one
+ * to be given back when all are taken. The buffers are allocated on first use, never more than `count`.
+ */
+export class BufferPool {
+  readonly #count: number;
+  readonly #size: number;
+  #made = 0;
+  readonly #free: Buffer[] = [];
+  readonly #waiting: { resolve: (buffer: Buffer) => void; reject: (error: unknown) => void; signal: AbortSignal | undefined; onAbort: () => void }[] = [];
+
+  constructor(count: number, size: number) {
+    this.#count = Math.max(1, count);
+    this.#size = size;
+  }
+
+  /** A buffer of the pool's size: a free one, a new one while fewer than `count` exist, else the next one given back. */
+  take(signal?: AbortSignal): Promise<Buffer> {
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+    const free = this.#free.pop();
+    if (free !== undefined) return Promise.resolve(free);
+    if (this.#made < this.#count) {
+      this.#made++;
+      // Outside Node's shared slab: a part-sized buffer is its own allocation either way, and is reused.
+      return Promise.resolve(Buffer.allocUnsafeSlow(this.#size));
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const at = this.#waiting.indexOf(waiter);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          reject(signal?.reason as Error);
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.#waiting.push(waiter);
+    });
+  }
+
+  /** Gives a buffer taken from this pool back: to the longest waiting caller, else to the free list. */
+  give(buffer: Buffer): void {
+    const waiter = this.#waiting.shift();
+    if (waiter === undefined) {
+      this.#free.push(buffer);
+      return;
+    }
+    waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.resolve(buffer);
+  }
+
+  /** Buffers allocated so far (at most `count`). */
+  get allocated(): number {
+    return this.#made;
+  }
+}

@@ -10,6 +10,12 @@ export interface TransferSettings {
   defaultConcurrency: number;
   /** Parts in flight inside one UploadBatch invocation (memory ~ this x part size). */
   partsInFlightPerBatch: number;
+  /**
+   * Parts one UploadBatch invocation reads from S3 and digests ahead of its PUTs, so that a connection whose
+   * PUT ends sends the next part at once (memory ~ (partsInFlightPerBatch + this) x part size). Capped at
+   * (parts in flight - 1) / 2: none with one or two parts in flight.
+   */
+  partsReadAhead: number;
   /** Inline Map MaxConcurrency cap (AWS limit: 40). */
   maxMapConcurrency: number;
   /** Most Map items (batches) per execution: keeps a 10,000-part file far inside 25,000 history events. */
@@ -78,11 +84,18 @@ export interface TransferSettings {
   sessionProgressWindowMs: number;
   /** How often Prepare lists that session's parts inside the window. */
   sessionProgressPollMs: number;
+  /**
+   * Most keys a bulk run's JSONL or CSV manifest may list: PlanSync checks each against every other (keys
+   * listed twice) within its memory and timeout (serverless.yml, measured in bench/bulk.ts); more is refused.
+   */
+  manifestMaxKeys: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   defaultConcurrency: 8,
   partsInFlightPerBatch: 4,
+  // One part ahead hides a part's GET and SHA-1 (tens of ms) behind the PUTs (hundreds of ms each).
+  partsReadAhead: 1,
   maxMapConcurrency: 40,
   maxBatches: 500,
   // 2 GiB in 900 s needs only ~2.3 MiB/s per invocation: a slow link still finishes a batch.
@@ -118,6 +131,7 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   // A live transfer stores a part every few seconds; 60 s of none leaves Prepare 55 s of its 120 s.
   sessionProgressWindowMs: 60_000,
   sessionProgressPollMs: 1_000,
+  manifestMaxKeys: 1_000_000,
 });
 
 export function resolveSettings(overrides?: Partial<TransferSettings>): TransferSettings {
@@ -131,6 +145,7 @@ export function resolveSettings(overrides?: Partial<TransferSettings>): Transfer
 const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_DEFAULT_CONCURRENCY: 'defaultConcurrency',
   TRANSFER_PARTS_IN_FLIGHT: 'partsInFlightPerBatch',
+  TRANSFER_PARTS_READ_AHEAD: 'partsReadAhead',
   TRANSFER_MAX_BATCHES: 'maxBatches',
   TRANSFER_MAX_BATCH_BYTES: 'maxBatchBytes',
   TRANSFER_HASH_RANGE_BYTES: 'hashRangeBytes',

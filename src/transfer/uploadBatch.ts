@@ -23,7 +23,8 @@ import { InvalidInputError } from './errors.ts';
 import { listAllParts } from './commit.ts';
 import { errorFields } from './logger.ts';
 import { batchParts } from './plan.ts';
-import { forEachLimit } from './pool.ts';
+import type { PartRange } from './plan.ts';
+import { BufferPool, forEachLimit } from './pool.ts';
 import { storedPartsOf } from './resume.ts';
 import { readRange } from './s3source.ts';
 
@@ -41,6 +42,13 @@ export function storedBeforeFailing(error: unknown): { sentBytes: number; sentPa
 function noteStored<E>(error: E, sentBytes: number, sentParts: number): E {
   if (typeof error === 'object' && error !== null && sentParts > 0) storedBeforeFailure.set(error, { sentBytes, sentParts });
   return error;
+}
+
+/** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header. */
+interface ReadPart {
+  buffer: Buffer;
+  body: Buffer;
+  digest: string;
 }
 
 export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, context?: LambdaContextLike): Promise<UploadBatchResult> {
@@ -84,42 +92,89 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
 
   const deadline = deadlineOf(context, deps.settings);
   let stoppedEarly = false;
+  // Parts are read from S3 and digested up to `readAhead` parts ahead of the PUTs, into a small pool of
+  // reused buffers (partsInFlight + readAhead of them): a slot whose PUT ends starts the next part at once
+  // instead of waiting for its GET and SHA-1. Memory stays (partsInFlight + readAhead) x part size, and
+  // readAhead at most (partsInFlight - 1) / 2: never more than 1.5 x partsInFlight parts (the memory
+  // target allows 2 x plus the process's own 120 MiB, which one or two parts in flight would eat into).
+  const readAhead = Math.max(0, Math.min(deps.settings.partsReadAhead, Math.floor((transfer.partsInFlight - 1) / 2), parts.length - transfer.partsInFlight));
+  const pool = new BufferPool(Math.min(parts.length, transfer.partsInFlight + readAhead), session.partSize);
+  const controller = new AbortController();
+  const readSignal = AbortSignal.any([controller.signal, deadline.signal]);
+  const reads = new Map<number, Promise<ReadPart | undefined>>();
+  let nextRead = 0;
+  let linked = false;
+  /** Starts the reads of parts up to `upTo` (in order, so that buffers go to the earlier parts first). */
+  const readUpTo = (upTo: number): void => {
+    for (; nextRead <= Math.min(upTo, parts.length - 1); nextRead++) {
+      const part = parts[nextRead] as PartRange;
+      const read = readPart(part);
+      // Its error (if any) is met by the slot that takes this part; a read nobody takes must not be unhandled.
+      read.catch(() => undefined);
+      reads.set(nextRead, read);
+    }
+  };
+  /** The part's bytes in a pool buffer, with their digest; undefined: Box already holds it, or the deadline is near. */
+  const readPart = async (part: PartRange): Promise<ReadPart | undefined> => {
+    if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) return undefined;
+    if (!deadline.canStart()) return undefined;
+    const buffer = await pool.take(readSignal);
+    try {
+      const body = await readRange(deps.s3, transfer.source, part.offset, part.size, readSignal, buffer);
+      return { buffer, body, digest: digestHeader(sha1Base64(body)) };
+    } catch (err) {
+      pool.give(buffer);
+      throw err;
+    }
+  };
   try {
-    // One buffer per slot, reused for each of its parts: the ranged GET lands in it and the PUT sends it.
-    const buffers: Buffer[] = [];
-    await forEachLimit(parts, transfer.partsInFlight, async (part, poolSignal, slot) => {
-      if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
-        alreadyUploaded++;
-        bytes += part.size;
-        deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
-        return;
+    await forEachLimit(parts.map((_, i) => i), transfer.partsInFlight, async (i, poolSignal) => {
+      // A slot that fails stops the others (forEachLimit's signal, one for the whole pool): the reads ahead stop with them.
+      if (!linked) {
+        linked = true;
+        poolSignal.addEventListener('abort', () => controller.abort(poolSignal.reason), { once: true });
       }
-      if (!deadline.canStart()) {
-        stoppedEarly = true;
+      const part = parts[i] as PartRange;
+      readUpTo(i + readAhead);
+      const read = await (reads.get(i) as Promise<ReadPart | undefined>);
+      reads.delete(i);
+      if (read === undefined) {
+        if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
+          alreadyUploaded++;
+          bytes += part.size;
+          deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
+        } else {
+          stoppedEarly = true;
+        }
         return;
       }
       const signal = AbortSignal.any([poolSignal, deadline.signal]);
-      buffers[slot] ??= Buffer.allocUnsafeSlow(session.partSize);
+      let { body, digest } = read;
       let result;
-      for (let attempt = 1; ; attempt++) {
-        const body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, buffers[slot]);
-        try {
-          // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError), and
-          // resolves a 416 overlap against list parts: the same bytes already stored come back `alreadyUploaded`.
-          result = await box.chunkedUploads.uploadFilePartByUrl(
-            session.endpoints.uploadPart,
-            body,
-            { digest: digestHeader(sha1Base64(body)), contentRange: contentRangeHeader(part.offset, part.size, size) },
-            { signal, listPartsUrl: session.endpoints.listParts },
-          );
-          break;
-        } catch (err) {
-          // Refused for its Digest: the part was not stored (its bytes were damaged on the way). Read the range
-          // again and resend it, a few times; past them Box.PartDigestRejected (retried by the state machine,
-          // never terminal: the session and its stored parts are kept).
-          if (!(err instanceof BoxPartDigestRejectedError) || attempt >= PART_DIGEST_TRIES || !deadline.canStart()) throw err;
-          log.warn('part refused for its digest; reading it again and resending', { offset: part.offset, size: part.size, attempt, error: errorFields(err) });
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            // The client checks that Box echoes this part's offset, size and SHA-1 (Box.IntegrityError), and
+            // resolves a 416 overlap against list parts: the same bytes already stored come back `alreadyUploaded`.
+            result = await box.chunkedUploads.uploadFilePartByUrl(
+              session.endpoints.uploadPart,
+              body,
+              { digest, contentRange: contentRangeHeader(part.offset, part.size, size) },
+              { signal, listPartsUrl: session.endpoints.listParts },
+            );
+            break;
+          } catch (err) {
+            // Refused for its Digest: the part was not stored (its bytes were damaged on the way). Read the range
+            // again and resend it, a few times; past them Box.PartDigestRejected (retried by the state machine,
+            // never terminal: the session and its stored parts are kept).
+            if (!(err instanceof BoxPartDigestRejectedError) || attempt >= PART_DIGEST_TRIES || !deadline.canStart()) throw err;
+            log.warn('part refused for its digest; reading it again and resending', { offset: part.offset, size: part.size, attempt, error: errorFields(err) });
+            body = await readRange(deps.s3, transfer.source, part.offset, part.size, signal, read.buffer);
+            digest = digestHeader(sha1Base64(body));
+          }
         }
+      } finally {
+        pool.give(read.buffer);
       }
       const already = result.alreadyUploaded === true;
       if (already) {
@@ -139,6 +194,8 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
     }
     throw noteStored(err, sentBytes, sentParts);
   } finally {
+    // Reads still running ahead of a batch that stopped are not wanted any more.
+    controller.abort();
     deadline.dispose();
   }
   if (stoppedEarly) {

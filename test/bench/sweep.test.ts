@@ -49,8 +49,8 @@ function sweep(at16: Partial<Run>): E2eRun[] {
 
 describe('partRounds and linkBound', () => {
   it('follow the batch plan Prepare makes and the link the emulator shapes', () => {
-    // 22 parts: at 8, 2 Map slots x 4 parts in flight, batches of 4 (6 batches): 3 rounds; at 16, 4 slots: 2.
-    expect(partRounds(SIZE, SHAPE.partSize, 8)).toMatchObject({ rounds: 3, totalParts: 22, plan: { mapConcurrency: 2, partsInFlight: 4, partsPerBatch: 4 } });
+    // 22 parts: at 8, 2 Map slots x 4 parts in flight, one batch of 11 each: 3 rounds; at 16, 4 slots: 2.
+    expect(partRounds(SIZE, SHAPE.partSize, 8)).toMatchObject({ rounds: 3, totalParts: 22, plan: { mapConcurrency: 2, partsInFlight: 4, partsPerBatch: 11 } });
     expect(partRounds(SIZE, SHAPE.partSize, 16).rounds).toBe(2);
     expect(partRounds(SIZE, SHAPE.partSize, 1).rounds).toBe(22);
     // One connection: 12 MiB in 0.48 s + 30 ms = 23.5 MiB/s.
