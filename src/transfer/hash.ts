@@ -155,7 +155,6 @@ class Stop extends Error {
   }
 }
 
-
 export async function hashSlice(
   s3: S3Client,
   source: SourceObject,
