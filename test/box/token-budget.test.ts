@@ -38,7 +38,7 @@ describe('the shared token renewal and the invocations\' request budgets', () =>
     // The tight invocation asks first: its request starts the token fetch, which the emulator holds.
     const first = withRequestBudget(tight, () => shared.folders.listItems('0'));
     const firstFailed = rejection(first);
-    await vi.waitFor(() => expect(box?.stats().requests.token).toBe(1));
+    await vi.waitFor(() => expect(box?.stats().requests.token).toBe(1), { timeout: 30_000, interval: 20 });
     const second = withRequestBudget(roomy, () => shared.folders.listItems('0'));
     tight.end();
     // Its own wait is cancelled (not the shared token request).

@@ -86,16 +86,23 @@ describe('UploadBatch reads ahead of its PUTs', () => {
       getsDone = 0;
       emu.resetStats();
       const release = holdParts();
+      // Every read asks the pool for a buffer first: a slot starts the reads it may make ahead when it starts
+      // (before any read is answered), so a read too many shows here as a buffer asked for, even while it waits.
+      const takes = vi.spyOn(BufferPool.prototype, 'take');
       const batch = uploadBatch({ transfer, batch: 0 }, deps(readAhead));
       try {
-        await vi.waitFor(() => {
-          expect(emu.stats().partsInFlight).toBe(inFlight);
-          expect(getsDone).toBe(read);
-        });
-        // Every part read so far is answered; the next read waits for a PUT to end (a buffer to come back).
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await vi.waitFor(
+          () => {
+            expect(emu.stats().partsInFlight).toBe(inFlight);
+            expect(getsDone).toBe(read);
+          },
+          { timeout: 30_000, interval: 20 },
+        );
+        // Every slot is held at Box and every read it started is answered: nothing else runs until a PUT ends.
+        expect(takes).toHaveBeenCalledTimes(read);
         expect(getsStarted).toBe(read);
       } finally {
+        takes.mockRestore();
         release();
         emu.faults.clear();
       }
