@@ -8,6 +8,11 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
+// `s3-to-box ... --help | head`: a reader that closes the pipe early has read all it wanted; no error, no stack.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 // V8 flags can only be given when a process starts: re-execute this one (same pid, stdio and signals)
 // with the runner's flags (local/runner/node-flags.json says why) when they are missing and Node can.
 const { default: runnerNode } = await import('../local/runner/node-flags.json', { with: { type: 'json' } });
