@@ -36,6 +36,11 @@ as soon as it is done and leaves the other sections as they are.
 
   --only LIST         some of the benches, comma-separated: speed, bulk, uploads
   --before DIR        speed: an earlier checkout (with node_modules) measured side by side
+  --small SIZE        speed: the smaller end-to-end object and the sweep's (default 256MiB)
+  --big SIZE          speed: the end-to-end object of the target, CPU per GiB and the hash
+                      (default 1GiB)
+  --huge SIZE         speed: the whole pipeline's memory row (default 4GiB; with --quick the
+                      three default to 64MiB, 128MiB and 256MiB)
   --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles,
                       tracing, memory, huge); an unknown name stops the bench before it
                       measures anything. The parts not measured are shown from the last run
