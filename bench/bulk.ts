@@ -4,6 +4,8 @@
 //   node bench/bulk.ts [--small 1000] [--big 20] [--latency-ms 30] [--bandwidth 32MiB] [--quick]
 //                      [--skip-default-budget] [--objects-per-batch N] [--cpu-prof DIR]
 // Prints a Markdown section for BENCHMARKS.md (the machine, then the rows). Not part of npm test.
+// Then PlanSync at its cap (bench/manifest-check.ts): the shipped bundle checks a manifest of as many keys
+// as it accepts for keys listed twice, measured against the memory and timeout serverless.yml gives it.
 //
 // S3 and Box are other machines in real life: here s3rver and the emulator run in this process, and each
 // uploader in a child process of its own (bench/bulk-child.ts, with the runner's V8 flags, as the CLI
@@ -18,7 +20,10 @@ import { startBoxEmulator } from '../local/box-emulator/index.ts';
 import { parseSize } from '../local/cli/options.ts';
 import { LOCAL_S3_CREDENTIALS } from '../local/runner/local-s3-client.ts';
 import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
+import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import type { BulkJob, BulkJobResult, BulkTarget } from './bulk-child.ts';
+import { measureManifestCheck, renderManifestCheck } from './manifest-check.ts';
+import type { ManifestCheckRow } from './manifest-check.ts';
 import { runnerNodeFlags } from './jobs.ts';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -116,6 +121,7 @@ async function sync(prefix: string, count: number, size: number, folderName: str
 
 const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' / ');
 const rows: Array<{ set: string; row: Row; load: string }> = [];
+const checks: ManifestCheckRow[] = [];
 const note = (set: string, row: Row): void => {
   rows.push({ set, row, load: load() });
   process.stderr.write(`${set}: ${row.label}: ${row.objects} objects in ${row.seconds.toFixed(1)} s, ${row.cpuSeconds.toFixed(1)} CPU-s (servers ${row.serverCpuSeconds.toFixed(1)})\n`);
@@ -135,6 +141,20 @@ try {
   if (BIG > 0) {
     note('big', await sdkOneByOne(big, BIG_SIZE, 'sdk-big'));
     note('big', await sync('big', BIG, BIG_SIZE, 'sync-big', { uploadsPerMinute: 240, objectsInFlight: 16 }, 'sync, default budget (240/min), 16 in flight'));
+  }
+  const bundleEnv = {
+    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    S3_ENDPOINT: s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    BOX_DEVELOPER_TOKEN: box.token,
+    BOX_API_URL: box.url,
+    BOX_UPLOAD_URL: box.uploadUrl,
+  };
+  for (const format of ['jsonl', 'csv'] as const) {
+    const check = await measureManifestCheck({ s3: s3.client, bucket: BUCKET, reportBucket: REPORTS, env: bundleEnv }, DEFAULT_SETTINGS.manifestMaxKeys, format);
+    checks.push(check);
+    process.stderr.write(`PlanSync at its cap (${format}): ${check.keys} keys in ${check.seconds.toFixed(1)} s, ${check.cpuSeconds.toFixed(2)} CPU-s, peak RSS ${(check.peakRssBytes / MiB).toFixed(0)} MiB\n`);
   }
 } finally {
   await box.close();
@@ -160,4 +180,5 @@ for (const set of ['small', 'big']) {
     out.push(`| ${row.objects} x ${set === 'small' ? '100 KiB' : '64 MiB'} | ${row.label} | ${row.seconds.toFixed(1)} | ${rate.toFixed(1)} | ${(row.bytes / MiB / row.seconds).toFixed(1)} | ${ratio} | ${row.cpuSeconds.toFixed(1)} | ${row.serverCpuSeconds.toFixed(1)} | ${l} |`);
   }
 }
+if (checks.length > 0) out.push('', renderManifestCheck(checks));
 process.stdout.write(`${out.join('\n')}\n`);

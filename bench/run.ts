@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, each writing its own section of BENCHMARKS.md as soon as it is done
 // (bench/sections.ts: a bench replaces its section and leaves the others as they are), in this order:
 //   speed    the whole pipeline's speed targets (bench/speed.ts);
-//   bulk     many objects, `s3-to-box sync` against the official SDK one by one (bench/bulk.ts);
+//   bulk     many objects, `s3-to-box sync` against the official SDK one by one, and PlanSync at its manifest cap (bench/bulk.ts);
 //   uploads  our uploadBigFile against the official box-node-sdk@10's, on a loopback link and a
 //            WAN-like shaped link of the Box emulator; memory of each uploader at two file sizes; the
 //            whole pipeline through the local runner; the resumable hash against node:crypto (below).

@@ -11,7 +11,6 @@
 // both places named. Lines that cannot be read past the start are left to the ItemReader, which names them.
 // An Inventory's manifest.json is read whole (it lists the inventory's files, not the keys; an inventory
 // lists each key's current version once).
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -21,6 +20,7 @@ import { cutAtRequestBudget, withinRequestBudget } from '../transfer/request-bud
 import { mapS3Error } from '../transfer/s3source.ts';
 import type { ManifestSource } from './contract.ts';
 import { csvRows } from './csv.ts';
+import { KeyDigests } from './keyDigests.ts';
 
 /** A Distributed Map item is at most 256 KiB: a longer JSONL line cannot be an item. */
 const HEAD_BYTES = 256 * 1024;
@@ -81,35 +81,29 @@ async function* readWhole(s3: S3Client, manifest: Manifest): AsyncGenerator<stri
   }
 }
 
-/** The most keys a JSONL or CSV manifest may list: each is checked against every other before the run starts. */
-const MANIFEST_MAX_KEYS = 1_000_000;
-
-/**
- * The keys a manifest has listed so far, each by 132 bits of its SHA-256 (a collision of two different keys is
- * about as likely as a hardware fault), with the line or row that listed it first.
- */
+/** The keys a manifest has listed so far (src/bulk/keyDigests.ts), at most `maxKeys` of them. */
 class KeysSeen {
-  private readonly first = new Map<string, number>();
+  private readonly first = new KeyDigests();
   private readonly manifest: Manifest;
   private readonly where: 'line' | 'row';
-  constructor(manifest: Manifest, where: 'line' | 'row') {
+  private readonly maxKeys: number;
+  constructor(manifest: Manifest, where: 'line' | 'row', maxKeys: number) {
     this.manifest = manifest;
     this.where = where;
+    this.maxKeys = maxKeys;
   }
 
   add(key: string, at: number): void {
-    const digest = createHash('sha256').update(key).digest('base64').slice(0, 22);
-    const earlier = this.first.get(digest);
+    const earlier = this.first.add(key, at);
     if (earlier !== undefined) {
       throw refuse(
         this.manifest,
         `lists the key ${JSON.stringify(key)} twice, on ${this.where}s ${earlier} and ${at}${this.where === 'row' ? ' (the header is row 1)' : ''}: each object is copied by a transfer named from its key, so each key may be listed once (keep one of the two; a manifest copies one version of a key)`,
       );
     }
-    if (this.first.size >= MANIFEST_MAX_KEYS) {
-      throw refuse(this.manifest, `lists more than ${MANIFEST_MAX_KEYS.toLocaleString('en-US')} keys, more than a run checks for keys listed twice: split it into manifests of at most that many keys, one run each`);
+    if (this.first.size > this.maxKeys) {
+      throw refuse(this.manifest, `lists more than ${this.maxKeys.toLocaleString('en-US')} keys, more than a run checks for keys listed twice: split it into manifests of at most that many keys, one run each`);
     }
-    this.first.set(digest, at);
   }
 }
 
@@ -245,19 +239,22 @@ function checkInventory(manifest: Manifest, text: string, whole: boolean): void 
   if (bad >= 0) throw refuse(manifest, `has an entry of "files" without a "key" (files[${bad}])`);
 }
 
-/** Throws Transfer.InvalidInput naming the first key a JSONL or CSV manifest lists again, given its text in pieces cut anywhere. */
-export async function checkKeysListedOnce(manifest: Manifest, chunks: Iterable<string> | AsyncIterable<string>): Promise<void> {
-  if (manifest.format === 'jsonl') await checkJsonlKeys(chunks, new KeysSeen(manifest, 'line'));
-  else if (manifest.format === 'csv') await checkCsvKeys(chunks, new KeysSeen(manifest, 'row'));
+/**
+ * Throws Transfer.InvalidInput naming the first key a JSONL or CSV manifest lists again, given its text in
+ * pieces cut anywhere, or saying to split a manifest of more than `maxKeys` keys.
+ */
+export async function checkKeysListedOnce(manifest: Manifest, chunks: Iterable<string> | AsyncIterable<string>, maxKeys: number): Promise<void> {
+  if (manifest.format === 'jsonl') await checkJsonlKeys(chunks, new KeysSeen(manifest, 'line', maxKeys));
+  else if (manifest.format === 'csv') await checkCsvKeys(chunks, new KeysSeen(manifest, 'row', maxKeys));
 }
 
 /**
  * Reads as much of the manifest as tells whether the ItemReader can read it and its items name keys, and
- * a JSONL or CSV list whole for keys listed twice; throws Transfer.InvalidInput naming the manifest, its
+ * a JSONL or CSV list whole for keys listed twice (at most `maxKeys` keys); throws Transfer.InvalidInput naming the manifest, its
  * format and what is missing (or the key and both places). S3 errors are the
  * transfer's (Transfer.SourceNotFound, Transfer.SourceAccessDenied, Transfer.S3Throttled, Transfer.Deadline).
  */
-export async function checkManifest(s3: S3Client, manifest: Manifest): Promise<void> {
+export async function checkManifest(s3: S3Client, manifest: Manifest, maxKeys: number): Promise<void> {
   if (manifest.format === 'inventory') {
     const { text, whole } = await readStart(s3, manifest, INVENTORY_MANIFEST_MAX_BYTES);
     checkInventory(manifest, text, whole);
@@ -266,6 +263,6 @@ export async function checkManifest(s3: S3Client, manifest: Manifest): Promise<v
     if (manifest.format === 'jsonl') checkJsonl(manifest, text, whole);
     else checkCsv(manifest, text, whole);
     // A manifest that fits in its start is not read again.
-    await checkKeysListedOnce(manifest, whole ? [text] : readWhole(s3, manifest));
+    await checkKeysListedOnce(manifest, whole ? [text] : readWhole(s3, manifest), maxKeys);
   }
 }

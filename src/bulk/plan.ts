@@ -40,7 +40,7 @@ export async function planSync(event: PlanEvent, deps: TransferDeps): Promise<Sy
   checkSourceListingAllowed(deps.settings.allowedSources, source.bucket, 'prefix' in source ? source.prefix : undefined);
   await checkDestinationAllowed(await deps.box(), input.destination, deps.settings.allowedDestinationFolders);
   // A manifest the ItemReader cannot read, or whose items name no key, is refused now, not by every item.
-  if ('manifest' in source) await checkManifest(deps.s3, source.manifest);
+  if ('manifest' in source) await checkManifest(deps.s3, source.manifest, deps.settings.manifestMaxKeys);
   const reader = 'manifest' in source ? source.manifest.format : 'prefix';
   const prefix = 'prefix' in source ? source.prefix : '';
   const resultsPrefix = `${input.report.prefix ?? ''}${event.executionName}`;

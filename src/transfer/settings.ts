@@ -91,6 +91,11 @@ export interface TransferSettings {
   sessionProgressWindowMs: number;
   /** How often Prepare lists that session's parts inside the window. */
   sessionProgressPollMs: number;
+  /**
+   * Most keys a bulk run's JSONL or CSV manifest may list: PlanSync checks each against every other (keys
+   * listed twice) within its memory and timeout (serverless.yml, measured in bench/bulk.ts); more is refused.
+   */
+  manifestMaxKeys: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
@@ -135,6 +140,7 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   // A live transfer stores a part every few seconds; 60 s of none leaves Prepare 55 s of its 120 s.
   sessionProgressWindowMs: 60_000,
   sessionProgressPollMs: 1_000,
+  manifestMaxKeys: 1_000_000,
 });
 
 export function resolveSettings(overrides?: Partial<TransferSettings>): TransferSettings {

@@ -1,8 +1,9 @@
 // A bulk run's input refused before anything is listed, through the real bulk state machine (PlanSync over
 // s3rver and the Box emulator): a manifest the ItemReader could not read or whose items name no key
 // (Transfer.InvalidInput naming the manifest, its format and what is missing), a manifest S3 does not have,
-// and a report prefix inside the synced prefix. A bad line past what PlanSync reads still fails the run at
-// the local ItemReader, whose message names the manifest and the line.
+// one that lists a key twice or more keys than PlanSync's cap, and a report prefix inside the synced prefix.
+// A bad line past what PlanSync reads still fails the run at the local ItemReader, whose message names the
+// manifest and the line.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBucket, putGeneratedObject } from '../../local/runner/index.ts';
@@ -37,9 +38,9 @@ function manifestInput(key: string, format: ManifestFormat): SyncInput {
 }
 
 /** S3 requests that list a bucket or read a source object, so far. */
-function listingsAndSourceReads(): number {
-  const listings = Object.entries(env.s3Calls).filter(([name]) => name.startsWith('ListObjects')).reduce((n, [, c]) => n + c, 0);
-  return listings + env.sourceReads();
+function listingsAndSourceReads(of: BulkEnv = env): number {
+  const listings = Object.entries(of.s3Calls).filter(([name]) => name.startsWith('ListObjects')).reduce((n, [, c]) => n + c, 0);
+  return listings + of.sourceReads();
 }
 
 /** Puts `body` as the manifest `key`, runs a sync of it, and checks PlanSync refused it (Transfer.InvalidInput) before anything was listed, read or started in Box; its message. */
@@ -121,6 +122,42 @@ describe('a manifest that lists a key twice', { timeout: 60_000 }, () => {
     const summary = await env.sync({ ...manifestInput('m/distinct.csv', 'csv'), options: { uploadsPerMinute: 100_000, objectsPerBatch: 1_000, dryRun: true } }).result;
     expect(summary).toMatchObject({ objects: n, failed: 0, dryRun: true });
   }, 120_000);
+});
+
+describe('a manifest of more keys than PlanSync checks (its cap set to 3 for this test)', { timeout: 60_000 }, () => {
+  let capped: BulkEnv;
+  beforeAll(async () => {
+    capped = await startBulkEnv({ settings: { manifestMaxKeys: 3 } });
+    await ensureBucket(capped.s3.client, LISTS);
+  }, 120_000);
+  afterAll(async () => {
+    await capped?.close();
+  });
+
+  const run = async (key: string, format: ManifestFormat, body: string): Promise<unknown> => {
+    await capped.s3.client.send(new PutObjectCommand({ Bucket: LISTS, Key: key, Body: body }));
+    return capped.sync({ ...manifestInput(key, format), options: { uploadsPerMinute: 100_000, dryRun: true } }).result.then(
+      (summary) => summary,
+      (e: unknown) => e,
+    );
+  };
+
+  it.each([
+    ['JSONL', 'm/four.jsonl', 'jsonl', '{"key":"x/a.txt"}\n{"key":"x/b.txt"}\n\n{"key":"x/c.txt"}\n{"key":"x/d.txt"}\n'],
+    ['CSV', 'm/four.csv', 'csv', 'key\nx/a.txt\nx/b.txt\nx/c.txt\nx/d.txt\n'],
+  ] as const)('%s: four keys are refused with Transfer.InvalidInput saying to split it, before anything is listed or copied; three pass', async (_what, key, format, body) => {
+    const before = listingsAndSourceReads(capped);
+    const error = await run(key, format, body);
+    expect(error).toMatchObject({ name: 'Transfer.InvalidInput' });
+    expect(listingsAndSourceReads(capped)).toBe(before);
+    expect((error as Error).message).toContain(
+      `source.manifest s3://${LISTS}/${key} (format ${format}) lists more than 3 keys, more than a run checks for keys listed twice: split it into manifests of at most that many keys, one run each`,
+    );
+    expect(capped.box.listSessions()).toEqual([]);
+    const three = body.replace(format === 'jsonl' ? '{"key":"x/d.txt"}\n' : 'x/d.txt\n', '');
+    // A dry run decides from the listing alone: no object needs to exist.
+    expect(await run(key.replace('four', 'three'), format, three)).toMatchObject({ objects: 3, failed: 0, dryRun: true });
+  });
 });
 
 describe('a report prefix inside the synced prefix', { timeout: 60_000 }, () => {

@@ -11,7 +11,7 @@ function pieces(text: string, at: number, second?: number): string[] {
 }
 
 async function refusal(format: 'jsonl' | 'csv', chunks: string[]): Promise<string | undefined> {
-  return checkKeysListedOnce({ bucket: 'lists', key: 'm', format }, chunks).then(
+  return checkKeysListedOnce({ bucket: 'lists', key: 'm', format }, chunks, 1_000_000).then(
     () => undefined,
     (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`,
   );
@@ -41,5 +41,35 @@ describe('checkKeysListedOnce', () => {
     const distinctJsonl = jsonl.replace('{"Key":"x/a.txt"}', '{"Key":"x/A.txt"}');
     for (let at = 0; at <= distinctCsv.length; at++) expect(await refusal('csv', pieces(distinctCsv, at)), `cut at ${at}`).toBeUndefined();
     for (let at = 0; at <= distinctJsonl.length; at++) expect(await refusal('jsonl', pieces(distinctJsonl, at)), `cut at ${at}`).toBeUndefined();
+  });
+});
+
+describe('the cap on the keys a manifest lists', () => {
+  const jsonlOf = (keys: string[]): string => keys.map((k) => `{"key":"${k}"}\n`).join('');
+  const csvOf = (keys: string[]): string => `key\n${keys.map((k) => `${k}\n`).join('')}`;
+  const keys = (n: number): string[] => Array.from({ length: n }, (_, i) => `x/k-${i}.txt`);
+  const check = (format: 'jsonl' | 'csv', text: string, maxKeys: number): Promise<string | undefined> =>
+    checkKeysListedOnce({ bucket: 'lists', key: 'm', format }, [text.slice(0, 7), text.slice(7)], maxKeys).then(
+      () => undefined,
+      (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`,
+    );
+
+  it('passes a list of exactly the cap, and refuses one more key with Transfer.InvalidInput saying to split it', async () => {
+    for (const [format, of] of [['jsonl', jsonlOf], ['csv', csvOf]] as const) {
+      expect(await check(format, of(keys(5)), 5), format).toBeUndefined();
+      const refused = await check(format, of(keys(6)), 5);
+      expect(
+        refused?.startsWith(
+          `Transfer.InvalidInput: source.manifest s3://lists/m (format ${format}) lists more than 5 keys, more than a run checks for keys listed twice: split it into manifests of at most that many keys, one run each. Expected: `,
+        ),
+        refused,
+      ).toBe(true);
+    }
+  });
+
+  it('counts keys, not lines: a key listed twice within the cap is named as such, blank lines and unreadable ones count for nothing', async () => {
+    const text = `${jsonlOf(keys(3))}\nnot json\n${jsonlOf(['x/k-1.txt'])}`;
+    expect(await check('jsonl', text, 3)).toContain('lists the key "x/k-1.txt" twice, on lines 2 and 6');
+    expect(await check('jsonl', `${jsonlOf(keys(3))}\n\nnot json\n`, 3)).toBeUndefined();
   });
 });

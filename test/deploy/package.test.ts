@@ -46,7 +46,7 @@ const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 const TRIGGER = 'startTransfer';
 /** The bulk state machine's Lambdas: memory, timeout, and the Task states (one per reader) that call them. */
 const BULK = {
-  planSync: { memory: 256, timeout: 60, states: ['PlanSync'] },
+  planSync: { memory: 512, timeout: 60, states: ['PlanSync'] },
   syncBatch: { memory: 1024, timeout: 900, states: ['PrefixSyncBatch', 'InventorySyncBatch', 'JsonlSyncBatch', 'CsvSyncBatch'] },
   finishBatch: { memory: 256, timeout: 120, states: ['PrefixFinishBatch', 'InventoryFinishBatch', 'JsonlFinishBatch', 'CsvFinishBatch'] },
   summarizeSync: { memory: 1024, timeout: 840, states: ['Summarize', 'SummarizeFailedRun'] },
