@@ -28,12 +28,12 @@ import type { PrepareResult } from '../src/transfer/contract.ts';
 import { buildShipped, lambdaProcessOf, lambdaSizeByState, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { Architecture, BundleRow, FunctionSize } from './bundles.ts';
-import { runMeasured } from './jobs.ts';
+import { COMMIT_202, IntegrityFailure, runMeasured } from './jobs.ts';
 import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
 import { benchCommand, endMarker, startMarker, writeSection } from './sections.ts';
 import type { ProfileBreakdown } from './profile.ts';
-import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
+import { MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import { sweepFigures, sweepReading } from './sweep.ts';
 import type { LinkShape } from './sweep.ts';
@@ -166,15 +166,9 @@ async function dropObject(env: Env, size: number): Promise<void> {
   env.objects.delete(size);
 }
 
-class IntegrityFailure extends Error {
-  override name = 'Bench.IntegrityFailure';
-}
-
 function checkSha1(what: string, r: JobResult, sha1: string): void {
   if (r.sha1 !== sha1) throw new IntegrityFailure(`${what}: Box reported SHA-1 ${r.sha1}, the source's is ${sha1}`);
 }
-
-const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 1 } as const;
 
 function shaped(o: Options): BoxEmulatorOptions {
   return { latencyMs: o.latencyMs, bandwidthBytesPerSecond: o.bandwidth, partSize: o.partSize, commitProcessing: COMMIT_202 };
@@ -835,17 +829,6 @@ function sizeOf(lambdas: Record<string, FunctionSize>, state: string): FunctionS
 
 // --- report ---------------------------------------------------------------------------------------
 
-function median(xs: number[]): number {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function table(head: string[], rows: (string | number)[][]): string {
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
 /** A unit price without floating-point noise (0.0000002, not 2.0000000000000002e-7). */
 function price(x: number): string {
   return x.toFixed(10).replace(/0+$/, '').replace(/\.$/, '');
@@ -1020,7 +1003,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
         label,
         runs.length,
         fixed(ms / 1000, 2),
-        runs.length > 1 ? spread(runs.map((x) => x.ms / 1000), 2) : '',
+        runs.length > 1 ? range(runs.map((x) => x.ms / 1000), 2) : '',
         fixed(mibPerSecond(size, ms)),
         label.startsWith('s3-to-box') ? `**${fixed(sdkMs / ourMs, 2)}x**${perRunRatios(r.e2e, size)}` : '1.00x',
         fixed(median(runs.map((x) => x.cpuMs)) / 1000, 2),
@@ -1376,12 +1359,6 @@ function judge(value: number, ok: (x: number) => boolean): Verdict {
   return !Number.isFinite(value) ? 'not measured' : ok(value) ? 'met' : 'not met';
 }
 
-/** min–max of the finite values, or 'n/a'. */
-function spread(xs: number[], digits: number, unit = ''): string {
-  const f = xs.filter(Number.isFinite);
-  return f.length === 0 ? 'n/a' : `${fixed(Math.min(...f), digits)}–${fixed(Math.max(...f), digits)}${unit}`;
-}
-
 /** Each run's SDK-over-ours ratio at one size, as ' (a, b, c)'; nothing for a single run. */
 function perRunRatios(runs: E2eRun[], size: number): string {
   const ratios = e2eRatio(runs.filter((x) => x.size === size)).perRun;
@@ -1409,7 +1386,7 @@ export function targetVerdicts(r: SpeedResults): TargetRow[] {
       ? 'n/a'
       : e2e.runs === 1
         ? `${fixed(e2e.median, 2)}x (one run each)`
-        : `${fixed(e2e.median, 2)}x (median of ${e2e.runs} runs each; per run ${spread(e2e.perRun, 2, 'x')}, ${atLeast5} of ${e2e.perRun.length} at 5x or more)`,
+        : `${fixed(e2e.median, 2)}x (median of ${e2e.runs} runs each; per run ${range(e2e.perRun, 2, 'x')}, ${atLeast5} of ${e2e.perRun.length} at 5x or more)`,
     verdict: judge(e2e.median, (x) => x >= 5),
   });
   const cpu = r.cpu.find((x) => x.checkout === 'this');
