@@ -20,11 +20,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultPartSize } from '../local/box-emulator/index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from '../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import type { LocalS3 } from '../local/runner/index.ts';
 import { parsePositiveSize } from '../local/cli/options.ts';
 import type { PrepareResult } from '../src/transfer/contract.ts';
+import { planBatches } from '../src/transfer/plan.ts';
+import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
+import type { TransferSettings } from '../src/transfer/settings.ts';
 import { buildShipped, lambdaProcessOf, lambdaSizeByState, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { Architecture, BundleRow, FunctionSize } from './bundles.ts';
@@ -747,8 +751,57 @@ const PRICE_SOURCE =
 /** X-Ray keeps at least this much trace data per Step Functions trace; more may freeze the trace (AWS's Step Functions guide). */
 const XRAY_GUARANTEED_TRACE_BYTES = 100 * 1024;
 
+/**
+ * What the cost model assumes of the whole-file hash in AWS (the local run's hash, on loopback, says nothing of
+ * it): reads at S3's documented 85 MB/s per connection (shared/reference: 85-90) over the hash's ranged GETs in
+ * flight, but no faster than SHA-1 whose state can be saved (hash-wasm) on the function's one vCPU: 350 MB/s, a
+ * little under the resumable column of the hash table on this machine (360-410 MiB/s). An invocation hashes for
+ * its 900 s timeout less the hash's safety margin.
+ */
+export const HASH_IN_AWS = {
+  s3BytesPerSecondPerConnection: 85e6,
+  sha1BytesPerSecond: 350e6,
+  invocationSeconds: 900 - DEFAULT_SETTINGS.hashSafetyMarginMs / 1000,
+} as const;
+
+/** What the code plans for one object of `bytes`: Box's part size and parts, the batch plan, the hash's slices and GETs. */
+export interface PlannedCounts {
+  partSize: number;
+  parts: number;
+  /** UploadBatch invocations (Map items): planBatches with the deployed settings at the default concurrency. */
+  batches: number;
+  /** HashObject invocations at HASH_IN_AWS's rate, and the seconds they hash. */
+  hashSlices: number;
+  hashSeconds: number;
+  /** The hash's ranged GETs. */
+  hashGets: number;
+}
+
+/**
+ * The counts the code makes for an object of `bytes`: the part size the Box emulator hands out (Box's own rule
+ * is not documented: the smallest power of two from 8 MiB that keeps 10,000 parts or fewer), planBatches with
+ * the deployed settings, and the hash's slices at HASH_IN_AWS's rate.
+ */
+export function plannedCounts(bytes: number, settings: Readonly<TransferSettings> = DEFAULT_SETTINGS): PlannedCounts {
+  const partSize = defaultPartSize(bytes);
+  const parts = Math.ceil(bytes / partSize);
+  const plan = planBatches(parts, partSize, settings.defaultConcurrency, settings);
+  const rate = Math.min(HASH_IN_AWS.s3BytesPerSecondPerConnection * settings.hashRangesInFlight, HASH_IN_AWS.sha1BytesPerSecond);
+  const hashSeconds = bytes / rate;
+  return {
+    partSize,
+    parts,
+    batches: plan.batches.length,
+    hashSlices: Math.max(1, Math.ceil(hashSeconds / HASH_IN_AWS.invocationSeconds)),
+    hashSeconds,
+    hashGets: Math.ceil(bytes / settings.hashRangeBytes),
+  };
+}
+
 export interface CostLine {
   gb: number;
+  /** What the code plans at this size (parts, batches, hash slices). */
+  planned: PlannedCounts;
   transitions: number;
   invocations: number;
   gbSeconds: number;
@@ -763,35 +816,40 @@ export interface CostLine {
 }
 
 /**
- * Scales the measured run: transitions, invocations, Lambda time and S3 requests of UploadBatch and
- * HashObject grow with the bytes (per GB of the run), the rest (Prepare, Commit, fixed states) is per
- * transfer. One object of `gb` GB.
+ * One object of `gb` GB: the counts the code makes at that size (plannedCounts: UploadBatch invocations, hash
+ * slices, parts and GETs), each priced with what the measured run shows per unit: its transitions per batch and
+ * per hash slice, the other states and Prepare/Commit per transfer, UploadBatch's duration per byte (bound by
+ * Box's link), HashObject's duration at HASH_IN_AWS's rate, S3 requests one GET per part and per hash range.
  */
 export function costModel(run: E2eRun, gbs: number[], lambdas: Record<string, FunctionSize>, observed?: Observed): CostLine[] {
   const c = run.counts;
   if (c === undefined) return [];
-  const runGb = run.size / 1e9;
   const perByte = new Set(['UploadBatch', 'HashObject']);
   const inv = Object.entries(c.invocations);
   const fixedInv = inv.filter(([s]) => !perByte.has(s));
-  const scaledInv = inv.filter(([s]) => perByte.has(s));
-  // The states that repeat per batch (the Map's iteration) and per hash slice; all others are per transfer.
-  const perByteStates = new Set(['UploadBatch', 'HashObject', 'HashDone']);
-  const entered = Object.entries(c.statesEntered);
-  const scaledTransitions = entered.filter(([s]) => perByteStates.has(s)).reduce((n, [, v]) => n + v, 0);
-  const fixedTransitions = c.transitions - scaledTransitions;
-  const getRequests = Object.entries(c.s3Requests).reduce((n, [, v]) => n + v, 0);
+  const batchInv = c.invocations.UploadBatch;
+  const hashInv = c.invocations.HashObject;
+  // States entered per Map item and per hash slice, as the run entered them (1 and 2 when it had none).
+  const entered = (s: string): number => c.statesEntered[s] ?? 0;
+  const perBatch = batchInv !== undefined && batchInv.count > 0 ? entered('UploadBatch') / batchInv.count : 1;
+  const perSlice = hashInv !== undefined && hashInv.count > 0 ? (entered('HashObject') + entered('HashDone')) / hashInv.count : 2;
+  const fixedTransitions = c.transitions - entered('UploadBatch') - entered('HashObject') - entered('HashDone');
+  const otherRequests = Object.entries(c.s3Requests).reduce((n, [k, v]) => (k === 'GetObjectCommand' ? n : n + v), 0);
   return gbs.map((gb) => {
-    const k = gb / runGb;
-    const transitions = fixedTransitions + scaledTransitions * k;
-    const invocations = fixedInv.reduce((n, [, v]) => n + v.count, 0) + scaledInv.reduce((n, [, v]) => n + v.count, 0) * k;
-    const gbSecondsOn = (architecture: Architecture): number => {
-      const of = (xs: typeof inv): number => xs.reduce((n, [s, v]) => (sizeOf(lambdas, s).architecture === architecture ? n + (v.ms / 1000) * (sizeOf(lambdas, s).memoryMb / 1024) : n), 0);
-      return of(fixedInv) + of(scaledInv) * k;
+    const bytes = gb * 1e9;
+    const p = plannedCounts(bytes);
+    const transitions = fixedTransitions + p.batches * perBatch + p.hashSlices * perSlice;
+    const invocations = fixedInv.reduce((n, [, v]) => n + v.count, 0) + (batchInv === undefined ? 0 : p.batches) + (hashInv === undefined ? 0 : p.hashSlices);
+    const seconds = (state: string): number => {
+      if (state === 'UploadBatch') return ((batchInv?.ms ?? 0) / 1000) * (bytes / run.size);
+      if (state === 'HashObject') return hashInv === undefined ? 0 : p.hashSeconds;
+      return (c.invocations[state]?.ms ?? 0) / 1000;
     };
+    const gbSecondsOn = (architecture: Architecture): number =>
+      inv.reduce((n, [s]) => (sizeOf(lambdas, s).architecture === architecture ? n + seconds(s) * (sizeOf(lambdas, s).memoryMb / 1024) : n), 0);
     const gbSecondsByArchitecture = { arm64: gbSecondsOn('arm64'), x86_64: gbSecondsOn('x86_64') };
     const gbSeconds = gbSecondsByArchitecture.arm64 + gbSecondsByArchitecture.x86_64;
-    const s3Requests = getRequests * k;
+    const s3Requests = otherRequests + p.parts + (hashInv === undefined ? 0 : p.hashGets);
     const d: CostLine['dollars'] = {
       transitions: transitions * PRICES.transition,
       lambda: gbSecondsByArchitecture.arm64 * PRICES.lambdaGbSecond.arm64 + gbSecondsByArchitecture.x86_64 * PRICES.lambdaGbSecond.x86_64 + invocations * PRICES.lambdaRequest,
@@ -800,16 +858,16 @@ export function costModel(run: E2eRun, gbs: number[], lambdas: Record<string, Fu
       total: 0,
     };
     d.total = d.transitions + d.lambda + d.s3 + d.dataOut;
-    const line: CostLine = { gb, transitions, invocations, gbSeconds, gbSecondsByArchitecture, s3Requests, dollars: d };
+    const line: CostLine = { gb, planned: p, transitions, invocations, gbSeconds, gbSecondsByArchitecture, s3Requests, dollars: d };
     // Logs: each invocation's measured bytes (tracing on, at the deployed log level; a number of lines per
     // invocation, not per part). Trace data: each invocation's handler document, the Box requests of the states
     // that run once per transfer, and a document per S3 request and per part upload, all as measured.
     const byState = observed?.byState;
-    if (observed !== undefined && byState !== undefined && run.parts !== undefined && inv.every(([s]) => byState[s] !== undefined)) {
-      const sum = (xs: typeof inv, f: (x: ObservedInvocation) => number): number => xs.reduce((n, [s, v]) => n + v.count * f(byState[s] as ObservedInvocation), 0);
-      const logBytes = sum(fixedInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) + sum(scaledInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) * k;
-      const traceBytes =
-        sum(fixedInv, (x) => x.handlerBytes + x.httpBytes) + sum(scaledInv, (x) => x.handlerBytes) * k + s3Requests * observed.s3CallBytes + run.parts * k * observed.partUploadBytes;
+    if (observed !== undefined && byState !== undefined && inv.every(([s]) => byState[s] !== undefined)) {
+      const count = (s: string, v: { count: number }): number => (s === 'UploadBatch' ? p.batches : s === 'HashObject' ? p.hashSlices : v.count);
+      const sum = (xs: typeof inv, f: (x: ObservedInvocation) => number): number => xs.reduce((n, [s, v]) => n + count(s, v) * f(byState[s] as ObservedInvocation), 0);
+      const logBytes = sum(inv, (x) => x.logBytes + PLATFORM_LOG_BYTES);
+      const traceBytes = sum(fixedInv, (x) => x.httpBytes) + sum(inv, (x) => x.handlerBytes) + s3Requests * observed.s3CallBytes + p.parts * observed.partUploadBytes;
       line.logBytes = logBytes;
       line.traceBytes = traceBytes;
       d.logs = (logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth);
@@ -1289,8 +1347,11 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
   );
   out.push('');
   out.push(
-    'Formula, per object of G GB (scaled from that run, whose size is g GB): UploadBatch and HashObject invocations, their durations, the S3 requests and the transitions of the states that repeat (UploadBatch, HashObject, HashDone) grow as G/g; Prepare, Commit and the other states stay per transfer. ' +
-      'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
+    'Counts per object of G GB, from the code, not scaled from that run: the part size the Box emulator hands out at that size (the smallest power of two from 8 MiB that keeps 10,000 parts or fewer; Box documents no rule), ' +
+      `the batches (UploadBatch invocations) planBatches makes of those parts with the deployed settings at the default concurrency (${DEFAULT_SETTINGS.defaultConcurrency}; at most ${DEFAULT_SETTINGS.maxBatches}), ` +
+      `and the HashObject invocations at an assumed rate in AWS: min(${HASH_IN_AWS.s3BytesPerSecondPerConnection / 1e6} MB/s per S3 connection, S3's documented figure, x ${DEFAULT_SETTINGS.hashRangesInFlight} ranged GETs in flight; ${HASH_IN_AWS.sha1BytesPerSecond / 1e6} MB/s, SHA-1 with a savable state on one vCPU, a little under this machine's resumable hash rate), ${HASH_IN_AWS.invocationSeconds} s of hashing per invocation. ` +
+      'From the run: the states entered per batch and per hash slice, the other states and Prepare/Commit per transfer, UploadBatch\'s duration per byte (bound by the link to Box); HashObject\'s duration is the bytes at the assumed rate; S3 requests are one GET per part and per hash range (of ' +
+      `${sizeLabel(DEFAULT_SETTINGS.hashRangeBytes)}) plus the run's other requests. ` +
       `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB x the function's architecture's GB-second price: arm64 $${price(PRICES.lambdaGbSecond.arm64)}, x86_64 $${price(PRICES.lambdaGbSecond.x86_64)}) + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet)` +
       ` + log GB x ($${price(PRICES.logsIngestedPerGB)} ingested + $${price(PRICES.logsStoredPerGBMonth)} for the month stored) + 1 trace x $${price(PRICES.xrayTraceRecorded)}; ` +
       `log bytes = Σ invocations x (the bytes the function writes per invocation, measured + ${PLATFORM_LOG_BYTES} bytes of Lambda's START, END and REPORT lines). ` +
@@ -1303,9 +1364,12 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
   const measured = (x: number | undefined, f: (v: number) => string): string => (x === undefined ? 'not measured' : f(x));
   out.push(
     table(
-      ['object', 'transitions', 'invocations', 'Lambda GB-s', 'S3 requests', 'log MB', 'trace data KiB', 'Step Functions', 'Lambda', 'S3 requests $', 'data out', 'CloudWatch Logs', 'X-Ray', 'total'],
+      ['object', 'parts (part size)', 'batches', 'hash invocations', 'transitions', 'invocations', 'Lambda GB-s', 'S3 requests', 'log MB', 'trace data KiB', 'Step Functions', 'Lambda', 'S3 requests $', 'data out', 'CloudWatch Logs', 'X-Ray', 'total'],
       lines.map((l) => [
         `${l.gb} GB`,
+        `${l.planned.parts} (${sizeLabel(l.planned.partSize)})`,
+        l.planned.batches,
+        l.planned.hashSlices,
         fixed(l.transitions, 0),
         fixed(l.invocations, 0),
         fixed(l.gbSeconds, 0),
@@ -1326,10 +1390,6 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
   const last = lines[lines.length - 1];
   if (last !== undefined) {
     const frozen = lines.filter((l) => (l.traceBytes ?? 0) > XRAY_GUARANTEED_TRACE_BYTES).map((l) => `${l.gb} GB`);
-    // Trace bytes grow linearly with the object: where they reach the guarantee.
-    const [a, b] = lines;
-    const perGb = a?.traceBytes !== undefined && b?.traceBytes !== undefined ? (b.traceBytes - a.traceBytes) / (b.gb - a.gb) : Number.NaN;
-    const reachedAtGb = a?.traceBytes !== undefined ? a.gb + (XRAY_GUARANTEED_TRACE_BYTES - a.traceBytes) / perGb : Number.NaN;
     out.push(
       `Data sent out to Box dominates (${fixed((100 * last.dollars.dataOut) / last.dollars.total, 0)} % at ${last.gb} GB); Lambda durations come next, Step Functions and S3 requests are cents` +
         (last.dollars.logs === undefined
@@ -1338,7 +1398,7 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
             `X-Ray guarantees a Step Functions trace ${XRAY_GUARANTEED_TRACE_BYTES / 1024} KiB of data; more may leave it frozen (incomplete): ` +
             (frozen.length === 0
               ? 'no size here goes past it.'
-              : `the functions' own segment documents (${fixed(perGb / 1024, 0)} KiB per GB) pass it at ${frozen.join(', ')}${Number.isFinite(reachedAtGb) && reachedAtGb > 0 ? `, from about ${fixed(reachedAtGb, 1)} GB on` : ''} (Lambda's and Step Functions' own segments come on top).`)),
+              : `the functions' own segment documents (the trace data column) pass it at ${frozen.join(', ')} (Lambda's and Step Functions' own segments come on top).`)),
     );
   }
   return out.join('\n');
