@@ -26,8 +26,7 @@ import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import type { LocalS3 } from '../local/runner/index.ts';
 import { parsePositiveSize } from '../local/cli/options.ts';
 import type { PrepareResult } from '../src/transfer/contract.ts';
-import { planBatches } from '../src/transfer/plan.ts';
-import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
+import { partsReadAheadOf, planBatches } from '../src/transfer/plan.ts';
 import type { TransferSettings } from '../src/transfer/settings.ts';
 import { buildShipped, lambdaProcessOf, lambdaSizeByState, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
@@ -39,7 +38,8 @@ import { benchCommand, endMarker, startMarker, writeSection } from './sections.t
 import type { ProfileBreakdown } from './profile.ts';
 import { MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
-import { sweepFigures, sweepReading } from './sweep.ts';
+import { partRounds, sweepFigures, sweepReading } from './sweep.ts';
+import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import type { LinkShape } from './sweep.ts';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
@@ -887,6 +887,19 @@ function sizeOf(lambdas: Record<string, FunctionSize>, state: string): FunctionS
 
 // --- report ---------------------------------------------------------------------------------------
 
+/** The batch plan Prepare makes at concurrency 8 for each size (the default settings), as the e2e text says it. */
+export function e2ePlanText(sizes: number[], partSize: number): string {
+  if (sizes.length === 0) return '';
+  const plans = sizes.map((size) => ({ size, ...partRounds(size, partSize, 8) }));
+  const first = plans[0] as (typeof plans)[number];
+  const ahead = partsReadAheadOf(first.plan.partsInFlight, DEFAULT_SETTINGS);
+  return (
+    `Its batch plan (Prepare's, at concurrency 8): ${first.plan.mapConcurrency} Map slots x ${first.plan.partsInFlight} parts in flight, ` +
+    plans.map((p) => `${sizeLabel(p.size)} in ${p.plan.batches.length} batch${p.plan.batches.length === 1 ? '' : 'es'} of up to ${p.plan.partsPerBatch} parts (${p.rounds} rounds of parts in the busiest slot)`).join(', ') +
+    `; each UploadBatch reads ${ahead} part${ahead === 1 ? '' : 's'} from S3 ahead of its PUTs.`
+  );
+}
+
 /** A unit price without floating-point noise (0.0000002, not 2.0000000000000002e-7). */
 function price(x: number): string {
   return x.toFixed(10).replace(/0+$/, '').replace(/\.$/, '');
@@ -1042,7 +1055,8 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push(...from('e2e'));
   out.push(
     'The official SDK: `box-node-sdk` `uploadBigFile` fed by the object\'s S3 GetObject stream (one part at a time, as it uploads). Ours: the state machine run by the local runner ' +
-      '(real ASL, real handlers; Prepare, UploadBatch Map, HashObject loop, Commit loop), `--concurrency 8`. Times from the start of the call to the committed file.',
+      '(real ASL, real handlers; Prepare, UploadBatch Map, HashObject loop, Commit loop), `--concurrency 8`. Times from the start of the call to the committed file. ' +
+      e2ePlanText([...new Set(r.e2e.map((x) => x.size))], o.partSize),
   );
   out.push('');
   const e2eRows: (string | number)[][] = [];

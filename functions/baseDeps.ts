@@ -49,8 +49,12 @@ export function baseDepsFromEnv(env: Env = process.env, given: GivenDeps = {}): 
 }
 
 let processBaseDeps: BaseDeps | undefined;
-/** For a function that calls neither S3 nor Box: one set per Lambda container, with Powertools telemetry. */
+/**
+ * For DescribeFailure, which calls neither S3 nor Box and uses no tunable: one set per Lambda container, with
+ * Powertools telemetry, and no TRANSFER_* read, so that a malformed one (Transfer.ConfigurationError in every
+ * other function) still gets its failure document.
+ */
 export function defaultBaseDeps(): BaseDeps {
-  processBaseDeps ??= baseDepsFromEnv(process.env, { telemetry: processTelemetry() });
+  processBaseDeps ??= baseDepsFromEnv({}, { telemetry: processTelemetry() }); // no TRANSFER_* given: the defaults
   return processBaseDeps;
 }

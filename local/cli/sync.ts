@@ -146,7 +146,15 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
     write: cliLogWrite((line) => process.stderr.write(`${tty && !quiet ? '\r\x1b[2K' : ''}${line}\n`), opts.verbose === true, 'PlanSync'),
   });
   const s3 = new S3Client(s3ConfigFromEnv({ ...env, AWS_REGION: env.AWS_REGION ?? 'us-east-1' }));
-  const fromEnv = depsFromEnv(env, { logger, s3 });
+  let fromEnv: HandlerDeps;
+  try {
+    // The Lambdas' dependencies as in AWS: a malformed TRANSFER_* variable is refused here, with its name.
+    fromEnv = depsFromEnv(env, { logger, s3 });
+  } catch (err) {
+    s3.destroy();
+    process.stderr.write(`Sync failed: ${describeError(err)}\n`);
+    return exitStatusForError(err instanceof Error ? err.name : 'Error');
+  }
   let boxClient: { close?: () => Promise<void> } | undefined;
   const deps: HandlerDeps = {
     ...fromEnv,

@@ -31,6 +31,15 @@ export function batchParts(batch: number, partsPerBatch: number, session: Pick<S
 }
 
 /**
+ * Parts one UploadBatch invocation reads ahead of its PUTs: `partsReadAhead`, at most (partsInFlight - 1) / 2,
+ * so that it never holds more than 1.5 x partsInFlight parts (the memory target allows 2 x plus the process's
+ * own 120 MiB, which one or two parts in flight would eat into): none with one or two parts in flight.
+ */
+export function partsReadAheadOf(partsInFlight: number, settings: Pick<TransferSettings, 'partsReadAhead'>): number {
+  return Math.max(0, Math.min(settings.partsReadAhead, Math.floor((partsInFlight - 1) / 2)));
+}
+
+/**
  * What a batch costs its Map slot beyond its rounds of parts, in rounds (one part's time on the link): the
  * invocation, the first parts' GETs and digests before any PUT, and the drain of its last round (the next
  * batch starts only when every part of this one is stored). Measured on the shaped link of the bench

@@ -1,5 +1,6 @@
 import { DEFAULT_COMMIT_POLICY } from '../box/commitLoop.ts';
 import { parseFolderIds, parseSourceRules } from './allowed.ts';
+import { ConfigurationError } from './errors.ts';
 import type { SourceRule } from './allowed.ts';
 
 // Tunables of the transfer Lambdas. Defaults are chosen for AWS's and Box's limits (Lambda's 15 minutes,
@@ -174,10 +175,48 @@ const ENV_SETTINGS: Record<string, keyof TransferSettings> = {
   TRANSFER_SESSION_PROGRESS_POLL_MS: 'sessionProgressPollMs',
 };
 
+/** The TRANSFER_* variables of the tunables, each a whole number (README "Deploying"). */
+export const TUNABLE_VARIABLES: readonly string[] = Object.freeze(Object.keys(ENV_SETTINGS));
+
+/** Tunables for which 0 means "none" (every other one is above 0). */
+const ZERO_MEANS_NONE: ReadonlySet<keyof TransferSettings> = new Set<keyof TransferSettings>(['partsReadAhead']);
+
+/** Deployment parameters (serverless.yml `--param`) that reach a function as one of these variables. */
+const ENV_PARAMS: Readonly<Record<string, string>> = { TRANSFER_MAX_FILE_SIZE: 'maxFileSize' };
+
+/** What a variable counts, by its name's ending (bytes, milliseconds, seconds; otherwise a plain number). */
+function unitOf(name: string): string {
+  if (name.endsWith('_BYTES_PER_SECOND')) return ' of bytes per second';
+  if (name.endsWith('_BYTES') || name.endsWith('_SIZE')) return ' of bytes';
+  if (name.endsWith('_MS')) return ' of milliseconds';
+  if (name.endsWith('_SECONDS')) return ' of seconds';
+  return '';
+}
+
 /**
- * Overrides from TRANSFER_* environment variables: the tunables (positive integers; others ignored), and
- * the deployment's limits TRANSFER_SOURCES and TRANSFER_DESTINATION_FOLDERS (set on Prepare by
- * serverless.yml), which throw Transfer.ConfigurationError when malformed: a limit is never dropped.
+ * A tunable's value: a whole number above 0 (or 0, where it means none), written in digits. Anything else set throws
+ * Transfer.ConfigurationError naming the variable, the value and what a good one looks like: a tunable
+ * or a limit (TRANSFER_MAX_FILE_SIZE) silently replaced by its default would run the deployment otherwise
+ * than its owner configured it.
+ */
+function tunableFromEnv(name: string, key: keyof TransferSettings, raw: string): number {
+  const text = raw.trim();
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  const least = ZERO_MEANS_NONE.has(key) ? 0 : 1;
+  if (Number.isSafeInteger(n) && n >= least) return n;
+  const param = ENV_PARAMS[name];
+  const fallback = DEFAULT_SETTINGS[key];
+  const example = typeof fallback === 'number' ? `, such as ${fallback} (the default when it is not set)` : '';
+  throw new ConfigurationError(
+    `${name}${param ? ` (the ${param} parameter)` : ''} must be a whole number${unitOf(name)} ${least === 0 ? '(0: none)' : 'above 0'}, in digits only${example}; got ${JSON.stringify(raw)}`,
+  );
+}
+
+/**
+ * Overrides from TRANSFER_* environment variables: the tunables (whole numbers, above 0 but where 0 means none; unset or empty
+ * means the default), and the deployment's limits TRANSFER_SOURCES and TRANSFER_DESTINATION_FOLDERS (set
+ * on Prepare by serverless.yml). A value set but unusable throws Transfer.ConfigurationError naming the
+ * variable: neither a limit nor a tunable is ever dropped for its default.
  */
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): Partial<TransferSettings> {
   const out: Partial<TransferSettings> = {};
@@ -186,8 +225,7 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
   for (const [name, key] of Object.entries(ENV_SETTINGS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    const n = Number(raw);
-    if (Number.isSafeInteger(n) && n > 0) (out as Record<string, number>)[key] = n;
+    (out as Record<string, number>)[key] = tunableFromEnv(name, key, raw);
   }
   return out;
 }

@@ -22,7 +22,7 @@ import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
 import { listAllParts } from './commit.ts';
 import { errorFields } from './logger.ts';
-import { batchParts } from './plan.ts';
+import { batchParts, partsReadAheadOf } from './plan.ts';
 import type { PartRange } from './plan.ts';
 import { BufferPool, forEachLimit } from './pool.ts';
 import { storedPartsOf } from './resume.ts';
@@ -94,10 +94,8 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   let stoppedEarly = false;
   // Parts are read from S3 and digested up to `readAhead` parts ahead of the PUTs, into a small pool of
   // reused buffers (partsInFlight + readAhead of them): a slot whose PUT ends starts the next part at once
-  // instead of waiting for its GET and SHA-1. Memory stays (partsInFlight + readAhead) x part size, and
-  // readAhead at most (partsInFlight - 1) / 2: never more than 1.5 x partsInFlight parts (the memory
-  // target allows 2 x plus the process's own 120 MiB, which one or two parts in flight would eat into).
-  const readAhead = Math.max(0, Math.min(deps.settings.partsReadAhead, Math.floor((transfer.partsInFlight - 1) / 2), parts.length - transfer.partsInFlight));
+  // instead of waiting for its GET and SHA-1. Memory stays (partsInFlight + readAhead) x part size (partsReadAheadOf).
+  const readAhead = Math.max(0, Math.min(partsReadAheadOf(transfer.partsInFlight, deps.settings), parts.length - transfer.partsInFlight));
   const pool = new BufferPool(Math.min(parts.length, transfer.partsInFlight + readAhead), session.partSize);
   const controller = new AbortController();
   const readSignal = AbortSignal.any([controller.signal, deadline.signal]);

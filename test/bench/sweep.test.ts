@@ -2,6 +2,7 @@
 // only when the measurements show it, and "not determined" when none does.
 import { describe, expect, it } from 'vitest';
 import type { E2eRun } from '../../bench/speed.ts';
+import { e2ePlanText } from '../../bench/speed.ts';
 import { linkBound, partRounds, sweepFigures, sweepReading, sweepStop } from '../../bench/sweep.ts';
 
 const MiB = 1024 * 1024;
@@ -56,6 +57,15 @@ describe('partRounds and linkBound', () => {
     // One connection: 12 MiB in 0.48 s + 30 ms = 23.5 MiB/s.
     expect(linkBound(SHAPE, 1)).toBeCloseTo(12 / 0.51, 5);
     expect(linkBound(SHAPE, 8)).toBeCloseTo((8 * 12) / 0.51, 5);
+  });
+
+  it('the end-to-end text names the batch plan Prepare makes at concurrency 8, from the plan itself', () => {
+    const text = e2ePlanText([SIZE, 1024 * MiB], SHAPE.partSize);
+    expect(text).toContain('2 Map slots x 4 parts in flight');
+    expect(text).toContain('256 MiB in 2 batches of up to 11 parts (3 rounds of parts in the busiest slot)');
+    expect(text).toContain('1 GiB in 2 batches of up to 43 parts (11 rounds of parts in the busiest slot)');
+    expect(text).toContain('reads 1 part from S3 ahead of its PUTs');
+    expect(e2ePlanText([], SHAPE.partSize)).toBe('');
   });
 
   it('a run\'s figures: parts phase, event loops and cores per ms of the parts-and-hash phase', () => {

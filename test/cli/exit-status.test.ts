@@ -82,6 +82,12 @@ describe('s3-to-box commands exit 2 on bad input (child processes)', { timeout: 
       { name: 'Transfer.DestinationNotFound', args: [source, '--folder', '987654321'], message: 'Box folder 987654321' },
       { name: 'Transfer.DestinationNotAllowed', args: [source, '--folder', otherFolder.id], env: { TRANSFER_DESTINATION_FOLDERS: folder.id }, message: 'not in an allowed destination folder' },
       { name: 'Transfer.ConfigurationError', args: [source, '--folder', folder.id], env: NO_BOX_CREDENTIALS, message: 'No Box credentials' },
+      {
+        name: 'Transfer.ConfigurationError',
+        args: [source, '--folder', folder.id],
+        env: { TRANSFER_MAX_FILE_SIZE: '5GB' },
+        message: 'TRANSFER_MAX_FILE_SIZE (the maxFileSize parameter) must be a whole number of bytes above 0, in digits only, such as 536870912000 (the default when it is not set); got "5GB"',
+      },
     ];
     box.resetStats();
     const runs = await inTurn(
@@ -109,10 +115,11 @@ describe('s3-to-box commands exit 2 on bad input (child processes)', { timeout: 
 
   it('sync, status, abort and replay-failed-events: bad input and missing configuration exit 2', async () => {
     const report = ['--report', 's3://report-bucket/runs/'];
-    const [notAllowed, notFound, badFolder, statusName, statusArn, abortNoCredentials, replayNoRoutes, replayBadRoutes] = await inTurn([
+    const [notAllowed, notFound, badFolder, badTunable, statusName, statusArn, abortNoCredentials, replayNoRoutes, replayBadRoutes] = await inTurn([
       () => cli(['sync', 's3://in-bucket/dir/', '--folder', folder.id, ...report, ...boxArgs], { ...env, TRANSFER_SOURCES: 'in-bucket/other/' }),
       () => cli(['sync', 's3://in-bucket/dir/', '--folder', '987654321', ...report, ...boxArgs], env),
       () => cli(['sync', 's3://in-bucket/dir/', '--folder', folder.id, ...report, ...boxArgs], { ...env, TRANSFER_DESTINATION_FOLDERS: otherFolder.id }),
+      () => cli(['sync', 's3://in-bucket/dir/', '--folder', folder.id, ...report, ...boxArgs], { ...env, TRANSFER_PARTS_IN_FLIGHT: '8MiB' }),
       () => cli(['status', 'not a name!', '--state-machine-arn', 'arn:aws:states:us-east-1:123456789012:stateMachine:s3-to-box-test', '--sfn-endpoint', 'http://127.0.0.1:9'], env),
       () => cli(['status', 'arn:aws:states:us-east-1:123456789012:execution:m', '--sfn-endpoint', 'http://127.0.0.1:9'], env),
       () => cli(['abort', 'ABC123', '--box-api-url', box.url, '--box-upload-url', box.uploadUrl], { ...env, ...NO_BOX_CREDENTIALS }),
@@ -122,6 +129,7 @@ describe('s3-to-box commands exit 2 on bad input (child processes)', { timeout: 
     expect(notAllowed).toMatchObject({ code: 2, stderr: expect.stringContaining('Sync failed: Transfer.SourceNotAllowed') as unknown });
     expect(notFound).toMatchObject({ code: 2, stderr: expect.stringContaining('Sync failed: Transfer.DestinationNotFound') as unknown });
     expect(badFolder).toMatchObject({ code: 2, stderr: expect.stringContaining('Sync failed: Transfer.DestinationNotAllowed') as unknown });
+    expect(badTunable).toMatchObject({ code: 2, stderr: expect.stringContaining('Sync failed: Transfer.ConfigurationError: TRANSFER_PARTS_IN_FLIGHT must be a whole number above 0, in digits only, such as 4 (the default when it is not set); got "8MiB"') as unknown });
     expect(statusName).toMatchObject({ code: 2, stderr: expect.stringContaining('Transfer.InvalidInput') as unknown });
     expect(statusArn).toMatchObject({ code: 2, stderr: expect.stringContaining('is not an execution ARN') as unknown });
     expect(abortNoCredentials).toMatchObject({ code: 2, stderr: expect.stringContaining('Transfer.ConfigurationError: No Box credentials') as unknown });

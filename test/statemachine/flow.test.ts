@@ -1,6 +1,6 @@
 // The flow of the real definition under the local runner, with stub handlers standing in for the Lambdas:
-// which Task gets which event, the loops, Retry and Catch, AbortSession + Fail with the original error,
-// the Lambda-like context, progress events, and the AWS-equivalent history count.
+// which Task gets which event, the loops, Retry and Catch (a failed SHA-1 worker included), AbortSession +
+// Fail with the original error, the Lambda-like context, progress events, and the AWS-equivalent history count.
 import { setImmediate as nextMacrotask, setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { TransferAbortedError, TransferExecutionError, startExecution } from '../../local/runner/execution.ts';
@@ -339,6 +339,44 @@ describe('the transfer state machine with stub handlers', () => {
     expect(s.of('HashObject')).toHaveLength(1 + 5);
     expect(s.of('AbortSession')).toHaveLength(0);
     expect(s.of('DescribeFailure')[0]!.event.state.error).toEqual({ Error: 'Transfer.S3Throttled', Cause: 'SlowDown' });
+  });
+
+  it('reads the slice again when the SHA-1 worker failed (Transfer.HashWorkerFailed), from the state the last slice saved', async () => {
+    let failed = 0;
+    const s = stubs(2, {
+      HashObject: async (event: { hash?: HashProgress }): Promise<HashProgress> => {
+        // The second slice's first try: the worker thread exited.
+        if (event.hash !== undefined && failed === 0) {
+          failed += 1;
+          throw new NamedError('Transfer.HashWorkerFailed', 'the SHA-1 worker exited (code 1)');
+        }
+        const invocations = (event.hash?.invocations ?? 0) + 1;
+        return invocations < 2
+          ? { offset: 1000, done: false, state: 'c2F2ZWQ=', via: 'computed', invocations }
+          : { offset: 2000, done: true, sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=', via: 'computed', invocations };
+      },
+    });
+    const { execution, events } = run(s.handlers);
+    await expect(execution.result).resolves.toEqual(output);
+    const hashes = s.of('HashObject');
+    expect(hashes).toHaveLength(3);
+    // The retry gets the same input as the failed try: the state saved by the first slice.
+    expect(hashes[2]!.event).toEqual(hashes[1]!.event);
+    expect(hashes[1]!.event.hash).toMatchObject({ offset: 1000, state: 'c2F2ZWQ=' });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'state-retried', state: 'HashObject', attempt: 1 }));
+    expect(s.of('Commit')[0]!.event.sha1).toBe('q83vEjRWeJCrze8SNFZ4kKvN7xI=');
+  });
+
+  it('gives up after the retries of a failing SHA-1 worker, keeps the session, and keeps that error', async () => {
+    const s = stubs(2, {
+      HashObject: async () => {
+        throw new NamedError('Transfer.HashWorkerFailed', 'the SHA-1 worker could not start');
+      },
+    });
+    const { execution } = run(s.handlers);
+    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.HashWorkerFailed', failure: { resumable: true } });
+    expect(s.of('HashObject')).toHaveLength(1 + 2);
+    expect(s.of('AbortSession')).toHaveLength(0);
   });
 
   it('keeps the original error when AbortSession itself fails', async () => {
