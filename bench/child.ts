@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Job, JobResult, MemoryPeaks, PipelineCounts } from './jobs.ts';
+import type { SourceObject } from '../src/transfer/contract.ts';
 
 /** Peaks of process.memoryUsage(), sampled; maxRSS comes from the kernel (getrusage) at the end. */
 function startMemorySampler(): () => MemoryPeaks {
@@ -232,10 +233,10 @@ async function runHashCpu(job: Extract<Job, { kind: 'hash-cpu' }>): Promise<Omit
   return { ms: marks.nodeCryptoMs, marks, sha1: agree ? (digests.node ?? '') : `DISAGREE ${JSON.stringify(digests)}` };
 }
 
-/** The HashObject code path (hashSlice: large ranged GETs, the next one sent ahead; node:crypto when the object fits the invocation, and the resumable hash-wasm slices) over the s3rver object. */
+/** The HashObject code path (hashSlice: k ranged GETs read at once, hashed in order; node:crypto when the object fits the invocation, and the resumable hash-wasm slices) over the s3rver object. */
 async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
-  const { hashSlice, sha1OnWorker } = await import('../src/transfer/hash.ts');
+  const { hashSlice } = await import('../src/transfer/hash.ts');
   const { pinSource, openObjectStream } = await import('../src/transfer/s3source.ts');
   const { DEFAULT_SETTINGS } = await import('../src/transfer/settings.ts');
   const s3 = localS3Client(job.s3Endpoint);
@@ -270,8 +271,6 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
     marks.hashSliceCpuMs = cpuMsSince(cpu);
     if (!progress.done || progress.sha1 === undefined) throw new Error('hashSlice did not finish in one invocation');
     marks.hashSliceNodeCrypto = progress.engine === 'node:crypto' ? 1 : 0;
-    // Where node:crypto ran (the defaults: on a worker thread when the function's memory gives it a second vCPU).
-    marks.hashSliceWorker = sha1OnWorker(DEFAULT_SETTINGS) ? 1 : 0;
     // The resumable path (hash-wasm), as an object that must cross invocations hashes: slices of a quarter each.
     t = performance.now();
     let resumed: typeof progress | undefined;
@@ -282,8 +281,54 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
     marks.hashWasmSlicesMs = performance.now() - t;
     marks.hashWasmSlices = resumed.invocations;
     if (resumed.sha1 !== progress.sha1) throw new Error(`resumable hash ${resumed.sha1} differs from ${progress.sha1}`);
+    marks.rangesInFlight = DEFAULT_SETTINGS.hashRangesInFlight;
+    marks.rangeBytes = DEFAULT_SETTINGS.hashRangeBytes;
+    let shapedSha1 = progress.sha1;
+    if (job.shapedEndpoint !== undefined) shapedSha1 = await shapedReads(job.shapedEndpoint, source, marks);
     const sha1 = Buffer.from(progress.sha1, 'base64').toString('hex');
-    return { ms: marks.hashSliceMs, marks, sha1: nodeSha1 === progress.sha1 ? sha1 : `DISAGREE node ${nodeSha1} hashSlice ${progress.sha1}` };
+    const agree = nodeSha1 === progress.sha1 && shapedSha1 === progress.sha1;
+    return { ms: marks.hashSliceMs, marks, sha1: agree ? sha1 : `DISAGREE node ${nodeSha1} hashSlice ${progress.sha1} shaped ${shapedSha1}` };
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * The same object through the per-connection bandwidth cap: one GetObject stream, the ranged GETs of the
+ * hash's defaults read k at a time and dropped (what k connections carry), and the HashObject path. Returns
+ * the HashObject path's digest.
+ */
+async function shapedReads(endpoint: string, source: SourceObject, marks: Record<string, number>): Promise<string> {
+  const { localS3Client } = await import('../local/runner/local-s3-client.ts');
+  const { hashSlice } = await import('../src/transfer/hash.ts');
+  const { openObjectStream, streamRange } = await import('../src/transfer/s3source.ts');
+  const { DEFAULT_SETTINGS } = await import('../src/transfer/settings.ts');
+  const s3 = localS3Client(endpoint);
+  try {
+    let t = performance.now();
+    let read = 0;
+    for await (const chunk of await openObjectStream(s3, source)) read += (chunk as Buffer).length;
+    marks.shapedOneStreamMs = performance.now() - t;
+    if (read !== source.size) throw new Error(`shaped: read ${read} of ${source.size} bytes`);
+    // k readers, each taking the next range: the raw read over k parallel ranged streams.
+    t = performance.now();
+    let next = 0;
+    const { hashRangeBytes, hashRangesInFlight } = DEFAULT_SETTINGS;
+    await Promise.all(
+      Array.from({ length: hashRangesInFlight }, async () => {
+        while (next < source.size) {
+          const offset = next;
+          next += hashRangeBytes;
+          await streamRange(s3, source, offset, Math.min(hashRangeBytes, source.size - offset), { onChunk: () => undefined });
+        }
+      }),
+    );
+    marks.shapedParallelMs = performance.now() - t;
+    t = performance.now();
+    const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, { settings: DEFAULT_SETTINGS, remainingMs: () => 15 * 60_000 });
+    marks.shapedHashSliceMs = performance.now() - t;
+    if (!progress.done || progress.sha1 === undefined) throw new Error('shaped: hashSlice did not finish in one invocation');
+    return progress.sha1;
   } finally {
     s3.destroy();
   }

@@ -10,6 +10,15 @@ import type { LambdaProcess } from '../local/lambda/runtime.ts';
 
 export type Uploader = 'ours' | 'sdk';
 
+/** An upload whose bytes in Box are not the source's: the bench stops (exit 1) rather than report a speed. */
+export class IntegrityFailure extends Error {
+  override name = 'Bench.IntegrityFailure';
+}
+
+// One 202 per commit, Retry-After 1 s: both uploaders wait that second (ours never re-commits sooner
+// than 1 s; the SDK, with the workaround, honours Retry-After), so neither gets an edge from it.
+export const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 1 } as const;
+
 export type Job =
   | { kind: 'idle'; uploader: Uploader; target: EmulatorTarget }
   | { kind: 'upload'; uploader: Uploader; concurrency?: number; target: EmulatorTarget; file: string; size: number; name: string }
@@ -17,7 +26,14 @@ export type Job =
   /** box-node-sdk's uploadBigFile fed by the S3 object's GetObject stream (what a user of the SDK would write). */
   | { kind: 'sdk-s3'; target: EmulatorTarget; s3Endpoint: string; bucket: string; key: string; name: string }
   | { kind: 'hash-cpu'; size: number; sliceBytes: number }
-  | { kind: 'hash-s3'; s3Endpoint: string; bucket: string; key: string };
+  | {
+      kind: 'hash-s3';
+      s3Endpoint: string;
+      bucket: string;
+      key: string;
+      /** The same S3 behind a per-connection bandwidth cap (bench/hash-shaper.ts): the shaped reads are measured too. */
+      shapedEndpoint?: string;
+    };
 
 /** What the pipeline child counted, for the cost model. */
 export interface PipelineCounts {
@@ -103,6 +119,8 @@ export interface ChildOptions {
   nodeArgs?: string[];
   /** Start the process as Lambda starts this function's (its exec wrapper and heap options), not as a plain node. */
   lambda?: LambdaProcess;
+  /** Pin the child to these CPUs (`taskset -c`), e.g. '1': a function with one vCPU gets one core, not two. */
+  cpuList?: string;
 }
 
 /** Runs one job in a fresh Node process (the same Node as the parent); rejects with its stderr on failure. */
@@ -111,7 +129,8 @@ export function runChild(job: Job, options: ChildOptions = {}): Promise<JobResul
   // A pipeline child stands for the local runner's process: it starts with the V8 flags that checkout's CLI uses.
   const runnerFlags = job.kind === 'pipeline' ? runnerNodeFlags(path.join(path.dirname(childPath), '..')) : [];
   const entry = ['--disable-warning=ExperimentalWarning', ...runnerFlags, ...(options.nodeArgs ?? []), childPath, JSON.stringify(job)];
-  const command = options.lambda !== undefined ? lambdaCommand(options.lambda, process.execPath, entry) : { file: process.execPath, args: entry };
+  const started = options.lambda !== undefined ? lambdaCommand(options.lambda, process.execPath, entry) : { file: process.execPath, args: entry };
+  const command = options.cpuList === undefined ? started : { file: 'taskset', args: ['-c', options.cpuList, started.file, ...started.args] };
   return new Promise((resolve, reject) => {
     const child = spawn(command.file, command.args, {
       stdio: ['ignore', 'pipe', 'pipe'],

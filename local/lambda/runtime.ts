@@ -28,8 +28,7 @@ export function lambdaCommand(fn: LambdaProcess, node: string, entry: string[]):
 }
 
 /**
- * Variables the runtime sets that the code reads: AWS_LAMBDA_FUNCTION_MEMORY_SIZE tells how many vCPUs the
- * function has (one per 1,769 MB, whatever number of CPUs the machine shows: src/transfer/hash.ts).
+ * What the Lambda runtime sets about the function, set here as it does: AWS_LAMBDA_FUNCTION_MEMORY_SIZE (its memory as configured).
  */
 export function lambdaEnvironment(fn: LambdaProcess): Record<string, string> {
   return { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb) };

@@ -101,10 +101,3 @@ export class SupersededError extends TransferError {
   override name = 'Transfer.Superseded';
 }
 
-/**
- * The worker thread hashing beside the reads failed (it could not start, ran out of memory or exited).
- * Retryable: the invocation's reads are simply made again.
- */
-export class HashWorkerError extends TransferError {
-  override name = 'Transfer.HashWorkerFailed';
-}

@@ -5,7 +5,8 @@
 // one range each, and hashed strictly in order when their turn comes (a range is sent only when a buffer is
 // free, so the object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the
 // projection and the probe, and may stop inside a range: hash-wasm keeps the whole 64-byte blocks it took,
-// the reads in flight are cancelled. A read ahead that fails ends the invocation at once.
+// the reads in flight are cancelled. A read ahead that fails ends the invocation at once; when S3 only
+// failed for now (Transfer.S3Throttled: a reset, a 503) hash-wasm keeps its whole blocks as at the deadline.
 //
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
@@ -13,28 +14,27 @@
 // with node:crypto; only an object that must cross invocations uses hash-wasm's resumable state. If a
 // node:crypto pass falls behind (the projection no longer fits), it gives up and the rest of the object
 // is hashed with hash-wasm from where the last saved state was (one invocation's reads are lost, once).
-// node:crypto runs on a worker thread beside the reads in a Lambda function with a second vCPU (one per
-// 1,769 MB of memory), else on this thread (src/transfer/hash-worker.ts); hash-wasm always runs here.
+// Both hash on the reading thread: a SHA-1 worker thread beside the reads was measured slower (more CPU
+// per GiB, and the bytes copied once more) even at two vCPUs.
 //
 // The saved hash-wasm state travels in the execution's data: slices end on 64-byte SHA-1 block
 // boundaries and the state's block buffer is cleared (cleanState), so it holds no bytes of the object.
-import { availableParallelism } from 'node:os';
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createSHA1 } from 'hash-wasm';
 import type { IHasher } from 'hash-wasm';
 import type { HashProgress, SourceObject } from './contract.ts';
 import type { TransferProgressEvent } from './deps.ts';
 import type { TransferSettings } from './settings.ts';
-import { DeadlineError } from './errors.ts';
-import { inThreadSha1, workerSha1 } from './hash-worker.ts';
-import type { Sha1Sink } from './hash-worker.ts';
+import { DeadlineError, S3ThrottledError } from './errors.ts';
 import { streamRange } from './s3source.ts';
 
 export type HashSettings = Pick<
   TransferSettings,
   'hashRangeBytes' | 'hashRangesInFlight' | 'hashSliceBytes' | 'hashSafetyMarginMs' | 'hashFloorBytesPerSecond' | 'hashProbeBytes'
 > &
-  Partial<Pick<TransferSettings, 'hashStepBytes' | 'hashOnWorker' | 'hashRingBytes'>>;
+  Partial<Pick<TransferSettings, 'hashStepBytes'>>;
 
 export interface HashSliceOptions {
   settings: HashSettings;
@@ -77,25 +77,23 @@ type Engine = NonNullable<HashProgress['engine']>;
 /**
  * Feeds both hashers during the probe, then the chosen one. hash-wasm gets whole 64-byte blocks only
  * (the rest of a chunk waits for the next one), so its state can be saved whenever `carried` is 0.
- * node:crypto runs on a worker thread or on this one (src/transfer/hash-worker.ts).
  */
 class Hashers {
-  node: Sha1Sink | undefined;
+  node: Hash | undefined;
   wasm: IHasher | undefined;
   /** Bytes hash-wasm has taken in this invocation: whole blocks, until flush(). */
   wasmBytes = 0;
   private readonly carry = Buffer.alloc(SHA1_BLOCK_BYTES);
   private carried = 0;
-  /** A promise when node:crypto's worker has no room for the chunk yet (the read waits for it). */
-  update(bytes: Buffer): Promise<void> | undefined {
-    const taken = this.node?.update(bytes);
-    if (this.wasm === undefined) return taken;
+  update(bytes: Buffer): void {
+    this.node?.update(bytes);
+    if (this.wasm === undefined) return;
     let at = 0;
     if (this.carried > 0) {
       at = Math.min(SHA1_BLOCK_BYTES - this.carried, bytes.byteLength);
       bytes.copy(this.carry, this.carried, 0, at);
       this.carried += at;
-      if (this.carried < SHA1_BLOCK_BYTES) return taken;
+      if (this.carried < SHA1_BLOCK_BYTES) return;
       this.wasm.update(this.carry);
       this.wasmBytes += SHA1_BLOCK_BYTES;
       this.carried = 0;
@@ -109,7 +107,6 @@ class Hashers {
       bytes.copy(this.carry, 0, bytes.byteLength - rest);
       this.carried = rest;
     }
-    return taken;
   }
   /** Hands hash-wasm what it still carries: the object's last bytes, before the digest. */
   flush(): void {
@@ -118,7 +115,6 @@ class Hashers {
   }
   /** Drops node:crypto (the probe chose hash-wasm, or the pass ended without a digest). */
   dropNode(): void {
-    this.node?.close();
     this.node = undefined;
   }
 }
@@ -153,43 +149,12 @@ export interface HashReadEvent {
 
 /** Why an invocation stopped in the middle of a read (its other reads are cancelled). */
 class Stop extends Error {
-  readonly why: 'deadline' | 'gave-up';
-  constructor(why: 'deadline' | 'gave-up') {
+  readonly why: 'deadline' | 'gave-up' | 's3-failed';
+  constructor(why: 'deadline' | 'gave-up' | 's3-failed') {
     super(`hash slice stopped: ${why}`);
     this.why = why;
   }
 }
-
-/** Lambda gives a function one vCPU per 1,769 MB of memory, whatever number of CPUs its machine shows. */
-const LAMBDA_MB_PER_VCPU = 1769;
-
-/**
- * The vCPUs of the Lambda function this process runs (AWS_LAMBDA_FUNCTION_MEMORY_SIZE set): one per 1,769 MB
- * of its memory, at most what the machine shows; undefined outside Lambda.
- */
-export function lambdaVcpus(env: Record<string, string | undefined> = process.env): number | undefined {
-  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
-  if (env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE === undefined || !Number.isFinite(memoryMb) || memoryMb <= 0) return undefined;
-  return Math.max(1, Math.min(availableParallelism(), Math.floor(memoryMb / LAMBDA_MB_PER_VCPU)));
-}
-
-/**
- * Where node:crypto hashes unless the settings say: on a worker thread in a Lambda function with a second
- * vCPU (the reads keep one busy); on the reading thread otherwise, and outside Lambda (the local runner
- * runs every Lambda in one process, where the other CPU is already busy with parts and servers).
- */
-export function sha1OnWorker(settings: Pick<HashSettings, 'hashOnWorker'>, env: Record<string, string | undefined> = process.env): boolean {
-  return settings.hashOnWorker ?? (lambdaVcpus(env) ?? 1) > 1;
-}
-
-/** node:crypto on a worker thread or on this one (src/transfer/hash-worker.ts). */
-function nodeSha1(settings: HashSettings): Sha1Sink {
-  const onWorker = sha1OnWorker(settings);
-  return onWorker ? workerSha1(settings.hashRingBytes ?? DEFAULT_RING_BYTES) : inThreadSha1();
-}
-
-/** The shared-memory ring between the reads and the SHA-1 worker. */
-const DEFAULT_RING_BYTES = 8 * 1024 * 1024;
 
 export async function hashSlice(
   s3: S3Client,
@@ -231,7 +196,7 @@ export async function hashSlice(
     hashers.wasm.init();
     if (previous?.state !== undefined) hashers.wasm.load(Buffer.from(previous.state, 'base64'));
   }
-  if (decided !== 'hash-wasm') hashers.node = nodeSha1(opts.settings);
+  if (decided !== 'hash-wasm') hashers.node = createHash('sha1');
 
   const controller = new AbortController();
   /** The ranged GETs in flight, in object order: the first is the head, the one being hashed. */
@@ -265,6 +230,13 @@ export async function hashSlice(
     stopped = new Stop(why);
     controller.abort(stopped);
   };
+  /**
+   * A read cut by the budget or failed by S3 for now, once hash-wasm holds whole blocks of this invocation:
+   * stop there and save them (the next invocation reads on from them). Without progress it is rethrown, for
+   * the state machine's Retry (else the HashDone -> HashObject loop would never end).
+   */
+  const keepsBlocks = (err: unknown): boolean =>
+    (err instanceof DeadlineError || err instanceof S3ThrottledError) && hashers.wasm !== undefined && hashers.wasmBytes > 0;
   /** Each `stepBytes` handed over (and at the slice's end): progress, the probe's choice, the deadline. */
   const step = (): void => {
     steps++;
@@ -285,11 +257,10 @@ export async function hashSlice(
   };
   // Bytes in object order into the hashers, split at each step's edge, so an invocation stops exactly on a
   // step (a whole number of blocks).
-  const hashInOrder = (chunk: Buffer): Promise<void> | undefined => {
-    let taken: Promise<void> | undefined;
+  const hashInOrder = (chunk: Buffer): void => {
     for (let at = 0; at < chunk.byteLength && stopped === undefined; ) {
       const n = Math.min(chunk.byteLength - at, nextStep - offset);
-      taken = hashers.update(n === chunk.byteLength ? chunk : chunk.subarray(at, at + n)) ?? taken;
+      hashers.update(n === chunk.byteLength ? chunk : chunk.subarray(at, at + n));
       offset += n;
       at += n;
       if (offset >= nextStep) {
@@ -297,8 +268,6 @@ export async function hashSlice(
         step();
       }
     }
-    // node:crypto's worker takes chunks in order: the last one pending settles after the others.
-    return taken;
   };
   /** Sends the next range: the head streams into the hash, a range ahead needs a free buffer (false: none). */
   const send = (): boolean => {
@@ -307,12 +276,11 @@ export async function hashSlice(
     if (!isHead && buffer === undefined) return false;
     const length = Math.min(rangeBytes, sliceEnd - nextOffset);
     const read: RangeRead = { offset: nextOffset, length, buffer, filled: 0, isHead, done: Promise.resolve() };
-    const onChunk = (chunk: Buffer): Promise<void> | undefined => {
+    const onChunk = (chunk: Buffer): void => {
       if (read.isHead) return hashInOrder(chunk);
       // streamRange hands over at most `length` bytes: the buffer (>= length) cannot overflow.
       chunk.copy(read.buffer as Buffer, read.filled);
       read.filled += chunk.byteLength;
-      return undefined;
     };
     read.done = streamRange(s3, source, nextOffset, length, { signal: controller.signal, onChunk });
     read.done.catch((err: unknown) => {
@@ -345,20 +313,18 @@ export async function hashSlice(
           // Its turn: what it buffered while ahead goes into the hash, then its next chunks as they arrive.
           head.isHead = true;
           const buffer = head.buffer as Buffer;
-          const taken = hashInOrder(buffer.subarray(0, head.filled));
-          if (taken !== undefined) await taken;
+          hashInOrder(buffer.subarray(0, head.filled));
           head.buffer = undefined;
           pool.push(buffer);
           sendAhead();
         }
         await head.done;
       } catch (err) {
-        if (ahead.failed) throw ahead.err;
-        if (stopped !== undefined) break;
-        // The invocation's request budget cut a read (a stalled S3): hash-wasm keeps the whole blocks it
-        // hashed so far, up to the middle of the range that was cut.
-        if (err instanceof DeadlineError && hashers.wasm !== undefined && hashers.wasmBytes > 0) {
-          stop('deadline');
+        if (ahead.failed || stopped !== undefined) break;
+        // The invocation's request budget cut a read (a stalled S3), or S3 failed it for now: hash-wasm keeps
+        // the whole blocks it hashed so far, up to the middle of the range that was cut.
+        if (keepsBlocks(err)) {
+          stop(err instanceof DeadlineError ? 'deadline' : 's3-failed');
           break;
         }
         throw err;
@@ -371,11 +337,16 @@ export async function hashSlice(
         break;
       }
     }
-    if (ahead.failed) throw ahead.err;
+    if (ahead.failed) {
+      // Bytes reach the hashers only in object order: what hash-wasm took ends before the range that failed.
+      // (A range that fails once it is the head may have handed over its first bytes: still in order.)
+      if (!keepsBlocks(ahead.err)) throw ahead.err;
+      stopped = new Stop('s3-failed');
+    }
     // node:crypto alone ran out of time before the end: it has no state to save.
     if (stopped === undefined && hashers.wasm === undefined && offset < source.size) stopped = new Stop('gave-up');
-    // A deadline stop keeps hash-wasm's whole blocks; the bytes it still carries are read again next time.
-    if (stopped?.why === 'deadline') offset = startOffset + hashers.wasmBytes;
+    // A deadline or S3 stop keeps hash-wasm's whole blocks; the bytes it still carries are read again next time.
+    if (stopped !== undefined && stopped.why !== 'gave-up') offset = startOffset + hashers.wasmBytes;
 
     const engine: Engine = hashers.wasm !== undefined ? 'hash-wasm' : 'node:crypto';
     const measured = Math.round(rate());
@@ -385,7 +356,7 @@ export async function hashSlice(
     }
     if (offset >= source.size) {
       let sha1: string;
-      if (hashers.node !== undefined) sha1 = await hashers.node.digest();
+      if (hashers.node !== undefined) sha1 = hashers.node.digest('base64');
       else {
         hashers.flush();
         sha1 = Buffer.from((hashers.wasm as IHasher).digest('binary')).toString('base64');

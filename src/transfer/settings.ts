@@ -40,13 +40,6 @@ export interface TransferSettings {
    * node:crypto's projection); at most hashRangeBytes (undefined: hashRangeBytes).
    */
   hashStepBytes?: number | undefined;
-  /**
-   * node:crypto's SHA-1 on a worker thread beside the reads (undefined: in a Lambda function with a second vCPU,
-   * 3,538 MB or more; never outside Lambda, where the local runner's Lambdas share one process).
-   */
-  hashOnWorker?: boolean | undefined;
-  /** Bytes of the shared ring between the reads and the SHA-1 worker (a power of two; undefined: 8 MiB). */
-  hashRingBytes?: number | undefined;
   /** Most bytes one HashObject invocation hashes (undefined: until the deadline margin). */
   hashSliceBytes?: number | undefined;
   /**
@@ -114,8 +107,6 @@ export const DEFAULT_SETTINGS: Readonly<TransferSettings> = Object.freeze({
   hashRangeBytes: 16 * 1024 * 1024,
   hashRangesInFlight: 8,
   hashStepBytes: 8 * 1024 * 1024,
-  hashOnWorker: undefined,
-  hashRingBytes: undefined,
   hashSliceBytes: undefined,
   hashSafetyMarginMs: 30_000,
   // A part of up to 128 MiB at a few MiB/s, with a retry, still finishes inside the start margin.

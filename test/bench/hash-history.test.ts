@@ -28,8 +28,8 @@ describe('hashHistory', () => {
     ]);
   });
 
-  it('a row of the same process replaces one whose memory or SHA-1 thread was not recorded', () => {
-    const next = hashHistory(earlier, [{ ...row(EPYC, 'lambda', 'new'), memoryMb: 1769, sha1Thread: 'calling' }]);
+  it('a row of the same process replaces one whose memory or pinning was not recorded', () => {
+    const next = hashHistory(earlier, [{ ...row(EPYC, 'lambda', 'new'), memoryMb: 1769, cpuList: '1' }]);
     expect(next.filter((h) => h.cpu === EPYC && h.process === 'lambda').map((h) => h.date)).toEqual(['new']);
   });
 

@@ -1,8 +1,8 @@
 // The speed bench's verdicts are what BENCHMARKS.md's targets table says as "met" or "not met": pinned here
 // on small fixed results, so that an edit of a row cannot turn a missing or failed measurement into "met".
 import { describe, expect, it } from 'vitest';
-import { e2eRatio, targetVerdicts } from '../../bench/speed.ts';
-import type { BatchRun, E2eRun, HashRow, Options, SpeedResults, TargetRow } from '../../bench/speed.ts';
+import { e2eRatio, renderShapedHash, shapedHashReading, targetVerdicts } from '../../bench/speed.ts';
+import type { BatchRun, E2eRun, HashRow, Options, ShapedHash, SpeedResults, TargetRow } from '../../bench/speed.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -48,6 +48,7 @@ function allMet(): SpeedResults {
     lambdas: {},
     batches: [batch(8 * MiB, 1, 100 * MiB), batch(8 * MiB, 8, 200 * MiB), batch(64 * MiB, 8, 700 * MiB)],
     huge: { ...e2e('pipeline', 4 * GiB, 1, 40_000), rssBytes: 300 * MiB },
+    demo: { size: 4 * GiB, ms: 90_000, rssBytes: 700 * MiB, cpuMs: 60_000, otherCores: 0 },
     seconds: 60,
   };
 }
@@ -71,7 +72,8 @@ describe('targetVerdicts', () => {
     expect(v.hash.measured).toBe('0.85x (without the wrapper: 0.50x)');
     expect(v.cli.measured).toBe('610 ms wall, 705 ms CPU; cold 900 ms wall, 1000 ms CPU');
     expect(v.memory.measured).toBe('3 of 3 within; 3 of 3 with the configured parts in flight at once');
-    expect(v.huge.measured).toBe('300 MiB');
+    expect(v.huge.measured).toBe('700 MiB (the runner process alone: 300 MiB)');
+    expect(v.huge.target).toBe('whole local pipeline, 4 GiB: < 1 GiB RSS (`s3-to-box demo`: s3rver, emulator and runner in one process)');
   });
 
   it('each target missed: not met', () => {
@@ -81,7 +83,7 @@ describe('targetVerdicts', () => {
     r.hash = [hash('lambda', 1000, 790), hash('lambda', 1000, 400), hash('lambda-no-wrapper', 1000, 950)];
     r.cli = r.cli.map((x) => (x.cache === 'warm' ? { ...x, firstRequestMs: 1000 } : x));
     r.batches = [batch(8 * MiB, 1, 100 * MiB), batch(64 * MiB, 8, 1300 * MiB)];
-    r.huge = { ...(r.huge as E2eRun), rssBytes: GiB };
+    r.demo = { ...(r.demo as NonNullable<SpeedResults['demo']>), rssBytes: GiB };
     expect(verdictsOnly(r)).toEqual({ e2e: 'not met', cpu: 'not met', hash: 'not met', cli: 'not met', memory: 'not met', huge: 'not met' });
     expect(verdicts(r).memory.measured).toBe('1 of 2 within; 2 of 2 with the configured parts in flight at once');
   });
@@ -104,10 +106,10 @@ describe('targetVerdicts', () => {
     expect(verdicts(r).hash.verdict).toBe('not measured');
   });
 
-  it('the row at two vCPUs (SHA-1 on a worker thread) is shown beside the verdict, never judged', () => {
+  it('the row without the wrapper is shown beside the verdict, never judged', () => {
     const r = allMet();
-    r.hash = [hash('lambda', 1000, 600), hash('lambda', 1000, 620), hash('lambda-two-vcpus', 1000, 900), hash('lambda-no-wrapper', 1000, 500)];
-    expect(verdicts(r).hash).toMatchObject({ verdict: 'not met', measured: '0.61x (at two vCPUs, SHA-1 on a worker thread: 0.90x) (without the wrapper: 0.50x)' });
+    r.hash = [hash('lambda', 1000, 600), hash('lambda', 1000, 620), hash('lambda-no-wrapper', 1000, 900)];
+    expect(verdicts(r).hash).toMatchObject({ verdict: 'not met', measured: '0.61x (without the wrapper: 0.90x)' });
   });
 
   it('the end-to-end verdict is the ratio of the medians, with every run shown; one bad run does not decide it', () => {
@@ -131,7 +133,17 @@ describe('targetVerdicts', () => {
     r.cli = [];
     r.batches = [];
     r.huge = undefined;
+    r.demo = undefined;
     expect(verdictsOnly(r)).toEqual({ e2e: 'not measured', cpu: 'not measured', hash: 'not measured', cli: 'not measured', memory: 'not measured', huge: 'not measured' });
+  });
+
+  it('the big pipeline is judged on the whole local pipeline (the demo process), never on the runner process alone', () => {
+    const r = allMet();
+    r.demo = undefined;
+    expect(verdicts(r).huge).toMatchObject({ measured: 'n/a (the runner process alone: 300 MiB)', verdict: 'not measured' });
+    const over = allMet();
+    over.demo = { ...(over.demo as NonNullable<SpeedResults['demo']>), rssBytes: 1.5 * GiB };
+    expect(verdicts(over).huge).toMatchObject({ measured: '1536 MiB (the runner process alone: 300 MiB)', verdict: 'not met' });
   });
 
   it('NaN, a zero time or only the other side measured: not measured, never met', () => {
@@ -144,7 +156,7 @@ describe('targetVerdicts', () => {
       { checkout: 'before', cache: 'warm', firstRequestMs: 500, firstRequestCpuMs: 500, totalMs: 1 },
     ];
     r.batches = [batch(8 * MiB, 1, Number.NaN)];
-    r.huge = { ...(r.huge as E2eRun), rssBytes: Number.NaN };
+    r.demo = { ...(r.demo as NonNullable<SpeedResults['demo']>), rssBytes: Number.NaN };
     expect(verdictsOnly(r)).toEqual({ e2e: 'not measured', cpu: 'not measured', hash: 'not measured', cli: 'not measured', memory: 'not measured', huge: 'not measured' });
     // An uploader that took no time is no measurement of 5x.
     r.e2e = [e2e('sdk', GiB, 1, 55_000), e2e('pipeline', GiB, 1, 0)];
@@ -167,5 +179,79 @@ describe('targetVerdicts', () => {
     // Above the bound is not met whatever the parts in flight.
     r.batches = [batch(8 * MiB, 8, 400 * MiB, 3)];
     expect(verdicts(r).memory.verdict).toBe('not met');
+  });
+});
+
+describe('the shaped hash reading (a per-connection cap in front of S3)', () => {
+  const shaped = (over: Partial<ShapedHash> = {}): ShapedHash => ({
+    bytesPerSecond: 64 * MiB,
+    rangesInFlight: 8,
+    rangeBytes: 16 * MiB,
+    oneStreamMiBs: 63,
+    parallelMiBs: 480,
+    hashObjectMiBs: 450,
+    ...over,
+  });
+
+  it('k streams against one, the share of its bound the hash reaches, and the AWS prediction for 500 GB', () => {
+    // Bound here: the 8 capped streams (480 MiB/s) below the unshaped hash (700 MiB/s); 450 / 480 = 93.75 %.
+    const r = shapedHashReading(shaped(), 700);
+    expect(r.measured).toBe(true);
+    expect(r.parallelX).toBeCloseTo(480 / 63, 6);
+    expect(r.efficiency).toBeCloseTo(0.9375, 6);
+    // AWS: min(8 x 85 MB/s = 680 MB/s, 700 MiB/s = 734 MB/s) x 0.9375 = 637.5 MB/s; 500 GB in 13.07 minutes.
+    expect(r.awsMBs).toBeCloseTo(637.5, 6);
+    expect(r.awsMinutes500GB).toBeCloseTo(500e9 / 637.5e6 / 60, 6);
+    expect(r.oneStreamMinutes500GB).toBeCloseTo(500e9 / 85e6 / 60, 6);
+    expect(r.text).toContain('the 8 capped connections');
+    expect(r.text).toContain('13 minutes for 500 GB');
+    // 480 of the 512 MiB/s the caps allow: the cap bounded them.
+    expect(r.cpuBound).toBe(false);
+    expect(r.text).not.toContain('bounded them, not the cap');
+  });
+
+  it('connections that carry well under k x the cap are said to be bound by the machine, not the cap', () => {
+    const r = shapedHashReading(shaped({ parallelMiBs: 124, hashObjectMiBs: 112 }), 177);
+    expect(r.cpuBound).toBe(true);
+    expect(r.text).toContain('carried 124.0 of the 512.0 MiB/s their caps allow');
+  });
+
+  it('a CPU-bound hash is judged against its own speed (the faster of its two runs), never above 100 %', () => {
+    const r = shapedHashReading(shaped({ hashObjectMiBs: 380 }), 400);
+    expect(r.efficiency).toBeCloseTo(0.95, 6);
+    // AWS: min(680 MB/s, 400 MiB/s = 419.4 MB/s) x 0.95.
+    expect(r.awsMBs).toBeCloseTo((0.95 * 400 * MiB) / 1e6, 6);
+    expect(r.text).toContain('its own CPU-bound speed');
+    // Faster than the 8 streams measured alone (a noisy machine): 100 %, not more.
+    expect(shapedHashReading(shaped({ hashObjectMiBs: 500 }), 700).efficiency).toBe(1);
+    // A busier unshaped run (slower than the shaped one) does not drag the prediction below what was measured.
+    const busy = shapedHashReading(shaped({ parallelMiBs: 124, hashObjectMiBs: 82 }), 48);
+    expect(busy.awsMBs).toBeCloseTo((82 * MiB) / 1e6, 6);
+  });
+
+  it('a hash that reads one connection at a time reads as what it is: one stream\'s speed, the AWS figure capped likewise', () => {
+    const r = shapedHashReading(shaped({ hashObjectMiBs: 63 }), 700);
+    expect(r.efficiency).toBeCloseTo(63 / 480, 6);
+    expect(r.awsMinutes500GB).toBeGreaterThan(80);
+  });
+
+  it('missing or NaN readings are "not measured", never a prediction', () => {
+    expect(shapedHashReading(undefined, 700)).toMatchObject({ measured: false, text: expect.stringContaining('not measured') });
+    for (const bad of [shaped({ parallelMiBs: Number.NaN }), shaped({ oneStreamMiBs: 0 }), shaped({ hashObjectMiBs: Number.NaN })]) {
+      const r = shapedHashReading(bad, 700);
+      expect(r.measured).toBe(false);
+      expect(Number.isNaN(r.awsMinutes500GB)).toBe(true);
+      expect(r.text).toContain('not measured');
+    }
+    expect(shapedHashReading(shaped(), Number.NaN).measured).toBe(false);
+  });
+
+  it('renders the row of the run that measured it, and says so when none did', () => {
+    const row: HashRow = { ...hash('lambda', 1000, 700), shaped: shaped(), cpuList: '1', memoryMb: 1769 };
+    const text = renderShapedHash([hash('lambda', 1000, 700), row]);
+    expect(text).toContain('64 MiB/s');
+    expect(text).toContain('pinned to CPU 1');
+    expect(text).toContain('| 480.0 |');
+    expect(renderShapedHash([hash('lambda', 1000, 700)])).toContain('not measured');
   });
 });

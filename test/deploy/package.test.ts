@@ -1019,8 +1019,6 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
           LOG_LEVEL: 'silent',
           POWERTOOLS_LOG_LEVEL: 'SILENT',
           NO_NETWORK_ALLOW_LOOPBACK: '1',
-          // As a function of two vCPUs: the bundled HashObject hashes on its inline worker thread.
-          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3538',
         }),
         timeout: 120_000,
       });

@@ -95,9 +95,6 @@ describe('statemachine/transfer.asl.yml', () => {
     for (const name of ['Prepare', 'DirectUpload', 'UploadBatch', 'HashObject']) {
       expect(retried(states().get(name)!), name).toContain('Transfer.S3Throttled');
     }
-    // The SHA-1 worker thread beside HashObject's reads failed (src/transfer/hash-worker.ts): the slice is read
-    // again from the saved state, and only HashObject has such a worker.
-    for (const [name, state] of states()) expect(retried(state).includes('Transfer.HashWorkerFailed'), name).toBe(name === 'HashObject');
     // Commit turns a throttled try (429, S3 SlowDown: nothing committed) into processing for WaitForCommit
     // (test/transfer/current.test.ts, test/functions/deadline.test.ts); only a lost answer is retried.
     expect(retried(states().get('Commit')!)).toEqual(expect.arrayContaining(['Box.ServerError', 'Box.NetworkError']));

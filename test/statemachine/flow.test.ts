@@ -1,6 +1,6 @@
 // The flow of the real definition under the local runner, with stub handlers standing in for the Lambdas:
-// which Task gets which event, the loops, Retry and Catch (a failed SHA-1 worker included), AbortSession +
-// Fail with the original error, the Lambda-like context, progress events, and the AWS-equivalent history count.
+// which Task gets which event, the loops, Retry and Catch, AbortSession + Fail with the original error,
+// the Lambda-like context, progress events, and the AWS-equivalent history count.
 import { setImmediate as nextMacrotask, setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { TransferAbortedError, TransferExecutionError, startExecution } from '../../local/runner/execution.ts';
@@ -341,42 +341,28 @@ describe('the transfer state machine with stub handlers', () => {
     expect(s.of('DescribeFailure')[0]!.event.state.error).toEqual({ Error: 'Transfer.S3Throttled', Cause: 'SlowDown' });
   });
 
-  it('reads the slice again when the SHA-1 worker failed (Transfer.HashWorkerFailed), from the state the last slice saved', async () => {
-    let failed = 0;
+  it('M10c a HashObject slice cut by S3 after it hashed something (done: false) is no failure: HashDone -> HashObject reads on, each new slice with its own retries', async () => {
+    // Seven slices; each first meets S3's failure before hashing anything (thrown: the Retry), then hashes on
+    // and is cut by S3 again (its blocks saved: done: false), until the last one ends. Seven throttles in a
+    // row of the loop, more than the Retry's 5 attempts, and the transfer still succeeds.
+    let tries = 0;
     const s = stubs(2, {
       HashObject: async (event: { hash?: HashProgress }): Promise<HashProgress> => {
-        // The second slice's first try: the worker thread exited.
-        if (event.hash !== undefined && failed === 0) {
-          failed += 1;
-          throw new NamedError('Transfer.HashWorkerFailed', 'the SHA-1 worker exited (code 1)');
-        }
+        tries += 1;
+        if (tries % 2 === 1) throw new NamedError('Transfer.S3Throttled', 'SlowDown');
         const invocations = (event.hash?.invocations ?? 0) + 1;
-        return invocations < 2
-          ? { offset: 1000, done: false, state: 'c2F2ZWQ=', via: 'computed', invocations }
-          : { offset: 2000, done: true, sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=', via: 'computed', invocations };
+        const offset = (event.hash?.offset ?? 0) + 64;
+        return tries < 14 ? { offset, done: false, state: 'c2F2ZWQ=', via: 'computed', invocations } : { offset: 2000, done: true, sha1: 'q83vEjRWeJCrze8SNFZ4kKvN7xI=', via: 'computed', invocations };
       },
     });
     const { execution, events } = run(s.handlers);
     await expect(execution.result).resolves.toEqual(output);
     const hashes = s.of('HashObject');
-    expect(hashes).toHaveLength(3);
-    // The retry gets the same input as the failed try: the state saved by the first slice.
-    expect(hashes[2]!.event).toEqual(hashes[1]!.event);
-    expect(hashes[1]!.event.hash).toMatchObject({ offset: 1000, state: 'c2F2ZWQ=' });
-    expect(events).toContainEqual(expect.objectContaining({ type: 'state-retried', state: 'HashObject', attempt: 1 }));
-    expect(s.of('Commit')[0]!.event.sha1).toBe('q83vEjRWeJCrze8SNFZ4kKvN7xI=');
-  });
-
-  it('gives up after the retries of a failing SHA-1 worker, keeps the session, and keeps that error', async () => {
-    const s = stubs(2, {
-      HashObject: async () => {
-        throw new NamedError('Transfer.HashWorkerFailed', 'the SHA-1 worker could not start');
-      },
-    });
-    const { execution } = run(s.handlers);
-    await expect(execution.result).rejects.toMatchObject({ name: 'Transfer.HashWorkerFailed', failure: { resumable: true } });
-    expect(s.of('HashObject')).toHaveLength(1 + 2);
-    expect(s.of('AbortSession')).toHaveLength(0);
+    expect(hashes).toHaveLength(14);
+    // Each try of a slice gets the previous slice's saved state, never its own failed try's.
+    expect(hashes.map((c) => c.event.hash?.offset ?? 0)).toEqual([0, 0, 64, 64, 128, 128, 192, 192, 256, 256, 320, 320, 384, 384]);
+    expect(events.filter((e) => e.type === 'state-retried' && e.state === 'HashObject').map((e) => e.type === 'state-retried' && e.attempt)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    expect(s.of('DescribeFailure')).toHaveLength(0);
   });
 
   it('keeps the original error when AbortSession itself fails', async () => {

@@ -2,7 +2,7 @@
 // Step Functions API or SQS: rules match their X-Amz-Target): requests pass through unchanged, except
 // those a rule matches, which get S3's own throttling answer (503 SlowDown, XML body), no answer at all
 // until the test lets them go (a stalled service), or the headers and the first bytes of the body and then
-// nothing more (a stalled body). The Lambdas' real SDK clients (retries included) talk to it as to AWS.
+// nothing more (a stalled body) or a closed connection (a reset mid-body); a rule may wait for the test first. The Lambdas' real SDK clients (retries included) talk to it as to AWS.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
@@ -13,7 +13,9 @@ export type S3FaultAction =
   /** No answer until `until` settles, then the request goes on to S3 (unless its client gave up meanwhile). */
   | { type: 'hold'; until: Promise<void> }
   /** S3's headers and the first `bytes` bytes of its body, then nothing more until the client gives up. */
-  | { type: 'stallBody'; bytes: number };
+  | { type: 'stallBody'; bytes: number }
+  /** S3's headers and the first `bytes` bytes of its body, then the connection closes (a reset mid-body). */
+  | { type: 'closeBody'; bytes: number };
 
 export interface S3FaultRule {
   method: string;
@@ -26,6 +28,8 @@ export interface S3FaultRule {
   /** The first matching request that gets it (default 1): e.g. 2 skips Prepare's HeadObject. */
   nth?: number;
   action?: S3FaultAction;
+  /** The fault waits until this settles (the request gets no answer meanwhile): e.g. until the client read something else. */
+  after?: Promise<void>;
 }
 
 export interface S3FaultStats {
@@ -69,21 +73,21 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const agent = new http.Agent({ keepAlive: true });
 
   /** The fault for this request, if a rule has one due (every matching rule counts the request). */
-  const faultFor = (req: http.IncomingMessage): S3FaultAction | undefined => {
-    let due: S3FaultAction | undefined;
+  const faultFor = (req: http.IncomingMessage): S3FaultRule | undefined => {
+    let due: S3FaultRule | undefined;
     for (const rule of rules) {
       if (rule.method !== req.method || rule.range !== req.headers.range) continue;
       if (rule.target !== undefined && rule.target !== req.headers['x-amz-target']) continue;
       rule.seen++;
       if (due === undefined && rule.seen >= (rule.nth ?? 1) && rule.fired < rule.times) {
         rule.fired++;
-        due = rule.action ?? { type: 'slowDown' };
+        due = rule;
       }
     }
     return due;
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, stallAfter?: number): void => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, stallAfter?: number, close = false): void => {
     const upstreamReq = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
       (answer) => {
@@ -92,11 +96,12 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
           pipeline(answer, res).catch(() => res.destroy());
           return;
         }
-        // The first bytes, then silence: S3 stalls mid-body.
+        // The first bytes, then silence (S3 stalls mid-body) or the connection closed once they are written.
         let sent = 0;
         answer.on('data', (chunk: Buffer) => {
           const room = stallAfter - sent;
-          if (room > 0) res.write(chunk.subarray(0, room));
+          const last = close && room > 0 && room <= chunk.byteLength;
+          if (room > 0) res.write(chunk.subarray(0, room), () => (last ? res.socket?.destroy() : undefined));
           sent += chunk.byteLength;
         });
         answer.on('error', () => res.destroy());
@@ -106,8 +111,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     pipeline(req, upstreamReq).catch(() => upstreamReq.destroy());
   };
 
-  const server = http.createServer((req, res) => {
-    const fault = faultFor(req);
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, fault: S3FaultAction | undefined): void => {
     if (fault?.type === 'slowDown') {
       stats.slowDowns++;
       req.resume();
@@ -129,13 +133,20 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       changed();
     });
     changed();
-    if (fault.type === 'stallBody') forward(req, res, fault.bytes);
+    if (fault.type === 'stallBody' || fault.type === 'closeBody') forward(req, res, fault.bytes, fault.type === 'closeBody');
     else {
       const go = (): void => {
         if (!gaveUp) forward(req, res);
       };
       fault.until.then(go, go);
     }
+  };
+  const server = http.createServer((req, res) => {
+    const rule = faultFor(req);
+    if (rule?.after !== undefined) {
+      const go = (): void => answer(req, res, rule.action ?? { type: 'slowDown' });
+      rule.after.then(go, go);
+    } else answer(req, res, rule === undefined ? undefined : (rule.action ?? { type: 'slowDown' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

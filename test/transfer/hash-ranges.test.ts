@@ -1,7 +1,8 @@
 // The whole-file hash's concurrent ranged reads against a real local S3 (s3rver), through the fault proxy
 // where S3 must fail or hold a range: k ranged GETs in flight and being read at once, the ones ahead of the
 // hash in at most k - 1 buffers, hashed strictly in order; byte-exact across slices and deadline stops; a
-// range ahead that fails ends the invocation at once and cancels the reads still in flight.
+// range ahead that fails ends the invocation at once and cancels the reads still in flight; a transient S3
+// failure after some bytes were hashed saves hash-wasm's whole blocks (done: false) instead of losing them.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HashProgress, SourceObject } from '../../src/transfer/contract.ts';
@@ -120,5 +121,83 @@ describe('the hash reads k ranges at once from s3rver', () => {
     // The held request's connection was closed by the client (no request left waiting on S3).
     await proxy.abandonedAtLeast(1);
     expect(proxy.stats()).toMatchObject({ stalled: 1, abandoned: 1 });
+  }, 60_000);
+
+  // A transient S3 failure once hash-wasm holds whole blocks keeps them, as the deadline's cut does.
+  const RANGE = 99_968;
+  /** Resolves once this invocation has hashed `bytes` (the fault waits for it: no race with the reads). */
+  const hashedAtLeast = (bytes: number) => {
+    let reached!: () => void;
+    const reachedIt = new Promise<void>((resolve) => (reached = resolve));
+    return { reachedIt, onProgress: (e: { type: string; offset?: number }) => (e.type === 'hashed' && (e.offset ?? 0) >= bytes ? reached() : undefined) };
+  };
+  for (const [what, action] of [
+    ['S3 answering 503 SlowDown (past the SDK retries)', { type: 'slowDown' }],
+    ['the connection closed after 1000 bytes of its body', { type: 'closeBody', bytes: 1000 }],
+  ] as const) {
+    it(`M10c ${what} on a range ahead, after some bytes were hashed: hash-wasm keeps its whole blocks up to that range (done: false), the next invocation finishes byte-exact`, async () => {
+      const { proxy, client } = await proxied(s3.endpoint);
+      const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
+      const gate = hashedAtLeast(RANGE);
+      proxy.inject({ method: 'GET', range: `bytes=${3 * RANGE}-${4 * RANGE - 1}`, times: 100, action, after: gate.reachedIt });
+      const first = await hashSlice(client, pinned, undefined, { settings: settings(), remainingMs: () => 600_000, onProgress: gate.onProgress });
+      expect(first).toMatchObject({ done: false, engine: 'hash-wasm', invocations: 1, state: expect.any(String) });
+      // What was hashed in order: past the first range, never past what the failed range delivered before it
+      // failed (nothing, or its first 1000 bytes once it was the head).
+      expect(first.offset).toBeGreaterThanOrEqual(RANGE);
+      expect(first.offset).toBeLessThanOrEqual(3 * RANGE + (action.type === 'closeBody' ? action.bytes : 0));
+      expect(first.offset % 64).toBe(0);
+      // S3 is well again (straight to s3rver): the next invocation starts from the saved state.
+      const second = await hashSlice(s3.s3, pinned, first, { settings: settings(), remainingMs: () => 600_000 });
+      expect(second).toMatchObject({ done: true, sha1: expected, offset: SIZE, invocations: 2 });
+    }, 60_000);
+  }
+
+  it('M10c a connection closed in the middle of the head range: hash-wasm keeps the whole blocks of the bytes it got, the next invocation reads on from there', async () => {
+    const { proxy, client } = await proxied(s3.endpoint);
+    const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
+    proxy.inject({ method: 'GET', range: `bytes=0-${RANGE - 1}`, times: 1, action: { type: 'closeBody', bytes: 50_000 } });
+    const first = await hashSlice(client, pinned, undefined, { settings: settings(), remainingMs: () => 600_000 });
+    // 50,000 bytes arrived in order: 781 whole blocks of 64.
+    expect(first).toMatchObject({ done: false, engine: 'hash-wasm', offset: 781 * 64 });
+    const second = await hashSlice(client, pinned, first, { settings: settings(), remainingMs: () => 600_000 });
+    expect(second).toMatchObject({ done: true, sha1: expected, offset: SIZE, invocations: 2 });
+  }, 60_000);
+
+  it('M10c a failure before anything was hashed still ends the invocation with Transfer.S3Throttled (no state to save: the Retry, not the loop)', async () => {
+    const { proxy, client } = await proxied(s3.endpoint);
+    const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
+    // The head: S3 answers SlowDown to each of the SDK's 3 tries.
+    proxy.inject({ method: 'GET', range: `bytes=0-${RANGE - 1}`, times: 3 });
+    await expect(hashSlice(client, pinned, undefined, { settings: settings(), remainingMs: () => 600_000 })).rejects.toMatchObject({ name: 'Transfer.S3Throttled' });
+    expect(proxy.stats().slowDowns).toBe(3);
+    // A range ahead fails while the head is held: hash-wasm holds nothing yet.
+    proxy.inject({ method: 'GET', range: `bytes=${3 * RANGE}-${4 * RANGE - 1}`, times: 100 });
+    proxy.inject({ method: 'GET', range: `bytes=0-${RANGE - 1}`, times: 1, action: { type: 'hold', until: never } });
+    await expect(hashSlice(client, pinned, undefined, { settings: settings(), remainingMs: () => 600_000 })).rejects.toMatchObject({ name: 'Transfer.S3Throttled' });
+    expect(proxy.stats()).toMatchObject({ stalled: 1, slowDowns: 6 });
+  }, 60_000);
+
+  it('M10c a node:crypto pass (no resumable state) failing a range ahead after some bytes still ends with Transfer.S3Throttled', async () => {
+    const { proxy, client } = await proxied(s3.endpoint);
+    const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
+    const gate = hashedAtLeast(RANGE);
+    proxy.inject({ method: 'GET', range: `bytes=${3 * RANGE}-${4 * RANGE - 1}`, times: 100, after: gate.reachedIt });
+    await expect(
+      hashSlice(client, pinned, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000, onProgress: gate.onProgress }),
+    ).rejects.toMatchObject({ name: 'Transfer.S3Throttled' });
+  }, 60_000);
+
+  it('M10c the source changed under a range ahead, after some bytes were hashed: Transfer.SourceChanged still ends the invocation (its state is worthless)', async () => {
+    await s3.put(BUCKET, 'changing.bin', bytes);
+    const { proxy, client } = await proxied(s3.endpoint);
+    const pinned = await pinSource(client, { bucket: BUCKET, key: 'changing.bin' });
+    const gate = hashedAtLeast(RANGE);
+    // Once the first range is hashed the object is overwritten, then S3 gets the held range ahead.
+    const overwritten = gate.reachedIt.then(() => s3.put(BUCKET, 'changing.bin', testBytes(SIZE, 6)));
+    proxy.inject({ method: 'GET', range: `bytes=${3 * RANGE}-${4 * RANGE - 1}`, times: 1, action: { type: 'hold', until: overwritten.then(() => undefined) } });
+    await expect(hashSlice(client, pinned, undefined, { settings: settings(), remainingMs: () => 600_000, onProgress: gate.onProgress })).rejects.toMatchObject({
+      name: 'Transfer.SourceChanged',
+    });
   }, 60_000);
 });

@@ -1,0 +1,71 @@
+// A loopback TCP proxy in front of the local S3 that caps what each connection carries from S3 to the
+// client at a fixed rate: a stand-in for S3's per-connection bandwidth in AWS (~85-90 MB/s per request),
+// which s3rver on loopback does not have. Requests pass through unchanged; only the answers are paced.
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export interface ConnectionShaper {
+  /** The endpoint to give the S3 client instead of the local S3's. */
+  endpoint: string;
+  /** Connections opened through it so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the proxy in front of `target` (http://host:port). Each connection's answer bytes are paced to
+ * `bytesPerSecond`: once a connection is ahead of its schedule, its upstream socket is paused until the
+ * schedule catches up (TCP holds the rest back, as a slow link would).
+ */
+export async function startConnectionShaper(target: string, bytesPerSecond: number): Promise<ConnectionShaper> {
+  const upstream = new URL(target);
+  const sockets = new Set<net.Socket>();
+  let opened = 0;
+  const server = net.createServer((client) => {
+    opened++;
+    const s3 = net.connect(Number(upstream.port), upstream.hostname);
+    sockets.add(client).add(s3);
+    const started = performance.now();
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    s3.on('data', (chunk: Buffer) => {
+      sent += chunk.byteLength;
+      if (!client.write(chunk)) {
+        s3.pause();
+        client.once('drain', () => {
+          if (timer === undefined) s3.resume();
+        });
+      }
+      // How far ahead of the rate this connection is: wait that long before reading more from S3.
+      const aheadMs = (sent / bytesPerSecond) * 1000 - (performance.now() - started);
+      if (aheadMs > 1 && timer === undefined) {
+        s3.pause();
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (client.writableNeedDrain !== true) s3.resume();
+        }, aheadMs);
+      }
+    });
+    client.pipe(s3);
+    const end = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      client.destroy();
+      s3.destroy();
+      sockets.delete(client);
+      sockets.delete(s3);
+    };
+    s3.on('end', () => client.end());
+    s3.on('error', end).on('close', end);
+    client.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    connections: () => opened,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
