@@ -13,6 +13,7 @@ import type { BuildOptions } from 'esbuild';
 import { load } from 'js-yaml';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
+import { median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -94,11 +95,6 @@ export async function lambdaSizeByState(): Promise<Record<string, FunctionSize>>
 function esbuildOptions(custom: Record<string, unknown>): BuildOptions {
   const { exclude: _exclude, outputFileExtension: _ext, packager: _p, ...rest } = custom;
   return rest as BuildOptions;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
 const IMPORT_TIMER = `const c=process.cpuUsage();const t=performance.now();await import(process.argv[1]);const u=process.cpuUsage(c);process.stdout.write(JSON.stringify({ms:performance.now()-t,cpuMs:(u.user+u.system)/1000}));`;

@@ -10,6 +10,15 @@ import type { LambdaProcess } from '../local/lambda/runtime.ts';
 
 export type Uploader = 'ours' | 'sdk';
 
+/** An upload whose bytes in Box are not the source's: the bench stops (exit 1) rather than report a speed. */
+export class IntegrityFailure extends Error {
+  override name = 'Bench.IntegrityFailure';
+}
+
+// One 202 per commit, Retry-After 1 s: both uploaders wait that second (ours never re-commits sooner
+// than 1 s; the SDK, with the workaround, honours Retry-After), so neither gets an edge from it.
+export const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 1 } as const;
+
 export type Job =
   | { kind: 'idle'; uploader: Uploader; target: EmulatorTarget }
   | { kind: 'upload'; uploader: Uploader; concurrency?: number; target: EmulatorTarget; file: string; size: number; name: string }

@@ -19,7 +19,7 @@ import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import { downloadedSha1, writeSourceFile } from './data.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import type { SourceFile } from './data.ts';
-import { runChild, runMeasured, runnerNodeFlags } from './jobs.ts';
+import { COMMIT_202, IntegrityFailure, runChild, runMeasured, runnerNodeFlags } from './jobs.ts';
 import type { Job, JobResult, Uploader } from './jobs.ts';
 import { renderReport, UPLOADS_SECTION } from './report.ts';
 import { endMarker, startMarker, writeSection } from './sections.ts';
@@ -69,9 +69,6 @@ The uploader comparison (uploads):
 `;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-// One 202 per commit, Retry-After 1 s: both uploaders wait that second (ours never re-commits sooner
-// than 1 s; the SDK, with the workaround, honours Retry-After), so neither gets an edge from it.
-const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 1 } as const;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -155,10 +152,6 @@ async function machineInfo(): Promise<MachineInfo> {
     date: new Date().toISOString(),
     sdkVersion: sdk.version,
   };
-}
-
-class IntegrityFailure extends Error {
-  override name = 'Bench.IntegrityFailure';
 }
 
 /** Fails the bench unless both the SHA-1 Box reported and the SHA-1 of the downloaded bytes are the source's. */

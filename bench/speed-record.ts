@@ -2,7 +2,7 @@
 // (bench/speed-results.json). A run of some parts only (`--sections hash`) shows every other part from the
 // record, each under a line naming the run it comes from, so that a routine partial run never turns the run
 // of record into "not measured"; a part the record does not hold keeps the run from writing BENCHMARKS.md.
-import type { BatchRun, CliRun, CpuRun, E2eRun, HashRow, Options, SpeedResults } from './speed.ts';
+import type { BatchRun, CliRun, CpuRun, DemoRun, E2eRun, HashRow, Options, SpeedResults } from './speed.ts';
 import type { BundleRow } from './bundles.ts';
 import type { TracingResults } from './tracing.ts';
 
@@ -64,7 +64,8 @@ interface SectionData {
   bundles: BundleRow[];
   tracing: TracingResults | undefined;
   memory: BatchRun[];
-  huge: E2eRun | undefined;
+  /** The runner process alone, and `s3-to-box demo` (the whole local pipeline), at the big size. */
+  huge: { runner: E2eRun | undefined; demo: DemoRun | undefined };
 }
 
 export interface SpeedRecord {
@@ -75,13 +76,16 @@ export const EMPTY_RECORD: SpeedRecord = { sections: {} };
 
 /** One part's measurements in a run's results. */
 function dataOf<S extends Section>(r: SpeedResults, s: S): SectionData[S] {
-  const all: SectionData = { e2e: r.e2e, sweep: r.sweep, cpu: r.cpu, hash: r.hash, cli: r.cli, bundles: r.bundles, tracing: r.tracing, memory: r.batches, huge: r.huge };
+  const all: SectionData = { e2e: r.e2e, sweep: r.sweep, cpu: r.cpu, hash: r.hash, cli: r.cli, bundles: r.bundles, tracing: r.tracing, memory: r.batches, huge: { runner: r.huge, demo: r.demo } };
   return all[s];
 }
 
 function withData<S extends Section>(r: SpeedResults, s: S, data: SectionData[S]): SpeedResults {
-  const field = s === 'memory' ? 'batches' : s;
-  return { ...r, [field]: data };
+  if (s === 'huge') {
+    const { runner, demo } = data as SectionData['huge'];
+    return { ...r, huge: runner, demo };
+  }
+  return { ...r, [s === 'memory' ? 'batches' : s]: data };
 }
 
 /** The record with the parts `measured` in this run replaced by this run's; the others as they were. */

@@ -20,24 +20,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultPartSize } from '../local/box-emulator/index.ts';
 import type { BoxEmulator, BoxEmulatorOptions } from '../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../local/runner/index.ts';
 import type { LocalS3 } from '../local/runner/index.ts';
 import { parsePositiveSize } from '../local/cli/options.ts';
 import type { PrepareResult } from '../src/transfer/contract.ts';
+import { partsReadAheadOf, planBatches } from '../src/transfer/plan.ts';
+import type { TransferSettings } from '../src/transfer/settings.ts';
 import { buildShipped, lambdaProcessOf, lambdaSizeByState, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { Architecture, BundleRow, FunctionSize } from './bundles.ts';
-import { runMeasured } from './jobs.ts';
+import { COMMIT_202, IntegrityFailure, runMeasured } from './jobs.ts';
 import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
 import { benchCommand, endMarker, startMarker, writeSection } from './sections.ts';
 import type { ProfileBreakdown } from './profile.ts';
-import { MiB, fixed, mib, mibPerSecond, sizeLabel } from './stats.ts';
+import { MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import { startConnectionShaper } from './hash-shaper.ts';
 import { partRounds, sweepFigures, sweepReading } from './sweep.ts';
-import { partsReadAheadOf } from '../src/transfer/plan.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import type { LinkShape } from './sweep.ts';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
@@ -169,15 +171,9 @@ async function dropObject(env: Env, size: number): Promise<void> {
   env.objects.delete(size);
 }
 
-class IntegrityFailure extends Error {
-  override name = 'Bench.IntegrityFailure';
-}
-
 function checkSha1(what: string, r: JobResult, sha1: string): void {
   if (r.sha1 !== sha1) throw new IntegrityFailure(`${what}: Box reported SHA-1 ${r.sha1}, the source's is ${sha1}`);
 }
-
-const COMMIT_202 = { mode: 'count', times: 1, retryAfterSeconds: 1 } as const;
 
 function shaped(o: Options): BoxEmulatorOptions {
   return { latencyMs: o.latencyMs, bandwidthBytesPerSecond: o.bandwidth, partSize: o.partSize, commitProcessing: COMMIT_202 };
@@ -285,6 +281,16 @@ export interface BatchRun {
   /** The most part PUTs the emulator served at once during the invocation: the parts really in flight. */
   maxPartsInFlight: number;
 }
+/** `s3-to-box demo --size SIZE --json` in a child process: s3rver, the Box emulator and the runner, all in that one process. */
+export interface DemoRun {
+  size: number;
+  /** The whole command: start, the object generated into s3rver, the transfer, the download and its SHA-1. */
+  ms: number;
+  /** Peak RSS of the demo's process (getrusage, after its re-exec with the runner's V8 flags: the same process). */
+  rssBytes: number;
+  cpuMs: number;
+  otherCores: number;
+}
 export interface SpeedResults {
   options: Options;
   machine: { cpu: string; cores: number; memoryBytes: number; node: string; loadStart: number[]; loadEnd: number[]; date: string };
@@ -299,7 +305,10 @@ export interface SpeedResults {
   /** Memory and architecture of each function (serverless.yml), by Task state. */
   lambdas: Record<string, FunctionSize>;
   batches: BatchRun[];
+  /** The runner process alone moving the big object (the servers in the bench's process). */
   huge: E2eRun | undefined;
+  /** `s3-to-box demo` at the big size: the whole local pipeline as a user runs it, one process. */
+  demo?: DemoRun | undefined;
   seconds: number;
   /** The parts this run did not measure, shown from the record (bench/speed-results.json): the run each comes from. */
   earlier?: Partial<Record<Section, RunInfo>>;
@@ -750,8 +759,9 @@ async function batchMemory(env: Env, o: Options): Promise<BatchRun[]> {
   return runs;
 }
 
+/** The runner process alone moving the big object; the servers stay in the bench's process (demoPipeline measures them too). */
 async function hugePipeline(env: Env, o: Options): Promise<E2eRun> {
-  log(`\nmemory: the whole local pipeline moving ${sizeLabel(o.huge)} (loopback, concurrency 8)`);
+  log(`\nmemory: the runner process moving ${sizeLabel(o.huge)} (loopback, concurrency 8; s3rver and the emulator in the bench's process)`);
   const { sha1 } = await object(env, o.huge);
   // The emulator keeps this one's parts on disk: the source already takes its size in memory.
   const m = await withEmulator(
@@ -768,6 +778,62 @@ async function hugePipeline(env: Env, o: Options): Promise<E2eRun> {
   logRun('pipeline', r);
   await dropObject(env, o.huge);
   return r;
+}
+
+/**
+ * Loaded with --import into the demo's process: writes its peak RSS and CPU time when it exits. bin/s3-to-box.js
+ * re-executes itself with the runner's V8 flags (same pid; NODE_OPTIONS kept), and getrusage keeps the peak
+ * across that exec, so these are the figures of the one process the user runs.
+ */
+const USAGE_ON_EXIT =
+  "import{writeFileSync}from'node:fs';const f=process.env.BENCH_USAGE_FILE;" +
+  "if(f)process.on('exit',()=>{const u=process.resourceUsage();writeFileSync(f,JSON.stringify({maxRssBytes:u.maxRSS*1024,cpuMs:(u.userCPUTime+u.systemCPUTime)/1000}))});";
+
+/** `s3-to-box demo --size SIZE --json` in a child process, as a user runs `npm start -- --size SIZE`: its peak RSS is the whole local pipeline's. */
+async function demoPipeline(o: Options): Promise<DemoRun> {
+  log(`\nmemory: what a user runs, \`s3-to-box demo --size ${sizeLabel(o.huge)}\` (s3rver, the Box emulator and the runner in one process), in a child process`);
+  // Its s3rver and emulator keep their data under the OS temp folder: a folder of the bench's (TMPDIR), removed after.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 's3-to-box-demo-'));
+  const usageFile = path.join(dir, 'usage.json');
+  try {
+    const machineBefore = machineCpuTimes();
+    const benchCpu = process.cpuUsage();
+    const started = performance.now();
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/s3-to-box.js'), 'demo', '--size', String(o.huge), '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        TMPDIR: dir,
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=data:text/javascript,${encodeURIComponent(USAGE_ON_EXIT)}`.trim(),
+        BENCH_USAGE_FILE: usageFile,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    const ms = performance.now() - started;
+    const bench = process.cpuUsage(benchCpu);
+    if (code !== 0) throw new Error(`s3-to-box demo exited with ${code}: ${stderr.slice(-1500)}`);
+    const shown = JSON.parse(stdout) as { verified?: unknown; sourceSha1?: unknown; downloadedSha1?: unknown };
+    if (shown.verified !== true) throw new IntegrityFailure(`s3-to-box demo: the downloaded file's SHA-1 ${String(shown.downloadedSha1)} is not the source's ${String(shown.sourceSha1)}`);
+    const usage = JSON.parse(await readFile(usageFile, 'utf8')) as { maxRssBytes: number; cpuMs: number };
+    const run: DemoRun = {
+      size: o.huge,
+      ms,
+      rssBytes: usage.maxRssBytes,
+      cpuMs: usage.cpuMs,
+      otherCores: otherCores(machineBefore, machineCpuTimes(), usage.cpuMs + (bench.user + bench.system) / 1000, ms),
+    };
+    log(`  [demo] ${sizeLabel(run.size)}: ${fixed(run.ms / 1000, 1)} s in all, CPU ${fixed(run.cpuMs / 1000, 1)} s, peak RSS ${mib(run.rssBytes)}; other load ${fixed(run.otherCores, 2)}; SHA-1 of the download checked`);
+    return run;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 // --- cost model -----------------------------------------------------------------------------------
@@ -793,8 +859,57 @@ const PRICE_SOURCE =
 /** X-Ray keeps at least this much trace data per Step Functions trace; more may freeze the trace (AWS's Step Functions guide). */
 const XRAY_GUARANTEED_TRACE_BYTES = 100 * 1024;
 
+/**
+ * What the cost model assumes of the whole-file hash in AWS (the local run's hash, on loopback, says nothing of
+ * it): reads at S3's documented 85 MB/s per connection (shared/reference: 85-90) over the hash's ranged GETs in
+ * flight, but no faster than SHA-1 whose state can be saved (hash-wasm) on the function's one vCPU: 350 MB/s, a
+ * little under the resumable column of the hash table on this machine (360-410 MiB/s). An invocation hashes for
+ * its 900 s timeout less the hash's safety margin.
+ */
+export const HASH_IN_AWS = {
+  s3BytesPerSecondPerConnection: 85e6,
+  sha1BytesPerSecond: 350e6,
+  invocationSeconds: 900 - DEFAULT_SETTINGS.hashSafetyMarginMs / 1000,
+} as const;
+
+/** What the code plans for one object of `bytes`: Box's part size and parts, the batch plan, the hash's slices and GETs. */
+export interface PlannedCounts {
+  partSize: number;
+  parts: number;
+  /** UploadBatch invocations (Map items): planBatches with the deployed settings at the default concurrency. */
+  batches: number;
+  /** HashObject invocations at HASH_IN_AWS's rate, and the seconds they hash. */
+  hashSlices: number;
+  hashSeconds: number;
+  /** The hash's ranged GETs. */
+  hashGets: number;
+}
+
+/**
+ * The counts the code makes for an object of `bytes`: the part size the Box emulator hands out (Box's own rule
+ * is not documented: the smallest power of two from 8 MiB that keeps 10,000 parts or fewer), planBatches with
+ * the deployed settings, and the hash's slices at HASH_IN_AWS's rate.
+ */
+export function plannedCounts(bytes: number, settings: Readonly<TransferSettings> = DEFAULT_SETTINGS): PlannedCounts {
+  const partSize = defaultPartSize(bytes);
+  const parts = Math.ceil(bytes / partSize);
+  const plan = planBatches(parts, partSize, settings.defaultConcurrency, settings);
+  const rate = Math.min(HASH_IN_AWS.s3BytesPerSecondPerConnection * settings.hashRangesInFlight, HASH_IN_AWS.sha1BytesPerSecond);
+  const hashSeconds = bytes / rate;
+  return {
+    partSize,
+    parts,
+    batches: plan.batches.length,
+    hashSlices: Math.max(1, Math.ceil(hashSeconds / HASH_IN_AWS.invocationSeconds)),
+    hashSeconds,
+    hashGets: Math.ceil(bytes / settings.hashRangeBytes),
+  };
+}
+
 export interface CostLine {
   gb: number;
+  /** What the code plans at this size (parts, batches, hash slices). */
+  planned: PlannedCounts;
   transitions: number;
   invocations: number;
   gbSeconds: number;
@@ -809,35 +924,40 @@ export interface CostLine {
 }
 
 /**
- * Scales the measured run: transitions, invocations, Lambda time and S3 requests of UploadBatch and
- * HashObject grow with the bytes (per GB of the run), the rest (Prepare, Commit, fixed states) is per
- * transfer. One object of `gb` GB.
+ * One object of `gb` GB: the counts the code makes at that size (plannedCounts: UploadBatch invocations, hash
+ * slices, parts and GETs), each priced with what the measured run shows per unit: its transitions per batch and
+ * per hash slice, the other states and Prepare/Commit per transfer, UploadBatch's duration per byte (bound by
+ * Box's link), HashObject's duration at HASH_IN_AWS's rate, S3 requests one GET per part and per hash range.
  */
 export function costModel(run: E2eRun, gbs: number[], lambdas: Record<string, FunctionSize>, observed?: Observed): CostLine[] {
   const c = run.counts;
   if (c === undefined) return [];
-  const runGb = run.size / 1e9;
   const perByte = new Set(['UploadBatch', 'HashObject']);
   const inv = Object.entries(c.invocations);
   const fixedInv = inv.filter(([s]) => !perByte.has(s));
-  const scaledInv = inv.filter(([s]) => perByte.has(s));
-  // The states that repeat per batch (the Map's iteration) and per hash slice; all others are per transfer.
-  const perByteStates = new Set(['UploadBatch', 'HashObject', 'HashDone']);
-  const entered = Object.entries(c.statesEntered);
-  const scaledTransitions = entered.filter(([s]) => perByteStates.has(s)).reduce((n, [, v]) => n + v, 0);
-  const fixedTransitions = c.transitions - scaledTransitions;
-  const getRequests = Object.entries(c.s3Requests).reduce((n, [, v]) => n + v, 0);
+  const batchInv = c.invocations.UploadBatch;
+  const hashInv = c.invocations.HashObject;
+  // States entered per Map item and per hash slice, as the run entered them (1 and 2 when it had none).
+  const entered = (s: string): number => c.statesEntered[s] ?? 0;
+  const perBatch = batchInv !== undefined && batchInv.count > 0 ? entered('UploadBatch') / batchInv.count : 1;
+  const perSlice = hashInv !== undefined && hashInv.count > 0 ? (entered('HashObject') + entered('HashDone')) / hashInv.count : 2;
+  const fixedTransitions = c.transitions - entered('UploadBatch') - entered('HashObject') - entered('HashDone');
+  const otherRequests = Object.entries(c.s3Requests).reduce((n, [k, v]) => (k === 'GetObjectCommand' ? n : n + v), 0);
   return gbs.map((gb) => {
-    const k = gb / runGb;
-    const transitions = fixedTransitions + scaledTransitions * k;
-    const invocations = fixedInv.reduce((n, [, v]) => n + v.count, 0) + scaledInv.reduce((n, [, v]) => n + v.count, 0) * k;
-    const gbSecondsOn = (architecture: Architecture): number => {
-      const of = (xs: typeof inv): number => xs.reduce((n, [s, v]) => (sizeOf(lambdas, s).architecture === architecture ? n + (v.ms / 1000) * (sizeOf(lambdas, s).memoryMb / 1024) : n), 0);
-      return of(fixedInv) + of(scaledInv) * k;
+    const bytes = gb * 1e9;
+    const p = plannedCounts(bytes);
+    const transitions = fixedTransitions + p.batches * perBatch + p.hashSlices * perSlice;
+    const invocations = fixedInv.reduce((n, [, v]) => n + v.count, 0) + (batchInv === undefined ? 0 : p.batches) + (hashInv === undefined ? 0 : p.hashSlices);
+    const seconds = (state: string): number => {
+      if (state === 'UploadBatch') return ((batchInv?.ms ?? 0) / 1000) * (bytes / run.size);
+      if (state === 'HashObject') return hashInv === undefined ? 0 : p.hashSeconds;
+      return (c.invocations[state]?.ms ?? 0) / 1000;
     };
+    const gbSecondsOn = (architecture: Architecture): number =>
+      inv.reduce((n, [s]) => (sizeOf(lambdas, s).architecture === architecture ? n + seconds(s) * (sizeOf(lambdas, s).memoryMb / 1024) : n), 0);
     const gbSecondsByArchitecture = { arm64: gbSecondsOn('arm64'), x86_64: gbSecondsOn('x86_64') };
     const gbSeconds = gbSecondsByArchitecture.arm64 + gbSecondsByArchitecture.x86_64;
-    const s3Requests = getRequests * k;
+    const s3Requests = otherRequests + p.parts + (hashInv === undefined ? 0 : p.hashGets);
     const d: CostLine['dollars'] = {
       transitions: transitions * PRICES.transition,
       lambda: gbSecondsByArchitecture.arm64 * PRICES.lambdaGbSecond.arm64 + gbSecondsByArchitecture.x86_64 * PRICES.lambdaGbSecond.x86_64 + invocations * PRICES.lambdaRequest,
@@ -846,16 +966,16 @@ export function costModel(run: E2eRun, gbs: number[], lambdas: Record<string, Fu
       total: 0,
     };
     d.total = d.transitions + d.lambda + d.s3 + d.dataOut;
-    const line: CostLine = { gb, transitions, invocations, gbSeconds, gbSecondsByArchitecture, s3Requests, dollars: d };
+    const line: CostLine = { gb, planned: p, transitions, invocations, gbSeconds, gbSecondsByArchitecture, s3Requests, dollars: d };
     // Logs: each invocation's measured bytes (tracing on, at the deployed log level; a number of lines per
     // invocation, not per part). Trace data: each invocation's handler document, the Box requests of the states
     // that run once per transfer, and a document per S3 request and per part upload, all as measured.
     const byState = observed?.byState;
-    if (observed !== undefined && byState !== undefined && run.parts !== undefined && inv.every(([s]) => byState[s] !== undefined)) {
-      const sum = (xs: typeof inv, f: (x: ObservedInvocation) => number): number => xs.reduce((n, [s, v]) => n + v.count * f(byState[s] as ObservedInvocation), 0);
-      const logBytes = sum(fixedInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) + sum(scaledInv, (x) => x.logBytes + PLATFORM_LOG_BYTES) * k;
-      const traceBytes =
-        sum(fixedInv, (x) => x.handlerBytes + x.httpBytes) + sum(scaledInv, (x) => x.handlerBytes) * k + s3Requests * observed.s3CallBytes + run.parts * k * observed.partUploadBytes;
+    if (observed !== undefined && byState !== undefined && inv.every(([s]) => byState[s] !== undefined)) {
+      const count = (s: string, v: { count: number }): number => (s === 'UploadBatch' ? p.batches : s === 'HashObject' ? p.hashSlices : v.count);
+      const sum = (xs: typeof inv, f: (x: ObservedInvocation) => number): number => xs.reduce((n, [s, v]) => n + count(s, v) * f(byState[s] as ObservedInvocation), 0);
+      const logBytes = sum(inv, (x) => x.logBytes + PLATFORM_LOG_BYTES);
+      const traceBytes = sum(fixedInv, (x) => x.httpBytes) + sum(inv, (x) => x.handlerBytes) + s3Requests * observed.s3CallBytes + p.parts * observed.partUploadBytes;
       line.logBytes = logBytes;
       line.traceBytes = traceBytes;
       d.logs = (logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth);
@@ -886,17 +1006,6 @@ export function e2ePlanText(sizes: number[], partSize: number): string {
     plans.map((p) => `${sizeLabel(p.size)} in ${p.plan.batches.length} batch${p.plan.batches.length === 1 ? '' : 'es'} of up to ${p.plan.partsPerBatch} parts (${p.rounds} rounds of parts in the busiest slot)`).join(', ') +
     `; each UploadBatch reads ${ahead} part${ahead === 1 ? '' : 's'} from S3 ahead of its PUTs.`
   );
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function table(head: string[], rows: (string | number)[][]): string {
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 /** A unit price without floating-point noise (0.0000002, not 2.0000000000000002e-7). */
@@ -995,7 +1104,7 @@ export function maxOtherLoad(r: SpeedResults): { cores: number; covered: Section
     hash: r.hash.map((x) => x.otherCores),
     tracing: (r.tracing?.processes ?? []).map((p) => p.otherCores),
     memory: r.batches.map((x) => x.otherCores),
-    huge: r.huge === undefined ? [] : [r.huge.otherCores],
+    huge: [...(r.huge === undefined ? [] : [r.huge.otherCores]), ...(r.demo === undefined ? [] : [r.demo.otherCores])],
   };
   const covered = SECTIONS.filter((s) => r.earlier?.[s] === undefined && (loads[s] ?? []).some(Number.isFinite));
   const all = covered.flatMap((s) => (loads[s] ?? []).filter(Number.isFinite));
@@ -1074,7 +1183,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
         label,
         runs.length,
         fixed(ms / 1000, 2),
-        runs.length > 1 ? spread(runs.map((x) => x.ms / 1000), 2) : '',
+        runs.length > 1 ? range(runs.map((x) => x.ms / 1000), 2) : '',
         fixed(mibPerSecond(size, ms)),
         label.startsWith('s3-to-box') ? `**${fixed(sdkMs / ourMs, 2)}x**${perRunRatios(r.e2e, size)}` : '1.00x',
         fixed(median(runs.map((x) => x.cpuMs)) / 1000, 2),
@@ -1269,11 +1378,9 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
       '"Other load" excludes the bench\'s own processes: the servers and the UploadBatch child.',
   );
   out.push('');
-  if (r.huge !== undefined) {
+  if (r.huge !== undefined || r.demo !== undefined) {
     out.push(...from('huge'));
-    out.push(
-      `The whole local pipeline (all Lambdas in one process, loopback, concurrency 8) moved ${sizeLabel(r.huge.size)} in ${fixed(r.huge.ms / 1000, 1)} s with a peak RSS of **${mib(r.huge.rssBytes)}** (target: under 1 GiB).`,
-    );
+    out.push(renderBigPipeline(r.huge, r.demo));
     out.push('');
   }
 
@@ -1286,6 +1393,25 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   }
   out.push(END);
   return out.join('\n');
+}
+
+/** The big object's memory: the whole local pipeline as a user runs it (the target), and the runner process alone. */
+export function renderBigPipeline(runner: E2eRun | undefined, demo: DemoRun | undefined): string {
+  const out: string[] = [];
+  if (demo !== undefined) {
+    out.push(
+      `**The whole local pipeline as a user runs it:** \`s3-to-box demo --size ${sizeLabel(demo.size)} --json\` (what \`npm start -- --size ${sizeLabel(demo.size).replace(' ', '')}\` runs) in a child process of its own, in which s3rver, the Box emulator and the runner (the state machine and every Lambda) all run: ` +
+        `it generated the object into s3rver, moved it through the state machine (concurrency 8, loopback), downloaded it back and compared its SHA-1, in ${fixed(demo.ms / 1000, 1)} s and ${fixed(demo.cpuMs / 1000, 1)} CPU-s, ` +
+        `with a peak RSS of **${mib(demo.rssBytes)}** (target: under 1 GiB; the servers keep their data on disk); other load ${fixed(demo.otherCores, 2)} cores.`,
+    );
+  }
+  if (runner !== undefined) {
+    out.push(
+      `${demo === undefined ? 'The' : 'Measured apart, the'} runner process alone (the state machine and every Lambda; s3rver and the emulator in the bench's process, not counted) moved ${sizeLabel(runner.size)} in ${fixed(runner.ms / 1000, 1)} s with a peak RSS of ${mib(runner.rssBytes)}` +
+        `${demo === undefined ? ': the whole pipeline was not measured in this run.' : '.'}`,
+    );
+  }
+  return out.join(' ');
 }
 
 /** A subsection (its heading, a blank line, its body) with the earlier-run line, if any, under its heading. */
@@ -1346,8 +1472,11 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
   );
   out.push('');
   out.push(
-    'Formula, per object of G GB (scaled from that run, whose size is g GB): UploadBatch and HashObject invocations, their durations, the S3 requests and the transitions of the states that repeat (UploadBatch, HashObject, HashDone) grow as G/g; Prepare, Commit and the other states stay per transfer. ' +
-      'Scaling linearly assumes the same part size and batch size at every object size (Box hands out bigger parts for bigger files, which only lowers the request counts). ' +
+    'Counts per object of G GB, from the code, not scaled from that run: the part size the Box emulator hands out at that size (the smallest power of two from 8 MiB that keeps 10,000 parts or fewer; Box documents no rule), ' +
+      `the batches (UploadBatch invocations) planBatches makes of those parts with the deployed settings at the default concurrency (${DEFAULT_SETTINGS.defaultConcurrency}; at most ${DEFAULT_SETTINGS.maxBatches}), ` +
+      `and the HashObject invocations at an assumed rate in AWS: min(${HASH_IN_AWS.s3BytesPerSecondPerConnection / 1e6} MB/s per S3 connection, S3's documented figure, x ${DEFAULT_SETTINGS.hashRangesInFlight} ranged GETs in flight; ${HASH_IN_AWS.sha1BytesPerSecond / 1e6} MB/s, SHA-1 with a savable state on one vCPU, a little under this machine's resumable hash rate), ${HASH_IN_AWS.invocationSeconds} s of hashing per invocation. ` +
+      'From the run: the states entered per batch and per hash slice, the other states and Prepare/Commit per transfer, UploadBatch\'s duration per byte (bound by the link to Box); HashObject\'s duration is the bytes at the assumed rate; S3 requests are one GET per part and per hash range (of ' +
+      `${sizeLabel(DEFAULT_SETTINGS.hashRangeBytes)}) plus the run's other requests. ` +
       `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB x the function's architecture's GB-second price: arm64 $${price(PRICES.lambdaGbSecond.arm64)}, x86_64 $${price(PRICES.lambdaGbSecond.x86_64)}) + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet)` +
       ` + log GB x ($${price(PRICES.logsIngestedPerGB)} ingested + $${price(PRICES.logsStoredPerGBMonth)} for the month stored) + 1 trace x $${price(PRICES.xrayTraceRecorded)}; ` +
       `log bytes = Σ invocations x (the bytes the function writes per invocation, measured + ${PLATFORM_LOG_BYTES} bytes of Lambda's START, END and REPORT lines). ` +
@@ -1360,9 +1489,12 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
   const measured = (x: number | undefined, f: (v: number) => string): string => (x === undefined ? 'not measured' : f(x));
   out.push(
     table(
-      ['object', 'transitions', 'invocations', 'Lambda GB-s', 'S3 requests', 'log MB', 'trace data KiB', 'Step Functions', 'Lambda', 'S3 requests $', 'data out', 'CloudWatch Logs', 'X-Ray', 'total'],
+      ['object', 'parts (part size)', 'batches', 'hash invocations', 'transitions', 'invocations', 'Lambda GB-s', 'S3 requests', 'log MB', 'trace data KiB', 'Step Functions', 'Lambda', 'S3 requests $', 'data out', 'CloudWatch Logs', 'X-Ray', 'total'],
       lines.map((l) => [
         `${l.gb} GB`,
+        `${l.planned.parts} (${sizeLabel(l.planned.partSize)})`,
+        l.planned.batches,
+        l.planned.hashSlices,
         fixed(l.transitions, 0),
         fixed(l.invocations, 0),
         fixed(l.gbSeconds, 0),
@@ -1383,10 +1515,6 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
   const last = lines[lines.length - 1];
   if (last !== undefined) {
     const frozen = lines.filter((l) => (l.traceBytes ?? 0) > XRAY_GUARANTEED_TRACE_BYTES).map((l) => `${l.gb} GB`);
-    // Trace bytes grow linearly with the object: where they reach the guarantee.
-    const [a, b] = lines;
-    const perGb = a?.traceBytes !== undefined && b?.traceBytes !== undefined ? (b.traceBytes - a.traceBytes) / (b.gb - a.gb) : Number.NaN;
-    const reachedAtGb = a?.traceBytes !== undefined ? a.gb + (XRAY_GUARANTEED_TRACE_BYTES - a.traceBytes) / perGb : Number.NaN;
     out.push(
       `Data sent out to Box dominates (${fixed((100 * last.dollars.dataOut) / last.dollars.total, 0)} % at ${last.gb} GB); Lambda durations come next, Step Functions and S3 requests are cents` +
         (last.dollars.logs === undefined
@@ -1395,7 +1523,7 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
             `X-Ray guarantees a Step Functions trace ${XRAY_GUARANTEED_TRACE_BYTES / 1024} KiB of data; more may leave it frozen (incomplete): ` +
             (frozen.length === 0
               ? 'no size here goes past it.'
-              : `the functions' own segment documents (${fixed(perGb / 1024, 0)} KiB per GB) pass it at ${frozen.join(', ')}${Number.isFinite(reachedAtGb) && reachedAtGb > 0 ? `, from about ${fixed(reachedAtGb, 1)} GB on` : ''} (Lambda's and Step Functions' own segments come on top).`)),
+              : `the functions' own segment documents (the trace data column) pass it at ${frozen.join(', ')} (Lambda's and Step Functions' own segments come on top).`)),
     );
   }
   return out.join('\n');
@@ -1414,12 +1542,6 @@ export interface TargetRow {
 /** A verdict from a number: anything not finite (NaN, a missing measurement, x/0) was not measured, never met. */
 function judge(value: number, ok: (x: number) => boolean): Verdict {
   return !Number.isFinite(value) ? 'not measured' : ok(value) ? 'met' : 'not met';
-}
-
-/** min–max of the finite values, or 'n/a'. */
-function spread(xs: number[], digits: number, unit = ''): string {
-  const f = xs.filter(Number.isFinite);
-  return f.length === 0 ? 'n/a' : `${fixed(Math.min(...f), digits)}–${fixed(Math.max(...f), digits)}${unit}`;
 }
 
 /** Each run's SDK-over-ours ratio at one size, as ' (a, b, c)'; nothing for a single run. */
@@ -1449,7 +1571,7 @@ export function targetVerdicts(r: SpeedResults): TargetRow[] {
       ? 'n/a'
       : e2e.runs === 1
         ? `${fixed(e2e.median, 2)}x (one run each)`
-        : `${fixed(e2e.median, 2)}x (median of ${e2e.runs} runs each; per run ${spread(e2e.perRun, 2, 'x')}, ${atLeast5} of ${e2e.perRun.length} at 5x or more)`,
+        : `${fixed(e2e.median, 2)}x (median of ${e2e.runs} runs each; per run ${range(e2e.perRun, 2, 'x')}, ${atLeast5} of ${e2e.perRun.length} at 5x or more)`,
     verdict: judge(e2e.median, (x) => x >= 5),
   });
   const cpu = r.cpu.find((x) => x.checkout === 'this');
@@ -1479,9 +1601,9 @@ export function targetVerdicts(r: SpeedResults): TargetRow[] {
   rows.push({ key: 'memory', target: 'UploadBatch peak RSS <= 2 x part x in flight + 120 MiB, with that many parts in flight', ...memoryVerdict(r.batches) });
   rows.push({
     key: 'huge',
-    target: `whole pipeline, ${r.huge ? sizeLabel(r.huge.size) : '4 GiB'}: < 1 GiB RSS`,
-    measured: r.huge ? mib(r.huge.rssBytes) : 'n/a',
-    verdict: judge(r.huge?.rssBytes ?? Number.NaN, (x) => x < GiB),
+    target: `whole local pipeline, ${sizeLabel(r.demo?.size ?? r.huge?.size ?? 4 * GiB)}: < 1 GiB RSS (\`s3-to-box demo\`: s3rver, emulator and runner in one process)`,
+    measured: `${r.demo === undefined ? 'n/a' : mib(r.demo.rssBytes)}${r.huge === undefined ? '' : ` (the runner process alone: ${mib(r.huge.rssBytes)})`}`,
+    verdict: judge(r.demo?.rssBytes ?? Number.NaN, (x) => x < GiB),
   });
   return rows;
 }
@@ -1651,6 +1773,7 @@ export async function runSpeed(argv: string[]): Promise<void> {
     for (const size of [...env.objects.keys()]) await dropObject(env, size);
     if (on('huge')) {
       results.huge = await hugePipeline(env, o);
+      results.demo = await demoPipeline(o);
       measured.add('huge');
     }
     await save(true);

@@ -1,9 +1,13 @@
 // Small numeric helpers and formats for the bench tables.
 export const MiB = 1024 * 1024;
 
+/**
+ * The median of the values measured: NaN values (not measured) are left out; with an even count, the mean of
+ * the two middle values; NaN when nothing is left.
+ */
 export function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
@@ -23,6 +27,12 @@ export function mibPerSecond(bytes: number, ms: number): number {
 /** "123.4" (or "n/a"). */
 export function fixed(value: number, digits = 1): string {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+/** "min–max" of the finite values (with a unit after them), or 'n/a'. */
+export function range(values: number[], digits = 1, unit = ''): string {
+  const f = values.filter(Number.isFinite);
+  return f.length === 0 ? 'n/a' : `${fixed(Math.min(...f), digits)}–${fixed(Math.max(...f), digits)}${unit}`;
 }
 
 /** "median (min-max)" of a sample, or just the value for one run. */
@@ -50,7 +60,8 @@ export function textTable(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function markdownTable(header: string[], rows: string[][]): string {
-  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+/** A Markdown table (the one every bench section uses). */
+export function markdownTable(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }

@@ -19,7 +19,7 @@ import type { LambdaProcess } from '../local/lambda/runtime.ts';
 import { buildShipped, lambdaProcessOf } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { CpuTimes } from './load.ts';
-import { fixed, median } from './stats.ts';
+import { fixed, markdownTable as table, median } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -492,10 +492,6 @@ export function observedOf(r: TracingResults): Observed {
 }
 
 // --- report ---------------------------------------------------------------------------------------
-
-function table(head: string[], rows: (string | number)[][]): string {
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
 
 interface FunctionSummary {
   fn: string;

@@ -5,7 +5,7 @@ import { CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
 import { CliCommand } from './cli/command.ts';
 import { EXIT_STATUS, exitStatusForError } from './cli/exit-status.ts';
-import { parseLayout, parseManifestFormat, parseOnConflict, parsePercentage, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
+import { parseHttpUrl, parseLayout, parseManifestFormat, parseOnConflict, parsePercentage, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
 
 const program = new CliCommand();
 // Usage errors exit 2 (commander's own default is 1); --help and --version still exit 0.
@@ -79,7 +79,8 @@ program
   .summary('transfer one S3 object into a Box folder (the state machine, run locally)')
   .description(
     'Transfer one S3 object into a Box folder by running the state machine locally, against any S3 and any Box. ' +
-      'S3 credentials come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...). ' +
+      'S3 credentials come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...); none found is ' +
+      'Transfer.ConfigurationError, exit 2. ' +
       'Box credentials, first found wins: --box-token; BOX_SECRET_ARN (a Secrets Manager secret, as in AWS); ' +
       'BOX_DEVELOPER_TOKEN; BOX_CLIENT_ID + BOX_CLIENT_SECRET with BOX_ENTERPRISE_ID or BOX_USER_ID ' +
       '(client credentials grant). Prefer the environment: a token on the command line is visible to other ' +
@@ -171,7 +172,7 @@ program
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
   .option('--bulk-state-machine-arn <arn>', 'the bulk state machine, to find bulk runs by name (default BULK_STATE_MACHINE_ARN)')
   .regionOption('the stack')
-  .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in: local/sfn)')
+  .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in: local/sfn)', parseHttpUrl)
   .option('--json', 'print the status document as JSON')
   .addHelpText(
     'after',
@@ -241,14 +242,14 @@ program
       '(the rest stay queued). Exit status: 0 all replayed (or none queued), 1 some failed again, were unreadable, ' +
       'or a request got no answer, 2 bad usage.',
   )
-  .requiredOption('--queue-url <url>', 'the queue (stack output TriggerFailuresQueueUrl)')
+  .requiredOption('--queue-url <url>', 'the queue (stack output TriggerFailuresQueueUrl)', parseHttpUrl)
   .option('--state-machine-arn <arn>', 'the transfer state machine (stack output TransferStateMachineArn; default STATE_MACHINE_ARN)')
   .option('--routes <json>', 'the transferRoutes the stack was deployed with (default TRANSFER_ROUTES)')
   .regionOption('the stack')
   .addOption(new Option('--max <n>', 'replay at most this many queued events').argParser(parsePositiveInt))
   .addOption(new Option('--request-timeout <seconds>', 'most seconds one SQS request, or one event\'s StartExecution calls, wait for an answer').default(60).argParser(parsePositiveInt))
-  .option('--sqs-endpoint <url>', 'SQS endpoint (a local stand-in)')
-  .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in)')
+  .option('--sqs-endpoint <url>', 'SQS endpoint (a local stand-in)', parseHttpUrl)
+  .option('--sfn-endpoint <url>', 'Step Functions endpoint (a local stand-in)', parseHttpUrl)
   .option('--json', 'print the summary as JSON')
   .option('--verbose', 'also print the log lines (JSON)')
   .addHelpText(

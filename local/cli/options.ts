@@ -49,6 +49,23 @@ export function parsePercentage(value: string): number {
   return n;
 }
 
+/**
+ * An http(s) URL with a host (an endpoint, a Box base URL, a queue URL), kept as typed. Anything else is refused
+ * here, with the option named by commander (exit 2), rather than failing inside a Lambda as an Invalid URL.
+ */
+export function parseHttpUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new InvalidArgumentError(`"${value}" is not an http(s) URL: use http://HOST:PORT or https://HOST/PATH.`);
+  }
+  return value;
+}
+
 /** "s3://bucket/some/key.bin" -> { bucket, key }. Keys keep spaces and any Unicode as given. */
 export function parseS3Url(value: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);

@@ -6,6 +6,7 @@ import { ConfigurationError } from '../../src/transfer/errors.ts';
 import { createJsonLogger, silentLogger } from '../../src/transfer/logger.ts';
 import { replayFailedEvents } from '../../src/trigger/replay.ts';
 import { parseRoutes } from '../../src/trigger/routes.ts';
+import { requireAwsCredentials } from './aws-credentials.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 
 export interface ReplayCommandOptions {
@@ -40,6 +41,7 @@ export async function runReplayCommand(opts: ReplayCommandOptions, env: Record<s
   const sqs = new SQSClient({ region: opts.region, ...(opts.sqsEndpoint ? { endpoint: opts.sqsEndpoint } : {}) });
   const sfn = new SFNClient({ region: opts.region, ...(opts.sfnEndpoint ? { endpoint: opts.sfnEndpoint } : {}) });
   try {
+    await requireAwsCredentials(sqs, 'read the queue and start executions');
     const summary = await replayFailedEvents(
       { sqs, sfn, queueUrl: opts.queueUrl, stateMachineArn, routes, logger: opts.verbose ? createJsonLogger() : silentLogger },
       { ...(opts.max !== undefined ? { maxMessages: opts.max } : {}), ...(opts.requestTimeout !== undefined ? { requestTimeoutMs: opts.requestTimeout * 1000 } : {}) },

@@ -13,6 +13,8 @@ import { startTransfer } from '../runner/transfer.ts';
 import { TransferAbortedError } from '../runner/execution.ts';
 import type { TransferEvent } from '../runner/execution.ts';
 import { storedPartsOf } from '../../src/transfer/resume.ts';
+import { requireAwsCredentials } from './aws-credentials.ts';
+import { requireEndpointsListening } from './endpoints.ts';
 import { cliLogWrite } from './exit-status.ts';
 import { TransferStoppedError } from './failure.ts';
 import { createProgressDisplay, formatBytes } from './progress.ts';
@@ -127,6 +129,15 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   const level: LogLevel = opts.verbose ? 'info' : 'warn';
   const logger = createJsonLogger({ level, write: cliLogWrite((line) => display.log(line), opts.verbose === true, 'Prepare') });
   const s3 = opts.s3 ?? new S3Client(s3ConfigFromEnv({ ...opts.env, AWS_REGION: opts.env.AWS_REGION ?? 'us-east-1' }));
+  if (!opts.s3) {
+    try {
+      await requireAwsCredentials(s3, `read s3://${input.source.bucket}/${input.source.key}`);
+      await requireEndpointsListening(opts.env);
+    } catch (err) {
+      s3.destroy();
+      throw err;
+    }
+  }
   // The Lambdas' dependencies as in AWS, logging (Box client included) through the display.
   const fromEnv = depsFromEnv(opts.env, { logger, s3 });
   // Remember the Box client once the Lambdas built one, to close its keep-alive pool at the end.

@@ -4,6 +4,7 @@ import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { getTransferStatus, isExecutionArn, TransferNotFoundError } from '../../src/trigger/status.ts';
 import type { TransferStatus } from '../../src/trigger/status.ts';
 import { isRecord } from '../../src/transfer/json.ts';
+import { requireAwsCredentials } from './aws-credentials.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 
 export interface StatusCommandOptions {
@@ -95,6 +96,7 @@ export async function runStatusCommand(nameOrArn: string, opts: StatusCommandOpt
   }
   const sfn = new SFNClient({ region: opts.region, ...(opts.sfnEndpoint ? { endpoint: opts.sfnEndpoint } : {}) });
   try {
+    await requireAwsCredentials(sfn, 'read the executions from Step Functions');
     let stateMachineArn = given;
     let bulkStateMachineArn = givenBulk;
     // An ARN names its state machine: one not given is told apart (transfer or bulk) by its definition.

@@ -13,6 +13,8 @@ import type { SyncEvent } from '../runner/bulk.ts';
 import { formatBytes } from './progress.ts';
 import { cliLogWrite, EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 import { describeError } from './run.ts';
+import { requireAwsCredentials } from './aws-credentials.ts';
+import { requireEndpointsListening } from './endpoints.ts';
 import { lambdaEnvFor } from './transfer.ts';
 import type { S3AndBoxOptions } from './transfer.ts';
 
@@ -150,6 +152,8 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
   try {
     // The Lambdas' dependencies as in AWS: a malformed TRANSFER_* variable is refused here, with its name.
     fromEnv = depsFromEnv(env, { logger, s3 });
+    await requireAwsCredentials(s3, `list s3://${source.bucket}/${source.key} and write the report`);
+    await requireEndpointsListening(env);
   } catch (err) {
     s3.destroy();
     process.stderr.write(`Sync failed: ${describeError(err)}\n`);

@@ -4,8 +4,6 @@ import type { PlannedPart } from '../box/helpers.ts';
 import type { SessionRef } from './contract.ts';
 import type { TransferSettings } from './settings.ts';
 
-/** Number of parts Box expects for a file of `size` bytes cut into `partSize` parts (the client's rule). */
-
 /** One part: index, first byte, bytes (the last one may be shorter). */
 export type PartRange = PlannedPart;
 

@@ -59,6 +59,7 @@ function fullRun(): SpeedResults {
     hash: [hash(1000, 610)],
     cli: [{ checkout: 'this', cache: 'warm', firstRequestMs: 451, firstRequestCpuMs: 580, totalMs: 2000 }],
     huge: { ...e2e('pipeline', 4 * GiB, 1, 40_000), rssBytes: 300 * MiB },
+    demo: { size: 4 * GiB, ms: 90_000, rssBytes: 700 * MiB, cpuMs: 60_000, otherCores: 0 },
   };
 }
 
@@ -123,7 +124,10 @@ describe('a partial run rendered with the record', () => {
     expect(text).toContain('| 1 GiB | s3-to-box state machine, concurrency 8 | 1 | 10.00 |');
     expect(text).toMatch(/\| end to end, 1 GiB, shaped link: >= 5x the SDK \| 5\.50x \(one run each\) \| met \| earlier run, 2026-12-02T09:45:22\.064Z \|/);
     expect(text).toMatch(/\| HashObject path: [^|]+ \| 0\.82x \| met \| this run \|/);
-    expect(text).toContain('| 300 MiB | met | earlier run, 2026-12-02T09:45:22.064Z |');
+    expect(text).toContain('| 700 MiB (the runner process alone: 300 MiB) | met | earlier run, 2026-12-02T09:45:22.064Z |');
+    expect(text).toContain('`s3-to-box demo --size 4 GiB --json` (what `npm start -- --size 4GiB` runs) in a child process of its own');
+    expect(text).toContain('with a peak RSS of **700 MiB** (target: under 1 GiB');
+    expect(text).toContain('Measured apart, the runner process alone (the state machine and every Lambda; s3rver and the emulator in the bench\'s process, not counted) moved 4 GiB in 40.0 s with a peak RSS of 300 MiB.');
     // Under the end-to-end heading: the run it comes from; none under the hash heading.
     const line = '*From an earlier run (this run did not measure it):* `npm run bench -- --before <checkout of the earlier commit>`, 2026-12-02T09:45:22.064Z; Test CPU, 2 cores, Node v22.';
     expect(text).toMatch(new RegExp(`### End to end on the shaped link[^\\n]*\\n\\n${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
@@ -137,7 +141,7 @@ describe('a partial run rendered with the record', () => {
     const merged = withEarlier(hashOnly(), new Set<Section>(['hash']), partial);
     const text = renderSpeed(merged, merged.hash);
     expect(text).toContain('; sweep, cpu, cli, bundles, tracing, memory, huge not measured.');
-    expect(text).toMatch(/\| whole pipeline[^|]*\| n\/a \| not measured \| this run \|/);
+    expect(text).toMatch(/\| whole local pipeline[^|]*\| n\/a \| not measured \| this run \|/);
   });
 
   it('a full run shows no earlier line and no extra column', () => {

@@ -48,6 +48,7 @@ function allMet(): SpeedResults {
     lambdas: {},
     batches: [batch(8 * MiB, 1, 100 * MiB), batch(8 * MiB, 8, 200 * MiB), batch(64 * MiB, 8, 700 * MiB)],
     huge: { ...e2e('pipeline', 4 * GiB, 1, 40_000), rssBytes: 300 * MiB },
+    demo: { size: 4 * GiB, ms: 90_000, rssBytes: 700 * MiB, cpuMs: 60_000, otherCores: 0 },
     seconds: 60,
   };
 }
@@ -71,7 +72,8 @@ describe('targetVerdicts', () => {
     expect(v.hash.measured).toBe('0.85x (without the wrapper: 0.50x)');
     expect(v.cli.measured).toBe('610 ms wall, 705 ms CPU; cold 900 ms wall, 1000 ms CPU');
     expect(v.memory.measured).toBe('3 of 3 within; 3 of 3 with the configured parts in flight at once');
-    expect(v.huge.measured).toBe('300 MiB');
+    expect(v.huge.measured).toBe('700 MiB (the runner process alone: 300 MiB)');
+    expect(v.huge.target).toBe('whole local pipeline, 4 GiB: < 1 GiB RSS (`s3-to-box demo`: s3rver, emulator and runner in one process)');
   });
 
   it('each target missed: not met', () => {
@@ -81,7 +83,7 @@ describe('targetVerdicts', () => {
     r.hash = [hash('lambda', 1000, 790), hash('lambda', 1000, 400), hash('lambda-no-wrapper', 1000, 950)];
     r.cli = r.cli.map((x) => (x.cache === 'warm' ? { ...x, firstRequestMs: 1000 } : x));
     r.batches = [batch(8 * MiB, 1, 100 * MiB), batch(64 * MiB, 8, 1300 * MiB)];
-    r.huge = { ...(r.huge as E2eRun), rssBytes: GiB };
+    r.demo = { ...(r.demo as NonNullable<SpeedResults['demo']>), rssBytes: GiB };
     expect(verdictsOnly(r)).toEqual({ e2e: 'not met', cpu: 'not met', hash: 'not met', cli: 'not met', memory: 'not met', huge: 'not met' });
     expect(verdicts(r).memory.measured).toBe('1 of 2 within; 2 of 2 with the configured parts in flight at once');
   });
@@ -131,7 +133,17 @@ describe('targetVerdicts', () => {
     r.cli = [];
     r.batches = [];
     r.huge = undefined;
+    r.demo = undefined;
     expect(verdictsOnly(r)).toEqual({ e2e: 'not measured', cpu: 'not measured', hash: 'not measured', cli: 'not measured', memory: 'not measured', huge: 'not measured' });
+  });
+
+  it('the big pipeline is judged on the whole local pipeline (the demo process), never on the runner process alone', () => {
+    const r = allMet();
+    r.demo = undefined;
+    expect(verdicts(r).huge).toMatchObject({ measured: 'n/a (the runner process alone: 300 MiB)', verdict: 'not measured' });
+    const over = allMet();
+    over.demo = { ...(over.demo as NonNullable<SpeedResults['demo']>), rssBytes: 1.5 * GiB };
+    expect(verdicts(over).huge).toMatchObject({ measured: '1536 MiB (the runner process alone: 300 MiB)', verdict: 'not met' });
   });
 
   it('NaN, a zero time or only the other side measured: not measured, never met', () => {
@@ -144,7 +156,7 @@ describe('targetVerdicts', () => {
       { checkout: 'before', cache: 'warm', firstRequestMs: 500, firstRequestCpuMs: 500, totalMs: 1 },
     ];
     r.batches = [batch(8 * MiB, 1, Number.NaN)];
-    r.huge = { ...(r.huge as E2eRun), rssBytes: Number.NaN };
+    r.demo = { ...(r.demo as NonNullable<SpeedResults['demo']>), rssBytes: Number.NaN };
     expect(verdictsOnly(r)).toEqual({ e2e: 'not measured', cpu: 'not measured', hash: 'not measured', cli: 'not measured', memory: 'not measured', huge: 'not measured' });
     // An uploader that took no time is no measurement of 5x.
     r.e2e = [e2e('sdk', GiB, 1, 55_000), e2e('pipeline', GiB, 1, 0)];

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { lambdaSizeByState } from '../../bench/bundles.ts';
-import { PRICES, costModel, renderCli, renderCost } from '../../bench/speed.ts';
+import { HASH_IN_AWS, PRICES, costModel, plannedCounts, renderCli, renderCost } from '../../bench/speed.ts';
+import { planBatches } from '../../src/transfer/plan.ts';
+import { DEFAULT_SETTINGS } from '../../src/transfer/settings.ts';
 import { lambdaEnvironment, observedOf, otherLoadDuringProcess, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
 import type { SegmentCounts, TracedInvocation, TracedProcess, TracingResults } from '../../bench/tracing.ts';
 import { tracingRuns } from '../../functions/observability.ts';
@@ -188,11 +190,14 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
 
   it('prices the measured log bytes (plus Lambda\'s own lines) and one X-Ray trace per transfer, scaling what repeats', () => {
     const [line] = costModel(run, [10], memory, observed);
-    // Prepare and Commit once, UploadBatch 4 x 10 times.
-    const logBytes = 1000 + 1500 + 40 * 2000 + 42 * PLATFORM_LOG_BYTES;
+    // Prepare and Commit once, UploadBatch once per batch the code plans for 10 GB.
+    const { batches, parts } = plannedCounts(10e9);
+    expect(line?.planned).toEqual(plannedCounts(10e9));
+    const logBytes = 1000 + 1500 + batches * 2000 + (2 + batches) * PLATFORM_LOG_BYTES;
     expect(line?.logBytes).toBeCloseTo(logBytes, 6);
-    // Handler documents of every invocation, Prepare's and Commit's Box requests, then 100 x 10 S3 requests and 8 x 10 part uploads.
-    expect(line?.traceBytes).toBeCloseTo(300 + 800 + 350 + 850 + 40 * 400 + 1000 * 380 + 80 * 450, 6);
+    // Handler documents of every invocation, Prepare's and Commit's Box requests, then one S3 GET and one part upload per part (no HashObject in this run).
+    expect(line?.s3Requests).toBe(parts);
+    expect(line?.traceBytes).toBeCloseTo(300 + 800 + 350 + 850 + batches * 400 + parts * 380 + parts * 450, 6);
     expect(line?.dollars.logs).toBeCloseTo((logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth), 12);
     expect(line?.dollars.xray).toBe(PRICES.xrayTraceRecorded);
     // Memory from the map: (1 s x 0.5 GB + 1 s x 1 GB) + 10 x 8 s x 2 GB.
@@ -207,7 +212,8 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
     expect(line?.dollars.logs).toBeUndefined();
     const partial = costModel(run, [10], memory, { ...observed, byState: { UploadBatch: observed.byState.UploadBatch } });
     expect(partial[0]?.dollars.logs).toBeUndefined();
-    expect(costModel({ ...run, parts: undefined }, [10], memory, observed)[0]?.dollars.logs).toBeUndefined();
+    // The parts are the plan's, not the run's: a run that did not count them still prices its logs.
+    expect(costModel({ ...run, parts: undefined }, [10], memory, observed)[0]?.dollars.logs).toBeDefined();
     const text = renderCost(run, memory, undefined);
     expect(text).toContain('| not measured | not measured |');
     expect(text).toContain('CloudWatch Logs and X-Ray were not measured in this run');
@@ -227,9 +233,9 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
     expect(text).toContain('Lambda memory and architecture as in serverless.yml (Prepare 512 MB arm64, UploadBatch 2048 MB arm64, Commit 1024 MB arm64)');
     expect(text).toContain('GB-second price: arm64 $0.0000133334, x86_64 $0.0000166667)');
     expect(text).toContain('read 2026-12-02');
-    // 30,000-byte handler documents: 63,200 bytes per transfer + 163,200 per GB (4 x 30,000 UploadBatch handlers,
-    // 100 S3 requests and 8 part uploads of 400 bytes each), past 100 KiB from 0.24 GB on.
-    expect(text).toContain('(159 KiB per GB) pass it at 10 GB, 100 GB, 500 GB, from about 0.2 GB on');
+    // 30,000-byte handler documents (one per invocation, a batch's each), and 400 bytes per S3 request and per part upload:
+    // past 100 KiB at every size shown.
+    expect(text).toContain("the functions' own segment documents (the trace data column) pass it at 10 GB, 100 GB, 500 GB");
     // One trace, priced without rounding it away.
     expect(text).toMatch(/\| \$0\.000005 \| \*\*/);
   });
@@ -260,20 +266,68 @@ describe('the cost model\'s Lambda price by architecture', () => {
     const on = (architecture: 'arm64' | 'x86_64') => costModel(run, [1], { Prepare: { memoryMb: 1024, architecture }, UploadBatch: { memoryMb: 2048, architecture } })[0];
     const arm = on('arm64');
     const x86 = on('x86_64');
-    // 2 s x 1 GB + 8 s x 2 GB = 18 GB-s, the same on both; 5 requests at $0.20 a million.
+    // 2 s x 1 GB + 8 s x 2 GB = 18 GB-s, the same on both; Prepare and the planned batches at $0.20 a million requests.
+    const requests = (1 + plannedCounts(1e9).batches) * 0.0000002;
     expect(arm?.gbSeconds).toBeCloseTo(18, 9);
     expect(arm?.gbSecondsByArchitecture).toEqual({ arm64: 18, x86_64: 0 });
-    expect(arm?.dollars.lambda).toBeCloseTo(18 * 0.0000133334 + 5 * 0.0000002, 12);
-    expect(x86?.dollars.lambda).toBeCloseTo(18 * 0.0000166667 + 5 * 0.0000002, 12);
-    expect(((arm?.dollars.lambda ?? 0) - 5 * 0.0000002) / ((x86?.dollars.lambda ?? 0) - 5 * 0.0000002)).toBeCloseTo(0.8, 4);
+    expect(arm?.dollars.lambda).toBeCloseTo(18 * 0.0000133334 + requests, 12);
+    expect(x86?.dollars.lambda).toBeCloseTo(18 * 0.0000166667 + requests, 12);
+    expect(((arm?.dollars.lambda ?? 0) - requests) / ((x86?.dollars.lambda ?? 0) - requests)).toBeCloseTo(0.8, 4);
   });
 
   it('prices each function at its own architecture\'s rate when they differ, scaling what repeats', () => {
     const [line] = costModel(run, [10], { Prepare: { memoryMb: 1024, architecture: 'x86_64' }, UploadBatch: { memoryMb: 2048, architecture: 'arm64' } });
-    // Prepare once on x86_64 (2 GB-s); UploadBatch 10 x 16 GB-s on arm64.
+    // Prepare once on x86_64 (2 GB-s); UploadBatch's time per byte x 10 GB at 2 GB on arm64.
     expect(line?.gbSecondsByArchitecture).toEqual({ arm64: 160, x86_64: 2 });
     expect(line?.gbSeconds).toBeCloseTo(162, 9);
-    expect(line?.dollars.lambda).toBeCloseTo(160 * 0.0000133334 + 2 * 0.0000166667 + 41 * 0.0000002, 12);
+    expect(line?.dollars.lambda).toBeCloseTo(160 * 0.0000133334 + 2 * 0.0000166667 + (1 + plannedCounts(10e9).batches) * 0.0000002, 12);
+  });
+});
+
+describe('the cost model\'s counts come from the code, not scaled from the run', () => {
+  it('at 500 GB: Box-like parts (10,000 at most), the batches planBatches makes (never past maxBatches), hash slices at the stated rate', () => {
+    const p = plannedCounts(500e9);
+    expect(p.parts).toBeLessThanOrEqual(10_000);
+    expect(p.parts).toBe(Math.ceil(500e9 / p.partSize));
+    expect(p.batches).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxBatches);
+    expect(p.batches).toBe(planBatches(p.parts, p.partSize, DEFAULT_SETTINGS.defaultConcurrency, DEFAULT_SETTINGS).batches.length);
+    // 500 GB at min(8 x 85, 350) MB/s is 1,429 s of hashing: two invocations of 870 s.
+    expect(HASH_IN_AWS.invocationSeconds).toBe(870);
+    expect(p.hashSeconds).toBeCloseTo(500e9 / 350e6, 6);
+    expect(p.hashSlices).toBe(2);
+    expect(p.hashGets).toBe(Math.ceil(500e9 / DEFAULT_SETTINGS.hashRangeBytes));
+  });
+
+  it('prices those counts with what the run measured per batch, per slice and per transfer', () => {
+    const run = {
+      who: 'pipeline' as const,
+      size: 2 ** 30,
+      rep: 1,
+      ms: 10_000,
+      cpuMs: 1,
+      serverCpuMs: 1,
+      otherCores: 0,
+      rssBytes: 1,
+      marks: {},
+      parts: 86,
+      counts: {
+        // 8 batches and one hash slice entered UploadBatch 8 times and HashObject/HashDone once each; 12 other states.
+        transitions: 22,
+        statesEntered: { Prepare: 1, UploadBatch: 8, HashObject: 1, HashDone: 1, Commit: 2 },
+        invocations: { Prepare: { count: 1, ms: 100 }, UploadBatch: { count: 8, ms: 18_600 }, HashObject: { count: 1, ms: 3600 }, Commit: { count: 2, ms: 100 } },
+        s3Requests: { HeadObjectCommand: 1, GetObjectCommand: 87 },
+      },
+    };
+    const lambdas = { Prepare: { memoryMb: 512, architecture: 'arm64' }, UploadBatch: { memoryMb: 2048, architecture: 'arm64' }, HashObject: { memoryMb: 1769, architecture: 'arm64' }, Commit: { memoryMb: 512, architecture: 'arm64' } } as const;
+    const [line] = costModel(run, [500], lambdas);
+    const p = plannedCounts(500e9);
+    expect(line?.transitions).toBe(12 + p.batches + 2 * p.hashSlices);
+    expect(line?.invocations).toBe(1 + 2 + p.batches + p.hashSlices);
+    expect(line?.s3Requests).toBe(1 + p.parts + p.hashGets);
+    // HashObject's GB-s at the assumed rate, not the local run's 3.6 s per GiB.
+    const gbS = 0.1 * 0.5 + 0.1 * 0.5 + 18.6 * (500e9 / 2 ** 30) * 2 + p.hashSeconds * (1769 / 1024);
+    expect(line?.gbSeconds).toBeCloseTo(gbS, 6);
+    expect(renderCost(run, lambdas, undefined)).toContain(`| 500 GB | ${p.parts} (${p.partSize / 2 ** 20} MiB) | ${p.batches} | ${p.hashSlices} |`);
   });
 });
 
