@@ -41,7 +41,7 @@ export const VARIANTS: BundleVariant[] = [
 ];
 
 interface ServerlessConfig {
-  provider: { memorySize: number; architecture?: string };
+  provider: { memorySize: number; architecture?: string; environment?: Record<string, unknown> };
   custom: { esbuild: Record<string, unknown> };
   functions: Record<string, { handler: string; memorySize?: number; architecture?: string; environment?: Record<string, unknown> }>;
 }
@@ -73,6 +73,8 @@ export type Architecture = 'arm64' | 'x86_64';
 export interface FunctionSize {
   memoryMb: number;
   architecture: Architecture;
+  /** false: its environment turns the Powertools tracer off (POWERTOOLS_TRACE_ENABLED 'false'), so it sends no segments of its own; undefined: traced. */
+  traced?: boolean;
 }
 
 /**
@@ -86,7 +88,8 @@ export async function lambdaSizeByState(): Promise<Record<string, FunctionSize>>
     Object.entries(cfg.functions).map(([fn, f]) => {
       const architecture = f.architecture ?? cfg.provider.architecture ?? 'x86_64';
       if (architecture !== 'arm64' && architecture !== 'x86_64') throw new Error(`${fn}: architecture ${architecture} in serverless.yml is neither arm64 nor x86_64`);
-      return [`${fn.charAt(0).toUpperCase()}${fn.slice(1)}`, { memoryMb: f.memorySize ?? cfg.provider.memorySize, architecture }];
+      const tracing = f.environment?.POWERTOOLS_TRACE_ENABLED ?? cfg.provider.environment?.POWERTOOLS_TRACE_ENABLED;
+      return [`${fn.charAt(0).toUpperCase()}${fn.slice(1)}`, { memoryMb: f.memorySize ?? cfg.provider.memorySize, architecture, traced: String(tracing ?? 'true') !== 'false' }];
     }),
   );
 }

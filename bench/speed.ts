@@ -968,14 +968,17 @@ export function costModel(run: E2eRun, gbs: number[], lambdas: Record<string, Fu
     d.total = d.transitions + d.lambda + d.s3 + d.dataOut;
     const line: CostLine = { gb, planned: p, transitions, invocations, gbSeconds, gbSecondsByArchitecture, s3Requests, dollars: d };
     // Logs: each invocation's measured bytes (tracing on, at the deployed log level; a number of lines per
-    // invocation, not per part). Trace data: each invocation's handler document, the Box requests of the states
+    // invocation, not per part). Trace data, of traced functions only: each invocation's handler document, the Box requests of the states
     // that run once per transfer, and a document per S3 request and per part upload, all as measured.
     const byState = observed?.byState;
     if (observed !== undefined && byState !== undefined && inv.every(([s]) => byState[s] !== undefined)) {
       const count = (s: string, v: { count: number }): number => (s === 'UploadBatch' ? p.batches : s === 'HashObject' ? p.hashSlices : v.count);
       const sum = (xs: typeof inv, f: (x: ObservedInvocation) => number): number => xs.reduce((n, [s, v]) => n + count(s, v) * f(byState[s] as ObservedInvocation), 0);
       const logBytes = sum(inv, (x) => x.logBytes + PLATFORM_LOG_BYTES);
-      const traceBytes = sum(fixedInv, (x) => x.httpBytes) + sum(inv, (x) => x.handlerBytes) + s3Requests * observed.s3CallBytes + p.parts * observed.partUploadBytes;
+      // Only functions whose environment leaves tracing on send segments: HashObject ships untraced.
+      const traced = (xs: typeof inv): typeof inv => xs.filter(([s]) => sizeOf(lambdas, s).traced !== false);
+      const tracedRequests = s3Requests - (hashInv !== undefined && sizeOf(lambdas, 'HashObject').traced === false ? p.hashGets : 0);
+      const traceBytes = sum(traced(fixedInv), (x) => x.httpBytes) + sum(traced(inv), (x) => x.handlerBytes) + tracedRequests * observed.s3CallBytes + p.parts * observed.partUploadBytes;
       line.logBytes = logBytes;
       line.traceBytes = traceBytes;
       d.logs = (logBytes / 1e9) * (PRICES.logsIngestedPerGB + PRICES.logsStoredPerGBMonth);

@@ -219,6 +219,33 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
     expect(text).toContain('CloudWatch Logs and X-Ray were not measured in this run');
   });
 
+  it('counts no X-Ray bytes for a function serverless.yml ships untraced: neither its handler documents nor the S3 GETs it sends', () => {
+    const hashed = {
+      ...run,
+      counts: {
+        ...run.counts,
+        statesEntered: { ...run.counts.statesEntered, HashObject: 1, HashDone: 1 },
+        invocations: { ...run.counts.invocations, HashObject: { count: 1, ms: 4000 } },
+      },
+    };
+    const withHash = { ...observed, byState: { ...observed.byState, HashObject: { logBytes: 800, logLines: 1, segmentDocuments: 1, segmentBytes: 400, handlerBytes: 420, httpBytes: 0, httpCalls: 0 } } };
+    const untraced = { ...memory, HashObject: { memoryMb: 1769, architecture: 'arm64', traced: false } } as const;
+    const { batches, parts, hashSlices, hashGets } = plannedCounts(10e9);
+    const [line] = costModel(hashed, [10], untraced, withHash);
+    // As without HashObject: its handler documents and its ranged GETs add nothing; its GETs are still billed.
+    expect(line?.traceBytes).toBeCloseTo(300 + 800 + 350 + 850 + batches * 400 + parts * 380 + parts * 450, 6);
+    expect(line?.s3Requests).toBe(parts + hashGets);
+    // Traced, they count.
+    const [tracedLine] = costModel(hashed, [10], { ...untraced, HashObject: { ...untraced.HashObject, traced: true } }, withHash);
+    expect((tracedLine?.traceBytes ?? 0) - (line?.traceBytes ?? 0)).toBeCloseTo(hashSlices * 420 + hashGets * 380, 6);
+  });
+
+  it('reads from serverless.yml which functions ship untraced: HashObject, and only it', async () => {
+    const sizes = await lambdaSizeByState();
+    expect(sizes.HashObject?.traced).toBe(false);
+    expect(Object.entries(sizes).filter(([, f]) => f.traced === false).map(([s]) => s)).toEqual(['HashObject']);
+  });
+
   it('refuses a Task state serverless.yml has no function for, rather than guessing its memory', () => {
     expect(() => costModel(run, [10], { Prepare: memory.Prepare, Commit: memory.Commit })).toThrow(/UploadBatch/);
   });
