@@ -2,9 +2,7 @@
 // (bench/speed-results.json). A run of some parts only (`--sections hash`) shows every other part from the
 // record, each under a line naming the run it comes from, so that a routine partial run never turns the run
 // of record into "not measured"; a part the record does not hold keeps the run from writing BENCHMARKS.md.
-import type { BatchRun, CliRun, CpuRun, DemoRun, E2eRun, HashRow, Options, SpeedResults } from './speed.ts';
-import type { BundleRow } from './bundles.ts';
-import type { TracingResults } from './tracing.ts';
+import type { DemoRun, Options, SpeedResults } from './speed.ts';
 
 /** The speed bench's parts, in the order it measures them. */
 export const SECTIONS = ['e2e', 'sweep', 'cpu', 'hash', 'cli', 'bundles', 'tracing', 'memory', 'huge'] as const;
@@ -55,18 +53,12 @@ function runInfoOf(r: Pick<SpeedResults, 'options' | 'machine'>): RunInfo {
   };
 }
 
-interface SectionData {
-  e2e: E2eRun[];
-  sweep: E2eRun[];
-  cpu: CpuRun[];
-  hash: HashRow[];
-  cli: CliRun[];
-  bundles: BundleRow[];
-  tracing: TracingResults | undefined;
-  memory: BatchRun[];
+/** Each part's data, as SpeedResults holds it (the UploadBatch rows are `batches` there). */
+type SectionData = Pick<SpeedResults, 'e2e' | 'sweep' | 'cpu' | 'hash' | 'cli' | 'bundles' | 'tracing'> & {
+  memory: SpeedResults['batches'];
   /** The runner process alone, and `s3-to-box demo` (the whole local pipeline), at the big size. */
-  huge: { runner: E2eRun | undefined; demo: DemoRun | undefined };
-}
+  huge: { runner: SpeedResults['huge']; demo: DemoRun | undefined };
+};
 
 export interface SpeedRecord {
   sections: { [S in Section]?: { run: RunInfo; data: SectionData[S] } };

@@ -301,7 +301,6 @@ export interface SpeedResults {
   cli: CliRun[];
   bundles: BundleRow[];
   tracing: TracingResults | undefined;
-  /** Memory (MB) of each Task state's Lambda, from serverless.yml. */
   /** Memory and architecture of each function (serverless.yml), by Task state. */
   lambdas: Record<string, FunctionSize>;
   batches: BatchRun[];

@@ -158,17 +158,22 @@ describe('renderTracing', () => {
   });
 });
 
+/** What the cost model reads of a pipeline run besides its counts. */
+const PIPELINE_RUN = {
+  who: 'pipeline' as const,
+  size: 1e9,
+  rep: 1,
+  ms: 10_000,
+  cpuMs: 1,
+  serverCpuMs: 1,
+  otherCores: 0,
+  rssBytes: 1,
+  marks: {},
+};
+
 describe('the cost model with CloudWatch Logs and X-Ray', () => {
   const run = {
-    who: 'pipeline' as const,
-    size: 1e9,
-    rep: 1,
-    ms: 10_000,
-    cpuMs: 1,
-    serverCpuMs: 1,
-    otherCores: 0,
-    rssBytes: 1,
-    marks: {},
+    ...PIPELINE_RUN,
     parts: 8,
     counts: {
       transitions: 10,
@@ -270,15 +275,7 @@ describe('the cost model with CloudWatch Logs and X-Ray', () => {
 
 describe('the cost model\'s Lambda price by architecture', () => {
   const run = {
-    who: 'pipeline' as const,
-    size: 1e9,
-    rep: 1,
-    ms: 10_000,
-    cpuMs: 1,
-    serverCpuMs: 1,
-    otherCores: 0,
-    rssBytes: 1,
-    marks: {},
+    ...PIPELINE_RUN,
     counts: {
       transitions: 10,
       statesEntered: { Prepare: 1, UploadBatch: 4 },
