@@ -14,10 +14,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { load } from 'js-yaml';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import { buildShipped, lambdaProcessOf } from './bundles.ts';
+import { MB_PER_VCPU, mib } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Memory that gives a Lambda function one full vCPU (AWS's Lambda guide). */
-const MB_PER_VCPU = 1769;
 
 export type ManifestFormat = 'jsonl' | 'csv';
 
@@ -123,7 +122,6 @@ export async function measureManifestCheck(target: ManifestCheckTarget, keys: nu
 
 /** The subsection of the bulk section: the rows, and what they mean at PlanSync's memory and timeout. */
 export function renderManifestCheck(rows: ManifestCheckRow[]): string {
-  const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const first = rows[0];
   if (first === undefined) return '';
   return [
@@ -137,7 +135,7 @@ export function renderManifestCheck(rows: ManifestCheckRow[]): string {
     ...rows.map((row) => {
       const l = inLambda(row);
       const misses = [l.fitsMemory ? '' : 'memory', l.fitsTimeout ? '' : 'timeout'].filter(Boolean).join(', ');
-      return `| ${row.format} | ${row.keys.toLocaleString('en-US')} | ${mb(row.manifestBytes)} | ${row.seconds.toFixed(1)} | ${row.cpuSeconds.toFixed(2)} | ${mb(row.idleRssBytes)} | ${mb(row.peakRssBytes)} | ${row.memoryMb} MB | ${l.seconds.toFixed(0)} | ${row.timeoutSeconds} s | ${misses === '' ? 'yes' : `**no** (${misses})`} |`;
+      return `| ${row.format} | ${row.keys.toLocaleString('en-US')} | ${mib(row.manifestBytes)} | ${row.seconds.toFixed(1)} | ${row.cpuSeconds.toFixed(2)} | ${mib(row.idleRssBytes)} | ${mib(row.peakRssBytes)} | ${row.memoryMb} MB | ${l.seconds.toFixed(0)} | ${row.timeoutSeconds} s | ${misses === '' ? 'yes' : `**no** (${misses})`} |`;
     }),
   ].join('\n');
 }

@@ -36,7 +36,7 @@ import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
 import { benchCommand, endMarker, startMarker, writeSection } from './sections.ts';
 import type { ProfileBreakdown } from './profile.ts';
-import { MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
+import { MB_PER_VCPU, MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import { startConnectionShaper } from './hash-shaper.ts';
 import { partRounds, sweepFigures, sweepReading } from './sweep.ts';
@@ -435,7 +435,7 @@ async function hashRows(env: Env, o: Options, cpu: string): Promise<HashRow[]> {
   const shipped = await lambdaProcessOf('hashObject');
   // A function of one vCPU (Lambda gives one per 1,769 MB) runs pinned to one core (taskset), so it cannot
   // borrow the second for GC or I/O; s3rver (this process) may use both.
-  const pinOneVcpu = (memoryMb: number): string | undefined => (memoryMb < 2 * 1769 ? '1' : undefined);
+  const pinOneVcpu = (memoryMb: number): string | undefined => (memoryMb < 2 * MB_PER_VCPU ? '1' : undefined);
   // The shaped reads, once, on the first row as the Lambda starts: S3 with a cap on each connection.
   const shaper = await startConnectionShaper(env.s3.endpoint, SHAPED_BYTES_PER_SECOND);
   const plan: NonNullable<HashRow['process']>[] = [

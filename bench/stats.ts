@@ -41,6 +41,9 @@ export function spread(values: number[], digits = 1): string {
   return `${fixed(median(values), digits)} (${fixed(min(values), digits)}–${fixed(max(values), digits)})`;
 }
 
+/** Memory that gives a Lambda function one full vCPU (AWS's Lambda guide). */
+export const MB_PER_VCPU = 1769;
+
 export function mib(bytes: number, digits = 0): string {
   return `${fixed(bytes / MiB, digits)} MiB`;
 }

@@ -1,10 +1,8 @@
 // `s3-to-box transfer --help | head -5`: the reader may close the pipe before the CLI has written all it had
 // to say. That is the reader's choice, not an error: the CLI ends quietly (exit 0), without a Node stack.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const BIN = fileURLToPath(new URL('../../bin/s3-to-box.js', import.meta.url));
+import { BIN } from './run-cli.ts';
 
 describe('the CLI writing into a closed pipe', () => {
   for (const args of [['--help'], ['transfer', '--help'], ['sync', '--help']]) {

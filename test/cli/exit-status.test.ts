@@ -9,22 +9,7 @@ import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { ensureBucket, putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
-import { cli } from './run-cli.ts';
-
-/** Runs `jobs` a few at a time: each is a Node process loading the sources, on two shared cores. */
-async function inTurn<T>(jobs: Array<() => Promise<T>>, width = 3): Promise<T[]> {
-  const out: T[] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await jobs[i]!();
-      }
-    }),
-  );
-  return out;
-}
+import { cli, inTurn } from './run-cli.ts';
 
 // Each case starts a CLI process (a second or more of CPU on a busy machine); the cases run three at a time.
 const TIMEOUT_MS = 240_000;

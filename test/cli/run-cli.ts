@@ -33,3 +33,18 @@ export function finished(child: ChildProcessWithoutNullStreams, stdin?: string):
 export function cli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliRun> {
   return finished(spawnCli(args, env), stdin);
 }
+
+/** Runs `jobs` a few at a time: each is a Node process loading the sources, on two shared cores. */
+export async function inTurn<T>(jobs: Array<() => Promise<T>>, width = 3): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        out[i] = await jobs[i]!();
+      }
+    }),
+  );
+  return out;
+}

