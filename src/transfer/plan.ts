@@ -97,10 +97,10 @@ export function planBatches(
   } else {
     const maxForTime = Math.max(1, Math.floor(settings.maxBatchBytes / partSize));
     // From the fewest batches the time cap allows to batchesPerMapSlot per slot (no batch smaller than its parts in flight).
-    const fewest = Math.ceil(parts / Math.max(maxForTime, minForBudget));
+    const cap = Math.max(maxForTime, minForBudget);
+    const fewest = Math.ceil(parts / cap);
     const most = Math.max(fewest, Math.min(Math.ceil(parts / partsInFlight), mapConcurrency * settings.batchesPerMapSlot));
     const shape = { mapConcurrency, partsInFlight };
-    const cap = Math.max(maxForTime, minForBudget);
     // For each batch count: the even split, the largest size that still gives that count (a short last batch,
     // which fills a slot's gap), and each rounded to whole rounds; and the plan of batchesPerMapSlot batches per slot.
     const sizes = new Set<number>([Math.min(maxForTime, Math.max(partsInFlight, Math.ceil(parts / (mapConcurrency * settings.batchesPerMapSlot))))]);

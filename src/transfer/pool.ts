@@ -1,20 +1,19 @@
 // A small bounded-concurrency runner: at most `limit` calls of `fn` at once, first error wins
-// (the others are told through the signal and their results dropped). `slot` (0 .. limit-1) names the
-// worker running a call: no two calls with the same slot overlap, so a slot can own a reused buffer.
+// (the others are told through the signal and their results dropped).
 
 export async function forEachLimit<T>(
   items: readonly T[],
   limit: number,
-  fn: (item: T, signal: AbortSignal, slot: number) => Promise<void>,
+  fn: (item: T, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const controller = new AbortController();
   let next = 0;
   let failed: { error: unknown } | undefined;
-  const worker = async (slot: number): Promise<void> => {
+  const worker = async (): Promise<void> => {
     while (failed === undefined && next < items.length) {
       const item = items[next++] as T;
       try {
-        await fn(item, controller.signal, slot);
+        await fn(item, controller.signal);
       } catch (error) {
         if (failed === undefined) {
           failed = { error };
@@ -23,7 +22,7 @@ export async function forEachLimit<T>(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, (_, slot) => worker(slot)));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker()));
   if (failed !== undefined) throw failed.error;
 }
 
