@@ -81,7 +81,7 @@ async function runJob(job: Job): Promise<Omit<JobResult, 'memory' | 'processCpuM
 async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
   const { runTransfer } = await import('../local/runner/transfer.ts');
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
-  const { makeTaskHandlers } = await import('../functions/index.ts');
+  const { makeTaskHandlers } = await import('../functions/transferHandlers.ts');
   const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
   const { silentLogger } = await import('../src/transfer/logger.ts');
   const s3 = localS3Client(job.s3Endpoint);
@@ -335,8 +335,15 @@ async function shapedReads(endpoint: string, source: SourceObject, marks: Record
 }
 
 async function main(): Promise<void> {
-  // As bin/s3-to-box.js does for the CLI: Node's on-disk cache of compiled code, before any module of the job loads.
+  // As bin/s3-to-box.js starts the CLI (the local runner's process), before any module of the job loads:
+  // Node's on-disk cache of compiled code, the stripped-TypeScript cache, and the runner's lean imports.
   (await import('node:module')).enableCompileCache?.();
+  // @ts-expect-error -- plain JavaScript modules of bin/, without type declarations
+  const { registerTypeScriptCache } = (await import('../bin/ts-cache.js')) as { registerTypeScriptCache: (root: string) => boolean };
+  registerTypeScriptCache(new URL('../', import.meta.url).href);
+  // @ts-expect-error -- as above
+  const { registerLeanImports } = (await import('../bin/lean-imports.js')) as { registerLeanImports: () => boolean };
+  registerLeanImports();
   const job = JSON.parse(process.argv[2] ?? '') as Job;
   const stop = startMemorySampler();
   const result = await runJob(job);
