@@ -335,15 +335,9 @@ async function shapedReads(endpoint: string, source: SourceObject, marks: Record
 }
 
 async function main(): Promise<void> {
-  // As bin/s3-to-box.js starts the CLI (the local runner's process), before any module of the job loads:
-  // Node's on-disk cache of compiled code, the stripped-TypeScript cache, and the runner's lean imports.
+  // As bin/s3-to-box.js does for the CLI: Node's on-disk cache of compiled code, before any module of the job
+  // loads (bench/child-start.js, the bench's entry, also sets up the CLI's other start-up caches and hooks).
   (await import('node:module')).enableCompileCache?.();
-  // @ts-expect-error -- plain JavaScript modules of bin/, without type declarations
-  const { registerTypeScriptCache } = (await import('../bin/ts-cache.js')) as { registerTypeScriptCache: (root: string) => boolean };
-  registerTypeScriptCache(new URL('../', import.meta.url).href);
-  // @ts-expect-error -- as above
-  const { registerLeanImports } = (await import('../bin/lean-imports.js')) as { registerLeanImports: () => boolean };
-  registerLeanImports();
   const job = JSON.parse(process.argv[2] ?? '') as Job;
   const stop = startMemorySampler();
   const result = await runJob(job);

@@ -31,7 +31,7 @@ import type { TransferSettings } from '../src/transfer/settings.ts';
 import { buildShipped, lambdaProcessOf, lambdaSizeByState, measureBundles, VARIANTS } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { Architecture, BundleRow, FunctionSize } from './bundles.ts';
-import { COMMIT_202, IntegrityFailure, runMeasured } from './jobs.ts';
+import { childEntryOf, COMMIT_202, IntegrityFailure, runMeasured } from './jobs.ts';
 import type { Job, JobResult, Measured, PipelineCounts } from './jobs.ts';
 import { breakdownFile } from './profile.ts';
 import { cpuFit, cpuTarget, CPU_PER_GIB_TARGET, fitText, perGiB as cpuPerGiBOf, renderCpu, startupCpuS } from './cpu.ts';
@@ -409,7 +409,7 @@ async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
   // caches) filled, as every start after a user's first does, whichever parts of the bench ran before.
   const { sha1: smallSha1 } = await object(env, sizes[0] as number);
   for (const [checkout, dir] of checkouts) {
-    const m = await withEmulator(env, { commitProcessing: COMMIT_202 }, async (box) => runMeasured(await pipelineJob(env, box, sizes[0] as number, 8, `cpu-warm-${checkout}.bin`), { ...NOW, child: path.join(dir, 'bench/child.ts') }));
+    const m = await withEmulator(env, { commitProcessing: COMMIT_202 }, async (box) => runMeasured(await pipelineJob(env, box, sizes[0] as number, 8, `cpu-warm-${checkout}.bin`), { ...NOW, child: childEntryOf(dir) }));
     checkSha1(`cpu warm-up ${checkout}`, m.result, smallSha1);
   }
   for (const size of sizes) {
@@ -419,7 +419,7 @@ async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
       const m = await withEmulator(env, { commitProcessing: COMMIT_202 }, async (box) => {
         const measured = await runMeasured(await pipelineJob(env, box, size, 8, `cpu-${checkout}-${size}.bin`), {
           ...NOW,
-          child: path.join(dir, 'bench/child.ts'),
+          child: childEntryOf(dir),
           nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
         });
         checkSha1(`cpu ${checkout}`, measured.result, sha1);
