@@ -108,6 +108,16 @@ export function renderCpu(runs: CpuRun[]): string[] {
     ),
   );
   out.push('');
+  const threaded = ordered.filter((x) => x.threadCpuMs !== undefined);
+  if (threaded.length > 0) {
+    out.push(
+      'By thread (CPU s; Linux `/proc/self/task`): the main thread runs the JavaScript (what the profile samples); V8\'s workers run garbage collection helpers and the optimizing compiler; ' +
+        'the CPU profiler\'s own thread is the profile\'s cost, not the runner\'s: ' +
+        threaded.map((x) => `${runLabel(x, 2)}: ${Object.entries(x.threadCpuMs ?? {}).filter(([, ms]) => ms > 0).map(([k, ms]) => `${k} ${fixed(ms / 1000, 2)}`).join(', ')}`).join('; ') +
+        '.',
+    );
+    out.push('');
+  }
   const fits = (['before', 'this'] as const).map((c) => cpuFit(runs, c)).filter((f) => f !== undefined);
   if (fits.length > 0) {
     out.push(

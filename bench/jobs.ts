@@ -73,6 +73,8 @@ export interface JobResult {
   memory: MemoryPeaks;
   /** CPU time of the whole child process, start-up included. */
   processCpuMs: number;
+  /** The same by thread kind (main, V8 workers, libuv pool, other; Linux only; children of earlier checkouts: unset). */
+  threadCpuMs?: Record<string, number>;
 }
 
 /** A child's result, and what the parent saw while it ran. */

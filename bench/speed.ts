@@ -210,6 +210,8 @@ export interface CpuRun {
   processCpuMs: number;
   otherCores: number;
   profile: ProfileBreakdown;
+  /** The process's CPU ms by thread kind (bench/child.ts; runs of earlier records and checkouts: unset). */
+  threadCpuMs?: Record<string, number>;
 }
 export interface HashRow {
   cpu: string;
@@ -429,9 +431,12 @@ async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
       const profile = await breakdownFile(path.join(profDir, file));
       if (process.env.S3_TO_BOX_KEEP_PROFILES) execFileSync('cp', [path.join(profDir, file), path.join(process.env.S3_TO_BOX_KEEP_PROFILES, `cpu-${checkout}-${size}.cpuprofile`)]);
       await rm(profDir, { recursive: true, force: true });
-      const r: CpuRun = { checkout, size, ms: m.result.ms, transferCpuMs: m.result.cpuMs ?? Number.NaN, processCpuMs: m.result.processCpuMs, otherCores: m.otherCores, profile };
+      const r: CpuRun = { checkout, size, ms: m.result.ms, transferCpuMs: m.result.cpuMs ?? Number.NaN, processCpuMs: m.result.processCpuMs, otherCores: m.otherCores, profile, ...(m.result.threadCpuMs === undefined ? {} : { threadCpuMs: m.result.threadCpuMs }) };
       const startup = startupCpuS(r);
-      log(`  [${checkout} ${sizeLabel(size)}] process CPU ${fixed(r.processCpuMs / 1000, 2)} s = ${fixed(cpuPerGiBOf(r), 2)} CPU-s/GiB (transfer only ${fixed(r.transferCpuMs / 1000 / (size / GiB), 2)}; before the transfer started ${startup === undefined ? 'n/a' : `${fixed(startup, 2)} s`}); other load ${fixed(r.otherCores, 2)}`);
+      log(
+        `  [${checkout} ${sizeLabel(size)}] process CPU ${fixed(r.processCpuMs / 1000, 2)} s = ${fixed(cpuPerGiBOf(r), 2)} CPU-s/GiB (transfer only ${fixed(r.transferCpuMs / 1000 / (size / GiB), 2)}; before the transfer started ${startup === undefined ? 'n/a' : `${fixed(startup, 2)} s`}` +
+          `${r.threadCpuMs === undefined ? '' : `; by thread ${Object.entries(r.threadCpuMs).map(([k, v]) => `${k} ${fixed(v / 1000, 2)} s`).join(', ')}`}); other load ${fixed(r.otherCores, 2)}`,
+      );
       runs.push(r);
     }
   }

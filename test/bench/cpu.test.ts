@@ -119,6 +119,9 @@ describe('rendering', () => {
     expect(text).toContain('before: 1.87 CPU-s fixed + 3.73 CPU-s per GiB; this one: 1.07 CPU-s fixed + 3.33 CPU-s per GiB');
     expect(text).toContain("The 256 MiB row is the like-for-like with the issue's own figure");
     expect(text).toContain('| *before the transfer started (all categories)* | 40.0 % | 30.0 % | 35.0 % | 25.0 % |');
+    expect(text).not.toContain('By thread');
+    const threads = renderCpu([{ ...run('this', 256 * MiB, 1.9), threadCpuMs: { main: 1500, 'V8 workers': 300, 'CPU profiler': 100, 'libuv pool': 0 } }]).join('\n');
+    expect(threads).toContain('this one, 256 MiB: main 1.50, V8 workers 0.30, CPU profiler 0.10.');
   });
 
   it('renders a record of earlier runs (one size, no start-up share) that a partial run shows', () => {
