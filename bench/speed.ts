@@ -429,6 +429,7 @@ async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
       });
       const file = execFileSync('ls', [profDir], { encoding: 'utf8' }).trim().split('\n')[0] as string;
       const profile = await breakdownFile(path.join(profDir, file));
+      // S3_TO_BOX_KEEP_PROFILES=DIR keeps each raw profile (cpu-<checkout>-<bytes>.cpuprofile) for a closer look.
       if (process.env.S3_TO_BOX_KEEP_PROFILES) execFileSync('cp', [path.join(profDir, file), path.join(process.env.S3_TO_BOX_KEEP_PROFILES, `cpu-${checkout}-${size}.cpuprofile`)]);
       await rm(profDir, { recursive: true, force: true });
       const r: CpuRun = { checkout, size, ms: m.result.ms, transferCpuMs: m.result.cpuMs ?? Number.NaN, processCpuMs: m.result.processCpuMs, otherCores: m.otherCores, profile, ...(m.result.threadCpuMs === undefined ? {} : { threadCpuMs: m.result.threadCpuMs }) };
