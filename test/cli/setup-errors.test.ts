@@ -104,6 +104,15 @@ describe('set-up mistakes', () => {
     expect(requests).toBe(0);
   }, 120_000); // five CLI processes, one after another
 
+  it('a Box URL from the environment that is not an http(s) URL is said at once, naming the option and the variable (exit 2)', async () => {
+    const aws = { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_EC2_METADATA_DISABLED: 'true', BOX_DEVELOPER_TOKEN: 'unused-token' };
+    const transfer = await cli(['transfer', 's3://b/k.bin', '--folder', '0', '--s3-endpoint', counting, '--box-api-url', counting], { ...aws, BOX_UPLOAD_URL: 'ftp://upload.box.example' });
+    const use = 'not an http(s) URL; use http://HOST:PORT or https://HOST/PATH';
+    expect(transfer.code, transfer.stderr).toBe(2);
+    expect(transfer.stderr.trim()).toBe(`Transfer failed: Transfer.ConfigurationError: --box-upload-url (or BOX_UPLOAD_URL) "ftp://upload.box.example": ${use}`);
+    expect(requests).toBe(0);
+  });
+
   it('a local endpoint nothing listens on is said at once, naming the option (exit 2), instead of minutes of retries', async () => {
     // A port nothing listens on: taken from the system, then given back.
     const spare = http.createServer();
@@ -111,11 +120,12 @@ describe('set-up mistakes', () => {
     const closed = `http://127.0.0.1:${(spare.address() as AddressInfo).port}`;
     await new Promise<void>((resolve) => spare.close(() => resolve()));
     const aws = { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_EC2_METADATA_DISABLED: 'true', BOX_DEVELOPER_TOKEN: 'unused-token' };
-    const [s3, box, sync] = (await inTurn([
+    const [s3, box, sync, both] = (await inTurn([
       () => cli(['transfer', 's3://b/k.bin', '--folder', '0', '--s3-endpoint', closed, '--box-api-url', counting, '--box-upload-url', `${counting}/api`], aws),
       () => cli(['transfer', 's3://b/k.bin', '--folder', '0', '--s3-endpoint', counting, '--box-api-url', counting, '--box-upload-url', `${closed}/api`, '--json'], aws),
       () => cli(['sync', 's3://b/p/', '--folder', '0', '--report', 's3://r/', '--s3-endpoint', closed, '--box-api-url', counting, '--box-upload-url', `${counting}/api`], aws),
-    ], 1)) as [CliRun, CliRun, CliRun];
+      () => cli(['transfer', 's3://b/k.bin', '--folder', '0', '--s3-endpoint', closed, '--box-api-url', closed, '--box-upload-url', `${counting}/api`], aws),
+    ], 1)) as [CliRun, CliRun, CliRun, CliRun];
     const refused = (option: string, url: string) => `${option} ${url}: nothing accepts connections on ${url.replace('http://', '').replace(/\/.*$/, '')} (ECONNREFUSED)`;
     expect(s3.code, s3.stderr).toBe(2);
     expect(s3.stderr.trim()).toBe(`Transfer failed: Transfer.ConfigurationError: ${refused('--s3-endpoint', closed)}; start the server or correct the URL`);
@@ -123,7 +133,10 @@ describe('set-up mistakes', () => {
     expect(JSON.parse(box.stdout)).toEqual({ error: { name: 'Transfer.ConfigurationError', message: expect.stringContaining(refused('--box-upload-url', `${closed}/api`)) as unknown }, resumable: false });
     expect(sync.code, sync.stderr).toBe(2);
     expect(sync.stderr).toContain(`Sync failed: Transfer.ConfigurationError: ${refused('--s3-endpoint', closed)}`);
+    // Every endpoint refused is named, not only the first.
+    expect(both.code, both.stderr).toBe(2);
+    expect(both.stderr.trim()).toBe(`Transfer failed: Transfer.ConfigurationError: ${refused('--s3-endpoint', closed)}; ${refused('--box-api-url', closed)}; start the servers or correct the URLs`);
     // The endpoints that do listen were connected to, never sent a request.
     expect(requests).toBe(0);
-  }, 120_000); // three CLI processes, one after another
+  }, 120_000); // four CLI processes, one after another
 });
