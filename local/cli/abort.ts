@@ -1,6 +1,8 @@
 // `s3-to-box abort SESSION_ID`: discard the Box upload session a failed or stopped transfer kept.
 import { depsFromEnv } from '../../functions/deps.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
+import { requireAwsCredentials } from './aws-credentials.ts';
+import { endpointsOf } from './endpoints.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 import { withBoxToken } from './transfer.ts';
 
@@ -22,6 +24,11 @@ export async function runAbortCommand(sessionId: string, opts: AbortCommandOptio
   const deps = depsFromEnv(env, { logger: createJsonLogger({ level: 'warn', write: (line) => process.stderr.write(`${line}\n`) }) });
   let client: Awaited<ReturnType<typeof deps.box>> | undefined;
   try {
+    // Set-up mistakes are said before anything is sent (exit 2): a Box URL from the environment that is not
+    // one, and a Box secret that cannot be read without AWS credentials. The S3 client resolves the same
+    // default chain as the Secrets Manager client that reads the secret.
+    endpointsOf(env, ['BOX_API_URL', 'BOX_UPLOAD_URL']);
+    if (env.BOX_SECRET_ARN) await requireAwsCredentials(deps.s3, 'read the Box secret BOX_SECRET_ARN names');
     client = await deps.box();
     await client.chunkedUploads.deleteFileUploadSessionById(sessionId);
     if (opts.json) process.stdout.write(`${JSON.stringify({ sessionId, aborted: true })}\n`);
