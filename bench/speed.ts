@@ -1656,7 +1656,7 @@ export function hashHistory(previous: HashRow[], measured: HashRow[]): HashRow[]
 export function hashHistoryNote(rows: HashRow[]): string {
   const cpus = [...new Set(rows.map((h) => h.cpu))];
   return (
-    'Rows (bench/hash-by-cpu.json): each full run that measures the hash replaces the rows of its CPU model and process with its own; rows of other CPU models, and of processes that run did not measure, are kept. ' +
+    'Rows (bench/hash-by-cpu.json): each run that measures the hash and writes BENCHMARKS.md (a full run, or one of some sections, hash among them; never --quick) replaces the rows of its CPU model and process with its own; rows of other CPU models, and of processes that run did not measure, are kept. ' +
     (cpus.length === 0
       ? 'No CPU model has rows yet.'
       : cpus.length === 1
