@@ -36,12 +36,11 @@ export async function runAbortCommand(sessionId: string, opts: AbortCommandOptio
     return EXIT_STATUS.done;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    const why =
-      e.name === 'Box.NotFound'
-        ? `Box has no open upload session ${sessionId} (committed, aborted, expired, or made by other credentials)`
-        : `${e.name}: ${e.message}`;
-    if (opts.json) process.stdout.write(`${JSON.stringify({ sessionId, aborted: false, error: { name: e.name, message: why } })}\n`);
-    process.stderr.write(`Abort failed: ${why}\n`);
+    const notFound = e.name === 'Box.NotFound';
+    const message = notFound ? `Box has no open upload session ${sessionId} (committed, aborted, expired, or made by other credentials)` : e.message;
+    // The error as the failure document has it: its name apart, not repeated in the message.
+    if (opts.json) process.stdout.write(`${JSON.stringify({ sessionId, aborted: false, error: { name: e.name, message } })}\n`);
+    process.stderr.write(`Abort failed: ${notFound ? message : `${e.name}: ${message}`}\n`);
     return exitStatusForError(e.name);
   } finally {
     await (client as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);

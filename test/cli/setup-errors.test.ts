@@ -124,7 +124,7 @@ describe('set-up mistakes', () => {
     expect(abort.code, abort.stderr).toBe(2);
     const both = `--box-api-url (or BOX_API_URL) "api.box.example", --box-upload-url (or BOX_UPLOAD_URL) "ftp://upload.box.example": ${use}`;
     expect(abort.stderr.trim()).toBe(`Abort failed: Transfer.ConfigurationError: ${both}`);
-    expect(JSON.parse(abort.stdout)).toEqual({ sessionId: 'ABC123', aborted: false, error: { name: 'Transfer.ConfigurationError', message: `Transfer.ConfigurationError: ${both}` } });
+    expect(JSON.parse(abort.stdout)).toEqual({ sessionId: 'ABC123', aborted: false, error: { name: 'Transfer.ConfigurationError', message: both } });
     expect(transfer.code, transfer.stderr).toBe(2);
     expect(transfer.stderr.trim()).toBe(`Transfer failed: Transfer.ConfigurationError: --box-upload-url (or BOX_UPLOAD_URL) "ftp://upload.box.example": ${use}`);
     expect(requests).toBe(0);
