@@ -1,13 +1,11 @@
 // The tracing measurement's pieces that decide its numbers (how a segment datagram is counted, the trace
 // header, the environment that switches tracing) and what BENCHMARKS.md shows from them: the tracing rows,
 // the cost model's CloudWatch Logs and X-Ray items, the CLI's warm and cold starts.
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { lambdaSizeByState } from '../../bench/bundles.ts';
+import { lambdaProcessOf, lambdaSizeByState, serverlessConfig } from '../../bench/bundles.ts';
 import { HASH_IN_AWS, PRICES, costModel, hashInAws, plannedCounts, renderCli, renderCost } from '../../bench/speed.ts';
 import { planBatches } from '../../src/transfer/plan.ts';
 import { DEFAULT_SETTINGS } from '../../src/transfer/settings.ts';
@@ -372,12 +370,21 @@ describe('the cost model\'s counts come from the code, not scaled from the run',
   });
 });
 
+describe('how the bench starts a function, from serverless.yml', () => {
+  it('gives every function that moves bytes its exec wrapper, also where its environment merges more keys (hashObject)', async () => {
+    for (const fn of ['directUpload', 'uploadBatch', 'hashObject', 'syncBatch']) {
+      const started = await lambdaProcessOf(fn);
+      expect(started.execWrapper, fn).toBe(path.join(ROOT, 'functions/exec-wrapper.sh'));
+    }
+    expect((await lambdaProcessOf('commit')).execWrapper).toBeUndefined();
+    const yaml = await serverlessConfig();
+    expect(yaml.functions.hashObject?.environment).toEqual({ AWS_LAMBDA_EXEC_WRAPPER: '/var/task/functions/exec-wrapper.sh', POWERTOOLS_TRACE_ENABLED: 'false' });
+  });
+});
+
 describe('lambdaSizeByState', () => {
   it('reads every function\'s memory and architecture from serverless.yml, by Task state name', async () => {
-    const yaml = load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as {
-      provider: { memorySize: number; architecture?: string };
-      functions: Record<string, { memorySize?: number; architecture?: string }>;
-    };
+    const yaml = await serverlessConfig();
     const byState = await lambdaSizeByState();
     expect(byState.UploadBatch?.memoryMb).toBe(yaml.functions.uploadBatch?.memorySize);
     expect(byState.HashObject?.memoryMb).toBe(yaml.functions.hashObject?.memorySize ?? yaml.provider.memorySize);
