@@ -15,7 +15,7 @@ export function perGiB(x: CpuRun): number {
 }
 
 /** The sizes measured, smallest first. */
-export function cpuSizes(runs: CpuRun[]): number[] {
+function cpuSizes(runs: CpuRun[]): number[] {
   return [...new Set(runs.map((x) => x.size))].sort((a, b) => a - b);
 }
 
