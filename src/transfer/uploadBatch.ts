@@ -11,7 +11,7 @@
 // pinned source) would refuse anything else. A batch of a resumed session skips, without a listing, the
 // parts Prepare found in Box (transfer.storedParts).
 // A part Box refuses for its Digest (not stored) is read again and resent, up to PART_DIGEST_TRIES times.
-// Deadline: parts are started only while more than deadlineStartMarginMs remain; requests still in flight
+// Deadline: parts are started (read, and PUT) only while more than deadlineStartMarginMs remain; requests still in flight
 // are cancelled deadlineFinishMarginMs before the timeout. Either way the batch ends with Transfer.Deadline,
 // which the state machine retries; the retry lists the session's parts first and sends only the rest.
 import { BoxPartDigestRejectedError } from '../box/errors.ts';
@@ -144,6 +144,12 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
         } else {
           stoppedEarly = true;
         }
+        return;
+      }
+      // A part read ahead waited for a slot after its read started: the start margin holds for its PUT too.
+      if (!deadline.canStart()) {
+        pool.give(read.buffer);
+        stoppedEarly = true;
         return;
       }
       const signal = AbortSignal.any([poolSignal, deadline.signal]);

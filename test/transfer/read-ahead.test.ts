@@ -2,18 +2,22 @@
 // `partsReadAhead` parts are read from S3 and digested, never more, and never more than (parts in flight - 1) / 2
 // (memory: (parts in flight + read-ahead) x part size). Over real loopback: s3rver as S3, the Box emulator as
 // Box (its part PUTs held by a test gate).
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
+import { listAllParts } from '../../src/transfer/commit.ts';
 import type { TransferDeps } from '../../src/transfer/deps.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import { BufferPool } from '../../src/transfer/pool.ts';
 import { prepareTransfer } from '../../src/transfer/prepare.ts';
 import { resolveSettings } from '../../src/transfer/settings.ts';
-import { uploadBatch } from '../../src/transfer/uploadBatch.ts';
+import type { TransferSettings } from '../../src/transfer/settings.ts';
+import { storedBeforeFailing, uploadBatch } from '../../src/transfer/uploadBatch.ts';
+import { proxiedS3 } from '../support/held-s3.ts';
 import { rejection } from '../support/rejection.ts';
-import { startTestS3, testBytes } from './helpers.ts';
+import { lambdaContext, startTestS3, testBytes } from './helpers.ts';
 import type { TestS3 } from './helpers.ts';
 
 const PART = 64 * 1024;
@@ -28,6 +32,7 @@ let keys = 0;
 /** Ranged GETs sent to S3 and answered in full (the parts read), counted by the S3 client. */
 let getsStarted = 0;
 let getsDone = 0;
+const proxied = proxiedS3();
 
 beforeAll(async () => {
   s3 = await startTestS3([BUCKET]);
@@ -50,8 +55,17 @@ afterAll(async () => {
   await s3?.close();
 });
 
-function deps(partsReadAhead: number): TransferDeps {
-  return { s3: s3.s3, box: async () => client, logger: silentLogger, settings: resolveSettings({ directUploadMax: 100_000, partsReadAhead }) };
+function deps(partsReadAhead: number, over: { s3?: S3Client; settings?: Partial<TransferSettings> } = {}): TransferDeps {
+  return { s3: over.s3 ?? s3.s3, box: async () => client, logger: silentLogger, settings: resolveSettings({ directUploadMax: 100_000, partsReadAhead, ...over.settings }) };
+}
+
+/** The Range header of part `i`'s GET. */
+const rangeOf = (i: number): string => `bytes=${i * PART}-${Math.min(SIZE, (i + 1) * PART) - 1}`;
+
+/** The offsets of the parts Box holds for `transfer`'s session. */
+async function storedOffsets(transfer: Awaited<ReturnType<typeof oneBatch>>): Promise<number[]> {
+  const parts = await listAllParts(client, transfer.session as NonNullable<typeof transfer.session>);
+  return parts.map((p) => p.offset).sort((a, b) => a - b);
 }
 
 /** One batch of all six parts, `inFlight` at once, its session open. */
@@ -122,6 +136,38 @@ describe('UploadBatch reads ahead of its PUTs', () => {
     expect(error).toMatchObject({ name: 'Box.Forbidden' });
     // At most the parts in flight and the one read ahead of them were read: the pool stopped there, 2 of 6 never read.
     expect(getsStarted).toBeLessThanOrEqual(3 + 1);
+  });
+});
+
+describe('UploadBatch reads ahead near its deadline', () => {
+  it('a part read ahead before the start margin, whose PUT would start inside it, is not PUT: the batch stops there (Transfer.Deadline), the parts stored kept', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const transfer = await oneBatch(1, 3);
+    let remaining = 1_000_000;
+    // Part 3 is read ahead of the three PUTs: its GET (started while far from the margin) is held at S3, the PUTs at Box.
+    let releaseRead!: () => void;
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>((resolve) => (releaseRead = resolve)) } });
+    emu.resetStats();
+    const releasePuts = holdParts();
+    const settings = { deadlineStartMarginMs: 100_000, deadlineFinishMarginMs: 1_000 };
+    const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy, settings }), lambdaContext(() => remaining)));
+    try {
+      await proxy.stalledAtLeast(1);
+      await vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 });
+    } finally {
+      // Now inside the start margin (100 s), far from the finish margin (1 s): nothing may start, nothing is cancelled.
+      remaining = 50_000;
+      releaseRead();
+      releasePuts();
+      emu.faults.clear();
+    }
+    const error = await batch;
+    expect(error).toMatchObject({ name: 'Transfer.Deadline', message: expect.stringContaining(`batch 0: ${3 * PART} bytes of its 6 parts are in Box`) });
+    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 3 * PART, sentParts: 3 });
+    // Part 3 was read, and not sent.
+    expect(proxy.stats().rangedGets).toBe(4);
+    expect(emu.stats().requests.uploadPart).toBe(3);
+    expect(await storedOffsets(transfer)).toEqual([0, PART, 2 * PART]);
   });
 });
 
