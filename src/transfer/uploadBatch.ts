@@ -198,8 +198,10 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
     }
     throw noteStored(err, sentBytes, sentParts);
   } finally {
-    // Reads still running ahead of a batch that stopped are not wanted any more.
+    // Reads still running ahead of a batch that stopped are not wanted any more. They are settled before the
+    // invocation returns, as HashObject's are: no GET outlives it (cheap: they are aborted).
     controller.abort();
+    await Promise.allSettled(reads.values());
     deadline.dispose();
   }
   if (stoppedEarly) {

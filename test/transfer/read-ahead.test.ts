@@ -62,6 +62,31 @@ function deps(partsReadAhead: number, over: { s3?: S3Client; settings?: Partial<
 /** The Range header of part `i`'s GET. */
 const rangeOf = (i: number): string => `bytes=${i * PART}-${Math.min(SIZE, (i + 1) * PART) - 1}`;
 
+/**
+ * The GETs sent through `s3` whose send has not settled (no answer yet, or not yet failed). An aborted one
+ * takes a turn of the event loop to settle, as a socket's teardown may: an invocation that does not wait for
+ * it returns before it has.
+ */
+function openGets(s3Client: S3Client): { open: number } {
+  const gets = { open: 0 };
+  s3Client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if ((context as { commandName?: string }).commandName !== 'GetObjectCommand') return next(args);
+      gets.open++;
+      try {
+        return await next(args);
+      } catch (err) {
+        await new Promise((resolve) => setImmediate(resolve));
+        throw err;
+      } finally {
+        gets.open--;
+      }
+    },
+    { step: 'initialize', name: 'openGets' },
+  );
+  return gets;
+}
+
 /** The offsets of the parts Box holds for `transfer`'s session. */
 async function storedOffsets(transfer: Awaited<ReturnType<typeof oneBatch>>): Promise<number[]> {
   const parts = await listAllParts(client, transfer.session as NonNullable<typeof transfer.session>);
@@ -136,6 +161,23 @@ describe('UploadBatch reads ahead of its PUTs', () => {
     expect(error).toMatchObject({ name: 'Box.Forbidden' });
     // At most the parts in flight and the one read ahead of them were read: the pool stopped there, 2 of 6 never read.
     expect(getsStarted).toBeLessThanOrEqual(3 + 1);
+  });
+
+  it('a batch that fails settles its reads ahead before it returns: no GET is left open', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const gets = openGets(throughProxy);
+    const transfer = await oneBatch(1, 3);
+    // Part 3's GET, read ahead, never gets an answer from S3; the first PUT fails (Box.Forbidden) once it is held there.
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: proxy.stalledAtLeast(1) } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
+    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+    const openWhenItFailed = gets.open;
+    emu.faults.clear();
+    expect(error).toMatchObject({ name: 'Box.Forbidden' });
+    expect(openWhenItFailed).toBe(0);
+    // And the held GET's connection was given up (S3 is not left holding it).
+    await proxy.abandonedAtLeast(1);
   });
 });
 
