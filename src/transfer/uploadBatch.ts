@@ -11,6 +11,9 @@
 // pinned source) would refuse anything else. A batch of a resumed session skips, without a listing, the
 // parts Prepare found in Box (transfer.storedParts).
 // A part Box refuses for its Digest (not stored) is read again and resent, up to PART_DIGEST_TRIES times.
+// A part that fails otherwise ends the batch with its error: no part starts after it and the reads stop, but
+// the other parts' PUTs under way finish first, so the parts they store are kept for the retry (unless the
+// failure makes them pointless: the session is to be aborted, the token refused; see cancelsPuts).
 // Deadline: parts are started (read, and PUT) only while more than deadlineStartMarginMs remain; requests still in flight
 // are cancelled deadlineFinishMarginMs before the timeout. Either way the batch ends with Transfer.Deadline,
 // which the state machine retries; the retry lists the session's parts first and sends only the rest.
@@ -20,6 +23,7 @@ import type { LambdaContextLike, UploadBatchEvent, UploadBatchResult } from './c
 import { deadlineOf } from './deadline.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
+import { isTerminalError } from './failure.ts';
 import { listAllParts } from './commit.ts';
 import { errorFields } from './logger.ts';
 import { batchParts, partsReadAheadOf } from './plan.ts';
@@ -42,6 +46,16 @@ export function storedBeforeFailing(error: unknown): { sentBytes: number; sentPa
 function noteStored<E>(error: E, sentBytes: number, sentParts: number): E {
   if (typeof error === 'object' && error !== null && sentParts > 0) storedBeforeFailure.set(error, { sentBytes, sentParts });
   return error;
+}
+
+/**
+ * Failures after which the other parts' PUTs under way are pointless, so they are cancelled at once: the
+ * session is to be aborted (a terminal error), Box refuses the token, or the deadline is near. After any other
+ * (a read that failed, a 5xx past the retries) they finish, and the parts they store are kept for the retry.
+ */
+function cancelsPuts(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : '';
+  return isTerminalError(name) || name === 'Box.Unauthorized' || name === 'Box.AuthFailed' || name === 'Transfer.Deadline';
 }
 
 /** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header. */
@@ -101,7 +115,6 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   const readSignal = AbortSignal.any([controller.signal, deadline.signal]);
   const reads = new Map<number, Promise<ReadPart | undefined>>();
   let nextRead = 0;
-  let linked = false;
   /** Starts the reads of parts up to `upTo` (in order, so that buffers go to the earlier parts first). */
   const readUpTo = (upTo: number): void => {
     for (; nextRead <= Math.min(upTo, parts.length - 1); nextRead++) {
@@ -126,12 +139,10 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
     }
   };
   try {
+    // A slot that fails stops the batch: no part starts after it, and the reads stop (`stopped`). The PUTs under
+    // way finish, and their parts stay stored in Box (bounded by the deadline's signal), unless the failure
+    // makes them pointless (cancelsPuts): then they are cancelled at once (forEachLimit's signal).
     await forEachLimit(parts.map((_, i) => i), transfer.partsInFlight, async (i, poolSignal) => {
-      // A slot that fails stops the others (forEachLimit's signal, one for the whole pool): the reads ahead stop with them.
-      if (!linked) {
-        linked = true;
-        poolSignal.addEventListener('abort', () => controller.abort(poolSignal.reason), { once: true });
-      }
       const part = parts[i] as PartRange;
       readUpTo(i + readAhead);
       const read = await (reads.get(i) as Promise<ReadPart | undefined>);
@@ -191,7 +202,7 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       }
       bytes += part.size;
       deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
-    });
+    }, { letFinish: (err) => !cancelsPuts(err), stopped: controller });
   } catch (err) {
     if (deadline.passed()) {
       throw noteStored(deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`), sentBytes, sentParts);

@@ -102,11 +102,11 @@ async function oneBatch(partsReadAhead: number, inFlight = 2) {
   return prepared.transfer;
 }
 
-/** Holds every part PUT at the emulator until the returned release() is called. */
-function holdParts(): () => void {
+/** Holds every part PUT at the emulator (or those from the `nth` on) until the returned release() is called. */
+function holdParts(from?: { nth: number; times: number }): () => void {
   let release!: () => void;
   const until = new Promise<void>((resolve) => (release = resolve));
-  emu.faults.inject({ operation: 'uploadPart', action: { type: 'hold', until } });
+  emu.faults.inject({ operation: 'uploadPart', ...from, action: { type: 'hold', until } });
   return release;
 }
 
@@ -178,6 +178,52 @@ describe('UploadBatch reads ahead of its PUTs', () => {
     expect(openWhenItFailed).toBe(0);
     // And the held GET's connection was given up (S3 is not left holding it).
     await proxy.abandonedAtLeast(1);
+  });
+});
+
+describe('M10d UploadBatch after a part failed', () => {
+  it('a part whose read fails while other parts are PUT: those PUTs finish and their parts stay in Box; the reads stop; the batch fails with the read\'s error', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const transfer = await oneBatch(1, 3);
+    emu.resetStats();
+    const releasePuts = holdParts();
+    // Part 1's GET fails (503 SlowDown, past the SDK's retries) once parts 0 and 2 are held at Box; part 3's,
+    // read ahead, is held at S3.
+    const othersPut = vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(2), { timeout: 30_000, interval: 20 });
+    proxy.inject({ method: 'GET', range: rangeOf(1), times: 100, after: othersPut });
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+    const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+    try {
+      // The failure stopped the reads (part 3's GET given up) while the two PUTs are still under way.
+      await proxy.abandonedAtLeast(1);
+    } finally {
+      releasePuts();
+      emu.faults.clear();
+    }
+    const error = await batch;
+    expect(error).toMatchObject({ name: 'Transfer.S3Throttled' });
+    expect(proxy.stats().slowDowns).toBeGreaterThan(1);
+    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 2 * PART, sentParts: 2 });
+    expect(await storedOffsets(transfer)).toEqual([0, 2 * PART]);
+    expect(emu.stats().requests.uploadPart).toBe(2);
+  });
+
+  it('a failure that makes the other PUTs pointless (403 on the session) cancels them at once', async () => {
+    const transfer = await oneBatch(1, 3);
+    // The first PUT is refused once all three are at Box; the other two are answered only after the batch ended,
+    // so it can only have ended by cancelling them.
+    const threePut = vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: threePut } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
+    const releaseOthers = holdParts({ nth: 2, times: 2 });
+    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1)));
+    releaseOthers();
+    emu.faults.clear();
+    expect(error).toMatchObject({ name: 'Box.Forbidden' });
+    // None of them counted as stored by the batch. (Released now, the emulator may still store their bodies,
+    // which it had received whole before the client gave up: the later tests wait for that.)
+    expect(storedBeforeFailing(error)).toBeUndefined();
+    await vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(0), { timeout: 30_000, interval: 20 });
   });
 });
 
