@@ -1,7 +1,8 @@
 // UploadBatch reads parts ahead of its PUTs: while its connections are busy sending parts to Box, the next
 // `partsReadAhead` parts are read from S3 and digested, never more, and never more than (parts in flight - 1) / 2
-// (memory: (parts in flight + read-ahead) x part size). Over real loopback: s3rver as S3, the Box emulator as
-// Box (its part PUTs held by a test gate).
+// (memory: (parts in flight + read-ahead) x part size). A failure or the deadline stops the reads, and the batch
+// settles them before it returns. Over real loopback: s3rver as S3 (behind the fault proxy where a read must be
+// held or fail), the Box emulator as Box (its part PUTs held by a test gate).
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
@@ -152,15 +153,34 @@ describe('UploadBatch reads ahead of its PUTs', () => {
     });
   }
 
-  it('a part that fails stops the reads ahead: the batch fails with its error, no part is read after it', async () => {
+  it('a part that fails stops the reads ahead at once: the held read ahead is given up while the other PUTs are still under way; no part is read after it', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
     const transfer = await oneBatch(1, 3);
-    getsStarted = 0;
-    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
-    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1)));
-    emu.faults.clear();
-    expect(error).toMatchObject({ name: 'Box.Forbidden' });
-    // At most the parts in flight and the one read ahead of them were read: the pool stopped there, 2 of 6 never read.
-    expect(getsStarted).toBeLessThanOrEqual(3 + 1);
+    emu.resetStats();
+    // Part 3's GET, read ahead, never gets an answer from S3. The first PUT fails (500 past the client's one
+    // try: the PUTs under way may finish) once the three PUTs are at Box and that GET is held; the other two
+    // are answered only when the test lets them go.
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+    const ready = Promise.all([proxy.stalledAtLeast(1), vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 })]);
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: ready } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 500 } });
+    const releaseOthers = holdParts({ nth: 2, times: 2 });
+    const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+    try {
+      // Only the failure can end that GET now: the batch itself ends only after the PUTs the test holds (without
+      // the failure stopping the reads, this waits until the test times out).
+      await proxy.abandonedAtLeast(1);
+    } finally {
+      releaseOthers();
+      emu.faults.clear();
+    }
+    const error = await batch;
+    expect(error).toMatchObject({ name: 'Box.ServerError' });
+    // The parts in flight and the one read ahead of them were read, no more (2 of 6 never read); the two
+    // PUTs under way finished and were kept.
+    expect(proxy.stats()).toMatchObject({ rangedGets: 3 + 1, stalled: 1, abandoned: 1 });
+    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 2 * PART, sentParts: 2 });
+    expect(emu.stats().requests.uploadPart).toBe(3);
   });
 
   it('a batch that fails settles its reads ahead before it returns: no GET is left open', async () => {
