@@ -58,12 +58,8 @@ function cancelsPuts(err: unknown): boolean {
   return isTerminalError(name) || name === 'Box.Unauthorized' || name === 'Box.AuthFailed' || name === 'Transfer.Deadline';
 }
 
-/** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header. */
-interface ReadPart {
-  buffer: Buffer;
-  body: Buffer;
-  digest: string;
-}
+/** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header; or why it was not read. */
+type ReadPart = { kind: 'read'; buffer: Buffer; body: Buffer; digest: string } | { kind: 'stored' } | { kind: 'late' };
 
 export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, context?: LambdaContextLike): Promise<UploadBatchResult> {
   const { transfer, batch } = event;
@@ -111,9 +107,10 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   // instead of waiting for its GET and SHA-1. Memory stays (partsInFlight + readAhead) x part size (partsReadAheadOf).
   const readAhead = Math.max(0, Math.min(partsReadAheadOf(transfer.partsInFlight, deps.settings), parts.length - transfer.partsInFlight));
   const pool = new BufferPool(Math.min(parts.length, transfer.partsInFlight + readAhead), session.partSize);
+  // The reads' controller: aborted by forEachLimit when a slot fails (the reads ahead stop), or at the end.
   const controller = new AbortController();
   const readSignal = AbortSignal.any([controller.signal, deadline.signal]);
-  const reads = new Map<number, Promise<ReadPart | undefined>>();
+  const reads = new Map<number, Promise<ReadPart>>();
   let nextRead = 0;
   /** Starts the reads of parts up to `upTo` (in order, so that buffers go to the earlier parts first). */
   const readUpTo = (upTo: number): void => {
@@ -125,14 +122,14 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       reads.set(nextRead, read);
     }
   };
-  /** The part's bytes in a pool buffer, with their digest; undefined: Box already holds it, or the deadline is near. */
-  const readPart = async (part: PartRange): Promise<ReadPart | undefined> => {
-    if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) return undefined;
-    if (!deadline.canStart()) return undefined;
+  /** The part's bytes in a pool buffer, with their digest; not read when Box already holds it, or the deadline is near. */
+  const readPart = async (part: PartRange): Promise<ReadPart> => {
+    if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) return { kind: 'stored' };
+    if (!deadline.canStart()) return { kind: 'late' };
     const buffer = await pool.take(readSignal);
     try {
       const body = await readRange(deps.s3, transfer.source, part.offset, part.size, readSignal, buffer);
-      return { buffer, body, digest: digestHeader(sha1Base64(body)) };
+      return { kind: 'read', buffer, body, digest: digestHeader(sha1Base64(body)) };
     } catch (err) {
       pool.give(buffer);
       throw err;
@@ -145,16 +142,16 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
     await forEachLimit(parts.map((_, i) => i), transfer.partsInFlight, async (i, poolSignal) => {
       const part = parts[i] as PartRange;
       readUpTo(i + readAhead);
-      const read = await (reads.get(i) as Promise<ReadPart | undefined>);
+      const read = await (reads.get(i) as Promise<ReadPart>);
       reads.delete(i);
-      if (read === undefined) {
-        if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
-          alreadyUploaded++;
-          bytes += part.size;
-          deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
-        } else {
-          stoppedEarly = true;
-        }
+      if (read.kind === 'stored') {
+        alreadyUploaded++;
+        bytes += part.size;
+        deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
+        return;
+      }
+      if (read.kind === 'late') {
+        stoppedEarly = true;
         return;
       }
       // A part read ahead waited for a slot after its read started: the start margin holds for its PUT too.
