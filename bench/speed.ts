@@ -39,9 +39,8 @@ import type { ProfileBreakdown } from './profile.ts';
 import { MB_PER_VCPU, MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import { startConnectionShaper } from './hash-shaper.ts';
-import { partRounds, sweepFigures, sweepReading } from './sweep.ts';
+import { partRounds, renderSweep, SWEEP_CONCURRENCIES, sweepRuns } from './sweep.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
-import type { LinkShape } from './sweep.ts';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
 import { measureTracing, observedOf, PLATFORM_LOG_BYTES, renderTracing } from './tracing.ts';
@@ -200,6 +199,8 @@ export interface E2eRun {
   concurrency?: number;
   /** Ms the servers' event loop (the bench process's) was busy during the run. */
   serverLoopMs?: number;
+  /** Sweep runs: the most part PUTs the emulator served at once (earlier records: unset). */
+  maxPartsInFlight?: number;
 }
 export interface CpuRun {
   checkout: 'this' | 'before';
@@ -379,20 +380,31 @@ async function endToEnd(env: Env, o: Options): Promise<E2eRun[]> {
 }
 
 async function sweep(env: Env, o: Options): Promise<E2eRun[]> {
-  const runs: E2eRun[] = [];
-  const size = o.small;
-  log(`\nconcurrency sweep of the pipeline on the shaped link, ${sizeLabel(size)}`);
+  // The big object: at the small one the parts are too few for 8-32 in flight to show the parts phase stop.
+  const size = o.big;
+  const shape = { bandwidth: o.bandwidth, latencyMs: o.latencyMs, partSize: o.partSize };
+  const reps = SWEEP_CONCURRENCIES.map((c) => [c, sweepRuns(size, c, shape, o.quick)] as const);
+  log(`\nconcurrency sweep of the pipeline on the shaped link, ${sizeLabel(size)}, runs per concurrency ${reps.map(([c, n]) => `${c}: ${n}`).join(', ')}`);
+  const started = performance.now();
   const { sha1 } = await object(env, size);
-  for (const c of [1, 2, 4, 8, 16]) {
-    const m = await withEmulator(env, shaped(o), async (box) => {
-      const measured = await runMeasured(await pipelineJob(env, box, size, c, `sweep-${c}.bin`), NOW);
-      checkSha1(`sweep ${c}`, measured.result, sha1);
-      return measured;
-    });
-    const r = e2eRun('pipeline', size, 1, m, c);
-    logRun(`concurrency ${c}`, r);
-    runs.push(r);
+  const runs: E2eRun[] = [];
+  // Repeats interleaved: a slow stretch of the machine falls on several concurrencies, not all runs of one.
+  for (let rep = 1; rep <= Math.max(...reps.map(([, n]) => n)); rep++) {
+    for (const [c, n] of reps) {
+      if (rep > n) continue;
+      let inFlight = 0;
+      const m = await withEmulator(env, shaped(o), async (box) => {
+        const measured = await runMeasured(await pipelineJob(env, box, size, c, `sweep-${c}-${rep}.bin`), NOW);
+        checkSha1(`sweep ${c}`, measured.result, sha1);
+        inFlight = box.stats().maxPartsInFlight;
+        return measured;
+      });
+      const r: E2eRun = { ...e2eRun('pipeline', size, rep, m, c), maxPartsInFlight: inFlight };
+      logRun(`concurrency ${c}, run ${rep} of ${n}, at most ${inFlight} part PUTs at once`, r);
+      runs.push(r);
+    }
   }
+  log(`  sweep: ${runs.length} runs in ${fixed((performance.now() - started) / 60_000, 1)} minutes`);
   return runs;
 }
 
@@ -1201,43 +1213,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
 
   // Sweep
   const oSweep = oOf('sweep');
-  out.push(`### Concurrency sweep of the pipeline on the shaped link, ${sizeLabel(oSweep.small)}`);
-  out.push('');
-  out.push(...from('sweep'));
-  const shape: LinkShape = { bandwidth: oSweep.bandwidth, latencyMs: oSweep.latencyMs, partSize: oSweep.partSize };
-  const pct = (x: number): string => (Number.isFinite(x) ? `${fixed(100 * x, 0)} %` : 'n/a');
-  out.push(
-    table(
-      ['concurrency', 'seconds', 'MiB/s end to end', 'all parts stored at (s)', 'hash done at (s)', 'parts MiB/s', 'link bound (MiB/s)', 'part rounds (at least s)', 'CPU s runner / servers', 'event loop busy runner / servers', 'cores busy', 'other load'],
-      r.sweep.map((x) => {
-        const f = sweepFigures(x, shape);
-        return [
-          f.concurrency,
-          fixed(x.ms / 1000, 2),
-          fixed(f.mibs),
-          fixed((x.marks.partsDoneMs ?? Number.NaN) / 1000, 2),
-          fixed((x.marks.hashDoneMs ?? Number.NaN) / 1000, 2),
-          fixed(f.partsMiBs),
-          fixed(f.linkMiBs),
-          `${f.rounds} (${fixed(f.roundBoundMs / 1000, 2)})`,
-          `${fixed(x.cpuMs / 1000, 2)} / ${fixed(x.serverCpuMs / 1000, 2)}`,
-          `${pct(f.runnerLoop)} / ${pct(f.serversLoop)}`,
-          fixed(f.cores, 2),
-          fixed(x.otherCores, 2),
-        ];
-      }),
-    ),
-  );
-  out.push('');
-  out.push(
-    `Link bound: N connections each carrying a ${mib(oSweep.partSize)} part at ${mib(oSweep.bandwidth)}/s plus ${oSweep.latencyMs} ms per request. "Parts MiB/s" is Prepare done to the last part stored. ` +
-      'Part rounds: the parts the busiest Map slot uploads one after the other under the batch plan Prepare makes at that concurrency (batches run MaxConcurrency at a time, a batch\'s parts partsInFlight at a time); ' +
-      'in brackets rounds x one part\'s time on the link, the shortest parts phase that plan allows. ' +
-      'Event loop busy: the time the runner\'s one event loop, and the servers\' (s3rver and the emulator share the bench process\'s), were busy, per second of the parts-and-hash phase (Prepare done to both done; all of a run\'s busy time counted in it). ' +
-      `Cores busy: CPU seconds of the runner and the servers per second of that phase, plus the other load, out of ${r.machine.cores} cores.`,
-  );
-  out.push('');
-  out.push(sweepReading(r.sweep, shape, r.machine.cores));
+  out.push(...renderSweep(r.sweep, { bandwidth: oSweep.bandwidth, latencyMs: oSweep.latencyMs, partSize: oSweep.partSize }, r.machine.cores, from('sweep')));
   out.push('');
 
   // CPU per GiB
