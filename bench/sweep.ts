@@ -32,6 +32,8 @@ const LOOP_SHARE = 0.85;
 const MACHINE_SHARE = 0.9;
 /** The hash done after the last part by this share of the run or more: the run waited on the hash. */
 const HASH_TAIL_SHARE = 0.1;
+/** Other load at the step that stopped, in cores, from which the reading warns that it is about a loaded machine. */
+const LOADED_CORES = 0.25;
 
 /** MiB/s `c` connections could carry at the link's cap alone (c x bandwidth). */
 export function linkCapacity(shape: LinkShape, c: number): number {
@@ -87,6 +89,7 @@ export interface SweepRow {
   phaseMs: number;
   runnerCpuMs: number;
   runnerCpuPerGiB: number;
+  serverCpuPerGiB: number;
   /** CPU per ms of that phase (all of a run's CPU counted in it): the runner, the servers; and everything busy, the other load included. */
   runnerCores: number;
   serverCores: number;
@@ -132,6 +135,7 @@ export function sweepRow(runs: E2eRun[], shape: LinkShape): SweepRow {
     phaseMs,
     runnerCpuMs: x.cpuMs,
     runnerCpuPerGiB: x.cpuMs / 1000 / (x.size / GiB),
+    serverCpuPerGiB: x.serverCpuMs / 1000 / (x.size / GiB),
     // Their CPU outside the phase (Prepare, the commit) is small: all of it counted in the phase.
     runnerCores: x.cpuMs / phaseMs,
     serverCores: x.serverCpuMs / phaseMs,
@@ -222,10 +226,15 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 /** The measured state of a row, as the reading quotes it. */
 function rowState(r: SweepRow, machineCores: number): string {
+  const left = machineCores - r.otherCores;
+  const both = r.runnerCpuPerGiB + r.serverCpuPerGiB;
   return (
-    `the runner's CPU ${fixed(r.runnerCores, 2)} cores (${fixed(r.runnerCpuPerGiB, 2)} CPU-s per GiB), the servers' ${fixed(r.serverCores, 2)}, ` +
-    `${fixed(r.cores, 2)} of the ${machineCores} cores busy with the other load (${fixed(r.otherCores, 2)}); event loops busy: runner ${pct(r.runnerLoop)}, servers ${pct(r.serversLoop)}` +
-    (r.maxPartsInFlight === undefined ? '' : `; at most ${r.maxPartsInFlight} part PUTs at once at the emulator`)
+    `the runner's CPU ${fixed(r.runnerCores, 2)} cores, the servers' ${fixed(r.serverCores, 2)}, ` +
+    `${fixed(r.cores, 2)} of the ${machineCores} cores busy, the other load (${fixed(r.otherCores, 2)}) included; event loops busy: runner ${pct(r.runnerLoop)}, servers ${pct(r.serversLoop)}` +
+    (r.maxPartsInFlight === undefined ? '' : `; at most ${r.maxPartsInFlight} part PUTs at once at the emulator`) +
+    `. CPU ceilings from this run: the runner and the servers spent ${fixed(r.runnerCpuPerGiB, 2)} + ${fixed(r.serverCpuPerGiB, 2)} CPU-s per GiB, ` +
+    `which the ${fixed(left, 2)} cores the other load left allow at most ${fixed((left / both) * 1024)} MiB/s; ` +
+    `the runner alone on all ${machineCores} (as where the servers are elsewhere) ${fixed((machineCores / r.runnerCpuPerGiB) * 1024)} MiB/s`
   );
 }
 
@@ -262,7 +271,10 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
       `At ${f.concurrency}: ${rowState(f, machineCores)}. ` +
       (causes.length > 0
         ? `What bounds it: ${causes.map((c) => why[c]).join('; ')}.`
-        : 'What bounds it: **not determined**: none of the bounds in the rule shows at that step.');
+        : 'What bounds it: **not determined**: none of the bounds in the rule shows at that step.') +
+      (f.otherCores >= LOADED_CORES || l.otherCores >= LOADED_CORES
+        ? ` **Other processes used ${fixed(Math.max(f.otherCores, l.otherCores), 2)} cores at these steps: this reading is of a loaded machine, not of the pipeline alone.**`
+        : '');
   }
   const run = scalingStop(rows, (r) => r.mibs);
   let runText = '';
@@ -279,7 +291,7 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
       };
       runText =
         `**End to end:** it scales to ${l.concurrency} (${fixed(l.mibs)} MiB/s); at ${f.concurrency} it gave ${fixed(run.gain, 2)}x (${fixed(f.mibs)} MiB/s). ` +
-        `Of ${f.concurrency}'s ${s(f.ms)} s, the parts phase took ${s(f.partsMs)} s and the fixed part ${s(f.fixedMs)} s (${pct(f.fixedMs / f.ms)}; the hash done ${s(f.hashTailMs)} s after the last part). ` +
+        `Of ${f.concurrency}'s ${s(f.ms)} s, the parts phase took ${s(f.partsMs)} s and the fixed part ${s(f.fixedMs)} s (${pct(f.fixedMs / f.ms)}; ${f.hashTailMs > 0 ? `the hash done ${s(f.hashTailMs)} s after the last part` : 'the hash done before the last part'}). ` +
         (causes.length > 0 ? `What holds it: ${causes.map((c) => why[c]).join('; ')}.` : '');
     }
   }

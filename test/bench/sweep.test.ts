@@ -216,10 +216,20 @@ describe('the reading', () => {
     expect(text).toContain('**Rule.** A step scales when it is at least 1.3x faster than the step before it per doubling');
     expect(text).toContain('**Parts phase:** it scales to 8 in flight (170.0 MiB/s, 90 % of the link bound of 188.2).');
     expect(text).toContain('At 16 it gave 1.12x (the rule needs 1.30x): 190.0 MiB/s while the link could carry 400.0 (16 x 25.0; 376.5 with the per-request latency), 50 % of it.');
-    expect(text).toContain("At 16: the runner's CPU 0.74 cores (4.00 CPU-s per GiB), the servers' 0.56, 1.90 of the 2 cores busy with the other load (0.60)");
+    expect(text).toContain("At 16: the runner's CPU 0.74 cores, the servers' 0.56, 1.90 of the 2 cores busy, the other load (0.60) included; event loops busy: runner 19 %, servers 19 %; at most 16 part PUTs at once at the emulator.");
+    // 4 + 3 CPU-s per GiB on the 1.4 cores left: 204.8 MiB/s; the runner alone on 2: 512.
+    expect(text).toContain('the runner and the servers spent 4.00 + 3.00 CPU-s per GiB, which the 1.40 cores the other load left allow at most 204.8 MiB/s; the runner alone on all 2 (as where the servers are elsewhere) 512.0 MiB/s.');
+    expect(text).toContain('**Other processes used 0.60 cores at these steps: this reading is of a loaded machine, not of the pipeline alone.**');
     expect(text).toContain("What bounds it: the machine's cores: 1.90 of 2 busy (runner 0.74, servers 0.56, other load 0.60).");
     expect(text).toContain('**End to end:** it scales to 8');
     expect(text).toContain('What holds it: the parts phase stopped scaling too (above).');
+    expect(text).toContain('(27 %; the hash done before the last part)');
+  });
+
+  it('a quiet machine gets no warning; a hash done after the last part is quoted', () => {
+    const text = sweepReading(rowsOf(sweep({ otherCores: 0.1, hashMs: 6_000 })), 2);
+    expect(text).not.toContain('loaded machine');
+    expect(text).toContain('the hash done 0.61 s after the last part');
   });
 
   it('a sweep that scales to its end says so; an empty one says nothing', () => {
