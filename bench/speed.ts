@@ -1213,7 +1213,9 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
 
   // Sweep
   const oSweep = oOf('sweep');
-  out.push(...renderSweep(r.sweep, { bandwidth: oSweep.bandwidth, latencyMs: oSweep.latencyMs, partSize: oSweep.partSize }, r.machine.cores, from('sweep')));
+  // The cores of the machine that measured it (an earlier run's may differ).
+  const sweepCores = r.earlier?.sweep?.machine.cores ?? r.machine.cores;
+  out.push(...renderSweep(r.sweep, { bandwidth: oSweep.bandwidth, latencyMs: oSweep.latencyMs, partSize: oSweep.partSize }, sweepCores, from('sweep')));
   out.push('');
 
   // CPU per GiB

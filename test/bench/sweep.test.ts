@@ -309,11 +309,18 @@ describe('the record (bench/speed-results.json)', () => {
       seconds: 60,
     };
     const record = parseRecord(JSON.stringify(recordRun(EMPTY_RECORD, measured, new Set<Section>(['sweep']))), 'f');
-    const later = withEarlier({ ...measured, sweep: [], options: options(['--only', 'speed', '--sections', 'hash']) }, new Set<Section>(['hash']), record);
+    // A later run of another part, on a machine of 4 cores: the sweep still read against the 2 it ran on.
+    const later = withEarlier(
+      { ...measured, machine: { ...measured.machine, cores: 4 }, sweep: [], options: options(['--only', 'speed', '--sections', 'hash']) },
+      new Set<Section>(['hash']),
+      record,
+    );
     expect(later.sweep.map((x) => x.maxPartsInFlight)).toEqual([1, 2, 4, 8, 13]);
     const text = renderSpeed(later, []);
     expect(text).toMatch(/### Concurrency sweep of the pipeline on the shaped link, 1 GiB\n\n\*From an earlier run[^\n]*\n/);
     expect(text).toContain('| 16 | 1 | 7.39 | 138.6 | 5.39 | 190.0 (1.12x) | 400.0 (376.5) | 6 (3.06) | 2.00 (0.00) | 13 |');
     expect(text).toContain('parts in flight: at most 13 part PUTs reached the emulator at once, of 16');
+    expect(text).toContain('of the 2 cores busy, the other load');
+    expect(text).not.toContain('of the 4 cores busy');
   });
 });
