@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
-import { load } from 'js-yaml';
+import { CORE_SCHEMA, load, mergeTag } from 'js-yaml';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
 import { median } from './stats.ts';
@@ -40,15 +40,20 @@ export const VARIANTS: BundleVariant[] = [
   { key: 'min', label: 'minified, no source map', minify: true, sourcemap: false },
 ];
 
-interface ServerlessConfig {
-  provider: { memorySize: number; architecture?: string; environment?: Record<string, unknown> };
+export interface ServerlessConfig {
+  params?: { default?: Record<string, unknown> };
+  provider: { memorySize: number; timeout?: number; architecture?: string; environment?: Record<string, unknown> };
   custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string; memorySize?: number; architecture?: string; environment?: Record<string, unknown> }>;
+  functions: Record<string, { handler: string; memorySize?: number; timeout?: number; architecture?: string; environment?: Record<string, unknown> }>;
 }
 
-async function config(): Promise<ServerlessConfig> {
-  // Only custom.esbuild and the handler paths are read; ${...} variables elsewhere stay text.
-  return load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessConfig;
+/**
+ * serverless.yml as the Serverless Framework reads it; ${...} variables stay text. Its merge keys (`<<: *execWrapper`)
+ * are resolved as the framework's YAML parser does: js-yaml 5's default schema keeps `<<` as a plain key, which
+ * silently dropped hashObject's AWS_LAMBDA_EXEC_WRAPPER from the process the bench started for it.
+ */
+export async function serverlessConfig(): Promise<ServerlessConfig> {
+  return load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8'), { schema: CORE_SCHEMA.withTags(mergeTag) }) as ServerlessConfig;
 }
 
 /** Where Lambda unpacks a function's zip: an exec wrapper's path in serverless.yml starts with it. */
@@ -56,7 +61,7 @@ const TASK_ROOT = '/var/task/';
 
 /** How Lambda starts a function's process, from serverless.yml: its memory and its exec wrapper (a local path). */
 export async function lambdaProcessOf(fn: string): Promise<LambdaProcess> {
-  const cfg = await config();
+  const cfg = await serverlessConfig();
   const f = cfg.functions[fn];
   if (f === undefined) throw new Error(`no function ${fn} in serverless.yml`);
   const wrapper = f.environment?.AWS_LAMBDA_EXEC_WRAPPER;
@@ -83,7 +88,7 @@ export interface FunctionSize {
  * function's key with a capital first letter: UploadBatch for uploadBatch).
  */
 export async function lambdaSizeByState(): Promise<Record<string, FunctionSize>> {
-  const cfg = await config();
+  const cfg = await serverlessConfig();
   return Object.fromEntries(
     Object.entries(cfg.functions).map(([fn, f]) => {
       const architecture = f.architecture ?? cfg.provider.architecture ?? 'x86_64';
@@ -115,7 +120,7 @@ function timeImport(file: string, sourcemap: boolean, lambda: LambdaProcess): { 
 
 /** Builds one function's bundle as serverless.yml ships it (minified, no source map); returns the .mjs path. */
 export async function buildShipped(fn: string, outDir: string): Promise<string> {
-  const cfg = await config();
+  const cfg = await serverlessConfig();
   const handler = cfg.functions[fn]?.handler;
   if (handler === undefined) throw new Error(`no function ${fn} in serverless.yml`);
   const outfile = path.join(outDir, `${fn}.mjs`);
@@ -124,7 +129,7 @@ export async function buildShipped(fn: string, outDir: string): Promise<string> 
 }
 
 export async function measureBundles(repeat = 5, variants = VARIANTS): Promise<BundleRow[]> {
-  const cfg = await config();
+  const cfg = await serverlessConfig();
   const base = esbuildOptions(cfg.custom.esbuild);
   const out = await mkdtemp(path.join(os.tmpdir(), 's3-to-box-bundles-'));
   const rows: BundleRow[] = [];

@@ -5,18 +5,14 @@
 // Lambda: a function gets a share of a vCPU in proportion to its memory (one vCPU at 1,769 MB), so a check
 // that is CPU-bound takes at least its CPU seconds divided by that share.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { load } from 'js-yaml';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
-import { buildShipped, lambdaProcessOf } from './bundles.ts';
+import { buildShipped, lambdaProcessOf, serverlessConfig } from './bundles.ts';
 import { MB_PER_VCPU, mib } from './stats.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export type ManifestFormat = 'jsonl' | 'csv';
 
@@ -72,7 +68,7 @@ process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000,
 process.exit(0);`;
 
 export async function measureManifestCheck(target: ManifestCheckTarget, keys: number, format: ManifestFormat): Promise<ManifestCheckRow> {
-  const yaml = load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as { provider: { timeout: number }; functions: { planSync: { timeout?: number } } };
+  const yaml = await serverlessConfig();
   const body = manifestOf(keys, format);
   const manifestKey = `manifests/at-cap-${keys}.${format}`;
   await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: manifestKey, Body: body }));
@@ -109,7 +105,7 @@ export async function measureManifestCheck(target: ManifestCheckTarget, keys: nu
       keys,
       manifestBytes: body.length,
       memoryMb: lambda.memoryMb,
-      timeoutSeconds: yaml.functions.planSync.timeout ?? yaml.provider.timeout,
+      timeoutSeconds: yaml.functions.planSync?.timeout ?? yaml.provider.timeout ?? 6,
       seconds: r.ms / 1000,
       cpuSeconds: r.cpuMs / 1000,
       idleRssBytes: r.idleRssBytes,

@@ -905,15 +905,28 @@ const XRAY_GUARANTEED_TRACE_BYTES = 100 * 1024;
 /**
  * What the cost model assumes of the whole-file hash in AWS (the local run's hash, on loopback, says nothing of
  * it): reads at S3's documented 85 MB/s per connection (shared/reference: 85-90) over the hash's ranged GETs in
- * flight, but no faster than SHA-1 whose state can be saved (hash-wasm) on the function's one vCPU: 350 MB/s, a
- * little under the resumable column of the hash table on this machine (360-410 MiB/s). An invocation hashes for
- * its 900 s timeout less the hash's safety margin.
+ * flight, but no faster than SHA-1 on the function's one vCPU, with the hasher the code picks (src/transfer/hash.ts):
+ * node:crypto when the object fits in half an invocation's time at that rate, else hash-wasm (a state that can be
+ * saved) in slices. The rates are set a little under this machine's pinned rows of the hash table (read and hash on
+ * one core, AMD EPYC, 2026-12-02: node:crypto on one stream 433-471 MiB/s, 454-494 MB/s; resumable hash-wasm
+ * 254-265 MiB/s, 267-278 MB/s): Lambda's arm64 core is assumed as fast, which is not measured. An invocation hashes
+ * for its 900 s timeout less the hash's safety margin.
  */
 export const HASH_IN_AWS = {
   s3BytesPerSecondPerConnection: 85e6,
-  sha1BytesPerSecond: 350e6,
+  nodeCryptoBytesPerSecond: 450e6,
+  hashWasmBytesPerSecond: 265e6,
   invocationSeconds: 900 - DEFAULT_SETTINGS.hashSafetyMarginMs / 1000,
 } as const;
+
+/** The hasher the code picks for an object of `bytes` in AWS at HASH_IN_AWS's rates, and the rate it hashes at. */
+export function hashInAws(bytes: number, rangesInFlight: number): { engine: 'node:crypto' | 'hash-wasm'; bytesPerSecond: number } {
+  const reads = HASH_IN_AWS.s3BytesPerSecondPerConnection * rangesInFlight;
+  const nodeRate = Math.min(reads, HASH_IN_AWS.nodeCryptoBytesPerSecond);
+  // hash.ts's fitsWell: the rest of the object within half the time left.
+  if (bytes / nodeRate <= HASH_IN_AWS.invocationSeconds / 2) return { engine: 'node:crypto', bytesPerSecond: nodeRate };
+  return { engine: 'hash-wasm', bytesPerSecond: Math.min(reads, HASH_IN_AWS.hashWasmBytesPerSecond) };
+}
 
 /** What the code plans for one object of `bytes`: Box's part size and parts, the batch plan, the hash's slices and GETs. */
 export interface PlannedCounts {
@@ -921,7 +934,8 @@ export interface PlannedCounts {
   parts: number;
   /** UploadBatch invocations (Map items): planBatches with the deployed settings at the default concurrency. */
   batches: number;
-  /** HashObject invocations at HASH_IN_AWS's rate, and the seconds they hash. */
+  /** HashObject invocations at HASH_IN_AWS's rate for the hasher the code picks, and the seconds they hash. */
+  hashEngine: 'node:crypto' | 'hash-wasm';
   hashSlices: number;
   hashSeconds: number;
   /** The hash's ranged GETs. */
@@ -937,12 +951,13 @@ export function plannedCounts(bytes: number, settings: Readonly<TransferSettings
   const partSize = defaultPartSize(bytes);
   const parts = Math.ceil(bytes / partSize);
   const plan = planBatches(parts, partSize, settings.defaultConcurrency, settings);
-  const rate = Math.min(HASH_IN_AWS.s3BytesPerSecondPerConnection * settings.hashRangesInFlight, HASH_IN_AWS.sha1BytesPerSecond);
-  const hashSeconds = bytes / rate;
+  const hash = hashInAws(bytes, settings.hashRangesInFlight);
+  const hashSeconds = bytes / hash.bytesPerSecond;
   return {
     partSize,
     parts,
     batches: plan.batches.length,
+    hashEngine: hash.engine,
     hashSlices: Math.max(1, Math.ceil(hashSeconds / HASH_IN_AWS.invocationSeconds)),
     hashSeconds,
     hashGets: Math.ceil(bytes / settings.hashRangeBytes),
@@ -1523,7 +1538,7 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
   out.push(
     'Counts per object of G GB, from the code, not scaled from that run: the part size the Box emulator hands out at that size (the smallest power of two from 8 MiB that keeps 10,000 parts or fewer; Box documents no rule), ' +
       `the batches (UploadBatch invocations) planBatches makes of those parts with the deployed settings at the default concurrency (${DEFAULT_SETTINGS.defaultConcurrency}; at most ${DEFAULT_SETTINGS.maxBatches}), ` +
-      `and the HashObject invocations at an assumed rate in AWS: min(${HASH_IN_AWS.s3BytesPerSecondPerConnection / 1e6} MB/s per S3 connection, S3's documented figure, x ${DEFAULT_SETTINGS.hashRangesInFlight} ranged GETs in flight; ${HASH_IN_AWS.sha1BytesPerSecond / 1e6} MB/s, SHA-1 with a savable state on one vCPU, a little under this machine's resumable hash rate), ${HASH_IN_AWS.invocationSeconds} s of hashing per invocation. ` +
+      `and the HashObject invocations at an assumed rate in AWS: min(${HASH_IN_AWS.s3BytesPerSecondPerConnection / 1e6} MB/s per S3 connection, S3's documented figure, x ${DEFAULT_SETTINGS.hashRangesInFlight} ranged GETs in flight; SHA-1 on one vCPU with the hasher the code picks: node:crypto at ${HASH_IN_AWS.nodeCryptoBytesPerSecond / 1e6} MB/s when the object fits in half an invocation at that rate, else hash-wasm, whose state can be saved, at ${HASH_IN_AWS.hashWasmBytesPerSecond / 1e6} MB/s; both a little under this machine's pinned rows of the hash table, Lambda's arm64 core assumed as fast), ${HASH_IN_AWS.invocationSeconds} s of hashing per invocation. ` +
       'From the run: the states entered per batch and per hash slice, the other states and Prepare/Commit per transfer, UploadBatch\'s duration per byte (bound by the link to Box); HashObject\'s duration is the bytes at the assumed rate; S3 requests are one GET per part and per hash range (of ' +
       `${sizeLabel(DEFAULT_SETTINGS.hashRangeBytes)}) plus the run's other requests. ` +
       `cost = transitions x $${price(PRICES.transition)} + Σ(duration s x memory GB x the function's architecture's GB-second price: arm64 $${price(PRICES.lambdaGbSecond.arm64)}, x86_64 $${price(PRICES.lambdaGbSecond.x86_64)}) + invocations x $${price(PRICES.lambdaRequest)} + S3 requests x $${price(PRICES.s3Get)} + G x $${price(PRICES.dataOutPerGB)} (data out to the internet)` +
@@ -1543,7 +1558,7 @@ export function renderCost(costRun: E2eRun, lambdas: Record<string, FunctionSize
         `${l.gb} GB`,
         `${l.planned.parts} (${sizeLabel(l.planned.partSize)})`,
         l.planned.batches,
-        l.planned.hashSlices,
+        `${l.planned.hashSlices} (${l.planned.hashEngine})`,
         fixed(l.transitions, 0),
         fixed(l.invocations, 0),
         fixed(l.gbSeconds, 0),
@@ -1705,7 +1720,7 @@ export function hashHistory(previous: HashRow[], measured: HashRow[]): HashRow[]
 export function hashHistoryNote(rows: HashRow[]): string {
   const cpus = [...new Set(rows.map((h) => h.cpu))];
   return (
-    'Rows (bench/hash-by-cpu.json): each full run that measures the hash replaces the rows of its CPU model and process with its own; rows of other CPU models, and of processes that run did not measure, are kept. ' +
+    'Rows (bench/hash-by-cpu.json): each run that measures the hash and writes BENCHMARKS.md (a full run, or one of some sections, hash among them; never --quick) replaces the rows of its CPU model and process with its own; rows of other CPU models, and of processes that run did not measure, are kept. ' +
     (cpus.length === 0
       ? 'No CPU model has rows yet.'
       : cpus.length === 1

@@ -10,13 +10,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load } from 'js-yaml';
 import { lambdaCommand } from '../local/lambda/runtime.ts';
 import type { LambdaProcess } from '../local/lambda/runtime.ts';
-import { buildShipped, lambdaProcessOf } from './bundles.ts';
+import { buildShipped, lambdaProcessOf, serverlessConfig } from './bundles.ts';
 import { machineCpuTimes, otherCores } from './load.ts';
 import type { CpuTimes } from './load.ts';
 import { fixed, markdownTable as table, median } from './stats.ts';
@@ -311,19 +310,9 @@ export interface TracingPlan {
   log: (line: string) => void;
 }
 
-interface ServerlessYaml {
-  params?: { default?: { logLevel?: string } };
-  provider: { timeout?: number };
-  functions: Record<string, { handler: string; timeout?: number }>;
-}
-
-async function serverlessYaml(): Promise<ServerlessYaml> {
-  return load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessYaml;
-}
-
 export async function measureTracing(plan: TracingPlan): Promise<TracingResults> {
-  const yaml = await serverlessYaml();
-  const logLevel = yaml.params?.default?.logLevel ?? 'info';
+  const yaml = await serverlessConfig();
+  const logLevel = String(yaml.params?.default?.logLevel ?? 'info');
   const bundleDir = await mkdtemp(path.join(plan.workDir, 'tracing-bundles-'));
   const daemon = await startDaemon();
   const processes: TracedProcess[] = [];

@@ -7,7 +7,7 @@
 # --initial-heap-size=128 (the local runner's flag too: local/runner/node-flags.json): every byte read from
 # S3 arrives in socket buffers that V8 counts as external memory; with the small heap a process starts
 # with, and the large young generation the runtime configures, V8 ran a full mark-compact every ~20 MiB
-# read (a third to a half of the hash loop's CPU). BENCHMARKS.md, the whole-file hash.
+# read (a third to a half of the hash loop's CPU): BENCHMARKS.md, the whole-file hash, with and without it.
 node="$1"
 shift
 exec "$node" --initial-heap-size=128 "$@"

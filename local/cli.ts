@@ -5,7 +5,7 @@ import { CommanderError, Option } from 'commander';
 import { emulatorCommand } from './box-emulator/cli.ts';
 import { CliCommand } from './cli/command.ts';
 import { EXIT_STATUS, exitStatusForError } from './cli/exit-status.ts';
-import { parseHttpUrl, parseLayout, parseManifestFormat, parseOnConflict, parsePercentage, parsePositiveInt, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
+import { parseHttpUrl, parseLayout, parseManifestFormat, parseOnConflict, parsePercentage, parsePositiveInt, parsePositiveSize, parseS3Prefix, parseS3Url, parseSize, parseSkip } from './cli/options.ts';
 
 const program = new CliCommand();
 // Usage errors exit 2 (commander's own default is 1); --help and --version still exit 0.
@@ -56,13 +56,15 @@ program
   )
   .addOption(new Option('--size <size>', 'size of the generated object (e.g. 20MB, 256MiB, 1GiB)').default(256 * 2 ** 20, '256MiB').argParser(parseSize))
   .addOption(new Option('--concurrency <n>', 'most part uploads in flight in total').default(8).argParser(parsePositiveInt))
-  .addOption(new Option('--part-size <size>', 'part size the Box emulator hands out (default: Box-like policy, 8 MiB and up)').argParser(parseSize))
+  .addOption(new Option('--part-size <size>', 'part size the Box emulator hands out (default: Box-like policy, 8 MiB and up)').argParser(parsePositiveSize))
   .option('--json', 'print only the transfer output (and the verification) as JSON on stdout, no progress')
   .displayOptions()
   .addHelpText(
     'after',
     `
-Exits 0 when the Box file's bytes match the source, 1 when the transfer fails or they differ, 2 for bad usage.
+Exits 0 when the Box file's bytes match the source, 1 when the transfer fails or they differ, 2 for bad
+usage, input or set-up (a malformed TRANSFER_* variable, a transfer refused as bad input). With --json a
+failure prints the failure document (never resumable: the emulator ends with the demo).
 
 Examples:
   $ npm start

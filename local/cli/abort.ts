@@ -1,6 +1,8 @@
 // `s3-to-box abort SESSION_ID`: discard the Box upload session a failed or stopped transfer kept.
 import { depsFromEnv } from '../../functions/deps.ts';
 import { createJsonLogger } from '../../src/transfer/logger.ts';
+import { requireAwsCredentials } from './aws-credentials.ts';
+import { endpointsOf } from './endpoints.ts';
 import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
 import { withBoxToken } from './transfer.ts';
 
@@ -22,6 +24,11 @@ export async function runAbortCommand(sessionId: string, opts: AbortCommandOptio
   const deps = depsFromEnv(env, { logger: createJsonLogger({ level: 'warn', write: (line) => process.stderr.write(`${line}\n`) }) });
   let client: Awaited<ReturnType<typeof deps.box>> | undefined;
   try {
+    // Set-up mistakes are said before anything is sent (exit 2): a Box URL from the environment that is not
+    // one, and a Box secret that cannot be read without AWS credentials. The S3 client resolves the same
+    // default chain as the Secrets Manager client that reads the secret.
+    endpointsOf(env, ['BOX_API_URL', 'BOX_UPLOAD_URL']);
+    if (env.BOX_SECRET_ARN) await requireAwsCredentials(deps.s3, 'read the Box secret BOX_SECRET_ARN names');
     client = await deps.box();
     await client.chunkedUploads.deleteFileUploadSessionById(sessionId);
     if (opts.json) process.stdout.write(`${JSON.stringify({ sessionId, aborted: true })}\n`);
@@ -29,12 +36,11 @@ export async function runAbortCommand(sessionId: string, opts: AbortCommandOptio
     return EXIT_STATUS.done;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    const why =
-      e.name === 'Box.NotFound'
-        ? `Box has no open upload session ${sessionId} (committed, aborted, expired, or made by other credentials)`
-        : `${e.name}: ${e.message}`;
-    if (opts.json) process.stdout.write(`${JSON.stringify({ sessionId, aborted: false, error: { name: e.name, message: why } })}\n`);
-    process.stderr.write(`Abort failed: ${why}\n`);
+    const notFound = e.name === 'Box.NotFound';
+    const message = notFound ? `Box has no open upload session ${sessionId} (committed, aborted, expired, or made by other credentials)` : e.message;
+    // The error as the failure document has it: its name apart, not repeated in the message.
+    if (opts.json) process.stdout.write(`${JSON.stringify({ sessionId, aborted: false, error: { name: e.name, message } })}\n`);
+    process.stderr.write(`Abort failed: ${notFound ? message : `${e.name}: ${message}`}\n`);
     return exitStatusForError(e.name);
   } finally {
     await (client as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);

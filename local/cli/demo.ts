@@ -6,9 +6,10 @@ import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import type { TransferInput } from '../../src/transfer/contract.ts';
 import { startBoxEmulator } from '../box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../runner/index.ts';
-import { EXIT_STATUS } from './exit-status.ts';
+import { EXIT_STATUS, exitStatusForError } from './exit-status.ts';
+import { failureOf } from './failure.ts';
 import { formatBytes } from './progress.ts';
-import { describeError, runWithProgress } from './run.ts';
+import { runWithProgress } from './run.ts';
 import { withBoxToken } from './transfer.ts';
 
 export interface DemoOptions {
@@ -84,8 +85,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     // A mismatch is a failed transfer (1), not bad usage (2).
     return ok ? EXIT_STATUS.done : EXIT_STATUS.failed;
   } catch (err) {
-    process.stderr.write(`Demo failed: ${describeError(err)}\n`);
-    return 1;
+    // The contract of every command: 2 for bad usage, input or set-up, else 1; with --json, the failure
+    // document. Never 3: the session, if any, was in the emulator, which ends with the demo.
+    const { error } = failureOf(err);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ error, resumable: false }, null, 2)}\n`);
+    else process.stderr.write(`Demo failed: ${error.name}: ${error.message}\n`);
+    return exitStatusForError(error.name);
   } finally {
     await client?.close();
     await box?.close();

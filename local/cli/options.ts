@@ -54,16 +54,17 @@ export function parsePercentage(value: string): number {
  * here, with the option named by commander (exit 2), rather than failing inside a Lambda as an Invalid URL.
  */
 export function parseHttpUrl(value: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+  httpUrl(value);
+  return value;
+}
+
+/** parseHttpUrl's test, giving the parsed URL (for a caller that needs its host and port). */
+export function httpUrl(value: string): URL {
+  const url = URL.parse(value);
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
     throw new InvalidArgumentError(`"${value}" is not an http(s) URL: use http://HOST:PORT or https://HOST/PATH.`);
   }
-  return value;
+  return url;
 }
 
 /** "s3://bucket/some/key.bin" -> { bucket, key }. Keys keep spaces and any Unicode as given. */

@@ -1,12 +1,13 @@
 // A small bounded-concurrency runner: at most `limit` calls of `fn` at once, first error wins
 // (the others are told through the signal and their results dropped).
 
+/** `controller`: the one aborted on the first error (a caller's own, to stop work of its own with the calls). */
 export async function forEachLimit<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T, signal: AbortSignal) => Promise<void>,
+  controller = new AbortController(),
 ): Promise<void> {
-  const controller = new AbortController();
   let next = 0;
   let failed: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {

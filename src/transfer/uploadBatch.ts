@@ -44,12 +44,8 @@ function noteStored<E>(error: E, sentBytes: number, sentParts: number): E {
   return error;
 }
 
-/** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header. */
-interface ReadPart {
-  buffer: Buffer;
-  body: Buffer;
-  digest: string;
-}
+/** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header; or why it was not read. */
+type ReadPart = { kind: 'read'; buffer: Buffer; body: Buffer; digest: string } | { kind: 'stored' } | { kind: 'late' };
 
 export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, context?: LambdaContextLike): Promise<UploadBatchResult> {
   const { transfer, batch } = event;
@@ -97,11 +93,11 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   // instead of waiting for its GET and SHA-1. Memory stays (partsInFlight + readAhead) x part size (partsReadAheadOf).
   const readAhead = Math.max(0, Math.min(partsReadAheadOf(transfer.partsInFlight, deps.settings), parts.length - transfer.partsInFlight));
   const pool = new BufferPool(Math.min(parts.length, transfer.partsInFlight + readAhead), session.partSize);
+  // Aborted by forEachLimit when a slot fails (the others stop, and the reads ahead with them), or at the end.
   const controller = new AbortController();
   const readSignal = AbortSignal.any([controller.signal, deadline.signal]);
-  const reads = new Map<number, Promise<ReadPart | undefined>>();
+  const reads = new Map<number, Promise<ReadPart>>();
   let nextRead = 0;
-  let linked = false;
   /** Starts the reads of parts up to `upTo` (in order, so that buffers go to the earlier parts first). */
   const readUpTo = (upTo: number): void => {
     for (; nextRead <= Math.min(upTo, parts.length - 1); nextRead++) {
@@ -112,14 +108,14 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       reads.set(nextRead, read);
     }
   };
-  /** The part's bytes in a pool buffer, with their digest; undefined: Box already holds it, or the deadline is near. */
-  const readPart = async (part: PartRange): Promise<ReadPart | undefined> => {
-    if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) return undefined;
-    if (!deadline.canStart()) return undefined;
+  /** The part's bytes in a pool buffer, with their digest; not read when Box already holds it, or the deadline is near. */
+  const readPart = async (part: PartRange): Promise<ReadPart> => {
+    if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) return { kind: 'stored' };
+    if (!deadline.canStart()) return { kind: 'late' };
     const buffer = await pool.take(readSignal);
     try {
       const body = await readRange(deps.s3, transfer.source, part.offset, part.size, readSignal, buffer);
-      return { buffer, body, digest: digestHeader(sha1Base64(body)) };
+      return { kind: 'read', buffer, body, digest: digestHeader(sha1Base64(body)) };
     } catch (err) {
       pool.give(buffer);
       throw err;
@@ -127,23 +123,18 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   };
   try {
     await forEachLimit(parts.map((_, i) => i), transfer.partsInFlight, async (i, poolSignal) => {
-      // A slot that fails stops the others (forEachLimit's signal, one for the whole pool): the reads ahead stop with them.
-      if (!linked) {
-        linked = true;
-        poolSignal.addEventListener('abort', () => controller.abort(poolSignal.reason), { once: true });
-      }
       const part = parts[i] as PartRange;
       readUpTo(i + readAhead);
-      const read = await (reads.get(i) as Promise<ReadPart | undefined>);
+      const read = await (reads.get(i) as Promise<ReadPart>);
       reads.delete(i);
-      if (read === undefined) {
-        if (stored !== undefined && (await storedParts()).get(part.offset) === part.size) {
-          alreadyUploaded++;
-          bytes += part.size;
-          deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
-        } else {
-          stoppedEarly = true;
-        }
+      if (read.kind === 'stored') {
+        alreadyUploaded++;
+        bytes += part.size;
+        deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: true });
+        return;
+      }
+      if (read.kind === 'late') {
+        stoppedEarly = true;
         return;
       }
       const signal = AbortSignal.any([poolSignal, deadline.signal]);
@@ -185,7 +176,7 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       }
       bytes += part.size;
       deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
-    });
+    }, controller);
   } catch (err) {
     if (deadline.passed()) {
       throw noteStored(deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`), sentBytes, sentParts);

@@ -1,14 +1,12 @@
 // The tracing measurement's pieces that decide its numbers (how a segment datagram is counted, the trace
 // header, the environment that switches tracing) and what BENCHMARKS.md shows from them: the tracing rows,
 // the cost model's CloudWatch Logs and X-Ray items, the CLI's warm and cold starts.
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { lambdaSizeByState } from '../../bench/bundles.ts';
-import { HASH_IN_AWS, PRICES, costModel, plannedCounts, renderCli, renderCost } from '../../bench/speed.ts';
+import { lambdaProcessOf, lambdaSizeByState, serverlessConfig } from '../../bench/bundles.ts';
+import { HASH_IN_AWS, PRICES, costModel, hashInAws, plannedCounts, renderCli, renderCost } from '../../bench/speed.ts';
 import { planBatches } from '../../src/transfer/plan.ts';
 import { DEFAULT_SETTINGS } from '../../src/transfer/settings.ts';
 import { lambdaEnvironment, observedOf, otherLoadDuringProcess, PLATFORM_LOG_BYTES, readSegmentDatagram, renderTracing, traceHeader } from '../../bench/tracing.ts';
@@ -315,11 +313,28 @@ describe('the cost model\'s counts come from the code, not scaled from the run',
     expect(p.parts).toBe(Math.ceil(500e9 / p.partSize));
     expect(p.batches).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxBatches);
     expect(p.batches).toBe(planBatches(p.parts, p.partSize, DEFAULT_SETTINGS.defaultConcurrency, DEFAULT_SETTINGS).batches.length);
-    // 500 GB at min(8 x 85, 350) MB/s is 1,429 s of hashing: two invocations of 870 s.
+    // 500 GB does not fit half an invocation at node:crypto's rate (1,111 s > 435 s): hash-wasm at min(8 x 85, 265)
+    // MB/s is 1,887 s of hashing, three invocations of 870 s.
     expect(HASH_IN_AWS.invocationSeconds).toBe(870);
-    expect(p.hashSeconds).toBeCloseTo(500e9 / 350e6, 6);
-    expect(p.hashSlices).toBe(2);
+    expect(p.hashEngine).toBe('hash-wasm');
+    expect(p.hashSeconds).toBeCloseTo(500e9 / 265e6, 6);
+    expect(p.hashSlices).toBe(3);
     expect(p.hashGets).toBe(Math.ceil(500e9 / DEFAULT_SETTINGS.hashRangeBytes));
+  });
+
+  it('hashes what fits half an invocation with node:crypto in one slice, as hash.ts decides', () => {
+    for (const gb of [10, 100]) {
+      const p = plannedCounts(gb * 1e9);
+      expect(p.hashEngine).toBe('node:crypto');
+      expect(p.hashSeconds).toBeCloseTo((gb * 1e9) / 450e6, 6);
+      expect(p.hashSlices).toBe(1);
+    }
+    // The edge: exactly half an invocation at node:crypto's rate still fits; a byte more does not.
+    const edge = (HASH_IN_AWS.invocationSeconds / 2) * HASH_IN_AWS.nodeCryptoBytesPerSecond;
+    expect(hashInAws(edge, DEFAULT_SETTINGS.hashRangesInFlight).engine).toBe('node:crypto');
+    expect(hashInAws(edge + 1e6, DEFAULT_SETTINGS.hashRangesInFlight).engine).toBe('hash-wasm');
+    // One range in flight: S3's one connection bounds both hashers.
+    expect(hashInAws(1e9, 1).bytesPerSecond).toBe(85e6);
   });
 
   it('prices those counts with what the run measured per batch, per slice and per transfer', () => {
@@ -351,16 +366,25 @@ describe('the cost model\'s counts come from the code, not scaled from the run',
     // HashObject's GB-s at the assumed rate, not the local run's 3.6 s per GiB.
     const gbS = 0.1 * 0.5 + 0.1 * 0.5 + 18.6 * (500e9 / 2 ** 30) * 2 + p.hashSeconds * (1769 / 1024);
     expect(line?.gbSeconds).toBeCloseTo(gbS, 6);
-    expect(renderCost(run, lambdas, undefined)).toContain(`| 500 GB | ${p.parts} (${p.partSize / 2 ** 20} MiB) | ${p.batches} | ${p.hashSlices} |`);
+    expect(renderCost(run, lambdas, undefined)).toContain(`| 500 GB | ${p.parts} (${p.partSize / 2 ** 20} MiB) | ${p.batches} | ${p.hashSlices} (${p.hashEngine}) |`);
+  });
+});
+
+describe('how the bench starts a function, from serverless.yml', () => {
+  it('gives every function that moves bytes its exec wrapper, also where its environment merges more keys (hashObject)', async () => {
+    for (const fn of ['directUpload', 'uploadBatch', 'hashObject', 'syncBatch']) {
+      const started = await lambdaProcessOf(fn);
+      expect(started.execWrapper, fn).toBe(path.join(ROOT, 'functions/exec-wrapper.sh'));
+    }
+    expect((await lambdaProcessOf('commit')).execWrapper).toBeUndefined();
+    const yaml = await serverlessConfig();
+    expect(yaml.functions.hashObject?.environment).toEqual({ AWS_LAMBDA_EXEC_WRAPPER: '/var/task/functions/exec-wrapper.sh', POWERTOOLS_TRACE_ENABLED: 'false' });
   });
 });
 
 describe('lambdaSizeByState', () => {
   it('reads every function\'s memory and architecture from serverless.yml, by Task state name', async () => {
-    const yaml = load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as {
-      provider: { memorySize: number; architecture?: string };
-      functions: Record<string, { memorySize?: number; architecture?: string }>;
-    };
+    const yaml = await serverlessConfig();
     const byState = await lambdaSizeByState();
     expect(byState.UploadBatch?.memoryMb).toBe(yaml.functions.uploadBatch?.memorySize);
     expect(byState.HashObject?.memoryMb).toBe(yaml.functions.hashObject?.memorySize ?? yaml.provider.memorySize);

@@ -2,6 +2,7 @@
 // objects are uploaded while earlier records are still pending, at most objects-in-flight records wait at
 // once, and the batch ends only when every record has landed (so a second run decides from the listing and
 // reads no object bytes). Real bulk state machine (local runner), real emulator, real s3rver.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { putGeneratedObject } from '../../local/runner/index.ts';
 import { BUCKET, REPORT_BUCKET, startBulkEnv } from './harness.ts';
@@ -32,28 +33,47 @@ describe('recording the source identity of copied objects', () => {
       // One child workflow running IN_FLIGHT objects at once.
       options: { objectsInFlight: IN_FLIGHT, uploadsPerMinute: 100_000, objectsPerBatch: OBJECTS },
     };
+    // The Box client's requests as this process (where the batch runs) makes them, through undici's
+    // diagnostics channels: each created, and each upload's answer received whole.
+    const sent = { records: 0, uploads: 0, uploadsAnswered: 0 };
+    const kind = (message: unknown): 'record' | 'upload' | undefined => {
+      const { request } = message as { request: { method: string; path: string } };
+      if (request.method !== 'POST') return undefined;
+      return request.path.includes('/metadata/global/properties') ? 'record' : request.path.includes('/2.0/files/content') ? 'upload' : undefined;
+    };
+    const onCreate = (message: unknown): void => {
+      const k = kind(message);
+      if (k === 'record') sent.records++;
+      if (k === 'upload') sent.uploads++;
+    };
+    const onAnswered = (message: unknown): void => {
+      if (kind(message) === 'upload') sent.uploadsAnswered++;
+    };
+    subscribe('undici:request:create', onCreate);
+    subscribe('undici:request:trailers', onAnswered);
     const run = env.sync(input);
     let settled = false;
     void run.result.then(
       () => (settled = true),
       () => (settled = true),
     );
+    let whileHeld: typeof sent;
     try {
       // Each of the two workers goes on past its first record (IN_FLIGHT records held), uploads one more
       // object and waits for a free record place: twice IN_FLIGHT uploads while no record has landed.
-      await vi.waitFor(() => {
-        expect(env.box.stats().requests.createMetadata).toBe(IN_FLIGHT);
-        expect(env.box.stats().requests.uploadFile).toBe(2 * IN_FLIGHT);
-      }, { timeout: 30_000, interval: 20 });
-      // Nothing more goes out while the records are held, and the run does not end.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(env.box.stats().requests.createMetadata).toBe(IN_FLIGHT);
-      expect(env.box.stats().requests.uploadFile).toBe(2 * IN_FLIGHT);
+      // Counted once every worker has its second upload's answer: a worker sends that object's record as
+      // soon as the answer is read, with no I/O between (the turn of the event loop that reads the answer
+      // ends with it), so a record not held back by the bound would have been sent by then.
+      await vi.waitFor(() => expect(sent.uploadsAnswered).toBeGreaterThanOrEqual(2 * IN_FLIGHT), { timeout: 30_000, interval: 20 });
+      whileHeld = { ...sent };
       expect(settled).toBe(false);
     } finally {
       release();
       env.box.faults.clear();
+      unsubscribe('undici:request:create', onCreate);
+      unsubscribe('undici:request:trailers', onAnswered);
     }
+    expect(whileHeld).toEqual({ records: IN_FLIGHT, uploads: 2 * IN_FLIGHT, uploadsAnswered: 2 * IN_FLIGHT });
     const summary = await run.result;
     expect(summary).toMatchObject({ objects: OBJECTS, copied: OBJECTS, failed: 0 });
     expect(env.box.stats().requests.createMetadata).toBe(OBJECTS);

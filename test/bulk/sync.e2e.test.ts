@@ -9,6 +9,7 @@ import { putGeneratedObject } from '../../local/runner/index.ts';
 import type { SyncInput } from '../../src/bulk/contract.ts';
 import { BUCKET, REPORT_BUCKET, startBulkEnv, boxFileAt as boxFileIn } from './harness.ts';
 import type { BulkEnv } from './harness.ts';
+import type { SyncExecution } from '../../local/runner/bulk.ts';
 
 const MiB = 1024 * 1024;
 const SMALL = 2_000;
@@ -21,6 +22,8 @@ const CHUNKED = [
 const PREFIX = 'import/';
 
 let env: BulkEnv;
+/** Every run the test started: teardown ends them before it closes the servers. */
+const runs: SyncExecution[] = [];
 const expected = new Map<string, { size: number; sha1: string }>();
 
 function smallKey(i: number): string {
@@ -49,9 +52,19 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  // A run an assertion left going is stopped, and every run's last invocations return, before the servers
+  // close: a client closing waits for requests in flight, and a run still going would retry against servers
+  // closing under it. (Closing is then the two servers and their temp folders, thousands of files each.)
+  for (const run of runs) run.abort();
+  await Promise.all(runs.map((run) => run.idle));
   await env?.close();
 });
 
+const sync = (i: SyncInput): SyncExecution => {
+  const run = env.sync(i);
+  runs.push(run);
+  return run;
+};
 const boxFileAt = (path: string) => boxFileIn(env.box, path);
 
 const input = (): SyncInput => ({
@@ -65,7 +78,7 @@ const input = (): SyncInput => ({
 describe('s3-to-box sync through the bulk state machine (2,000+ objects)', () => {
   it('copies every object byte-exact to its mirrored path, reports each key once, then a second run copies nothing and reads no object bytes', async () => {
     const total = SMALL + CHUNKED.length + 1; // + the folder marker
-    const first = env.sync(input());
+    const first = sync(input());
     const summary = await first.result;
     expect(summary).toMatchObject({ objects: total, copied: SMALL + CHUNKED.length, skipped: 1, failed: 0, dryRun: false });
     expect(summary.bytesCopied).toBe([...expected.values()].reduce((n, e) => n + e.size, 0));
@@ -108,7 +121,7 @@ describe('s3-to-box sync through the bulk state machine (2,000+ objects)', () =>
     expect(readsBefore).toBeGreaterThanOrEqual(SMALL + CHUNKED.length);
     const headsBefore = env.s3Calls['HeadObjectCommand'] ?? 0;
     env.box.resetStats();
-    const again = await env.sync(input()).result;
+    const again = await sync(input()).result;
     expect(again).toMatchObject({ objects: total, copied: 0, skipped: total, failed: 0, bytesCopied: 0 });
     expect(env.sourceReads() - readsBefore).toBe(0);
     expect((env.s3Calls['HeadObjectCommand'] ?? 0) - headsBefore).toBe(0);

@@ -8,7 +8,8 @@ import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { putGeneratedObject, startLocalS3 } from '../../local/runner/index.ts';
 import type { LocalS3 } from '../../local/runner/index.ts';
-import { BIN, cli } from './run-cli.ts';
+import { BIN, cli, inTurn } from './run-cli.ts';
+import type { CliRun } from './run-cli.ts';
 
 describe('s3-to-box --help', () => {
   it('lists the commands and their options', async () => {
@@ -90,6 +91,22 @@ describe('s3-to-box demo', () => {
     expect(out.file.size).toBe(21_000_000);
     expect(out.file.sha1).toBe(out.sourceSha1);
     expect(out.parts).toBe(3);
+  });
+
+  it('exits as every command does: 2 for bad usage or set-up, 1 for a failed transfer, whose failure document --json prints', async () => {
+    const [zeroPartSize, badSetting, tooManyParts] = (await inTurn([
+      () => cli(['demo', '--size', '1MB', '--part-size', '0']),
+      () => cli(['demo', '--size', '1MB', '--json'], { TRANSFER_PARTS_READ_AHEAD: 'x' }),
+      // 20,508 parts of 1 KiB: Box refuses a session it could not list (Box.TooManyParts), not bad input.
+      () => cli(['demo', '--size', '21MB', '--part-size', '1KiB', '--json']),
+    ], 1)) as [CliRun, CliRun, CliRun];
+    expect(zeroPartSize.code, zeroPartSize.stderr).toBe(2);
+    expect(zeroPartSize.stderr).toContain(`option '--part-size <size>' argument '0' is invalid. "0" is not a positive size.`);
+    expect(badSetting.code, badSetting.stderr).toBe(2);
+    expect(JSON.parse(badSetting.stdout)).toEqual({ error: { name: 'Transfer.ConfigurationError', message: expect.stringContaining('TRANSFER_PARTS_READ_AHEAD') as unknown }, resumable: false });
+    expect(tooManyParts.code, tooManyParts.stderr).toBe(1);
+    // Never resumable: the session was in the emulator, which ends with the demo.
+    expect(JSON.parse(tooManyParts.stdout)).toEqual({ error: { name: 'Box.TooManyParts', message: expect.any(String) as unknown }, resumable: false });
   });
 });
 

@@ -75,8 +75,8 @@ export async function startEnv(options: { emulator?: BoxEmulatorOptions; setting
     },
     async close() {
       await client.close().catch(() => undefined);
-      await box.close().catch(() => undefined);
-      await s3.close();
+      // Each removes its temp folder (thousands of files after a bulk run): the two at once.
+      await Promise.all([box.close().catch(() => undefined), s3.close()]);
     },
   };
 }

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
-import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverlessConfig } from '../../bench/bundles.ts';
 import { LazyTracer, tracingRuns } from '../../functions/observability.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -133,7 +133,7 @@ describe('the bundle serverless.yml builds (esbuild, minified)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 's3-to-box-lazy-load-'));
     // The options serverless-esbuild passes to esbuild: custom.esbuild without the plugin's own keys.
-    const config = load(await readFile(path.join(ROOT, 'serverless.yml'), 'utf8')) as { custom: { esbuild: Record<string, unknown> } };
+    const config = await serverlessConfig();
     const { exclude: _exclude, outputFileExtension: _ext, packager: _packager, ...options } = config.custom.esbuild;
     bundle = path.join(dir, 'describeFailure.mjs');
     await build({ ...(options as BuildOptions), entryPoints: [path.join(ROOT, 'functions/describeFailure.ts')], outfile: bundle, logLevel: 'silent' });
