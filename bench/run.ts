@@ -329,7 +329,7 @@ async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ p
 
     log(`\nhashing: the HashObject code path (hashSlice) over the s3rver object, ${sizeLabel(settings.size)}`);
     for (let rep = 1; rep <= settings.repeat; rep++) {
-      const { result: r, otherCores } = await runMeasured({ kind: 'hash-s3', s3Endpoint: s3.endpoint, bucket, key });
+      const { result: r, otherCores } = await runMeasured({ kind: 'hash-s3', s3Endpoint: s3.endpoint, bucket, key, pairs: 1 });
       if (r.sha1 !== object.sha1) throw new IntegrityFailure(`hash over s3rver: got ${r.sha1}, the object's SHA-1 is ${object.sha1}`);
       hash.push({ kind: 's3', rep, size: settings.size, marks: r.marks ?? {}, otherCores });
       log(
