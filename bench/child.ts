@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Job, JobResult, MemoryPeaks, PipelineCounts } from './jobs.ts';
 import type { SourceObject } from '../src/transfer/contract.ts';
 
@@ -233,7 +234,13 @@ async function runHashCpu(job: Extract<Job, { kind: 'hash-cpu' }>): Promise<Omit
   return { ms: marks.nodeCryptoMs, marks, sha1: agree ? (digests.node ?? '') : `DISAGREE ${JSON.stringify(digests)}` };
 }
 
-/** The HashObject code path (hashSlice: k ranged GETs read at once, hashed in order; node:crypto when the object fits the invocation, and the resumable hash-wasm slices) over the s3rver object. */
+/**
+ * The HashObject code path (hashSlice: ranged GETs read at once, as many as its thread waits on, hashed in order;
+ * node:crypto when the object fits the invocation, and the resumable hash-wasm slices) over the s3rver object,
+ * against the raw read of the same object: `pairs` raw/hash pairs in ABBA order (raw first in even pairs, the hash
+ * first in odd ones), so neither always runs first or on a warmer machine. Marks per pair i: pair{i}ReadMs,
+ * pair{i}HashMs, their CPU, and the most ranges the hash had in flight.
+ */
 async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
   const { hashSlice } = await import('../src/transfer/hash.ts');
@@ -243,65 +250,120 @@ async function runHashS3(job: Extract<Job, { kind: 'hash-s3' }>): Promise<Omit<J
   try {
     const source = await pinSource(s3, { bucket: job.bucket, key: job.key });
     const marks: Record<string, number> = {};
-    // One untimed read first, so that the first timed read does not pay for cold caches and JIT.
-    for await (const chunk of await openObjectStream(s3, source)) void chunk;
-    // Reading alone (one GetObject stream, no hashing): what s3rver can serve.
-    let t = performance.now();
-    let cpu = process.cpuUsage();
     const cpuMsSince = (before: NodeJS.CpuUsage): number => {
       const used = process.cpuUsage(before);
       return (used.user + used.system) / 1000;
     };
-    let read = 0;
-    for await (const chunk of await openObjectStream(s3, source)) read += (chunk as Buffer).length;
-    marks.readOnlyMs = performance.now() - t;
-    marks.readOnlyCpuMs = cpuMsSince(cpu);
-    if (read !== source.size) throw new Error(`read ${read} of ${source.size} bytes`);
+    // One untimed read first, so that the first timed read does not pay for cold caches and JIT.
+    for await (const chunk of await openObjectStream(s3, source)) void chunk;
+    /** Reading alone (one GetObject stream, read and dropped): what s3rver can serve. */
+    const rawRead = async (i: number): Promise<void> => {
+      const t = performance.now();
+      const cpu = process.cpuUsage();
+      let read = 0;
+      for await (const chunk of await openObjectStream(s3, source)) read += (chunk as Buffer).length;
+      marks[`pair${i}ReadMs`] = performance.now() - t;
+      marks[`pair${i}ReadCpuMs`] = cpuMsSince(cpu);
+      if (read !== source.size) throw new Error(`read ${read} of ${source.size} bytes`);
+    };
+    const digests = new Set<string>();
+    /** hashSlice, one invocation over the whole object (the default when the deadline allows). */
+    const hashObject = async (i: number): Promise<void> => {
+      let ranges = 0;
+      const t = performance.now();
+      const cpu = process.cpuUsage();
+      const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, {
+        settings: DEFAULT_SETTINGS,
+        remainingMs: () => 15 * 60_000,
+        onRead: (e) => (ranges = Math.max(ranges, e.inFlight)),
+      });
+      marks[`pair${i}HashMs`] = performance.now() - t;
+      marks[`pair${i}HashCpuMs`] = cpuMsSince(cpu);
+      marks[`pair${i}HashRanges`] = ranges;
+      if (!progress.done || progress.sha1 === undefined) throw new Error('hashSlice did not finish in one invocation');
+      marks.hashSliceNodeCrypto = progress.engine === 'node:crypto' ? 1 : 0;
+      digests.add(progress.sha1);
+    };
+    marks.pairs = job.pairs;
+    for (let i = 0; i < job.pairs; i++) {
+      if (i % 2 === 0) {
+        await rawRead(i);
+        await hashObject(i);
+      } else {
+        await hashObject(i);
+        await rawRead(i);
+      }
+    }
+    // The medians of the pairs, under the names one sample had (the uploads bench's hash rows read these).
+    const { median } = await import('./stats.ts');
+    const medianOf = (what: string): number => median(Array.from({ length: job.pairs }, (_, i) => marks[`pair${i}${what}`] ?? Number.NaN));
+    marks.readOnlyMs = medianOf('ReadMs');
+    marks.readOnlyCpuMs = medianOf('ReadCpuMs');
+    marks.hashSliceMs = medianOf('HashMs');
+    marks.hashSliceCpuMs = medianOf('HashCpuMs');
+    const [sha1Base64] = [...digests];
+    if (digests.size !== 1 || sha1Base64 === undefined) throw new Error(`hashSlice gave ${digests.size} digests`);
+    // Like for like (review S16; reported, not judged): the raw read over as many ranged streams as the hash
+    // opened at most, read and dropped (the judged raw read stays one GetObject stream).
+    marks.rangedStreams = Math.max(1, ...Array.from({ length: job.pairs }, (_, i) => marks[`pair${i}HashRanges`] ?? 1));
+    let t = performance.now();
+    await readRanged(s3, source, marks.rangedStreams);
+    marks.rangedReadMs = performance.now() - t;
     // One GetObject stream into node:crypto.
     t = performance.now();
     const node = createHash('sha1');
     for await (const chunk of await openObjectStream(s3, source)) node.update(chunk as Buffer);
     const nodeSha1 = node.digest('base64');
     marks.nodeStreamMs = performance.now() - t;
-    // hashSlice, one invocation over the whole object (the default when the deadline allows).
-    t = performance.now();
-    cpu = process.cpuUsage();
-    const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, { settings: DEFAULT_SETTINGS, remainingMs: () => 15 * 60_000 });
-    marks.hashSliceMs = performance.now() - t;
-    marks.hashSliceCpuMs = cpuMsSince(cpu);
-    if (!progress.done || progress.sha1 === undefined) throw new Error('hashSlice did not finish in one invocation');
-    marks.hashSliceNodeCrypto = progress.engine === 'node:crypto' ? 1 : 0;
     // The resumable path (hash-wasm), as an object that must cross invocations hashes: slices of a quarter each.
     t = performance.now();
-    let resumed: typeof progress | undefined;
+    let resumed: Awaited<ReturnType<typeof hashSlice>> | undefined;
     const sliced = { ...DEFAULT_SETTINGS, hashSliceBytes: Math.ceil(source.size / 4 / 64) * 64 };
     do {
       resumed = await hashSlice(s3, { ...source, sha1: undefined }, resumed, { settings: sliced, remainingMs: () => 15 * 60_000 });
     } while (!resumed.done);
     marks.hashWasmSlicesMs = performance.now() - t;
     marks.hashWasmSlices = resumed.invocations;
-    if (resumed.sha1 !== progress.sha1) throw new Error(`resumable hash ${resumed.sha1} differs from ${progress.sha1}`);
+    if (resumed.sha1 !== sha1Base64) throw new Error(`resumable hash ${resumed.sha1} differs from ${sha1Base64}`);
     marks.rangesInFlight = DEFAULT_SETTINGS.hashRangesInFlight;
     marks.rangeBytes = DEFAULT_SETTINGS.hashRangeBytes;
-    let shapedSha1 = progress.sha1;
+    let shapedSha1 = sha1Base64;
     if (job.shapedEndpoint !== undefined) shapedSha1 = await shapedReads(job.shapedEndpoint, source, marks);
-    const sha1 = Buffer.from(progress.sha1, 'base64').toString('hex');
-    const agree = nodeSha1 === progress.sha1 && shapedSha1 === progress.sha1;
-    return { ms: marks.hashSliceMs, marks, sha1: agree ? sha1 : `DISAGREE node ${nodeSha1} hashSlice ${progress.sha1} shaped ${shapedSha1}` };
+    const sha1 = Buffer.from(sha1Base64, 'base64').toString('hex');
+    const agree = nodeSha1 === sha1Base64 && shapedSha1 === sha1Base64;
+    return { ms: marks.hashSliceMs, marks, sha1: agree ? sha1 : `DISAGREE node ${nodeSha1} hashSlice ${sha1Base64} shaped ${shapedSha1}` };
   } finally {
     s3.destroy();
   }
 }
 
+/** The raw read over `streams` ranged GETs of the hash's range size, each reader taking the next range: read and dropped. */
+async function readRanged(s3: S3Client, source: SourceObject, streams: number): Promise<void> {
+  const { streamRange } = await import('../src/transfer/s3source.ts');
+  const { DEFAULT_SETTINGS } = await import('../src/transfer/settings.ts');
+  const { hashRangeBytes } = DEFAULT_SETTINGS;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: streams }, async () => {
+      while (next < source.size) {
+        const offset = next;
+        next += hashRangeBytes;
+        await streamRange(s3, source, offset, Math.min(hashRangeBytes, source.size - offset), { onChunk: () => undefined });
+      }
+    }),
+  );
+}
+
 /**
  * The same object through the per-connection bandwidth cap: one GetObject stream, the ranged GETs of the
- * hash's defaults read k at a time and dropped (what k connections carry), and the HashObject path. Returns
- * the HashObject path's digest.
+ * hash's defaults read k at a time and dropped (what k connections carry), and the HashObject path (which
+ * opens ranges as its thread waits, up to k: shapedHashRanges is the most it had in flight). Returns the
+ * HashObject path's digest.
  */
 async function shapedReads(endpoint: string, source: SourceObject, marks: Record<string, number>): Promise<string> {
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
   const { hashSlice } = await import('../src/transfer/hash.ts');
-  const { openObjectStream, streamRange } = await import('../src/transfer/s3source.ts');
+  const { openObjectStream } = await import('../src/transfer/s3source.ts');
   const { DEFAULT_SETTINGS } = await import('../src/transfer/settings.ts');
   const s3 = localS3Client(endpoint);
   try {
@@ -312,21 +374,17 @@ async function shapedReads(endpoint: string, source: SourceObject, marks: Record
     if (read !== source.size) throw new Error(`shaped: read ${read} of ${source.size} bytes`);
     // k readers, each taking the next range: the raw read over k parallel ranged streams.
     t = performance.now();
-    let next = 0;
-    const { hashRangeBytes, hashRangesInFlight } = DEFAULT_SETTINGS;
-    await Promise.all(
-      Array.from({ length: hashRangesInFlight }, async () => {
-        while (next < source.size) {
-          const offset = next;
-          next += hashRangeBytes;
-          await streamRange(s3, source, offset, Math.min(hashRangeBytes, source.size - offset), { onChunk: () => undefined });
-        }
-      }),
-    );
+    await readRanged(s3, source, DEFAULT_SETTINGS.hashRangesInFlight);
     marks.shapedParallelMs = performance.now() - t;
     t = performance.now();
-    const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, { settings: DEFAULT_SETTINGS, remainingMs: () => 15 * 60_000 });
+    let ranges = 0;
+    const progress = await hashSlice(s3, { ...source, sha1: undefined }, undefined, {
+      settings: DEFAULT_SETTINGS,
+      remainingMs: () => 15 * 60_000,
+      onRead: (e) => (ranges = Math.max(ranges, e.inFlight)),
+    });
     marks.shapedHashSliceMs = performance.now() - t;
+    marks.shapedHashRanges = ranges;
     if (!progress.done || progress.sha1 === undefined) throw new Error('shaped: hashSlice did not finish in one invocation');
     return progress.sha1;
   } finally {

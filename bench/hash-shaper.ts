@@ -4,6 +4,9 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+/** The most a connection may run ahead of its rate after a pause: late timers are made up for, idle time is not. */
+const BURST_MS = 20;
+
 export interface ConnectionShaper {
   /** The endpoint to give the S3 client instead of the local S3's. */
   endpoint: string;
@@ -25,11 +28,12 @@ export async function startConnectionShaper(target: string, bytesPerSecond: numb
     opened++;
     const s3 = net.connect(Number(upstream.port), upstream.hostname);
     sockets.add(client).add(s3);
-    const started = performance.now();
-    let sent = 0;
+    // When the bytes sent so far are paid for at the rate. A connection left idle (keep-alive, between two
+    // requests) earns at most BURST_MS of credit (what makes up for a late timer), not a burst of its idle time.
+    let paidAt = performance.now();
     let timer: NodeJS.Timeout | undefined;
     s3.on('data', (chunk: Buffer) => {
-      sent += chunk.byteLength;
+      paidAt = Math.max(paidAt, performance.now() - BURST_MS) + (chunk.byteLength / bytesPerSecond) * 1000;
       if (!client.write(chunk)) {
         s3.pause();
         client.once('drain', () => {
@@ -37,7 +41,7 @@ export async function startConnectionShaper(target: string, bytesPerSecond: numb
         });
       }
       // How far ahead of the rate this connection is: wait that long before reading more from S3.
-      const aheadMs = (sent / bytesPerSecond) * 1000 - (performance.now() - started);
+      const aheadMs = paidAt - performance.now();
       if (aheadMs > 1 && timer === undefined) {
         s3.pause();
         timer = setTimeout(() => {

@@ -33,6 +33,8 @@ export type Job =
       key: string;
       /** The same S3 behind a per-connection bandwidth cap (bench/hash-shaper.ts): the shaped reads are measured too. */
       shapedEndpoint?: string;
+      /** Raw read / HashObject path pairs, alternating (ABBA): a noisy sample of either cannot decide the ratio alone. */
+      pairs: number;
     };
 
 /** What the pipeline child counted, for the cost model. */

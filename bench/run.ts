@@ -36,9 +36,9 @@ as soon as it is done and leaves the other sections as they are.
 
   --only LIST         some of the benches, comma-separated: speed, bulk, uploads
   --before DIR        speed: an earlier checkout (with node_modules) measured side by side
-  --small SIZE        speed: the smaller end-to-end object and the sweep's (default 256MiB)
-  --big SIZE          speed: the end-to-end object of the target, CPU per GiB and the hash
-                      (default 1GiB)
+  --small SIZE        speed: the smaller end-to-end object (default 256MiB)
+  --big SIZE          speed: the end-to-end object of the target, the concurrency sweep's,
+                      CPU per GiB and the hash (default 1GiB)
   --huge SIZE         speed: the whole pipeline's memory row (default 4GiB; with --quick the
                       three default to 64MiB, 128MiB and 256MiB)
   --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles,
@@ -329,7 +329,7 @@ async function pipelineAndHash(settings: Settings, scratch: string): Promise<{ p
 
     log(`\nhashing: the HashObject code path (hashSlice) over the s3rver object, ${sizeLabel(settings.size)}`);
     for (let rep = 1; rep <= settings.repeat; rep++) {
-      const { result: r, otherCores } = await runMeasured({ kind: 'hash-s3', s3Endpoint: s3.endpoint, bucket, key });
+      const { result: r, otherCores } = await runMeasured({ kind: 'hash-s3', s3Endpoint: s3.endpoint, bucket, key, pairs: 1 });
       if (r.sha1 !== object.sha1) throw new IntegrityFailure(`hash over s3rver: got ${r.sha1}, the object's SHA-1 is ${object.sha1}`);
       hash.push({ kind: 's3', rep, size: settings.size, marks: r.marks ?? {}, otherCores });
       log(

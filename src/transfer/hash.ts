@@ -1,9 +1,14 @@
 // The whole-file SHA-1, beside the part fan-out. Each invocation reads its slice in ranged GETs of
-// hashRangeBytes (16 MiB), hashRangesInFlight (8) of them in flight and being read at once: in AWS one S3
-// connection carries ~85-90 MB/s, far below what one core hashes. The range at the head streams its socket
-// chunks straight into the hash; the ranges ahead are read into a pool of at most k - 1 reused buffers of
-// one range each, and hashed strictly in order when their turn comes (a range is sent only when a buffer is
-// free, so the object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the
+// hashRangeBytes (16 MiB), up to hashRangesInFlight (8) of them in flight and being read at once: in AWS one
+// S3 connection carries ~85-90 MB/s, far below what one core hashes. How many is adaptive: it starts with one
+// (the head alone) and opens one more range each time the reading thread was idle, waiting on the network,
+// for more than a share of a short window (event loop utilization); a thread kept busy opens none. On S3 in
+// AWS that reaches k within a few hundred milliseconds; on a source as fast as the CPU (loopback) it stays
+// low, where more streams only cost CPU (more, smaller socket reads and a copy per range ahead). It never
+// shrinks: ranges in flight are read to their end. The range at the head streams its socket chunks straight
+// into the hash; the ranges ahead are read into a pool of at most k - 1 reused buffers of one range each, and
+// hashed strictly in order when their turn comes (a range is sent only when a buffer is free, so the
+// object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the
 // projection and the probe, and may stop inside a range: hash-wasm keeps the whole 64-byte blocks it took,
 // the reads in flight are cancelled. A read ahead that fails ends the invocation at once; when S3 only
 // failed for now (Transfer.S3Throttled: a reset, a 503) hash-wasm keeps its whole blocks as at the deadline.
@@ -34,7 +39,18 @@ export type HashSettings = Pick<
   TransferSettings,
   'hashRangeBytes' | 'hashRangesInFlight' | 'hashSliceBytes' | 'hashSafetyMarginMs' | 'hashFloorBytesPerSecond' | 'hashProbeBytes'
 > &
-  Partial<Pick<TransferSettings, 'hashStepBytes'>>;
+  Partial<Pick<TransferSettings, 'hashStepBytes'>> & {
+    /**
+     * Ranges in flight from the start (default 1; at most hashRangesInFlight), before the reader adapts: the
+     * bench's fixed-k comparison and tests that need k reads at once from the first byte. Not deployed.
+     */
+    hashRangesAtStart?: number | undefined;
+  };
+
+/** How often the reader looks at whether its thread waited on the network (and may open one more range). */
+const GROW_WINDOW_MS = 50;
+/** The share of a window the thread may sit idle before the reads count as network-bound: one more range. */
+const GROW_IDLE_SHARE = 0.15;
 
 export interface HashSliceOptions {
   settings: HashSettings;
@@ -139,8 +155,13 @@ interface RangeRead {
 export interface HashReadEvent {
   offset: number;
   length: number;
-  /** Ranged GETs in flight, this one included (at most hashRangesInFlight). */
+  /** Ranged GETs in flight, this one included (at most `allowed`). */
   inFlight: number;
+  /**
+   * Ranges the reader allows in flight when this one is sent: 1 at the start (or hashRangesAtStart), one more
+   * each window its thread waited on the network, at most hashRangesInFlight.
+   */
+  allowed: number;
   /** Pool buffers allocated so far (at most hashRangesInFlight - 1; reused, never freed before the end). */
   buffers: number;
   /** Bytes of each pool buffer (hashRangeBytes, or the slice when it is smaller). */
@@ -204,6 +225,8 @@ export async function hashSlice(
   /** Every read sent (settled before this invocation returns, so no request outlives it). */
   const sent = new Set<Promise<void>>();
   const inFlight = Math.max(1, Math.floor(hashRangesInFlight));
+  /** Ranges allowed in flight now: grows by one while the thread waits on the network, never shrinks. */
+  let allowed = Math.min(inFlight, Math.max(1, Math.floor(opts.settings.hashRangesAtStart ?? 1)));
   // The reads ahead of the head fill buffers of a pool: at most inFlight - 1 of them, allocated when first
   // needed and reused, so an invocation holds at most (inFlight - 1) x the range size of the object.
   const bufferBytes = Math.min(rangeBytes, Math.max(1, sliceEnd - startOffset));
@@ -295,14 +318,36 @@ export async function hashSlice(
     void read.done.finally(() => sent.delete(read.done)).catch(() => {});
     queue.push(read);
     nextOffset += length;
-    opts.onRead?.({ offset: read.offset, length, inFlight: queue.length, buffers, bufferBytes });
+    opts.onRead?.({ offset: read.offset, length, inFlight: queue.length, allowed, buffers, bufferBytes });
     return true;
   };
   const sendAhead = (): void => {
-    while (queue.length < inFlight && nextOffset < sliceEnd && !ahead.failed && ((steps === 0 && queue.length === 0) || timeLeft())) {
+    while (queue.length < allowed && nextOffset < sliceEnd && !ahead.failed && ((steps === 0 && queue.length === 0) || timeLeft())) {
       if (!send()) break;
     }
   };
+  // Every window: was this thread idle (waiting on the sockets) for more than its share? Then the reads, not the
+  // hash, are what it waits on: open more ranges. The first window includes the head's time to first byte.
+  let finished = false;
+  let mark = performance.eventLoopUtilization();
+  const grow =
+    allowed < inFlight
+      ? setInterval(() => {
+          const now = performance.eventLoopUtilization();
+          const idle = 1 - performance.eventLoopUtilization(now, mark).utilization;
+          mark = now;
+          if (finished || allowed >= inFlight || nextOffset >= sliceEnd || stopped !== undefined || ahead.failed) return;
+          if (idle > GROW_IDLE_SHARE) {
+            // Each range carries about the same, so k / busy ranges would keep the thread busy: at least one more,
+            // at most twice as many (one stalled window, a slow first byte, does not open them all at once).
+            const busy = 1 - idle;
+            allowed = Math.min(inFlight, 2 * allowed, Math.max(allowed + 1, Math.floor(allowed / Math.max(busy, 0.01))));
+            sendAhead();
+          }
+        }, GROW_WINDOW_MS)
+      : undefined;
+  // Not what keeps the process alive: the reads are.
+  grow?.unref();
   try {
     for (;;) {
       sendAhead();
@@ -375,6 +420,8 @@ export async function hashSlice(
       ...(wasmOnly ? { wasmOnly } : {}),
     };
   } finally {
+    finished = true;
+    clearInterval(grow);
     // Cancels the reads still in flight and waits for them to end: no request outlives the invocation.
     controller.abort();
     await Promise.allSettled(sent);

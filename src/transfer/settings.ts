@@ -30,8 +30,9 @@ export interface TransferSettings {
    */
   hashRangeBytes: number;
   /**
-   * Ranged GETs of the hash in flight and being read at once (S3 carries ~85-90 MB/s per connection): the
-   * first streams into the hash, the others fill buffers of hashRangeBytes until their turn, so an
+   * The most ranged GETs of the hash in flight and being read at once (S3 carries ~85-90 MB/s per connection):
+   * an invocation starts with one and opens more while its thread waits on the network (src/transfer/hash.ts).
+   * The first streams into the hash, the others fill buffers of hashRangeBytes until their turn, so an
    * invocation holds at most (hashRangesInFlight - 1) x hashRangeBytes of the object.
    */
   hashRangesInFlight: number;

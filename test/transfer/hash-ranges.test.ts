@@ -9,6 +9,8 @@ import type { HashProgress, SourceObject } from '../../src/transfer/contract.ts'
 import { hashSlice } from '../../src/transfer/hash.ts';
 import type { HashReadEvent, HashSettings } from '../../src/transfer/hash.ts';
 import { pinSource } from '../../src/transfer/s3source.ts';
+import { startConnectionShaper } from '../../bench/hash-shaper.ts';
+import { localS3Client } from '../../local/runner/local-s3-client.ts';
 import { proxiedS3 } from '../support/held-s3.ts';
 import { startTestS3, testBytes } from './helpers.ts';
 import type { TestS3 } from './helpers.ts';
@@ -46,7 +48,8 @@ const settings = (over: Partial<HashSettings> = {}): HashSettings => ({
 describe('the hash reads k ranges at once from s3rver', () => {
   it('k ranges of an odd size in flight: byte-exact in one node:crypto pass and across hash-wasm slices, buffers bounded', async () => {
     const reads: HashReadEvent[] = [];
-    const one = await hashSlice(s3.s3, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000, onRead: (e) => reads.push(e) });
+    // All 8 from the start (s3rver on loopback is as fast as the hash: the adaptive reader would stay low).
+    const one = await hashSlice(s3.s3, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3, hashRangesAtStart: 8 }), remainingMs: () => 600_000, onRead: (e) => reads.push(e) });
     expect(one).toMatchObject({ done: true, sha1: expected, offset: SIZE, engine: 'node:crypto', invocations: 1 });
     expect(reads.map((r) => r.offset)).toEqual(Array.from({ length: Math.ceil(SIZE / 99_968) }, (_, i) => i * 99_968));
     expect(Math.max(...reads.map((r) => r.inFlight))).toBe(8);
@@ -74,7 +77,7 @@ describe('the hash reads k ranges at once from s3rver', () => {
       let looks = 0;
       let inFlight = 0;
       progress = await hashSlice(s3.s3, source, progress, {
-        settings: settings({ hashRangeBytes: 64 * 1024, hashStepBytes: 64 * 1024 }),
+        settings: settings({ hashRangeBytes: 64 * 1024, hashStepBytes: 64 * 1024, hashRangesAtStart: 8 }),
         remainingMs: () => (looks++ < 12 ? 600_000 : 0),
         onRead: (e) => (inFlight = e.inFlight),
       });
@@ -92,13 +95,54 @@ describe('the hash reads k ranges at once from s3rver', () => {
     expect(progress).toMatchObject({ done: true, sha1: expected, offset: SIZE });
   });
 
+  it('adaptive: S3 capped at 2 MiB/s per connection leaves the thread waiting, so the reader opens more ranges than the one it starts with', async () => {
+    // A loopback proxy that paces each connection's answer, as S3 in AWS carries ~85-90 MB/s per request.
+    const shaper = await startConnectionShaper(s3.endpoint, 2 * 1024 * 1024);
+    const client = localS3Client(shaper.endpoint);
+    try {
+      const reads: HashReadEvent[] = [];
+      const r = await hashSlice(client, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000, onRead: (e) => reads.push(e) });
+      expect(r).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+      // It starts with the head alone; one stream would take ~1.5 s, the reader looks every 50 ms.
+      expect(reads[0]).toMatchObject({ inFlight: 1, allowed: 1 });
+      expect(Math.max(...reads.map((e) => e.allowed))).toBeGreaterThanOrEqual(4);
+      expect(Math.max(...reads.map((e) => e.inFlight))).toBeGreaterThan(1);
+      // Still bounded: at most k in flight, k - 1 buffers.
+      expect(Math.max(...reads.map((e) => e.inFlight))).toBeLessThanOrEqual(8);
+      expect(Math.max(...reads.map((e) => e.buffers))).toBeLessThanOrEqual(7);
+    } finally {
+      client.destroy();
+      await shaper.close();
+    }
+  }, 60_000);
+
+  it('adaptive: an unthrottled S3 and a hash kept busy (a slow consumer) open no ranges beyond the first window', async () => {
+    const reads: HashReadEvent[] = [];
+    // Each 64 KiB step costs the thread 8 ms more: the bytes always wait for the hash, never the reverse.
+    const busy = (): void => {
+      const until = performance.now() + 8;
+      while (performance.now() < until);
+    };
+    const r = await hashSlice(s3.s3, source, undefined, {
+      settings: settings({ hashRangeBytes: 1024 * 1024, hashStepBytes: 64 * 1024, hashFloorBytesPerSecond: 1024 ** 3 }),
+      remainingMs: () => 600_000,
+      onRead: (e) => reads.push(e),
+      onProgress: busy,
+    });
+    expect(r).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+    expect(reads).toHaveLength(4);
+    // At most one more range, for the head's time to first byte in the first window; never the 8 allowed.
+    expect(Math.max(...reads.map((e) => e.allowed))).toBeLessThanOrEqual(2);
+    expect(Math.max(...reads.map((e) => e.inFlight))).toBeLessThanOrEqual(2);
+  }, 60_000);
+
   it('an object smaller than one range is one GET and no buffer; an empty object is no GET', async () => {
     const { proxy, client } = await proxied(s3.endpoint);
     const small = await pinSource(client, { bucket: BUCKET, key: 'small.bin' });
     const reads: HashReadEvent[] = [];
     const r = await hashSlice(client, small, undefined, { settings: settings({ hashRangeBytes: 16 * 1024 * 1024 }), remainingMs: () => 600_000, onRead: (e) => reads.push(e) });
     expect(r).toMatchObject({ done: true, sha1: createHash('sha1').update(bytes.subarray(0, 1000)).digest('base64') });
-    expect(reads).toEqual([{ offset: 0, length: 1000, inFlight: 1, buffers: 0, bufferBytes: 1000 }]);
+    expect(reads).toEqual([{ offset: 0, length: 1000, inFlight: 1, allowed: 1, buffers: 0, bufferBytes: 1000 }]);
     expect(proxy.stats().rangedGets).toBe(1);
     const empty = await pinSource(client, { bucket: BUCKET, key: 'empty.bin' });
     const e = await hashSlice(client, empty, undefined, { settings: settings(), remainingMs: () => 600_000, onRead: (x) => reads.push(x) });

@@ -147,7 +147,8 @@ describe('hashSlice over chunks of any size', () => {
     // Finishing at all proves the ranges ahead were read whole while the head was held (it is released only then).
     expect(done).toMatchObject({ done: true, sha1: expected, offset: SIZE });
     expect(s3.ranges).toEqual([0, 1, 2, 3, 4].map((i) => `bytes=${i * 65536}-${Math.min(SIZE, (i + 1) * 65536) - 1}`));
-    // Three in flight (hashRangesInFlight), and the two ahead of the head in two reused buffers of one range each.
+    // The held head leaves the thread idle: the reader opens more ranges (it starts with one) up to three
+    // (hashRangesInFlight), and the two ahead of the head fill two reused buffers of one range each.
     expect(reads.map((r) => r.inFlight).slice(0, 3)).toEqual([1, 2, 3]);
     expect(Math.max(...reads.map((r) => r.inFlight))).toBe(3);
     expect(Math.max(...reads.map((r) => r.buffers))).toBe(2);
@@ -158,8 +159,9 @@ describe('hashSlice over chunks of any size', () => {
     for (const [rangeBytes, inFlight] of [[30_000, 1], [30_000, 5], [1000, 8], [SIZE * 2, 8]] as const) {
       const s3 = fakeS3();
       const reads: HashReadEvent[] = [];
+      // All k from the start: this fake S3 answers at once, so the adaptive reader alone would stay at one.
       const done = await hashSlice(s3.client, source, undefined, {
-        settings: settings({ hashRangeBytes: rangeBytes, hashRangesInFlight: inFlight, hashFloorBytesPerSecond: 1024 ** 3 }),
+        settings: settings({ hashRangeBytes: rangeBytes, hashRangesInFlight: inFlight, hashRangesAtStart: inFlight, hashFloorBytesPerSecond: 1024 ** 3 }),
         remainingMs: () => 600_000,
         onRead: (e) => reads.push(e),
       });
