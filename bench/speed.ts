@@ -213,6 +213,11 @@ export interface CpuRun {
   profile: ProfileBreakdown;
   /** The process's CPU ms by thread kind (bench/child.ts; runs of earlier records and checkouts: unset). */
   threadCpuMs?: Record<string, number>;
+  /**
+   * The same transfer in a process without the profiler, as a user runs it: what the target is judged on
+   * (the profiler costs a thread of its own and slows start-up). Runs of earlier records: unset.
+   */
+  unprofiled?: { ms: number; processCpuMs: number; otherCores: number };
 }
 /** One raw read and one HashObject path of the same object, taken one after the other (ABBA order across pairs). */
 export interface HashPair {
@@ -437,7 +442,7 @@ async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
   const sizes = [...new Set([o.small, o.big])].sort((a, b) => a - b);
   const checkouts: [CpuRun['checkout'], string][] = [['this', ROOT]];
   if (o.before !== undefined) checkouts.unshift(['before', o.before]);
-  log(`\nCPU per GiB: the pipeline on loopback, ${sizes.map(sizeLabel).join(' and ')}, runner under --cpu-prof${o.before ? `, this checkout and ${o.before}` : ''}`);
+  log(`\nCPU per GiB: the pipeline on loopback, ${sizes.map(sizeLabel).join(' and ')}, each run as a user runs it and again under --cpu-prof${o.before ? `, this checkout and ${o.before}` : ''}`);
   // One untimed run per checkout first: the measured ones find Node's compile cache (and a checkout's own
   // caches) filled, as every start after a user's first does, whichever parts of the bench ran before.
   const { sha1: smallSha1 } = await object(env, sizes[0] as number);
@@ -448,6 +453,12 @@ async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
   for (const size of sizes) {
     const { sha1 } = await object(env, size);
     for (const [checkout, dir] of checkouts) {
+      // As a user runs it (judged), then under the profiler (the breakdown).
+      const plain = await withEmulator(env, { commitProcessing: COMMIT_202 }, async (box) => {
+        const measured = await runMeasured(await pipelineJob(env, box, size, 8, `cpu-plain-${checkout}-${size}.bin`), { ...NOW, child: childEntryOf(dir) });
+        checkSha1(`cpu ${checkout} without the profiler`, measured.result, sha1);
+        return measured;
+      });
       const profDir = await mkdtemp(path.join(env.dataRoot, 'prof-'));
       const m = await withEmulator(env, { commitProcessing: COMMIT_202 }, async (box) => {
         const measured = await runMeasured(await pipelineJob(env, box, size, 8, `cpu-${checkout}-${size}.bin`), {
@@ -463,10 +474,10 @@ async function cpuPerGiB(env: Env, o: Options): Promise<CpuRun[]> {
       // S3_TO_BOX_KEEP_PROFILES=DIR keeps each raw profile (cpu-<checkout>-<bytes>.cpuprofile) for a closer look.
       if (process.env.S3_TO_BOX_KEEP_PROFILES) execFileSync('cp', [path.join(profDir, file), path.join(process.env.S3_TO_BOX_KEEP_PROFILES, `cpu-${checkout}-${size}.cpuprofile`)]);
       await rm(profDir, { recursive: true, force: true });
-      const r: CpuRun = { checkout, size, ms: m.result.ms, transferCpuMs: m.result.cpuMs ?? Number.NaN, processCpuMs: m.result.processCpuMs, otherCores: m.otherCores, profile, ...(m.result.threadCpuMs === undefined ? {} : { threadCpuMs: m.result.threadCpuMs }) };
+      const r: CpuRun = { checkout, size, ms: m.result.ms, transferCpuMs: m.result.cpuMs ?? Number.NaN, processCpuMs: m.result.processCpuMs, otherCores: m.otherCores, profile, ...(m.result.threadCpuMs === undefined ? {} : { threadCpuMs: m.result.threadCpuMs }), unprofiled: { ms: plain.result.ms, processCpuMs: plain.result.processCpuMs, otherCores: plain.otherCores } };
       const startup = startupCpuS(r);
       log(
-        `  [${checkout} ${sizeLabel(size)}] process CPU ${fixed(r.processCpuMs / 1000, 2)} s = ${fixed(cpuPerGiBOf(r), 2)} CPU-s/GiB (transfer only ${fixed(r.transferCpuMs / 1000 / (size / GiB), 2)}; before the transfer started ${startup === undefined ? 'n/a' : `${fixed(startup, 2)} s`}` +
+        `  [${checkout} ${sizeLabel(size)}] process CPU ${fixed(plain.result.processCpuMs / 1000, 2)} s = ${fixed(cpuPerGiBOf(r), 2)} CPU-s/GiB; under --cpu-prof ${fixed(r.processCpuMs / 1000, 2)} s (transfer only ${fixed(r.transferCpuMs / 1000 / (size / GiB), 2)}; before the transfer started ${startup === undefined ? 'n/a' : `${fixed(startup, 2)} s`}` +
           `${r.threadCpuMs === undefined ? '' : `; by thread ${Object.entries(r.threadCpuMs).map(([k, v]) => `${k} ${fixed(v / 1000, 2)} s`).join(', ')}`}); other load ${fixed(r.otherCores, 2)}`,
       );
       runs.push(r);
@@ -1130,7 +1141,7 @@ function dollars(x: number): string {
  * category's CPU estimated as its share of the profile times the process's CPU seconds.
  */
 function cpuChangeReading(before: CpuRun, now: CpuRun): string {
-  const perGiB = (x: CpuRun): number => x.processCpuMs / 1000 / (x.size / GiB);
+  const perGiB = cpuPerGiBOf;
   const cpuOf = (x: CpuRun, category: string): number =>
     ((x.profile.categories.find((c) => c.category === category)?.ms ?? 0) / x.profile.totalMs) * (x.processCpuMs / 1000) / (x.size / GiB);
   const categories = [...new Set([...before.profile.categories, ...now.profile.categories].map((c) => c.category))];
@@ -1184,7 +1195,8 @@ function renderBeforeIssue(shown: CpuRun[]): string {
       ['category', 'before issue 9 (the issue\'s profile)', ...cpu.map(label)],
       [
         ...b.categories.map(([category, , sec]) => [category, fixed(perGiB(sec), 2), ...cpu.map((x) => fixed(categoryCpuPerGiB(x, category), 2))]),
-        ['whole process', `**${fixed(perGiB(b.totalCpuS), 2)}**`, ...cpu.map((x) => `**${fixed(x.processCpuMs / 1000 / (x.size / GiB), 2)}**`)],
+        ['whole process, under `node --cpu-prof`', `**${fixed(perGiB(b.totalCpuS), 2)}**`, ...cpu.map((x) => `**${fixed(x.processCpuMs / 1000 / (x.size / GiB), 2)}**`)],
+        ['whole process, without the profiler (judged)', 'not measured', ...cpu.map((x) => (x.unprofiled === undefined ? 'not measured' : fixed(cpuPerGiBOf(x), 2)))],
       ],
     ),
   ].join('\n');
@@ -1315,7 +1327,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
 
   // CPU per GiB
   const cpuSizesShown = [...new Set(r.cpu.map((x) => x.size))].sort((x, y) => x - y);
-  out.push(`### CPU per GiB of the runner process (pipeline on loopback, ${(cpuSizesShown.length > 0 ? cpuSizesShown : [oOf('cpu').big]).map(sizeLabel).join(' and ')}, concurrency 8, \`node --cpu-prof\`)`);
+  out.push(`### CPU per GiB of the runner process (pipeline on loopback, ${(cpuSizesShown.length > 0 ? cpuSizesShown : [oOf('cpu').big]).map(sizeLabel).join(' and ')}, concurrency 8; judged without the profiler, broken down under \`node --cpu-prof\`)`);
   out.push('');
   out.push(...from('cpu'));
   out.push(...renderCpu(r.cpu));

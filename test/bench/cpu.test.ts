@@ -39,6 +39,23 @@ describe('cpuFit', () => {
   });
 });
 
+describe('judged as a user runs it', () => {
+  it('takes the run without the profiler for the CPU per GiB, the fit and the verdict, and shows the profiled one beside', () => {
+    // Under the profiler 2.2 s at 256 MiB (8.8 per GiB); without it 1.9 s (7.6): met on the run without.
+    const plain = (x: CpuRun, processCpuS: number): CpuRun => ({ ...x, unprofiled: { ms: 4000, processCpuMs: processCpuS * 1000, otherCores: 0.05 } });
+    const runs = [plain(run('this', 256 * MiB, 2.2, 300), 1.9), plain(run('this', GiB, 5.2), 4.6)];
+    expect(cpuTarget(runs).value).toBeCloseTo(7.6, 9);
+    expect(cpuFit(runs, 'this')?.perGiBS).toBeCloseTo((4.6 - 1.9) / 0.75, 9);
+    const text = renderCpu(runs).join('\n');
+    expect(text).toContain('| this one | 256 MiB | 4.00 | 1.90 | **7.60** | 8.80 | 0.66 | 7.04 | 0.05 |');
+    expect(text).toContain('Each size runs twice per checkout');
+    const r = speedResults(runs);
+    expect(targetVerdicts(r).find((t) => t.key === 'cpu')?.verdict).toBe('met');
+    // The same runs judged on the profiled figures would not be.
+    expect(targetVerdicts(speedResults(runs.map(({ unprofiled: _u, ...x }) => x))).find((t) => t.key === 'cpu')?.verdict).toBe('not met');
+  });
+});
+
 describe('cpuTarget', () => {
   it('is judged at the smallest size too: 1 GiB under 8 does not make 256 MiB under 8', () => {
     const t = cpuTarget([run('this', 256 * MiB, 2.675), run('this', GiB, 5.6)]);
@@ -114,8 +131,9 @@ function speedResults(cpu: CpuRun[]): SpeedResults {
 describe('rendering', () => {
   it('shows both sizes, the fit and the start-up share, with the 256 MiB row beside the issue\'s figure', () => {
     const text = renderCpu([run('before', 256 * MiB, 2.8, 400), run('this', 256 * MiB, 1.9, 300), run('before', GiB, 5.6, 350), run('this', GiB, 4.4, 250)]).join('\n');
-    expect(text).toContain('| before (earlier commit) | 256 MiB | 5.00 | 2.80 | **11.20** | 1.12 | 8.96 | 0.10 |');
-    expect(text).toContain('| this one | 256 MiB | 5.00 | 1.90 | **7.60** | 0.57 | 6.08 | 0.10 |');
+    expect(text).toContain('| before (earlier commit) | 256 MiB | 5.00 | 2.80 | **11.20** | 11.20 | 1.12 | 8.96 | 0.10 |');
+    expect(text).toContain('| this one | 256 MiB | 5.00 | 1.90 | **7.60** | 7.60 | 0.57 | 6.08 | 0.10 |');
+    expect(text).toContain('measured under `node --cpu-prof` only');
     expect(text).toContain('before: 1.87 CPU-s fixed + 3.73 CPU-s per GiB; this one: 1.07 CPU-s fixed + 3.33 CPU-s per GiB');
     expect(text).toContain("The 256 MiB row is the like-for-like with the issue's own figure");
     expect(text).toContain('| *before the transfer started (all categories)* | 40.0 % | 30.0 % | 35.0 % | 25.0 % |');
@@ -136,7 +154,7 @@ describe('rendering', () => {
     expect(merged.cpu).toHaveLength(2);
     const text = renderSpeed(merged, []);
     expect(text).toContain('### CPU per GiB of the runner process (pipeline on loopback, 1 GiB, concurrency 8');
-    expect(text).toContain('| this one | 1 GiB | 5.00 | 4.82 | **4.82** | n/a |');
+    expect(text).toContain('| this one | 1 GiB | 5.00 | 4.82 | **4.82** | 4.82 | n/a |');
     expect(text).toContain('**One size only** (1 GiB)');
     expect(text).toMatch(/\| CPU per GiB of the runner process[^|]*\| 4\.82 at 1 GiB \(one size only[^|]*\| met \| earlier run/);
   });
