@@ -322,7 +322,8 @@ export async function hashSlice(
     return true;
   };
   const sendAhead = (): void => {
-    while (queue.length < allowed && nextOffset < sliceEnd && !ahead.failed && ((steps === 0 && queue.length === 0) || timeLeft())) {
+    // Nothing more once stopped: a pass that gave up with time still left would otherwise send reads it then cancels.
+    while (stopped === undefined && queue.length < allowed && nextOffset < sliceEnd && !ahead.failed && ((steps === 0 && queue.length === 0) || timeLeft())) {
       if (!send()) break;
     }
   };
