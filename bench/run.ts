@@ -36,9 +36,9 @@ as soon as it is done and leaves the other sections as they are.
 
   --only LIST         some of the benches, comma-separated: speed, bulk, uploads
   --before DIR        speed: an earlier checkout (with node_modules) measured side by side
-  --small SIZE        speed: the smaller end-to-end object and the sweep's (default 256MiB)
-  --big SIZE          speed: the end-to-end object of the target, CPU per GiB and the hash
-                      (default 1GiB)
+  --small SIZE        speed: the smaller end-to-end object (default 256MiB)
+  --big SIZE          speed: the end-to-end object of the target, the concurrency sweep's,
+                      CPU per GiB and the hash (default 1GiB)
   --huge SIZE         speed: the whole pipeline's memory row (default 4GiB; with --quick the
                       three default to 64MiB, 128MiB and 256MiB)
   --sections LIST     speed: some of its measurements (e2e, sweep, cpu, hash, cli, bundles,

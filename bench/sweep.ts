@@ -1,11 +1,14 @@
-// The concurrency sweep's reading: where the pipeline stops scaling on the shaped link, and why, from what
-// each run measured (never a fixed sentence). A bound is named only when this run's numbers show it; when
-// none does, the reading says the cause was not determined.
+// The concurrency sweep: the pipeline on the shaped link at 1, 2, 4, ... parts in flight, each row split into
+// its parts phase and the fixed rest of the run, with the CPU each side used, and a reading of where the parts
+// phase (and the whole run) stops scaling and why, computed from the rows by a stated rule (never a fixed
+// sentence). A bound is named only when this run's numbers show it; when none does, the reading says so.
 import { planBatches, slotRounds } from '../src/transfer/plan.ts';
 import type { BatchPlan } from '../src/transfer/plan.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import type { E2eRun } from './speed.ts';
-import { MiB, fixed, mibPerSecond } from './stats.ts';
+import { MiB, fixed, markdownTable as table, mibPerSecond, range, sizeLabel } from './stats.ts';
+
+const GiB = 1024 * MiB;
 
 /** The shaped link of the sweep: each connection capped at `bandwidth` bytes/s, plus `latencyMs` per request. */
 export interface LinkShape {
@@ -14,18 +17,38 @@ export interface LinkShape {
   partSize: number;
 }
 
-/** A step must be this much faster end to end than the best before it to count as scaling. */
-const SCALING_GAIN = 1.1;
-/** The parts phase at this share of the link bound or more: the link is the bound. */
-const LINK_SHARE = 0.85;
+/** The concurrencies swept: the issue's 1-16, and 32 to show the ceiling past them. */
+export const SWEEP_CONCURRENCIES = [1, 2, 4, 8, 16, 32] as const;
+
+/** A concurrency whose run the link lets finish in this many seconds or less is run SHORT_RUNS times (median); a longer one once. */
+const SHORT_RUN_S = 15;
+const SHORT_RUNS = 3;
+
+/** A step scales when it is at least this many times faster than the step before, per doubling of the concurrency (ideal: 2). */
+const SCALING_GAIN = 1.3;
 /** An event loop busy this share of the parts-and-hash phase or more: that process is the bound. */
 const LOOP_SHARE = 0.85;
 /** The runner, the servers and the other load on this share of the machine's cores or more: the machine is. */
 const MACHINE_SHARE = 0.9;
+/** The hash done after the last part by this share of the run or more: the run waited on the hash. */
+const HASH_TAIL_SHARE = 0.1;
+/** Other load at the step that stopped, in cores, from which the reading warns that it is about a loaded machine. */
+const LOADED_CORES = 0.25;
+
+/** MiB/s `c` connections could carry at the link's cap alone (c x bandwidth). */
+export function linkCapacity(shape: LinkShape, c: number): number {
+  return (c * shape.bandwidth) / MiB;
+}
 
 /** MiB/s that `c` connections carry on the link, each sending one part at a time (part / (part / bandwidth + latency)). */
 export function linkBound(shape: LinkShape, c: number): number {
   return (c * shape.bandwidth * shape.partSize) / (shape.partSize + (shape.bandwidth * shape.latencyMs) / 1000) / MiB;
+}
+
+/** Runs at concurrency `c`: SHORT_RUNS (the median shown) when one run takes SHORT_RUN_S or less at the link bound, else one; one with --quick. */
+export function sweepRuns(size: number, c: number, shape: LinkShape, quick: boolean): number {
+  if (quick) return 1;
+  return size / MiB / linkBound(shape, c) <= SHORT_RUN_S ? SHORT_RUNS : 1;
 }
 
 /**
@@ -39,112 +62,308 @@ export function partRounds(size: number, partSize: number, concurrency: number):
   return { rounds: Math.max(0, ...slotRounds(totalParts, plan)), totalParts, plan };
 }
 
-/** What one sweep run shows about its bounds. */
-export interface SweepFigures {
+/** One row of the sweep: the median run (by wall time) of a concurrency, and what it shows. */
+export interface SweepRow {
   concurrency: number;
-  /** End to end. */
+  size: number;
+  /** Runs made at this concurrency; the figures below are the median one's. */
+  runs: number;
+  /** End-to-end MiB/s of every run, in the order made. */
+  runMiBs: number[];
+  ms: number;
   mibs: number;
-  /** Prepare done to the last part stored. */
+  /** Prepare done to the last batch done: the parts phase, as the pipeline's own timeline records it. */
   partsMs: number;
   partsMiBs: number;
-  linkMiBs: number;
+  /** Everything outside the parts phase: Prepare, the commit and its 202 wait, the state machine's steps, a hash finishing late. */
+  fixedMs: number;
+  /** The hash done after the last part (0 when it was done first): part of the fixed time. */
+  hashTailMs: number;
+  /** c x the per-connection cap; and with one request's latency per part. */
+  linkCapacityMiBs: number;
+  linkBoundMiBs: number;
   rounds: number;
   /** Rounds x one part's time on the link: the shortest parts phase this plan allows. */
   roundBoundMs: number;
   /** Prepare done to the parts and the hash both done: where the work is. */
   phaseMs: number;
+  runnerCpuMs: number;
+  runnerCpuPerGiB: number;
+  serverCpuPerGiB: number;
+  /** CPU per ms of that phase (all of a run's CPU counted in it): the runner, the servers; and everything busy, the other load included. */
+  runnerCores: number;
+  serverCores: number;
+  cores: number;
+  otherCores: number;
   /** Busy ms of the runner's event loop, and of the servers' (s3rver and the emulator share one), per ms of that phase. */
   runnerLoop: number;
   serversLoop: number;
-  /** Cores busy in that phase: the runner's and the servers' CPU per ms of it, plus the other load. */
-  cores: number;
-  /** Everything outside the parts phase: Prepare, the commit and its waits, the state machine's steps. */
-  fixedMs: number;
+  /** The most part PUTs the emulator served at once (runs before this was recorded: undefined). */
+  maxPartsInFlight: number | undefined;
 }
 
-export function sweepFigures(x: E2eRun, shape: LinkShape): SweepFigures {
+/** The run whose wall time is the median (the lower middle of an even count), so that each row's figures come from one real run. */
+function medianRun(runs: E2eRun[]): E2eRun {
+  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as E2eRun;
+}
+
+export function sweepRow(runs: E2eRun[], shape: LinkShape): SweepRow {
+  const x = medianRun(runs);
   const c = x.concurrency ?? 1;
   const prepared = x.marks.preparedMs ?? Number.NaN;
-  const partsMs = (x.marks.partsDoneMs ?? Number.NaN) - prepared;
-  const phaseMs = Math.max(x.marks.partsDoneMs ?? Number.NaN, x.marks.hashDoneMs ?? Number.NaN) - prepared;
+  const partsDone = x.marks.partsDoneMs ?? Number.NaN;
+  const hashDone = x.marks.hashDoneMs ?? Number.NaN;
+  const partsMs = partsDone - prepared;
+  const phaseMs = Math.max(partsDone, hashDone) - prepared;
   const { rounds } = partRounds(x.size, shape.partSize, c);
   return {
     concurrency: c,
+    size: x.size,
+    runs: runs.length,
+    runMiBs: runs.map((r) => mibPerSecond(r.size, r.ms)),
+    ms: x.ms,
     mibs: mibPerSecond(x.size, x.ms),
     partsMs,
     partsMiBs: mibPerSecond(x.size, partsMs),
-    linkMiBs: linkBound(shape, c),
+    fixedMs: x.ms - partsMs,
+    hashTailMs: Math.max(0, hashDone - partsDone),
+    linkCapacityMiBs: linkCapacity(shape, c),
+    linkBoundMiBs: linkBound(shape, c),
     rounds,
     roundBoundMs: rounds * ((shape.partSize / shape.bandwidth) * 1000 + shape.latencyMs),
     phaseMs,
-    // Their busy time outside the phase (Prepare, the commit) is small: all of it counted in the phase.
+    runnerCpuMs: x.cpuMs,
+    runnerCpuPerGiB: x.cpuMs / 1000 / (x.size / GiB),
+    serverCpuPerGiB: x.serverCpuMs / 1000 / (x.size / GiB),
+    // Their CPU outside the phase (Prepare, the commit) is small: all of it counted in the phase.
+    runnerCores: x.cpuMs / phaseMs,
+    serverCores: x.serverCpuMs / phaseMs,
+    cores: (x.cpuMs + x.serverCpuMs) / phaseMs + x.otherCores,
+    otherCores: x.otherCores,
     runnerLoop: (x.marks.loopActiveMs ?? Number.NaN) / phaseMs,
     serversLoop: (x.serverLoopMs ?? Number.NaN) / phaseMs,
-    cores: (x.cpuMs + x.serverCpuMs) / phaseMs + x.otherCores,
-    fixedMs: x.ms - partsMs,
+    maxPartsInFlight: x.maxPartsInFlight,
   };
 }
 
-export type SweepCause = 'link' | 'rounds' | 'runner' | 'servers' | 'machine' | 'fixed';
-
-export interface SweepStop {
-  /** The highest concurrency that was still faster by SCALING_GAIN than every one before it. */
-  stop: SweepFigures;
-  /** The step after it, which did not scale (undefined: the sweep scaled to its end). */
-  next: SweepFigures | undefined;
-  /** What the step after it shows as its bound; empty: not determined. */
-  causes: SweepCause[];
-}
-
-/** Where the sweep stops scaling, and the bounds the next step's measurements show. */
-export function sweepStop(runs: E2eRun[], shape: LinkShape, cores: number): SweepStop | undefined {
-  if (runs.length === 0) return undefined;
-  const figures = runs.map((x) => sweepFigures(x, shape));
-  let best = 0;
-  for (let i = 1; i < figures.length; i++) if ((figures[i] as SweepFigures).mibs > (figures[best] as SweepFigures).mibs * SCALING_GAIN) best = i;
-  const stop = figures[best] as SweepFigures;
-  const next = figures[best + 1];
-  if (next === undefined) return { stop, next, causes: [] };
-  const causes: SweepCause[] = [];
-  if (next.partsMiBs >= LINK_SHARE * next.linkMiBs) causes.push('link');
-  if (next.rounds >= stop.rounds) causes.push('rounds');
-  if (next.runnerLoop >= LOOP_SHARE) causes.push('runner');
-  if (next.serversLoop >= LOOP_SHARE) causes.push('servers');
-  if (next.cores >= MACHINE_SHARE * cores) causes.push('machine');
-  // The parts phase did get faster, the run as a whole did not: what does not scale is outside it.
-  if (next.partsMs * SCALING_GAIN <= stop.partsMs) causes.push('fixed');
-  return { stop, next, causes };
-}
-
-const pct = (x: number): string => `${fixed(100 * x, 0)} %`;
-
-/** The sweep's "Reading." paragraph. */
-export function sweepReading(runs: E2eRun[], shape: LinkShape, cores: number): string {
-  const s = sweepStop(runs, shape, cores);
-  if (s === undefined) return '';
-  const { stop, next } = s;
-  if (next === undefined) {
-    return (
-      `**Reading.** End to end it scaled through the whole sweep (each step at least ${pct(SCALING_GAIN - 1)} faster than the best before it), up to concurrency ${stop.concurrency}: ` +
-      `${fixed(stop.mibs)} MiB/s. Where it stops scaling lies past the sweep.`
-    );
+/** One row per concurrency, in increasing order (the runs of a record older than the repeats: one each). */
+export function sweepRows(runs: E2eRun[], shape: LinkShape): SweepRow[] {
+  const byC = new Map<number, E2eRun[]>();
+  for (const r of runs) {
+    const c = r.concurrency ?? 1;
+    byC.set(c, [...(byC.get(c) ?? []), r]);
   }
-  const why: Record<SweepCause, string> = {
-    link: `the link: the parts phase ran at ${fixed(next.partsMiBs)} MiB/s, ${pct(next.partsMiBs / next.linkMiBs)} of its bound`,
-    rounds: `the batch plan: at ${next.concurrency} the busiest Map slot uploads ${next.rounds} round${next.rounds === 1 ? '' : 's'} of parts, ${next.rounds > stop.rounds ? 'more than' : 'as many as'} at ${stop.concurrency}, so more connections cannot shorten the parts phase`,
-    runner: `the runner's event loop: busy ${pct(next.runnerLoop)} of the parts-and-hash phase, near all of its one core`,
-    servers: `the servers' event loop (s3rver and the emulator share the bench's one): busy ${pct(next.serversLoop)} of the parts-and-hash phase`,
-    machine: `the machine's cores: the runner, the servers and the other load kept ${fixed(next.cores, 2)} of the ${cores} busy`,
-    fixed: `the fixed part of the run: the parts phase did get faster (${fixed(stop.partsMs / 1000, 2)} -> ${fixed(next.partsMs / 1000, 2)} s), but outside it (Prepare, the commit and its 202 wait, the state machine's steps) took ${fixed(next.fixedMs / 1000, 2)} of ${fixed((next.fixedMs + next.partsMs) / 1000, 2)} s`,
-  };
+  return [...byC.entries()].sort(([a], [b]) => a - b).map(([, xs]) => sweepRow(xs, shape));
+}
+
+/** The gain a step from `from` to `to` in flight needs to count as scaling: SCALING_GAIN per doubling. */
+export function neededGain(from: number, to: number): number {
+  return SCALING_GAIN ** Math.log2(to / from);
+}
+
+export interface ScalingStop {
+  /** The last row that still scaled (the first row when the second did not). */
+  last: SweepRow;
+  /** The first row that did not (undefined: it scaled to the end of the sweep). */
+  failed: SweepRow | undefined;
+  /** Its throughput over the row before, and what the rule needed. */
+  gain: number;
+  needed: number;
+}
+
+/**
+ * Where a throughput stops scaling: the first step whose throughput is less than `neededGain` times the step
+ * before it. Undefined when a row lacks the throughput (not measured) or there are no rows.
+ */
+export function scalingStop(rows: SweepRow[], throughput: (r: SweepRow) => number): ScalingStop | undefined {
+  if (rows.length === 0 || rows.some((r) => !Number.isFinite(throughput(r)))) return undefined;
+  for (let i = 1; i < rows.length; i++) {
+    const before = rows[i - 1] as SweepRow;
+    const row = rows[i] as SweepRow;
+    const gain = throughput(row) / throughput(before);
+    const needed = neededGain(before.concurrency, row.concurrency);
+    if (gain < needed) return { last: before, failed: row, gain, needed };
+  }
+  return { last: rows[rows.length - 1] as SweepRow, failed: undefined, gain: Number.NaN, needed: Number.NaN };
+}
+
+export type PartsCause = 'rounds' | 'in-flight' | 'runner' | 'servers' | 'machine';
+
+/**
+ * The bounds the row that stopped the parts phase shows, each from its own number against its threshold. The
+ * link is not among them: each connection has its own cap, so doubling the concurrency doubles the link bound,
+ * and a step that gained less than 1.3x cannot have filled it (the reading quotes the share it used).
+ */
+export function partsCauses(stop: ScalingStop, machineCores: number): PartsCause[] {
+  const { last, failed } = stop;
+  if (failed === undefined) return [];
+  const causes: PartsCause[] = [];
+  if (failed.rounds >= last.rounds) causes.push('rounds');
+  if (failed.maxPartsInFlight !== undefined && failed.maxPartsInFlight < failed.concurrency) causes.push('in-flight');
+  if (failed.runnerLoop >= LOOP_SHARE) causes.push('runner');
+  if (failed.serversLoop >= LOOP_SHARE) causes.push('servers');
+  if (failed.cores >= MACHINE_SHARE * machineCores) causes.push('machine');
+  return causes;
+}
+
+export type RunCause = 'parts' | 'fixed' | 'hash';
+
+/** Why the whole run stopped: the parts phase stopped too, and/or the fixed part (or a late hash) held it. */
+export function runCauses(stop: ScalingStop): RunCause[] {
+  const { last, failed } = stop;
+  if (failed === undefined) return [];
+  const causes: RunCause[] = [];
+  const partsGain = last.partsMs / failed.partsMs;
+  causes.push(partsGain >= neededGain(last.concurrency, failed.concurrency) ? 'fixed' : 'parts');
+  if (failed.hashTailMs >= HASH_TAIL_SHARE * failed.ms) causes.push('hash');
+  return causes;
+}
+
+const pct = (x: number): string => (Number.isFinite(x) ? `${fixed(100 * x, 0)} %` : 'n/a');
+const s = (ms: number, digits = 2): string => fixed(ms / 1000, digits);
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The measured state of a row, as the reading quotes it. */
+function rowState(r: SweepRow, machineCores: number): string {
+  const left = machineCores - r.otherCores;
+  const both = r.runnerCpuPerGiB + r.serverCpuPerGiB;
   return (
-    `**Reading.** End to end it scaled (each step at least ${pct(SCALING_GAIN - 1)} faster than the best before it) up to concurrency ${stop.concurrency}: ${fixed(stop.mibs)} MiB/s; ` +
-    `concurrency ${next.concurrency} gave ${fixed(next.mibs)} MiB/s. ` +
-    `At ${next.concurrency}: parts phase ${fixed(next.partsMs / 1000, 2)} s (${fixed(next.partsMiBs)} MiB/s; link bound ${fixed(next.linkMiBs)} MiB/s; ${next.rounds} part round${next.rounds === 1 ? '' : 's'}, at least ${fixed(next.roundBoundMs / 1000, 2)} s), ` +
-    `event loops busy: runner ${pct(next.runnerLoop)}, servers ${pct(next.serversLoop)} of the parts-and-hash phase; ${fixed(next.cores, 2)} of ${cores} cores busy with the other load. ` +
-    (s.causes.length > 0
-      ? `What bounds it: ${s.causes.map((c) => why[c]).join('; ')}.`
-      : `What bounds it: **not determined**. None of the measured bounds applies: the link (parts phase at ${pct(LINK_SHARE)} of it or more), the part rounds (no fewer at ${next.concurrency} than at ${stop.concurrency}), ` +
-        `one process's event loop (busy ${pct(LOOP_SHARE)} or more), the machine's cores (${pct(MACHINE_SHARE)} or more busy), the fixed part (a parts phase ${pct(SCALING_GAIN - 1)} faster that did not carry through).`)
+    `the runner's CPU ${fixed(r.runnerCores, 2)} cores, the servers' ${fixed(r.serverCores, 2)}, ` +
+    `${fixed(r.cores, 2)} of the ${machineCores} cores busy, the other load (${fixed(r.otherCores, 2)}) included; event loops busy: runner ${pct(r.runnerLoop)}, servers ${pct(r.serversLoop)}` +
+    (r.maxPartsInFlight === undefined ? '' : `; at most ${r.maxPartsInFlight} part PUTs at once at the emulator`) +
+    `. CPU ceilings from this run: the runner and the servers spent ${fixed(r.runnerCpuPerGiB, 2)} + ${fixed(r.serverCpuPerGiB, 2)} CPU-s per GiB, ` +
+    `which the ${fixed(left, 2)} cores the other load left allow at most ${fixed((left / both) * 1024)} MiB/s; ` +
+    `the runner alone on all ${machineCores} (as where the servers are elsewhere) ${fixed((machineCores / r.runnerCpuPerGiB) * 1024)} MiB/s`
   );
+}
+
+/** The sweep's "Reading." paragraphs: the parts phase, then the whole run. */
+export function sweepReading(rows: SweepRow[], machineCores: number): string {
+  if (rows.length === 0) return '';
+  const rule =
+    `**Rule.** A step scales when it is at least ${SCALING_GAIN}x faster than the step before it per doubling of the concurrency (2x would be ideal); ` +
+    'the sweep stops scaling at the first step that is not. A bound is named at that step when its own number shows it: ' +
+    'no fewer part rounds than the step before; fewer part PUTs at once than the concurrency; an event loop busy ' +
+    `${pct(LOOP_SHARE)} or more of the parts-and-hash phase; ${pct(MACHINE_SHARE)} or more of the machine's cores busy.`;
+  const parts = scalingStop(rows, (r) => r.partsMiBs);
+  let partsText: string;
+  if (parts === undefined) partsText = '**Parts phase:** not measured in every row (an earlier run without the timeline); no reading.';
+  else if (parts.failed === undefined) {
+    const l = parts.last;
+    partsText =
+      `**Parts phase:** it scaled through the whole sweep, up to ${l.concurrency} in flight: ${fixed(l.partsMiBs)} MiB/s, ${pct(l.partsMiBs / l.linkBoundMiBs)} of the link bound. ` +
+      'Where it stops lies past the sweep.';
+  } else {
+    const { last: l, failed: f } = parts;
+    const causes = partsCauses(parts, machineCores);
+    const why: Record<PartsCause, string> = {
+      rounds: `the batch plan: the busiest Map slot uploads ${plural(f.rounds, 'round')} of parts at ${f.concurrency}, ${f.rounds > l.rounds ? 'more than' : 'as many as'} at ${l.concurrency}`,
+      'in-flight': `parts in flight: at most ${f.maxPartsInFlight ?? 0} part PUTs reached the emulator at once, of ${f.concurrency}`,
+      runner: `the runner's event loop, busy ${pct(f.runnerLoop)} of the phase (one thread: one core at most)`,
+      servers: `the servers' event loop (s3rver and the Box emulator, the bench's stand-ins, share one), busy ${pct(f.serversLoop)} of the phase`,
+      machine: `the machine's cores: ${fixed(f.cores, 2)} of ${machineCores} busy (runner ${fixed(f.runnerCores, 2)}, servers ${fixed(f.serverCores, 2)}, other load ${fixed(f.otherCores, 2)})`,
+    };
+    partsText =
+      `**Parts phase:** it scales to ${l.concurrency} in flight (${fixed(l.partsMiBs)} MiB/s, ${pct(l.partsMiBs / l.linkBoundMiBs)} of the link bound of ${fixed(l.linkBoundMiBs)}). ` +
+      `At ${f.concurrency} it gave ${fixed(parts.gain, 2)}x (the rule needs ${fixed(parts.needed, 2)}x): ${fixed(f.partsMiBs)} MiB/s while the link could carry ${fixed(f.linkCapacityMiBs)} ` +
+      `(${f.concurrency} x ${fixed(f.linkCapacityMiBs / f.concurrency)}; ${fixed(f.linkBoundMiBs)} with the per-request latency), ${pct(f.partsMiBs / f.linkBoundMiBs)} of it. ` +
+      `At ${f.concurrency}: ${rowState(f, machineCores)}. ` +
+      (causes.length > 0
+        ? `What bounds it: ${causes.map((c) => why[c]).join('; ')}.`
+        : 'What bounds it: **not determined**: none of the bounds in the rule shows at that step.') +
+      (f.otherCores >= LOADED_CORES || l.otherCores >= LOADED_CORES
+        ? ` **Other processes used ${fixed(Math.max(f.otherCores, l.otherCores), 2)} cores at these steps: this reading is of a loaded machine, not of the pipeline alone.**`
+        : '');
+  }
+  const run = scalingStop(rows, (r) => r.mibs);
+  let runText = '';
+  if (run !== undefined) {
+    if (run.failed === undefined) {
+      runText = `**End to end:** it scaled through the whole sweep, up to ${run.last.concurrency}: ${fixed(run.last.mibs)} MiB/s.`;
+    } else {
+      const { last: l, failed: f } = run;
+      const causes = runCauses(run);
+      const why: Record<RunCause, string> = {
+        parts: 'the parts phase stopped scaling too (above)',
+        fixed: `the fixed part: the parts phase kept scaling (${s(l.partsMs)} -> ${s(f.partsMs)} s) but the rest of the run took ${s(f.fixedMs)} of ${s(f.ms)} s (${pct(f.fixedMs / f.ms)})`,
+        hash: `the hash: done ${s(f.hashTailMs)} s after the last part`,
+      };
+      runText =
+        `**End to end:** it scales to ${l.concurrency} (${fixed(l.mibs)} MiB/s); at ${f.concurrency} it gave ${fixed(run.gain, 2)}x (${fixed(f.mibs)} MiB/s). ` +
+        `Of ${f.concurrency}'s ${s(f.ms)} s, the parts phase took ${s(f.partsMs)} s and the fixed part ${s(f.fixedMs)} s (${pct(f.fixedMs / f.ms)}; ${f.hashTailMs > 0 ? `the hash done ${s(f.hashTailMs)} s after the last part` : 'the hash done before the last part'}). ` +
+        (causes.length > 0 ? `What holds it: ${causes.map((c) => why[c]).join('; ')}.` : '');
+    }
+  }
+  return [rule, '', partsText, ...(runText === '' ? [] : ['', runText])].join('\n');
+}
+
+/** The sweep's part of the speed section: heading, table, how to read it, and the reading. */
+export function renderSweep(runs: E2eRun[], shape: LinkShape, machineCores: number, earlier: string[]): string[] {
+  const rows = sweepRows(runs, shape);
+  const sizes = [...new Set(rows.map((r) => r.size))];
+  const out: string[] = [];
+  out.push(`### Concurrency sweep of the pipeline on the shaped link${sizes.length > 0 ? `, ${sizes.map(sizeLabel).join(', ')}` : ''}`);
+  out.push('');
+  out.push(...earlier);
+  if (rows.length === 0) {
+    out.push('Not measured.');
+    return out;
+  }
+  const gains = rows.map((r, i) => (i === 0 ? Number.NaN : r.partsMiBs / (rows[i - 1] as SweepRow).partsMiBs));
+  out.push(
+    table(
+      [
+        'concurrency',
+        'runs',
+        'seconds',
+        'MiB/s end to end (runs)',
+        'parts phase (s)',
+        'parts MiB/s (x the step before)',
+        'link: c x cap (with latency), MiB/s',
+        'part rounds (at least s)',
+        'fixed part, s (hash done after the parts)',
+        'part PUTs at once, at most',
+        'runner CPU-s (per GiB)',
+        'cores: runner / servers / all busy',
+        'event loop busy runner / servers',
+        'other load',
+      ],
+      rows.map((r, i) => [
+        r.concurrency,
+        r.runs,
+        s(r.ms),
+        `${fixed(r.mibs)}${r.runs > 1 ? ` (${range(r.runMiBs)})` : ''}`,
+        s(r.partsMs),
+        `${fixed(r.partsMiBs)}${i === 0 ? '' : ` (${fixed(gains[i] as number, 2)}x)`}`,
+        `${fixed(r.linkCapacityMiBs)} (${fixed(r.linkBoundMiBs)})`,
+        `${r.rounds} (${s(r.roundBoundMs)})`,
+        `${s(r.fixedMs)} (${s(r.hashTailMs)})`,
+        r.maxPartsInFlight ?? 'not recorded',
+        `${s(r.runnerCpuMs)} (${fixed(r.runnerCpuPerGiB, 2)})`,
+        `${fixed(r.runnerCores, 2)} / ${fixed(r.serverCores, 2)} / ${fixed(r.cores, 2)}`,
+        `${pct(r.runnerLoop)} / ${pct(r.serversLoop)}`,
+        fixed(r.otherCores, 2),
+      ]),
+    ),
+  );
+  out.push('');
+  const repeated = rows.filter((r) => r.runs > 1).map((r) => r.concurrency);
+  out.push(
+    (repeated.length > 0
+      ? `Runs: ${SHORT_RUNS} at each concurrency whose run the link lets finish in ${SHORT_RUN_S} s or less (${repeated.join(', ')}), interleaved, the median run (by wall time) shown with every run's MiB/s in brackets; one run at the others. `
+      : 'One run at each concurrency. ') +
+      `${runs.length} runs, ${fixed(runs.reduce((n, r) => n + r.ms, 0) / 60_000, 1)} minutes of transfers in all. ` +
+      'Parts phase: Prepare done to the last batch done, from the pipeline\'s own timeline (the first part PUT starts right after Prepare; the last batch ends with its last PUT). ' +
+      'Fixed part: the rest of the run (Prepare, the commit and its one 202 wait, the state machine\'s steps, a hash still running after the parts). ' +
+      `Link: c connections at ${fixed(shape.bandwidth / MiB)} MiB/s each; in brackets, each carrying a ${fixed(shape.partSize / MiB)} MiB part plus ${shape.latencyMs} ms per request, the bound the rule compares with. ` +
+      'Part rounds: the parts the busiest Map slot uploads one after the other under the batch plan Prepare makes at that concurrency; in brackets rounds x one part\'s time on the link, the shortest parts phase that plan allows. ' +
+      'Part PUTs at once: the most the emulator served at the same time. ' +
+      'Runner CPU-s: the runner process (the state machine and every handler, the hash included) over the whole run. ' +
+      'Cores and event loops: CPU seconds and event-loop busy time per second of the parts-and-hash phase (Prepare done to both done; all of a run\'s CPU counted in it): ' +
+      `the runner; the servers (s3rver and the Box emulator, the bench's stand-ins, in the bench's process on the same cores); all busy adds the other load, out of ${machineCores} cores.`,
+  );
+  out.push('');
+  out.push(sweepReading(rows, machineCores));
+  return out;
 }
