@@ -1,13 +1,21 @@
-// A small bounded-concurrency runner: at most `limit` calls of `fn` at once, first error wins
-// (the others are told through the signal and their results dropped).
+// A small bounded-concurrency runner: at most `limit` calls of `fn` at once, first error wins. After it no
+// call starts, and it is thrown once the calls under way have ended: they are told to stop through their
+// signal (their errors dropped), unless `letFinish(error)` says they may finish first.
 
-/** `controller`: the one aborted on the first error (a caller's own, to stop work of its own with the calls). */
+export interface ForEachLimitOptions {
+  /** Whether the calls under way may finish after the first error (default: no, their signal aborts at once). */
+  letFinish?: (error: unknown) => boolean;
+  /** Aborted on the first error, whatever `letFinish` says: for the caller's own work that stops with the calls. */
+  stopped?: AbortController;
+}
+
 export async function forEachLimit<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T, signal: AbortSignal) => Promise<void>,
-  controller = new AbortController(),
+  options: ForEachLimitOptions = {},
 ): Promise<void> {
+  const controller = new AbortController();
   let next = 0;
   let failed: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
@@ -18,7 +26,8 @@ export async function forEachLimit<T>(
       } catch (error) {
         if (failed === undefined) {
           failed = { error };
-          controller.abort(error);
+          options.stopped?.abort(error);
+          if (options.letFinish?.(error) !== true) controller.abort(error);
         }
       }
     }

@@ -11,7 +11,10 @@
 // pinned source) would refuse anything else. A batch of a resumed session skips, without a listing, the
 // parts Prepare found in Box (transfer.storedParts).
 // A part Box refuses for its Digest (not stored) is read again and resent, up to PART_DIGEST_TRIES times.
-// Deadline: parts are started only while more than deadlineStartMarginMs remain; requests still in flight
+// A part that fails otherwise ends the batch with its error: no part starts after it and the reads stop, but
+// the other parts' PUTs under way finish first, so the parts they store are kept for the retry (unless the
+// failure makes them pointless: the session is to be aborted, the token refused; see cancelsPuts).
+// Deadline: parts are started (read, and PUT) only while more than deadlineStartMarginMs remain; requests still in flight
 // are cancelled deadlineFinishMarginMs before the timeout. Either way the batch ends with Transfer.Deadline,
 // which the state machine retries; the retry lists the session's parts first and sends only the rest.
 import { BoxPartDigestRejectedError } from '../box/errors.ts';
@@ -20,6 +23,7 @@ import type { LambdaContextLike, UploadBatchEvent, UploadBatchResult } from './c
 import { deadlineOf } from './deadline.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
+import { isTerminalError } from './failure.ts';
 import { listAllParts } from './commit.ts';
 import { errorFields } from './logger.ts';
 import { batchParts, partsReadAheadOf } from './plan.ts';
@@ -42,6 +46,16 @@ export function storedBeforeFailing(error: unknown): { sentBytes: number; sentPa
 function noteStored<E>(error: E, sentBytes: number, sentParts: number): E {
   if (typeof error === 'object' && error !== null && sentParts > 0) storedBeforeFailure.set(error, { sentBytes, sentParts });
   return error;
+}
+
+/**
+ * Failures after which the other parts' PUTs under way are pointless, so they are cancelled at once: the
+ * session is to be aborted (a terminal error), Box refuses the token, or the deadline is near. After any other
+ * (a read that failed, a 5xx past the retries) they finish, and the parts they store are kept for the retry.
+ */
+function cancelsPuts(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : '';
+  return isTerminalError(name) || name === 'Box.Unauthorized' || name === 'Box.AuthFailed' || name === 'Transfer.Deadline';
 }
 
 /** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header; or why it was not read. */
@@ -93,7 +107,7 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   // instead of waiting for its GET and SHA-1. Memory stays (partsInFlight + readAhead) x part size (partsReadAheadOf).
   const readAhead = Math.max(0, Math.min(partsReadAheadOf(transfer.partsInFlight, deps.settings), parts.length - transfer.partsInFlight));
   const pool = new BufferPool(Math.min(parts.length, transfer.partsInFlight + readAhead), session.partSize);
-  // Aborted by forEachLimit when a slot fails (the others stop, and the reads ahead with them), or at the end.
+  // The reads' controller: aborted by forEachLimit when a slot fails (the reads ahead stop), or at the end.
   const controller = new AbortController();
   const readSignal = AbortSignal.any([controller.signal, deadline.signal]);
   const reads = new Map<number, Promise<ReadPart>>();
@@ -122,6 +136,9 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
     }
   };
   try {
+    // A slot that fails stops the batch: no part starts after it, and the reads stop (`stopped`). The PUTs under
+    // way finish, and their parts stay stored in Box (bounded by the deadline's signal), unless the failure
+    // makes them pointless (cancelsPuts): then they are cancelled at once (forEachLimit's signal).
     await forEachLimit(parts.map((_, i) => i), transfer.partsInFlight, async (i, poolSignal) => {
       const part = parts[i] as PartRange;
       readUpTo(i + readAhead);
@@ -134,6 +151,12 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
         return;
       }
       if (read.kind === 'late') {
+        stoppedEarly = true;
+        return;
+      }
+      // A part read ahead waited for a slot after its read started: the start margin holds for its PUT too.
+      if (!deadline.canStart()) {
+        pool.give(read.buffer);
         stoppedEarly = true;
         return;
       }
@@ -176,15 +199,17 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       }
       bytes += part.size;
       deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
-    }, controller);
+    }, { letFinish: (err) => !cancelsPuts(err), stopped: controller });
   } catch (err) {
     if (deadline.passed()) {
       throw noteStored(deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`), sentBytes, sentParts);
     }
     throw noteStored(err, sentBytes, sentParts);
   } finally {
-    // Reads still running ahead of a batch that stopped are not wanted any more.
+    // Reads still running ahead of a batch that stopped are not wanted any more. They are settled before the
+    // invocation returns, as HashObject's are: no GET outlives it (cheap: they are aborted).
     controller.abort();
+    await Promise.allSettled(reads.values());
     deadline.dispose();
   }
   if (stoppedEarly) {

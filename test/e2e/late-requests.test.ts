@@ -1,6 +1,6 @@
 // What `idle` covers and what it cannot: the runner's `idle` resolves once every invocation of a failed
 // execution has returned, and none starts after the end. A request that an invocation gave up on (its
-// batch failed, so it cancelled its other parts) may still be acted on by Box after that, when its bytes
+// batch failed in a way that made its other parts pointless, so it cancelled them) may still be acted on by Box after that, when its bytes
 // had all been sent: Box does not know the client went away. A test that changes Box's behaviour after a
 // failed run (clears an outage, resets counters) waits for the emulator's settled() first.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,15 +22,16 @@ describe('requests that outlive the run that sent them', () => {
     env = await startEnv({ emulator: { partSize: PART, minChunkedFileSize: 100_000 }, settings: { directUploadMax: 100_000 } });
     const folder = await env.box.createFolder('late');
     await env.put('late.bin', SIZE);
-    // Box holds the first part upload before reading its body, and answers every later one 503 (an outage
-    // past every retry): the batch fails, cancelling the held part on the client's side.
+    // Box holds the first part upload before reading its body, and refuses the token of every later one (401,
+    // past the client's renewal): the batch fails, cancelling the held part on the client's side (a failure
+    // such as a 5xx would let it finish first, and the run would wait for it).
     let letGo!: () => void;
     const held = new Promise<void>((resolve) => (letGo = resolve));
     env.box.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: held } });
-    env.box.faults.inject({ operation: 'uploadPart', nth: 2, times: 1_000_000, action: { type: 'status', status: 503 } });
+    env.box.faults.inject({ operation: 'uploadPart', nth: 2, times: 1_000_000, action: { type: 'status', status: 401 } });
     const run = env.start(inputFor('late.bin', folder.id, { options: { partsPerBatch: 7, concurrency: 2 } }));
     const error = (await run.result.catch((e: unknown) => e)) as TransferExecutionError;
-    expect(error).toMatchObject({ name: 'Box.ServerError', failure: { resumable: true } });
+    expect(error).toMatchObject({ name: 'Box.Unauthorized', failure: { resumable: true } });
     expect(taskRuns(run.events)['AbortSession']).toBeUndefined();
     await run.idle;
 

@@ -1,19 +1,24 @@
 // UploadBatch reads parts ahead of its PUTs: while its connections are busy sending parts to Box, the next
 // `partsReadAhead` parts are read from S3 and digested, never more, and never more than (parts in flight - 1) / 2
-// (memory: (parts in flight + read-ahead) x part size). Over real loopback: s3rver as S3, the Box emulator as
-// Box (its part PUTs held by a test gate).
+// (memory: (parts in flight + read-ahead) x part size). A failure or the deadline stops the reads, and the batch
+// settles them before it returns. Over real loopback: s3rver as S3 (behind the fault proxy where a read must be
+// held or fail), the Box emulator as Box (its part PUTs held by a test gate).
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
+import { listAllParts } from '../../src/transfer/commit.ts';
 import type { TransferDeps } from '../../src/transfer/deps.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
 import { BufferPool } from '../../src/transfer/pool.ts';
 import { prepareTransfer } from '../../src/transfer/prepare.ts';
 import { resolveSettings } from '../../src/transfer/settings.ts';
-import { uploadBatch } from '../../src/transfer/uploadBatch.ts';
+import type { TransferSettings } from '../../src/transfer/settings.ts';
+import { storedBeforeFailing, uploadBatch } from '../../src/transfer/uploadBatch.ts';
+import { proxiedS3 } from '../support/held-s3.ts';
 import { rejection } from '../support/rejection.ts';
-import { startTestS3, testBytes } from './helpers.ts';
+import { lambdaContext, startTestS3, testBytes } from './helpers.ts';
 import type { TestS3 } from './helpers.ts';
 
 const PART = 64 * 1024;
@@ -28,6 +33,7 @@ let keys = 0;
 /** Ranged GETs sent to S3 and answered in full (the parts read), counted by the S3 client. */
 let getsStarted = 0;
 let getsDone = 0;
+const proxied = proxiedS3();
 
 beforeAll(async () => {
   s3 = await startTestS3([BUCKET]);
@@ -50,8 +56,42 @@ afterAll(async () => {
   await s3?.close();
 });
 
-function deps(partsReadAhead: number): TransferDeps {
-  return { s3: s3.s3, box: async () => client, logger: silentLogger, settings: resolveSettings({ directUploadMax: 100_000, partsReadAhead }) };
+function deps(partsReadAhead: number, over: { s3?: S3Client; settings?: Partial<TransferSettings> } = {}): TransferDeps {
+  return { s3: over.s3 ?? s3.s3, box: async () => client, logger: silentLogger, settings: resolveSettings({ directUploadMax: 100_000, partsReadAhead, ...over.settings }) };
+}
+
+/** The Range header of part `i`'s GET. */
+const rangeOf = (i: number): string => `bytes=${i * PART}-${Math.min(SIZE, (i + 1) * PART) - 1}`;
+
+/**
+ * The GETs sent through `s3` whose send has not settled (no answer yet, or not yet failed). An aborted one
+ * takes a turn of the event loop to settle, as a socket's teardown may: an invocation that does not wait for
+ * it returns before it has.
+ */
+function openGets(s3Client: S3Client): { open: number } {
+  const gets = { open: 0 };
+  s3Client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if ((context as { commandName?: string }).commandName !== 'GetObjectCommand') return next(args);
+      gets.open++;
+      try {
+        return await next(args);
+      } catch (err) {
+        await new Promise((resolve) => setImmediate(resolve));
+        throw err;
+      } finally {
+        gets.open--;
+      }
+    },
+    { step: 'initialize', name: 'openGets' },
+  );
+  return gets;
+}
+
+/** The offsets of the parts Box holds for `transfer`'s session. */
+async function storedOffsets(transfer: Awaited<ReturnType<typeof oneBatch>>): Promise<number[]> {
+  const parts = await listAllParts(client, transfer.session as NonNullable<typeof transfer.session>);
+  return parts.map((p) => p.offset).sort((a, b) => a - b);
 }
 
 /** One batch of all six parts, `inFlight` at once, its session open. */
@@ -63,11 +103,11 @@ async function oneBatch(partsReadAhead: number, inFlight = 2) {
   return prepared.transfer;
 }
 
-/** Holds every part PUT at the emulator until the returned release() is called. */
-function holdParts(): () => void {
+/** Holds every part PUT at the emulator (or those from the `nth` on) until the returned release() is called. */
+function holdParts(from?: { nth: number; times: number }): () => void {
   let release!: () => void;
   const until = new Promise<void>((resolve) => (release = resolve));
-  emu.faults.inject({ operation: 'uploadPart', action: { type: 'hold', until } });
+  emu.faults.inject({ operation: 'uploadPart', ...from, action: { type: 'hold', until } });
   return release;
 }
 
@@ -113,17 +153,129 @@ describe('UploadBatch reads ahead of its PUTs', () => {
     });
   }
 
-  it('a part that fails stops the reads ahead: the batch fails with its error, no part is read after it', async () => {
+  it('a part that fails stops the reads ahead at once: the held read ahead is given up while the other PUTs are still under way; no part is read after it', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
     const transfer = await oneBatch(1, 3);
-    getsStarted = 0;
+    emu.resetStats();
+    // Part 3's GET, read ahead, never gets an answer from S3. The first PUT fails (500 past the client's one
+    // try: the PUTs under way may finish) once the three PUTs are at Box and that GET is held; the other two
+    // are answered only when the test lets them go.
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+    const ready = Promise.all([proxy.stalledAtLeast(1), vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 })]);
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: ready } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 500 } });
+    const releaseOthers = holdParts({ nth: 2, times: 2 });
+    const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+    try {
+      // Only the failure can end that GET now: the batch itself ends only after the PUTs the test holds (without
+      // the failure stopping the reads, this waits until the test times out).
+      await proxy.abandonedAtLeast(1);
+    } finally {
+      releaseOthers();
+      emu.faults.clear();
+    }
+    const error = await batch;
+    expect(error).toMatchObject({ name: 'Box.ServerError' });
+    // The parts in flight and the one read ahead of them were read, no more (2 of 6 never read); the two
+    // PUTs under way finished and were kept.
+    expect(proxy.stats()).toMatchObject({ rangedGets: 3 + 1, stalled: 1, abandoned: 1 });
+    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 2 * PART, sentParts: 2 });
+    expect(emu.stats().requests.uploadPart).toBe(3);
+  });
+
+  it('a batch that fails settles its reads ahead before it returns: no GET is left open', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const gets = openGets(throughProxy);
+    const transfer = await oneBatch(1, 3);
+    // Part 3's GET, read ahead, never gets an answer from S3; the first PUT fails (Box.Forbidden) once it is held there.
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: proxy.stalledAtLeast(1) } });
     emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
-    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1)));
+    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+    const openWhenItFailed = gets.open;
     emu.faults.clear();
     expect(error).toMatchObject({ name: 'Box.Forbidden' });
-    // The parts in flight and the one read ahead of them were read, and no more: the pool stopped there, 2 of 6
-    // never read. No fewer either: the slots start their reads (pool buffers free, no I/O before each GET goes
-    // out) before the first part's GET is answered, so before its PUT can fail.
-    expect(getsStarted).toBe(3 + 1);
+    expect(openWhenItFailed).toBe(0);
+    // And the held GET's connection was given up (S3 is not left holding it).
+    await proxy.abandonedAtLeast(1);
+  });
+});
+
+describe('M10d UploadBatch after a part failed', () => {
+  it('a part whose read fails while other parts are PUT: those PUTs finish and their parts stay in Box; the reads stop; the batch fails with the read\'s error', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const transfer = await oneBatch(1, 3);
+    emu.resetStats();
+    const releasePuts = holdParts();
+    // Part 1's GET fails (503 SlowDown, past the SDK's retries) once parts 0 and 2 are held at Box; part 3's,
+    // read ahead, is held at S3.
+    const othersPut = vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(2), { timeout: 30_000, interval: 20 });
+    proxy.inject({ method: 'GET', range: rangeOf(1), times: 100, after: othersPut });
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+    const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+    try {
+      // The failure stopped the reads (part 3's GET given up) while the two PUTs are still under way.
+      await proxy.abandonedAtLeast(1);
+    } finally {
+      releasePuts();
+      emu.faults.clear();
+    }
+    const error = await batch;
+    expect(error).toMatchObject({ name: 'Transfer.S3Throttled' });
+    expect(proxy.stats().slowDowns).toBeGreaterThan(1);
+    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 2 * PART, sentParts: 2 });
+    expect(await storedOffsets(transfer)).toEqual([0, 2 * PART]);
+    expect(emu.stats().requests.uploadPart).toBe(2);
+  });
+
+  it('a failure that makes the other PUTs pointless (403 on the session) cancels them at once', async () => {
+    const transfer = await oneBatch(1, 3);
+    // The first PUT is refused once all three are at Box; the other two are answered only after the batch ended,
+    // so it can only have ended by cancelling them.
+    const threePut = vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: threePut } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 403, code: 'access_denied_insufficient_permissions' } });
+    const releaseOthers = holdParts({ nth: 2, times: 2 });
+    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1)));
+    releaseOthers();
+    emu.faults.clear();
+    expect(error).toMatchObject({ name: 'Box.Forbidden' });
+    // None of them counted as stored by the batch. (Released now, the emulator may still store their bodies,
+    // which it had received whole before the client gave up: the later tests wait for that.)
+    expect(storedBeforeFailing(error)).toBeUndefined();
+    await vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(0), { timeout: 30_000, interval: 20 });
+  });
+});
+
+describe('UploadBatch reads ahead near its deadline', () => {
+  it('a part read ahead before the start margin, whose PUT would start inside it, is not PUT: the batch stops there (Transfer.Deadline), the parts stored kept', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const transfer = await oneBatch(1, 3);
+    let remaining = 1_000_000;
+    // Part 3 is read ahead of the three PUTs: its GET (started while far from the margin) is held at S3, the PUTs at Box.
+    let releaseRead!: () => void;
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>((resolve) => (releaseRead = resolve)) } });
+    emu.resetStats();
+    const releasePuts = holdParts();
+    const settings = { deadlineStartMarginMs: 100_000, deadlineFinishMarginMs: 1_000 };
+    const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy, settings }), lambdaContext(() => remaining)));
+    try {
+      await proxy.stalledAtLeast(1);
+      await vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 });
+    } finally {
+      // Now inside the start margin (100 s), far from the finish margin (1 s): nothing may start, nothing is cancelled.
+      remaining = 50_000;
+      releaseRead();
+      releasePuts();
+      emu.faults.clear();
+    }
+    const error = await batch;
+    expect(error).toMatchObject({ name: 'Transfer.Deadline', message: expect.stringContaining(`batch 0: ${3 * PART} bytes of its 6 parts are in Box`) });
+    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 3 * PART, sentParts: 3 });
+    // Part 3 was read, and not sent.
+    expect(proxy.stats().rangedGets).toBe(4);
+    expect(emu.stats().requests.uploadPart).toBe(3);
+    expect(await storedOffsets(transfer)).toEqual([0, PART, 2 * PART]);
   });
 });
 
