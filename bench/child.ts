@@ -82,7 +82,7 @@ async function runJob(job: Job): Promise<Omit<JobResult, 'memory' | 'processCpuM
 async function runPipeline(job: Extract<Job, { kind: 'pipeline' }>): Promise<Omit<JobResult, 'memory' | 'processCpuMs'>> {
   const { runTransfer } = await import('../local/runner/transfer.ts');
   const { localS3Client } = await import('../local/runner/local-s3-client.ts');
-  const { makeTaskHandlers } = await import('../functions/index.ts');
+  const { makeTaskHandlers } = await import('../functions/transferHandlers.ts');
   const { BoxClient, DeveloperTokenAuth } = await import('../src/box/index.ts');
   const { silentLogger } = await import('../src/transfer/logger.ts');
   const s3 = localS3Client(job.s3Endpoint);
@@ -392,8 +392,33 @@ async function shapedReads(endpoint: string, source: SourceObject, marks: Record
   }
 }
 
+/**
+ * This process's CPU ms by thread kind (Linux: /proc/self/task): the main thread (JavaScript, the one a CPU
+ * profile samples), V8's workers (garbage collection helpers and the optimizing compiler), the CPU profiler's
+ * own thread (with --cpu-prof), libuv's pool, others.
+ */
+async function cpuByThread(): Promise<Record<string, number> | undefined> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  try {
+    const byKind: Record<string, number> = {};
+    for (const tid of await readdir('/proc/self/task')) {
+      const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+      // Node names its platform workers (V8's GC helpers and optimizing compiler) "node", like the main thread.
+      const kind = tid === String(process.pid) ? 'main' : name === 'node' ? 'V8 workers' : name.startsWith('v8:Prof') ? 'CPU profiler' : name.startsWith('libuv') ? 'libuv pool' : 'other';
+      byKind[kind] = (byKind[kind] ?? 0) + ms;
+    }
+    return byKind;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
-  // As bin/s3-to-box.js does for the CLI: Node's on-disk cache of compiled code, before any module of the job loads.
+  // As bin/s3-to-box.js does for the CLI: Node's on-disk cache of compiled code, before any module of the job
+  // loads (bench/child-start.js, the bench's entry, also sets up the CLI's other start-up caches and hooks).
   (await import('node:module')).enableCompileCache?.();
   const job = JSON.parse(process.argv[2] ?? '') as Job;
   const stop = startMemorySampler();
@@ -401,7 +426,8 @@ async function main(): Promise<void> {
   const memory = stop();
   const usage = process.resourceUsage();
   const processCpuMs = (usage.userCPUTime + usage.systemCPUTime) / 1000;
-  process.stdout.write(`\n${JSON.stringify({ ...result, memory, processCpuMs } satisfies JobResult)}\n`);
+  const threadCpuMs = await cpuByThread();
+  process.stdout.write(`\n${JSON.stringify({ ...result, memory, processCpuMs, ...(threadCpuMs === undefined ? {} : { threadCpuMs }) } satisfies JobResult)}\n`);
 }
 
 main().then(

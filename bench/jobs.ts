@@ -1,6 +1,6 @@
 // What the parent asks a child process to measure, what comes back, and how a child is run.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineCpuTimes, otherCores, waitForQuiet } from './load.ts';
@@ -75,6 +75,8 @@ export interface JobResult {
   memory: MemoryPeaks;
   /** CPU time of the whole child process, start-up included. */
   processCpuMs: number;
+  /** The same by thread kind (main, V8 workers, libuv pool, other; Linux only; children of earlier checkouts: unset). */
+  threadCpuMs?: Record<string, number>;
 }
 
 /** A child's result, and what the parent saw while it ran. */
@@ -103,7 +105,16 @@ export async function runMeasured(job: Job, options: ChildOptions & { quietWaitM
   return { result, serverCpuMs, otherCores: otherCores(machineBefore, machineCpuTimes(), serverCpuMs + result.processCpuMs, wallMs), serverLoopMs };
 }
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+/**
+ * A checkout's child entry: bench/child-start.js, which starts bench/child.ts as the CLI starts (a JavaScript
+ * entry, its caches and hooks); bench/child.ts itself in checkouts without it.
+ */
+export function childEntryOf(checkout: string): string {
+  const start = path.join(checkout, 'bench/child-start.js');
+  return existsSync(start) ? start : path.join(checkout, 'bench/child.ts');
+}
+
+const CHILD = childEntryOf(fileURLToPath(new URL('..', import.meta.url)));
 
 /** The V8 flags a checkout's CLI starts its process with (local/runner/node-flags.json; none in checkouts without it). */
 export function runnerNodeFlags(checkout: string): string[] {
@@ -115,7 +126,7 @@ export function runnerNodeFlags(checkout: string): string[] {
 }
 
 export interface ChildOptions {
-  /** Another checkout's bench/child.ts (a before/after comparison). */
+  /** Another checkout's child entry (childEntryOf; a before/after comparison). */
   child?: string;
   /** Node options before the child's script (--cpu-prof). */
   nodeArgs?: string[];

@@ -8,7 +8,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string };
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -22,7 +22,16 @@ export interface ProfileBreakdown {
   categories: { category: string; ms: number }[];
   /** The functions with the most self time. */
   top: { fn: string; where: string; ms: number }[];
+  /**
+   * Busy ms before the transfer started: every sample before the first one with `startExecution` (the local
+   * runner's) on its stack, i.e. the process's start-up and imports. Unset when no sample has it (a profile of
+   * something else) and in records of earlier runs.
+   */
+  startupMs?: number;
 }
+
+/** The function whose first sample marks the transfer's start. */
+const TRANSFER_START = 'startExecution';
 
 /** The category of a frame's self time; `stack` is its callers' "name@url" (innermost first), for a few that need them. */
 function categorize(fn: string, url: string, stack: string): string {
@@ -49,19 +58,33 @@ function categorize(fn: string, url: string, stack: string): string {
   return 'other';
 }
 
-function breakdown(profile: CpuProfile): ProfileBreakdown {
+export function breakdown(profile: CpuProfile): ProfileBreakdown {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of profile.nodes) {
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
+  // Whether a node has the transfer's start on its stack (itself or a caller), memoized.
+  const inTransfer = new Map<number, boolean>();
+  const startedAt = (id: number): boolean => {
+    const known = inTransfer.get(id);
+    if (known !== undefined) return known;
+    const p = parent.get(id);
+    const v = byId.get(id)?.callFrame.functionName === TRANSFER_START || (p !== undefined && startedAt(p));
+    inTransfer.set(id, v);
+    return v;
+  };
   const selfUs = new Map<number, number>();
+  const startupUs = new Map<number, number>();
+  let started = false;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i] as number;
     // A sample's delta is the time until the next sample: credit it to this sample's node.
     const dt = profile.timeDeltas[i + 1] ?? 0;
     selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
+    started ||= startedAt(id);
+    if (!started) startupUs.set(id, (startupUs.get(id) ?? 0) + dt);
   }
   const cats = new Map<string, number>();
   const fns = new Map<string, { fn: string; where: string; ms: number }>();
@@ -85,7 +108,10 @@ function breakdown(profile: CpuProfile): ProfileBreakdown {
     f.ms += us / 1000;
     fns.set(key, f);
   }
+  let startup = 0;
+  for (const [id, us] of startupUs) if (byId.get(id)?.callFrame.functionName !== '(idle)') startup += us;
   return {
+    ...(started ? { startupMs: startup / 1000 } : {}),
     totalMs: total / 1000,
     categories: [...cats].map(([category, us]) => ({ category, ms: us / 1000 })).sort((a, b) => b.ms - a.ms),
     top: [...fns.values()].sort((a, b) => b.ms - a.ms).slice(0, 15),

@@ -25,4 +25,7 @@ const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
 const { registerTypeScriptCache } = await import('./ts-cache.js');
 registerTypeScriptCache(new URL('../', import.meta.url).href);
+// What the local runner's state machine library loads and never runs here, left out (bin/lean-imports.js).
+const { registerLeanImports } = await import('./lean-imports.js');
+registerLeanImports();
 await import('../local/cli.ts');

@@ -1,15 +1,9 @@
 // All task handlers by state name, for the local runner (aws-local-stepfunctions
-// taskResourceLocalHandlers are keyed by state name) and for tests.
+// taskResourceLocalHandlers are keyed by state name) and for tests: the bulk ones here, the transfer's
+// re-exported from functions/transferHandlers.ts.
 import type { LambdaContextLike } from '../src/transfer/contract.ts';
 import type { NestedTransfers } from '../src/bulk/nested.ts';
 import type { HandlerDeps } from './deps.ts';
-import { makeAbortSessionHandler } from './abortSession.ts';
-import { makeCommitHandler } from './commit.ts';
-import { makeDescribeFailureHandler } from './describeFailure.ts';
-import { makeDirectUploadHandler } from './directUpload.ts';
-import { makeHashObjectHandler } from './hashObject.ts';
-import { makePrepareHandler } from './prepare.ts';
-import { makeUploadBatchHandler } from './uploadBatch.ts';
 import { makeFinishBatchHandler } from './finishBatch.ts';
 import { makePlanSyncHandler } from './planSync.ts';
 import { makeSummarizeSyncHandler } from './summarizeSync.ts';
@@ -18,20 +12,9 @@ import { makeSyncBatchHandler } from './syncBatch.ts';
 export type { HandlerDeps } from './deps.ts';
 export type { LambdaContextLike };
 
-export type TaskName = 'Prepare' | 'DirectUpload' | 'UploadBatch' | 'HashObject' | 'Commit' | 'AbortSession' | 'DescribeFailure';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- events arrive as untyped JSON from the state machine
-export function makeTaskHandlers(deps: HandlerDeps): Record<TaskName, (event: any, context: LambdaContextLike) => Promise<unknown>> {
-  return {
-    Prepare: makePrepareHandler(deps),
-    DirectUpload: makeDirectUploadHandler(deps),
-    UploadBatch: makeUploadBatchHandler(deps),
-    HashObject: makeHashObjectHandler(deps),
-    Commit: makeCommitHandler(deps),
-    AbortSession: makeAbortSessionHandler(deps),
-    DescribeFailure: makeDescribeFailureHandler(deps),
-  };
-}
+// The transfer's handlers (functions/transferHandlers.ts, which the local runner of one transfer imports alone).
+export { makeTaskHandlers } from './transferHandlers.ts';
+export type { TaskName } from './transferHandlers.ts';
 
 /** The bulk state machine's Lambdas by serverless function key (their Task states carry a reader prefix). */
 export type BulkFunctionKey = 'planSync' | 'syncBatch' | 'finishBatch' | 'summarizeSync';

@@ -1,7 +1,8 @@
 // Run one transfer through the real state machine with the real handlers (see index.ts). Kept apart from
 // index.ts so that the CLI's transfer command loads the runner without s3rver.
-import { makeTaskHandlers } from '../../functions/index.ts';
-import type { HandlerDeps } from '../../functions/index.ts';
+// The transfer's handlers only: the bulk ones (functions/index.ts) load modules a transfer never runs.
+import { makeTaskHandlers } from '../../functions/transferHandlers.ts';
+import type { HandlerDeps } from '../../functions/deps.ts';
 import type { TransferInput, TransferOutput } from '../../src/transfer/contract.ts';
 import { startExecution } from './execution.ts';
 import type { ExecutionOptions, TaskHandlers, TransferExecution } from './execution.ts';
