@@ -201,9 +201,11 @@ export function partsCauses(stop: ScalingStop, machineCores: number): PartsCause
   const causes: PartsCause[] = [];
   if (failed.rounds >= last.rounds) causes.push('rounds');
   if (failed.maxPartsInFlight !== undefined && failed.maxPartsInFlight < failed.concurrency) causes.push('in-flight');
-  if (failed.runnerLoop >= LOOP_SHARE) causes.push('runner');
-  if (failed.serversLoop >= LOOP_SHARE) causes.push('servers');
-  if (failed.cores >= MACHINE_SHARE * machineCores) causes.push('machine');
+  const machine = failed.cores >= MACHINE_SHARE * machineCores;
+  // With every core busy, an event loop's busy time includes the time its thread waited for a core: it shows no bound of its own then.
+  if (!machine && failed.runnerLoop >= LOOP_SHARE) causes.push('runner');
+  if (!machine && failed.serversLoop >= LOOP_SHARE) causes.push('servers');
+  if (machine) causes.push('machine');
   return causes;
 }
 
@@ -244,8 +246,8 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
   const rule =
     `**Rule.** A step scales when it is at least ${SCALING_GAIN}x faster than the step before it per doubling of the concurrency (2x would be ideal); ` +
     'the sweep stops scaling at the first step that is not. A bound is named at that step when its own number shows it: ' +
-    'no fewer part rounds than the step before; fewer part PUTs at once than the concurrency; an event loop busy ' +
-    `${pct(LOOP_SHARE)} or more of the parts-and-hash phase; ${pct(MACHINE_SHARE)} or more of the machine's cores busy.`;
+    'no fewer part rounds than the step before; fewer part PUTs at once than the concurrency; ' +
+    `${pct(MACHINE_SHARE)} or more of the machine's cores busy; or else (a loop waiting for a busy core counts as busy) an event loop busy ${pct(LOOP_SHARE)} or more of the parts-and-hash phase.`;
   const parts = scalingStop(rows, (r) => r.partsMiBs);
   let partsText: string;
   if (parts === undefined) partsText = '**Parts phase:** not measured in every row (an earlier run without the timeline); no reading.';

@@ -4,8 +4,10 @@
 // (the head alone) and opens one more range each time the reading thread was idle, waiting on the network,
 // for more than a share of a short window (event loop utilization); a thread kept busy opens none. On S3 in
 // AWS that reaches k within a few hundred milliseconds; on a source as fast as the CPU (loopback) it stays
-// low, where more streams only cost CPU (more, smaller socket reads and a copy per range ahead). It never
-// shrinks: ranges in flight are read to their end. The range at the head streams its socket chunks straight
+// low, where more streams only cost CPU (more sockets to serve and a copy per range ahead). It never shrinks:
+// ranges in flight are read to their end. The signal is the whole thread's: in the local runner, where every
+// Lambda shares one event loop, UploadBatch's work counts as busy too, so the hash opens fewer ranges there
+// than alone (a loop busy with other work cannot be told from one the hash keeps busy). The range at the head streams its socket chunks straight
 // into the hash; the ranges ahead are read into a pool of at most k - 1 reused buffers of one range each, and
 // hashed strictly in order when their turn comes (a range is sent only when a buffer is free, so the
 // object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the

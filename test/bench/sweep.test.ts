@@ -185,6 +185,10 @@ describe('the bounds named', () => {
     expect(causesOf(sweep({ cpuMs: 4_000, serverCpuMs: 3_000, otherCores: 0.6 }))).toEqual(['machine']);
   });
 
+  it('an event loop is not named when every core was busy (its busy time then includes waiting for a core)', () => {
+    expect(causesOf(sweep({ runnerLoopMs: 5_000, serverLoopMs: 5_000, otherCores: 1.5 }))).toEqual(['machine']);
+  });
+
   it('never the link (each connection its own cap: a step that gained under 1.3x used under 2 / 1.3 of it); its share is quoted', () => {
     // 1 GiB at 8 in 5.6 s (182.9 MiB/s, 97 % of 188.2), then 16 no faster: 49 % of 376.5.
     const xs = [run({ c: 8, ms: 8_000, partsMs: 5_600 }), run({ c: 16, ms: 7_900, partsMs: 5_500 })];
