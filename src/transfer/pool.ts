@@ -1,10 +1,14 @@
-// A small bounded-concurrency runner: at most `limit` calls of `fn` at once, first error wins. After it no
-// call starts, and it is thrown once the calls under way have ended: they are told to stop through their
-// signal (their errors dropped), unless `letFinish(error)` says they may finish first.
+// A small bounded-concurrency runner: at most `limit` calls of `fn` at once. After the first error no call
+// starts, and an error is thrown once the calls under way have ended: they are told to stop through their
+// signal (their errors dropped), unless `letFinish(error)` says they may finish first. An error that one of
+// those calls then meets replaces the one kept only if it ranks higher (`rank`), and stops the others at
+// once if `letFinish` says so of it.
 
 export interface ForEachLimitOptions {
-  /** Whether the calls under way may finish after the first error (default: no, their signal aborts at once). */
+  /** Whether the calls under way may finish after this error (default: no, their signal aborts at once). */
   letFinish?: (error: unknown) => boolean;
+  /** An error's weight: a later error is thrown instead of the one kept only if it weighs more (default: the first is thrown). */
+  rank?: (error: unknown) => number;
   /** Aborted on the first error, whatever `letFinish` says: for the caller's own work that stops with the calls. */
   stopped?: AbortController;
 }
@@ -16,19 +20,21 @@ export async function forEachLimit<T>(
   options: ForEachLimitOptions = {},
 ): Promise<void> {
   const controller = new AbortController();
+  const rank = options.rank ?? (() => 0);
   let next = 0;
-  let failed: { error: unknown } | undefined;
+  let failed: { error: unknown; rank: number } | undefined;
   const worker = async (): Promise<void> => {
     while (failed === undefined && next < items.length) {
       const item = items[next++] as T;
       try {
         await fn(item, controller.signal);
       } catch (error) {
-        if (failed === undefined) {
-          failed = { error };
-          options.stopped?.abort(error);
-          if (options.letFinish?.(error) !== true) controller.abort(error);
-        }
+        // Once the signal is aborted, the calls' errors are most likely that abort's: they never replace the kept one.
+        if (controller.signal.aborted) continue;
+        const weight = rank(error);
+        if (failed === undefined || weight > failed.rank) failed = { error, rank: weight };
+        options.stopped?.abort(error);
+        if (options.letFinish?.(error) !== true) controller.abort(error);
       }
     }
   };

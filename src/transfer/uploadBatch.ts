@@ -13,7 +13,9 @@
 // A part Box refuses for its Digest (not stored) is read again and resent, up to PART_DIGEST_TRIES times.
 // A part that fails otherwise ends the batch with its error: no part starts after it and the reads stop, but
 // the other parts' PUTs under way finish first, so the parts they store are kept for the retry (unless the
-// failure makes them pointless: the session is to be aborted, the token refused; see cancelsPuts).
+// failure makes them pointless: the session is to be aborted, the token refused; see cancelsPuts). One of those
+// PUTs that then fails with a stronger error (failureRank: terminal, the token refused) ends the batch with that
+// error instead, and cancels the others. If the deadline cancels them, the first error still ends the batch.
 // Deadline: parts are started (read, and PUT) only while more than deadlineStartMarginMs remain; requests still in flight
 // are cancelled deadlineFinishMarginMs before the timeout. Either way the batch ends with Transfer.Deadline,
 // which the state machine retries; the retry lists the session's parts first and sends only the rest.
@@ -21,6 +23,7 @@ import { BoxPartDigestRejectedError } from '../box/errors.ts';
 import { contentRangeHeader, digestHeader, sha1Base64 } from '../box/helpers.ts';
 import type { LambdaContextLike, UploadBatchEvent, UploadBatchResult } from './contract.ts';
 import { deadlineOf } from './deadline.ts';
+import type { Deadline } from './deadline.ts';
 import type { TransferDeps } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
 import { isTerminalError } from './failure.ts';
@@ -58,10 +61,29 @@ function cancelsPuts(err: unknown): boolean {
   return isTerminalError(name) || name === 'Box.Unauthorized' || name === 'Box.AuthFailed' || name === 'Transfer.Deadline';
 }
 
+/**
+ * Which of two failures of one batch the state machine should act on: a terminal error (AbortSession) over
+ * Box refusing the token (the Catch) over any other (retried). Transfer.Deadline counts as "any other": time
+ * running out says nothing about the session, so it never hides an earlier error.
+ */
+function failureRank(err: unknown): number {
+  const name = err instanceof Error ? err.name : '';
+  if (isTerminalError(name)) return 2;
+  return name === 'Box.Unauthorized' || name === 'Box.AuthFailed' ? 1 : 0;
+}
+
 /** A part read ahead: its bytes (in `buffer`, from the pool) and their Digest header; or why it was not read. */
 type ReadPart = { kind: 'read'; buffer: Buffer; body: Buffer; digest: string } | { kind: 'stored' } | { kind: 'late' };
 
-export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, context?: LambdaContextLike): Promise<UploadBatchResult> {
+/**
+ * `deadlineSource`: the invocation's deadline from its context (a test passes one that passes when it says).
+ */
+export async function uploadBatch(
+  event: UploadBatchEvent,
+  deps: TransferDeps,
+  context?: LambdaContextLike,
+  deadlineSource: (context: LambdaContextLike | undefined) => Deadline = (c) => deadlineOf(c, deps.settings),
+): Promise<UploadBatchResult> {
   const { transfer, batch } = event;
   const session = transfer.session;
   if (session === undefined) throw new InvalidInputError('UploadBatch needs transfer.session (chunked mode)');
@@ -100,7 +122,7 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
     ));
   if (retry) await storedParts();
 
-  const deadline = deadlineOf(context, deps.settings);
+  const deadline = deadlineSource(context);
   let stoppedEarly = false;
   // Parts are read from S3 and digested up to `readAhead` parts ahead of the PUTs, into a small pool of
   // reused buffers (partsInFlight + readAhead of them): a slot whose PUT ends starts the next part at once
@@ -111,6 +133,9 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
   const controller = new AbortController();
   const readSignal = AbortSignal.any([controller.signal, deadline.signal]);
   const reads = new Map<number, Promise<ReadPart>>();
+  // Whether the batch's first failure (the reason `controller` is aborted with) came before the deadline fired.
+  let failedBeforeDeadline = false;
+  controller.signal.addEventListener('abort', () => (failedBeforeDeadline = !deadline.passed()), { once: true });
   let nextRead = 0;
   /** Starts the reads of parts up to `upTo` (in order, so that buffers go to the earlier parts first). */
   const readUpTo = (upTo: number): void => {
@@ -199,10 +224,15 @@ export async function uploadBatch(event: UploadBatchEvent, deps: TransferDeps, c
       }
       bytes += part.size;
       deps.onProgress?.({ type: 'part-uploaded', offset: part.offset, size: part.size, alreadyUploaded: already });
-    }, { letFinish: (err) => !cancelsPuts(err), stopped: controller });
+    }, { letFinish: (err) => !cancelsPuts(err), rank: failureRank, stopped: controller });
   } catch (err) {
     if (deadline.passed()) {
-      throw noteStored(deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`), sentBytes, sentParts);
+      // The deadline cancelled what was in flight. A failure of the batch's own (the first, met before the deadline
+      // fired, whose PUTs under way were let finish; or a stronger one) is what the state machine acts on: its own
+      // Retry, with the backoff an outage needs, or its Catch; not Transfer.Deadline's few quick retries (M10d).
+      const own = failureRank(err) > 0 || (failedBeforeDeadline && controller.signal.reason === err);
+      if (!own) throw noteStored(deadline.error(`batch ${batch}: ${alreadyUploaded} of ${all.length} parts were already in Box, ${bytes} bytes done`), sentBytes, sentParts);
+      log.warn('the deadline cancelled the PUTs under way after the batch failed', { error: errorFields(err), sentParts });
     }
     throw noteStored(err, sentBytes, sentParts);
   } finally {

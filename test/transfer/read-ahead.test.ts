@@ -11,13 +11,15 @@ import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
 import { listAllParts } from '../../src/transfer/commit.ts';
 import type { TransferDeps } from '../../src/transfer/deps.ts';
 import { silentLogger } from '../../src/transfer/logger.ts';
-import { BufferPool } from '../../src/transfer/pool.ts';
+import { BufferPool, forEachLimit } from '../../src/transfer/pool.ts';
 import { prepareTransfer } from '../../src/transfer/prepare.ts';
 import { resolveSettings } from '../../src/transfer/settings.ts';
 import type { TransferSettings } from '../../src/transfer/settings.ts';
 import { storedBeforeFailing, uploadBatch } from '../../src/transfer/uploadBatch.ts';
 import { proxiedS3 } from '../support/held-s3.ts';
 import { rejection } from '../support/rejection.ts';
+import type { S3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { spendableDeadline } from '../support/spendable-budget.ts';
 import { lambdaContext, startTestS3, testBytes } from './helpers.ts';
 import type { TestS3 } from './helpers.ts';
 
@@ -247,6 +249,63 @@ describe('M10d UploadBatch after a part failed', () => {
   });
 });
 
+describe('M10d UploadBatch: a failure met by the PUTs let finish', () => {
+  /**
+   * Parts 0 and 2 are PUT; part 1's GET fails (503 SlowDown, past the SDK's retries: Transfer.S3Throttled, after
+   * which the PUTs under way may finish) once both PUTs are at Box; part 3's, read ahead, is held at S3 until that
+   * failure stops the reads. Returns when the reads stopped (the held GET given up).
+   */
+  function readFailsWhilePut(proxy: S3FaultProxy): Promise<void> {
+    const othersPut = vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(2), { timeout: 30_000, interval: 20 });
+    proxy.inject({ method: 'GET', range: rangeOf(1), times: 100, after: othersPut });
+    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+    return proxy.abandonedAtLeast(1);
+  }
+
+  it('a terminal error on one of them (410, the session gone) ends the batch with that error, not the read\'s retried one, and cancels the other PUT', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const transfer = await oneBatch(1, 3);
+    emu.resetStats();
+    const readsStopped = readFailsWhilePut(proxy);
+    // The first PUT at Box is answered 410 once the read failed; the other only after the batch ended, so the
+    // batch can only have ended by cancelling it.
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: readsStopped } });
+    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 410, code: 'session_expired' } });
+    const releaseOther = holdParts({ nth: 2, times: 1 });
+    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+    releaseOther();
+    emu.faults.clear();
+    // The state machine's Catch sends this name to AbortSession; Transfer.S3Throttled would have been retried.
+    expect(error).toMatchObject({ name: 'Box.SessionExpired' });
+    expect(proxy.stats().slowDowns).toBeGreaterThan(1);
+    // Parts 0 and 2 read, part 3's read ahead given up, part 1 answered only SlowDown: nothing read after the failure.
+    expect(proxy.stats()).toMatchObject({ rangedGets: 3, stalled: 1, abandoned: 1 });
+    expect(storedBeforeFailing(error)).toBeUndefined();
+    expect(emu.stats().requests.uploadPart).toBe(2);
+    await vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(0), { timeout: 30_000, interval: 20 });
+  });
+
+  it('the deadline that cancels them does not hide the first failure: the batch fails with the read\'s error, not Transfer.Deadline', async () => {
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const transfer = await oneBatch(1, 3);
+    emu.resetStats();
+    const releasePuts = holdParts();
+    const readsStopped = readFailsWhilePut(proxy);
+    // The deadline passes once the read failed, while both PUTs are still held at Box: it cancels them.
+    const deadline = spendableDeadline();
+    void readsStopped.then(() => deadline.spend());
+    const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy }), lambdaContext(), () => deadline));
+    releasePuts();
+    emu.faults.clear();
+    expect(deadline.passed()).toBe(true);
+    expect(error).toMatchObject({ name: 'Transfer.S3Throttled' });
+    expect(proxy.stats().slowDowns).toBeGreaterThan(1);
+    expect(storedBeforeFailing(error)).toBeUndefined();
+    expect(emu.stats().requests.uploadPart).toBe(2);
+    await vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(0), { timeout: 30_000, interval: 20 });
+  });
+});
+
 describe('UploadBatch reads ahead near its deadline', () => {
   it('a part read ahead before the start margin, whose PUT would start inside it, is not PUT: the batch stops there (Transfer.Deadline), the parts stored kept', async () => {
     const { proxy, client: throughProxy } = await proxied(s3.endpoint);
@@ -276,6 +335,67 @@ describe('UploadBatch reads ahead near its deadline', () => {
     expect(proxy.stats().rangedGets).toBe(4);
     expect(emu.stats().requests.uploadPart).toBe(3);
     expect(await storedOffsets(transfer)).toEqual([0, PART, 2 * PART]);
+  });
+});
+
+describe('forEachLimit', () => {
+  const named = (name: string): Error => Object.assign(new Error(name), { name });
+  const rank = (err: unknown): number => ['Weak', 'Middle', 'Strong'].indexOf((err as Error).name);
+
+  /**
+   * Runs calls 0..n-1 at once (no more items than the limit): each ends when `end(i, error?)` says, or rejects
+   * when its signal aborts. `letFinish`: every error but Strong.
+   */
+  function calls(n: number) {
+    const ends: ((error?: Error) => void)[] = [];
+    const aborted: number[] = [];
+    const stopped = new AbortController();
+    const run = rejection(
+      forEachLimit(
+        Array.from({ length: n }, (_, i) => i),
+        n,
+        (i, signal) =>
+          new Promise<void>((resolve, reject) => {
+            let settled = false;
+            const settle = (error?: Error): void => {
+              if (settled) return;
+              settled = true;
+              if (error === undefined) resolve();
+              else reject(error);
+            };
+            signal.addEventListener('abort', () => (settled ? undefined : (aborted.push(i), settle(named('Aborted')))), { once: true });
+            ends[i] = settle;
+          }),
+        { letFinish: (err) => (err as Error).name !== 'Strong', rank, stopped },
+      ),
+    );
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    return { end: (i: number, error?: Error) => ends[i]?.(error), aborted, stopped, run, turn };
+  }
+
+  it('after an error that lets the others finish, a later one is thrown instead only if it ranks higher; a later one that does not let them finish stops them', async () => {
+    const c = calls(4);
+    c.end(0, named('Middle'));
+    await c.turn();
+    expect(c.stopped.signal.reason).toMatchObject({ name: 'Middle' });
+    c.end(1, named('Weak'));
+    await c.turn();
+    // Both let the others finish.
+    expect(c.aborted).toEqual([]);
+    c.end(2, named('Strong'));
+    expect(await c.run).toMatchObject({ name: 'Strong' });
+    expect(c.aborted).toEqual([3]);
+    expect(c.stopped.signal.reason).toMatchObject({ name: 'Middle' });
+  });
+
+  it('a later error that ranks no higher does not replace the first', async () => {
+    const c = calls(3);
+    const first = named('Middle');
+    c.end(0, first);
+    c.end(1, named('Weak'));
+    c.end(2, named('Middle'));
+    expect(await c.run).toBe(first);
+    expect(c.aborted).toEqual([]);
   });
 });
 
