@@ -4,7 +4,7 @@
 // settles them before it returns. Over real loopback: s3rver as S3 (behind the fault proxy where a read must be
 // held or fail), the Box emulator as Box (its part PUTs held by a test gate).
 import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
@@ -272,6 +272,8 @@ describe('M10d UploadBatch: a failure met by the PUTs let finish', () => {
     emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: readsStopped } });
     emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 410, code: 'session_expired' } });
     const releaseOther = holdParts({ nth: 2, times: 1 });
+    // Also when the batch never ends (the other PUT not cancelled): the later tests must not meet these faults.
+    onTestFinished(() => (releaseOther(), emu.faults.clear()));
     const error = await rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
     releaseOther();
     emu.faults.clear();
@@ -290,6 +292,7 @@ describe('M10d UploadBatch: a failure met by the PUTs let finish', () => {
     const transfer = await oneBatch(1, 3);
     emu.resetStats();
     const releasePuts = holdParts();
+    onTestFinished(() => (releasePuts(), emu.faults.clear()));
     const readsStopped = readFailsWhilePut(proxy);
     // The deadline passes once the read failed, while both PUTs are still held at Box: it cancels them.
     const deadline = spendableDeadline();
@@ -383,8 +386,9 @@ describe('forEachLimit', () => {
     // Both let the others finish.
     expect(c.aborted).toEqual([]);
     c.end(2, named('Strong'));
-    expect(await c.run).toMatchObject({ name: 'Strong' });
+    await c.turn();
     expect(c.aborted).toEqual([3]);
+    expect(await c.run).toMatchObject({ name: 'Strong' });
     expect(c.stopped.signal.reason).toMatchObject({ name: 'Middle' });
   });
 
