@@ -23,6 +23,11 @@ export async function forEachLimit<T>(
   const rank = options.rank ?? (() => 0);
   let next = 0;
   let failed: { error: unknown; rank: number } | undefined;
+  /** Keeps `error` if it is the first, or weighs more than the one kept. */
+  const keep = (error: unknown): void => {
+    const weight = rank(error);
+    if (failed === undefined || weight > failed.rank) failed = { error, rank: weight };
+  };
   const worker = async (): Promise<void> => {
     while (failed === undefined && next < items.length) {
       const item = items[next++] as T;
@@ -31,8 +36,7 @@ export async function forEachLimit<T>(
       } catch (error) {
         // Once the signal is aborted, the calls' errors are most likely that abort's: they never replace the kept one.
         if (controller.signal.aborted) continue;
-        const weight = rank(error);
-        if (failed === undefined || weight > failed.rank) failed = { error, rank: weight };
+        keep(error);
         options.stopped?.abort(error);
         if (options.letFinish?.(error) !== true) controller.abort(error);
       }
