@@ -68,7 +68,7 @@ describe('targetVerdicts', () => {
     expect(v.e2e.target).toContain('1 GiB');
     // Medians 55 s and 10 s: 5.50x; per run 55/10, 56/11, 54/9.5.
     expect(v.e2e.measured).toBe('5.50x (median of 3 runs each; per run 5.09–5.68x, 3 of 3 at 5x or more)');
-    expect(v.cpu.measured).toBe('6.00 at 1 GiB (one size only: the fixed part and the part per byte not told apart)');
+    expect(v.cpu.measured).toBe('6.00 at 1 GiB (one size only: the fixed part and the part per byte not told apart); profiled runs only');
     expect(v.hash.measured).toBe('0.85x (without the wrapper: 0.50x)');
     expect(v.cli.measured).toBe('610 ms wall, 705 ms CPU; cold 900 ms wall, 1000 ms CPU');
     expect(v.memory.measured).toBe('3 of 3 within; 3 of 3 with the configured parts in flight at once');
