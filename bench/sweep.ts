@@ -291,10 +291,20 @@ function rowState(r: SweepRow, machineCores: number): string {
   );
 }
 
+/** A gain and what the rule needs, to 2 decimals, or more where 2 would print a gain below the rule as equal to it. */
+function gainAndNeed(gain: number, needed: number): [string, string] {
+  let digits = 2;
+  while (digits < 4 && gain !== needed && fixed(gain, digits) === fixed(needed, digits)) digits += 1;
+  return [fixed(gain, digits), fixed(needed, digits)];
+}
+
 /** The dips of a stop, as a sentence (empty when none): where the rule failed and where a later step regained it. */
 function dipsText(stop: ScalingStop): string {
   if (stop.dips.length === 0) return '';
-  const step = (x: Step, from: SweepRow): string => `${x.row.concurrency} (${fixed(x.gain, 2)}x over ${from.concurrency}; the rule needs ${fixed(x.needed, 2)}x)`;
+  const step = (x: Step, from: SweepRow): string => {
+    const [gain, needed] = gainAndNeed(x.gain, x.needed);
+    return `${x.row.concurrency} (${gain}x over ${from.concurrency}; the rule needs ${needed}x)`;
+  };
   const each = stop.dips.map(
     (d) => `dips at ${d.dipped.map((x) => step(x, d.from)).join(' and ')}, scales again at ${step(d.again, d.from)}, the rule continuing from ${d.again.row.concurrency}`,
   );
@@ -331,6 +341,7 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
   } else {
     const { last: l, failed: f } = parts;
     const causes = partsCauses(parts, machineCores);
+    const [gain, needed] = gainAndNeed(parts.gain, parts.needed);
     const why: Record<PartsCause, string> = {
       rounds: `the batch plan: the busiest Map slot uploads ${plural(f.rounds, 'round')} of parts at ${f.concurrency}, ${f.rounds > l.rounds ? 'more than' : 'as many as'} at ${l.concurrency}`,
       'in-flight': `parts in flight: at most ${f.maxPartsInFlight ?? 0} part PUTs reached the emulator at once, of ${f.concurrency}`,
@@ -340,7 +351,7 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
     };
     partsText =
       `**Parts phase:** it scales to ${l.concurrency} in flight (${fixed(l.partsMiBs)} MiB/s, ${pct(l.partsMiBs / l.linkBoundMiBs)} of the link bound of ${fixed(l.linkBoundMiBs)}).${dipsText(parts)} ` +
-      `At ${f.concurrency} it gave ${fixed(parts.gain, 2)}x (the rule needs ${fixed(parts.needed, 2)}x${noRegain(rows, parts)}): ${fixed(f.partsMiBs)} MiB/s while the link could carry ${fixed(f.linkCapacityMiBs)} ` +
+      `At ${f.concurrency} it gave ${gain}x (the rule needs ${needed}x${noRegain(rows, parts)}): ${fixed(f.partsMiBs)} MiB/s while the link could carry ${fixed(f.linkCapacityMiBs)} ` +
       `(${f.concurrency} x ${fixed(f.linkCapacityMiBs / f.concurrency)}; ${fixed(f.linkBoundMiBs)} with the per-request latency), ${pct(f.partsMiBs / f.linkBoundMiBs)} of it. ` +
       `At ${f.concurrency}: ${rowState(f, machineCores)}. ` +
       (causes.length > 0
@@ -359,20 +370,21 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
       const { last: l, failed: f } = run;
       const causes = runCauses(run);
       const own = f.fixedMs - INJECTED_COMMIT_WAIT_MS;
-      const net = netRunGain(l, f);
+      const [gain, needed] = gainAndNeed(run.gain, run.needed);
+      const [net, netNeeded] = gainAndNeed(netRunGain(l, f), run.needed);
       const kept = `the parts phase kept scaling (${s(l.partsMs)} -> ${s(f.partsMs)} s)`;
       const why: Record<RunCause, string> = {
         parts: 'the parts phase stopped scaling too (above)',
         fixed:
           `the fixed part: ${kept} but the rest of the run took ${s(f.fixedMs)} of ${s(f.ms)} s (${pct(f.fixedMs / f.ms)}), ${injectedText()}; ` +
-          `net of that wait the run still gained only ${fixed(net, 2)}x (the rule needs ${fixed(run.needed, 2)}x), so the pipeline's own ${s(own)} s holds it`,
+          `net of that wait the run still gained only ${net}x (the rule needs ${netNeeded}x), so the pipeline's own ${s(own)} s holds it`,
         'injected-wait':
           `the commit wait the bench injects, not the pipeline: ${kept}, and net of the ${s(INJECTED_COMMIT_WAIT_MS)} s the emulator's commit 202 adds to every run so did the whole run ` +
-          `(${fixed(net, 2)}x; the rule needs ${fixed(run.needed, 2)}x); the pipeline's own fixed part at ${f.concurrency} was ${s(own)} s`,
+          `(${net}x; the rule needs ${netNeeded}x); the pipeline's own fixed part at ${f.concurrency} was ${s(own)} s`,
         hash: `the hash: done ${s(f.hashTailMs)} s after the last part`,
       };
       runText =
-        `**End to end:** it scales to ${l.concurrency} (${fixed(l.mibs)} MiB/s).${dipsText(run)} At ${f.concurrency} it gave ${fixed(run.gain, 2)}x (${fixed(f.mibs)} MiB/s; the rule needs ${fixed(run.needed, 2)}x${noRegain(rows, run)}). ` +
+        `**End to end:** it scales to ${l.concurrency} (${fixed(l.mibs)} MiB/s).${dipsText(run)} At ${f.concurrency} it gave ${gain}x (${fixed(f.mibs)} MiB/s; the rule needs ${needed}x${noRegain(rows, run)}). ` +
         `Of ${f.concurrency}'s ${s(f.ms)} s, the parts phase took ${s(f.partsMs)} s and the fixed part ${s(f.fixedMs)} s (${pct(f.fixedMs / f.ms)}, ${injectedText()}; ${f.hashTailMs > 0 ? `the hash done ${s(f.hashTailMs)} s after the last part` : 'the hash done before the last part'}). ` +
         (causes.length > 0 ? `What holds it: ${causes.map((c) => why[c]).join('; ')}.` : '');
     }
