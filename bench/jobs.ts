@@ -1,8 +1,9 @@
 // What the parent asks a child process to measure, what comes back, and how a child is run.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { machineCpuTimes, otherCores, waitForQuiet } from './load.ts';
 import type { EmulatorTarget } from './sdk.ts';
 import { lambdaCommand, lambdaEnvironment } from '../local/lambda/runtime.ts';
@@ -105,13 +106,47 @@ export async function runMeasured(job: Job, options: ChildOptions & { quietWaitM
   return { result, serverCpuMs, otherCores: otherCores(machineBefore, machineCpuTimes(), serverCpuMs + result.processCpuMs, wallMs), serverLoopMs };
 }
 
+/** The entries written for earlier checkouts, one per checkout and process. */
+const olderEntries = new Map<string, string>();
+
 /**
  * A checkout's child entry: bench/child-start.js, which starts bench/child.ts as the CLI starts (a JavaScript
- * entry, its caches and hooks); bench/child.ts itself in checkouts without it.
+ * entry, its caches and hooks). An earlier checkout without it is started as its own CLI started: a JavaScript
+ * entry written here that turns on what that checkout's bin/s3-to-box.js turned on (Node's compile cache, its
+ * bin/ts-cache.js), then imports its bench/child.ts; with neither, bench/child.ts itself.
  */
 export function childEntryOf(checkout: string): string {
   const start = path.join(checkout, 'bench/child-start.js');
-  return existsSync(start) ? start : path.join(checkout, 'bench/child.ts');
+  if (existsSync(start)) return start;
+  const known = olderEntries.get(checkout);
+  if (known !== undefined) return known;
+  const child = path.join(checkout, 'bench/child.ts');
+  const cli = readIfExists(path.join(checkout, 'bin/s3-to-box.js'));
+  const tsCache = path.join(checkout, 'bin/ts-cache.js');
+  const compileCache = cli.includes('enableCompileCache');
+  const typeScriptCache = cli.includes('registerTypeScriptCache') && existsSync(tsCache);
+  if (!compileCache && !typeScriptCache) return child;
+  // As a file of its own (not a data: URL): Node's compile cache and the relative imports need a real path.
+  const lines = [
+    ...(compileCache ? ["import { enableCompileCache } from 'node:module';", 'enableCompileCache?.();'] : []),
+    ...(typeScriptCache
+      ? [`const { registerTypeScriptCache } = await import(${JSON.stringify(pathToFileURL(tsCache).href)});`, `registerTypeScriptCache(${JSON.stringify(pathToFileURL(checkout + path.sep).href)});`]
+      : []),
+    `await import(${JSON.stringify(pathToFileURL(child).href)});`,
+  ];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 's3-to-box-bench-start-'));
+  const entry = path.join(dir, 'child-start.mjs');
+  writeFileSync(entry, `${lines.join('\n')}\n`);
+  olderEntries.set(checkout, entry);
+  return entry;
+}
+
+function readIfExists(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 const CHILD = childEntryOf(fileURLToPath(new URL('..', import.meta.url)));

@@ -607,8 +607,8 @@ export function renderShapedHash(rows: HashRow[]): string {
     `In AWS one S3 request carries about 85-90 MB/s, so a hash that reads one connection at a time is capped there whatever its CPU; s3rver on loopback has no such cap, and the 0.8x target above (against one raw stream from the same S3) cannot see it. ` +
     `Here a loopback TCP proxy in front of s3rver (bench/hash-shaper.ts) paces each connection's answer to ${mib(SHAPED_BYTES_PER_SECOND)}/s (what this 2-core machine can carry over several connections at once, not S3's own figure), ` +
     `and the same object is read through it: one GetObject stream, the hash's ranged GETs k at a time (read and dropped), and the HashObject path, which starts with one range and opens more while its thread waits on the network (up to k): its column says how many it reached. A connection left idle earns no burst (at most 20 ms of credit). This row is not a target of the issue; the 0.8x target stays judged on the unshaped rows.`;
-  if (row === undefined || shaped === undefined) return `${head}\n\n${shapedHashReading(undefined, Number.NaN).text}`;
-  const reading = shapedHashReading(shaped, row.hashObjectMiBs);
+  if (row === undefined || shaped === undefined) return `${head}\n\n${shapedHashReading(undefined, Number.NaN, Number.NaN).text}`;
+  const reading = shapedHashReading(shaped, row.hashObjectMiBs, row.resumableMiBs);
   return (
     `${head}\n\n` +
     table(
@@ -627,13 +627,19 @@ const S3_BYTES_PER_CONNECTION = 85e6;
 /**
  * What the shaped hash row says: how much k connections carry over one, whether the HashObject path keeps up
  * with them (or with its own CPU-bound speed, the faster of its unshaped and shaped runs, whichever is lower),
- * and what that predicts for 500 GB in AWS (k connections at S3's 85 MB/s each, or that hash speed, scaled
- * by the same efficiency). NaN anywhere: not measured.
+ * and what that predicts in AWS (k connections at S3's 85 MB/s each, or that hash speed, scaled by the same
+ * efficiency): for an object node:crypto hashes (one that fits half an invocation at that rate, as hash.ts
+ * decides), and for 500 GB, which never does and is hashed with hash-wasm at this run's resumable rate.
+ * NaN anywhere: not measured.
  */
-export function shapedHashReading(shaped: ShapedHash | undefined, unshapedHashMiBs: number): { measured: boolean; parallelX: number; efficiency: number; awsMBs: number; awsMinutes500GB: number; oneStreamMinutes500GB: number; cpuBound: boolean; text: string } {
-  const none = { measured: false, parallelX: Number.NaN, efficiency: Number.NaN, awsMBs: Number.NaN, awsMinutes500GB: Number.NaN, oneStreamMinutes500GB: Number.NaN, cpuBound: false };
+export function shapedHashReading(
+  shaped: ShapedHash | undefined,
+  unshapedHashMiBs: number,
+  resumableMiBs: number,
+): { measured: boolean; parallelX: number; efficiency: number; awsMBs: number; nodeCryptoUpToGB: number; awsMBs500GB: number; awsMinutes500GB: number; oneStreamMinutes500GB: number; cpuBound: boolean; text: string } {
+  const none = { measured: false, parallelX: Number.NaN, efficiency: Number.NaN, awsMBs: Number.NaN, nodeCryptoUpToGB: Number.NaN, awsMBs500GB: Number.NaN, awsMinutes500GB: Number.NaN, oneStreamMinutes500GB: Number.NaN, cpuBound: false };
   if (shaped === undefined) return { ...none, text: 'Shaped S3: not measured in this run.' };
-  const values = [shaped.oneStreamMiBs, shaped.parallelMiBs, shaped.hashObjectMiBs, shaped.rangesInFlight, unshapedHashMiBs];
+  const values = [shaped.oneStreamMiBs, shaped.parallelMiBs, shaped.hashObjectMiBs, shaped.rangesInFlight, unshapedHashMiBs, resumableMiBs];
   if (!values.every((v) => Number.isFinite(v) && v > 0)) return { ...none, text: 'Shaped S3: not measured (a reading is missing).' };
   const parallelX = shaped.parallelMiBs / shaped.oneStreamMiBs;
   // Its own (CPU-bound) speed: unshaped, or shaped when that run was faster (the machine's load varies).
@@ -641,8 +647,12 @@ export function shapedHashReading(shaped: ShapedHash | undefined, unshapedHashMi
   // What the HashObject path could reach here: k capped connections, or its own speed.
   const bound = Math.min(shaped.parallelMiBs, hashMiBs);
   const efficiency = Math.min(1, shaped.hashObjectMiBs / bound);
-  const awsMBs = efficiency * Math.min((shaped.rangesInFlight * S3_BYTES_PER_CONNECTION) / 1e6, (hashMiBs * MiB) / 1e6);
-  const awsMinutes500GB = 500e9 / (awsMBs * 1e6) / 60;
+  const connectionsMBs = (shaped.rangesInFlight * S3_BYTES_PER_CONNECTION) / 1e6;
+  const awsMBs = efficiency * Math.min(connectionsMBs, (hashMiBs * MiB) / 1e6);
+  // hash.ts's rule: node:crypto when the rest of the object takes at most half the time an invocation has.
+  const nodeCryptoUpToGB = (awsMBs * 1e6 * (HASH_IN_AWS.invocationSeconds / 2)) / 1e9;
+  const awsMBs500GB = 500 <= nodeCryptoUpToGB ? awsMBs : efficiency * Math.min(connectionsMBs, (resumableMiBs * MiB) / 1e6);
+  const awsMinutes500GB = 500e9 / (awsMBs500GB * 1e6) / 60;
   const oneStreamMinutes500GB = 500e9 / S3_BYTES_PER_CONNECTION / 60;
   const boundBy = shaped.parallelMiBs <= hashMiBs ? `the ${shaped.rangesInFlight} capped connections` : 'its own CPU-bound speed';
   // k connections that carry well under k x the cap are bound by this machine's CPU (s3rver, the proxy and the
@@ -655,9 +665,12 @@ export function shapedHashReading(shaped: ShapedHash | undefined, unshapedHashMi
     (cpuBound
       ? `The ${shaped.rangesInFlight} connections carried ${fixed(shaped.parallelMiBs)} of the ${fixed(capBytes)} MiB/s their caps allow: this machine's CPU (s3rver, the proxy and the reader on 2 shared cores) bounded them, not the cap. `
       : '') +
-    `In AWS (S3 at ~85 MB/s per connection, Lambda's core as fast as this machine's at this run's other load): about ${fixed(awsMBs, 0)} MB/s, ${fixed(awsMinutes500GB, 0)} minutes for 500 GB, ` +
+    `In AWS (S3 at ~85 MB/s per connection, Lambda's core as fast as this machine's at this run's other load): an object of up to about ${fixed(nodeCryptoUpToGB, 0)} GB (half an invocation's ${HASH_IN_AWS.invocationSeconds} s at that rate) is hashed with node:crypto at about ${fixed(awsMBs, 0)} MB/s; ` +
+    (awsMBs500GB === awsMBs
+      ? `500 GB too: ${fixed(awsMinutes500GB, 0)} minutes, `
+      : `500 GB does not fit and is hashed with hash-wasm, whose state crosses invocations, at about ${fixed(awsMBs500GB, 0)} MB/s (this row's resumable rate, ${fixed(resumableMiBs)} MiB/s, at the same efficiency): ${fixed(awsMinutes500GB, 0)} minutes, `) +
     `against ${fixed(oneStreamMinutes500GB, 0)} minutes over one connection.`;
-  return { measured: true, parallelX, efficiency, awsMBs, awsMinutes500GB, oneStreamMinutes500GB, cpuBound, text };
+  return { measured: true, parallelX, efficiency, awsMBs, nodeCryptoUpToGB, awsMBs500GB, awsMinutes500GB, oneStreamMinutes500GB, cpuBound, text };
 }
 
 /** CPU seconds a process has used so far (utime + stime from /proc; 10 ms resolution). */

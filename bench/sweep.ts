@@ -5,6 +5,7 @@
 import { planBatches, slotRounds } from '../src/transfer/plan.ts';
 import type { BatchPlan } from '../src/transfer/plan.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
+import { COMMIT_202 } from './jobs.ts';
 import type { E2eRun } from './speed.ts';
 import { MiB, fixed, markdownTable as table, mibPerSecond, range, sizeLabel } from './stats.ts';
 
@@ -34,6 +35,12 @@ const MACHINE_SHARE = 0.9;
 const HASH_TAIL_SHARE = 0.1;
 /** Other load at the step that stopped, in cores, from which the reading warns that it is about a loaded machine. */
 const LOADED_CORES = 0.25;
+/**
+ * The wait the bench itself puts into every run: the emulator answers each commit 202 with Retry-After (bench/jobs.ts
+ * COMMIT_202), and the pipeline waits that long before committing again. It is in every row's fixed part, so the
+ * reading judges the fixed part net of it (a stand-in's wait is not the pipeline's).
+ */
+const INJECTED_COMMIT_WAIT_MS = COMMIT_202.times * COMMIT_202.retryAfterSeconds * 1000;
 
 /** MiB/s `c` connections could carry at the link's cap alone (c x bandwidth). */
 export function linkCapacity(shape: LinkShape, c: number): number {
@@ -162,30 +169,64 @@ export function neededGain(from: number, to: number): number {
   return SCALING_GAIN ** Math.log2(to / from);
 }
 
-export interface ScalingStop {
-  /** The last row that still scaled (the first row when the second did not). */
-  last: SweepRow;
-  /** The first row that did not (undefined: it scaled to the end of the sweep). */
-  failed: SweepRow | undefined;
-  /** Its throughput over the row before, and what the rule needed. */
+/** A row's throughput over that of the last row that scaled, and what the rule needs for it. */
+export interface Step {
+  row: SweepRow;
   gain: number;
   needed: number;
 }
 
+/** Steps below the rule that a later step made up for: the rule continued from `again`. */
+export interface ScalingDip {
+  /** The last row that scaled before the dip. */
+  from: SweepRow;
+  /** The rows below the rule against `from`, in order. */
+  dipped: Step[];
+  /** The first later row that regained the rule against `from`. */
+  again: Step;
+}
+
+export interface ScalingStop {
+  /** The last row that still scaled (the first row when the second did not). */
+  last: SweepRow;
+  /** The row after it, below the rule, that no later row made up for (undefined: it scaled to the end of the sweep). */
+  failed: SweepRow | undefined;
+  /** Its throughput over the row before (`last`), and what the rule needed. */
+  gain: number;
+  needed: number;
+  /** The dips on the way, in order. */
+  dips: ScalingDip[];
+}
+
 /**
- * Where a throughput stops scaling: the first step whose throughput is less than `neededGain` times the step
- * before it. Undefined when a row lacks the throughput (not measured) or there are no rows.
+ * Where a throughput stops scaling: a step whose throughput is less than `neededGain` times the last row that
+ * scaled, when no later row regains the rule against that row. When one does, the steps between are a dip and
+ * the rule continues from the row that regained it: one noisy row (a single run at a low concurrency, a median
+ * at a higher one) does not make the reading contradict the gains the table shows after it. Undefined when a
+ * row lacks the throughput (not measured) or there are no rows.
  */
 export function scalingStop(rows: SweepRow[], throughput: (r: SweepRow) => number): ScalingStop | undefined {
   if (rows.length === 0 || rows.some((r) => !Number.isFinite(throughput(r)))) return undefined;
-  for (let i = 1; i < rows.length; i++) {
-    const before = rows[i - 1] as SweepRow;
-    const row = rows[i] as SweepRow;
-    const gain = throughput(row) / throughput(before);
-    const needed = neededGain(before.concurrency, row.concurrency);
-    if (gain < needed) return { last: before, failed: row, gain, needed };
+  const against = (from: SweepRow, row: SweepRow): Step => ({ row, gain: throughput(row) / throughput(from), needed: neededGain(from.concurrency, row.concurrency) });
+  const dips: ScalingDip[] = [];
+  let last = rows[0] as SweepRow;
+  let i = 1;
+  while (i < rows.length) {
+    const step = against(last, rows[i] as SweepRow);
+    if (step.gain >= step.needed) {
+      last = step.row;
+      i += 1;
+      continue;
+    }
+    const later = rows.slice(i + 1).map((r) => against(last, r));
+    const j = later.findIndex((x) => x.gain >= x.needed);
+    if (j < 0) return { last, failed: step.row, gain: step.gain, needed: step.needed, dips };
+    const again = later[j] as Step;
+    dips.push({ from: last, dipped: [step, ...later.slice(0, j)], again });
+    last = again.row;
+    i += j + 2;
   }
-  return { last: rows[rows.length - 1] as SweepRow, failed: undefined, gain: Number.NaN, needed: Number.NaN };
+  return { last, failed: undefined, gain: Number.NaN, needed: Number.NaN, dips };
 }
 
 export type PartsCause = 'rounds' | 'in-flight' | 'runner' | 'servers' | 'machine';
@@ -209,15 +250,25 @@ export function partsCauses(stop: ScalingStop, machineCores: number): PartsCause
   return causes;
 }
 
-export type RunCause = 'parts' | 'fixed' | 'hash';
+export type RunCause = 'parts' | 'fixed' | 'injected-wait' | 'hash';
 
-/** Why the whole run stopped: the parts phase stopped too, and/or the fixed part (or a late hash) held it. */
+/** The whole run's gain from `from` to `to` with the commit wait the bench injects taken out of both. */
+function netRunGain(from: SweepRow, to: SweepRow): number {
+  return mibPerSecond(to.size, to.ms - INJECTED_COMMIT_WAIT_MS) / mibPerSecond(from.size, from.ms - INJECTED_COMMIT_WAIT_MS);
+}
+
+/**
+ * Why the whole run stopped: the parts phase stopped too; or it kept scaling, and then the fixed part held the run
+ * when the run net of the bench's injected commit wait still fails the rule ('fixed'), else that wait alone did
+ * ('injected-wait': the bench's, not the pipeline's). And/or a late hash.
+ */
 export function runCauses(stop: ScalingStop): RunCause[] {
   const { last, failed } = stop;
   if (failed === undefined) return [];
   const causes: RunCause[] = [];
-  const partsGain = last.partsMs / failed.partsMs;
-  causes.push(partsGain >= neededGain(last.concurrency, failed.concurrency) ? 'fixed' : 'parts');
+  const needed = neededGain(last.concurrency, failed.concurrency);
+  if (last.partsMs / failed.partsMs < needed) causes.push('parts');
+  else causes.push(netRunGain(last, failed) >= needed ? 'injected-wait' : 'fixed');
   if (failed.hashTailMs >= HASH_TAIL_SHARE * failed.ms) causes.push('hash');
   return causes;
 }
@@ -240,25 +291,57 @@ function rowState(r: SweepRow, machineCores: number): string {
   );
 }
 
+/** A gain and what the rule needs, to 2 decimals, or more where 2 would print a gain below the rule as equal to it. */
+function gainAndNeed(gain: number, needed: number): [string, string] {
+  let digits = 2;
+  while (digits < 4 && gain !== needed && fixed(gain, digits) === fixed(needed, digits)) digits += 1;
+  return [fixed(gain, digits), fixed(needed, digits)];
+}
+
+/** The dips of a stop, as a sentence (empty when none): where the rule failed and where a later step regained it. */
+function dipsText(stop: ScalingStop): string {
+  if (stop.dips.length === 0) return '';
+  const step = (x: Step, from: SweepRow): string => {
+    const [gain, needed] = gainAndNeed(x.gain, x.needed);
+    return `${x.row.concurrency} (${gain}x over ${from.concurrency}; the rule needs ${needed}x)`;
+  };
+  const each = stop.dips.map(
+    (d) => `dips at ${d.dipped.map((x) => step(x, d.from)).join(' and ')}, scales again at ${step(d.again, d.from)}, the rule continuing from ${d.again.row.concurrency}`,
+  );
+  return ` It ${each.join('; then it ')}.`;
+}
+
+/** That no row after the one that stopped regains the rule (empty when it is the last row). */
+function noRegain(rows: SweepRow[], stop: ScalingStop): string {
+  const after = rows.filter((r) => r.concurrency > (stop.failed?.concurrency ?? Number.POSITIVE_INFINITY)).map((r) => r.concurrency);
+  return after.length > 0 ? `; nor does ${after.join(' or ')} regain it against ${stop.last.concurrency}` : '';
+}
+
+/** The bench's injected commit wait inside a fixed part, as the reading prints the subtraction. */
+const injectedText = (): string => `of which ${s(INJECTED_COMMIT_WAIT_MS)} s the emulator's commit 202 the bench injects`;
+
 /** The sweep's "Reading." paragraphs: the parts phase, then the whole run. */
 export function sweepReading(rows: SweepRow[], machineCores: number): string {
   if (rows.length === 0) return '';
   const rule =
-    `**Rule.** A step scales when it is at least ${SCALING_GAIN}x faster than the step before it per doubling of the concurrency (2x would be ideal); ` +
-    'the sweep stops scaling at the first step that is not. A bound is named at that step when its own number shows it: ' +
+    `**Rule.** A step scales when it is at least ${SCALING_GAIN}x faster per doubling of the concurrency (2x would be ideal) than the last step that scaled (the step before it, unless that one dipped). ` +
+    'A step that does not is where the sweep stops scaling only when no later step regains the rule against that last step that scaled; ' +
+    'when a later one does, the steps between are a dip and the rule continues from the step that regained it. A bound is named at the step that stopped when its own number shows it: ' +
     'no fewer part rounds than the step before; fewer part PUTs at once than the concurrency; ' +
-    `${pct(MACHINE_SHARE)} or more of the machine's cores busy; or else (a loop waiting for a busy core counts as busy) an event loop busy ${pct(LOOP_SHARE)} or more of the parts-and-hash phase.`;
+    `${pct(MACHINE_SHARE)} or more of the machine's cores busy; or else (a loop waiting for a busy core counts as busy) an event loop busy ${pct(LOOP_SHARE)} or more of the parts-and-hash phase. ` +
+    `End to end, the fixed part is judged net of the ${s(INJECTED_COMMIT_WAIT_MS)} s commit wait the bench injects into every run (the emulator's commit 202${COMMIT_202.times === 1 ? '' : ` x ${COMMIT_202.times}`}, Retry-After ${COMMIT_202.retryAfterSeconds} s): that wait is the bench's stand-in's, not the pipeline's.`;
   const parts = scalingStop(rows, (r) => r.partsMiBs);
   let partsText: string;
   if (parts === undefined) partsText = '**Parts phase:** not measured in every row (an earlier run without the timeline); no reading.';
   else if (parts.failed === undefined) {
     const l = parts.last;
     partsText =
-      `**Parts phase:** it scaled through the whole sweep, up to ${l.concurrency} in flight: ${fixed(l.partsMiBs)} MiB/s, ${pct(l.partsMiBs / l.linkBoundMiBs)} of the link bound. ` +
+      `**Parts phase:** it scaled through the whole sweep, up to ${l.concurrency} in flight: ${fixed(l.partsMiBs)} MiB/s, ${pct(l.partsMiBs / l.linkBoundMiBs)} of the link bound.${dipsText(parts)} ` +
       'Where it stops lies past the sweep.';
   } else {
     const { last: l, failed: f } = parts;
     const causes = partsCauses(parts, machineCores);
+    const [gain, needed] = gainAndNeed(parts.gain, parts.needed);
     const why: Record<PartsCause, string> = {
       rounds: `the batch plan: the busiest Map slot uploads ${plural(f.rounds, 'round')} of parts at ${f.concurrency}, ${f.rounds > l.rounds ? 'more than' : 'as many as'} at ${l.concurrency}`,
       'in-flight': `parts in flight: at most ${f.maxPartsInFlight ?? 0} part PUTs reached the emulator at once, of ${f.concurrency}`,
@@ -267,8 +350,8 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
       machine: `the machine's cores: ${fixed(f.cores, 2)} of ${machineCores} busy (runner ${fixed(f.runnerCores, 2)}, servers ${fixed(f.serverCores, 2)}, other load ${fixed(f.otherCores, 2)})`,
     };
     partsText =
-      `**Parts phase:** it scales to ${l.concurrency} in flight (${fixed(l.partsMiBs)} MiB/s, ${pct(l.partsMiBs / l.linkBoundMiBs)} of the link bound of ${fixed(l.linkBoundMiBs)}). ` +
-      `At ${f.concurrency} it gave ${fixed(parts.gain, 2)}x (the rule needs ${fixed(parts.needed, 2)}x): ${fixed(f.partsMiBs)} MiB/s while the link could carry ${fixed(f.linkCapacityMiBs)} ` +
+      `**Parts phase:** it scales to ${l.concurrency} in flight (${fixed(l.partsMiBs)} MiB/s, ${pct(l.partsMiBs / l.linkBoundMiBs)} of the link bound of ${fixed(l.linkBoundMiBs)}).${dipsText(parts)} ` +
+      `At ${f.concurrency} it gave ${gain}x (the rule needs ${needed}x${noRegain(rows, parts)}): ${fixed(f.partsMiBs)} MiB/s while the link could carry ${fixed(f.linkCapacityMiBs)} ` +
       `(${f.concurrency} x ${fixed(f.linkCapacityMiBs / f.concurrency)}; ${fixed(f.linkBoundMiBs)} with the per-request latency), ${pct(f.partsMiBs / f.linkBoundMiBs)} of it. ` +
       `At ${f.concurrency}: ${rowState(f, machineCores)}. ` +
       (causes.length > 0
@@ -282,18 +365,27 @@ export function sweepReading(rows: SweepRow[], machineCores: number): string {
   let runText = '';
   if (run !== undefined) {
     if (run.failed === undefined) {
-      runText = `**End to end:** it scaled through the whole sweep, up to ${run.last.concurrency}: ${fixed(run.last.mibs)} MiB/s.`;
+      runText = `**End to end:** it scaled through the whole sweep, up to ${run.last.concurrency}: ${fixed(run.last.mibs)} MiB/s.${dipsText(run)}`;
     } else {
       const { last: l, failed: f } = run;
       const causes = runCauses(run);
+      const own = f.fixedMs - INJECTED_COMMIT_WAIT_MS;
+      const [gain, needed] = gainAndNeed(run.gain, run.needed);
+      const [net, netNeeded] = gainAndNeed(netRunGain(l, f), run.needed);
+      const kept = `the parts phase kept scaling (${s(l.partsMs)} -> ${s(f.partsMs)} s)`;
       const why: Record<RunCause, string> = {
         parts: 'the parts phase stopped scaling too (above)',
-        fixed: `the fixed part: the parts phase kept scaling (${s(l.partsMs)} -> ${s(f.partsMs)} s) but the rest of the run took ${s(f.fixedMs)} of ${s(f.ms)} s (${pct(f.fixedMs / f.ms)})`,
+        fixed:
+          `the fixed part: ${kept} but the rest of the run took ${s(f.fixedMs)} of ${s(f.ms)} s (${pct(f.fixedMs / f.ms)}), ${injectedText()}; ` +
+          `net of that wait the run still gained only ${net}x (the rule needs ${netNeeded}x), so the pipeline's own ${s(own)} s holds it`,
+        'injected-wait':
+          `the commit wait the bench injects, not the pipeline: ${kept}, and net of the ${s(INJECTED_COMMIT_WAIT_MS)} s the emulator's commit 202 adds to every run so did the whole run ` +
+          `(${net}x; the rule needs ${netNeeded}x); the pipeline's own fixed part at ${f.concurrency} was ${s(own)} s`,
         hash: `the hash: done ${s(f.hashTailMs)} s after the last part`,
       };
       runText =
-        `**End to end:** it scales to ${l.concurrency} (${fixed(l.mibs)} MiB/s); at ${f.concurrency} it gave ${fixed(run.gain, 2)}x (${fixed(f.mibs)} MiB/s). ` +
-        `Of ${f.concurrency}'s ${s(f.ms)} s, the parts phase took ${s(f.partsMs)} s and the fixed part ${s(f.fixedMs)} s (${pct(f.fixedMs / f.ms)}; ${f.hashTailMs > 0 ? `the hash done ${s(f.hashTailMs)} s after the last part` : 'the hash done before the last part'}). ` +
+        `**End to end:** it scales to ${l.concurrency} (${fixed(l.mibs)} MiB/s).${dipsText(run)} At ${f.concurrency} it gave ${gain}x (${fixed(f.mibs)} MiB/s; the rule needs ${needed}x${noRegain(rows, run)}). ` +
+        `Of ${f.concurrency}'s ${s(f.ms)} s, the parts phase took ${s(f.partsMs)} s and the fixed part ${s(f.fixedMs)} s (${pct(f.fixedMs / f.ms)}, ${injectedText()}; ${f.hashTailMs > 0 ? `the hash done ${s(f.hashTailMs)} s after the last part` : 'the hash done before the last part'}). ` +
         (causes.length > 0 ? `What holds it: ${causes.map((c) => why[c]).join('; ')}.` : '');
     }
   }
@@ -357,7 +449,7 @@ export function renderSweep(runs: E2eRun[], shape: LinkShape, machineCores: numb
       : 'One run at each concurrency. ') +
       `${runs.length} runs, ${fixed(runs.reduce((n, r) => n + r.ms, 0) / 60_000, 1)} minutes of transfers in all. ` +
       'Parts phase: Prepare done to the last batch done, from the pipeline\'s own timeline (the first part PUT starts right after Prepare; the last batch ends with its last PUT). ' +
-      'Fixed part: the rest of the run (Prepare, the commit and its one 202 wait, the state machine\'s steps, a hash still running after the parts). ' +
+      `Fixed part: the rest of the run (Prepare, the commit and its one 202 wait, the state machine's steps, a hash still running after the parts); the 202's Retry-After of ${s(INJECTED_COMMIT_WAIT_MS)} s is the bench's, and the reading takes it out where it judges the fixed part. ` +
       `Link: c connections at ${fixed(shape.bandwidth / MiB)} MiB/s each; in brackets, each carrying a ${fixed(shape.partSize / MiB)} MiB part plus ${shape.latencyMs} ms per request, the bound the rule compares with. ` +
       'Part rounds: the parts the busiest Map slot uploads one after the other under the batch plan Prepare makes at that concurrency; in brackets rounds x one part\'s time on the link, the shortest parts phase that plan allows. ' +
       'Part PUTs at once: the most the emulator served at the same time. ' +

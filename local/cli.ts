@@ -146,7 +146,8 @@ program
     'after',
     `
 Exits 0 once Box has deleted the session, 1 when Box has no such open session (already committed,
-aborted or expired) or refused, 2 for bad usage or missing Box credentials.
+aborted or expired) or refused, 2 for bad usage or set-up (missing Box credentials, no AWS credentials to
+read BOX_SECRET_ARN with, a Box URL that is not http(s)).
 
 Examples:
   $ BOX_DEVELOPER_TOKEN=... s3-to-box abort F971964745A5CD0C001BBE4E58196BFD`,

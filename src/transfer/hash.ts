@@ -1,13 +1,15 @@
 // The whole-file SHA-1, beside the part fan-out. Each invocation reads its slice in ranged GETs of
 // hashRangeBytes (16 MiB), up to hashRangesInFlight (8) of them in flight and being read at once: in AWS one
-// S3 connection carries ~85-90 MB/s, far below what one core hashes. How many is adaptive: it starts with one
-// (the head alone) and opens one more range each time the reading thread was idle, waiting on the network,
-// for more than a share of a short window (event loop utilization); a thread kept busy opens none. On S3 in
-// AWS that reaches k within a few hundred milliseconds; on a source as fast as the CPU (loopback) it stays
-// low, where more streams only cost CPU (more sockets to serve and a copy per range ahead). It never shrinks:
-// ranges in flight are read to their end. The signal is the whole thread's: in the local runner, where every
-// Lambda shares one event loop, UploadBatch's work counts as busy too, so the hash opens fewer ranges there
-// than alone (a loop busy with other work cannot be told from one the hash keeps busy). The range at the head streams its socket chunks straight
+// S3 connection carries ~85-90 MB/s, far below what one core hashes. How many is adaptive (nextAllowed): it
+// starts with one (the head alone) and, each window (50 ms) its thread sat idle, waiting on the network, for
+// more than a share of it (event loop utilization), opens more: at least one, at most twice as many; a
+// thread kept busy opens none. So it opens about as many as keep its core busy, up to k: on S3 in AWS with
+// one vCPU, estimated from the cost model's rates, about 4-5 with node:crypto, ~3 with hash-wasm, ~2 during the probe
+// (both hashers run), not k; on a source as fast as the CPU (loopback) one or two. More would only cost CPU
+// (more sockets to serve and a copy per range ahead). It never shrinks: ranges in flight are read to their
+// end. The signal is the whole thread's: in the local runner, where every Lambda shares one event loop,
+// UploadBatch's work counts as busy too, so the hash opens fewer ranges there than alone (a loop busy with
+// other work cannot be told from one the hash keeps busy). The range at the head streams its socket chunks straight
 // into the hash; the ranges ahead are read into a pool of at most k - 1 reused buffers of one range each, and
 // hashed strictly in order when their turn comes (a range is sent only when a buffer is free, so the
 // object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the
@@ -18,7 +20,9 @@
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
 // its deadline (at a floor rate, or at the rate it measures over a first probe of both hashers) hashes
-// with node:crypto; only an object that must cross invocations uses hash-wasm's resumable state. If a
+// with node:crypto; only an object that must cross invocations uses hash-wasm's resumable state. The
+// probe's rate is the invocation's own since its start, so it includes the ramp-up from one range: an
+// object near the threshold goes to hash-wasm a little earlier (safe: its state is resumable). If a
 // node:crypto pass falls behind (the projection no longer fits), it gives up and the rest of the object
 // is hashed with hash-wasm from where the last saved state was (one invocation's reads are lost, once).
 // Both hash on the reading thread: a SHA-1 worker thread beside the reads was measured slower (more CPU
@@ -49,10 +53,44 @@ export type HashSettings = Pick<
     hashRangesAtStart?: number | undefined;
   };
 
-/** How often the reader looks at whether its thread waited on the network (and may open one more range). */
+/** How often the reader looks at whether its thread waited on the network (and may open more ranges). */
 const GROW_WINDOW_MS = 50;
-/** The share of a window the thread may sit idle before the reads count as network-bound: one more range. */
+/** The share of a window the thread may sit idle before the reads count as network-bound: more ranges. */
 const GROW_IDLE_SHARE = 0.15;
+
+/**
+ * The adaptive rule: ranges allowed in flight after a window in which the reading thread sat idle (waiting on
+ * the network) `idleShare` (0-1) of the time. Idle more than GROW_IDLE_SHARE: the reads, not the hash, are
+ * what it waits on. Each range carries about the same, so allowed / busy share would keep the thread busy: at
+ * least one more, at most twice as many (one stalled window, a slow first byte, does not open them all at
+ * once), never above `max`. Otherwise (busy, or already at `max`) it stays: the rule never shrinks.
+ */
+export function nextAllowed(allowed: number, idleShare: number, max: number): number {
+  if (allowed >= max || !(idleShare > GROW_IDLE_SHARE)) return allowed;
+  const busy = 1 - idleShare;
+  return Math.min(max, 2 * allowed, Math.max(allowed + 1, Math.floor(allowed / Math.max(busy, 0.01))));
+}
+
+/**
+ * Where the reader's windows come from: calls `onWindow` once per window with the share of it the thread
+ * sat idle; returns what stops them (called when the slice ends).
+ */
+export type IdleWindows = (onWindow: (idleShare: number) => void) => () => void;
+
+/** The deployed signal: the event loop's utilization over each GROW_WINDOW_MS. */
+const eventLoopIdleWindows: IdleWindows = (onWindow) => {
+  // The first window includes the head's time to first byte.
+  let mark = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const idle = 1 - performance.eventLoopUtilization(now, mark).utilization;
+    mark = now;
+    onWindow(idle);
+  }, GROW_WINDOW_MS);
+  // Not what keeps the process alive: the reads are.
+  timer.unref();
+  return () => clearInterval(timer);
+};
 
 export interface HashSliceOptions {
   settings: HashSettings;
@@ -62,6 +100,11 @@ export interface HashSliceOptions {
   onProgress?: ((event: TransferProgressEvent) => void) | undefined;
   /** Told each ranged GET as it is sent, with the reads in flight and the buffers held (tests, the bench). */
   onRead?: ((event: HashReadEvent) => void) | undefined;
+  /**
+   * The idle signal the reader adapts on (default: the event loop's utilization every 50 ms). Tests script
+   * it, so what the rule opens does not depend on the machine's timing.
+   */
+  idleWindows?: IdleWindows | undefined;
 }
 
 /** SHA-1 works on 64-byte blocks: a slice that ends on one leaves nothing of the object buffered. */
@@ -160,8 +203,8 @@ export interface HashReadEvent {
   /** Ranged GETs in flight, this one included (at most `allowed`). */
   inFlight: number;
   /**
-   * Ranges the reader allows in flight when this one is sent: 1 at the start (or hashRangesAtStart), one more
-   * each window its thread waited on the network, at most hashRangesInFlight.
+   * Ranges the reader allows in flight when this one is sent: 1 at the start (or hashRangesAtStart), more
+   * after each window its thread waited on the network (nextAllowed), at most hashRangesInFlight.
    */
   allowed: number;
   /** Pool buffers allocated so far (at most hashRangesInFlight - 1; reused, never freed before the end). */
@@ -330,27 +373,16 @@ export async function hashSlice(
     }
   };
   // Every window: was this thread idle (waiting on the sockets) for more than its share? Then the reads, not the
-  // hash, are what it waits on: open more ranges. The first window includes the head's time to first byte.
+  // hash, are what it waits on: open more ranges (nextAllowed). Nothing once the slice has stopped or ended.
   let finished = false;
-  let mark = performance.eventLoopUtilization();
-  const grow =
-    allowed < inFlight
-      ? setInterval(() => {
-          const now = performance.eventLoopUtilization();
-          const idle = 1 - performance.eventLoopUtilization(now, mark).utilization;
-          mark = now;
-          if (finished || allowed >= inFlight || nextOffset >= sliceEnd || stopped !== undefined || ahead.failed) return;
-          if (idle > GROW_IDLE_SHARE) {
-            // Each range carries about the same, so k / busy ranges would keep the thread busy: at least one more,
-            // at most twice as many (one stalled window, a slow first byte, does not open them all at once).
-            const busy = 1 - idle;
-            allowed = Math.min(inFlight, 2 * allowed, Math.max(allowed + 1, Math.floor(allowed / Math.max(busy, 0.01))));
-            sendAhead();
-          }
-        }, GROW_WINDOW_MS)
-      : undefined;
-  // Not what keeps the process alive: the reads are.
-  grow?.unref();
+  const onWindow = (idleShare: number): void => {
+    if (finished || nextOffset >= sliceEnd || stopped !== undefined || ahead.failed) return;
+    const next = nextAllowed(allowed, idleShare, inFlight);
+    if (next === allowed) return;
+    allowed = next;
+    sendAhead();
+  };
+  const stopWindows = allowed < inFlight ? (opts.idleWindows ?? eventLoopIdleWindows)(onWindow) : undefined;
   try {
     for (;;) {
       sendAhead();
@@ -424,7 +456,7 @@ export async function hashSlice(
     };
   } finally {
     finished = true;
-    clearInterval(grow);
+    stopWindows?.();
     // Cancels the reads still in flight and waits for them to end: no request outlives the invocation.
     controller.abort();
     await Promise.allSettled(sent);

@@ -45,6 +45,7 @@ describe('judged as a user runs it', () => {
     const plain = (x: CpuRun, processCpuS: number): CpuRun => ({ ...x, unprofiled: { ms: 4000, processCpuMs: processCpuS * 1000, otherCores: 0.05 } });
     const runs = [plain(run('this', 256 * MiB, 2.2, 300), 1.9), plain(run('this', GiB, 5.2), 4.6)];
     expect(cpuTarget(runs).value).toBeCloseTo(7.6, 9);
+    expect(cpuTarget(runs).measured).toContain('; without the profiler (under `node --cpu-prof`: 8.80 at 256 MiB; 5.20 at 1 GiB)');
     expect(cpuFit(runs, 'this')?.perGiBS).toBeCloseTo((4.6 - 1.9) / 0.75, 9);
     const text = renderCpu(runs).join('\n');
     expect(text).toContain('| this one | 256 MiB | 4.00 | 1.90 | **7.60** | 8.80 | 0.66 | 7.04 | 0.05 |');
@@ -60,13 +61,13 @@ describe('cpuTarget', () => {
   it('is judged at the smallest size too: 1 GiB under 8 does not make 256 MiB under 8', () => {
     const t = cpuTarget([run('this', 256 * MiB, 2.675), run('this', GiB, 5.6)]);
     expect(t.value).toBeCloseTo(10.7, 9);
-    expect(t.measured).toBe('10.70 at 256 MiB; 5.60 at 1 GiB (fit: 1.70 CPU-s fixed + 3.90 CPU-s per GiB)');
+    expect(t.measured).toBe('10.70 at 256 MiB; 5.60 at 1 GiB (fit: 1.70 CPU-s fixed + 3.90 CPU-s per GiB); profiled runs only');
   });
 
   it('takes only this checkout, and says when one size could not split fixed from per byte', () => {
     const t = cpuTarget([run('before', 256 * MiB, 9), run('this', GiB, 4.82)]);
     expect(t.value).toBeCloseTo(4.82, 9);
-    expect(t.measured).toBe('4.82 at 1 GiB (one size only: the fixed part and the part per byte not told apart)');
+    expect(t.measured).toBe('4.82 at 1 GiB (one size only: the fixed part and the part per byte not told apart); profiled runs only');
     expect(cpuTarget([run('before', GiB, 4)]).value).toBeNaN();
   });
 

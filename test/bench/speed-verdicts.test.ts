@@ -68,7 +68,7 @@ describe('targetVerdicts', () => {
     expect(v.e2e.target).toContain('1 GiB');
     // Medians 55 s and 10 s: 5.50x; per run 55/10, 56/11, 54/9.5.
     expect(v.e2e.measured).toBe('5.50x (median of 3 runs each; per run 5.09–5.68x, 3 of 3 at 5x or more)');
-    expect(v.cpu.measured).toBe('6.00 at 1 GiB (one size only: the fixed part and the part per byte not told apart)');
+    expect(v.cpu.measured).toBe('6.00 at 1 GiB (one size only: the fixed part and the part per byte not told apart); profiled runs only');
     expect(v.hash.measured).toBe('0.85x (without the wrapper: 0.50x)');
     expect(v.cli.measured).toBe('610 ms wall, 705 ms CPU; cold 900 ms wall, 1000 ms CPU');
     expect(v.memory.measured).toBe('3 of 3 within; 3 of 3 with the configured parts in flight at once');
@@ -195,55 +195,62 @@ describe('the shaped hash reading (a per-connection cap in front of S3)', () => 
 
   it('k streams against one, the share of its bound the hash reaches, and the AWS prediction for 500 GB', () => {
     // Bound here: the 8 capped streams (480 MiB/s) below the unshaped hash (700 MiB/s); 450 / 480 = 93.75 %.
-    const r = shapedHashReading(shaped(), 700);
+    const r = shapedHashReading(shaped(), 700, 300);
     expect(r.measured).toBe(true);
     expect(r.parallelX).toBeCloseTo(480 / 63, 6);
     expect(r.efficiency).toBeCloseTo(0.9375, 6);
-    // AWS: min(8 x 85 MB/s = 680 MB/s, 700 MiB/s = 734 MB/s) x 0.9375 = 637.5 MB/s; 500 GB in 13.07 minutes.
+    // AWS with node:crypto: min(8 x 85 MB/s = 680 MB/s, 700 MiB/s = 734 MB/s) x 0.9375 = 637.5 MB/s, which hash.ts
+    // keeps for an object of up to 637.5 MB/s x 435 s = 277 GB.
     expect(r.awsMBs).toBeCloseTo(637.5, 6);
-    expect(r.awsMinutes500GB).toBeCloseTo(500e9 / 637.5e6 / 60, 6);
+    expect(r.nodeCryptoUpToGB).toBeCloseTo((637.5e6 * 435) / 1e9, 6);
+    // 500 GB is past it: hash-wasm at min(680 MB/s, 300 MiB/s = 314.6 MB/s) x 0.9375 = 294.9 MB/s, 28 minutes.
+    expect(r.awsMBs500GB).toBeCloseTo((0.9375 * 300 * MiB) / 1e6, 6);
+    expect(r.awsMinutes500GB).toBeCloseTo(500e9 / ((0.9375 * 300 * MiB) / 1e6) / 1e6 / 60, 6);
     expect(r.oneStreamMinutes500GB).toBeCloseTo(500e9 / 85e6 / 60, 6);
     expect(r.text).toContain('the 8 capped connections');
-    expect(r.text).toContain('13 minutes for 500 GB');
+    expect(r.text).toContain('up to about 277 GB');
+    expect(r.text).toContain('500 GB does not fit and is hashed with hash-wasm');
+    expect(r.text).toContain('28 minutes, against 98 minutes over one connection');
     // 480 of the 512 MiB/s the caps allow: the cap bounded them.
     expect(r.cpuBound).toBe(false);
     expect(r.text).not.toContain('bounded them, not the cap');
   });
 
   it('connections that carry well under k x the cap are said to be bound by the machine, not the cap', () => {
-    const r = shapedHashReading(shaped({ parallelMiBs: 124, hashObjectMiBs: 112 }), 177);
+    const r = shapedHashReading(shaped({ parallelMiBs: 124, hashObjectMiBs: 112 }), 177, 150);
     expect(r.cpuBound).toBe(true);
     expect(r.text).toContain('carried 124.0 of the 512.0 MiB/s their caps allow');
   });
 
   it('a CPU-bound hash is judged against its own speed (the faster of its two runs), never above 100 %', () => {
-    const r = shapedHashReading(shaped({ hashObjectMiBs: 380 }), 400);
+    const r = shapedHashReading(shaped({ hashObjectMiBs: 380 }), 400, 250);
     expect(r.efficiency).toBeCloseTo(0.95, 6);
     // AWS: min(680 MB/s, 400 MiB/s = 419.4 MB/s) x 0.95.
     expect(r.awsMBs).toBeCloseTo((0.95 * 400 * MiB) / 1e6, 6);
     expect(r.text).toContain('its own CPU-bound speed');
     // Faster than the 8 streams measured alone (a noisy machine): 100 %, not more.
-    expect(shapedHashReading(shaped({ hashObjectMiBs: 500 }), 700).efficiency).toBe(1);
+    expect(shapedHashReading(shaped({ hashObjectMiBs: 500 }), 700, 250).efficiency).toBe(1);
     // A busier unshaped run (slower than the shaped one) does not drag the prediction below what was measured.
-    const busy = shapedHashReading(shaped({ parallelMiBs: 124, hashObjectMiBs: 82 }), 48);
+    const busy = shapedHashReading(shaped({ parallelMiBs: 124, hashObjectMiBs: 82 }), 48, 40);
     expect(busy.awsMBs).toBeCloseTo((82 * MiB) / 1e6, 6);
   });
 
   it('a hash that reads one connection at a time reads as what it is: one stream\'s speed, the AWS figure capped likewise', () => {
-    const r = shapedHashReading(shaped({ hashObjectMiBs: 63 }), 700);
+    const r = shapedHashReading(shaped({ hashObjectMiBs: 63 }), 700, 250);
     expect(r.efficiency).toBeCloseTo(63 / 480, 6);
     expect(r.awsMinutes500GB).toBeGreaterThan(80);
   });
 
   it('missing or NaN readings are "not measured", never a prediction', () => {
-    expect(shapedHashReading(undefined, 700)).toMatchObject({ measured: false, text: expect.stringContaining('not measured') });
+    expect(shapedHashReading(undefined, 700, 250)).toMatchObject({ measured: false, text: expect.stringContaining('not measured') });
     for (const bad of [shaped({ parallelMiBs: Number.NaN }), shaped({ oneStreamMiBs: 0 }), shaped({ hashObjectMiBs: Number.NaN })]) {
-      const r = shapedHashReading(bad, 700);
+      const r = shapedHashReading(bad, 700, 250);
       expect(r.measured).toBe(false);
       expect(Number.isNaN(r.awsMinutes500GB)).toBe(true);
       expect(r.text).toContain('not measured');
     }
-    expect(shapedHashReading(shaped(), Number.NaN).measured).toBe(false);
+    expect(shapedHashReading(shaped(), Number.NaN, 250).measured).toBe(false);
+    expect(shapedHashReading(shaped(), 700, Number.NaN).measured).toBe(false);
   });
 
   it('renders the row of the run that measured it, and says so when none did', () => {

@@ -95,46 +95,131 @@ describe('the hash reads k ranges at once from s3rver', () => {
     expect(progress).toMatchObject({ done: true, sha1: expected, offset: SIZE });
   });
 
-  it('adaptive: S3 capped at 2 MiB/s per connection leaves the thread waiting, so the reader opens more ranges than the one it starts with', async () => {
+  // The adaptive rule decides on the idle share of each window. Over the wire that share depends on the
+  // machine's load, so these tests script it (idleWindows): what they check does not depend on timing.
+  /** Windows the test opens itself: `fire(idle)` is one window with that idle share. */
+  const scriptedWindows = () => {
+    let onWindow: ((idleShare: number) => void) | undefined;
+    const w = {
+      started: 0,
+      stopped: 0,
+      idleWindows: (cb: (idleShare: number) => void) => {
+        w.started++;
+        onWindow = cb;
+        // Kept after the stop, so a test can still fire a window then.
+        return () => {
+          w.stopped++;
+        };
+      },
+      fire: (idleShare: number) => onWindow?.(idleShare),
+      /** One window after the current synchronous work, as a timer's would come (not inside a chunk's hashing). */
+      fireSoon: (idleShare: number) => queueMicrotask(() => onWindow?.(idleShare)),
+    };
+    return w;
+  };
+  /** What a read event must satisfy at any k: in flight at most allowed (at most k), buffers at most k - 1. */
+  const expectBounded = (reads: HashReadEvent[], k: number): void => {
+    for (const e of reads) {
+      expect(e.inFlight).toBeLessThanOrEqual(e.allowed);
+      expect(e.allowed).toBeLessThanOrEqual(k);
+      expect(e.buffers).toBeLessThanOrEqual(k - 1);
+    }
+  };
+
+  it('adaptive: over a throttled link (2 MiB/s per connection), windows the thread sat idle open ranges as the rule says, up to k, bounded, byte-exact', async () => {
     // A loopback proxy that paces each connection's answer, as S3 in AWS carries ~85-90 MB/s per request.
     const shaper = await startConnectionShaper(s3.endpoint, 2 * 1024 * 1024);
     const client = localS3Client(shaper.endpoint);
+    const windows = scriptedWindows();
     try {
       const reads: HashReadEvent[] = [];
-      const r = await hashSlice(client, source, undefined, { settings: settings({ hashFloorBytesPerSecond: 1024 ** 3 }), remainingMs: () => 600_000, onRead: (e) => reads.push(e) });
+      const r = await hashSlice(client, source, undefined, {
+        settings: settings({ hashStepBytes: 64 * 1024, hashFloorBytesPerSecond: 1024 ** 3 }),
+        remainingMs: () => 600_000,
+        onRead: (e) => reads.push(e),
+        // A window 90 % idle after each 64 KiB hashed: 1, 2, 4, then all 8.
+        onProgress: () => windows.fireSoon(0.9),
+        idleWindows: windows.idleWindows,
+      });
       expect(r).toMatchObject({ done: true, sha1: expected, offset: SIZE });
-      // It starts with the head alone; one stream would take ~1.5 s, the reader looks every 50 ms.
       expect(reads[0]).toMatchObject({ inFlight: 1, allowed: 1 });
-      expect(Math.max(...reads.map((e) => e.allowed))).toBeGreaterThanOrEqual(4);
-      expect(Math.max(...reads.map((e) => e.inFlight))).toBeGreaterThan(1);
-      // Still bounded: at most k in flight, k - 1 buffers.
-      expect(Math.max(...reads.map((e) => e.inFlight))).toBeLessThanOrEqual(8);
-      expect(Math.max(...reads.map((e) => e.buffers))).toBeLessThanOrEqual(7);
+      expect(new Set(reads.map((e) => e.allowed))).toEqual(new Set([1, 2, 4, 8]));
+      // Reaching 8 allowed sends up to 8 at once (a buffer is free for each range ahead).
+      expect(Math.max(...reads.map((e) => e.inFlight))).toBe(8);
+      expectBounded(reads, 8);
+      expect(windows).toMatchObject({ started: 1, stopped: 1 });
     } finally {
       client.destroy();
       await shaper.close();
     }
   }, 60_000);
 
-  it('adaptive: an unthrottled S3 and a hash kept busy (a slow consumer) open no ranges beyond the first window', async () => {
+  it('adaptive: windows in which the thread was busy (idle at most 15 %) open nothing: one range at a time, byte-exact', async () => {
+    const windows = scriptedWindows();
+    const busy = [0, 0.1, 0.15];
+    let n = 0;
     const reads: HashReadEvent[] = [];
-    // Each 64 KiB step costs the thread 8 ms more: the bytes always wait for the hash, never the reverse.
-    const busy = (): void => {
-      const until = performance.now() + 8;
-      while (performance.now() < until);
-    };
     const r = await hashSlice(s3.s3, source, undefined, {
-      settings: settings({ hashRangeBytes: 1024 * 1024, hashStepBytes: 64 * 1024, hashFloorBytesPerSecond: 1024 ** 3 }),
+      settings: settings({ hashStepBytes: 64 * 1024, hashFloorBytesPerSecond: 1024 ** 3 }),
       remainingMs: () => 600_000,
       onRead: (e) => reads.push(e),
-      onProgress: busy,
+      onProgress: () => windows.fireSoon(busy[n++ % busy.length] as number),
+      idleWindows: windows.idleWindows,
     });
     expect(r).toMatchObject({ done: true, sha1: expected, offset: SIZE });
-    expect(reads).toHaveLength(4);
-    // At most one more range, for the head's time to first byte in the first window; never the 8 allowed.
-    expect(Math.max(...reads.map((e) => e.allowed))).toBeLessThanOrEqual(2);
-    expect(Math.max(...reads.map((e) => e.inFlight))).toBeLessThanOrEqual(2);
+    expect(n).toBeGreaterThan(30);
+    expect(reads).toHaveLength(Math.ceil(SIZE / 99_968));
+    expect(reads.every((e) => e.inFlight === 1 && e.allowed === 1)).toBe(true);
   }, 60_000);
+
+  it('adaptive: no window opens a range once the slice has stopped (deadline) or ended', async () => {
+    const windows = scriptedWindows();
+    const reads: HashReadEvent[] = [];
+    let looks = 0;
+    let outOfTime = false;
+    let sentAfterStop = 0;
+    let progressed = 0;
+    const r = await hashSlice(s3.s3, source, undefined, {
+      settings: settings({ hashStepBytes: 64 * 1024 }),
+      // Twelve looks at the deadline, then none of the time is left (hash-wasm stops on the next step).
+      remainingMs: () => {
+        if (looks++ >= 12) outOfTime = true;
+        return outOfTime ? 0 : 600_000;
+      },
+      onRead: (e) => {
+        reads.push(e);
+        if (outOfTime) sentAfterStop++;
+      },
+      // One idle window early (2 allowed, short of k), then fully idle windows once the time is gone.
+      onProgress: () => {
+        if (progressed++ === 0) windows.fireSoon(0.9);
+        else if (outOfTime) windows.fireSoon(1);
+      },
+      idleWindows: windows.idleWindows,
+    });
+    expect(r).toMatchObject({ done: false, engine: 'hash-wasm' });
+    expect(r.offset).toBeLessThan(SIZE);
+    // The early window opened one more range; nothing was sent once the time was gone.
+    expect(Math.max(...reads.map((e) => e.allowed))).toBe(2);
+    expect(sentAfterStop).toBe(0);
+    expect(windows).toMatchObject({ started: 1, stopped: 1 });
+    // Windows that still come once it returned send nothing, even with time left again (allowed is below k
+    // and most of the object is unread: only the stop keeps them from opening ranges).
+    outOfTime = false;
+    looks = -1_000;
+    const sent = reads.length;
+    windows.fire(1);
+    windows.fire(1);
+    expect(reads).toHaveLength(sent);
+    expectBounded(reads, 8);
+  }, 60_000);
+
+  it('adaptive: a slice that starts with all k allowed listens to no windows', async () => {
+    const windows = scriptedWindows();
+    const r = await hashSlice(s3.s3, source, undefined, { settings: settings({ hashRangesAtStart: 8 }), remainingMs: () => 600_000, idleWindows: windows.idleWindows });
+    expect(r).toMatchObject({ done: true, sha1: expected });
+    expect(windows).toMatchObject({ started: 0, stopped: 0 });
+  });
 
   it('an object smaller than one range is one GET and no buffer; an empty object is no GET', async () => {
     const { proxy, client } = await proxied(s3.endpoint);
