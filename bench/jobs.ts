@@ -106,8 +106,14 @@ export async function runMeasured(job: Job, options: ChildOptions & { quietWaitM
   return { result, serverCpuMs, otherCores: otherCores(machineBefore, machineCpuTimes(), serverCpuMs + result.processCpuMs, wallMs), serverLoopMs };
 }
 
-/** The entries written for earlier checkouts, one per checkout and process. */
+/** The entries written for earlier checkouts, one per checkout and process; and the checkout of each. */
 const olderEntries = new Map<string, string>();
+const checkoutOfEntry = new Map<string, string>();
+
+/** The checkout a child entry starts (bench/child-start.js, bench/child.ts, or an entry written for an earlier checkout). */
+export function checkoutOf(entry: string): string {
+  return checkoutOfEntry.get(entry) ?? path.join(path.dirname(entry), '..');
+}
 
 /**
  * A checkout's child entry: bench/child-start.js, which starts bench/child.ts as the CLI starts (a JavaScript
@@ -138,6 +144,7 @@ export function childEntryOf(checkout: string): string {
   const entry = path.join(dir, 'child-start.mjs');
   writeFileSync(entry, `${lines.join('\n')}\n`);
   olderEntries.set(checkout, entry);
+  checkoutOfEntry.set(entry, checkout);
   return entry;
 }
 
@@ -175,7 +182,7 @@ export interface ChildOptions {
 export function runChild(job: Job, options: ChildOptions = {}): Promise<JobResult> {
   const childPath = options.child ?? CHILD;
   // A pipeline child stands for the local runner's process: it starts with the V8 flags that checkout's CLI uses.
-  const runnerFlags = job.kind === 'pipeline' ? runnerNodeFlags(path.join(path.dirname(childPath), '..')) : [];
+  const runnerFlags = job.kind === 'pipeline' ? runnerNodeFlags(checkoutOf(childPath)) : [];
   const entry = ['--disable-warning=ExperimentalWarning', ...runnerFlags, ...(options.nodeArgs ?? []), childPath, JSON.stringify(job)];
   const started = options.lambda !== undefined ? lambdaCommand(options.lambda, process.execPath, entry) : { file: process.execPath, args: entry };
   const command = options.cpuList === undefined ? started : { file: 'taskset', args: ['-c', options.cpuList, started.file, ...started.args] };

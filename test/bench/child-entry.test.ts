@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEntryOf } from '../../bench/jobs.ts';
+import { checkoutOf, childEntryOf, runnerNodeFlags } from '../../bench/jobs.ts';
 
 let root: string;
 
@@ -28,11 +28,13 @@ describe('childEntryOf', () => {
   it('takes a checkout\'s own bench/child-start.js when it has one', async () => {
     const dir = await checkout('current', { 'bench/child-start.js': '', 'bench/child.ts': '' });
     expect(childEntryOf(dir)).toBe(path.join(dir, 'bench/child-start.js'));
+    expect(checkoutOf(childEntryOf(dir))).toBe(dir);
   });
 
   it('starts an earlier checkout with the caches its CLI turned on, then its bench/child.ts', async () => {
     const cli = "enableCompileCache?.();\nconst { registerTypeScriptCache } = await import('./ts-cache.js');\n";
-    const dir = await checkout('earlier', { 'bin/s3-to-box.js': cli, 'bin/ts-cache.js': '', 'bench/child.ts': '' });
+    const flags = JSON.stringify({ flags: ['--initial-heap-size=128'] });
+    const dir = await checkout('earlier', { 'bin/s3-to-box.js': cli, 'bin/ts-cache.js': '', 'bench/child.ts': '', 'local/runner/node-flags.json': flags });
     const entry = childEntryOf(dir);
     expect(entry.endsWith('.mjs')).toBe(true);
     const text = await readFile(entry, 'utf8');
@@ -40,8 +42,10 @@ describe('childEntryOf', () => {
     expect(text).toContain(`await import(${JSON.stringify(pathToFileURL(path.join(dir, 'bin/ts-cache.js')).href)})`);
     expect(text).toContain(`registerTypeScriptCache(${JSON.stringify(pathToFileURL(dir + path.sep).href)})`);
     expect(text.trim().split('\n').at(-1)).toBe(`await import(${JSON.stringify(pathToFileURL(path.join(dir, 'bench/child.ts')).href)});`);
-    // One entry per checkout.
+    // One entry per checkout, which still starts with that checkout's runner flags.
     expect(childEntryOf(dir)).toBe(entry);
+    expect(checkoutOf(entry)).toBe(dir);
+    expect(runnerNodeFlags(checkoutOf(entry))).toEqual(['--initial-heap-size=128']);
   });
 
   it('starts a checkout whose CLI had neither cache from its bench/child.ts', async () => {
