@@ -3,9 +3,8 @@
 // per byte, so CPU per GiB depends on the size: the part measures two sizes (256 MiB, the size of the issue's
 // own "22 CPU-s per GiB", and 1 GiB), fits fixed + per GiB from them, and judges the target at each size.
 import type { CpuRun } from './speed.ts';
-import { MiB, fixed, markdownTable as table, sizeLabel } from './stats.ts';
+import { GiB, fixed, markdownTable as table, sizeLabel } from './stats.ts';
 
-const GiB = 1024 * MiB;
 /** The target: at most this many CPU seconds per GiB of the runner process. */
 export const CPU_PER_GIB_TARGET = 8;
 

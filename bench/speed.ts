@@ -37,7 +37,7 @@ import { breakdownFile } from './profile.ts';
 import { cpuFit, cpuTarget, CPU_PER_GIB_TARGET, fitText, perGiB as cpuPerGiBOf, renderCpu, startupCpuS } from './cpu.ts';
 import { benchCommand, endMarker, startMarker, writeSection } from './sections.ts';
 import type { ProfileBreakdown } from './profile.ts';
-import { MB_PER_VCPU, MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
+import { GiB, MB_PER_VCPU, MiB, fixed, markdownTable as table, median, mib, mibPerSecond, range, sizeLabel } from './stats.ts';
 import { emulatorTarget, withEmulator as withEmulatorIn } from './emulator.ts';
 import { startConnectionShaper } from './hash-shaper.ts';
 import { partRounds, renderSweep, SWEEP_CONCURRENCIES, sweepRuns } from './sweep.ts';
@@ -50,7 +50,6 @@ import type { RunInfo, RunOptions, Section } from './speed-record.ts';
 import type { Observed, ObservedInvocation, TracingResults } from './tracing.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const GiB = 1024 * MiB;
 const START = startMarker('speed', 'written by npm run bench -- --only speed');
 const END = endMarker('speed');
 const HASH_BY_CPU = path.join(ROOT, 'bench/hash-by-cpu.json');

@@ -1,5 +1,6 @@
 // Small numeric helpers and formats for the bench tables.
 export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
 
 /**
  * The median of the values measured: NaN values (not measured) are left out; with an even count, the mean of

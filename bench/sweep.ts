@@ -7,9 +7,8 @@ import type { BatchPlan } from '../src/transfer/plan.ts';
 import { DEFAULT_SETTINGS } from '../src/transfer/settings.ts';
 import { COMMIT_202 } from './jobs.ts';
 import type { E2eRun } from './speed.ts';
-import { MiB, fixed, markdownTable as table, mibPerSecond, range, sizeLabel } from './stats.ts';
+import { GiB, MiB, fixed, markdownTable as table, mibPerSecond, range, sizeLabel } from './stats.ts';
 
-const GiB = 1024 * MiB;
 
 /** The shaped link of the sweep: each connection capped at `bandwidth` bytes/s, plus `latencyMs` per request. */
 export interface LinkShape {
