@@ -1,6 +1,7 @@
 // CPU per GiB of the runner process at two sizes: the fit (fixed + per GiB), the verdict at every size, the
 // profile's "before the transfer started" share, and a record of earlier runs with one size only.
 import { describe, expect, it } from 'vitest';
+import { emptyResults } from './results.ts';
 import { cpuFit, cpuTarget, renderCpu, startupCpuS } from '../../bench/cpu.ts';
 import { breakdown } from '../../bench/profile.ts';
 import type { CpuProfile } from '../../bench/profile.ts';
@@ -112,21 +113,7 @@ describe('the profile breakdown', () => {
 });
 
 function speedResults(cpu: CpuRun[]): SpeedResults {
-  return {
-    options: options(['--only', 'speed', '--sections', 'cpu']),
-    machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 24 * GiB, node: 'v22', loadStart: [0, 0, 0], loadEnd: [0, 0, 0], date: '2026-12-02T15:00:00.000Z' },
-    e2e: [],
-    sweep: [],
-    cpu,
-    hash: [],
-    cli: [],
-    bundles: [],
-    tracing: undefined,
-    lambdas: {},
-    batches: [],
-    huge: undefined,
-    seconds: 60,
-  };
+  return { ...emptyResults(['--only', 'speed', '--sections', 'cpu']), cpu };
 }
 
 describe('rendering', () => {

@@ -1,6 +1,7 @@
 // A partial speed run (`--sections`) must not wipe the run of record: unknown parts are refused before anything
 // is measured, and the parts a run does not measure are shown from the record, each naming the run it comes from.
 import { describe, expect, it } from 'vitest';
+import { emptyResults } from './results.ts';
 import { maxOtherLoad, options, renderSpeed } from '../../bench/speed.ts';
 import type { E2eRun, HashRow, SpeedResults } from '../../bench/speed.ts';
 import { EMPTY_RECORD, notRecorded, parseRecord, parseSections, recordRun, SECTIONS, withEarlier } from '../../bench/speed-record.ts';
@@ -34,21 +35,7 @@ function tracing(otherCores: number[]): TracingResults {
 
 /** A run's results: `argv` as given to the bench, nothing measured yet. */
 function results(argv: string[], date: string): SpeedResults {
-  return {
-    options: options(argv),
-    machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 24 * GiB, node: 'v22', loadStart: [0, 0, 0], loadEnd: [0, 0, 0], date },
-    e2e: [],
-    sweep: [],
-    cpu: [],
-    hash: [],
-    cli: [],
-    bundles: [],
-    tracing: undefined,
-    lambdas: {},
-    batches: [],
-    huge: undefined,
-    seconds: 60,
-  };
+  return emptyResults(argv, date);
 }
 
 /** The run of record: every part, end to end at 5.50x and 4 GiB at 300 MiB. */

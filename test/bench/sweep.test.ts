@@ -2,6 +2,7 @@
 // where the parts phase (and the whole run) stops scaling is computed from the rows by the stated rule, each
 // bound named only when its own number shows it, "not determined" when none does.
 import { describe, expect, it } from 'vitest';
+import { emptyResults } from './results.ts';
 import type { E2eRun, SpeedResults } from '../../bench/speed.ts';
 import { e2ePlanText, options, renderSpeed } from '../../bench/speed.ts';
 import { COMMIT_202 } from '../../bench/jobs.ts';
@@ -354,21 +355,7 @@ describe('the section', () => {
 
 describe('the record (bench/speed-results.json)', () => {
   it('carries the new fields through a record written and read back, so a later partial run renders them', () => {
-    const measured: SpeedResults = {
-      options: options(['--only', 'speed', '--sections', 'sweep']),
-      machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 24 * GiB, node: 'v22', loadStart: [0, 0, 0], loadEnd: [0, 0, 0], date: '2026-12-02T15:00:00.000Z' },
-      e2e: [],
-      sweep: sweep({ maxPartsInFlight: 13 }),
-      cpu: [],
-      hash: [],
-      cli: [],
-      bundles: [],
-      tracing: undefined,
-      lambdas: {},
-      batches: [],
-      huge: undefined,
-      seconds: 60,
-    };
+    const measured: SpeedResults = { ...emptyResults(['--only', 'speed', '--sections', 'sweep']), sweep: sweep({ maxPartsInFlight: 13 }) };
     const record = parseRecord(JSON.stringify(recordRun(EMPTY_RECORD, measured, new Set<Section>(['sweep']))), 'f');
     // A later run of another part, on a machine of 4 cores: the sweep still read against the 2 it ran on.
     const later = withEarlier(
