@@ -19,13 +19,7 @@ const { default: runnerNode } = await import('../local/runner/node-flags.json', 
 if (typeof process.execve === 'function' && !runnerNode.flags.every((flag) => process.execArgv.includes(flag))) {
   process.execve(process.execPath, [process.execPath, ...runnerNode.flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
-// Node's on-disk cache of compiled code (in the OS temp folder) and our cache of the stripped TypeScript
-// (bin/ts-cache.js) make later starts cheaper.
-const { enableCompileCache } = await import('node:module');
-enableCompileCache?.();
-const { registerTypeScriptCache } = await import('./ts-cache.js');
-registerTypeScriptCache(new URL('../', import.meta.url).href);
-// What the local runner's state machine library loads and never runs here, left out (bin/lean-imports.js).
-const { registerLeanImports } = await import('./lean-imports.js');
-registerLeanImports();
+// The start-up caches and the lean imports (bin/runner-start.js says what each does).
+const { prepareRunnerStart } = await import('./runner-start.js');
+await prepareRunnerStart(new URL('../', import.meta.url).href);
 await import('../local/cli.ts');

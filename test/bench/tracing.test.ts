@@ -339,15 +339,8 @@ describe('the cost model\'s counts come from the code, not scaled from the run',
 
   it('prices those counts with what the run measured per batch, per slice and per transfer', () => {
     const run = {
-      who: 'pipeline' as const,
+      ...PIPELINE_RUN,
       size: 2 ** 30,
-      rep: 1,
-      ms: 10_000,
-      cpuMs: 1,
-      serverCpuMs: 1,
-      otherCores: 0,
-      rssBytes: 1,
-      marks: {},
       parts: 86,
       counts: {
         // 8 batches and one hash slice entered UploadBatch 8 times and HashObject/HashDone once each; 12 other states.
