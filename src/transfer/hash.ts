@@ -270,7 +270,7 @@ export async function hashSlice(
   /** Every read sent (settled before this invocation returns, so no request outlives it). */
   const sent = new Set<Promise<void>>();
   const inFlight = Math.max(1, Math.floor(hashRangesInFlight));
-  /** Ranges allowed in flight now: grows by one while the thread waits on the network, never shrinks. */
+  /** Ranges allowed in flight now: grows (nextAllowed) while the thread waits on the network, never shrinks. */
   let allowed = Math.min(inFlight, Math.max(1, Math.floor(opts.settings.hashRangesAtStart ?? 1)));
   // The reads ahead of the head fill buffers of a pool: at most inFlight - 1 of them, allocated when first
   // needed and reused, so an invocation holds at most (inFlight - 1) x the range size of the object.

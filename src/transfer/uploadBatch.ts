@@ -57,8 +57,7 @@ function noteStored<E>(error: E, sentBytes: number, sentParts: number): E {
  * (a read that failed, a 5xx past the retries) they finish, and the parts they store are kept for the retry.
  */
 function cancelsPuts(err: unknown): boolean {
-  const name = err instanceof Error ? err.name : '';
-  return isTerminalError(name) || name === 'Box.Unauthorized' || name === 'Box.AuthFailed' || name === 'Transfer.Deadline';
+  return failureRank(err) > 0 || (err instanceof Error && err.name === 'Transfer.Deadline');
 }
 
 /**
