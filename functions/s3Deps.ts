@@ -5,6 +5,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { baseDepsFromEnv } from './baseDeps.ts';
 import type { BaseDeps, Env, GivenDeps } from './baseDeps.ts';
 import { processTelemetry } from './observability.ts';
+import { withLeanReads } from '../src/transfer/leanGet.ts';
 import type { Logger } from '../src/transfer/logger.ts';
 
 export interface S3Deps extends BaseDeps {
@@ -24,7 +25,7 @@ export function s3ConfigFromEnv(env: Env): S3ClientConfig {
 /** `s3` replaces the client built from S3_ENDPOINT/AWS_REGION (a local S3); with `telemetry` its calls are traced. */
 export function s3DepsFromEnv(env: Env = process.env, given: GivenDeps & { s3?: S3Client } = {}): S3Deps & { logger: Logger } {
   const base = baseDepsFromEnv(env, given);
-  const s3 = given.s3 ?? new S3Client(s3ConfigFromEnv(env));
+  const s3 = given.s3 ?? withLeanReads(new S3Client(s3ConfigFromEnv(env)));
   return { ...base, s3: given.telemetry ? given.telemetry.tracer.captureAWSv3Client(s3) : s3 };
 }
 

@@ -19,6 +19,7 @@ import { cliLogWrite } from './exit-status.ts';
 import { TransferStoppedError } from './failure.ts';
 import { createProgressDisplay, formatBytes } from './progress.ts';
 import type { ProgressDisplay, ProgressUpdate } from './progress.ts';
+import { withLeanReads } from '../../src/transfer/leanGet.ts';
 
 export interface RunOptions {
   /** Environment the Lambdas see (BOX_*, S3_ENDPOINT, AWS_REGION), as in AWS. */
@@ -128,7 +129,7 @@ export async function runWithProgress(input: TransferInput, opts: RunOptions): P
   const display: ProgressDisplay = createProgressDisplay({ quiet: opts.quiet ?? false });
   const level: LogLevel = opts.verbose ? 'info' : 'warn';
   const logger = createJsonLogger({ level, write: cliLogWrite((line) => display.log(line), opts.verbose === true, 'Prepare') });
-  const s3 = opts.s3 ?? new S3Client(s3ConfigFromEnv({ ...opts.env, AWS_REGION: opts.env.AWS_REGION ?? 'us-east-1' }));
+  const s3 = opts.s3 ?? withLeanReads(new S3Client(s3ConfigFromEnv({ ...opts.env, AWS_REGION: opts.env.AWS_REGION ?? 'us-east-1' })));
   if (!opts.s3) {
     try {
       await requireAwsCredentials(s3, `read s3://${input.source.bucket}/${input.source.key}`);

@@ -17,6 +17,7 @@ import { requireAwsCredentials } from './aws-credentials.ts';
 import { requireEndpointsListening } from './endpoints.ts';
 import { lambdaEnvFor } from './transfer.ts';
 import type { S3AndBoxOptions } from './transfer.ts';
+import { withLeanReads } from '../../src/transfer/leanGet.ts';
 
 export interface SyncCommandOptions extends S3AndBoxOptions {
   folder: string;
@@ -147,7 +148,7 @@ export async function runSyncCommand(source: { bucket: string; key: string }, op
     level: opts.verbose ? 'info' : 'warn',
     write: cliLogWrite((line) => process.stderr.write(`${tty && !quiet ? '\r\x1b[2K' : ''}${line}\n`), opts.verbose === true, 'PlanSync'),
   });
-  const s3 = new S3Client(s3ConfigFromEnv({ ...env, AWS_REGION: env.AWS_REGION ?? 'us-east-1' }));
+  const s3 = withLeanReads(new S3Client(s3ConfigFromEnv({ ...env, AWS_REGION: env.AWS_REGION ?? 'us-east-1' })));
   let fromEnv: HandlerDeps;
   try {
     // The Lambdas' dependencies as in AWS: a malformed TRANSFER_* variable is refused here, with its name.

@@ -12,33 +12,18 @@
 //   error, goes to the SDK: S3's errors, throttling and retries keep one implementation.
 // It runs inside the invocation's request budget as every S3 request does; a cut is Transfer.Deadline.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { Readable } from 'node:stream';
 import { Agent, request } from '../box/undici.ts';
 import type { SourceObject } from '../transfer/contract.ts';
 import { DeadlineError } from '../transfer/errors.ts';
 import { withinRequestBudget } from '../transfer/request-budget.ts';
+import { EMPTY_SHA256, bucketEndpoint, leanServesKey, normalizeEtag, objectPath } from '../transfer/s3endpoint.ts';
 import { describeSource, readRange } from '../transfer/s3source.ts';
 
-/** SHA-256 of an empty payload: a GET's x-amz-content-sha256. */
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** Keep-alive connections per S3 endpoint, as the SDK's node:http handler's default (50). */
 const CONNECTIONS = 50;
 
-interface BucketEndpoint {
-  /** e.g. https://bucket.s3.eu-west-1.amazonaws.com or http://127.0.0.1:4569/bucket (no trailing slash). */
-  origin: string;
-  basePath: string;
-  host: string;
-  signer: SignatureV4;
-}
-
-interface LeanReader {
-  endpoints: Map<string, Promise<BucketEndpoint | undefined>>;
-  agent: InstanceType<typeof Agent>;
-}
-
-const readers = new WeakMap<S3Client, LeanReader>();
+const agents = new WeakMap<S3Client, InstanceType<typeof Agent>>();
 
 /**
  * The whole pinned object (`source.size` bytes, If-Match its ETag, its version if pinned), as readRange
@@ -54,26 +39,20 @@ export async function readSmallObject(s3: S3Client, source: SourceObject, signal
   return read ?? readRange(s3, source, 0, source.size, signal);
 }
 
-function readerOf(s3: S3Client): LeanReader {
-  let reader = readers.get(s3);
-  if (reader === undefined) {
-    reader = { endpoints: new Map(), agent: new Agent({ connections: CONNECTIONS, keepAliveTimeout: 4_000 }) };
-    readers.set(s3, reader);
+function agentOf(s3: S3Client): InstanceType<typeof Agent> {
+  let agent = agents.get(s3);
+  if (agent === undefined) {
+    agent = new Agent({ connections: CONNECTIONS, keepAliveTimeout: 4_000 });
+    agents.set(s3, agent);
   }
-  return reader;
+  return agent;
 }
 
 /** The bytes, or undefined when the lean path does not serve this object (the SDK reads it instead). */
 async function leanRead(s3: S3Client, source: SourceObject, signal: AbortSignal | undefined): Promise<Buffer | undefined> {
-  const reader = readerOf(s3);
-  let endpoint = reader.endpoints.get(source.bucket);
-  if (endpoint === undefined) {
-    endpoint = resolveEndpoint(s3, source.bucket).catch(() => undefined);
-    reader.endpoints.set(source.bucket, endpoint);
-  }
-  const target = await endpoint;
+  const target = await bucketEndpoint(s3, source.bucket);
   if (target === undefined || !leanServesKey(source.key)) return undefined;
-  const path = `${target.basePath}/${source.key.split('/').map(encodeKeySegment).join('/')}`;
+  const path = objectPath(target, source.key);
   const query: Record<string, string> = source.versionId !== undefined ? { versionId: source.versionId } : {};
   const signed = await target.signer.sign({
     method: 'GET',
@@ -84,7 +63,7 @@ async function leanRead(s3: S3Client, source: SourceObject, signal: AbortSignal 
     headers: { host: target.host, range: `bytes=0-${source.size - 1}`, 'if-match': source.etag, 'x-amz-content-sha256': EMPTY_SHA256 },
   });
   const search = source.versionId !== undefined ? `?versionId=${encodeURIComponent(source.versionId)}` : '';
-  const res = await request(`${target.origin}${path}${search}`, { method: 'GET', headers: signed.headers, dispatcher: reader.agent, ...(signal !== undefined ? { signal } : {}) });
+  const res = await request(`${target.origin}${path}${search}`, { method: 'GET', headers: signed.headers, dispatcher: agentOf(s3), ...(signal !== undefined ? { signal } : {}) });
   const body = res.body as unknown as Readable;
   if (res.statusCode !== 200 && res.statusCode !== 206) {
     body.resume();
@@ -116,61 +95,4 @@ async function leanRead(s3: S3Client, source: SourceObject, signal: AbortSignal 
     filled += chunk.byteLength;
   }
   return filled === source.size ? bytes : undefined;
-}
-
-/** The bucket's endpoint as the client's own rules give it, if it is plain SigV4 with no extra headers. */
-async function resolveEndpoint(s3: S3Client, bucket: string): Promise<BucketEndpoint | undefined> {
-  if (bucket.startsWith('arn:')) return undefined;
-  const config = s3.config;
-  const custom = config.isCustomEndpoint && config.endpoint !== undefined ? await config.endpoint() : undefined;
-  const region = await config.region();
-  const resolved = config.endpointProvider({
-    Bucket: bucket,
-    Region: region,
-    UseFIPS: await config.useFipsEndpoint(),
-    UseDualStack: await config.useDualstackEndpoint(),
-    ForcePathStyle: config.forcePathStyle,
-    Accelerate: config.useAccelerateEndpoint,
-    UseGlobalEndpoint: await setting(config.useGlobalEndpoint),
-    DisableMultiRegionAccessPoints: config.disableMultiregionAccessPoints,
-    DisableS3ExpressSessionAuth: await setting(config.disableS3ExpressSessionAuth),
-    ...(custom !== undefined ? { Endpoint: `${custom.protocol}//${custom.hostname}${custom.port !== undefined ? `:${custom.port}` : ''}${custom.path}` } : {}),
-  });
-  const schemes = resolved.properties?.['authSchemes'] as Array<{ name?: string; signingName?: string; signingRegion?: string }> | undefined;
-  const scheme = schemes?.[0];
-  if (scheme?.name !== 'sigv4' || Object.keys(resolved.headers ?? {}).length > 0 || resolved.url.search !== '') return undefined;
-  const url = resolved.url;
-  return {
-    origin: url.origin,
-    basePath: url.pathname.replace(/\/+$/, ''),
-    host: url.host,
-    signer: new SignatureV4({
-      credentials: config.credentials,
-      region: scheme.signingRegion ?? region,
-      service: scheme.signingName ?? 's3',
-      sha256: config.sha256,
-      uriEscapePath: false,
-      applyChecksum: false,
-    }),
-  };
-}
-
-/** A client setting given as a value or as a provider of one. */
-async function setting(value: boolean | (() => Promise<boolean | undefined>) | undefined): Promise<boolean | undefined> {
-  return typeof value === 'function' ? value() : value;
-}
-
-/** Keys whose path a URL could read otherwise (empty or dot segments) or with control characters go to the SDK. */
-export function leanServesKey(key: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return key !== '' && !/[\u0000-\u001f\u007f]/.test(key) && key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
-}
-
-/** As the SDK encodes a key's segments: encodeURIComponent, plus the characters it leaves alone. */
-function encodeKeySegment(segment: string): string {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function normalizeEtag(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/"/g, '');
 }

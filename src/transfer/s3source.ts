@@ -12,6 +12,7 @@ import {
   SourceChangedError,
   SourceNotFoundError,
 } from './errors.ts';
+import { leanGetRange } from './leanGet.ts';
 import { cutAtRequestBudget, withinRequestBudget } from './request-budget.ts';
 
 export interface SourceLocation {
@@ -186,29 +187,37 @@ export interface StreamRangeOptions {
    * promise it returns settles: the body is paused until then).
    */
   onChunk: (chunk: Buffer) => void | Promise<void>;
+  /** Told the bytes the lean path served before the SDK read the rest (`length`: all; 0: none). Tests. */
+  onServed?: ((leanBytes: number) => void) | undefined;
 }
 
 /**
  * Reads bytes [offset, offset+length) of the pinned object and hands each socket chunk to `onChunk`,
- * copying nothing (the whole-file hash). Resolves once all `length` bytes were handed over.
+ * copying nothing (the whole-file hash). Resolves once all `length` bytes were handed over. A client marked
+ * withLeanReads reads through leanGetRange first; whatever it did not serve (all of the range, or the rest of
+ * it after a connection failed) is read through the SDK, which names any failure.
  */
 export async function streamRange(s3: S3Client, source: SourceObject, offset: number, length: number, opts: StreamRangeOptions): Promise<void> {
   const range = `bytes=${offset}-${offset + length - 1}`;
   try {
     // The body is read inside the budget too: a stalled body is cut like a stalled answer.
     await withinRequestBudget(`GetObject ${describeSource(source)} ${range}`, opts.signal, async (within) => {
-      const res = await s3.send(getCommand(source, range), { abortSignal: within });
+      const lean = await leanGetRange(s3, source, offset, length, within, opts.onChunk);
+      opts.onServed?.(lean);
+      if (lean === length) return;
+      const rest = { offset: offset + lean, length: length - lean };
+      const res = await s3.send(getCommand(source, `bytes=${rest.offset}-${rest.offset + rest.length - 1}`), { abortSignal: within });
       checkPinned(res, source);
       if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
       const body = res.Body as Readable;
       let handed = 0;
       const read = await readBody(body, within, describeSource(source), (chunk) => {
-        const take = Math.min(chunk.byteLength, length - handed);
+        const take = Math.min(chunk.byteLength, rest.length - handed);
         handed += chunk.byteLength;
         return take > 0 ? opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take)) : undefined;
       });
-      if (read !== length) {
-        throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
+      if (read !== rest.length) {
+        throw new S3ThrottledError(`${describeSource(source)}: short read at ${rest.offset} (${read} of ${rest.length} bytes)`);
       }
     });
   } catch (err) {
