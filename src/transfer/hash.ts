@@ -71,21 +71,70 @@ export function nextAllowed(allowed: number, idleShare: number, max: number): nu
   return Math.min(max, 2 * allowed, Math.max(allowed + 1, Math.floor(allowed / Math.max(busy, 0.01))));
 }
 
+/** Windows after an opening before it is judged: the first (the new ranges' first bytes) is skipped. */
+const JUDGE_AFTER_WINDOWS = 3;
+/** An opening pays when the bytes received per second rise at least this much over the two windows before. */
+const OPENING_PAYS = 1.15;
+/** After an opening that did not pay, windows before the reader may try again (the source may have changed). */
+const RETRY_AFTER_WINDOWS = 40;
+
+/**
+ * The reader's growth across windows: ranges allowed now, and the opening being judged. More ranges pay when
+ * each connection is capped (S3 in AWS: ~85-90 MB/s each) but not when the source itself is the bound (a
+ * local S3 whose one core is busy serving, or a saturated link): there they only cost CPU (sockets, and a
+ * copy per range ahead). So each opening is judged on the bytes received per second, the mean of the 2nd and
+ * 3rd windows after it against the 2 windows before; one that did not raise them by OPENING_PAYS is undone
+ * (the ranges in flight are read to their end, no new ones beyond the earlier number) and none is tried for
+ * RETRY_AFTER_WINDOWS windows. Windows without a rate (a scripted signal) judge nothing: idle alone decides.
+ */
+export interface Growth {
+  allowed: number;
+  /** Set while an opening is judged: what was allowed before it, and the rate it must beat. */
+  judging?: { from: number; before: number; rates: number[] } | undefined;
+  /** Rates (bytes/s) of the last two windows. */
+  recent: number[];
+  /** Windows left before another opening may be tried (after one that did not pay). */
+  holdWindows: number;
+}
+
+/** The growth after one window: its idle share and, when measured, the bytes per second received in it. */
+export function nextGrowth(g: Growth, idleShare: number, bytesPerSecond: number | undefined, max: number): Growth {
+  const recent = bytesPerSecond === undefined ? g.recent : [...g.recent, bytesPerSecond].slice(-2);
+  if (g.judging !== undefined && bytesPerSecond !== undefined) {
+    const rates = [...g.judging.rates, bytesPerSecond];
+    if (rates.length < JUDGE_AFTER_WINDOWS) return { ...g, recent, judging: { ...g.judging, rates } };
+    const after = (rates[rates.length - 1]! + rates[rates.length - 2]!) / 2;
+    if (after < g.judging.before * OPENING_PAYS) return { allowed: g.judging.from, recent, holdWindows: RETRY_AFTER_WINDOWS };
+    g = { ...g, judging: undefined };
+  }
+  if (g.holdWindows > 0) return { ...g, recent, holdWindows: g.holdWindows - 1 };
+  // Measured windows: two of them since the last change first, the rate the opening must beat.
+  if (g.judging !== undefined || (bytesPerSecond !== undefined && recent.length < 2)) return { ...g, recent };
+  const allowed = nextAllowed(g.allowed, idleShare, max);
+  if (allowed === g.allowed) return { ...g, recent };
+  const judging = bytesPerSecond === undefined ? undefined : { from: g.allowed, before: (recent[0]! + recent[1]!) / 2, rates: [] };
+  return { allowed, recent: [], holdWindows: 0, judging };
+}
+
 /**
  * Where the reader's windows come from: calls `onWindow` once per window with the share of it the thread
- * sat idle; returns what stops them (called when the slice ends).
+ * sat idle and the window's length (ms; a scripted signal may leave it out: then no opening is judged on its
+ * rate); returns what stops them (called when the slice ends).
  */
-export type IdleWindows = (onWindow: (idleShare: number) => void) => () => void;
+export type IdleWindows = (onWindow: (idleShare: number, ms?: number) => void) => () => void;
 
 /** The deployed signal: the event loop's utilization over each GROW_WINDOW_MS. */
 const eventLoopIdleWindows: IdleWindows = (onWindow) => {
   // The first window includes the head's time to first byte.
   let mark = performance.eventLoopUtilization();
+  let at = performance.now();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const idle = 1 - performance.eventLoopUtilization(now, mark).utilization;
     mark = now;
-    onWindow(idle);
+    const t = performance.now();
+    onWindow(idle, t - at);
+    at = t;
   }, GROW_WINDOW_MS);
   // Not what keeps the process alive: the reads are.
   timer.unref();
@@ -270,8 +319,12 @@ export async function hashSlice(
   /** Every read sent (settled before this invocation returns, so no request outlives it). */
   const sent = new Set<Promise<void>>();
   const inFlight = Math.max(1, Math.floor(hashRangesInFlight));
-  /** Ranges allowed in flight now: grows (nextAllowed) while the thread waits on the network, never shrinks. */
+  /** Ranges allowed in flight now: grows (nextGrowth) while the thread waits on the network and more pays. */
   let allowed = Math.min(inFlight, Math.max(1, Math.floor(opts.settings.hashRangesAtStart ?? 1)));
+  let growth: Growth = { allowed, recent: [], holdWindows: 0 };
+  /** Bytes received by every range (the head's and the ones ahead), for the rate each window judges. */
+  let received = 0;
+  let receivedAtWindow = 0;
   // The reads ahead of the head fill buffers of a pool: at most inFlight - 1 of them, allocated when first
   // needed and reused, so an invocation holds at most (inFlight - 1) x the range size of the object.
   const bufferBytes = Math.min(rangeBytes, Math.max(1, sliceEnd - startOffset));
@@ -345,6 +398,7 @@ export async function hashSlice(
     const length = Math.min(rangeBytes, sliceEnd - nextOffset);
     const read: RangeRead = { offset: nextOffset, length, buffer, filled: 0, isHead, done: Promise.resolve() };
     const onChunk = (chunk: Buffer): void => {
+      received += chunk.byteLength;
       if (read.isHead) return hashInOrder(chunk);
       // streamRange hands over at most `length` bytes: the buffer (>= length) cannot overflow.
       chunk.copy(read.buffer as Buffer, read.filled);
@@ -375,12 +429,15 @@ export async function hashSlice(
   // Every window: was this thread idle (waiting on the sockets) for more than its share? Then the reads, not the
   // hash, are what it waits on: open more ranges (nextAllowed). Nothing once the slice has stopped or ended.
   let finished = false;
-  const onWindow = (idleShare: number): void => {
+  const onWindow = (idleShare: number, ms?: number): void => {
+    const rate = ms === undefined || ms <= 0 ? undefined : ((received - receivedAtWindow) / ms) * 1000;
+    receivedAtWindow = received;
     if (finished || nextOffset >= sliceEnd || stopped !== undefined || ahead.failed) return;
-    const next = nextAllowed(allowed, idleShare, inFlight);
-    if (next === allowed) return;
-    allowed = next;
-    sendAhead();
+    growth = nextGrowth(growth, idleShare, rate, inFlight);
+    if (growth.allowed === allowed) return;
+    const opened = growth.allowed > allowed;
+    allowed = growth.allowed;
+    if (opened) sendAhead();
   };
   const stopWindows = allowed < inFlight ? (opts.idleWindows ?? eventLoopIdleWindows)(onWindow) : undefined;
   try {

@@ -47,6 +47,8 @@ export interface S3FaultProxy {
   endpoint: string;
   inject(rule: S3FaultRule): void;
   stats(): S3FaultStats;
+  /** The Range header of every GET it received, in order (faulted ones included). */
+  rangesSeen(): string[];
   /** Resolves once `n` requests in all have been held or stalled (the client is waiting on S3). */
   stalledAtLeast(n: number): Promise<void>;
   /** Resolves once the clients of `n` held or stalled requests have given up on them. */
@@ -141,7 +143,9 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       fault.until.then(go, go);
     }
   };
+  const ranges: string[] = [];
   const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.headers.range !== undefined) ranges.push(req.headers.range);
     const rule = faultFor(req);
     if (rule?.after !== undefined) {
       const go = (): void => answer(req, res, rule.action ?? { type: 'slowDown' });
@@ -154,6 +158,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     inject: (rule) => rules.push({ ...rule, seen: 0, fired: 0 }),
     stats: () => ({ ...stats }),
+    rangesSeen: () => [...ranges],
     stalledAtLeast: (n) => until(() => stats.stalled >= n),
     abandonedAtLeast: (n) => until(() => stats.abandoned >= n),
     close: async () => {

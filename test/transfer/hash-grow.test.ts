@@ -2,7 +2,8 @@
 // timers, no I/O. What a window does inside hashSlice (and that nothing opens once the slice stopped) is in
 // hash-ranges.test.ts, with the idle signal scripted the same way.
 import { describe, expect, it } from 'vitest';
-import { nextAllowed } from '../../src/transfer/hash.ts';
+import { nextAllowed, nextGrowth } from '../../src/transfer/hash.ts';
+import type { Growth } from '../../src/transfer/hash.ts';
 
 /** The ranges allowed after each window of a scripted sequence of idle shares, from `start`. */
 const after = (start: number, idleShares: number[], max = 8): number[] => {
@@ -54,5 +55,80 @@ describe('nextAllowed: the ranges a hash slice allows in flight after a window',
     // Already at the maximum: stays there even when idle.
     expect(nextAllowed(8, 1, 8)).toBe(8);
     expect(nextAllowed(1, 1, 1)).toBe(1);
+  });
+});
+
+describe('nextGrowth: an opening is kept only when it raised the bytes received per second', () => {
+  const MB = 1_000_000;
+  /** The growth after each window of a scripted sequence of [idle share, bytes per second]. */
+  const run = (windows: Array<[number, number | undefined]>, max = 8): Growth[] => {
+    let g: Growth = { allowed: 1, recent: [], holdWindows: 0 };
+    return windows.map(([idle, rate]) => (g = nextGrowth(g, idle, rate, max)));
+  };
+
+  it('capped connections (each range adds its cap): every opening pays, up to the maximum', () => {
+    // 85 MB/s per range in flight, the thread mostly idle: 1 -> 2 -> 4 -> 8, each judged on windows 2 and 3 after it.
+    let allowed = 1;
+    const seen: number[] = [];
+    let g: Growth = { allowed: 1, recent: [], holdWindows: 0 };
+    for (let w = 0; w < 20; w++) {
+      g = nextGrowth(g, 0.8, 85 * MB * allowed, 8);
+      // The new ranges carry from the window after the opening.
+      allowed = g.allowed;
+      seen.push(g.allowed);
+    }
+    expect(seen.slice(0, 2)).toEqual([1, 2]);
+    expect(Math.max(...seen)).toBe(8);
+    expect(seen.at(-1)).toBe(8);
+    // Never undone.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThanOrEqual(seen[i - 1]!);
+  });
+
+  it('a source that is the bound (the rate stays where it was): the opening is undone and none is tried for a while', () => {
+    const windows: Array<[number, number]> = Array.from({ length: 50 }, () => [0.5, 1000 * MB]);
+    const seen = run(windows).map((g) => g.allowed);
+    // Two windows measured, then an opening to 2 (half idle: 1 / 0.5), judged on the 2nd and 3rd window after it.
+    expect(seen.slice(0, 6)).toEqual([1, 2, 2, 2, 1, 1]);
+    // Held back 40 windows, then tried again (and undone again).
+    expect(seen.slice(6, 44).every((a) => a === 1)).toBe(true);
+    expect(seen.slice(44)).toContain(2);
+  });
+
+  it('an opening that raised the rate by less than 15 % is undone; by 15 % or more it stays', () => {
+    const judged = (after: number): number => {
+      const seq: Array<[number, number]> = [
+        [0.9, 100 * MB],
+        [0.9, 100 * MB],
+        // Busy windows while judged: the opening's own judgement decides, not the idle share.
+        [0.1, after],
+        [0.1, after],
+        [0.1, after],
+      ];
+      return run(seq).at(-1)!.allowed;
+    };
+    // One measured window opens nothing yet: an opening needs two to be judged against.
+    expect(run([[0.9, 100 * MB]])[0]!.allowed).toBe(1);
+    expect(judged(114 * MB)).toBe(1);
+    expect(judged(116 * MB)).toBe(2);
+  });
+
+  it('judged on the 2nd and 3rd windows after the opening against the two before', () => {
+    const seq: Array<[number, number]> = [
+      [0.1, 100 * MB],
+      [0.1, 100 * MB],
+      [0.9, 100 * MB], // opens 1 -> 2; before = 100
+      [0.9, 500 * MB], // first window after: skipped (the new range's first bytes)
+      [0.9, 110 * MB],
+      [0.9, 110 * MB], // mean 110 < 115: undone
+    ];
+    expect(run(seq).map((g) => g.allowed)).toEqual([1, 1, 2, 2, 2, 1]);
+    seq[4] = [0.9, 120 * MB];
+    seq[5] = [0.9, 120 * MB]; // mean 120 >= 115: kept, and (idle) the next opening follows
+    expect(run(seq).map((g) => g.allowed)).toEqual([1, 1, 2, 2, 2, 4]);
+  });
+
+  it('windows without a rate (a scripted signal) judge nothing: idle alone decides, as nextAllowed', () => {
+    const idle = [0.9, 0.1, 0.05, 0.5, 0.12, 0.9, 0];
+    expect(run(idle.map((i) => [i, undefined])).map((g) => g.allowed)).toEqual([2, 2, 2, 4, 4, 8, 8]);
   });
 });

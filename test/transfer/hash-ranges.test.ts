@@ -265,7 +265,8 @@ describe('the hash reads k ranges at once from s3rver', () => {
     ['the connection closed after 1000 bytes of its body', { type: 'closeBody', bytes: 1000 }],
   ] as const) {
     it(`M10c ${what} on a range ahead, after some bytes were hashed: hash-wasm keeps its whole blocks up to that range (done: false), the next invocation finishes byte-exact`, async () => {
-      const { proxy, client } = await proxied(s3.endpoint);
+      // Through the SDK alone: the lean reader would read the rest of a closed body again (its own test below).
+      const { proxy, client } = await proxied(s3.endpoint, { leanReads: false });
       const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
       const gate = hashedAtLeast(RANGE);
       proxy.inject({ method: 'GET', range: `bytes=${3 * RANGE}-${4 * RANGE - 1}`, times: 100, action, after: gate.reachedIt });
@@ -283,7 +284,7 @@ describe('the hash reads k ranges at once from s3rver', () => {
   }
 
   it('M10c a connection closed in the middle of the head range: hash-wasm keeps the whole blocks of the bytes it got, the next invocation reads on from there', async () => {
-    const { proxy, client } = await proxied(s3.endpoint);
+    const { proxy, client } = await proxied(s3.endpoint, { leanReads: false });
     const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
     proxy.inject({ method: 'GET', range: `bytes=0-${RANGE - 1}`, times: 1, action: { type: 'closeBody', bytes: 50_000 } });
     const first = await hashSlice(client, pinned, undefined, { settings: settings(), remainingMs: () => 600_000 });
@@ -293,8 +294,22 @@ describe('the hash reads k ranges at once from s3rver', () => {
     expect(second).toMatchObject({ done: true, sha1: expected, offset: SIZE, invocations: 2 });
   }, 60_000);
 
-  it('M10c a failure before anything was hashed still ends the invocation with Transfer.S3Throttled (no state to save: the Retry, not the loop)', async () => {
+  it('lean reader: a connection closed in the middle of a range is read on by the SDK from the byte it reached; one invocation, byte-exact', async () => {
     const { proxy, client } = await proxied(s3.endpoint);
+    const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
+    // The head's lean GET is cut after 50,000 bytes, then a range ahead's after 1,000.
+    proxy.inject({ method: 'GET', range: `bytes=0-${RANGE - 1}`, times: 1, action: { type: 'closeBody', bytes: 50_000 } });
+    proxy.inject({ method: 'GET', range: `bytes=${3 * RANGE}-${4 * RANGE - 1}`, times: 1, action: { type: 'closeBody', bytes: 1000 } });
+    const r = await hashSlice(client, pinned, undefined, { settings: settings(), remainingMs: () => 600_000 });
+    expect(r).toMatchObject({ done: true, sha1: expected, offset: SIZE, invocations: 1 });
+    // Each cut range once more from where it stopped (the SDK's GET of the rest), none of it twice.
+    expect(proxy.rangesSeen()).toEqual(expect.arrayContaining([`bytes=50000-${RANGE - 1}`, `bytes=${3 * RANGE + 1000}-${4 * RANGE - 1}`]));
+    expect(proxy.rangesSeen().filter((r) => r === `bytes=0-${RANGE - 1}`)).toHaveLength(1);
+  }, 60_000);
+
+  it('M10c a failure before anything was hashed still ends the invocation with Transfer.S3Throttled (no state to save: the Retry, not the loop)', async () => {
+    // Through the SDK alone, so its three tries are the three answers counted.
+    const { proxy, client } = await proxied(s3.endpoint, { leanReads: false });
     const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
     // The head: S3 answers SlowDown to each of the SDK's 3 tries.
     proxy.inject({ method: 'GET', range: `bytes=0-${RANGE - 1}`, times: 3 });
