@@ -36,7 +36,8 @@ export async function readSmallObject(s3: S3Client, source: SourceObject, signal
     if (err instanceof DeadlineError || signal?.aborted === true) throw err;
     return undefined;
   });
-  return read ?? readRange(s3, source, 0, source.size, signal);
+  // The SDK alone: the lean read already had its try.
+  return read ?? readRange(s3, source, 0, source.size, signal, undefined, false);
 }
 
 function agentOf(s3: S3Client): InstanceType<typeof Agent> {

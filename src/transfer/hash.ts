@@ -1,21 +1,24 @@
 // The whole-file SHA-1, beside the part fan-out. Each invocation reads its slice in ranged GETs of
 // hashRangeBytes (16 MiB), up to hashRangesInFlight (8) of them in flight and being read at once: in AWS one
-// S3 connection carries ~85-90 MB/s, far below what one core hashes. How many is adaptive (nextAllowed): it
-// starts with one (the head alone) and, each window (50 ms) its thread sat idle, waiting on the network, for
-// more than a share of it (event loop utilization), opens more: at least one, at most twice as many; a
-// thread kept busy opens none. So it opens about as many as keep its core busy, up to k: on S3 in AWS with
-// one vCPU, estimated from the cost model's rates, about 4-5 with node:crypto, ~3 with hash-wasm, ~2 during the probe
-// (both hashers run), not k; on a source as fast as the CPU (loopback) one or two. More would only cost CPU
-// (more sockets to serve and a copy per range ahead). It never shrinks: ranges in flight are read to their
-// end. The signal is the whole thread's: in the local runner, where every Lambda shares one event loop,
-// UploadBatch's work counts as busy too, so the hash opens fewer ranges there than alone (a loop busy with
-// other work cannot be told from one the hash keeps busy). The range at the head streams its socket chunks straight
-// into the hash; the ranges ahead are read into a pool of at most k - 1 reused buffers of one range each, and
-// hashed strictly in order when their turn comes (a range is sent only when a buffer is free, so the
-// object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time left, the
-// projection and the probe, and may stop inside a range: hash-wasm keeps the whole 64-byte blocks it took,
-// the reads in flight are cancelled. A read ahead that fails ends the invocation at once; when S3 only
-// failed for now (Transfer.S3Throttled: a reset, a 503) hash-wasm keeps its whole blocks as at the deadline.
+// S3 connection carries ~85-90 MB/s, far below what one core hashes. The GETs go through the lean reader
+// (src/transfer/leanGet.ts: a plain socket read into one reused buffer, the SDK for anything else), which
+// costs about a quarter of the CPU of a GetObject stream: on one vCPU the hash is that read plus SHA-1.
+// How many ranges is adaptive (nextGrowth): it starts with one (the head alone) and, each window (50 ms) its
+// thread sat idle, waiting on the network, for more than a share of it (event loop utilization), opens more
+// (nextAllowed: at least one, at most twice as many); a thread kept busy opens none. Each opening is then
+// judged on the bytes received per second, and undone when they did not rise: more ranges pay against capped
+// connections (S3 in AWS) but not against a source that is itself the bound (a local S3 serving as fast as
+// its core allows), where they only cost CPU (more sockets, a copy per range ahead). Ranges in flight are
+// always read to their end. The signal is the whole thread's: in the local runner, where every Lambda shares
+// one event loop, UploadBatch's work counts as busy too, so the hash opens fewer ranges there than alone (a
+// loop busy with other work cannot be told from one the hash keeps busy). The range at the head streams its
+// socket chunks straight into the hash; the ranges ahead are read into a pool of at most k - 1 reused
+// buffers of one range each, and hashed strictly in order when their turn comes (a range is sent only when a
+// buffer is free, so the object's bytes held stay bounded). Every step of bytes (8 MiB) it looks at the time
+// left, the projection and the probe, and may stop inside a range: hash-wasm keeps the whole 64-byte blocks
+// it took, the reads in flight are cancelled. A read ahead that fails ends the invocation at once; when S3
+// only failed for now (Transfer.S3Throttled: a reset, a 503) hash-wasm keeps its whole blocks as at the
+// deadline.
 //
 // Which hasher: node:crypto is 1.2-4x faster than hash-wasm (more on CPUs without SHA extensions) but
 // cannot hand its state to the next invocation. So an invocation that can finish the object well within
@@ -26,7 +29,7 @@
 // node:crypto pass falls behind (the projection no longer fits), it gives up and the rest of the object
 // is hashed with hash-wasm from where the last saved state was (one invocation's reads are lost, once).
 // Both hash on the reading thread: a SHA-1 worker thread beside the reads was measured slower (more CPU
-// per GiB, and the bytes copied once more) even at two vCPUs.
+// per GiB, and the bytes copied once more) even at two vCPUs, before the lean reader.
 //
 // The saved hash-wasm state travels in the execution's data: slices end on 64-byte SHA-1 block
 // boundaries and the state's block buffer is cleared (cleanState), so it holds no bytes of the object.
@@ -63,7 +66,7 @@ const GROW_IDLE_SHARE = 0.15;
  * the network) `idleShare` (0-1) of the time. Idle more than GROW_IDLE_SHARE: the reads, not the hash, are
  * what it waits on. Each range carries about the same, so allowed / busy share would keep the thread busy: at
  * least one more, at most twice as many (one stalled window, a slow first byte, does not open them all at
- * once), never above `max`. Otherwise (busy, or already at `max`) it stays: the rule never shrinks.
+ * once), never above `max`. Otherwise (busy, or already at `max`) it stays (nextGrowth may undo an opening that did not pay).
  */
 export function nextAllowed(allowed: number, idleShare: number, max: number): number {
   if (allowed >= max || !(idleShare > GROW_IDLE_SHARE)) return allowed;
@@ -253,7 +256,8 @@ export interface HashReadEvent {
   inFlight: number;
   /**
    * Ranges the reader allows in flight when this one is sent: 1 at the start (or hashRangesAtStart), more
-   * after each window its thread waited on the network (nextAllowed), at most hashRangesInFlight.
+   * after a window its thread waited on the network (nextGrowth), fewer again after an opening that did not
+   * pay, at most hashRangesInFlight.
    */
   allowed: number;
   /** Pool buffers allocated so far (at most hashRangesInFlight - 1; reused, never freed before the end). */
@@ -427,7 +431,7 @@ export async function hashSlice(
     }
   };
   // Every window: was this thread idle (waiting on the sockets) for more than its share? Then the reads, not the
-  // hash, are what it waits on: open more ranges (nextAllowed). Nothing once the slice has stopped or ended.
+  // hash, are what it waits on: open more ranges (nextGrowth), and judge the last opening on the rate. Nothing once the slice has stopped or ended.
   let finished = false;
   const onWindow = (idleShare: number, ms?: number): void => {
     const rate = ms === undefined || ms <= 0 ? undefined : ((received - receivedAtWindow) / ms) * 1000;

@@ -18,6 +18,7 @@
 // - a connection that fails or closes in the middle of the body: the bytes handed over stand, and the SDK
 //   reads the rest of the range (a new ranged GET from there), so the caller sees one run of bytes.
 // It bypasses the SDK's middleware, so these GETs are not traced as S3 calls (the HashObject segment is).
+import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -42,12 +43,21 @@ export function withLeanReads<T extends S3Client>(s3: T): T {
   return s3;
 }
 
-/** Told the bytes of the body in order; may return a promise, and the socket is not read until it settles. */
-export type OnBodyChunk = (chunk: Buffer) => void | Promise<void>;
+/**
+ * Told the bytes of the body in order, synchronously: the chunk is a view of the socket's buffer, valid only
+ * until it returns (a TLS socket hands over every record it decrypted at once, so a pause could not hold it).
+ */
+export type OnBodyChunk = (chunk: Buffer) => void;
+
+/**
+ * Every lean GET sent, as `{ origin, path, range }` (tests and anyone counting S3 reads the SDK's middleware
+ * does not see). Published only while the channel has subscribers.
+ */
+export const leanGetChannel = diagnostics.channel('s3-to-box:lean-get');
 
 /**
  * GETs bytes [offset, offset+length) of the pinned object and hands them to `onChunk` in order (each chunk is
- * a view of the socket's buffer: valid until onChunk returns or its promise settles). Resolves with the bytes
+ * a view of the socket's buffer: valid until onChunk returns). Resolves with the bytes
  * handed over: `length` when it read the range; fewer (0 when it could not or would not serve it) when the
  * SDK must read the rest from `offset` + that. Rejects only when `signal` aborts (with its reason) or
  * onChunk throws (with that error).
@@ -67,6 +77,7 @@ export async function leanGetRange(
   const request = await signedRequest(endpoint, source, offset, length).catch(() => undefined);
   if (request === undefined) return 0;
   signal?.throwIfAborted();
+  if (leanGetChannel.hasSubscribers) leanGetChannel.publish({ origin: endpoint.origin, path: objectPath(endpoint, source.key), range: `bytes=${offset}-${offset + length - 1}` });
   return new Exchange(endpoint, request, { offset, length, source }, signal, onChunk).run();
 }
 
@@ -155,8 +166,6 @@ class Connection {
   idle(): void {
     this.reader = undefined;
     this.onGone = undefined;
-    // Reading, so a close or stray bytes while idle are seen (a socket paused for a chunk stays paused else).
-    this.socket.resume();
     this.socket.unref();
     this.idleTimer = setTimeout(() => this.destroy(), IDLE_MS);
     this.idleTimer.unref();
@@ -217,8 +226,6 @@ class Exchange {
   private handed = 0;
   private reusable = true;
   private settled = false;
-  /** The promise of the last chunk handed over, while the socket waits for it. */
-  private waiting: Promise<void> | undefined;
   private resolve!: (handed: number) => void;
   private reject!: (err: unknown) => void;
 
@@ -263,9 +270,9 @@ class Exchange {
     this.fail(this.signal?.reason);
   };
 
-  /** What the socket read; false pauses it while a chunk's promise is pending. */
+  /** What the socket read (always read on: the chunks are taken synchronously). */
   private onBytes(bytes: Buffer): boolean {
-    // Settled: the socket is destroyed or back in the pool, where it must keep reading.
+    // Settled: the socket is destroyed or back in the pool.
     if (this.settled) return true;
     let body = bytes;
     if (this.head !== undefined) {
@@ -294,28 +301,14 @@ class Exchange {
     }
     this.remaining -= body.byteLength;
     this.handed += body.byteLength;
-    let taken: void | Promise<void>;
     try {
-      taken = this.onChunk(body);
+      this.onChunk(body);
     } catch (err) {
       this.fail(err);
       return true;
     }
-    if (taken === undefined) {
-      if (this.remaining === 0) this.finish(true);
-      return true;
-    }
-    this.waiting = taken;
-    taken.then(
-      () => {
-        this.waiting = undefined;
-        if (this.settled) return;
-        if (this.remaining === 0) this.finish(true);
-        else this.conn?.socket.resume();
-      },
-      (err: unknown) => this.fail(err),
-    );
-    return false;
+    if (this.remaining === 0) this.finish(true);
+    return true;
   }
 
   /** Is this the answer the range needs (else the SDK reads it)? Also whether the connection stays open. */
@@ -362,10 +355,7 @@ class Exchange {
       if (complete && this.reusable) release(conn);
       else conn.destroy();
     }
-    // A chunk still being taken: the caller hears of the end (and may read on) once it is.
-    const handed = this.handed;
-    if (this.waiting === undefined) this.resolve(handed);
-    else this.waiting.then(() => this.resolve(handed), this.reject);
+    this.resolve(this.handed);
   }
 
   private fail(err: unknown): void {

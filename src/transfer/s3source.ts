@@ -150,7 +150,8 @@ function getCommand(source: SourceObject, range?: string): GetObjectCommand {
 /**
  * Reads bytes [offset, offset+length) of the pinned object straight into `into` (a buffer of at least
  * `length` bytes the caller reuses, or a new one): each socket chunk is copied once, where the SDK's
- * transformToByteArray would keep every chunk and then concatenate them into a fresh zeroed array.
+ * transformToByteArray would keep every chunk and then concatenate them into a fresh zeroed array. Read as
+ * streamRange reads (the lean path first for a client marked withLeanReads, unless `lean` is false).
  * Returns the `length` bytes read (a view of `into`).
  */
 export async function readRange(
@@ -160,33 +161,25 @@ export async function readRange(
   length: number,
   signal?: AbortSignal,
   into?: Buffer,
+  lean = true,
 ): Promise<Buffer> {
-  const range = `bytes=${offset}-${offset + length - 1}`;
-  try {
-    // The body is read inside the budget too: a stalled body is cut like a stalled answer.
-    return await withinRequestBudget(`GetObject ${describeSource(source)} ${range}`, signal, async (within) => {
-      const res = await s3.send(getCommand(source, range), { abortSignal: within });
-      checkPinned(res, source);
-      if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
-      const target = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
-      const read = await readBodyInto(res.Body as Readable, target, within, describeSource(source));
-      if (read !== length) {
-        throw new S3ThrottledError(`${describeSource(source)}: short read at ${offset} (${read} of ${length} bytes)`);
-      }
-      return target;
-    });
-  } catch (err) {
-    throw mapS3Error(err, source, true);
-  }
+  const target = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+  let filled = 0;
+  // streamRange hands over exactly `length` bytes in order, or fails: the target cannot overflow.
+  const onChunk = (chunk: Buffer): void => {
+    chunk.copy(target, filled);
+    filled += chunk.byteLength;
+  };
+  await streamRange(s3, source, offset, length, { signal, onChunk, lean });
+  return target;
 }
 
 export interface StreamRangeOptions {
   signal?: AbortSignal | undefined;
-  /**
-   * Told each socket chunk as it arrives, in order; it must not keep the chunk once it returns (or once the
-   * promise it returns settles: the body is paused until then).
-   */
-  onChunk: (chunk: Buffer) => void | Promise<void>;
+  /** Told each socket chunk as it arrives, in order, synchronously; it must not keep the chunk once it returns. */
+  onChunk: (chunk: Buffer) => void;
+  /** false: through the SDK alone, even for a client marked withLeanReads (a lean read that already failed). */
+  lean?: boolean | undefined;
   /** Told the bytes the lean path served before the SDK read the rest (`length`: all; 0: none). Tests. */
   onServed?: ((leanBytes: number) => void) | undefined;
 }
@@ -202,19 +195,18 @@ export async function streamRange(s3: S3Client, source: SourceObject, offset: nu
   try {
     // The body is read inside the budget too: a stalled body is cut like a stalled answer.
     await withinRequestBudget(`GetObject ${describeSource(source)} ${range}`, opts.signal, async (within) => {
-      const lean = await leanGetRange(s3, source, offset, length, within, opts.onChunk);
+      const lean = opts.lean === false ? 0 : await leanGetRange(s3, source, offset, length, within, opts.onChunk);
       opts.onServed?.(lean);
       if (lean === length) return;
       const rest = { offset: offset + lean, length: length - lean };
       const res = await s3.send(getCommand(source, `bytes=${rest.offset}-${rest.offset + rest.length - 1}`), { abortSignal: within });
       checkPinned(res, source);
       if (res.Body === undefined) throw new S3ThrottledError(`${describeSource(source)}: empty response body`);
-      const body = res.Body as Readable;
       let handed = 0;
-      const read = await readBody(body, within, describeSource(source), (chunk) => {
+      const read = await readBody(res.Body as Readable, within, describeSource(source), (chunk) => {
         const take = Math.min(chunk.byteLength, rest.length - handed);
         handed += chunk.byteLength;
-        return take > 0 ? opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take)) : undefined;
+        if (take > 0) opts.onChunk(take === chunk.byteLength ? chunk : chunk.subarray(0, take));
       });
       if (read !== rest.length) {
         throw new S3ThrottledError(`${describeSource(source)}: short read at ${rest.offset} (${read} of ${rest.length} bytes)`);
@@ -225,11 +217,8 @@ export async function streamRange(s3: S3Client, source: SourceObject, offset: nu
   }
 }
 
-/**
- * Hands a body's chunks to `onChunk` as they arrive (pausing the body while a promise it returns is
- * pending); resolves with the bytes the body held.
- */
-function readBody(body: Readable, signal: AbortSignal | undefined, where: string, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<number> {
+/** Hands a body's chunks to `onChunk` as they arrive; resolves with the bytes the body held. */
+function readBody(body: Readable, signal: AbortSignal | undefined, where: string, onChunk: (chunk: Buffer) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const closed = (): unknown => (signal?.aborted === true ? signal.reason : new S3ThrottledError(`${where}: the connection closed before the body ended`));
     // A body that failed or closed while it waited to be read.
@@ -239,19 +228,10 @@ function readBody(body: Readable, signal: AbortSignal | undefined, where: string
     let ended = false;
     body.on('data', (chunk: Buffer) => {
       filled += chunk.byteLength;
-      let taken: void | Promise<void>;
       try {
-        taken = onChunk(chunk);
+        onChunk(chunk);
       } catch (err) {
         body.destroy(err as Error);
-        return;
-      }
-      if (taken !== undefined) {
-        body.pause();
-        taken.then(
-          () => body.resume(),
-          (err: unknown) => body.destroy(err as Error),
-        );
       }
     });
     body.once('error', reject);
@@ -262,30 +242,6 @@ function readBody(body: Readable, signal: AbortSignal | undefined, where: string
     // A body destroyed without an error (an abort) still settles the read.
     body.once('close', () => {
       if (!ended) reject(closed());
-    });
-  });
-}
-
-/**
- * Copies a body into `target`; resolves with the bytes the body held (a count above target's length
- * means the body was longer than asked, and nothing past the end was written).
- */
-function readBodyInto(body: Readable, target: Buffer, signal: AbortSignal | undefined, where: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let filled = 0;
-    let ended = false;
-    body.on('data', (chunk: Buffer) => {
-      if (filled + chunk.byteLength <= target.byteLength) chunk.copy(target, filled);
-      filled += chunk.byteLength;
-    });
-    body.once('error', reject);
-    body.once('end', () => {
-      ended = true;
-      resolve(filled);
-    });
-    // A body destroyed without an error (an abort) still settles the read.
-    body.once('close', () => {
-      if (!ended) reject(signal?.aborted === true ? signal.reason : new S3ThrottledError(`${where}: the connection closed before the body ended`));
     });
   });
 }

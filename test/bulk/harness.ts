@@ -8,6 +8,7 @@ import { ensureBucket } from '../../local/runner/index.ts';
 import { startSync } from '../../local/runner/bulk.ts';
 import type { RunSyncOptions, SyncEvent, SyncExecution } from '../../local/runner/bulk.ts';
 import type { ObjectResult, SyncInput } from '../../src/bulk/contract.ts';
+import { leanGetChannel } from '../../src/transfer/leanGet.ts';
 import { BUCKET, startEnv } from '../e2e/harness.ts';
 import type { E2eEnv } from '../e2e/harness.ts';
 
@@ -37,19 +38,31 @@ function countCalls(client: S3Client, calls: Record<string, number>, sourceGets:
 }
 
 /**
- * Counts the GETs that do not go through the SDK (SyncBatch's lean read of small objects,
- * src/bulk/smallRead.ts: undici), seen through undici's diagnostics channel, as GetObjects.
+ * Counts the GETs that do not go through the SDK, as GetObjects: SyncBatch's lean read of small objects
+ * (src/bulk/smallRead.ts: undici), seen through undici's diagnostics channel, and the lean ranged GETs of the
+ * parts and the hash (src/transfer/leanGet.ts), seen through its own.
  */
 function countLeanGets(endpoint: string, calls: Record<string, number>, sourceGets: { n: number }): () => void {
   const origin = new URL(endpoint).origin;
+  const count = (requestOrigin: string, method: string, path: string): void => {
+    if (new URL(requestOrigin).origin !== origin || method !== 'GET') return;
+    calls['GetObjectCommand'] = (calls['GetObjectCommand'] ?? 0) + 1;
+    if (path.startsWith(`/${BUCKET}/`)) sourceGets.n++;
+  };
   const onCreate = (message: unknown): void => {
     const { request } = message as { request: { origin: string | URL; method: string; path: string } };
-    if (new URL(String(request.origin)).origin !== origin || request.method !== 'GET') return;
-    calls['GetObjectCommand'] = (calls['GetObjectCommand'] ?? 0) + 1;
-    if (request.path.startsWith(`/${BUCKET}/`)) sourceGets.n++;
+    count(String(request.origin), request.method, request.path);
+  };
+  const onLeanGet = (message: unknown): void => {
+    const { origin: o, path } = message as { origin: string; path: string };
+    count(o, 'GET', path);
   };
   subscribe('undici:request:create', onCreate);
-  return () => unsubscribe('undici:request:create', onCreate);
+  leanGetChannel.subscribe(onLeanGet);
+  return () => {
+    unsubscribe('undici:request:create', onCreate);
+    leanGetChannel.unsubscribe(onLeanGet);
+  };
 }
 
 export async function startBulkEnv(options: Parameters<typeof startEnv>[0] = {}): Promise<BulkEnv> {

@@ -5,6 +5,7 @@
 // held or fail), the Box emulator as Box (its part PUTs held by a test gate).
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { localS3Client } from '../../local/runner/local-s3-client.ts';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
 import type { BoxEmulator } from '../../local/box-emulator/index.ts';
 import { BoxClient, DeveloperTokenAuth } from '../../src/box/index.ts';
@@ -32,6 +33,11 @@ let s3: TestS3;
 let emu: BoxEmulator;
 let client: BoxClient;
 let keys = 0;
+/**
+ * The S3 client the batches read through: the SDK's path alone (leanReads: false), so its middleware sees every
+ * ranged GET; what the lean reader changes (how a range is read) is tested in lean-get.test.ts.
+ */
+let sdkOnly: S3Client;
 /** Ranged GETs sent to S3 and answered in full (the parts read), counted by the S3 client. */
 let getsStarted = 0;
 let getsDone = 0;
@@ -39,7 +45,8 @@ const proxied = proxiedS3();
 
 beforeAll(async () => {
   s3 = await startTestS3([BUCKET]);
-  s3.s3.middlewareStack.add(
+  sdkOnly = localS3Client(s3.endpoint, undefined, { leanReads: false });
+  sdkOnly.middlewareStack.add(
     (next, context) => async (args) => {
       const ranged = (context as { commandName?: string }).commandName === 'GetObjectCommand';
       if (ranged) getsStarted++;
@@ -55,11 +62,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await emu?.close();
+  sdkOnly?.destroy();
   await s3?.close();
 });
 
 function deps(partsReadAhead: number, over: { s3?: S3Client; settings?: Partial<TransferSettings> } = {}): TransferDeps {
-  return { s3: over.s3 ?? s3.s3, box: async () => client, logger: silentLogger, settings: resolveSettings({ directUploadMax: 100_000, partsReadAhead, ...over.settings }) };
+  return { s3: over.s3 ?? sdkOnly, box: async () => client, logger: silentLogger, settings: resolveSettings({ directUploadMax: 100_000, partsReadAhead, ...over.settings }) };
 }
 
 /** The Range header of part `i`'s GET. */
@@ -156,7 +164,7 @@ describe('UploadBatch reads ahead of its PUTs', () => {
   }
 
   it('a part that fails stops the reads ahead at once: the held read ahead is given up while the other PUTs are still under way; no part is read after it', async () => {
-    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
     const transfer = await oneBatch(1, 3);
     emu.resetStats();
     // Part 3's GET, read ahead, never gets an answer from S3. The first PUT fails (500 past the client's one
@@ -186,7 +194,7 @@ describe('UploadBatch reads ahead of its PUTs', () => {
   });
 
   it('a batch that fails settles its reads ahead before it returns: no GET is left open', async () => {
-    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
     const gets = openGets(throughProxy);
     const transfer = await oneBatch(1, 3);
     // Part 3's GET, read ahead, never gets an answer from S3; the first PUT fails (Box.Forbidden) once it is held there.
@@ -205,7 +213,7 @@ describe('UploadBatch reads ahead of its PUTs', () => {
 
 describe('M10d UploadBatch after a part failed', () => {
   it('a part whose read fails while other parts are PUT: those PUTs finish and their parts stay in Box; the reads stop; the batch fails with the read\'s error', async () => {
-    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
     const transfer = await oneBatch(1, 3);
     emu.resetStats();
     const releasePuts = holdParts();
@@ -263,7 +271,7 @@ describe('M10d UploadBatch: a failure met by the PUTs let finish', () => {
   }
 
   it('a terminal error on one of them (410, the session gone) ends the batch with that error, not the read\'s retried one, and cancels the other PUT', async () => {
-    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
     const transfer = await oneBatch(1, 3);
     emu.resetStats();
     const readsStopped = readFailsWhilePut(proxy);
@@ -288,7 +296,7 @@ describe('M10d UploadBatch: a failure met by the PUTs let finish', () => {
   });
 
   it('the deadline that cancels them does not hide the first failure: the batch fails with the read\'s error, not Transfer.Deadline', async () => {
-    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
     const transfer = await oneBatch(1, 3);
     emu.resetStats();
     const releasePuts = holdParts();
@@ -311,7 +319,7 @@ describe('M10d UploadBatch: a failure met by the PUTs let finish', () => {
 
 describe('UploadBatch reads ahead near its deadline', () => {
   it('a part read ahead before the start margin, whose PUT would start inside it, is not PUT: the batch stops there (Transfer.Deadline), the parts stored kept', async () => {
-    const { proxy, client: throughProxy } = await proxied(s3.endpoint);
+    const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
     const transfer = await oneBatch(1, 3);
     let remaining = 1_000_000;
     // Part 3 is read ahead of the three PUTs: its GET (started while far from the margin) is held at S3, the PUTs at Box.

@@ -82,7 +82,8 @@ describe('S3 requests inside the request budget', () => {
 
   it("a budget spent while the SDK waits before its own retry ends the read at once (the SDK's wait here: 10 minutes)", async () => {
     const { proxy, source } = await setUp();
-    const waiting = localS3Client(proxy.endpoint);
+    // Through the SDK alone: the lean GET would meet the SlowDown first and the SDK then read without waiting.
+    const waiting = localS3Client(proxy.endpoint, undefined, { leanReads: false });
     // The SDK's retry strategy, with a wait far longer than any test: only the budget can end it.
     waiting.config.retryStrategy = async () => ({
       acquireInitialRetryToken: async () => ({ getRetryCount: () => 0, getRetryDelay: () => 0 }),
