@@ -1355,8 +1355,8 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   out.push('');
   out.push(...from('hash'));
   out.push(
-    'Raw read: one GetObject stream, read and dropped. HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left (ranged GETs of 16 MiB read at once, as many as its thread waits on: it starts with one and opens more, up to 8, while its event loop sits idle more than 15 % of a 50 ms window; the ones ahead of the hash buffered and hashed in order; node:crypto since the object fits the deadline, on the reading thread). ' +
-      'Raw over as many ranged streams: once per row after its pairs, the raw read over as many ranged GETs of 16 MiB as the HashObject path opened at most (in brackets), read and dropped: the like-for-like read of review S16, reported only (the target stays against one stream, as the issue words it). ' +
+    'Raw read: one GetObject stream through the AWS SDK, read and dropped (as a program reads an S3 object). HashObject path: `hashSlice` with the Lambda defaults and 15 minutes left: ranged GETs of 16 MiB through the lean reader (src/transfer/leanGet.ts: a plain keep-alive socket read into one reused buffer, the SDK only for what it does not serve), read at once, as many as its thread waits on: it starts with one and opens more, up to 8, while its event loop sits idle more than 15 % of a 50 ms window, and undoes an opening that did not raise the bytes received per second; the ones ahead of the hash buffered and hashed in order; node:crypto since the object fits the deadline, on the reading thread. ' +
+      'Raw over as many ranged streams: once per row after its pairs, the raw read over as many ranged GETs of 16 MiB as the HashObject path opened at most (in brackets), through the same lean reader, read and dropped: the like-for-like read (review S16), reported only: the target stays against one GetObject stream, as the issue words it, so its ratio shows what the hash path costs against reading the object as the SDK reads it, and this column what SHA-1 costs against the same reader. ' +
       'Each row is 3 pairs of a raw read and a HashObject path of the same object in one process, in ABBA order (raw first, then hash first, then raw first): its MiB/s are the medians, "x raw read" is the ratio of the medians, "per pair" the range of the pairs\' own ratios (rows of earlier runs: one raw read taken first, one HashObject path, no pairs). ' +
       'A function of one vCPU runs pinned to one core (`taskset -c 1`; rows marked "not pinned" are of earlier runs, which could borrow the second core); s3rver (the bench\'s own process) is not pinned. ' +
       'Resumable: the same object in four slices through saved hash-wasm states, as an object that must cross invocations hashes. ' +
@@ -1367,7 +1367,7 @@ export function renderSpeed(r: SpeedResults, hashHistory: HashRow[], final = tru
   const cpuPerGiB = (x: number | undefined): string => (x === undefined ? 'n/a' : fixed(x, 2));
   out.push(
     table(
-      ['CPU', 'date', 'process', 'object', 'raw read MiB/s', 'HashObject path MiB/s', 'x raw read', 'per pair', 'ranges in flight (most)', 'raw over as many ranged streams MiB/s (not judged)', 'CPU-s per GiB raw / HashObject', 'resumable (hash-wasm) MiB/s', 'node:crypto on one stream MiB/s', 'other load'],
+      ['CPU', 'date', 'process', 'object', 'raw read MiB/s', 'HashObject path MiB/s', 'x raw read', 'per pair', 'ranges in flight (most)', 'raw over as many ranged streams, the same lean reader, MiB/s (not judged)', 'CPU-s per GiB raw / HashObject', 'resumable (hash-wasm) MiB/s', 'node:crypto on one stream MiB/s', 'other load'],
       hashHistory.map((h) => [
         h.cpu,
         h.date,

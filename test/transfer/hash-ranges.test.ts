@@ -294,7 +294,7 @@ describe('the hash reads k ranges at once from s3rver', () => {
     expect(second).toMatchObject({ done: true, sha1: expected, offset: SIZE, invocations: 2 });
   }, 60_000);
 
-  it('lean reader: a connection closed in the middle of a range is read on by the SDK from the byte it reached; one invocation, byte-exact', async () => {
+  it('M10e lean reader: a connection closed in the middle of a range is read on by the SDK from the byte it reached; one invocation, byte-exact', async () => {
     const { proxy, client } = await proxied(s3.endpoint);
     const pinned = await pinSource(client, { bucket: BUCKET, key: 'obj.bin' });
     // The head's lean GET is cut after 50,000 bytes, then a range ahead's after 1,000.

@@ -231,7 +231,7 @@ describe('streamRange reads through the lean GET from s3rver', () => {
     ]);
   });
 
-  it('the connection closes after N body bytes: the lean path served N, the SDK reads exactly the rest, the bytes exact and in order', async () => {
+  it('M10e the connection closes after N body bytes: the lean path served N, the SDK reads exactly the rest, the bytes exact and in order', async () => {
     const { proxy, front, client } = await setUp();
     const [offset, length, n] = [5000, 1_000_003, 100_000];
     proxy.inject({ method: 'GET', range: rangeOf(offset, length), times: 1, action: { type: 'closeBody', bytes: n } });
