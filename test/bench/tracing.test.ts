@@ -313,12 +313,12 @@ describe('the cost model\'s counts come from the code, not scaled from the run',
     expect(p.parts).toBe(Math.ceil(500e9 / p.partSize));
     expect(p.batches).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxBatches);
     expect(p.batches).toBe(planBatches(p.parts, p.partSize, DEFAULT_SETTINGS.defaultConcurrency, DEFAULT_SETTINGS).batches.length);
-    // 500 GB does not fit half an invocation at node:crypto's rate (1,111 s > 435 s): hash-wasm at min(8 x 85, 265)
-    // MB/s is 1,887 s of hashing, three invocations of 870 s.
+    // 500 GB does not fit half an invocation at node:crypto's rate, min(8 x 85, 900) MB/s (735 s > 435 s):
+    // hash-wasm at min(8 x 85, 350) MB/s is 1,429 s of hashing, two invocations of 870 s.
     expect(HASH_IN_AWS.invocationSeconds).toBe(870);
     expect(p.hashEngine).toBe('hash-wasm');
-    expect(p.hashSeconds).toBeCloseTo(500e9 / 265e6, 6);
-    expect(p.hashSlices).toBe(3);
+    expect(p.hashSeconds).toBeCloseTo(500e9 / 350e6, 6);
+    expect(p.hashSlices).toBe(2);
     expect(p.hashGets).toBe(Math.ceil(500e9 / DEFAULT_SETTINGS.hashRangeBytes));
   });
 
@@ -326,11 +326,13 @@ describe('the cost model\'s counts come from the code, not scaled from the run',
     for (const gb of [10, 100]) {
       const p = plannedCounts(gb * 1e9);
       expect(p.hashEngine).toBe('node:crypto');
-      expect(p.hashSeconds).toBeCloseTo((gb * 1e9) / 450e6, 6);
+      // Bound by the 8 ranged GETs at 85 MB/s each (680 MB/s), under node:crypto's 900.
+      expect(p.hashSeconds).toBeCloseTo((gb * 1e9) / 680e6, 6);
       expect(p.hashSlices).toBe(1);
     }
     // The edge: exactly half an invocation at node:crypto's rate still fits; a byte more does not.
-    const edge = (HASH_IN_AWS.invocationSeconds / 2) * HASH_IN_AWS.nodeCryptoBytesPerSecond;
+    const nodeRate = Math.min(HASH_IN_AWS.s3BytesPerSecondPerConnection * DEFAULT_SETTINGS.hashRangesInFlight, HASH_IN_AWS.nodeCryptoBytesPerSecond);
+    const edge = (HASH_IN_AWS.invocationSeconds / 2) * nodeRate;
     expect(hashInAws(edge, DEFAULT_SETTINGS.hashRangesInFlight).engine).toBe('node:crypto');
     expect(hashInAws(edge + 1e6, DEFAULT_SETTINGS.hashRangesInFlight).engine).toBe('hash-wasm');
     // One range in flight: S3's one connection bounds both hashers.
