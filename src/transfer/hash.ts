@@ -76,8 +76,11 @@ export function nextAllowed(allowed: number, idleShare: number, max: number): nu
 
 /** Windows after an opening before it is judged: the first (the new ranges' first bytes) is skipped. */
 const JUDGE_AFTER_WINDOWS = 3;
-/** An opening pays when the bytes received per second rise at least this much over the two windows before. */
-const OPENING_PAYS = 1.15;
+/**
+ * An opening from n to m ranges pays when the bytes received per second rise by at least this share of what m/n
+ * ranges could give at best (1 -> 2: 1.5x; 7 -> 8: 1.07x), over the two windows before it.
+ */
+const OPENING_PAYS_SHARE = 0.5;
 /** After an opening that did not pay, windows before the reader may try again (the source may have changed). */
 const RETRY_AFTER_WINDOWS = 40;
 
@@ -86,7 +89,8 @@ const RETRY_AFTER_WINDOWS = 40;
  * each connection is capped (S3 in AWS: ~85-90 MB/s each) but not when the source itself is the bound (a
  * local S3 whose one core is busy serving, or a saturated link): there they only cost CPU (sockets, and a
  * copy per range ahead). So each opening is judged on the bytes received per second, the mean of the 2nd and
- * 3rd windows after it against the 2 windows before; one that did not raise them by OPENING_PAYS is undone
+ * 3rd windows after it against the 2 windows before; one that did not raise them by half of what it could (m/n
+ * ranges for n) is undone
  * (the ranges in flight are read to their end, no new ones beyond the earlier number) and none is tried for
  * RETRY_AFTER_WINDOWS windows. Windows without a rate (a scripted signal) judge nothing: idle alone decides.
  */
@@ -107,7 +111,8 @@ export function nextGrowth(g: Growth, idleShare: number, bytesPerSecond: number 
     const rates = [...g.judging.rates, bytesPerSecond];
     if (rates.length < JUDGE_AFTER_WINDOWS) return { ...g, recent, judging: { ...g.judging, rates } };
     const after = (rates[rates.length - 1]! + rates[rates.length - 2]!) / 2;
-    if (after < g.judging.before * OPENING_PAYS) return { allowed: g.judging.from, recent, holdWindows: RETRY_AFTER_WINDOWS };
+    const best = g.allowed / g.judging.from;
+    if (after < g.judging.before * (1 + OPENING_PAYS_SHARE * (best - 1))) return { allowed: g.judging.from, recent, holdWindows: RETRY_AFTER_WINDOWS };
     g = { ...g, judging: undefined };
   }
   if (g.holdWindows > 0) return { ...g, recent, holdWindows: g.holdWindows - 1 };
@@ -121,10 +126,11 @@ export function nextGrowth(g: Growth, idleShare: number, bytesPerSecond: number 
 
 /**
  * Where the reader's windows come from: calls `onWindow` once per window with the share of it the thread
- * sat idle and the window's length (ms; a scripted signal may leave it out: then no opening is judged on its
- * rate); returns what stops them (called when the slice ends).
+ * sat idle and the window's length (ms: the rate is the bytes received in it; a scripted signal may leave it
+ * out, and then no opening is judged, or give the rate itself, `bytesPerSecond`); returns what stops them
+ * (called when the slice ends).
  */
-export type IdleWindows = (onWindow: (idleShare: number, ms?: number) => void) => () => void;
+export type IdleWindows = (onWindow: (idleShare: number, ms?: number, bytesPerSecond?: number) => void) => () => void;
 
 /** The deployed signal: the event loop's utilization over each GROW_WINDOW_MS. */
 const eventLoopIdleWindows: IdleWindows = (onWindow) => {
@@ -433,8 +439,8 @@ export async function hashSlice(
   // Every window: was this thread idle (waiting on the sockets) for more than its share? Then the reads, not the
   // hash, are what it waits on: open more ranges (nextGrowth), and judge the last opening on the rate. Nothing once the slice has stopped or ended.
   let finished = false;
-  const onWindow = (idleShare: number, ms?: number): void => {
-    const rate = ms === undefined || ms <= 0 ? undefined : ((received - receivedAtWindow) / ms) * 1000;
+  const onWindow = (idleShare: number, ms?: number, bytesPerSecond?: number): void => {
+    const rate = bytesPerSecond ?? (ms === undefined || ms <= 0 ? undefined : ((received - receivedAtWindow) / ms) * 1000);
     receivedAtWindow = received;
     if (finished || nextOffset >= sliceEnd || stopped !== undefined || ahead.failed) return;
     growth = nextGrowth(growth, idleShare, rate, inFlight);

@@ -34,6 +34,14 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const IDLE_MS = 4_000;
 /** Idle connections kept per endpoint (the hash has at most hashRangesInFlight in use at once). */
 const MAX_IDLE = 16;
+/**
+ * After an error answer S3 may give again (503 SlowDown, a 500, a 403 or 400 such as a skewed clock), the lean
+ * path leaves the endpoint to the SDK for this long: its GETs are not each sent twice (once here, once by the
+ * SDK) while S3 asks for fewer, and the SDK's backoff is the one that applies.
+ */
+const REFUSED_BACKOFF_MS = 5_000;
+/** Sent with every lean GET (unsigned, as the SDK's): S3's access logs and CloudTrail can tell these reads. */
+const USER_AGENT = 's3-to-box-lean-get/1';
 
 const leanClients = new WeakSet<S3Client>();
 
@@ -72,16 +80,18 @@ export async function leanGetRange(
 ): Promise<number> {
   if (!leanClients.has(s3) || length <= 0 || !leanServesKey(source.key)) return 0;
   const endpoint = await bucketEndpoint(s3, source.bucket);
-  if (endpoint === undefined) return 0;
+  if (endpoint === undefined || (backoffUntil.get(endpointKey(endpoint)) ?? 0) > Date.now()) return 0;
   signal?.throwIfAborted();
-  const request = await signedRequest(endpoint, source, offset, length).catch(() => undefined);
+  // Signed at S3's time as the SDK knows it (its clock-skew correction), so a skewed local clock is no refusal.
+  const signingDate = new Date(Date.now() + (s3.config.systemClockOffset ?? 0));
+  const request = await signedRequest(endpoint, source, offset, length, signingDate).catch(() => undefined);
   if (request === undefined) return 0;
   signal?.throwIfAborted();
   if (leanGetChannel.hasSubscribers) leanGetChannel.publish({ origin: endpoint.origin, path: objectPath(endpoint, source.key), range: `bytes=${offset}-${offset + length - 1}` });
   return new Exchange(endpoint, request, { offset, length, source }, signal, onChunk).run();
 }
 
-async function signedRequest(endpoint: BucketEndpoint, source: SourceObject, offset: number, length: number): Promise<string | undefined> {
+async function signedRequest(endpoint: BucketEndpoint, source: SourceObject, offset: number, length: number, signingDate: Date): Promise<string | undefined> {
   const path = objectPath(endpoint, source.key);
   const query: Record<string, string> = source.versionId !== undefined ? { versionId: source.versionId } : {};
   const signed = await endpoint.signer.sign({
@@ -96,7 +106,7 @@ async function signedRequest(endpoint: BucketEndpoint, source: SourceObject, off
       'if-match': source.etag,
       'x-amz-content-sha256': EMPTY_SHA256,
     },
-  });
+  }, { signingDate });
   const search = source.versionId !== undefined ? `?versionId=${encodeURIComponent(source.versionId)}` : '';
   const lines = [`GET ${path}${search} HTTP/1.1`];
   for (const [name, value] of Object.entries(signed.headers)) {
@@ -104,6 +114,7 @@ async function signedRequest(endpoint: BucketEndpoint, source: SourceObject, off
     if (/[\r\n]/.test(name) || /[\r\n]/.test(String(value))) return undefined;
     lines.push(`${name}: ${String(value)}`);
   }
+  lines.push(`user-agent: ${USER_AGENT}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
@@ -183,9 +194,15 @@ class Connection {
 
 /** Idle connections per endpoint, the most recently used last. */
 const idlePool = new Map<string, Connection[]>();
+/** Endpoints left to the SDK until then (after an error answer). */
+const backoffUntil = new Map<string, number>();
+
+function endpointKey(endpoint: BucketEndpoint): string {
+  return `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
+}
 
 function connection(endpoint: BucketEndpoint): { conn: Connection; reused: boolean } {
-  const key = `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
+  const key = endpointKey(endpoint);
   const idle = idlePool.get(key);
   for (let conn = idle?.pop(); conn !== undefined; conn = idle?.pop()) {
     if (conn.gone) continue;
@@ -253,7 +270,16 @@ class Exchange {
     });
   }
 
+  /** Connects (or takes a kept-alive connection) and sends the request; a failure to is the SDK's to meet. */
   private start(): void {
+    try {
+      this.send();
+    } catch {
+      this.finish(false);
+    }
+  }
+
+  private send(): void {
     const { conn, reused } = connection(this.endpoint);
     this.conn = conn;
     conn.reader = (bytes) => this.onBytes(bytes);
@@ -328,6 +354,8 @@ class Exchange {
       headers.set(name, value);
     }
     if (status[1] === '0' || /(^|,)\s*close\s*(,|$)/i.test(headers.get('connection') ?? '')) this.reusable = false;
+    const code = Number(status[2]);
+    if (code >= 500 || code === 403 || code === 400) backoffUntil.set(endpointKey(this.endpoint), Date.now() + REFUSED_BACKOFF_MS);
     const { offset, length, source } = this.wanted;
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(headers.get('content-range') ?? '');
     const etag = headers.get('etag');

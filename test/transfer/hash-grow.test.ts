@@ -94,7 +94,7 @@ describe('nextGrowth: an opening is kept only when it raised the bytes received 
     expect(seen.slice(44)).toContain(2);
   });
 
-  it('an opening that raised the rate by less than 15 % is undone; by 15 % or more it stays', () => {
+  it('an opening from 1 to 2 must raise the rate by half of what two ranges could (1.5x): less is undone', () => {
     const judged = (after: number): number => {
       const seq: Array<[number, number]> = [
         [0.9, 100 * MB],
@@ -108,8 +108,8 @@ describe('nextGrowth: an opening is kept only when it raised the bytes received 
     };
     // One measured window opens nothing yet: an opening needs two to be judged against.
     expect(run([[0.9, 100 * MB]])[0]!.allowed).toBe(1);
-    expect(judged(114 * MB)).toBe(1);
-    expect(judged(116 * MB)).toBe(2);
+    expect(judged(149 * MB)).toBe(1);
+    expect(judged(151 * MB)).toBe(2);
   });
 
   it('judged on the 2nd and 3rd windows after the opening against the two before', () => {
@@ -118,13 +118,29 @@ describe('nextGrowth: an opening is kept only when it raised the bytes received 
       [0.1, 100 * MB],
       [0.9, 100 * MB], // opens 1 -> 2; before = 100
       [0.9, 500 * MB], // first window after: skipped (the new range's first bytes)
-      [0.9, 110 * MB],
-      [0.9, 110 * MB], // mean 110 < 115: undone
+      [0.9, 140 * MB],
+      [0.9, 140 * MB], // mean 140 < 150: undone
     ];
     expect(run(seq).map((g) => g.allowed)).toEqual([1, 1, 2, 2, 2, 1]);
-    seq[4] = [0.9, 120 * MB];
-    seq[5] = [0.9, 120 * MB]; // mean 120 >= 115: kept, and (idle) the next opening follows
+    seq[4] = [0.9, 160 * MB];
+    seq[5] = [0.9, 160 * MB]; // mean 160 >= 150: kept, and (idle) the next opening follows
     expect(run(seq).map((g) => g.allowed)).toEqual([1, 1, 2, 2, 2, 4]);
+  });
+
+  it('a small step near the top pays in proportion: 7 -> 8 over capped connections (8/7 at best) is kept', () => {
+    // Idle 0.2 at 7: 7 / 0.8 = 8.75, so one more (8). Each range carries 85 MB/s.
+    let g: Growth = { allowed: 7, recent: [], holdWindows: 0 };
+    const seen: number[] = [];
+    for (let w = 0; w < 10; w++) {
+      g = nextGrowth(g, 0.2, 85 * MB * g.allowed, 8);
+      seen.push(g.allowed);
+    }
+    expect(seen).toEqual([7, 8, 8, 8, 8, 8, 8, 8, 8, 8]);
+    // The same step that gave nothing (a source that is the bound) is undone.
+    g = { allowed: 7, recent: [], holdWindows: 0 };
+    const flat: number[] = [];
+    for (let w = 0; w < 6; w++) flat.push((g = nextGrowth(g, 0.2, 595 * MB, 8)).allowed);
+    expect(flat).toEqual([7, 8, 8, 8, 7, 7]);
   });
 
   it('windows without a rate (a scripted signal) judge nothing: idle alone decides, as nextAllowed', () => {

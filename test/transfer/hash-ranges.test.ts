@@ -99,11 +99,11 @@ describe('the hash reads k ranges at once from s3rver', () => {
   // machine's load, so these tests script it (idleWindows): what they check does not depend on timing.
   /** Windows the test opens itself: `fire(idle)` is one window with that idle share. */
   const scriptedWindows = () => {
-    let onWindow: ((idleShare: number) => void) | undefined;
+    let onWindow: ((idleShare: number, ms?: number, bytesPerSecond?: number) => void) | undefined;
     const w = {
       started: 0,
       stopped: 0,
-      idleWindows: (cb: (idleShare: number) => void) => {
+      idleWindows: (cb: (idleShare: number, ms?: number, bytesPerSecond?: number) => void) => {
         w.started++;
         onWindow = cb;
         // Kept after the stop, so a test can still fire a window then.
@@ -113,7 +113,7 @@ describe('the hash reads k ranges at once from s3rver', () => {
       },
       fire: (idleShare: number) => onWindow?.(idleShare),
       /** One window after the current synchronous work, as a timer's would come (not inside a chunk's hashing). */
-      fireSoon: (idleShare: number) => queueMicrotask(() => onWindow?.(idleShare)),
+      fireSoon: (idleShare: number, bytesPerSecond?: number) => queueMicrotask(() => onWindow?.(idleShare, undefined, bytesPerSecond)),
     };
     return w;
   };
@@ -152,6 +152,37 @@ describe('the hash reads k ranges at once from s3rver', () => {
       client.destroy();
       await shaper.close();
     }
+  }, 60_000);
+
+  it('adaptive: an opening the rate does not reward is undone: no range is sent past the earlier number until the hold ends; byte-exact', async () => {
+    const windows = scriptedWindows();
+    /** Each read with the windows fired before it was sent. */
+    const reads: Array<HashReadEvent & { window: number }> = [];
+    let n = 0;
+    const r = await hashSlice(s3.s3, source, undefined, {
+      settings: settings({ hashStepBytes: 64 * 1024, hashFloorBytesPerSecond: 1024 ** 3 }),
+      remainingMs: () => 600_000,
+      onRead: (e) => reads.push({ ...e, window: n }),
+      // Idle windows at a flat 100 MB/s: two measured, an opening (1 -> 2), judged flat on the 2nd and 3rd window after it.
+      onProgress: () => {
+        n++;
+        windows.fireSoon(0.9, 100e6);
+      },
+      idleWindows: windows.idleWindows,
+    });
+    expect(r).toMatchObject({ done: true, sha1: expected, offset: SIZE });
+    const allowed = reads.map((e) => e.allowed);
+    const opened = allowed.indexOf(2);
+    expect(opened).toBeGreaterThan(0);
+    const undone = allowed.indexOf(1, opened);
+    expect(undone).toBeGreaterThan(opened);
+    // After the undo, one range at a time (the held-back windows open none) for as long as the reads last
+    // within the 40 windows of the hold.
+    const holdEnds = (reads[undone]?.window ?? 0) + 40;
+    const held = reads.slice(undone).filter((e) => e.window < holdEnds);
+    expect(held.length).toBeGreaterThan(2);
+    for (const e of held) expect(e).toMatchObject({ allowed: 1, inFlight: 1 });
+    expectBounded(reads, 8);
   }, 60_000);
 
   it('adaptive: windows in which the thread was busy (idle at most 15 %) open nothing: one range at a time, byte-exact', async () => {

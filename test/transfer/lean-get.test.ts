@@ -3,8 +3,8 @@
 // a raw fake S3 written here for answers s3rver never gives, and a TLS front for HTTPS. It proves: ranges
 // served byte-exact over one kept-alive connection; a client not marked withLeanReads, an S3 error, a changed
 // object go to the SDK (which reads the range and names the failure); a connection closed mid-body leaves the
-// SDK exactly the rest; an abort rejects with its reason and closes the connection; a pending chunk holds
-// the socket (no overlapping onChunk, the chunk's view intact); a throwing onChunk rejects with its error;
+// SDK exactly the rest; an abort rejects with its reason and closes the connection; a throwing onChunk rejects
+// with its error;
 // answers it must not read by hand (chunked, 200, wrong Content-Range, a head over 64 KiB...) are refused
 // before a byte is handed over; Connection: close and a server that closed an idle kept-alive connection
 // are handled (served, on a new connection); HTTPS with the default trust store.
@@ -229,6 +229,11 @@ describe('streamRange reads through the lean GET from s3rver', () => {
       [false, rangeOf(100, 400_000)],
       [true, rangeOf(100, 400_000)],
     ]);
+    // For a while after an error answer the endpoint is the SDK's alone: no GET is sent twice while S3 throttles.
+    const next = await read(client, source, 500_000, 1000);
+    expect(next.served).toEqual([0]);
+    expectBytes(next.got, 500_000, 1000);
+    expect(gets(front.seen).slice(2).map((r) => [r.sdk, r.range])).toEqual([[true, rangeOf(500_000, 1000)]]);
   });
 
   it('M10e the connection closes after N body bytes: the lean path served N, the SDK reads exactly the rest, the bytes exact and in order', async () => {
@@ -602,6 +607,11 @@ describe('leanGetRange against a raw fake S3', () => {
     });
     for (let i = 0; i < 2; i++) expect(await lean(client, 10, 20_000)).toMatchObject({ served: 20_000 });
     expect(fake.connections()).toBe(2);
+    // Not sent again on the first connection (which would fail and be retried): each range on a connection of its own.
+    expect(fake.requests.map((r) => [r.conn, r.before])).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
   });
 
   it('bytes past the range (a server out of step): the range is served, the extra bytes are not handed over, the connection not reused', async () => {
