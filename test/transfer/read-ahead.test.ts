@@ -163,35 +163,38 @@ describe('UploadBatch reads ahead of its PUTs', () => {
     });
   }
 
-  it('a part that fails stops the reads ahead at once: the held read ahead is given up while the other PUTs are still under way; no part is read after it', async () => {
-    const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
-    const transfer = await oneBatch(1, 3);
-    emu.resetStats();
-    // Part 3's GET, read ahead, never gets an answer from S3. The first PUT fails (500 past the client's one
-    // try: the PUTs under way may finish) once the three PUTs are at Box and that GET is held; the other two
-    // are answered only when the test lets them go.
-    proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
-    const ready = Promise.all([proxy.stalledAtLeast(1), vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 })]);
-    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: ready } });
-    emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 500 } });
-    const releaseOthers = holdParts({ nth: 2, times: 2 });
-    const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
-    try {
-      // Only the failure can end that GET now: the batch itself ends only after the PUTs the test holds (without
-      // the failure stopping the reads, this waits until the test times out).
-      await proxy.abandonedAtLeast(1);
-    } finally {
-      releaseOthers();
-      emu.faults.clear();
-    }
-    const error = await batch;
-    expect(error).toMatchObject({ name: 'Box.ServerError' });
-    // The parts in flight and the one read ahead of them were read, no more (2 of 6 never read); the two
-    // PUTs under way finished and were kept.
-    expect(proxy.stats()).toMatchObject({ rangedGets: 3 + 1, stalled: 1, abandoned: 1 });
-    expect(storedBeforeFailing(error)).toEqual({ sentBytes: 2 * PART, sentParts: 2 });
-    expect(emu.stats().requests.uploadPart).toBe(3);
-  });
+  // Through the SDK alone and through the lean reader the functions deploy (its GETs pass the proxy the same way).
+  for (const leanReads of [false, true]) {
+    it(`a part that fails stops the reads ahead at once: the held read ahead is given up while the other PUTs are still under way; no part is read after it (${leanReads ? 'lean reads' : 'the SDK alone'})`, async () => {
+      const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads });
+      const transfer = await oneBatch(1, 3);
+      emu.resetStats();
+      // Part 3's GET, read ahead, never gets an answer from S3. The first PUT fails (500 past the client's one
+      // try: the PUTs under way may finish) once the three PUTs are at Box and that GET is held; the other two
+      // are answered only when the test lets them go.
+      proxy.inject({ method: 'GET', range: rangeOf(3), times: 1, action: { type: 'hold', until: new Promise<void>(() => undefined) } });
+      const ready = Promise.all([proxy.stalledAtLeast(1), vi.waitFor(() => expect(emu.stats().partsInFlight).toBe(3), { timeout: 30_000, interval: 20 })]);
+      emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'hold', until: ready } });
+      emu.faults.inject({ operation: 'uploadPart', nth: 1, action: { type: 'status', status: 500 } });
+      const releaseOthers = holdParts({ nth: 2, times: 2 });
+      const batch = rejection(uploadBatch({ transfer, batch: 0 }, deps(1, { s3: throughProxy })));
+      try {
+        // Only the failure can end that GET now: the batch itself ends only after the PUTs the test holds (without
+        // the failure stopping the reads, this waits until the test times out).
+        await proxy.abandonedAtLeast(1);
+      } finally {
+        releaseOthers();
+        emu.faults.clear();
+      }
+      const error = await batch;
+      expect(error).toMatchObject({ name: 'Box.ServerError' });
+      // The parts in flight and the one read ahead of them were read, no more (2 of 6 never read); the two
+      // PUTs under way finished and were kept.
+      expect(proxy.stats()).toMatchObject({ rangedGets: 3 + 1, stalled: 1, abandoned: 1 });
+      expect(storedBeforeFailing(error)).toEqual({ sentBytes: 2 * PART, sentParts: 2 });
+      expect(emu.stats().requests.uploadPart).toBe(3);
+    });
+  }
 
   it('a batch that fails settles its reads ahead before it returns: no GET is left open', async () => {
     const { proxy, client: throughProxy } = await proxied(s3.endpoint, { leanReads: false });
