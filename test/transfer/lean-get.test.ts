@@ -722,6 +722,27 @@ describe('over HTTPS', () => {
     tls.setDefaultCACertificates(trusted);
   });
 
+  it('by host name (SNI "localhost"): a certificate the client does not trust is refused (nothing handed over); trusted, served lean', async () => {
+    const front = await startFront(s3.endpoint, { key, cert });
+    const byName = localS3Client(front.endpoint.replace('127.0.0.1', 'localhost'));
+    try {
+      const pinned = { ...source };
+      // A fresh connection to an endpoint whose certificate is not trusted: the lean GET refuses it (0), as the SDK would.
+      tls.setDefaultCACertificates(trusted);
+      const handed: Buffer[] = [];
+      expect(await leanGetRange(byName, pinned, 0, 1000, undefined, (chunk) => void handed.push(chunk))).toBe(0);
+      expect(handed).toEqual([]);
+      tls.setDefaultCACertificates([...trusted, cert]);
+      const { got, served } = await read(byName, pinned, 5, 70_000);
+      expect(served).toEqual([70_000]);
+      expectBytes(got, 5, 70_000);
+    } finally {
+      tls.setDefaultCACertificates([...trusted, cert]);
+      byName.destroy();
+      await front.close();
+    }
+  });
+
   it('a TLS endpoint (self-signed for 127.0.0.1, trusted by default): ranges served lean, byte-exact, on one connection', async () => {
     const c = httpsClient as S3Client;
     const f = tlsFront as Front;
