@@ -1,9 +1,10 @@
 // A ranged GET of the pinned object over a plain keep-alive socket, its body handed over as the socket reads
-// it, for the whole-file hash (streamRange). Reading 1 GiB through GetObject costs about 1 CPU-s on this
+// it, for the whole-file hash and the parts (streamRange, readRange). Reading 1 GiB through GetObject costs about 1 CPU-s on this
 // project's machines (the SDK's middleware, node:http's parser and its streams, a fresh buffer per socket
 // read); the same bytes read into one reused buffer per socket (net's `onread`) and parsed here cost about a
-// quarter of that. On one vCPU the hash is the read plus SHA-1 (~0.65 CPU-s per GiB), so that is most of
-// what bounds the hash (BENCHMARKS.md, whole-file hash).
+// quarter of that (measured over plain HTTP to a local S3; over TLS, as in AWS, decryption comes on top for
+// both). On one vCPU the hash is the read plus SHA-1 (~0.65 CPU-s per GiB), so the read was most of what
+// bounded the hash (BENCHMARKS.md, whole-file hash), and UploadBatch reads every byte of its parts.
 //
 // It takes only the plain case and leaves everything else to the SDK, which then reads the range (or what is
 // left of it) as before and names any failure:
@@ -17,7 +18,8 @@
 //   throttling and retries keep one implementation);
 // - a connection that fails or closes in the middle of the body: the bytes handed over stand, and the SDK
 //   reads the rest of the range (a new ranged GET from there), so the caller sees one run of bytes.
-// It bypasses the SDK's middleware, so these GETs are not traced as S3 calls (the HashObject segment is).
+// It bypasses the SDK's middleware, so these GETs are not traced as S3 calls (the function's segment is) and
+// ignore a requestHandler the client was given (agent, proxy, timeouts): only clients without one are marked.
 import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -45,7 +47,7 @@ const USER_AGENT = 's3-to-box-lean-get/1';
 
 const leanClients = new WeakSet<S3Client>();
 
-/** Lets the hash read `s3`'s objects through leanGetRange (returns the client). */
+/** Lets streamRange and readRange read `s3`'s objects through leanGetRange first (returns the client). */
 export function withLeanReads<T extends S3Client>(s3: T): T {
   leanClients.add(s3);
   return s3;
