@@ -975,11 +975,11 @@ const XRAY_GUARANTEED_TRACE_BYTES = 100 * 1024;
  * it): reads at S3's documented 85 MB/s per connection (shared/reference: 85-90) over the hash's ranged GETs in
  * flight, but no faster than SHA-1 on the function's one vCPU, with the hasher the code picks (src/transfer/hash.ts):
  * node:crypto when the object fits in half an invocation's time at that rate, else hash-wasm (a state that can be
- * saved) in slices. The rates are set a little under this machine's pinned rows of the hash table (the HashObject
- * path, its GETs through the lean reader, read and hash on one core, AMD EPYC, 2026-12-02, runs without other load:
- * node:crypto 790-1108 MiB/s, 828-1162 MB/s, at 0.85-0.98 CPU-s per GiB; resumable hash-wasm in four slices
- * 296-534 MiB/s, 310-560 MB/s): Lambda's arm64 core is assumed as fast, which is not measured. An invocation
- * hashes for its 900 s timeout less the hash's safety margin.
+ * saved) in slices. The rates are set under this machine's pinned rows of the hash table (the HashObject path, its
+ * GETs through the lean reader, read and hash on one core, AMD EPYC, 2026-12-02): node:crypto from its CPU, 0.87-0.89
+ * CPU-s per GiB (about 1.2 GB/s where S3 keeps up; the rows' 558-876 MiB/s were bound by s3rver), so the 8 x 85
+ * MB/s of reads bound it; resumable hash-wasm in four slices 335-509 MiB/s, 352-534 MB/s. Lambda's arm64 core is
+ * assumed as fast, which is not measured. An invocation hashes for its 900 s timeout less the hash's safety margin.
  */
 export const HASH_IN_AWS = {
   s3BytesPerSecondPerConnection: 85e6,
