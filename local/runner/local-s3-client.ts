@@ -6,7 +6,7 @@ import { withLeanReads } from '../../src/transfer/leanGet.ts';
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 /**
- * A client for s3rver (or any S3-compatible endpoint that wants path-style addressing), its hash reads lean as
+ * A client for s3rver (or any S3-compatible endpoint that wants path-style addressing), its ranged reads lean as
  * the deployed functions' are (src/transfer/leanGet.ts); `leanReads: false` for the SDK's path alone.
  */
 export function localS3Client(endpoint: string, region = 'us-east-1', options: { leanReads?: boolean } = {}): S3Client {

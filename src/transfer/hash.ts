@@ -66,7 +66,8 @@ const GROW_IDLE_SHARE = 0.15;
  * the network) `idleShare` (0-1) of the time. Idle more than GROW_IDLE_SHARE: the reads, not the hash, are
  * what it waits on. Each range carries about the same, so allowed / busy share would keep the thread busy: at
  * least one more, at most twice as many (one stalled window, a slow first byte, does not open them all at
- * once), never above `max`. Otherwise (busy, or already at `max`) it stays (nextGrowth may undo an opening that did not pay).
+ * once), never above `max`. Otherwise (busy, or already at `max`) it stays (nextGrowth may undo an opening
+ * that did not pay).
  */
 export function nextAllowed(allowed: number, idleShare: number, max: number): number {
   if (allowed >= max || !(idleShare > GROW_IDLE_SHARE)) return allowed;
@@ -90,9 +91,9 @@ const RETRY_AFTER_WINDOWS = 40;
  * local S3 whose one core is busy serving, or a saturated link): there they only cost CPU (sockets, and a
  * copy per range ahead). So each opening is judged on the bytes received per second, the mean of the 2nd and
  * 3rd windows after it against the 2 windows before; one that did not raise them by half of what it could (m/n
- * ranges for n) is undone
- * (the ranges in flight are read to their end, no new ones beyond the earlier number) and none is tried for
- * RETRY_AFTER_WINDOWS windows. Windows without a rate (a scripted signal) judge nothing: idle alone decides.
+ * ranges for n) is undone (the ranges in flight are read to their end, no new ones beyond the earlier number)
+ * and none is tried for RETRY_AFTER_WINDOWS windows. Windows without a rate (a scripted signal) judge nothing:
+ * idle alone decides.
  */
 export interface Growth {
   allowed: number;
@@ -437,7 +438,8 @@ export async function hashSlice(
     }
   };
   // Every window: was this thread idle (waiting on the sockets) for more than its share? Then the reads, not the
-  // hash, are what it waits on: open more ranges (nextGrowth), and judge the last opening on the rate. Nothing once the slice has stopped or ended.
+  // hash, are what it waits on: open more ranges (nextGrowth), and judge the last opening on the rate. Nothing
+  // once the slice has stopped or ended.
   let finished = false;
   const onWindow = (idleShare: number, ms?: number, bytesPerSecond?: number): void => {
     const rate = bytesPerSecond ?? (ms === undefined || ms <= 0 ? undefined : ((received - receivedAtWindow) / ms) * 1000);
