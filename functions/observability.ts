@@ -34,6 +34,8 @@ export const METRIC = {
   partsAlreadyStored: 'PartsAlreadyStored',
   /** Box HTTP requests the client retried (429, 5xx, network). */
   boxRetries: 'BoxRetries',
+  /** S3 ranged reads the lean reader left (some of) to the SDK: an error answer, or a connection that failed. */
+  s3LeanFallbacks: 'S3LeanFallbacks',
   /** Transfers that ended with a Box file. */
   transfersSucceeded: 'TransfersSucceeded',
   /** Transfers that failed, with the dimension ErrorName. */

@@ -4,8 +4,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { baseDepsFromEnv } from './baseDeps.ts';
 import type { BaseDeps, Env, GivenDeps } from './baseDeps.ts';
-import { processTelemetry } from './observability.ts';
-import { withLeanReads } from '../src/transfer/leanGet.ts';
+import { METRIC, processTelemetry, recordMeasurements } from './observability.ts';
+import type { Telemetry } from './observability.ts';
+import { leanFallbackChannel, withLeanReads } from '../src/transfer/leanGet.ts';
+import type { LeanFallback } from '../src/transfer/leanGet.ts';
 import type { Logger } from '../src/transfer/logger.ts';
 
 export interface S3Deps extends BaseDeps {
@@ -26,7 +28,27 @@ export function s3ConfigFromEnv(env: Env): S3ClientConfig {
 export function s3DepsFromEnv(env: Env = process.env, given: GivenDeps & { s3?: S3Client } = {}): S3Deps & { logger: Logger } {
   const base = baseDepsFromEnv(env, given);
   const s3 = given.s3 ?? withLeanReads(new S3Client(s3ConfigFromEnv(env)));
+  if (given.telemetry) watchLeanFallbacks(given.telemetry, base.logger);
   return { ...base, s3: given.telemetry ? given.telemetry.tracer.captureAWSv3Client(s3) : s3 };
+}
+
+/** Where lean fallbacks are told: the telemetry and logger of the latest deps built with telemetry. */
+let fallbackSink: { telemetry: Telemetry; logger: Logger } | undefined;
+/**
+ * Counts (S3LeanFallbacks) and logs each ranged read the lean reader left to the SDK: one now and then is S3's
+ * (a 503, a reset); every read, always, would mean each GET is sent twice. Subscribed once per process (the
+ * channel is the process's); a Lambda container builds its deps with one telemetry.
+ */
+function watchLeanFallbacks(telemetry: Telemetry, logger: Logger): void {
+  if (fallbackSink === undefined) leanFallbackChannel.subscribe(onLeanFallback);
+  fallbackSink = { telemetry, logger };
+}
+
+function onLeanFallback(message: unknown): void {
+  if (fallbackSink === undefined) return;
+  const f = message as LeanFallback;
+  recordMeasurements(fallbackSink.telemetry.metrics, [{ name: METRIC.s3LeanFallbacks, unit: 'Count', value: 1 }]);
+  fallbackSink.logger.info('S3 range read left to the SDK', { reason: f.reason, ...(f.status !== undefined ? { status: f.status } : {}), handed: f.handed, range: f.range });
 }
 
 let processS3Deps: S3Deps | undefined;

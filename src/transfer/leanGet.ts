@@ -18,6 +18,7 @@
 //   throttling and retries keep one implementation);
 // - a connection that fails or closes in the middle of the body: the bytes handed over stand, and the SDK
 //   reads the rest of the range (a new ranged GET from there), so the caller sees one run of bytes.
+// What it leaves to the SDK is published on leanFallbackChannel (the functions count it: S3LeanFallbacks).
 // It bypasses the SDK's middleware, so these GETs are not traced as S3 calls (the function's segment is) and
 // ignore a requestHandler the client was given (agent, proxy, timeouts): only clients without one are marked.
 import diagnostics from 'node:diagnostics_channel';
@@ -65,6 +66,29 @@ export type OnBodyChunk = (chunk: Buffer) => void;
  */
 export const leanGetChannel = diagnostics.channel('s3-to-box:lean-get');
 
+/** Why a lean GET left (some of) its range to the SDK. */
+export type LeanFallbackReason =
+  /** An answer it does not read by hand: an error status, or a 2xx that is not exactly the asked bytes. */
+  | 'answer'
+  /** The connection failed or closed before the body ended (or before an answer). */
+  | 'connection';
+
+/**
+ * Every lean GET that left bytes to the SDK, as `{ origin, range, reason, status?, handed }` (the functions count
+ * them as the S3LeanFallbacks metric and log them: a lean path refused every time would send each GET twice).
+ */
+export const leanFallbackChannel = diagnostics.channel('s3-to-box:lean-get:fallback');
+
+export interface LeanFallback {
+  origin: string;
+  range: string;
+  reason: LeanFallbackReason;
+  /** The answer's status, when one came. */
+  status?: number;
+  /** Bytes it handed over before leaving the rest to the SDK. */
+  handed: number;
+}
+
 /**
  * GETs bytes [offset, offset+length) of the pinned object and hands them to `onChunk` in order (each chunk is
  * a view of the socket's buffer: valid until onChunk returns). Resolves with the bytes
@@ -89,8 +113,16 @@ export async function leanGetRange(
   const request = await signedRequest(endpoint, source, offset, length, signingDate).catch(() => undefined);
   if (request === undefined) return 0;
   signal?.throwIfAborted();
-  if (leanGetChannel.hasSubscribers) leanGetChannel.publish({ origin: endpoint.origin, path: objectPath(endpoint, source.key), range: `bytes=${offset}-${offset + length - 1}` });
-  return new Exchange(endpoint, request, { offset, length, source }, signal, onChunk).run();
+  const range = `bytes=${offset}-${offset + length - 1}`;
+  if (leanGetChannel.hasSubscribers) leanGetChannel.publish({ origin: endpoint.origin, path: objectPath(endpoint, source.key), range });
+  const exchange = new Exchange(endpoint, request, { offset, length, source }, signal, onChunk);
+  const handed = await exchange.run();
+  if (handed < length && leanFallbackChannel.hasSubscribers) {
+    const fallback: LeanFallback = { origin: endpoint.origin, range, reason: exchange.status === undefined || exchange.answered ? 'connection' : 'answer', handed };
+    if (exchange.status !== undefined) fallback.status = exchange.status;
+    leanFallbackChannel.publish(fallback);
+  }
+  return handed;
 }
 
 async function signedRequest(endpoint: BucketEndpoint, source: SourceObject, offset: number, length: number, signingDate: Date): Promise<string | undefined> {
@@ -245,6 +277,10 @@ class Exchange {
   private handed = 0;
   private reusable = true;
   private settled = false;
+  /** The answer's status, once its head was read. */
+  status: number | undefined;
+  /** The answer was the range's (its body then stopped short: the connection's doing). */
+  answered = false;
   private resolve!: (handed: number) => void;
   private reject!: (err: unknown) => void;
 
@@ -319,6 +355,7 @@ class Exchange {
         this.finish(false);
         return true;
       }
+      this.answered = true;
       body = bytes.subarray(at + HEAD_END.byteLength - start);
     }
     if (body.byteLength === 0) return true;
@@ -357,6 +394,7 @@ class Exchange {
     }
     if (status[1] === '0' || /(^|,)\s*close\s*(,|$)/i.test(headers.get('connection') ?? '')) this.reusable = false;
     const code = Number(status[2]);
+    this.status = code;
     if (code >= 500 || code === 403 || code === 400) backoffUntil.set(endpointKey(this.endpoint), Date.now() + REFUSED_BACKOFF_MS);
     const { offset, length, source } = this.wanted;
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(headers.get('content-range') ?? '');

@@ -11,6 +11,10 @@ import { makeTask } from '../../functions/task.ts';
 import type { HandlerDeps } from '../../functions/deps.ts';
 import { depsFromEnv } from '../../functions/deps.ts';
 import { startBoxEmulator } from '../../local/box-emulator/index.ts';
+import { localS3Client } from '../../local/runner/local-s3-client.ts';
+import { pinSource, readRange } from '../../src/transfer/s3source.ts';
+import { startS3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { startTestS3, testBytes } from '../transfer/helpers.ts';
 
 let lines: string[];
 let invocation = 0;
@@ -197,6 +201,33 @@ describe('Powertools around every task handler', () => {
       task: 'StartTransfer',
       error: { name: 'Transfer.ConfigurationError', message: expect.stringContaining('STATE_MACHINE_ARN is not set') as unknown },
     });
+  });
+
+  it('counts each S3 range the lean reader left to the SDK as S3LeanFallbacks and logs why; a read it served counts nothing', async () => {
+    const s3 = await startTestS3(['lean-fallbacks']);
+    const proxy = await startS3FaultProxy(s3.endpoint);
+    const client = localS3Client(proxy.endpoint);
+    try {
+      await s3.put('lean-fallbacks', 'obj.bin', testBytes(300_000, 3));
+      const telemetry = createTelemetry({ POWERTOOLS_LOG_LEVEL: 'INFO' });
+      const deps = depsFromEnv({ AWS_REGION: 'us-east-1', BOX_DEVELOPER_TOKEN: 'unused' }, { telemetry, s3: client });
+      const source = await pinSource(deps.s3, { bucket: 'lean-fallbacks', key: 'obj.bin' });
+      // Served lean: nothing counted.
+      expect(await readRange(deps.s3, source, 0, 1000)).toEqual(testBytes(300_000, 3).subarray(0, 1000));
+      expect(telemetry.metrics.hasStoredMetrics()).toBe(false);
+      // S3 answers the lean GET 503: the SDK reads the range (and a while after, the endpoint is the SDK's alone).
+      proxy.inject({ method: 'GET', range: 'bytes=1000-1999', times: 1 });
+      expect(await readRange(deps.s3, source, 1000, 1000)).toEqual(testBytes(300_000, 3).subarray(1000, 2000));
+      telemetry.metrics.publishStoredMetrics();
+      const fallbacks = emf().filter((m) => METRIC.s3LeanFallbacks in m);
+      expect(fallbacks).toHaveLength(1);
+      expect([fallbacks[0]?.[METRIC.s3LeanFallbacks]].flat().reduce((n: number, v) => n + Number(v), 0)).toBe(1);
+      expect(logLines().find((l) => l.message === 'S3 range read left to the SDK')).toMatchObject({ level: 'INFO', reason: 'answer', status: 503, handed: 0, range: 'bytes=1000-1999' });
+    } finally {
+      client.destroy();
+      await proxy.close();
+      await s3.close();
+    }
   });
 
   it('counts every Box request the client retries as BoxRetries (the hook on the Box client\'s retry line), and nothing without retries', async () => {

@@ -17,7 +17,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { s3ConfigFromEnv } from '../../functions/s3Deps.ts';
 import { LOCAL_S3_CREDENTIALS, localS3Client } from '../../local/runner/local-s3-client.ts';
 import type { SourceObject } from '../../src/transfer/contract.ts';
-import { leanGetRange } from '../../src/transfer/leanGet.ts';
+import { leanFallbackChannel, leanGetRange } from '../../src/transfer/leanGet.ts';
+import type { LeanFallback } from '../../src/transfer/leanGet.ts';
 import { pinSource, streamRange } from '../../src/transfer/s3source.ts';
 import type { StreamRangeOptions } from '../../src/transfer/s3source.ts';
 import { rejection } from '../support/rejection.ts';
@@ -240,13 +241,22 @@ describe('streamRange reads through the lean GET from s3rver', () => {
     const { proxy, front, client } = await setUp();
     const [offset, length, n] = [5000, 1_000_003, 100_000];
     proxy.inject({ method: 'GET', range: rangeOf(offset, length), times: 1, action: { type: 'closeBody', bytes: n } });
-    const { got, served } = await read(client, source, offset, length);
-    expect(served).toEqual([n]);
-    expectBytes(got, offset, length);
+    const fallbacks: LeanFallback[] = [];
+    const onFallback = (m: unknown): void => void fallbacks.push(m as LeanFallback);
+    leanFallbackChannel.subscribe(onFallback);
+    try {
+      const { got, served } = await read(client, source, offset, length);
+      expect(served).toEqual([n]);
+      expectBytes(got, offset, length);
+    } finally {
+      leanFallbackChannel.unsubscribe(onFallback);
+    }
     expect(gets(front.seen).map((r) => [r.sdk, r.range])).toEqual([
       [false, rangeOf(offset, length)],
       [true, `bytes=${offset + n}-${offset + length - 1}`],
     ]);
+    // Told as a fallback for the connection's sake, after the answer's 206 and n bytes of it.
+    expect(fallbacks).toEqual([{ origin: expect.any(String), range: rangeOf(offset, length), reason: 'connection', status: 206, handed: n }]);
   });
 
   it('the object overwritten since it was pinned (same size): the lean path serves nothing, the SDK names it Transfer.SourceChanged', async () => {
