@@ -683,7 +683,7 @@ describe('osls package (slow: real packaging of serverless.yml, offline)', () =>
       return full;
     });
     const own = named.filter((r) => r[0] === 'S3ToBox').map((r) => r[1]);
-    expect(new Set(own)).toEqual(new Set([METRIC.bytesTransferred, METRIC.partsUploaded, METRIC.partsAlreadyStored, METRIC.boxRetries, METRIC.commitWait]));
+    expect(new Set(own)).toEqual(new Set([METRIC.bytesTransferred, METRIC.partsUploaded, METRIC.partsAlreadyStored, METRIC.boxRetries, METRIC.s3LeanFallbacks, METRIC.commitWait]));
     for (const r of named.filter((r) => r[0] === 'S3ToBox')) expect(r.slice(2, 4)).toEqual(['service', SERVICE_NAME]);
     expect(JSON.stringify(rows)).toContain(`MetricName=\\"${METRIC.transfersFailed}\\"`);
     const states = named.filter((r) => r[0] === 'AWS/States');

@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { s3ConfigFromEnv } from '../../functions/s3Deps.ts';
 import { LOCAL_S3_CREDENTIALS, localS3Client } from '../../local/runner/local-s3-client.ts';
 import type { SourceObject } from '../../src/transfer/contract.ts';
-import { leanFallbackChannel, leanGetRange } from '../../src/transfer/leanGet.ts';
+import { leanFallbackChannel, leanGetRange, withLeanReads } from '../../src/transfer/leanGet.ts';
 import type { LeanFallback } from '../../src/transfer/leanGet.ts';
 import { pinSource, streamRange } from '../../src/transfer/s3source.ts';
 import type { StreamRangeOptions } from '../../src/transfer/s3source.ts';
@@ -343,6 +343,8 @@ interface FakeRequest {
   start: number;
   end: number;
   requestLine: string;
+  /** The request's head: its request line and headers. */
+  head: string;
 }
 type FakeAnswer = (req: FakeRequest, socket: net.Socket) => void;
 
@@ -382,7 +384,7 @@ async function startFake(answer: FakeAnswer): Promise<Fake> {
         const head = pending.slice(0, at);
         pending = pending.slice(at + 4);
         const range = /\r\nrange: *bytes=(\d+)-(\d+)/i.exec(head);
-        const req: FakeRequest = { conn, before: before++, start: Number(range?.[1] ?? 0), end: Number(range?.[2] ?? FAKE_SIZE - 1), requestLine: head.split('\r\n')[0] ?? '' };
+        const req: FakeRequest = { conn, before: before++, start: Number(range?.[1] ?? 0), end: Number(range?.[2] ?? FAKE_SIZE - 1), requestLine: head.split('\r\n')[0] ?? '', head };
         requests.push(req);
         if (!socket.writableEnded && !socket.destroyed) answer(req, socket);
       }
@@ -550,6 +552,14 @@ describe('leanGetRange against a raw fake S3', () => {
       },
     ],
     ['a status line that is not HTTP', (_req, socket) => void socket.write(head('ICY 206 OK', ['Content-Length: 10']))],
+    [
+      // An interim answer is not read past (the SDK's client handles 1xx): refused, though the 206 follows.
+      'a 100 Continue before the 206',
+      (req, socket) => {
+        socket.write(head('HTTP/1.1 100 Continue', []));
+        socket.write(Buffer.concat([Buffer.from(partialHead(req), 'latin1'), rangeBody(req)]));
+      },
+    ],
   ];
   for (const [what, answer] of refused) {
     it(`refused before a byte is handed over: ${what} (serves 0, the connection not kept)`, async () => {
@@ -561,6 +571,29 @@ describe('leanGetRange against a raw fake S3', () => {
       await fake.closedAtLeast(1);
     });
   }
+
+  it('an ETag with a line break (it would split the request) is not sent at all: 0, no request, no connection', async () => {
+    const { fake, client } = await fakeS3(answerRange);
+    const served = await leanGetRange(client, { ...fakeSource, etag: '"abc"\r\nx-injected: 1' }, 0, 1000, undefined, () => undefined);
+    expect(served).toBe(0);
+    expect(fake.requests).toHaveLength(0);
+    expect(fake.connections()).toBe(0);
+  });
+
+  it('session credentials: the request carries the token, signed (x-amz-security-token among the signed headers)', async () => {
+    const { fake } = await fakeS3(answerRange);
+    const withToken = withLeanReads(
+      new S3Client({ region: 'us-east-1', endpoint: fake.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN-1' } }),
+    );
+    try {
+      expect((await lean(withToken, 0, 1000)).served).toBe(1000);
+      const request = fake.requests[0] as FakeRequest & { head?: string };
+      expect(request.head).toMatch(/^x-amz-security-token: TOKEN-1$/m);
+      expect(request.head).toMatch(/^authorization: AWS4-HMAC-SHA256 Credential=AKID\/[^ ]+, SignedHeaders=[^ ]*x-amz-security-token/m);
+    } finally {
+      withToken.destroy();
+    }
+  });
 
   it('a head over 64 KiB that ends just past 64 KiB in one read with its body: refused too', async () => {
     const { client } = await fakeS3((req, socket) => {
