@@ -162,9 +162,9 @@ interface Wanted {
 class Connection {
   readonly socket: net.Socket;
   readonly key: string;
-  reader: ((bytes: Buffer) => boolean) | undefined;
-  /** Told once when the socket errs, ends or closes (the reason, if any). */
-  onGone: ((err: Error | undefined) => void) | undefined;
+  reader: ((bytes: Buffer) => void) | undefined;
+  /** Told once when the socket errs, ends or closes. */
+  onGone: (() => void) | undefined;
   gone = false;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -179,7 +179,9 @@ class Connection {
           this.destroy();
           return false;
         }
-        return this.reader(bytes);
+        // Always read on: the chunks are taken synchronously.
+        this.reader(bytes);
+        return true;
       },
     };
     const host = endpoint.hostname;
@@ -189,16 +191,16 @@ class Connection {
           tls.connect({ host, port: endpoint.port, onread, ALPNProtocols: ['http/1.1'], ...(net.isIP(host) === 0 ? { servername: host } : {}) } as tls.ConnectionOptions)
         : net.connect({ host, port: endpoint.port, onread });
     this.socket.setNoDelay(true);
-    const gone = (err?: Error): void => {
+    const gone = (): void => {
       if (this.gone) return;
       this.gone = true;
       this.clearIdle();
       forget(this);
-      this.onGone?.(err);
+      this.onGone?.();
     };
     this.socket.on('error', gone);
-    this.socket.on('end', () => gone());
-    this.socket.on('close', () => gone());
+    this.socket.on('end', gone);
+    this.socket.on('close', gone);
   }
 
   /** In use: counted, and the idle timer stopped. */
@@ -334,10 +336,10 @@ class Exchange {
     this.fail(this.signal?.reason);
   };
 
-  /** What the socket read (always read on: the chunks are taken synchronously). */
-  private onBytes(bytes: Buffer): boolean {
+  /** What the socket read. */
+  private onBytes(bytes: Buffer): void {
     // Settled: the socket is destroyed or back in the pool.
-    if (this.settled) return true;
+    if (this.settled) return;
     let body = bytes;
     if (this.head !== undefined) {
       const start = this.headBytes;
@@ -347,18 +349,18 @@ class Exchange {
       const at = this.head.subarray(0, this.headBytes).indexOf(HEAD_END, Math.max(0, start - 3));
       if (at < 0) {
         if (this.headBytes >= MAX_HEAD_BYTES) this.finish(false);
-        return true;
+        return;
       }
       const text = this.head.toString('latin1', 0, at);
       this.head = undefined;
       if (!this.accepts(text)) {
         this.finish(false);
-        return true;
+        return;
       }
       this.answered = true;
       body = bytes.subarray(at + HEAD_END.byteLength - start);
     }
-    if (body.byteLength === 0) return true;
+    if (body.byteLength === 0) return;
     if (body.byteLength > this.remaining) {
       // More than the range: the server is out of step; keep the range's bytes, not the connection.
       this.reusable = false;
@@ -370,10 +372,9 @@ class Exchange {
       this.onChunk(body);
     } catch (err) {
       this.fail(err);
-      return true;
+      return;
     }
     if (this.remaining === 0) this.finish(true);
-    return true;
   }
 
   /** Is this the answer the range needs (else the SDK reads it)? Also whether the connection stays open. */
